@@ -1,0 +1,41 @@
+# pg_wallet — PGXS build of the extension (and, later, the bridge daemon).
+#
+#   make              build pg_wallet.so and the install script
+#   make install      install into the PostgreSQL found by pg_config
+#   make installcheck regress + isolation suites on a temporary instance
+#                     (must run as an unprivileged OS user: see scripts/test)
+
+EXTENSION   = pg_wallet
+EXTVERSION  = 0.1.0
+
+MODULE_big  = pg_wallet
+OBJS        = $(patsubst %.c,%.o,$(wildcard src/*.c))
+
+# The install script is assembled from one file per concern, in order.
+SQL_PARTS   = $(sort $(wildcard sql/parts/*.sql))
+DATA_built  = sql/$(EXTENSION)--$(EXTVERSION).sql
+DATA        = $(filter-out $(DATA_built),$(wildcard sql/$(EXTENSION)--*--*.sql))
+
+BUILD_DIR  ?= build
+
+REGRESS      = $(sort $(notdir $(basename $(wildcard test/sql/*.sql))))
+REGRESS_OPTS = --inputdir=test --outputdir=$(BUILD_DIR)/regress \
+               --temp-instance=$(BUILD_DIR)/regress/tmp_check \
+               --temp-config=test/pg_wallet_test.conf
+ISOLATION      = $(sort $(notdir $(basename $(wildcard test/specs/*.spec))))
+ISOLATION_OPTS = --inputdir=test --outputdir=$(BUILD_DIR)/isolation \
+                 --temp-instance=$(BUILD_DIR)/isolation/tmp_check \
+                 --temp-config=test/pg_wallet_test.conf
+
+PG_CONFIG  ?= pg_config
+PG_CPPFLAGS = -I$(srcdir)/src
+override CFLAGS += -Wall -Wextra -Werror -Wno-unused-parameter \
+                   -Wno-missing-field-initializers -Wno-sign-compare
+
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+sql/$(EXTENSION)--$(EXTVERSION).sql: $(SQL_PARTS)
+	cat $^ > $@
+
+EXTRA_CLEAN = $(BUILD_DIR)

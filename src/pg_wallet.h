@@ -1,0 +1,149 @@
+/*-------------------------------------------------------------------------
+ *
+ * pg_wallet.h
+ *	  Shared declarations of the pg_wallet extension: error codes, limits,
+ *	  amounts, receipts, hashing and the posting core's request/result types.
+ *
+ * Invariants every file must keep (see DESIGN.md):
+ *	- money is int64 minor units; no floating point anywhere near it;
+ *	- only ledger.c writes balances, entries and journals;
+ *	- every user-caused failure is an ereport with a wallet SQLSTATE below
+ *	  or a standard one, never elog.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef PG_WALLET_H
+#define PG_WALLET_H
+
+#include "postgres.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "utils/jsonb.h"
+#include "utils/timestamp.h"
+
+/*
+ * Wallet SQLSTATEs, class WL. Documented in docs/sql-api.md; the bridge maps
+ * them to HTTP statuses, so never renumber one.
+ */
+#define ERRCODE_WALLET_INSUFFICIENT_FUNDS	MAKE_SQLSTATE('W','L','0','0','1')
+#define ERRCODE_WALLET_ACCOUNT_NOT_ACTIVE	MAKE_SQLSTATE('W','L','0','0','2')
+#define ERRCODE_WALLET_IDEMPOTENCY_CONFLICT	MAKE_SQLSTATE('W','L','0','0','3')
+#define ERRCODE_WALLET_UNBALANCED			MAKE_SQLSTATE('W','L','0','0','4')
+#define ERRCODE_WALLET_ACCOUNT_NOT_FOUND	MAKE_SQLSTATE('W','L','0','0','5')
+#define ERRCODE_WALLET_ALREADY_REVERSED		MAKE_SQLSTATE('W','L','0','0','6')
+#define ERRCODE_WALLET_NOT_REVERSIBLE		MAKE_SQLSTATE('W','L','0','0','7')
+#define ERRCODE_WALLET_HOLD_NOT_ACTIVE		MAKE_SQLSTATE('W','L','0','0','8')
+#define ERRCODE_WALLET_CURRENCY_MISMATCH	MAKE_SQLSTATE('W','L','0','0','9')
+#define ERRCODE_WALLET_INVALID_AMOUNT		MAKE_SQLSTATE('W','L','0','1','0')
+#define ERRCODE_WALLET_ACCOUNT_NOT_EMPTY	MAKE_SQLSTATE('W','L','0','1','1')
+#define ERRCODE_WALLET_HOLD_EXCEEDED		MAKE_SQLSTATE('W','L','0','1','3')
+#define ERRCODE_WALLET_JOURNAL_NOT_FOUND	MAKE_SQLSTATE('W','L','0','1','4')
+#define ERRCODE_WALLET_UNKNOWN_CURRENCY		MAKE_SQLSTATE('W','L','0','1','5')
+#define ERRCODE_WALLET_HOLD_NOT_FOUND		MAKE_SQLSTATE('W','L','0','1','6')
+#define ERRCODE_WALLET_CONCURRENT_REQUEST	MAKE_SQLSTATE('W','L','0','1','7')
+
+/* Limits: everything a caller sends is bounded. */
+#define WALLET_MAX_LEGS				64		/* legs in one journal */
+#define WALLET_MAX_BATCH			5000	/* transfers in one batch call */
+#define WALLET_MAX_KEY_LEN			128		/* idempotency key */
+#define WALLET_MAX_TEXT_LEN			500		/* descriptions, reasons */
+#define WALLET_MAX_ACCOUNT_NUMBER	64
+#define WALLET_MAX_METADATA_BYTES	8192	/* jsonb metadata, as text */
+#define WALLET_MAX_EXPONENT			4
+
+#define WALLET_HASH_LEN				32		/* SHA-256 */
+
+/* amount.c */
+extern const char *amount_parse_cstr(const char *s, int exponent, int64 *out);
+extern const char *amount_numeric_cstr(Datum numeric, const char **problem);
+extern int	currency_exponent(const char *currency);
+extern int64 amount_parse_text(const char *text, int exponent, const char *currency);
+extern int64 amount_from_numeric(Datum numeric, int exponent, const char *currency);
+extern Datum amount_to_numeric(int64 amount_minor, int exponent);
+extern char *amount_to_cstring(int64 amount_minor, int exponent);
+
+/* receipt.c */
+extern char *receipt_encode(int64 journal_id, TimestampTz created_at);
+extern int64 receipt_decode(const char *receipt, bool missing_ok);
+
+/* Side of an entry. */
+typedef enum LedgerSide
+{
+	SIDE_DEBIT,
+	SIDE_CREDIT
+} LedgerSide;
+
+/* One leg of a journal as the caller asked for it. */
+typedef struct LedgerLeg
+{
+	char	   *account_number;
+	LedgerSide	side;
+	int64		amount_minor;	/* > 0, or 0 when amount_text is to be parsed */
+	const char *amount_text;	/* decimal text, parsed with the account's
+								 * currency exponent during resolution */
+	char	   *description;	/* may be NULL */
+	/* filled by the core */
+	int			account_index;	/* into LedgerAccount array */
+} LedgerLeg;
+
+/* One posting request. */
+typedef struct LedgerRequest
+{
+	const char *journal_type;
+	const char *idempotency_key;	/* NULL: no idempotency */
+	const char *description;
+	Jsonb	   *metadata;		/* NULL: {} */
+	int64		reverses_journal_id;	/* 0: none */
+	bool		force;			/* skip funds checks (admin reversal) */
+	bool		record_refusal; /* store a refusal under the key, don't raise */
+	/* a hold consumed by this posting: its amount leaves pending_debit */
+	const char *release_account_number;
+	int64		release_amount_minor;
+	int			nlegs;
+	LedgerLeg  *legs;
+	int			item;			/* 1-based batch position, 0 for single posts */
+} LedgerRequest;
+
+typedef struct LedgerResult
+{
+	int64		journal_id;
+	TimestampTz created_at;
+	bool		posted;
+	bool		replayed;
+	char		sqlstate[6];	/* refused: the SQLSTATE */
+	char	   *message;		/* refused: the message */
+} LedgerResult;
+
+/* What the hold functions learn of an account they reserved funds on. */
+typedef struct LedgerAccountInfo
+{
+	int64		id;
+	char		currency[4];
+	int			exponent;
+} LedgerAccountInfo;
+
+/* ledger.c: the one posting path */
+extern int64 ledger_fold(const char *account_number, int max_accounts);
+extern int64 ledger_adjust_pending(const char *account_number, const char *amount_text,
+								   int64 amount_minor, bool reserve, LedgerAccountInfo *info);
+extern void ledger_post_batch(LedgerRequest *reqs, int nreqs, bool atomic,
+							  LedgerResult *results);
+extern void ledger_post(LedgerRequest *req, LedgerResult *result);
+extern Datum ledger_result_datum(LedgerResult *res, TupleDesc tupdesc);
+
+/* ledger_hash.c */
+extern void ledger_journal_hash(int64 journal_id, const char *journal_type,
+								int64 reverses_journal_id, int nlegs,
+								const int64 *account_ids, const bool *is_debit,
+								const int64 *amounts, uint8 *out);
+extern void ledger_chain_hash(const uint8 *prev, int prev_len, const uint8 *journal_hash,
+							  int64 version, int64 balance_after, uint8 *out);
+extern void ledger_request_hash(LedgerRequest *req, uint8 *out);
+
+/* spi_util.c */
+extern SPIPlanPtr wallet_plan(SPIPlanPtr *cache, const char *sql, int nargs, Oid *argtypes);
+extern char *text_arg_cstring(FunctionCallInfo fcinfo, int argno, const char *what,
+							  int max_len, bool required);
+extern void wallet_check_code(const char *value, const char *what);
+
+#endif							/* PG_WALLET_H */
