@@ -19,11 +19,11 @@ DATA        = $(filter-out $(DATA_built),$(wildcard sql/$(EXTENSION)--*--*.sql))
 BUILD_DIR  ?= build
 
 REGRESS      = $(sort $(notdir $(basename $(wildcard test/sql/*.sql))))
-REGRESS_OPTS = --inputdir=test --outputdir=$(BUILD_DIR)/regress \
+REGRESS_OPTS = --inputdir=test --outputdir=$(BUILD_DIR)/regress --load-extension=pg_wallet \
                --temp-instance=$(BUILD_DIR)/regress/tmp_check \
                --temp-config=test/pg_wallet_test.conf
 ISOLATION      = $(sort $(notdir $(basename $(wildcard test/specs/*.spec))))
-ISOLATION_OPTS = --inputdir=test --outputdir=$(BUILD_DIR)/isolation \
+ISOLATION_OPTS = --inputdir=test --outputdir=$(BUILD_DIR)/isolation --load-extension=pg_wallet \
                  --temp-instance=$(BUILD_DIR)/isolation/tmp_check \
                  --temp-config=test/pg_wallet_test.conf
 

@@ -567,6 +567,7 @@ resolve_request(Batch *b, LedgerRequest *req, LedgerAccount **accts, Refusal *r)
 {
 	char		currencies[WALLET_MAX_LEGS][4];
 	int64		sums[WALLET_MAX_LEGS];
+	int			exponents[WALLET_MAX_LEGS];
 	int			ncur = 0;
 
 	for (int i = 0; i < req->nlegs; i++)
@@ -597,6 +598,7 @@ resolve_request(Batch *b, LedgerRequest *req, LedgerAccount **accts, Refusal *r)
 		if (c == ncur)
 		{
 			strlcpy(currencies[ncur], acct->currency, 4);
+			exponents[ncur] = acct->exponent;
 			sums[ncur++] = 0;
 		}
 		if (pg_add_s64_overflow(sums[c], leg->side == SIDE_CREDIT ? leg->amount_minor :
@@ -605,11 +607,20 @@ resolve_request(Batch *b, LedgerRequest *req, LedgerAccount **accts, Refusal *r)
 						  pstrdup("journal total is out of range"), NULL);
 	}
 	for (int c = 0; c < ncur; c++)
-		if (sums[c] != 0)
-			return refuse(r, ERRCODE_WALLET_UNBALANCED,
-						  psprintf("journal does not balance in %s: credits minus debits is %s",
-								   currencies[c], amount_to_cstring(sums[c], 0)),
-						  pstrdup("Each currency's debits must equal its credits."));
+	{
+		if (sums[c] == 0)
+			continue;
+		if (req->nlegs == 2 && ncur == 2)
+			return refuse(r, ERRCODE_WALLET_CURRENCY_MISMATCH,
+						  psprintf("accounts %s (%s) and %s (%s) have different currencies",
+								   accts[0]->account_number, accts[0]->currency,
+								   accts[1]->account_number, accts[1]->currency),
+						  pstrdup("Use a conversion to move money between currencies."));
+		return refuse(r, ERRCODE_WALLET_UNBALANCED,
+					  psprintf("journal does not balance in %s: credits minus debits is %s",
+							   currencies[c], amount_to_cstring(sums[c], exponents[c])),
+					  pstrdup("Each currency's debits must equal its credits."));
+	}
 	return true;
 }
 
@@ -671,11 +682,15 @@ check_reversal(LedgerRequest *req, Refusal *r)
 	Datum		values[1];
 	int64		existing;
 	bool		isnull;
+	TimestampTz reversed_at;
+	TimestampTz original_at;
 
 	if (req->reverses_journal_id == 0)
 		return true;
 	wallet_plan(&reversal_plan,
-				"SELECT id, created_at FROM pg_wallet.journals WHERE reverses_journal_id = $1",
+				"SELECT r.id, r.created_at, o.created_at FROM pg_wallet.journals r"
+				" JOIN pg_wallet.journals o ON o.id = r.reverses_journal_id"
+				" WHERE r.reverses_journal_id = $1",
 				1, argtypes);
 	values[0] = Int64GetDatum(req->reverses_journal_id);
 	if (SPI_execute_plan(reversal_plan, values, NULL, true, 1) != SPI_OK_SELECT)
@@ -684,14 +699,14 @@ check_reversal(LedgerRequest *req, Refusal *r)
 		return true;
 	existing = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
 										   1, &isnull));
+	reversed_at = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0],
+													SPI_tuptable->tupdesc, 2, &isnull));
+	original_at = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0],
+													SPI_tuptable->tupdesc, 3, &isnull));
 	return refuse(r, ERRCODE_WALLET_ALREADY_REVERSED,
-				  psprintf("journal %lld is already reversed",
-						   (long long) req->reverses_journal_id),
-				  psprintf("It was reversed by %s.",
-						   receipt_encode(existing,
-										  DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0],
-																			SPI_tuptable->tupdesc,
-																			2, &isnull)))));
+				  psprintf("journal %s is already reversed",
+						   receipt_encode(req->reverses_journal_id, original_at)),
+				  psprintf("It was reversed by %s.", receipt_encode(existing, reversed_at)));
 }
 
 static void
@@ -927,10 +942,10 @@ post_one(Batch *b, LedgerRequest *req, LedgerResult *res, Refusal *r)
 	uint8		request_hash[WALLET_HASH_LEN];
 	KeyedJournal *k = find_keyed(b, req->idempotency_key);
 
-	if (!resolve_request(b, req, accts, r))
-		return false;
 	if (k != NULL)
 		return check_replay(req, k, res, r);
+	if (!resolve_request(b, req, accts, r))
+		return false;
 	if (!check_statuses(req, accts, r) || !check_reversal(req, r))
 		return false;
 	if (!apply_legs(req, accts, balance_after, undo, &nundo, r) ||

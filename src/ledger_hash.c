@@ -110,8 +110,43 @@ ledger_chain_hash(const uint8 *prev, int prev_len, const uint8 *journal_hash,
 }
 
 /*
- * What an idempotency key promises: the same request. Amounts are hashed as
- * minor units, so "10.5" and "10.50" are the same request.
+ * An amount as given, in a canonical decimal form: "+010.50" -> "10.5",
+ * "7.00" -> "7". Text that is not a plain decimal is hashed as it is (such a
+ * request is refused anyway, and its retry must hash the same).
+ */
+static char *
+canonical_amount(const char *text)
+{
+	const char *p = text;
+	bool		negative = false;
+	char	   *out;
+	char	   *end;
+	size_t		len;
+
+	if (*p == '+' || *p == '-')
+		negative = (*p++ == '-');
+	if (strspn(p, "0123456789.") != strlen(p) || strchr(p, '.') != strrchr(p, '.'))
+		return pstrdup(text);
+	while (*p == '0' && p[1] != '\0' && p[1] != '.')
+		p++;
+	out = psprintf("%s%s", negative ? "-" : "", p);
+	if (strchr(out, '.') != NULL)
+	{
+		len = strlen(out);
+		end = out + len - 1;
+		while (end > out && *end == '0')
+			*end-- = '\0';
+		if (*end == '.')
+			*end = '\0';
+	}
+	return out;
+}
+
+/*
+ * What an idempotency key promises: the same request. Amounts given as text
+ * are hashed in canonical decimal form, so "10.5" and "10.50" are the same
+ * request; the hash never depends on the database's state, so a retry is
+ * recognised even when an account it names has changed since.
  */
 void
 ledger_request_hash(LedgerRequest *req, uint8 *out)
@@ -132,7 +167,10 @@ ledger_request_hash(LedgerRequest *req, uint8 *out)
 	{
 		hash_cstring(ctx, req->legs[i].account_number);
 		hash_bytes(ctx, req->legs[i].side == SIDE_DEBIT ? "D" : "C", 1);
-		hash_int64(ctx, req->legs[i].amount_minor);
+		if (req->legs[i].amount_text != NULL)
+			hash_cstring(ctx, canonical_amount(req->legs[i].amount_text));
+		else
+			hash_int64(ctx, req->legs[i].amount_minor);
 		hash_cstring(ctx, req->legs[i].description);
 	}
 	hash_end(ctx, out);

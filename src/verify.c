@@ -46,10 +46,12 @@ report(Reporter *rep, const char *check, const char *subject, const char *detail
 	tuplestore_putvalues(rep->rsinfo->setResult, rep->rsinfo->setDesc, values, nulls);
 }
 
-/* Copy a stored hash (bytea, maybe NULL) into a fixed buffer. */
+/* Copy a stored hash (bytea column, maybe NULL) into a fixed buffer. */
 static void
-copy_hash(Datum d, bool isnull, uint8 *out, int *len)
+copy_hash(HeapTuple tup, TupleDesc desc, int column, uint8 *out, int *len)
 {
+	bool		isnull;
+	Datum		d = SPI_getbinval(tup, desc, column, &isnull);
 	bytea	   *b;
 
 	*len = -1;
@@ -122,7 +124,7 @@ verify_journals(Reporter *rep)
 				j.id = id;
 				strlcpy(j.type, SPI_getvalue(tup, desc, 2), sizeof(j.type));
 				j.reverses = DatumGetInt64(SPI_getbinval(tup, desc, 3, &isnull));
-				copy_hash(SPI_getbinval(tup, desc, 4, &isnull), isnull, j.stored, &j.stored_len);
+				copy_hash(tup, desc, 4, j.stored, &j.stored_len);
 			}
 			if (j.nlegs == WALLET_MAX_LEGS)
 			{
@@ -213,8 +215,7 @@ chain_row(Reporter *rep, ChainAcc *c, HeapTuple tup, TupleDesc desc)
 		memset(c, 0, sizeof(*c));
 		c->account_id = account_id;
 		c->stored_version = DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull));
-		copy_hash(SPI_getbinval(tup, desc, 3, &isnull), isnull, c->stored_chain,
-				  &c->stored_len);
+		copy_hash(tup, desc, 3, c->stored_chain, &c->stored_len);
 	}
 	version = DatumGetInt64(SPI_getbinval(tup, desc, 4, &isnull));
 	if (isnull)
@@ -224,7 +225,7 @@ chain_row(Reporter *rep, ChainAcc *c, HeapTuple tup, TupleDesc desc)
 	c->pending_version = version;
 	c->pending_balance = DatumGetInt64(SPI_getbinval(tup, desc, 5, &isnull));
 	memset(c->pending_jhash, 0, WALLET_HASH_LEN);
-	copy_hash(SPI_getbinval(tup, desc, 6, &isnull), isnull, c->pending_jhash, &len);
+	copy_hash(tup, desc, 6, c->pending_jhash, &len);
 }
 
 static void

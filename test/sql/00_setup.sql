@@ -1,0 +1,28 @@
+-- Shared helpers for the regress suites (the extension itself is created by pg_regress
+-- --load-extension). err(sql) runs a statement and returns "SQLSTATE: message" of the error
+-- it raises, or 'no error', so expected files show the exact SQLSTATE of every refusal.
+CREATE FUNCTION err(stmt text) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+	EXECUTE stmt;
+	RETURN 'no error';
+EXCEPTION WHEN OTHERS THEN
+	RETURN SQLSTATE || ': ' || SQLERRM;
+END
+$$;
+
+-- A balanced ledger check that prints one line: ok, or the violations.
+CREATE FUNCTION ledger_ok() RETURNS text LANGUAGE sql AS $$
+	SELECT coalesce(string_agg(check_name || ' ' || subject || ': ' || detail, '; '), 'ok')
+	FROM pg_wallet.verify_ledger()
+$$;
+
+-- Balance, available and pending of an account as one line.
+CREATE FUNCTION bal(acct text) RETURNS text LANGUAGE sql AS $$
+	SELECT format('%s %s: balance %s available %s pending_debit %s pending_credit %s',
+	              b.account_number, b.currency, b.balance, b.available_balance,
+	              b.pending_debit, b.pending_credit)
+	FROM pg_wallet.get_balance(acct) b
+$$;
+
+SELECT extname, extversion FROM pg_extension WHERE extname = 'pg_wallet';
+SELECT ledger_ok();
