@@ -184,7 +184,7 @@ hold_by_key(const char *key, const uint8 *request_hash)
 				"SELECT id, request_hash FROM pg_wallet.holds WHERE idempotency_key = $1",
 				1, argtypes);
 	values[0] = CStringGetTextDatum(key);
-	if (SPI_execute_plan(hold_key_plan, values, NULL, true, 1) != SPI_OK_SELECT)
+	if (SPI_execute_plan(hold_key_plan, values, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "hold key look-up failed");
 	if (SPI_processed == 0)
 		return 0;
@@ -241,7 +241,7 @@ hold_check_accounts(const char *account, const char *counterpart, const char *am
 							  " FROM pg_wallet.accounts a"
 							  " JOIN pg_wallet.currencies c ON c.code = a.currency"
 							  " WHERE a.account_number IN ($1, $2)",
-							  2, argtypes, values, NULL, true, 2) != SPI_OK_SELECT)
+							  2, argtypes, values, NULL, false, 2) != SPI_OK_SELECT)
 		elog(ERROR, "hold account look-up failed");
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{

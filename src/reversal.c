@@ -45,7 +45,7 @@ journal_by_receipt(const char *receipt, int64 *reverses)
 				" WHERE id = $1 AND status = 'POSTED'",
 				1, argtypes);
 	values[0] = Int64GetDatum(id);
-	if (id > 0 && SPI_execute_plan(journal_plan, values, NULL, true, 1) != SPI_OK_SELECT)
+	if (id > 0 && SPI_execute_plan(journal_plan, values, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "journal look-up failed");
 	if (id <= 0 || SPI_processed != 1)
 		goto not_found;
@@ -79,7 +79,7 @@ mirror_legs(int64 id, LedgerRequest *req)
 				" FROM pg_wallet.entries e JOIN pg_wallet.accounts a ON a.id = e.account_id"
 				" WHERE e.journal_id = $1 ORDER BY e.leg",
 				1, argtypes);
-	if (SPI_execute_plan(legs_plan, values, NULL, true, 0) != SPI_OK_SELECT)
+	if (SPI_execute_plan(legs_plan, values, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "journal legs look-up failed");
 	if (SPI_processed < 2 || SPI_processed > WALLET_MAX_LEGS)
 		elog(ERROR, "journal %lld has %llu entries", (long long) id,

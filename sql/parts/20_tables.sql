@@ -133,8 +133,8 @@ COMMENT ON TABLE pg_wallet.entries IS
 	'credit taken by a DEFERRED account as a delta.';
 
 CREATE TABLE pg_wallet.account_deltas (
+	entry_id bigint PRIMARY KEY,
 	account_id bigint NOT NULL,
-	entry_id bigint NOT NULL,
 	amount bigint NOT NULL CHECK (amount > 0)
 );
 CREATE INDEX account_deltas_account_idx ON pg_wallet.account_deltas (account_id);

@@ -3,7 +3,7 @@
 CREATE FUNCTION pg_wallet.amount_parse(amount text, currency text)
 RETURNS bigint
 AS 'MODULE_PATHNAME', 'wallet_amount_parse_text'
-LANGUAGE C STABLE STRICT PARALLEL SAFE
+LANGUAGE C STABLE STRICT PARALLEL SAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION pg_wallet.amount_parse(text, text) IS
 	'Exact decimal text to minor units of the currency; more decimals than the currency has '
@@ -12,7 +12,7 @@ COMMENT ON FUNCTION pg_wallet.amount_parse(text, text) IS
 CREATE FUNCTION pg_wallet.amount_parse(amount numeric, currency text)
 RETURNS bigint
 AS 'MODULE_PATHNAME', 'wallet_amount_parse_numeric'
-LANGUAGE C STABLE STRICT PARALLEL SAFE
+LANGUAGE C STABLE STRICT PARALLEL SAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION pg_wallet.amount_parse(numeric, text) IS
 	'Exact numeric to minor units of the currency; same rules as amount_parse(text, text).';
@@ -20,7 +20,7 @@ COMMENT ON FUNCTION pg_wallet.amount_parse(numeric, text) IS
 CREATE FUNCTION pg_wallet.amount_format(amount_minor bigint, currency text)
 RETURNS numeric
 AS 'MODULE_PATHNAME', 'wallet_amount_format'
-LANGUAGE C STABLE STRICT PARALLEL SAFE
+LANGUAGE C STABLE STRICT PARALLEL SAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION pg_wallet.amount_format(bigint, text) IS
 	'Minor units to an exact numeric with the currency''s exponent as scale (1050, KES -> 10.50).';
