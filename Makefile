@@ -29,6 +29,7 @@ ISOLATION_OPTS = --inputdir=test --outputdir=$(BUILD_DIR)/isolation --load-exten
 
 PG_CONFIG  ?= pg_config
 PG_CPPFLAGS = -I$(srcdir)/src
+SHLIB_LINK  = -lcrypto
 override CFLAGS += -Wall -Wextra -Werror -Wno-unused-parameter \
                    -Wno-missing-field-initializers -Wno-sign-compare
 
