@@ -384,7 +384,9 @@ apply_legs(LedgerRequest *req, LedgerAccount **accts, int64 *balance_after,
 
 		if (!acct->locked)
 		{
-			Assert(req->legs[i].side == SIDE_CREDIT && acct->deferred);
+			/* a delta: an unchecked credit or debit of a DEFERRED account */
+			Assert(acct->deferred &&
+				   (req->legs[i].side == SIDE_CREDIT || acct->can_overdraw));
 			balance_after[i] = 0;
 			continue;
 		}

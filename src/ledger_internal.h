@@ -18,7 +18,9 @@ typedef struct LedgerAccount
 {
 	char		account_number[WALLET_MAX_ACCOUNT_NUMBER + 1];	/* hash key */
 	bool		found;
-	bool		want_lock;		/* debited or released somewhere in the batch */
+	bool		debited;		/* debited somewhere in the batch */
+	bool		want_lock;		/* must be locked whatever its mode (hold
+								 * release, pending change, fold) */
 	bool		locked;
 	bool		deferred;
 	bool		dirty;

@@ -154,7 +154,7 @@ collect_accounts(Batch *b, LedgerRequest *reqs, int nreqs, bool *valid)
 			LedgerAccount *acct = batch_account(b, reqs[i].legs[j].account_number, true);
 
 			if (reqs[i].legs[j].side == SIDE_DEBIT)
-				acct->want_lock = true;
+				acct->debited = true;
 		}
 		if (reqs[i].release_account_number)
 			batch_account(b, reqs[i].release_account_number, true)->want_lock = true;
@@ -184,22 +184,33 @@ load_account_row(LedgerAccount *acct, HeapTuple tup, TupleDesc desc)
 	acct->locked = DatumGetBool(SPI_getbinval(tup, desc, 13, &isnull));
 }
 
+/*
+ * Which accounts a posting locks: every DIRECT account, every account that
+ * must be locked (hold release, pending change, fold), and every debited
+ * account whose debits are checked for funds. A DEFERRED account that is
+ * only credited, or that can_overdraw (no funds check), takes its legs as
+ * deltas without a lock.
+ */
+#define LOCK_CONDITION "(a.credit_mode = 'DIRECT' OR w.l OR (w.d AND NOT a.can_overdraw))"
+
 void
 lock_accounts(Batch *b)
 {
-	Oid			argtypes[2] = {TEXTARRAYOID, BOOLARRAYOID};
-	Datum		values[2];
+	Oid			argtypes[3] = {TEXTARRAYOID, BOOLARRAYOID, BOOLARRAYOID};
+	Datum		values[3];
 	Column		numbers,
+				debits,
 				wants;
 	HASH_SEQ_STATUS seq;
 	LedgerAccount *acct;
 
 	wallet_plan(&lock_plan,
-				"WITH want AS (SELECT w.n, w.d FROM unnest($1::text[], $2::bool[]) AS w(n, d)),"
+				"WITH want AS (SELECT w.n, w.d, w.l"
+				"   FROM unnest($1::text[], $2::bool[], $3::bool[]) AS w(n, d, l)),"
 				" locked AS (SELECT a.id, a.account_number, a.currency, a.credit_mode, a.status,"
 				"   a.balance, a.pending_debit, a.minimum_balance, a.can_overdraw, a.version,"
 				"   a.chain_hash FROM pg_wallet.accounts a JOIN want w ON w.n = a.account_number"
-				"   WHERE w.d OR a.credit_mode = 'DIRECT' ORDER BY a.id FOR UPDATE OF a)"
+				"   WHERE " LOCK_CONDITION " ORDER BY a.id FOR UPDATE OF a)"
 				" SELECT l.*, c.exponent, true FROM locked l"
 				"   JOIN pg_wallet.currencies c ON c.code = l.currency"
 				" UNION ALL"
@@ -208,20 +219,25 @@ lock_accounts(Batch *b)
 				"   a.chain_hash, c.exponent, false"
 				"   FROM pg_wallet.accounts a JOIN want w ON w.n = a.account_number"
 				"   JOIN pg_wallet.currencies c ON c.code = a.currency"
-				"   WHERE NOT (w.d OR a.credit_mode = 'DIRECT')",
-				2, argtypes);
+				"   WHERE NOT (" LOCK_CONDITION ")",
+				3, argtypes);
 	column_init(&numbers, TEXTOID);
+	column_init(&debits, BOOLOID);
 	column_init(&wants, BOOLOID);
 	hash_seq_init(&seq, b->accounts);
 	while ((acct = hash_seq_search(&seq)) != NULL)
 	{
+		if (acct->found)
+			continue;			/* resolved by an earlier call */
 		column_add(&numbers, CStringGetTextDatum(acct->account_number), false);
+		column_add(&debits, BoolGetDatum(acct->debited), false);
 		column_add(&wants, BoolGetDatum(acct->want_lock), false);
 	}
 	if (numbers.n == 0)
 		return;
 	values[0] = column_array(&numbers);
-	values[1] = column_array(&wants);
+	values[1] = column_array(&debits);
+	values[2] = column_array(&wants);
 	if (SPI_execute_plan(lock_plan, values, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "account lock query failed");
 	for (uint64 i = 0; i < SPI_processed; i++)
@@ -393,9 +409,10 @@ write_entries(Batch *b)
 				"WITH e AS (INSERT INTO pg_wallet.entries (journal_id, leg, account_id, side,"
 				"   amount, balance_after, account_version, description, created_at)"
 				"   SELECT * FROM unnest($1, $2, $3, $4, $5, $6, $7, $8, $9)"
-				"   RETURNING id, account_id, amount, account_version)"
+				"   RETURNING id, account_id, side, amount, account_version)"
 				" INSERT INTO pg_wallet.account_deltas (account_id, entry_id, amount)"
-				" SELECT account_id, id, amount FROM e WHERE account_version IS NULL",
+				" SELECT account_id, id, CASE side WHEN 'CR' THEN amount ELSE -amount END"
+				" FROM e WHERE account_version IS NULL",
 				E_NCOLS, argtypes);
 	if (SPI_execute_plan(insert_entries_plan, values, NULL, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "entry insert failed");

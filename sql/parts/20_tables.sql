@@ -73,8 +73,9 @@ CREATE TABLE pg_wallet.accounts (
 CREATE INDEX accounts_owner_idx ON pg_wallet.accounts (owner_id);
 COMMENT ON TABLE pg_wallet.accounts IS
 	'Ledger accounts. balance, pending_debit, version and chain_hash are written only by the '
-	'posting core. A DEFERRED account takes credits as rows of account_deltas (no row lock), '
-	'folded into balance by its next debit or by fold_deltas().';
+	'posting core. A DEFERRED account takes credits (and, when it can_overdraw, debits) as '
+	'rows of account_deltas (no row lock), folded into balance by its next locked debit or by '
+	'fold_deltas().';
 COMMENT ON COLUMN pg_wallet.accounts.balance IS
 	'Minor units; credits minus debits, not counting unfolded account_deltas.';
 COMMENT ON COLUMN pg_wallet.accounts.minimum_balance IS
@@ -135,11 +136,12 @@ COMMENT ON TABLE pg_wallet.entries IS
 CREATE TABLE pg_wallet.account_deltas (
 	entry_id bigint PRIMARY KEY,
 	account_id bigint NOT NULL,
-	amount bigint NOT NULL CHECK (amount > 0)
+	amount bigint NOT NULL CHECK (amount <> 0)	-- signed: credit +, debit -
 );
 CREATE INDEX account_deltas_account_idx ON pg_wallet.account_deltas (account_id);
 COMMENT ON TABLE pg_wallet.account_deltas IS
-	'Credits to DEFERRED accounts not yet folded into accounts.balance. Rows are removed only '
+	'Entries of DEFERRED accounts taken without a row lock (credits, and debits of accounts '
+	'that can_overdraw), signed, not yet folded into accounts.balance. Rows are removed only '
 	'by a fold, which adds them to the balance in the same transaction.';
 
 CREATE TABLE pg_wallet.holds (

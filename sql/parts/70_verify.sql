@@ -58,13 +58,13 @@ AS $$
 	 WHERE a.balance + coalesce(d.total, 0) <> coalesce(x.total, 0)
 	 LIMIT 1000)
 	UNION ALL
-	-- 4. every unfolded credit is a credit entry of that account that was not applied
+	-- 4. every unfolded delta is an entry of that account that was not applied
 	(SELECT 'account_delta', format('entry %s', d.entry_id),
-		'unfolded credit does not match a deferred credit entry'
+		'unfolded delta does not match an unapplied entry'
 	 FROM pg_wallet.account_deltas d
 	 LEFT JOIN pg_wallet.entries e ON e.id = d.entry_id
-	 WHERE e.id IS NULL OR e.account_id <> d.account_id OR e.amount <> d.amount
-	    OR e.side <> 'CR' OR e.account_version IS NOT NULL
+	 WHERE e.id IS NULL OR e.account_id <> d.account_id OR e.account_version IS NOT NULL
+	    OR d.amount <> CASE e.side WHEN 'CR' THEN e.amount ELSE -e.amount END
 	 LIMIT 1000)
 	UNION ALL
 	-- 5. pending_debit is the sum of the account's ACTIVE holds

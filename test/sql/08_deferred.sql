@@ -59,4 +59,22 @@ SELECT bal('HOT'), bal('COLD');
 -- closing counts the deltas too
 SELECT err($$SELECT pg_wallet.set_account_status('HOT', 'CLOSED')$$);
 
+-- a DEFERRED account that can_overdraw has no funds check, so its debits are deltas too:
+-- a hot source (a partner's settlement or float account) is never locked either
+SELECT account_number FROM pg_wallet.create_account(:m, 'KES', 'SETTLEMENT', 'HOT-SRC',
+	can_overdraw => true, credit_mode => 'DEFERRED');
+SELECT count(*) FROM (
+	SELECT pg_wallet.transfer('HOT-SRC', 'COLD', 1)
+	UNION ALL SELECT pg_wallet.transfer('HOT-SRC', 'COLD', 2)
+	UNION ALL SELECT pg_wallet.transfer('PAYERS', 'HOT-SRC', 0.5)) t;
+SELECT a.balance AS stored, a.version,
+       (SELECT string_agg(d.amount::text, ',' ORDER BY d.entry_id) FROM pg_wallet.account_deltas d
+        WHERE d.account_id = a.id) AS deltas
+FROM pg_wallet.accounts a WHERE a.account_number = 'HOT-SRC';
+SELECT bal('HOT-SRC');
+SELECT side, amount, balance_after FROM pg_wallet.list_entries('HOT-SRC');
+SELECT pg_wallet.fold_deltas('HOT-SRC');
+SELECT a.balance AS stored, a.version FROM pg_wallet.accounts a WHERE a.account_number = 'HOT-SRC';
+SELECT bal('HOT-SRC');
+
 SELECT ledger_ok();
