@@ -40,3 +40,6 @@ sql/$(EXTENSION)--$(EXTVERSION).sql: $(SQL_PARTS)
 	cat $^ > $@
 
 EXTRA_CLEAN = $(BUILD_DIR)
+
+# Every object depends on the shared headers (PGXS tracks no header dependencies).
+$(OBJS): $(wildcard src/*.h)

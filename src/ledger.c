@@ -52,7 +52,7 @@ static SPIPlanPtr reversal_plan = NULL;
  * Refusals
  * ---------------------------------------------------------------------
  */
-static bool
+bool
 refuse(Refusal *r, int sqlerrcode, char *message, char *detail)
 {
 	r->sqlerrcode = sqlerrcode;
@@ -243,20 +243,32 @@ check_statuses(LedgerRequest *req, LedgerAccount **accts, Refusal *r)
 	return true;
 }
 
+/* The request's hash, computed once, before the rules add any leg. */
+static const uint8 *
+request_hash_of(LedgerRequest *req)
+{
+	if (!req->hashed)
+	{
+		ledger_request_hash(req, req->request_hash);
+		req->hashed = true;
+	}
+	return req->request_hash;
+}
+
 /* Compare with an earlier request under the same key. */
 static bool
 check_replay(LedgerRequest *req, KeyedJournal *k, LedgerResult *res, Refusal *r)
 {
-	uint8		hash[WALLET_HASH_LEN];
-
-	ledger_request_hash(req, hash);
-	if (memcmp(hash, k->request_hash, WALLET_HASH_LEN) != 0)
+	if (memcmp(request_hash_of(req), k->request_hash, WALLET_HASH_LEN) != 0)
 		return refuse(r, ERRCODE_WALLET_IDEMPOTENCY_CONFLICT,
 					  psprintf("idempotency key \"%s\" was already used for a different request",
 							   req->idempotency_key),
 					  pstrdup("A retry must repeat the original request exactly."));
 	res->journal_id = k->id;
 	res->created_at = k->created_at;
+	res->fee_minor = k->fee_minor;
+	res->commission_minor = k->commission_minor;
+	res->exponent = k->exponent;
 	res->replayed = true;
 	res->posted = k->posted;
 	if (!k->posted)
@@ -447,7 +459,7 @@ next_journal_id(void)
 
 static void
 add_journal_row(Batch *b, LedgerRequest *req, int64 id, const char *status,
-				const uint8 *request_hash, Refusal *r, const uint8 *hash)
+				const uint8 *request_hash, Refusal *r, const uint8 *hash, LedgerResult *res)
 {
 	Column	   *c = b->jcols;
 	bool		isnull;
@@ -472,12 +484,14 @@ add_journal_row(Batch *b, LedgerRequest *req, int64 id, const char *status,
 	column_add(&c[J_MESSAGE], d, r == NULL);
 	column_add(&c[J_HASH], hash ? bytea_datum(hash, WALLET_HASH_LEN) : 0, hash == NULL);
 	column_add(&c[J_CREATED], TimestampTzGetDatum(b->now), false);
+	column_add(&c[J_FEE], Int64GetDatum(res->fee_minor), false);
+	column_add(&c[J_COMMISSION], Int64GetDatum(res->commission_minor), false);
 }
 
 /* Journal row, entries, and the chain step of every locked account. */
 static int64
 record_posting(Batch *b, LedgerRequest *req, LedgerAccount **accts, int64 *balance_after,
-			   AccountUndo *undo, int nundo, const uint8 *request_hash)
+			   AccountUndo *undo, int nundo, const uint8 *request_hash, LedgerResult *res)
 {
 	int64		id = next_journal_id();
 	int64		ids[WALLET_MAX_LEGS];
@@ -494,7 +508,7 @@ record_posting(Batch *b, LedgerRequest *req, LedgerAccount **accts, int64 *balan
 	}
 	ledger_journal_hash(id, req->journal_type, req->reverses_journal_id, req->nlegs,
 						ids, debits, amounts, jhash);
-	add_journal_row(b, req, id, "POSTED", request_hash, NULL, jhash);
+	add_journal_row(b, req, id, "POSTED", request_hash, NULL, jhash, res);
 
 	/* one chain step per locked account changed by the legs */
 	for (int i = 0; i < nundo; i++)
@@ -539,12 +553,17 @@ post_one(Batch *b, LedgerRequest *req, LedgerResult *res, Refusal *r)
 	int64		balance_after[WALLET_MAX_LEGS];
 	AccountUndo undo[WALLET_MAX_LEGS + 1];
 	int			nundo = 0;
-	uint8		request_hash[WALLET_HASH_LEN];
+	int			nlegs = req->nlegs;
 	KeyedJournal *k = find_keyed(b, req->idempotency_key);
 
+	request_hash_of(req);
 	if (k != NULL)
 		return check_replay(req, k, res, r);
 	if (!resolve_request(b, req, accts, r))
+		return false;
+	res->exponent = accts[0]->exponent;
+	if (!rules_apply(b, req, accts, res, r) ||
+		(req->nlegs != nlegs && !resolve_request(b, req, accts, r)))
 		return false;
 	if (!check_statuses(req, accts, r) || !check_reversal(req, r))
 		return false;
@@ -555,9 +574,8 @@ post_one(Batch *b, LedgerRequest *req, LedgerResult *res, Refusal *r)
 		restore_undo(undo, nundo);
 		return false;
 	}
-	ledger_request_hash(req, request_hash);
 	res->journal_id = record_posting(b, req, accts, balance_after, undo, nundo,
-									 request_hash);
+									 request_hash_of(req), res);
 	res->created_at = b->now;
 	res->posted = true;
 	return true;
@@ -581,14 +599,10 @@ handle_refusal(Batch *b, LedgerRequest *req, bool atomic, LedgerResult *res, Ref
 		r->sqlerrcode == ERRCODE_WALLET_IDEMPOTENCY_CONFLICT)
 		return;
 	/* the first answer under this key is a refusal: keep it for retries */
-	{
-		uint8		request_hash[WALLET_HASH_LEN];
-
-		ledger_request_hash(req, request_hash);
-		res->journal_id = next_journal_id();
-		res->created_at = b->now;
-		add_journal_row(b, req, res->journal_id, "REFUSED", request_hash, r, NULL);
-	}
+	res->journal_id = next_journal_id();
+	res->created_at = b->now;
+	res->fee_minor = res->commission_minor = 0;
+	add_journal_row(b, req, res->journal_id, "REFUSED", request_hash_of(req), r, NULL, res);
 }
 
 /*
@@ -615,6 +629,8 @@ ledger_post_batch(LedgerRequest *reqs, int nreqs, bool atomic, LedgerResult *res
 	}
 	collect_accounts(&b, reqs, nreqs, valid);
 	lock_accounts(&b);
+	rules_prepare(&b, reqs, nreqs, valid);
+	resolve_late_accounts(&b);
 	fold_deferred(&b);
 	load_keys(&b, reqs, nreqs);
 	for (int i = 0; i < nreqs; i++)
@@ -638,8 +654,8 @@ ledger_post(LedgerRequest *req, LedgerResult *result)
 Datum
 ledger_result_datum(LedgerResult *res, TupleDesc tupdesc)
 {
-	Datum		values[7];
-	bool		nulls[7] = {false};
+	Datum		values[9];
+	bool		nulls[9] = {false};
 
 	values[0] = Int64GetDatum(res->journal_id);
 	nulls[0] = res->journal_id == 0;
@@ -654,6 +670,10 @@ ledger_result_datum(LedgerResult *res, TupleDesc tupdesc)
 	nulls[5] = res->posted;
 	values[6] = TimestampTzGetDatum(res->created_at);
 	nulls[6] = res->created_at == 0;
+	values[7] = res->posted ? amount_to_numeric(res->fee_minor, res->exponent) : 0;
+	nulls[7] = !res->posted;
+	values[8] = res->posted ? amount_to_numeric(res->commission_minor, res->exponent) : 0;
+	nulls[8] = !res->posted;
 	return HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc), values, nulls));
 }
 

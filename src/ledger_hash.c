@@ -162,6 +162,10 @@ ledger_request_hash(LedgerRequest *req, uint8 *out)
 	hash_int64(ctx, req->force ? 1 : 0);
 	hash_cstring(ctx, req->release_account_number);
 	hash_int64(ctx, req->release_amount_minor);
+	hash_cstring(ctx, req->fee_type);
+	hash_cstring(ctx, req->client_service_code);
+	hash_int64(ctx, req->service_direction);
+	hash_cstring(ctx, req->agent_account_number);
 	hash_int64(ctx, req->nlegs);
 	for (int i = 0; i < req->nlegs; i++)
 	{

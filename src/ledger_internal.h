@@ -24,7 +24,9 @@ typedef struct LedgerAccount
 	bool		locked;
 	bool		deferred;
 	bool		dirty;
+	bool		late;			/* added after the lock pass (system accounts) */
 	int64		id;
+	int64		owner_id;
 	char		currency[4];
 	int			exponent;
 	char		status[16];
@@ -70,7 +72,7 @@ typedef struct Column
 enum
 {
 	J_ID, J_TYPE, J_STATUS, J_KEY, J_RHASH, J_DESC, J_META, J_REVERSES,
-	J_SQLSTATE, J_MESSAGE, J_HASH, J_CREATED, J_NCOLS
+	J_SQLSTATE, J_MESSAGE, J_HASH, J_CREATED, J_FEE, J_COMMISSION, J_NCOLS
 };
 extern const Oid journal_types[J_NCOLS];
 
@@ -91,11 +93,17 @@ typedef struct KeyedJournal
 	char		sqlstate[6];
 	char	   *message;
 	TimestampTz created_at;
+	int64		fee_minor;
+	int64		commission_minor;
+	int			exponent;		/* of the first leg's currency */
 } KeyedJournal;
+
+struct RulesState;
 
 typedef struct Batch
 {
 	HTAB	   *accounts;
+	struct RulesState *rules;	/* rules.c: services and fee schedules */
 	KeyedJournal *keyed;
 	int			nkeyed;
 	Column		jcols[J_NCOLS];
@@ -123,5 +131,12 @@ extern KeyedJournal *find_keyed(Batch *b, const char *key);
 extern void write_journals(Batch *b);
 extern void write_entries(Batch *b);
 extern void write_accounts(Batch *b);
+extern void resolve_late_accounts(Batch *b);
+
+/* rules.c: client services and fees, applied inside the posting path */
+extern void rules_prepare(Batch *b, LedgerRequest *reqs, int nreqs, bool *valid);
+extern bool rules_apply(Batch *b, LedgerRequest *req, LedgerAccount **accts,
+						LedgerResult *res, Refusal *r);
+extern bool refuse(Refusal *r, int sqlerrcode, char *message, char *detail);
 
 #endif							/* LEDGER_INTERNAL_H */

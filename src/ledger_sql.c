@@ -160,15 +160,25 @@ numeric_arg_text(FunctionCallInfo fcinfo, int argno)
 	return text;
 }
 
-/* Fill the common fields of a request from (key, description, metadata). */
+/*
+ * Fill the common fields of a request from (key, description, metadata,
+ * client_service_code, agent_account) and the money rules that apply.
+ */
 static void
-request_common(LedgerRequest *req, FunctionCallInfo fcinfo, int first_arg)
+request_common(LedgerRequest *req, FunctionCallInfo fcinfo, int first_arg,
+			   const char *fee_type, char direction)
 {
 	req->idempotency_key = text_arg_cstring(fcinfo, first_arg, "idempotency_key",
 											WALLET_MAX_KEY_LEN, false);
 	req->description = text_arg_cstring(fcinfo, first_arg + 1, "description",
 										 WALLET_MAX_TEXT_LEN, false);
 	req->metadata = PG_ARGISNULL(first_arg + 2) ? NULL : PG_GETARG_JSONB_P(first_arg + 2);
+	req->client_service_code = text_arg_cstring(fcinfo, first_arg + 3, "client_service_code",
+												40, false);
+	req->agent_account_number = text_arg_cstring(fcinfo, first_arg + 4, "agent_account",
+												 WALLET_MAX_ACCOUNT_NUMBER, false);
+	req->fee_type = fee_type;
+	req->service_direction = direction;
 }
 
 /* A two-leg request: debit `from`, credit `to`. */
@@ -235,7 +245,10 @@ wallet_post_journal(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("legs must not be null")));
 	objs = json_objects(PG_GETARG_JSONB_P(1), WALLET_MAX_LEGS, &n, "legs");
-	request_common(&req, fcinfo, 2);
+	req.idempotency_key = text_arg_cstring(fcinfo, 2, "idempotency_key", WALLET_MAX_KEY_LEN,
+										   false);
+	req.description = text_arg_cstring(fcinfo, 3, "description", WALLET_MAX_TEXT_LEN, false);
+	req.metadata = PG_ARGISNULL(4) ? NULL : PG_GETARG_JSONB_P(4);
 	req.record_refusal = !PG_ARGISNULL(5) && PG_GETARG_BOOL(5);
 	req.nlegs = n;
 	req.legs = palloc0(sizeof(LedgerLeg) * Max(n, 1));
@@ -274,7 +287,7 @@ wallet_credit(PG_FUNCTION_ARGS)
 											   WALLET_MAX_ACCOUNT_NUMBER, true);
 
 	request_two_legs(&req, "CREDIT", counterpart, account, amount);
-	request_common(&req, fcinfo, 3);
+	request_common(&req, fcinfo, 3, "DEPOSIT", 'C');
 	return post_and_return(fcinfo, &req);
 }
 
@@ -293,7 +306,7 @@ wallet_debit(PG_FUNCTION_ARGS)
 											   WALLET_MAX_ACCOUNT_NUMBER, true);
 
 	request_two_legs(&req, "DEBIT", account, counterpart, amount);
-	request_common(&req, fcinfo, 3);
+	request_common(&req, fcinfo, 3, "WITHDRAWAL", 'D');
 	return post_and_return(fcinfo, &req);
 }
 
@@ -311,7 +324,7 @@ wallet_transfer(PG_FUNCTION_ARGS)
 	const char *amount = numeric_arg_text(fcinfo, 2);
 
 	request_two_legs(&req, "TRANSFER", from, to, amount);
-	request_common(&req, fcinfo, 3);
+	request_common(&req, fcinfo, 3, "TRANSFER", 'D');
 	return post_and_return(fcinfo, &req);
 }
 
@@ -362,6 +375,11 @@ wallet_post_transfers(PG_FUNCTION_ARGS)
 		reqs[i].idempotency_key = json_string(objs[i], "idempotency_key",
 											  WALLET_MAX_KEY_LEN, where);
 		reqs[i].description = json_string(objs[i], "description", WALLET_MAX_TEXT_LEN, where);
+		reqs[i].client_service_code = json_string(objs[i], "client_service_code", 40, where);
+		reqs[i].agent_account_number = json_string(objs[i], "agent_account",
+												   WALLET_MAX_ACCOUNT_NUMBER, where);
+		reqs[i].fee_type = "TRANSFER";
+		reqs[i].service_direction = 'D';
 		if (meta != NULL && meta->type != jbvNull)
 			reqs[i].metadata = JsonbValueToJsonb(meta);
 	}

@@ -27,7 +27,7 @@
 
 const Oid	journal_types[J_NCOLS] = {
 	INT8OID, TEXTOID, TEXTOID, TEXTOID, BYTEAOID, TEXTOID, JSONBOID, INT8OID,
-	TEXTOID, TEXTOID, BYTEAOID, TIMESTAMPTZOID
+	TEXTOID, TEXTOID, BYTEAOID, TIMESTAMPTZOID, INT8OID, INT8OID
 };
 const Oid	entry_types[E_NCOLS] = {
 	INT8OID, INT2OID, INT8OID, TEXTOID, INT8OID, INT8OID, INT8OID, TEXTOID,
@@ -158,6 +158,8 @@ collect_accounts(Batch *b, LedgerRequest *reqs, int nreqs, bool *valid)
 		}
 		if (reqs[i].release_account_number)
 			batch_account(b, reqs[i].release_account_number, true)->want_lock = true;
+		if (reqs[i].agent_account_number)
+			batch_account(b, reqs[i].agent_account_number, true);
 	}
 }
 
@@ -182,6 +184,7 @@ load_account_row(LedgerAccount *acct, HeapTuple tup, TupleDesc desc)
 	memcpy(acct->chain, VARDATA_ANY(chain), acct->chain_len);
 	acct->exponent = DatumGetInt16(SPI_getbinval(tup, desc, 12, &isnull));
 	acct->locked = DatumGetBool(SPI_getbinval(tup, desc, 13, &isnull));
+	acct->owner_id = DatumGetInt64(SPI_getbinval(tup, desc, 14, &isnull));
 }
 
 /*
@@ -209,14 +212,17 @@ lock_accounts(Batch *b)
 				"   FROM unnest($1::text[], $2::bool[], $3::bool[]) AS w(n, d, l)),"
 				" locked AS (SELECT a.id, a.account_number, a.currency, a.credit_mode, a.status,"
 				"   a.balance, a.pending_debit, a.minimum_balance, a.can_overdraw, a.version,"
-				"   a.chain_hash FROM pg_wallet.accounts a JOIN want w ON w.n = a.account_number"
+				"   a.chain_hash, a.owner_id"
+				"   FROM pg_wallet.accounts a JOIN want w ON w.n = a.account_number"
 				"   WHERE " LOCK_CONDITION " ORDER BY a.id FOR UPDATE OF a)"
-				" SELECT l.*, c.exponent, true FROM locked l"
+				" SELECT l.id, l.account_number, l.currency, l.credit_mode, l.status, l.balance,"
+				"   l.pending_debit, l.minimum_balance, l.can_overdraw, l.version, l.chain_hash,"
+				"   c.exponent, true, l.owner_id FROM locked l"
 				"   JOIN pg_wallet.currencies c ON c.code = l.currency"
 				" UNION ALL"
 				" SELECT a.id, a.account_number, a.currency, a.credit_mode, a.status,"
 				"   a.balance, a.pending_debit, a.minimum_balance, a.can_overdraw, a.version,"
-				"   a.chain_hash, c.exponent, false"
+				"   a.chain_hash, c.exponent, false, a.owner_id"
 				"   FROM pg_wallet.accounts a JOIN want w ON w.n = a.account_number"
 				"   JOIN pg_wallet.currencies c ON c.code = a.currency"
 				"   WHERE NOT (" LOCK_CONDITION ")",
@@ -319,9 +325,13 @@ load_keys(Batch *b, LedgerRequest *reqs, int nreqs)
 	if (keys.n == 0)
 		return;
 	wallet_plan(&keys_plan,
-				"SELECT idempotency_key, id, status = 'POSTED', request_hash,"
-				" refusal_sqlstate, refusal_message, created_at"
-				" FROM pg_wallet.journals WHERE idempotency_key = ANY($1)",
+				"SELECT j.idempotency_key, j.id, j.status = 'POSTED', j.request_hash,"
+				" j.refusal_sqlstate, j.refusal_message, j.created_at, j.fee_minor,"
+				" j.commission_minor, (SELECT c.exponent FROM pg_wallet.entries e"
+				"   JOIN pg_wallet.accounts a ON a.id = e.account_id"
+				"   JOIN pg_wallet.currencies c ON c.code = a.currency"
+				"   WHERE e.journal_id = j.id ORDER BY e.leg LIMIT 1)"
+				" FROM pg_wallet.journals j WHERE j.idempotency_key = ANY($1)",
 				1, argtypes);
 	values[0] = column_array(&keys);
 	if (SPI_execute_plan(keys_plan, values, NULL, false, 0) != SPI_OK_SELECT)
@@ -347,6 +357,10 @@ load_keys(Batch *b, LedgerRequest *reqs, int nreqs)
 			k->message = SPI_getvalue(tup, desc, 6);
 		}
 		k->created_at = DatumGetTimestampTz(SPI_getbinval(tup, desc, 7, &isnull));
+		k->fee_minor = DatumGetInt64(SPI_getbinval(tup, desc, 8, &isnull));
+		k->commission_minor = DatumGetInt64(SPI_getbinval(tup, desc, 9, &isnull));
+		d = SPI_getbinval(tup, desc, 10, &isnull);
+		k->exponent = isnull ? 0 : DatumGetInt16(d);
 	}
 }
 
@@ -379,8 +393,9 @@ write_journals(Batch *b)
 	wallet_plan(&insert_journals_plan,
 				"INSERT INTO pg_wallet.journals (id, journal_type, status, idempotency_key,"
 				" request_hash, description, metadata, reverses_journal_id, refusal_sqlstate,"
-				" refusal_message, hash, created_at)"
-				" SELECT * FROM unnest($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+				" refusal_message, hash, created_at, fee_minor, commission_minor)"
+				" SELECT * FROM unnest($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,"
+				" $13, $14)"
 				" ON CONFLICT (idempotency_key) DO NOTHING",
 				J_NCOLS, argtypes);
 	if (SPI_execute_plan(insert_journals_plan, values, NULL, false, 0) != SPI_OK_INSERT)
@@ -459,3 +474,26 @@ write_accounts(Batch *b)
 		elog(ERROR, "account update failed");
 }
 
+
+/*
+ * Resolve accounts added after the lock pass (the system accounts fees are
+ * credited to). They must not need a lock: a lock taken now would break the
+ * ascending-id lock order. System accounts are DEFERRED and only credited,
+ * so this never happens unless one was altered by hand.
+ */
+void
+resolve_late_accounts(Batch *b)
+{
+	HASH_SEQ_STATUS seq;
+	LedgerAccount *acct;
+
+	lock_accounts(b);
+	hash_seq_init(&seq, b->accounts);
+	while ((acct = hash_seq_search(&seq)) != NULL)
+		if (acct->late && acct->found && acct->locked)
+			ereport(ERROR,
+					(errcode(ERRCODE_INTERNAL_ERROR),
+					 errmsg("system account %s must take credits without a lock",
+							acct->account_number),
+					 errhint("Its credit_mode must be DEFERRED.")));
+}

@@ -41,6 +41,15 @@
 #define ERRCODE_WALLET_UNKNOWN_CURRENCY		MAKE_SQLSTATE('W','L','0','1','5')
 #define ERRCODE_WALLET_HOLD_NOT_FOUND		MAKE_SQLSTATE('W','L','0','1','6')
 #define ERRCODE_WALLET_CONCURRENT_REQUEST	MAKE_SQLSTATE('W','L','0','1','7')
+#define ERRCODE_WALLET_OWNER_NOT_FOUND		MAKE_SQLSTATE('W','L','0','1','8')
+/* money rules: WL040..WL059 (WL020..WL039 are identity's, see auth.h) */
+#define ERRCODE_WALLET_SERVICE_NOT_FOUND	MAKE_SQLSTATE('W','L','0','4','0')
+#define ERRCODE_WALLET_SERVICE_REFUSED		MAKE_SQLSTATE('W','L','0','4','1')
+#define ERRCODE_WALLET_SERVICE_AMOUNT		MAKE_SQLSTATE('W','L','0','4','2')
+#define ERRCODE_WALLET_FEE_EXCEEDS_AMOUNT	MAKE_SQLSTATE('W','L','0','4','3')
+#define ERRCODE_WALLET_LIMIT_EXCEEDED		MAKE_SQLSTATE('W','L','0','4','4')
+#define ERRCODE_WALLET_FX_RATE_NOT_FOUND	MAKE_SQLSTATE('W','L','0','4','5')
+#define ERRCODE_WALLET_FX_QUOTE_INVALID		MAKE_SQLSTATE('W','L','0','4','6')
 
 /* Limits: everything a caller sends is bounded. */
 #define WALLET_MAX_LEGS				64		/* legs in one journal */
@@ -102,11 +111,30 @@ typedef struct LedgerRequest
 	int			nlegs;
 	LedgerLeg  *legs;
 	int			item;			/* 1-based batch position, 0 for single posts */
+
+	/*
+	 * Money rules, for a simple request (leg 1 debits the source, leg 2
+	 * credits the destination): the fee type charged (NULL: none), the
+	 * client service the posting runs under and what it does to the
+	 * client's account ('C' credit: the destination is the client's; 'D'
+	 * debit: the source is), and the agent whose commission account takes
+	 * its share of the fee.
+	 */
+	const char *fee_type;
+	const char *client_service_code;
+	char		service_direction;
+	const char *agent_account_number;
+	/* filled by the core: the request's hash, computed once */
+	bool		hashed;
+	uint8		request_hash[WALLET_HASH_LEN];
 } LedgerRequest;
 
 typedef struct LedgerResult
 {
 	int64		journal_id;
+	int64		fee_minor;		/* fee charged (posted requests) */
+	int64		commission_minor;	/* part of it credited to the agent */
+	int			exponent;		/* of the fee's currency */
 	TimestampTz created_at;
 	bool		posted;
 	bool		replayed;

@@ -8,7 +8,21 @@ CREATE TYPE pg_wallet.journal_result AS (
 	replayed boolean,       -- true when an idempotency key returned an earlier result
 	sqlstate text,          -- set when REFUSED
 	message text,           -- set when REFUSED
-	created_at timestamptz
+	created_at timestamptz,
+	fee numeric,            -- fee charged by the money rules (POSTED)
+	agent_commission numeric -- part of the fee credited to an agent (POSTED)
+);
+
+CREATE TYPE pg_wallet.fee_quote AS (
+	fee numeric,
+	currency text,
+	applied_rate numeric,
+	fee_type text,
+	bearer text,            -- SENDER, RECEIVER or SPLIT
+	sender_fee numeric,
+	receiver_fee numeric,
+	agent_commission numeric,
+	schedule_id bigint      -- NULL: no schedule applies, no fee
 );
 
 CREATE TYPE pg_wallet.batch_item_result AS (

@@ -104,6 +104,8 @@ CREATE TABLE pg_wallet.journals (
 	refusal_message text,
 	hash bytea,
 	created_at timestamptz NOT NULL DEFAULT now(),
+	fee_minor bigint NOT NULL DEFAULT 0 CHECK (fee_minor >= 0),
+	commission_minor bigint NOT NULL DEFAULT 0 CHECK (commission_minor >= 0),
 	CHECK ((status = 'POSTED') = (hash IS NOT NULL)),
 	CHECK ((status = 'REFUSED') = (refusal_sqlstate IS NOT NULL))
 );

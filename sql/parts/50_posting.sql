@@ -24,13 +24,17 @@ CREATE FUNCTION pg_wallet.credit(
 	counterpart text,
 	idempotency_key text DEFAULT NULL,
 	description text DEFAULT NULL,
-	metadata jsonb DEFAULT NULL)
+	metadata jsonb DEFAULT NULL,
+	client_service_code text DEFAULT NULL,
+	agent_account text DEFAULT NULL)
 RETURNS pg_wallet.journal_result
 AS 'MODULE_PATHNAME', 'wallet_credit'
 LANGUAGE C VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp;
-COMMENT ON FUNCTION pg_wallet.credit(text, numeric, text, text, text, jsonb) IS
-	'Credit an account, debiting the counterpart account (journal type CREDIT).';
+COMMENT ON FUNCTION pg_wallet.credit(text, numeric, text, text, text, jsonb, text, text) IS
+	'Credit an account, debiting the counterpart account (journal type CREDIT, fee type '
+	'DEPOSIT). With a client service, the account must be its client''s and the service must '
+	'allow CREDIT; an agent account takes its commission share of the fee.';
 
 CREATE FUNCTION pg_wallet.debit(
 	account_number text,
@@ -38,13 +42,17 @@ CREATE FUNCTION pg_wallet.debit(
 	counterpart text,
 	idempotency_key text DEFAULT NULL,
 	description text DEFAULT NULL,
-	metadata jsonb DEFAULT NULL)
+	metadata jsonb DEFAULT NULL,
+	client_service_code text DEFAULT NULL,
+	agent_account text DEFAULT NULL)
 RETURNS pg_wallet.journal_result
 AS 'MODULE_PATHNAME', 'wallet_debit'
 LANGUAGE C VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp;
-COMMENT ON FUNCTION pg_wallet.debit(text, numeric, text, text, text, jsonb) IS
-	'Debit an account, crediting the counterpart account (journal type DEBIT).';
+COMMENT ON FUNCTION pg_wallet.debit(text, numeric, text, text, text, jsonb, text, text) IS
+	'Debit an account, crediting the counterpart account (journal type DEBIT, fee type '
+	'WITHDRAWAL). With a client service, the account must be its client''s and the service '
+	'must allow DEBIT; an agent account takes its commission share of the fee.';
 
 CREATE FUNCTION pg_wallet.transfer(
 	from_account text,
@@ -52,13 +60,17 @@ CREATE FUNCTION pg_wallet.transfer(
 	amount numeric,
 	idempotency_key text DEFAULT NULL,
 	description text DEFAULT NULL,
-	metadata jsonb DEFAULT NULL)
+	metadata jsonb DEFAULT NULL,
+	client_service_code text DEFAULT NULL,
+	agent_account text DEFAULT NULL)
 RETURNS pg_wallet.journal_result
 AS 'MODULE_PATHNAME', 'wallet_transfer'
 LANGUAGE C VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp;
-COMMENT ON FUNCTION pg_wallet.transfer(text, text, numeric, text, text, jsonb) IS
-	'Move an amount between two accounts of the same currency (journal type TRANSFER).';
+COMMENT ON FUNCTION pg_wallet.transfer(text, text, numeric, text, text, jsonb, text, text) IS
+	'Move an amount between two accounts of the same currency (journal type TRANSFER, fee type '
+	'TRANSFER, charged as its fee schedule says). With a client service, the source must be '
+	'its client''s and the service must allow DEBIT.';
 
 CREATE FUNCTION pg_wallet.post_transfers(transfers jsonb, atomic boolean DEFAULT true)
 RETURNS SETOF pg_wallet.batch_item_result
@@ -69,3 +81,17 @@ COMMENT ON FUNCTION pg_wallet.post_transfers(jsonb, boolean) IS
 	'Post up to 5000 transfers [{"from","to","amount","idempotency_key","description",'
 	'"metadata"}] in one call and a fixed number of statements. atomic: all or nothing. '
 	'Otherwise per item POSTED or REFUSED (refusals recorded under their keys).';
+
+CREATE FUNCTION pg_wallet.calculate_fee(
+	transaction_type text,
+	amount numeric,
+	currency text,
+	client_service_code text DEFAULT NULL,
+	with_agent boolean DEFAULT false)
+RETURNS pg_wallet.fee_quote
+AS 'MODULE_PATHNAME', 'wallet_calculate_fee'
+LANGUAGE C STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION pg_wallet.calculate_fee(text, numeric, text, text, boolean) IS
+	'The fee a posting of this type and amount would charge, computed by the code that charges '
+	'it: fee, applied_rate, who bears it, and the agent''s share when with_agent.';

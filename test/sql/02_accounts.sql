@@ -46,7 +46,8 @@ SELECT err(format($$SELECT pg_wallet.create_account(%s, 'KES', metadata => '"x"'
 -- look-up and listing with pagination
 SELECT account_number, currency, status FROM pg_wallet.get_account('ALICE-BHD');
 SELECT err($$SELECT pg_wallet.get_account('NOPE')$$);
-SELECT account_number FROM pg_wallet.list_accounts(:alice_id) ORDER BY account_id;
+SELECT regexp_replace(account_number, '-[0-9]+$', '-<id>') AS account_number
+FROM pg_wallet.list_accounts(:alice_id) ORDER BY account_id;
 SELECT count(*) FROM pg_wallet.list_accounts(:alice_id, 2);
 SELECT account_number FROM pg_wallet.list_accounts(:alice_id, 2,
 	(SELECT max(account_id) FROM pg_wallet.list_accounts(:alice_id, 2)));

@@ -1,0 +1,103 @@
+-- Money rules: fee schedules, client services, FX rates and quotes. Amounts that are not tied
+-- to one currency (a client service's limits, a fee schedule that applies to any currency)
+-- are stored as *_e4: integers in units of 10^-4 of the currency's major unit, which every
+-- ISO 4217 exponent (0..4) converts to exactly. Rates are exact numerics, never float.
+
+CREATE TABLE pg_wallet.client_services (
+	id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	code text NOT NULL UNIQUE CHECK (code ~ '^[A-Z0-9][A-Z0-9_]{2,39}$'),
+	client_owner_id bigint NOT NULL REFERENCES pg_wallet.owners (id),
+	name text NOT NULL CHECK (length(name) BETWEEN 1 AND 200),
+	service_code text NOT NULL CHECK (service_code ~ '^[A-Z][A-Z0-9_]{1,39}$'),
+	allow_credit boolean NOT NULL DEFAULT true,
+	allow_debit boolean NOT NULL DEFAULT true,
+	minimum_amount_e4 bigint NOT NULL DEFAULT 0 CHECK (minimum_amount_e4 >= 0),
+	maximum_amount_e4 bigint CHECK (maximum_amount_e4 >= minimum_amount_e4),
+	is_active boolean NOT NULL DEFAULT true,
+	created_at timestamptz NOT NULL DEFAULT now(),
+	updated_at timestamptz NOT NULL DEFAULT now(),
+	CHECK (allow_credit OR allow_debit)
+);
+CREATE INDEX client_services_client_idx ON pg_wallet.client_services (client_owner_id);
+COMMENT ON TABLE pg_wallet.client_services IS
+	'Wallet-as-a-service client services: which directions a client may post, amount limits '
+	'and (through fee_schedules) the fee. Every posting that names one is checked against it.';
+
+CREATE TABLE pg_wallet.fee_schedules (
+	id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	transaction_type text NOT NULL CHECK (transaction_type IN ('TRANSFER', 'WITHDRAWAL',
+		'DEPOSIT', 'CONVERSION', 'PAYMENT', 'PAYOUT', 'BILL_PAYMENT', 'SUBSCRIPTION')),
+	client_service_id bigint REFERENCES pg_wallet.client_services (id),
+	currency text REFERENCES pg_wallet.currencies (code),
+	band_min_e4 bigint CHECK (band_min_e4 >= 0),
+	band_max_e4 bigint CHECK (band_max_e4 >= coalesce(band_min_e4, 0)),
+	fee_kind text NOT NULL CHECK (fee_kind IN ('FIXED', 'PERCENTAGE', 'TIERED')),
+	fixed_e4 bigint NOT NULL DEFAULT 0 CHECK (fixed_e4 >= 0),
+	rate numeric(12, 8) NOT NULL DEFAULT 0 CHECK (rate >= 0 AND rate <= 1),
+	min_fee_e4 bigint CHECK (min_fee_e4 >= 0),
+	max_fee_e4 bigint CHECK (max_fee_e4 >= coalesce(min_fee_e4, 0)),
+	bearer text NOT NULL DEFAULT 'SENDER' CHECK (bearer IN ('SENDER', 'RECEIVER', 'SPLIT')),
+	sender_share numeric(5, 4) NOT NULL DEFAULT 1 CHECK (sender_share >= 0 AND sender_share <= 1),
+	commission_rate numeric(12, 8) NOT NULL DEFAULT 0
+		CHECK (commission_rate >= 0 AND commission_rate <= 1),
+	is_active boolean NOT NULL DEFAULT true,
+	valid_from timestamptz NOT NULL DEFAULT '-infinity',
+	valid_to timestamptz,
+	description text CHECK (length(description) <= 500),
+	created_at timestamptz NOT NULL DEFAULT now(),
+	CHECK (valid_to IS NULL OR valid_to > valid_from)
+);
+CREATE INDEX fee_schedules_type_idx ON pg_wallet.fee_schedules (transaction_type)
+	WHERE is_active;
+COMMENT ON TABLE pg_wallet.fee_schedules IS
+	'Fees by transaction type, optionally per client service, currency and amount band. '
+	'fee = fixed + round_half_up(amount x rate), then clamped to [min_fee, max_fee]; TIERED '
+	'takes fixed and rate from the first tier whose up_to covers the amount. The most '
+	'specific active schedule wins: client service, then currency, then band, then lowest id.';
+COMMENT ON COLUMN pg_wallet.fee_schedules.commission_rate IS
+	'Share of the fee credited to the agent''s commission account when an agent is named.';
+COMMENT ON COLUMN pg_wallet.fee_schedules.sender_share IS
+	'For bearer SPLIT: the share of the fee the sender pays (rounded half up); the receiver '
+	'pays the rest.';
+
+CREATE TABLE pg_wallet.fee_tiers (
+	schedule_id bigint NOT NULL REFERENCES pg_wallet.fee_schedules (id),
+	up_to_e4 bigint NOT NULL CHECK (up_to_e4 > 0),
+	fixed_e4 bigint NOT NULL DEFAULT 0 CHECK (fixed_e4 >= 0),
+	rate numeric(12, 8) NOT NULL DEFAULT 0 CHECK (rate >= 0 AND rate <= 1),
+	PRIMARY KEY (schedule_id, up_to_e4)
+);
+COMMENT ON TABLE pg_wallet.fee_tiers IS
+	'Bands of a TIERED fee schedule: amounts up to up_to_e4 (inclusive) pay fixed + rate.';
+
+CREATE TABLE pg_wallet.fx_rates (
+	id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	base_currency text NOT NULL REFERENCES pg_wallet.currencies (code),
+	quote_currency text NOT NULL REFERENCES pg_wallet.currencies (code),
+	rate numeric(24, 12) NOT NULL CHECK (rate > 0),
+	spread numeric(12, 8) NOT NULL DEFAULT 0 CHECK (spread >= 0 AND spread < 1),
+	valid_from timestamptz NOT NULL DEFAULT now(),
+	valid_to timestamptz,
+	source text CHECK (length(source) <= 100),
+	created_at timestamptz NOT NULL DEFAULT now(),
+	CHECK (base_currency <> quote_currency),
+	CHECK (valid_to IS NULL OR valid_to > valid_from)
+);
+CREATE INDEX fx_rates_pair_idx ON pg_wallet.fx_rates (base_currency, quote_currency, valid_from);
+COMMENT ON TABLE pg_wallet.fx_rates IS
+	'1 base = rate quote (mid). A conversion pays rate x (1 - spread). The latest rate valid '
+	'now is used unless a rate id or a locked quote is given; the inverse pair is used when '
+	'only the other direction is quoted.';
+
+CREATE TABLE pg_wallet.fx_quotes (
+	id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	rate_id bigint NOT NULL REFERENCES pg_wallet.fx_rates (id),
+	from_currency text NOT NULL REFERENCES pg_wallet.currencies (code),
+	to_currency text NOT NULL REFERENCES pg_wallet.currencies (code),
+	effective_rate numeric(24, 12) NOT NULL CHECK (effective_rate > 0),
+	expires_at timestamptz NOT NULL,
+	used_journal_id bigint,
+	created_at timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE pg_wallet.fx_quotes IS
+	'A rate locked for a short time (fx_quote()); convert() can use it once before it expires.';
