@@ -41,7 +41,6 @@ typedef struct HoldRow
 	int64		amount;
 	char	   *status;
 	bool		expired;		/* ACTIVE past expires_at */
-	char	   *idempotency_key;
 	int64		journal_id;
 } HoldRow;
 
@@ -103,12 +102,11 @@ lock_hold(int64 hold_id, HoldRow *h)
 	wallet_plan(&hold_lock_plan,
 				"SELECT h.id, a.account_number, c.account_number, a.currency, cur.exponent,"
 				" h.amount, h.status, h.status = 'ACTIVE' AND h.expires_at <= now(),"
-				" j.idempotency_key, h.journal_id"
+				" h.journal_id"
 				" FROM pg_wallet.holds h"
 				" JOIN pg_wallet.accounts a ON a.id = h.account_id"
 				" JOIN pg_wallet.accounts c ON c.id = h.counterpart_account_id"
 				" JOIN pg_wallet.currencies cur ON cur.code = a.currency"
-				" LEFT JOIN pg_wallet.journals j ON j.id = h.journal_id"
 				" WHERE h.id = $1 FOR UPDATE OF h",
 				1, argtypes);
 	if (SPI_execute_plan(hold_lock_plan, values, NULL, false, 1) != SPI_OK_SELECT)
@@ -127,10 +125,27 @@ lock_hold(int64 hold_id, HoldRow *h)
 	h->amount = DatumGetInt64(SPI_getbinval(tup, desc, 6, &isnull));
 	h->status = SPI_getvalue(tup, desc, 7);
 	h->expired = DatumGetBool(SPI_getbinval(tup, desc, 8, &isnull)) && !isnull;
-	h->idempotency_key = SPI_getvalue(tup, desc, 9);
-	h->journal_id = DatumGetInt64(SPI_getbinval(tup, desc, 10, &isnull));
+	h->journal_id = DatumGetInt64(SPI_getbinval(tup, desc, 9, &isnull));
 	if (isnull)
 		h->journal_id = 0;
+}
+
+/*
+ * Whether the journal that posted a hold was posted under this key. Read
+ * after the hold's row lock, in a statement of its own, so that a posting
+ * that committed while we waited for the lock is seen.
+ */
+static bool
+hold_journal_key_is(int64 journal_id, const char *key)
+{
+	Oid			argtypes[2] = {INT8OID, TEXTOID};
+	Datum		values[2] = {Int64GetDatum(journal_id), CStringGetTextDatum(key)};
+
+	if (SPI_execute_with_args("SELECT 1 FROM pg_wallet.journals"
+							  " WHERE id = $1 AND idempotency_key = $2",
+							  2, argtypes, values, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "hold journal look-up failed");
+	return SPI_processed == 1;
 }
 
 static void
@@ -329,8 +344,12 @@ wallet_place_hold(PG_FUNCTION_ARGS)
 	}
 
 	SPI_connect();
+	/* the counterpart is not locked: its barrier keeps its status from changing */
+	ledger_account_barrier(counterpart, false);
 	amount_minor = hold_check_accounts(account, counterpart, amount_text);
 	hold_request_hash(account, counterpart, amount_minor, expires, description, request_hash);
+	/* lock the account before the key look-up: a racing retry then finds the hold */
+	ledger_fold(account, 1);
 	hold_id = hold_by_key(key, request_hash);
 	if (hold_id != 0)
 	{
@@ -426,8 +445,8 @@ wallet_post_hold(PG_FUNCTION_ARGS)
 						amount_to_cstring(amount_minor, h.exponent), h.currency,
 						(long long) h.id, amount_to_cstring(h.amount, h.exponent), h.currency)));
 	/* a retry of the posting that closed this hold gets its result */
-	if (strcmp(h.status, "POSTED") == 0 && key != NULL && h.idempotency_key != NULL &&
-		strcmp(key, h.idempotency_key) == 0)
+	if (strcmp(h.status, "POSTED") == 0 && key != NULL &&
+		hold_journal_key_is(h.journal_id, key))
 		;
 	else if (strcmp(h.status, "ACTIVE") != 0 || h.expired)
 		hold_not_active(&h);

@@ -631,6 +631,7 @@ ledger_post_batch(LedgerRequest *reqs, int nreqs, bool atomic, LedgerResult *res
 	lock_accounts(&b);
 	rules_prepare(&b, reqs, nreqs, valid);
 	resolve_late_accounts(&b);
+	barrier_unlocked_accounts(&b);
 	fold_deferred(&b);
 	load_keys(&b, reqs, nreqs);
 	for (int i = 0; i < nreqs; i++)

@@ -132,6 +132,7 @@ extern void write_journals(Batch *b);
 extern void write_entries(Batch *b);
 extern void write_accounts(Batch *b);
 extern void resolve_late_accounts(Batch *b);
+extern void barrier_unlocked_accounts(Batch *b);
 
 /* rules.c: client services and fees, applied inside the posting path */
 extern void rules_prepare(Batch *b, LedgerRequest *reqs, int nreqs, bool *valid);

@@ -27,6 +27,7 @@ PG_FUNCTION_INFO_V1(wallet_debit);
 PG_FUNCTION_INFO_V1(wallet_transfer);
 PG_FUNCTION_INFO_V1(wallet_post_transfers);
 PG_FUNCTION_INFO_V1(wallet_fold_deltas);
+PG_FUNCTION_INFO_V1(wallet_account_barrier);
 
 /* ---------------------------------------------------------------------
  * jsonb helpers
@@ -433,4 +434,19 @@ wallet_fold_deltas(PG_FUNCTION_ARGS)
 	folded = ledger_fold(account, max_accounts);
 	SPI_finish();
 	PG_RETURN_INT64(folded);
+}
+
+/*
+ * _account_barrier(account_number text): take an account's status barrier
+ * exclusively until the end of the transaction (see ledger_store.c). Every
+ * status change does, first.
+ */
+Datum
+wallet_account_barrier(PG_FUNCTION_ARGS)
+{
+	char	   *account = text_arg_cstring(fcinfo, 0, "account_number",
+										   WALLET_MAX_ACCOUNT_NUMBER, true);
+
+	ledger_account_barrier(account, true);
+	PG_RETURN_VOID();
 }

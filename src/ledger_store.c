@@ -19,6 +19,10 @@
 #include "catalog/pg_type.h"
 #include "common/int.h"
 #include "executor/spi.h"
+#include "storage/lmgr.h"
+#include "storage/lock.h"
+#include "miscadmin.h"
+#include "common/hashfn.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
@@ -474,6 +478,69 @@ write_accounts(Batch *b)
 		elog(ERROR, "account update failed");
 }
 
+
+/*
+ * The status barrier of an account: a transaction-level advisory lock keyed
+ * by the account number. Postings that touch an account without locking its
+ * row (DEFERRED deltas) hold it shared; a status change holds it exclusive.
+ * So an account cannot be closed, locked or deactivated while a delta to it
+ * is in flight, and a delta never lands on an account whose status changed
+ * under it. Keyed by number (immutable) so it can be taken before the row is
+ * read; a hash collision only makes two accounts share a barrier.
+ */
+void
+ledger_account_barrier(const char *account_number, bool exclusive)
+{
+	LOCKTAG		tag;
+	uint32		key = DatumGetUInt32(hash_any((const unsigned char *) account_number,
+											  strlen(account_number)));
+
+	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, WALLET_BARRIER_LOCK_KEY, key, 2);
+	(void) LockAcquire(&tag, exclusive ? ExclusiveLock : ShareLock, false, false);
+}
+
+static SPIPlanPtr status_plan = NULL;
+
+/*
+ * Take the shared barrier of every account the batch touches without a row
+ * lock, then read their status again: a status change that committed
+ * between the lock query's snapshot and the barrier is seen now. One
+ * statement, and only when such accounts exist.
+ */
+void
+barrier_unlocked_accounts(Batch *b)
+{
+	Oid			argtypes[1] = {INT8ARRAYOID};
+	Datum		values[1];
+	Column		ids;
+	HASH_SEQ_STATUS seq;
+	LedgerAccount *acct;
+
+	column_init(&ids, INT8OID);
+	hash_seq_init(&seq, b->accounts);
+	while ((acct = hash_seq_search(&seq)) != NULL)
+		if (acct->found && !acct->locked)
+		{
+			ledger_account_barrier(acct->account_number, false);
+			column_add(&ids, Int64GetDatum(acct->id), false);
+		}
+	if (ids.n == 0)
+		return;
+	wallet_plan(&status_plan,
+				"SELECT account_number, status FROM pg_wallet.accounts WHERE id = ANY($1)",
+				1, argtypes);
+	values[0] = column_array(&ids);
+	if (SPI_execute_plan(status_plan, values, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "account status look-up failed");
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+
+		acct = batch_account(b, SPI_getvalue(tup, SPI_tuptable->tupdesc, 1), false);
+		strlcpy(acct->status, SPI_getvalue(tup, SPI_tuptable->tupdesc, 2),
+				sizeof(acct->status));
+	}
+}
 
 /*
  * Resolve accounts added after the lock pass (the system accounts fees are

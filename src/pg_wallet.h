@@ -61,6 +61,7 @@
 #define WALLET_MAX_EXPONENT			4
 
 #define WALLET_HASH_LEN				32		/* SHA-256 */
+#define WALLET_BARRIER_LOCK_KEY		0x57414C54	/* "WALT": advisory lock space */
 
 /* amount.c */
 extern const char *amount_parse_cstr(const char *s, int exponent, int64 *out);
@@ -152,6 +153,7 @@ typedef struct LedgerAccountInfo
 
 /* ledger.c: the one posting path */
 extern int64 ledger_fold(const char *account_number, int max_accounts);
+extern void ledger_account_barrier(const char *account_number, bool exclusive);
 extern int64 ledger_adjust_pending(const char *account_number, const char *amount_text,
 								   int64 amount_minor, bool reserve, LedgerAccountInfo *info);
 extern void ledger_post_batch(LedgerRequest *reqs, int nreqs, bool atomic,

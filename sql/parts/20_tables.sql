@@ -146,10 +146,12 @@ COMMENT ON TABLE pg_wallet.account_deltas IS
 	'that can_overdraw), signed, not yet folded into accounts.balance. Rows are removed only '
 	'by a fold, which adds them to the balance in the same transaction.';
 
+-- No foreign keys to accounts, for the same reason as entries: an FK check takes a KEY SHARE
+-- lock on the counterpart's row, which waits for (and deadlocks with) postings holding it.
 CREATE TABLE pg_wallet.holds (
 	id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-	account_id bigint NOT NULL REFERENCES pg_wallet.accounts (id),
-	counterpart_account_id bigint NOT NULL REFERENCES pg_wallet.accounts (id),
+	account_id bigint NOT NULL,
+	counterpart_account_id bigint NOT NULL,
 	amount bigint NOT NULL CHECK (amount > 0),
 	posted_amount bigint CHECK (posted_amount > 0 AND posted_amount <= amount),
 	status text NOT NULL DEFAULT 'ACTIVE'

@@ -59,6 +59,15 @@ $$;
 COMMENT ON FUNCTION pg_wallet._account_info(pg_wallet.accounts) IS
 	'Internal: an accounts row as account_info.';
 
+CREATE FUNCTION pg_wallet._account_barrier(account_number text)
+RETURNS void
+AS 'MODULE_PATHNAME', 'wallet_account_barrier'
+LANGUAGE C VOLATILE STRICT
+SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION pg_wallet._account_barrier(text) IS
+	'Internal: hold an account''s status barrier exclusively until commit, so no posting that '
+	'skips the row lock is in flight while its status changes.';
+
 -- The row of an account number, optionally locked, or WL005.
 CREATE FUNCTION pg_wallet._account_row(p_account_number text, p_lock boolean DEFAULT false)
 RETURNS pg_wallet.accounts
@@ -217,6 +226,8 @@ BEGIN
 		RAISE EXCEPTION 'reason is longer than 500 characters'
 			USING ERRCODE = 'string_data_right_truncation';
 	END IF;
+	-- wait for postings that touch the account without its row lock (DEFERRED deltas)
+	PERFORM pg_wallet._account_barrier(account_number);
 	acct := pg_wallet._account_row(account_number, true);
 	IF acct.status = 'CLOSED' AND status <> 'CLOSED' THEN
 		RAISE EXCEPTION 'account % is CLOSED', account_number

@@ -45,6 +45,20 @@ AS $$
 	    OR NOT EXISTS (SELECT 1 FROM pg_wallet.accounts a WHERE a.id = e.account_id)
 	 LIMIT 1000)
 	UNION ALL
+	(SELECT 'hold_reference', format('hold %s', h.id), 'refers to a missing account'
+	 FROM pg_wallet.holds h
+	 WHERE NOT EXISTS (SELECT 1 FROM pg_wallet.accounts a WHERE a.id = h.account_id)
+	    OR NOT EXISTS (SELECT 1 FROM pg_wallet.accounts a WHERE a.id = h.counterpart_account_id)
+	 LIMIT 1000)
+	UNION ALL
+	(SELECT 'closed_account', a.account_number, 'a CLOSED account holds money or holds'
+	 FROM pg_wallet.accounts a
+	 WHERE a.status = 'CLOSED'
+	   AND (a.balance + coalesce((SELECT sum(d.amount) FROM pg_wallet.account_deltas d
+	                              WHERE d.account_id = a.id), 0) <> 0
+	        OR a.pending_debit <> 0)
+	 LIMIT 1000)
+	UNION ALL
 	-- 3. every account's balance (stored + unfolded credits) is the sum of its entries
 	(SELECT 'account_balance', a.account_number,
 		format('stored balance %s + unfolded %s differs from entries %s',
