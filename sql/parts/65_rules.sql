@@ -95,6 +95,10 @@ BEGIN
 		RAISE EXCEPTION 'description is longer than 500 characters'
 			USING ERRCODE = 'string_data_right_truncation';
 	END IF;
+	IF min_fee > max_fee OR band_min > band_max OR valid_to <= valid_from THEN
+		RAISE EXCEPTION 'min_fee, band_min and valid_from must not exceed their maximum'
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
 	INSERT INTO pg_wallet.fee_schedules (transaction_type, client_service_id, currency,
 		band_min_e4, band_max_e4, fee_kind, fixed_e4, rate, min_fee_e4, max_fee_e4, bearer,
 		sender_share, commission_rate, valid_from, valid_to, description)
@@ -106,7 +110,8 @@ BEGIN
 	RETURNING id INTO new_id;
 	FOR tier IN SELECT value FROM jsonb_array_elements(coalesce(tiers, '[]'))
 	LOOP
-		IF jsonb_typeof(tier) <> 'object' OR jsonb_typeof(tier->'up_to') <> 'number' THEN
+		IF jsonb_typeof(tier) <> 'object'
+			OR jsonb_typeof(tier->'up_to') IS DISTINCT FROM 'number' THEN
 			RAISE EXCEPTION 'each tier needs a numeric "up_to"'
 				USING ERRCODE = 'invalid_parameter_value';
 		END IF;
@@ -171,7 +176,7 @@ AS $$
 		'transaction_fee_type', f.fee_kind,
 		'transaction_fee', CASE f.fee_kind
 			WHEN 'FIXED' THEN pg_wallet.minor_to_numeric(f.fixed_e4, 4::smallint)
-			WHEN 'PERCENTAGE' THEN f.rate * 100 END,
+			WHEN 'PERCENTAGE' THEN trim_scale(f.rate * 100) END,
 		'minimum_transaction_amount', pg_wallet.minor_to_numeric(s.minimum_amount_e4, 4::smallint),
 		'maximum_transaction_amount', pg_wallet.minor_to_numeric(s.maximum_amount_e4, 4::smallint),
 		'is_active', s.is_active,
