@@ -474,8 +474,8 @@ rules_apply(Batch *b, LedgerRequest *req, LedgerAccount **accts, LedgerResult *r
 
 	if (req->fee_type == NULL && req->client_service_code == NULL)
 		return true;
-	if (req->nlegs != 2 || req->legs[0].side != SIDE_DEBIT || req->legs[1].side != SIDE_CREDIT)
-		elog(ERROR, "money rules apply to a simple two-leg request");
+	if (req->nlegs < 2 || req->legs[0].side != SIDE_DEBIT || req->legs[1].side != SIDE_CREDIT)
+		elog(ERROR, "money rules apply to a request whose first legs debit and credit");
 	src = accts[0];
 	amount = req->legs[0].amount_minor;
 	res->exponent = src->exponent;
@@ -487,6 +487,12 @@ rules_apply(Batch *b, LedgerRequest *req, LedgerAccount **accts, LedgerResult *r
 				amount, src->exponent, req->agent_account_number != NULL, &q);
 	if (q.fee_minor == 0)
 		return true;
+	if (req->nlegs > 2)
+	{
+		/* a conversion: leg 2 is the platform's FX position, so the sender pays */
+		q.sender_minor = q.fee_minor;
+		q.receiver_minor = 0;
+	}
 	if (q.receiver_minor > amount)
 		return refuse(r, ERRCODE_WALLET_FEE_EXCEEDS_AMOUNT,
 					  psprintf("fee %s %s exceeds the amount %s %s",

@@ -96,3 +96,18 @@ CREATE TYPE pg_wallet.ledger_violation AS (
 	subject text,
 	detail text
 );
+
+CREATE TYPE pg_wallet.conversion_result AS (
+	journal_id bigint,
+	receipt_code text,
+	status text,
+	replayed boolean,
+	source_currency text,
+	dest_currency text,
+	source_amount numeric,
+	converted_amount numeric,
+	fx_rate numeric,        -- the effective rate applied: rate x (1 - spread)
+	fx_rate_id bigint,
+	fee numeric,            -- in the source currency, paid by the sender
+	created_at timestamptz
+);
