@@ -576,6 +576,7 @@ post_one(Batch *b, LedgerRequest *req, LedgerResult *res, Refusal *r)
 	}
 	res->journal_id = record_posting(b, req, accts, balance_after, undo, nundo,
 									 request_hash_of(req), res);
+	rules_commit(b);
 	res->created_at = b->now;
 	res->posted = true;
 	return true;
@@ -643,6 +644,7 @@ ledger_post_batch(LedgerRequest *reqs, int nreqs, bool atomic, LedgerResult *res
 	write_journals(&b);
 	write_entries(&b);
 	write_accounts(&b);
+	rules_write(&b);
 }
 
 void

@@ -138,6 +138,8 @@ extern void barrier_unlocked_accounts(Batch *b);
 extern void rules_prepare(Batch *b, LedgerRequest *reqs, int nreqs, bool *valid);
 extern bool rules_apply(Batch *b, LedgerRequest *req, LedgerAccount **accts,
 						LedgerResult *res, Refusal *r);
+extern void rules_commit(Batch *b);
+extern void rules_write(Batch *b);
 extern bool refuse(Refusal *r, int sqlerrcode, char *message, char *detail);
 
 #endif							/* LEDGER_INTERNAL_H */

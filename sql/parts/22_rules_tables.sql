@@ -101,3 +101,20 @@ CREATE TABLE pg_wallet.fx_quotes (
 );
 COMMENT ON TABLE pg_wallet.fx_quotes IS
 	'A rate locked for a short time (fx_quote()); convert() can use it once before it expires.';
+
+-- Rolling usage counters for KYC tier limits (pg_wallet.kyc_tier_limits): one row per owner,
+-- currency and period (D: a UTC day, M: a UTC month), updated in the same transaction as the
+-- posting they count, so a limit is checked without scanning history. Rows are locked in
+-- (owner, currency, period) order, so concurrent postings of one owner queue on them.
+CREATE TABLE pg_wallet.limit_usage (
+	owner_id bigint NOT NULL,
+	currency text NOT NULL,
+	period "char" NOT NULL CHECK (period IN ('D', 'M')),
+	period_start date NOT NULL,
+	amount_minor bigint NOT NULL DEFAULT 0 CHECK (amount_minor >= 0),
+	tx_count integer NOT NULL DEFAULT 0 CHECK (tx_count >= 0),
+	PRIMARY KEY (owner_id, currency, period, period_start)
+);
+COMMENT ON TABLE pg_wallet.limit_usage IS
+	'What an owner moved out of its accounts per currency and UTC day or month, for the KYC '
+	'tier limits. Written only by the posting core.';

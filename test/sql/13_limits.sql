@@ -1,0 +1,76 @@
+-- KYC tier limits: per-transaction, daily and monthly amounts and transactions per day, per
+-- currency, on money leaving an owner's accounts (deposits are not limited). Counters are
+-- rolled in the same transaction as the posting; a refusal names the limit, the amount used
+-- and what remains, and changes nothing.
+-- (Principals are inserted directly here as setup; the identity functions create them.)
+
+SELECT pg_wallet.create_owner('user', 'Limited') AS u \gset
+SELECT pg_wallet.create_owner('user', 'Counter') AS c \gset
+SELECT pg_wallet.create_owner('user', 'Unverified, no principal') AS free \gset
+SELECT pg_wallet.create_owner('partner', 'Limit bank') AS bank \gset
+INSERT INTO pg_wallet.principals (role, owner_id, kyc_tier) VALUES ('user', :u, 0), ('user', :c, 0);
+SELECT count(*) FROM (
+	SELECT pg_wallet.create_account(:bank, 'KES', 'SETTLEMENT', 'LM-BANK', can_overdraw => true)
+	UNION ALL SELECT pg_wallet.create_account(:u, 'KES', 'WALLET', 'LM-A')
+	UNION ALL SELECT pg_wallet.create_account(:u, 'KES', 'WALLET', 'LM-A2')
+	UNION ALL SELECT pg_wallet.create_account(:c, 'KES', 'WALLET', 'LM-C')
+	UNION ALL SELECT pg_wallet.create_account(:free, 'KES', 'WALLET', 'LM-FREE')) a;
+SELECT tier, per_transaction_max_minor, daily_max_minor, monthly_max_minor, transactions_per_day
+FROM pg_wallet.kyc_tier_limits WHERE tier = 0 AND currency = 'KES';
+
+-- deposits are not limited
+SELECT status FROM pg_wallet.credit('LM-A', 20000, 'LM-BANK');
+SELECT status FROM pg_wallet.credit('LM-C', 100, 'LM-BANK');
+SELECT status FROM pg_wallet.credit('LM-FREE', 20000, 'LM-BANK');
+
+-- per transaction: 1,000.00 at tier 0
+SELECT err($$SELECT pg_wallet.transfer('LM-A', 'LM-FREE', 1000.01)$$);
+-- daily: 3,000.00, across the owner's accounts in that currency
+SELECT status FROM pg_wallet.transfer('LM-A', 'LM-FREE', 1000);
+SELECT status FROM pg_wallet.debit('LM-A', 1000, 'LM-BANK');
+SELECT status FROM pg_wallet.transfer('LM-A', 'LM-A2', 999.99);
+SELECT period, amount_minor, tx_count FROM pg_wallet.limit_usage
+WHERE owner_id = :u ORDER BY period;
+SELECT err($$SELECT pg_wallet.transfer('LM-A2', 'LM-FREE', 0.02)$$);
+SELECT status FROM pg_wallet.transfer('LM-A2', 'LM-FREE', 0.01);
+SELECT err($$SELECT pg_wallet.transfer('LM-A', 'LM-FREE', 0.01)$$);
+-- a refusal counts nothing
+SELECT period, amount_minor, tx_count FROM pg_wallet.limit_usage
+WHERE owner_id = :u ORDER BY period;
+-- an owner without a KYC tier is not limited
+SELECT status FROM pg_wallet.transfer('LM-FREE', 'LM-A', 5000);
+
+-- transactions per day: 5 at tier 0
+SELECT count(*) FROM (SELECT pg_wallet.transfer('LM-C', 'LM-FREE', 1) FROM generate_series(1, 5)) t;
+SELECT err($$SELECT pg_wallet.transfer('LM-C', 'LM-FREE', 1)$$);
+
+-- the tier's limits take effect at once when the tier changes
+UPDATE pg_wallet.principals SET kyc_tier = 1 WHERE owner_id = :c;
+SELECT status FROM pg_wallet.transfer('LM-C', 'LM-FREE', 1);
+
+-- monthly: earlier days of the month count (a counter is moved back to simulate them)
+UPDATE pg_wallet.principals SET kyc_tier = 1 WHERE owner_id = :u;
+UPDATE pg_wallet.limit_usage SET amount_minor = 19900000 WHERE owner_id = :u AND period = 'M';
+SELECT err($$SELECT pg_wallet.transfer('LM-A', 'LM-FREE', 1000.01)$$);
+SELECT status FROM pg_wallet.transfer('LM-A', 'LM-FREE', 1000);
+
+-- a batch counts its items as it goes; per item, the one over the limit is refused
+UPDATE pg_wallet.principals SET kyc_tier = 0 WHERE owner_id = :c;
+SELECT status FROM pg_wallet.credit('LM-C', 100, 'LM-BANK');
+DELETE FROM pg_wallet.limit_usage WHERE owner_id = :c;
+SELECT item, status, sqlstate FROM pg_wallet.post_transfers('[
+	{"from": "LM-C", "to": "LM-FREE", "amount": 1},
+	{"from": "LM-C", "to": "LM-FREE", "amount": 1},
+	{"from": "LM-C", "to": "LM-FREE", "amount": 1},
+	{"from": "LM-C", "to": "LM-FREE", "amount": 1},
+	{"from": "LM-C", "to": "LM-FREE", "amount": 1},
+	{"from": "LM-C", "to": "LM-FREE", "amount": 1}]', false);
+SELECT period, amount_minor, tx_count FROM pg_wallet.limit_usage
+WHERE owner_id = :c ORDER BY period;
+
+-- conversions count too (money leaves the source account)
+SELECT account_number FROM pg_wallet.create_account(:c, 'USD', 'WALLET', 'LM-C-USD');
+SELECT pg_wallet.set_fx_rate('KES', 'USD', 0.0077) IS NOT NULL AS rated;
+SELECT err($$SELECT pg_wallet.convert('LM-C', 'LM-C-USD', 10)$$);
+
+SELECT ledger_ok();
