@@ -25,6 +25,7 @@ typedef struct LedgerAccount
 	bool		deferred;
 	bool		dirty;
 	bool		late;			/* added after the lock pass (system accounts) */
+	bool		is_system;		/* SYS-*: always ACTIVE, no status barrier */
 	int64		id;
 	int64		owner_id;
 	char		currency[4];

@@ -189,6 +189,7 @@ load_account_row(LedgerAccount *acct, HeapTuple tup, TupleDesc desc)
 	acct->exponent = DatumGetInt16(SPI_getbinval(tup, desc, 12, &isnull));
 	acct->locked = DatumGetBool(SPI_getbinval(tup, desc, 13, &isnull));
 	acct->owner_id = DatumGetInt64(SPI_getbinval(tup, desc, 14, &isnull));
+	acct->is_system = DatumGetBool(SPI_getbinval(tup, desc, 15, &isnull));
 }
 
 /*
@@ -216,17 +217,17 @@ lock_accounts(Batch *b)
 				"   FROM unnest($1::text[], $2::bool[], $3::bool[]) AS w(n, d, l)),"
 				" locked AS (SELECT a.id, a.account_number, a.currency, a.credit_mode, a.status,"
 				"   a.balance, a.pending_debit, a.minimum_balance, a.can_overdraw, a.version,"
-				"   a.chain_hash, a.owner_id"
+				"   a.chain_hash, a.owner_id, a.is_system"
 				"   FROM pg_wallet.accounts a JOIN want w ON w.n = a.account_number"
 				"   WHERE " LOCK_CONDITION " ORDER BY a.id FOR UPDATE OF a)"
 				" SELECT l.id, l.account_number, l.currency, l.credit_mode, l.status, l.balance,"
 				"   l.pending_debit, l.minimum_balance, l.can_overdraw, l.version, l.chain_hash,"
-				"   c.exponent, true, l.owner_id FROM locked l"
+				"   c.exponent, true, l.owner_id, l.is_system FROM locked l"
 				"   JOIN pg_wallet.currencies c ON c.code = l.currency"
 				" UNION ALL"
 				" SELECT a.id, a.account_number, a.currency, a.credit_mode, a.status,"
 				"   a.balance, a.pending_debit, a.minimum_balance, a.can_overdraw, a.version,"
-				"   a.chain_hash, c.exponent, false, a.owner_id"
+				"   a.chain_hash, c.exponent, false, a.owner_id, a.is_system"
 				"   FROM pg_wallet.accounts a JOIN want w ON w.n = a.account_number"
 				"   JOIN pg_wallet.currencies c ON c.code = a.currency"
 				"   WHERE NOT (" LOCK_CONDITION ")",
@@ -519,7 +520,7 @@ barrier_unlocked_accounts(Batch *b)
 	column_init(&ids, INT8OID);
 	hash_seq_init(&seq, b->accounts);
 	while ((acct = hash_seq_search(&seq)) != NULL)
-		if (acct->found && !acct->locked)
+		if (acct->found && !acct->locked && !acct->is_system)
 		{
 			ledger_account_barrier(acct->account_number, false);
 			column_add(&ids, Int64GetDatum(acct->id), false);

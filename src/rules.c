@@ -573,6 +573,35 @@ fee_account_number(const char *currency)
 }
 
 /*
+ * The fee income accounts the batch may credit: that of each request's
+ * currency for which some schedule of its type exists. (Resolved after the
+ * lock pass, without a lock: they are DEFERRED.)
+ */
+static void
+add_fee_accounts(Batch *b, RulesState *st, LedgerRequest *reqs, int nreqs, bool *valid)
+{
+	for (int i = 0; i < nreqs; i++)
+	{
+		LedgerAccount *src;
+		char	   *number;
+		bool		any = false;
+
+		if (!valid[i] || reqs[i].fee_type == NULL)
+			continue;
+		src = batch_account(b, reqs[i].legs[0].account_number, false);
+		if (src == NULL || !src->found)
+			continue;
+		for (int j = 0; j < st->nschedules && !any; j++)
+			any = strcmp(st->schedules[j].type, reqs[i].fee_type) == 0 &&
+				(st->schedules[j].currency[0] == '\0' ||
+				 strcmp(st->schedules[j].currency, src->currency) == 0);
+		number = fee_account_number(src->currency);
+		if (any && batch_account(b, number, false) == NULL)
+			batch_account(b, number, true)->late = true;
+	}
+}
+
+/*
  * Once per batch, after the lock pass: load the client services and fee
  * schedules the batch names, and add the fee income accounts of the
  * currencies it charges fees in (they are resolved without a lock).
@@ -603,22 +632,16 @@ rules_prepare(Batch *b, LedgerRequest *reqs, int nreqs, bool *valid)
 			continue;
 		column_add(&types, CStringGetTextDatum(reqs[i].fee_type), false);
 		src = batch_account(b, reqs[i].legs[0].account_number, false);
-		if (src != NULL && src->found)
+		if (src != NULL && src->found && limit_applies(&reqs[i]))
 		{
-			char	   *number = fee_account_number(src->currency);
-
-			if (batch_account(b, number, false) == NULL)
-				batch_account(b, number, true)->late = true;
-			if (limit_applies(&reqs[i]))
-			{
-				column_add(&owners, Int64GetDatum(src->owner_id), false);
-				column_add(&currencies, CStringGetTextDatum(src->currency), false);
-			}
+			column_add(&owners, Int64GetDatum(src->owner_id), false);
+			column_add(&currencies, CStringGetTextDatum(src->currency), false);
 		}
 	}
 	load_services(st, &codes);
 	load_schedules(st, &types);
 	load_limits(st, &owners, &currencies);
+	add_fee_accounts(b, st, reqs, nreqs, valid);
 }
 
 static ClientService *

@@ -28,7 +28,12 @@ wallet_plan(SPIPlanPtr *cache, const char *sql, int nargs, Oid *argtypes)
 
 	if (*cache != NULL)
 		return *cache;
-	plan = SPI_prepare(sql, nargs, argtypes);
+	/*
+	 * Always a generic plan: the statements are fixed and their parameters
+	 * are arrays whose custom plans cost as much to make as to run, so the
+	 * plan cache would otherwise re-plan them on every call.
+	 */
+	plan = SPI_prepare_cursor(sql, nargs, argtypes, CURSOR_OPT_GENERIC_PLAN);
 	if (plan == NULL)
 		elog(ERROR, "SPI_prepare failed for \"%s\": %s", sql,
 			 SPI_result_code_string(SPI_result));

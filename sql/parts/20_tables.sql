@@ -59,6 +59,7 @@ CREATE TABLE pg_wallet.accounts (
 	minimum_balance bigint NOT NULL DEFAULT 0,
 	can_overdraw boolean NOT NULL DEFAULT false,
 	credit_mode text NOT NULL DEFAULT 'DIRECT' CHECK (credit_mode IN ('DIRECT', 'DEFERRED')),
+	is_system boolean NOT NULL DEFAULT false,
 	status text NOT NULL DEFAULT 'ACTIVE'
 		CHECK (status IN ('ACTIVE', 'INACTIVE', 'LOCKED', 'CLOSED')),
 	status_reason text CHECK (length(status_reason) <= 500),
@@ -80,6 +81,9 @@ COMMENT ON COLUMN pg_wallet.accounts.balance IS
 	'Minor units; credits minus debits, not counting unfolded account_deltas.';
 COMMENT ON COLUMN pg_wallet.accounts.minimum_balance IS
 	'Minor units; the floor for balance - pending_debit after a debit. Negative = overdraft limit.';
+COMMENT ON COLUMN pg_wallet.accounts.is_system IS
+	'The platform''s own SYS-* accounts: always ACTIVE (their status cannot change), so postings '
+	'need no status barrier on them.';
 COMMENT ON COLUMN pg_wallet.accounts.can_overdraw IS
 	'When true, debits are never refused for funds (system and partner accounts).';
 COMMENT ON COLUMN pg_wallet.accounts.version IS

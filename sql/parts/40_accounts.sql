@@ -229,6 +229,10 @@ BEGIN
 	-- wait for postings that touch the account without its row lock (DEFERRED deltas)
 	PERFORM pg_wallet._account_barrier(account_number);
 	acct := pg_wallet._account_row(account_number, true);
+	IF acct.is_system THEN
+		RAISE EXCEPTION 'account % is a system account', account_number
+			USING ERRCODE = 'WL002', DETAIL = 'The platform''s SYS-* accounts are always ACTIVE.';
+	END IF;
 	IF acct.status = 'CLOSED' AND status <> 'CLOSED' THEN
 		RAISE EXCEPTION 'account % is CLOSED', account_number
 			USING ERRCODE = 'WL002', DETAIL = 'A closed account cannot be reopened.';
