@@ -42,6 +42,12 @@ typedef struct HoldRow
 	char	   *status;
 	bool		expired;		/* ACTIVE past expires_at */
 	int64		journal_id;
+	int64		fee;
+	int64		commission;
+	char	   *agent_number;	/* NULL: no agent */
+	bool		limit_counted;
+	int64		owner_id;
+	TimestampTz created_at;
 } HoldRow;
 
 static SPIPlanPtr hold_lock_plan = NULL;
@@ -65,7 +71,8 @@ hold_info_datum(int64 hold_id, bool replayed, TupleDesc tupdesc, MemoryContext c
 				" pg_wallet.minor_to_numeric(h.amount, cur.exponent),"
 				" pg_wallet.minor_to_numeric(h.posted_amount, cur.exponent),"
 				" h.status, h.expires_at, h.journal_id,"
-				" pg_wallet.receipt_code(j.id, j.created_at), $2, h.created_at, h.closed_at"
+				" pg_wallet.receipt_code(j.id, j.created_at), $2, h.created_at, h.closed_at,"
+				" pg_wallet.minor_to_numeric(h.fee_minor, cur.exponent)"
 				" FROM pg_wallet.holds h"
 				" JOIN pg_wallet.accounts a ON a.id = h.account_id"
 				" JOIN pg_wallet.accounts c ON c.id = h.counterpart_account_id"
@@ -78,10 +85,10 @@ hold_info_datum(int64 hold_id, bool replayed, TupleDesc tupdesc, MemoryContext c
 		elog(ERROR, "hold %lld vanished", (long long) hold_id);
 	spi = MemoryContextSwitchTo(caller);
 	{
-		Datum		vals[13];
-		bool		nulls[13];
+		Datum		vals[14];
+		bool		nulls[14];
 
-		Assert(SPI_tuptable->tupdesc->natts == 13);
+		Assert(SPI_tuptable->tupdesc->natts == 14);
 		heap_deform_tuple(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, vals, nulls);
 		tup = heap_form_tuple(BlessTupleDesc(tupdesc), vals, nulls);
 	}
@@ -102,11 +109,13 @@ lock_hold(int64 hold_id, HoldRow *h)
 	wallet_plan(&hold_lock_plan,
 				"SELECT h.id, a.account_number, c.account_number, a.currency, cur.exponent,"
 				" h.amount, h.status, h.status = 'ACTIVE' AND h.expires_at <= now(),"
-				" h.journal_id"
+				" h.journal_id, h.fee_minor, h.commission_minor, g.account_number,"
+				" h.limit_counted, a.owner_id, h.created_at"
 				" FROM pg_wallet.holds h"
 				" JOIN pg_wallet.accounts a ON a.id = h.account_id"
 				" JOIN pg_wallet.accounts c ON c.id = h.counterpart_account_id"
 				" JOIN pg_wallet.currencies cur ON cur.code = a.currency"
+				" LEFT JOIN pg_wallet.accounts g ON g.id = h.agent_account_id"
 				" WHERE h.id = $1 FOR UPDATE OF h",
 				1, argtypes);
 	if (SPI_execute_plan(hold_lock_plan, values, NULL, false, 1) != SPI_OK_SELECT)
@@ -128,6 +137,12 @@ lock_hold(int64 hold_id, HoldRow *h)
 	h->journal_id = DatumGetInt64(SPI_getbinval(tup, desc, 9, &isnull));
 	if (isnull)
 		h->journal_id = 0;
+	h->fee = DatumGetInt64(SPI_getbinval(tup, desc, 10, &isnull));
+	h->commission = DatumGetInt64(SPI_getbinval(tup, desc, 11, &isnull));
+	h->agent_number = SPI_getvalue(tup, desc, 12);
+	h->limit_counted = DatumGetBool(SPI_getbinval(tup, desc, 13, &isnull));
+	h->owner_id = DatumGetInt64(SPI_getbinval(tup, desc, 14, &isnull));
+	h->created_at = DatumGetTimestampTz(SPI_getbinval(tup, desc, 15, &isnull));
 }
 
 /*
@@ -214,10 +229,25 @@ hold_by_key(const char *key, const uint8 *request_hash)
 									   1, &isnull));
 }
 
-/* What a place_hold key promises: same account, counterpart, amount, expiry. */
+/* What a place_hold request is about: its accounts and amount. */
+typedef struct HoldPlan
+{
+	int64		account_id;
+	int64		owner_id;
+	char	   *currency;
+	int			exponent;
+	int64		amount_minor;
+	int64		agent_id;		/* 0: none */
+	int64		fee;
+	int64		commission;
+	bool		counted;
+} HoldPlan;
+
+/* What a place_hold key promises: same accounts, amount, expiry and rules. */
 static void
 hold_request_hash(const char *account, const char *counterpart, int64 amount_minor,
-				  const char *expires, const char *description, uint8 *out)
+				  const char *expires, const char *description, const char *fee_type,
+				  const char *agent, uint8 *out)
 {
 	LedgerRequest req;
 	LedgerLeg	legs[2];
@@ -227,6 +257,8 @@ hold_request_hash(const char *account, const char *counterpart, int64 amount_min
 	req.journal_type = "HOLD";
 	req.description = description;
 	req.release_account_number = expires;
+	req.fee_type = fee_type;
+	req.agent_account_number = agent;
 	req.nlegs = 2;
 	req.legs = legs;
 	legs[0].account_number = (char *) account;
@@ -239,62 +271,126 @@ hold_request_hash(const char *account, const char *counterpart, int64 amount_min
 }
 
 /*
- * Both accounts exist and share a currency, the counterpart is ACTIVE (the
- * account's own status is checked under its lock). Returns the amount in
- * minor units of that currency.
+ * The accounts exist and share a currency; the counterpart (and agent) are
+ * ACTIVE (the account's own status is checked under its lock). Fills the
+ * plan with the account's owner, currency and the amount in minor units.
  */
-static int64
-hold_check_accounts(const char *account, const char *counterpart, const char *amount_text)
+static void
+hold_check_accounts(const char *account, const char *counterpart, const char *agent,
+					const char *amount_text, HoldPlan *p)
 {
-	Oid			argtypes[2] = {TEXTOID, TEXTOID};
-	Datum		values[2] = {CStringGetTextDatum(account), CStringGetTextDatum(counterpart)};
-	char	   *currency[2] = {NULL, NULL};
-	char	   *status[2] = {NULL, NULL};
-	int			exponent = 0;
+	Oid			argtypes[3] = {TEXTOID, TEXTOID, TEXTOID};
+	Datum		values[3] = {CStringGetTextDatum(account), CStringGetTextDatum(counterpart),
+	CStringGetTextDatum(agent ? agent : account)};
+	const char *names[3] = {account, counterpart, agent ? agent : account};
+	char	   *currency[3] = {NULL, NULL, NULL};
+	char	   *status[3] = {NULL, NULL, NULL};
 
-	if (SPI_execute_with_args("SELECT a.account_number, a.status, a.currency, c.exponent"
+	if (SPI_execute_with_args("SELECT a.account_number, a.status, a.currency, c.exponent,"
+							  " a.id, a.owner_id"
 							  " FROM pg_wallet.accounts a"
 							  " JOIN pg_wallet.currencies c ON c.code = a.currency"
-							  " WHERE a.account_number IN ($1, $2)",
-							  2, argtypes, values, NULL, false, 2) != SPI_OK_SELECT)
+							  " WHERE a.account_number IN ($1, $2, $3)",
+							  3, argtypes, values, NULL, false, 3) != SPI_OK_SELECT)
 		elog(ERROR, "hold account look-up failed");
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
 		HeapTuple	tup = SPI_tuptable->vals[i];
 		TupleDesc	desc = SPI_tuptable->tupdesc;
-		int			which = strcmp(SPI_getvalue(tup, desc, 1), account) == 0 ? 0 : 1;
+		char	   *number = SPI_getvalue(tup, desc, 1);
 		bool		isnull;
 
-		status[which] = SPI_getvalue(tup, desc, 2);
-		currency[which] = SPI_getvalue(tup, desc, 3);
-		if (which == 0)
-			exponent = DatumGetInt16(SPI_getbinval(tup, desc, 4, &isnull));
+		for (int w = 0; w < 3; w++)
+			if (strcmp(number, names[w]) == 0)
+			{
+				status[w] = SPI_getvalue(tup, desc, 2);
+				currency[w] = SPI_getvalue(tup, desc, 3);
+				if (w == 0)
+				{
+					p->exponent = DatumGetInt16(SPI_getbinval(tup, desc, 4, &isnull));
+					p->account_id = DatumGetInt64(SPI_getbinval(tup, desc, 5, &isnull));
+					p->owner_id = DatumGetInt64(SPI_getbinval(tup, desc, 6, &isnull));
+				}
+				if (w == 2 && agent)
+					p->agent_id = DatumGetInt64(SPI_getbinval(tup, desc, 5, &isnull));
+			}
 	}
-	for (int i = 0; i < 2; i++)
+	for (int i = 0; i < 3; i++)
+	{
 		if (status[i] == NULL)
 			ereport(ERROR,
 					(errcode(ERRCODE_WALLET_ACCOUNT_NOT_FOUND),
-					 errmsg("account %s does not exist", i == 0 ? account : counterpart)));
-	if (strcmp(currency[0], currency[1]) != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_WALLET_CURRENCY_MISMATCH),
-				 errmsg("accounts %s (%s) and %s (%s) have different currencies",
-						account, currency[0], counterpart, currency[1])));
-	if (strcmp(status[1], "ACTIVE") != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_WALLET_ACCOUNT_NOT_ACTIVE),
-				 errmsg("account %s is %s", counterpart, status[1]),
-				 errdetail("Only ACTIVE accounts accept postings.")));
-	return amount_parse_text(amount_text, exponent, currency[0]);
+					 errmsg("account %s does not exist", names[i])));
+		if (strcmp(currency[i], currency[0]) != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_WALLET_CURRENCY_MISMATCH),
+					 errmsg("accounts %s (%s) and %s (%s) have different currencies",
+							account, currency[0], names[i], currency[i])));
+		if (i > 0 && strcmp(status[i], "ACTIVE") != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_WALLET_ACCOUNT_NOT_ACTIVE),
+					 errmsg("account %s is %s", names[i], status[i]),
+					 errdetail("Only ACTIVE accounts accept postings.")));
+	}
+	p->currency = currency[0];
+	p->amount_minor = amount_parse_text(amount_text, p->exponent, currency[0]);
+}
+
+/* Insert the hold row; 0 when a concurrent twin under the same key won. */
+static int64
+hold_insert(HoldPlan *p, const char *counterpart, const char *key, const uint8 *request_hash,
+			const char *description, FunctionCallInfo fcinfo, const char *fee_type)
+{
+	Oid			argtypes[12] = {INT8OID, TEXTOID, INT8OID, TEXTOID, BYTEAOID, TEXTOID,
+	TIMESTAMPTZOID, TEXTOID, INT8OID, INT8OID, INT8OID, BOOLOID};
+	Datum		values[12];
+	char		nulls[12];
+	bytea	   *rh = palloc(VARHDRSZ + WALLET_HASH_LEN);
+	bool		isnull;
+
+	memset(nulls, ' ', sizeof(nulls));
+	SET_VARSIZE(rh, VARHDRSZ + WALLET_HASH_LEN);
+	memcpy(VARDATA(rh), request_hash, WALLET_HASH_LEN);
+	values[0] = Int64GetDatum(p->account_id);
+	values[1] = CStringGetTextDatum(counterpart);
+	values[2] = Int64GetDatum(p->amount_minor);
+	values[3] = key ? CStringGetTextDatum(key) : (Datum) 0;
+	nulls[3] = key ? ' ' : 'n';
+	values[4] = PointerGetDatum(rh);
+	values[5] = description ? CStringGetTextDatum(description) : (Datum) 0;
+	nulls[5] = description ? ' ' : 'n';
+	values[6] = PG_ARGISNULL(4) ? (Datum) 0 : PG_GETARG_DATUM(4);
+	nulls[6] = PG_ARGISNULL(4) ? 'n' : ' ';
+	values[7] = fee_type ? CStringGetTextDatum(fee_type) : (Datum) 0;
+	nulls[7] = fee_type ? ' ' : 'n';
+	values[8] = Int64GetDatum(p->fee);
+	values[9] = Int64GetDatum(p->commission);
+	values[10] = Int64GetDatum(p->agent_id);
+	nulls[10] = p->agent_id ? ' ' : 'n';
+	values[11] = BoolGetDatum(p->counted);
+	wallet_plan(&hold_insert_plan,
+				"INSERT INTO pg_wallet.holds (account_id, counterpart_account_id, amount,"
+				" idempotency_key, request_hash, description, expires_at, fee_type, fee_minor,"
+				" commission_minor, agent_account_id, limit_counted)"
+				" SELECT $1, c.id, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12"
+				" FROM pg_wallet.accounts c WHERE c.account_number = $2"
+				" ON CONFLICT (idempotency_key) DO NOTHING RETURNING id",
+				12, argtypes);
+	if (SPI_execute_plan(hold_insert_plan, values, nulls, false, 0) != SPI_OK_INSERT_RETURNING)
+		elog(ERROR, "hold insert failed");
+	if (SPI_processed != 1)
+		return 0;
+	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1,
+									   &isnull));
 }
 
 /*
  * place_hold(account_number text, amount numeric, counterpart text,
- *			  idempotency_key text, expires_at timestamptz, description text)
- *	returns hold_info
+ *			  idempotency_key text, expires_at timestamptz, description text,
+ *			  fee_type text, agent_account text) returns hold_info
  *
- * Reserves the amount on the account (it leaves the available balance) for
- * a later posting to the counterpart. expires_at NULL: no deadline.
+ * Reserves the amount (and the fee of fee_type) on the account, for a later
+ * posting to the counterpart. expires_at NULL: no deadline.
  */
 Datum
 wallet_place_hold(PG_FUNCTION_ARGS)
@@ -308,11 +404,14 @@ wallet_place_hold(PG_FUNCTION_ARGS)
 	char	   *key = text_arg_cstring(fcinfo, 3, "idempotency_key", WALLET_MAX_KEY_LEN, false);
 	char	   *description = text_arg_cstring(fcinfo, 5, "description",
 											   WALLET_MAX_TEXT_LEN, false);
+	char	   *fee_type = text_arg_cstring(fcinfo, 6, "fee_type", 40, false);
+	char	   *agent = text_arg_cstring(fcinfo, 7, "agent_account",
+										 WALLET_MAX_ACCOUNT_NUMBER, false);
 	const char *problem;
 	const char *amount_text;
 	char	   *expires = NULL;
 	LedgerAccountInfo info;
-	int64		amount_minor;
+	HoldPlan	plan;
 	int64		hold_id;
 	uint8		request_hash[WALLET_HASH_LEN];
 	Datum		result;
@@ -332,6 +431,8 @@ wallet_place_hold(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("a hold's counterpart must be another account than %s", account)));
+	if (fee_type)
+		wallet_check_code(fee_type, "fee type");
 	if (!PG_ARGISNULL(4))
 	{
 		TimestampTz ts = PG_GETARG_TIMESTAMPTZ(4);
@@ -344,60 +445,68 @@ wallet_place_hold(PG_FUNCTION_ARGS)
 	}
 
 	SPI_connect();
-	/* the counterpart is not locked: its barrier keeps its status from changing */
+	memset(&plan, 0, sizeof(plan));
+	/* the counterpart and agent are not locked: their barriers keep their status */
 	ledger_account_barrier(counterpart, false);
-	amount_minor = hold_check_accounts(account, counterpart, amount_text);
-	hold_request_hash(account, counterpart, amount_minor, expires, description, request_hash);
+	if (agent)
+		ledger_account_barrier(agent, false);
+	hold_check_accounts(account, counterpart, agent, amount_text, &plan);
+	if (plan.amount_minor <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_WALLET_INVALID_AMOUNT),
+				 errmsg("amount must be positive")));
+	hold_request_hash(account, counterpart, plan.amount_minor, expires, description, fee_type,
+					  agent, request_hash);
 	/* lock the account before the key look-up: a racing retry then finds the hold */
 	ledger_fold(account, 1);
 	hold_id = hold_by_key(key, request_hash);
-	if (hold_id != 0)
+	if (hold_id == 0)
 	{
-		result = hold_info_datum(hold_id, true, tupdesc, caller);
-		SPI_finish();
-		PG_RETURN_DATUM(result);
-	}
-	ledger_adjust_pending(account, NULL, amount_minor, true, &info);
-	{
-		Oid			argtypes[7] = {INT8OID, TEXTOID, INT8OID, TEXTOID, BYTEAOID, TEXTOID,
-		TIMESTAMPTZOID};
-		Datum		values[7];
-		char		nulls[7] = {' ', ' ', ' ', ' ', ' ', ' ', ' '};
-		bytea	   *rh = palloc(VARHDRSZ + WALLET_HASH_LEN);
-		bool		isnull;
-
-		SET_VARSIZE(rh, VARHDRSZ + WALLET_HASH_LEN);
-		memcpy(VARDATA(rh), request_hash, WALLET_HASH_LEN);
-		values[0] = Int64GetDatum(info.id);
-		values[1] = CStringGetTextDatum(counterpart);
-		values[2] = Int64GetDatum(amount_minor);
-		values[3] = key ? CStringGetTextDatum(key) : (Datum) 0;
-		nulls[3] = key ? ' ' : 'n';
-		values[4] = PointerGetDatum(rh);
-		values[5] = description ? CStringGetTextDatum(description) : (Datum) 0;
-		nulls[5] = description ? ' ' : 'n';
-		values[6] = PG_ARGISNULL(4) ? (Datum) 0 : PG_GETARG_DATUM(4);
-		nulls[6] = PG_ARGISNULL(4) ? 'n' : ' ';
-		wallet_plan(&hold_insert_plan,
-					"INSERT INTO pg_wallet.holds (account_id, counterpart_account_id, amount,"
-					" idempotency_key, request_hash, description, expires_at)"
-					" SELECT $1, c.id, $3, $4, $5, $6, $7 FROM pg_wallet.accounts c"
-					" WHERE c.account_number = $2"
-					" ON CONFLICT (idempotency_key) DO NOTHING RETURNING id",
-					7, argtypes);
-		if (SPI_execute_plan(hold_insert_plan, values, nulls, false, 0) != SPI_OK_INSERT_RETURNING)
-			elog(ERROR, "hold insert failed");
-		if (SPI_processed != 1)
+		if (fee_type)
+			rules_for_hold(fee_type, plan.owner_id, plan.currency, plan.exponent,
+						   plan.amount_minor, agent != NULL, &plan.fee, &plan.commission,
+						   &plan.counted);
+		ledger_adjust_pending(account, NULL, plan.amount_minor + plan.fee, true, &info);
+		hold_id = hold_insert(&plan, counterpart, key, request_hash, description, fcinfo,
+							  fee_type);
+		if (hold_id == 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_WALLET_CONCURRENT_REQUEST),
 					 errmsg("a concurrent request with the same idempotency key committed first"),
 					 errhint("Retry the request: the retry returns the first request's result.")));
-		hold_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
-											  1, &isnull));
+		result = hold_info_datum(hold_id, false, tupdesc, caller);
 	}
-	result = hold_info_datum(hold_id, false, tupdesc, caller);
+	else
+		result = hold_info_datum(hold_id, true, tupdesc, caller);
 	SPI_finish();
 	PG_RETURN_DATUM(result);
+}
+
+/* Append a leg to a capture request; zero amounts are left out. */
+static void
+hold_leg(LedgerRequest *req, char *account, LedgerSide side, int64 amount,
+		 const char *description)
+{
+	LedgerLeg  *leg;
+
+	if (amount <= 0)
+		return;
+	leg = &req->legs[req->nlegs++];
+	leg->account_number = account;
+	leg->side = side;
+	leg->amount_minor = amount;
+	leg->description = description ? pstrdup(description) : NULL;
+}
+
+/* Release a hold's reservation and give its counted amount back. */
+static void
+hold_release(HoldRow *h)
+{
+	LedgerAccountInfo info;
+
+	ledger_adjust_pending(h->account_number, NULL, h->amount + h->fee, false, &info);
+	if (h->limit_counted)
+		rules_uncount_hold(h->owner_id, h->currency, h->amount, h->created_at);
 }
 
 /*
@@ -456,15 +565,18 @@ wallet_post_hold(PG_FUNCTION_ARGS)
 	req.idempotency_key = key;
 	req.description = text_arg_cstring(fcinfo, 3, "description", WALLET_MAX_TEXT_LEN, false);
 	req.release_account_number = h.account_number;
-	req.release_amount_minor = h.amount;
-	req.nlegs = 2;
-	req.legs = palloc0(sizeof(LedgerLeg) * 2);
-	req.legs[0].account_number = h.account_number;
-	req.legs[0].side = SIDE_DEBIT;
-	req.legs[0].amount_minor = amount_minor;
-	req.legs[1].account_number = h.counterpart_number;
-	req.legs[1].side = SIDE_CREDIT;
-	req.legs[1].amount_minor = amount_minor;
+	req.release_amount_minor = h.amount + h.fee;
+	req.legs = palloc0(sizeof(LedgerLeg) * 5);
+	hold_leg(&req, h.account_number, SIDE_DEBIT, amount_minor, NULL);
+	hold_leg(&req, h.counterpart_number, SIDE_CREDIT, amount_minor, NULL);
+	/* the fee quoted when the hold was placed */
+	hold_leg(&req, h.account_number, SIDE_DEBIT, h.fee, "fee");
+	hold_leg(&req, psprintf("SYS-FEE-%s", h.currency), SIDE_CREDIT, h.fee - h.commission,
+			 "fee income");
+	if (h.agent_number)
+		hold_leg(&req, h.agent_number, SIDE_CREDIT, h.commission, "agent commission");
+	req.known_fee_minor = h.fee;
+	req.known_commission_minor = h.commission;
 	ledger_post(&req, &res);
 	if (!res.replayed)
 		close_hold(h.id, "POSTED", amount_minor, res.journal_id, NULL);
@@ -487,7 +599,6 @@ wallet_void_hold(PG_FUNCTION_ARGS)
 	MemoryContext caller = CurrentMemoryContext;
 	TupleDesc	tupdesc;
 	HoldRow		h;
-	LedgerAccountInfo info;
 	char	   *reason = text_arg_cstring(fcinfo, 1, "reason", WALLET_MAX_TEXT_LEN, false);
 	bool		replayed = false;
 	Datum		result;
@@ -506,7 +617,7 @@ wallet_void_hold(PG_FUNCTION_ARGS)
 		hold_not_active(&h);
 	else
 	{
-		ledger_adjust_pending(h.account_number, NULL, h.amount, false, &info);
+		hold_release(&h);
 		close_hold(h.id, "VOIDED", 0, 0, reason);
 	}
 	result = hold_info_datum(h.id, replayed, tupdesc, caller);
@@ -530,7 +641,6 @@ wallet_expire_holds(PG_FUNCTION_ARGS)
 	Datum		values[1];
 	SPITupleTable *due;
 	uint64		ndue;
-	LedgerAccountInfo info;
 
 	if (max_holds < 1 || max_holds > 100000)
 		ereport(ERROR,
@@ -538,8 +648,7 @@ wallet_expire_holds(PG_FUNCTION_ARGS)
 				 errmsg("max_holds must be between 1 and 100000")));
 	SPI_connect();
 	wallet_plan(&hold_due_plan,
-				"SELECT h.id, a.account_number, h.amount FROM pg_wallet.holds h"
-				" JOIN pg_wallet.accounts a ON a.id = h.account_id"
+				"SELECT h.id FROM pg_wallet.holds h"
 				" WHERE h.status = 'ACTIVE' AND h.expires_at <= now()"
 				" ORDER BY h.account_id, h.id LIMIT $1 FOR UPDATE OF h SKIP LOCKED",
 				1, argtypes);
@@ -551,12 +660,12 @@ wallet_expire_holds(PG_FUNCTION_ARGS)
 	for (uint64 i = 0; i < ndue; i++)
 	{
 		bool		isnull;
-		int64		id = DatumGetInt64(SPI_getbinval(due->vals[i], due->tupdesc, 1, &isnull));
-		char	   *number = SPI_getvalue(due->vals[i], due->tupdesc, 2);
-		int64		amount = DatumGetInt64(SPI_getbinval(due->vals[i], due->tupdesc, 3, &isnull));
+		HoldRow		h;
 
-		ledger_adjust_pending(number, NULL, amount, false, &info);
-		close_hold(id, "EXPIRED", 0, 0, "expired");
+		/* already locked by this transaction: read it whole */
+		lock_hold(DatumGetInt64(SPI_getbinval(due->vals[i], due->tupdesc, 1, &isnull)), &h);
+		hold_release(&h);
+		close_hold(h.id, "EXPIRED", 0, 0, "expired");
 	}
 	SPI_finish();
 	PG_RETURN_INT32((int32) ndue);

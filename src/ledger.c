@@ -562,6 +562,8 @@ post_one(Batch *b, LedgerRequest *req, LedgerResult *res, Refusal *r)
 	if (!resolve_request(b, req, accts, r))
 		return false;
 	res->exponent = accts[0]->exponent;
+	res->fee_minor = req->known_fee_minor;
+	res->commission_minor = req->known_commission_minor;
 	if (!rules_apply(b, req, accts, res, r) ||
 		(req->nlegs != nlegs && !resolve_request(b, req, accts, r)))
 		return false;

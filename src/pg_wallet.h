@@ -125,6 +125,9 @@ typedef struct LedgerRequest
 	const char *client_service_code;
 	char		service_direction;
 	const char *agent_account_number;
+	/* a fee the caller already put in the legs (a hold's capture) */
+	int64		known_fee_minor;
+	int64		known_commission_minor;
 	/* filled by the core: the request's hash, computed once */
 	bool		hashed;
 	uint8		request_hash[WALLET_HASH_LEN];
@@ -160,6 +163,13 @@ extern void ledger_post_batch(LedgerRequest *reqs, int nreqs, bool atomic,
 							  LedgerResult *results);
 extern void ledger_post(LedgerRequest *req, LedgerResult *result);
 extern Datum ledger_result_datum(LedgerResult *res, TupleDesc tupdesc);
+
+/* rules.c: the money rules of holds */
+extern void rules_for_hold(const char *fee_type, int64 owner_id, const char *currency,
+						   int exponent, int64 amount, bool with_agent, int64 *fee,
+						   int64 *commission, bool *counted);
+extern void rules_uncount_hold(int64 owner_id, const char *currency, int64 amount,
+							   TimestampTz placed_at);
 
 /* ledger_hash.c */
 extern void ledger_journal_hash(int64 journal_id, const char *journal_type,

@@ -845,3 +845,84 @@ wallet_calculate_fee(PG_FUNCTION_ARGS)
 	SPI_finish();
 	PG_RETURN_DATUM(HeapTupleGetDatum(tup));
 }
+
+/* ---------------------------------------------------------------------
+ * Holds
+ * ---------------------------------------------------------------------
+ */
+
+/*
+ * The money rules of a hold, applied when it is placed: the fee of its type
+ * (paid by the holder, whatever the schedule's bearer, since the hold
+ * reserves it), the agent's share of it, and the KYC limits (the hold's
+ * amount counts now; releasing the hold gives it back). Raises a refusal.
+ * *counted says whether the amount was added to the owner's usage.
+ */
+void
+rules_for_hold(const char *fee_type, int64 owner_id, const char *currency, int exponent,
+			   int64 amount, bool with_agent, int64 *fee, int64 *commission, bool *counted)
+{
+	RulesState	st;
+	Column		types,
+				owners,
+				currencies;
+	FeeQuote	q;
+	Refusal		r;
+	LedgerAccount src;
+	Batch		b;
+
+	memset(&st, 0, sizeof(st));
+	column_init(&types, TEXTOID);
+	column_init(&owners, INT8OID);
+	column_init(&currencies, TEXTOID);
+	column_add(&types, CStringGetTextDatum(fee_type), false);
+	load_schedules(&st, &types);
+	fee_compute(fee_match(&st, fee_type, 0, currency, amount, exponent), amount, exponent,
+				with_agent, &q);
+	*fee = q.fee_minor;
+	*commission = q.commission_minor;
+	*counted = false;
+	if (strcmp(fee_type, "DEPOSIT") == 0)
+		return;
+	column_add(&owners, Int64GetDatum(owner_id), false);
+	column_add(&currencies, CStringGetTextDatum(currency), false);
+	load_limits(&st, &owners, &currencies);
+	memset(&src, 0, sizeof(src));
+	src.owner_id = owner_id;
+	strlcpy(src.currency, currency, sizeof(src.currency));
+	src.exponent = exponent;
+	if (!check_limits(&st, &src, amount, &r))
+		ereport(ERROR,
+				(errcode(r.sqlerrcode),
+				 errmsg_internal("%s", r.message),
+				 r.detail ? errdetail_internal("%s", r.detail) : 0));
+	*counted = st.pending_limit != NULL;
+	memset(&b, 0, sizeof(b));
+	b.rules = &st;
+	rules_commit(&b);
+	rules_write(&b);
+}
+
+/*
+ * Give a released hold's amount back to its owner's usage, for the day and
+ * month it was counted in, if they are still current.
+ */
+void
+rules_uncount_hold(int64 owner_id, const char *currency, int64 amount, TimestampTz placed_at)
+{
+	Oid			argtypes[4] = {INT8OID, TEXTOID, INT8OID, TIMESTAMPTZOID};
+	Datum		values[4] = {Int64GetDatum(owner_id), CStringGetTextDatum(currency),
+	Int64GetDatum(amount), TimestampTzGetDatum(placed_at)};
+
+	if (SPI_execute_with_args("UPDATE pg_wallet.limit_usage u SET"
+							  "  amount_minor = greatest(u.amount_minor - $3, 0),"
+							  "  tx_count = CASE u.period WHEN 'D'"
+							  "    THEN greatest(u.tx_count - 1, 0) ELSE u.tx_count END"
+							  " WHERE u.owner_id = $1 AND u.currency = $2"
+							  "   AND ((u.period = 'D' AND u.period_start ="
+							  "         ($4 AT TIME ZONE 'UTC')::date)"
+							  "     OR (u.period = 'M' AND u.period_start ="
+							  "         date_trunc('month', $4 AT TIME ZONE 'UTC')::date))",
+							  4, argtypes, values, NULL, false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "limit usage update failed");
+}

@@ -74,7 +74,8 @@ CREATE TYPE pg_wallet.hold_info AS (
 	receipt_code text,
 	replayed boolean,
 	created_at timestamptz,
-	closed_at timestamptz
+	closed_at timestamptz,
+	fee numeric             -- reserved with the amount, charged when the hold is posted
 );
 
 CREATE TYPE pg_wallet.entry_info AS (

@@ -158,6 +158,11 @@ CREATE TABLE pg_wallet.holds (
 	counterpart_account_id bigint NOT NULL,
 	amount bigint NOT NULL CHECK (amount > 0),
 	posted_amount bigint CHECK (posted_amount > 0 AND posted_amount <= amount),
+	fee_type text,
+	fee_minor bigint NOT NULL DEFAULT 0 CHECK (fee_minor >= 0),
+	commission_minor bigint NOT NULL DEFAULT 0 CHECK (commission_minor <= fee_minor),
+	agent_account_id bigint,
+	limit_counted boolean NOT NULL DEFAULT false,
 	status text NOT NULL DEFAULT 'ACTIVE'
 		CHECK (status IN ('ACTIVE', 'POSTED', 'VOIDED', 'EXPIRED')),
 	idempotency_key text UNIQUE CHECK (length(idempotency_key) BETWEEN 1 AND 128),
@@ -176,6 +181,7 @@ CREATE INDEX holds_active_account_idx ON pg_wallet.holds (account_id) WHERE stat
 CREATE INDEX holds_active_counterpart_idx ON pg_wallet.holds (counterpart_account_id)
 	WHERE status = 'ACTIVE';
 COMMENT ON TABLE pg_wallet.holds IS
-	'Two-phase reservations: an ACTIVE hold adds to its account''s pending_debit; it is later '
+	'Two-phase reservations: an ACTIVE hold adds amount + fee_minor to its account''s '
+	'pending_debit (the fee of its fee_type, quoted when placed); it is later '
 	'POSTED (a journal), VOIDED or EXPIRED. pending_credit of an account is derived from the '
 	'ACTIVE holds that name it as counterpart.';

@@ -6,14 +6,21 @@ CREATE FUNCTION pg_wallet.place_hold(
 	counterpart text,
 	idempotency_key text DEFAULT NULL,
 	expires_at timestamptz DEFAULT NULL,
-	description text DEFAULT NULL)
+	description text DEFAULT NULL,
+	fee_type text DEFAULT NULL,
+	agent_account text DEFAULT NULL)
 RETURNS pg_wallet.hold_info
 AS 'MODULE_PATHNAME', 'wallet_place_hold'
 LANGUAGE C VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp;
-COMMENT ON FUNCTION pg_wallet.place_hold(text, numeric, text, text, timestamptz, text) IS
+COMMENT ON FUNCTION pg_wallet.place_hold(text, numeric, text, text, timestamptz, text, text,
+	text) IS
 	'Reserve an amount of an account''s available balance for a later posting to the '
-	'counterpart (pending_debit rises). Refused like a debit (WL001, WL002). Idempotent by key.';
+	'counterpart (pending_debit rises). With a fee_type (e.g. WITHDRAWAL), its fee is quoted '
+	'now, reserved too and charged when the hold is posted (an agent takes its commission '
+	'share), and the amount counts against the owner''s KYC limits (given back when the hold is '
+	'voided or expires the same day). Refused like a debit (WL001, WL002, WL044). Idempotent by '
+	'key.';
 
 CREATE FUNCTION pg_wallet.post_hold(
 	hold_id bigint,
@@ -56,7 +63,8 @@ BEGIN
 		pg_wallet.minor_to_numeric(h.amount, cur.exponent),
 		pg_wallet.minor_to_numeric(h.posted_amount, cur.exponent),
 		h.status, h.expires_at, h.journal_id,
-		pg_wallet.receipt_code(j.id, j.created_at), false, h.created_at, h.closed_at
+		pg_wallet.receipt_code(j.id, j.created_at), false, h.created_at, h.closed_at,
+		pg_wallet.minor_to_numeric(h.fee_minor, cur.exponent)
 	INTO result
 	FROM pg_wallet.holds h
 	JOIN pg_wallet.accounts a ON a.id = h.account_id

@@ -86,7 +86,7 @@ AS $$
 		format('pending_debit %s differs from active holds %s', a.pending_debit,
 		       coalesce(h.total, 0))
 	 FROM pg_wallet.accounts a
-	 LEFT JOIN (SELECT account_id, sum(amount) AS total FROM pg_wallet.holds
+	 LEFT JOIN (SELECT account_id, sum(amount + fee_minor) AS total FROM pg_wallet.holds
 	            WHERE status = 'ACTIVE' GROUP BY account_id) h ON h.account_id = a.id
 	 WHERE a.pending_debit <> coalesce(h.total, 0)
 	 LIMIT 1000)

@@ -73,4 +73,47 @@ SELECT account_number FROM pg_wallet.create_account(:c, 'USD', 'WALLET', 'LM-C-U
 SELECT pg_wallet.set_fx_rate('KES', 'USD', 0.0077) IS NOT NULL AS rated;
 SELECT err($$SELECT pg_wallet.convert('LM-C', 'LM-C-USD', 10)$$);
 
+-- holds: a withdrawal hold reserves its fee too and counts against the limits when placed;
+-- voiding it gives the amount back, posting it charges the quoted fee
+SELECT pg_wallet.create_owner('user', 'Withdrawer') AS w \gset
+SELECT pg_wallet.create_owner('agent', 'Cash agent') AS agent \gset
+INSERT INTO pg_wallet.principals (role, owner_id, kyc_tier) VALUES ('user', :w, 0);
+SELECT count(*) FROM (
+	SELECT pg_wallet.create_account(:w, 'KES', 'WALLET', 'LM-W')
+	UNION ALL SELECT pg_wallet.create_account(:agent, 'KES', 'COMMISSION_ACCOUNT', 'LM-AGENT')) a;
+SELECT status FROM pg_wallet.credit('LM-W', 5000, 'LM-BANK');
+SELECT pg_wallet.create_fee_schedule('WITHDRAWAL', 'PERCENTAGE', rate => 0.02, currency => 'KES',
+	min_fee => 5, commission_rate => 0.25) AS wfee \gset
+SELECT hold_id AS h1, amount, fee, status FROM pg_wallet.place_hold('LM-W', 1000, 'LM-BANK',
+	'wd-h1', NULL, 'cash out', 'WITHDRAWAL', 'LM-AGENT') \gset
+SELECT :'amount' AS amount, :'fee' AS fee, :'status' AS status;
+SELECT bal('LM-W');
+SELECT period, amount_minor, tx_count FROM pg_wallet.limit_usage WHERE owner_id = :w ORDER BY 1;
+SELECT replayed, fee FROM pg_wallet.place_hold('LM-W', 1000, 'LM-BANK', 'wd-h1', NULL,
+	'cash out', 'WITHDRAWAL', 'LM-AGENT');
+SELECT err($$SELECT pg_wallet.place_hold('LM-W', 1000, 'LM-BANK', 'wd-h1', NULL, 'cash out',
+	'WITHDRAWAL')$$);
+SELECT err($$SELECT pg_wallet.place_hold('LM-W', 1000.01, 'LM-BANK', NULL, NULL, NULL,
+	'WITHDRAWAL')$$);
+SELECT hold_id AS h2 FROM pg_wallet.place_hold('LM-W', 1000, 'LM-BANK', NULL, NULL, NULL,
+	'WITHDRAWAL') \gset
+SELECT hold_id AS h3 FROM pg_wallet.place_hold('LM-W', 1000, 'LM-BANK', NULL, NULL, NULL,
+	'WITHDRAWAL') \gset
+SELECT err($$SELECT pg_wallet.place_hold('LM-W', 1, 'LM-BANK', NULL, NULL, NULL, 'WITHDRAWAL')$$);
+SELECT bal('LM-W');
+-- voiding gives the allowance back
+SELECT status FROM pg_wallet.void_hold(:h3, 'partner failed');
+SELECT period, amount_minor, tx_count FROM pg_wallet.limit_usage WHERE owner_id = :w ORDER BY 1;
+SELECT bal('LM-W');
+-- posting charges the fee quoted at placement, with the agent's share
+SELECT bal('LM-AGENT'), bal('SYS-FEE-KES');
+SELECT status, fee FROM pg_wallet.post_hold(:h1);
+SELECT bal('LM-W'), bal('LM-AGENT'), bal('SYS-FEE-KES');
+SELECT jsonb_path_query_array(j, '$.entries[*].account_number') AS accounts,
+       jsonb_path_query_array(j, '$.entries[*].amount') AS amounts
+FROM pg_wallet.get_journal((SELECT receipt_code FROM pg_wallet.get_hold(:h1))) j;
+SELECT status FROM pg_wallet.post_hold(:h2, 400);
+SELECT bal('LM-W');
+SELECT pg_wallet.set_fee_schedule_active(:wfee, false);
+
 SELECT ledger_ok();
