@@ -1,4 +1,4 @@
--- Tables. Nobody but the extension's functions writes to them (see 90_grants.sql).
+-- Tables. Nobody but the extension's functions writes to them (see 99_grants.sql).
 --
 -- Sign convention: an account's balance is credits minus debits. A debit lowers it, a credit
 -- raises it. Every journal's entries sum to zero per currency (credits = debits), so the sum

@@ -4,7 +4,7 @@
 -- so the roles created here never outlive the test.
 --
 -- wallet_app    : an application role, granted USAGE on the schema and EXECUTE on
---                 transfer() and get_balance() only, as 90_grants.sql tells a DBA to do
+--                 transfer() and get_balance() only, as 99_grants.sql tells a DBA to do
 -- wallet_nobody : a role granted nothing (stands for PUBLIC)
 --
 -- pgTAP grants its own temporary tables to PUBLIC in plan(), so assertions can be made
