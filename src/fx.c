@@ -299,7 +299,6 @@ wallet_convert(PG_FUNCTION_ARGS)
 											  WALLET_MAX_ACCOUNT_NUMBER, true);
 	int64		rate_id = PG_ARGISNULL(5) ? 0 : PG_GETARG_INT64(5);
 	int64		quote_id = PG_ARGISNULL(6) ? 0 : PG_GETARG_INT64(6);
-	const char *problem;
 	const char *amount_text;
 	char	   *from,
 			   *to;
@@ -309,17 +308,8 @@ wallet_convert(PG_FUNCTION_ARGS)
 	LedgerResult res;
 	Datum		result;
 
-	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "return type must be a row type");
-	if (PG_ARGISNULL(2))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("amount must not be null")));
-	amount_text = amount_numeric_cstr(PG_GETARG_DATUM(2), &problem);
-	if (amount_text == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_WALLET_INVALID_AMOUNT),
-				 errmsg("amount %s", problem)));
+	tupdesc = wallet_result_tupdesc(fcinfo);
+	amount_text = amount_arg_text(fcinfo, 2);
 	memset(&req, 0, sizeof(req));
 	memset(&plan, 0, sizeof(plan));
 	req.journal_type = "FX_CONVERSION";

@@ -407,7 +407,6 @@ wallet_place_hold(PG_FUNCTION_ARGS)
 	char	   *fee_type = text_arg_cstring(fcinfo, 6, "fee_type", 40, false);
 	char	   *agent = text_arg_cstring(fcinfo, 7, "agent_account",
 										 WALLET_MAX_ACCOUNT_NUMBER, false);
-	const char *problem;
 	const char *amount_text;
 	char	   *expires = NULL;
 	LedgerAccountInfo info;
@@ -416,17 +415,8 @@ wallet_place_hold(PG_FUNCTION_ARGS)
 	uint8		request_hash[WALLET_HASH_LEN];
 	Datum		result;
 
-	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "return type must be a row type");
-	if (PG_ARGISNULL(1))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("amount must not be null")));
-	amount_text = amount_numeric_cstr(PG_GETARG_DATUM(1), &problem);
-	if (amount_text == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_WALLET_INVALID_AMOUNT),
-				 errmsg("amount %s", problem)));
+	tupdesc = wallet_result_tupdesc(fcinfo);
+	amount_text = amount_arg_text(fcinfo, 1);
 	if (strcmp(account, counterpart) == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -531,8 +521,7 @@ wallet_post_hold(PG_FUNCTION_ARGS)
 	char	   *key = text_arg_cstring(fcinfo, 2, "idempotency_key", WALLET_MAX_KEY_LEN, false);
 	Datum		result;
 
-	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "return type must be a row type");
+	tupdesc = wallet_result_tupdesc(fcinfo);
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
@@ -603,8 +592,7 @@ wallet_void_hold(PG_FUNCTION_ARGS)
 	bool		replayed = false;
 	Datum		result;
 
-	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "return type must be a row type");
+	tupdesc = wallet_result_tupdesc(fcinfo);
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),

@@ -142,25 +142,6 @@ parse_side(const char *side, const char *where)
  * ---------------------------------------------------------------------
  */
 
-/* The exact text of a numeric argument, refusing NULL, NaN and infinity. */
-static const char *
-numeric_arg_text(FunctionCallInfo fcinfo, int argno)
-{
-	const char *problem;
-	const char *text;
-
-	if (PG_ARGISNULL(argno))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("amount must not be null")));
-	text = amount_numeric_cstr(PG_GETARG_DATUM(argno), &problem);
-	if (text == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_WALLET_INVALID_AMOUNT),
-				 errmsg("amount %s", problem)));
-	return text;
-}
-
 /*
  * Fill the common fields of a request from (key, description, metadata,
  * client_service_code, agent_account) and the money rules that apply.
@@ -213,8 +194,7 @@ post_and_return(FunctionCallInfo fcinfo, LedgerRequest *req)
 	MemoryContext spi;
 	Datum		d;
 
-	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "return type must be a row type");
+	tupdesc = wallet_result_tupdesc(fcinfo);
 	SPI_connect();
 	ledger_post(req, &result);
 	spi = MemoryContextSwitchTo(caller);
@@ -272,24 +252,39 @@ wallet_post_journal(PG_FUNCTION_ARGS)
 }
 
 /*
+ * A posting between an account and its counterpart: the account is credited
+ * (credit: a deposit) or debited (debit: a withdrawal), the counterpart the
+ * other way.
+ */
+static Datum
+post_with_counterpart(FunctionCallInfo fcinfo, bool credit)
+{
+	LedgerRequest req;
+	char	   *account = text_arg_cstring(fcinfo, 0, "account_number",
+										   WALLET_MAX_ACCOUNT_NUMBER, true);
+	const char *amount = amount_arg_text(fcinfo, 1);
+	char	   *counterpart = text_arg_cstring(fcinfo, 2, "counterpart",
+											   WALLET_MAX_ACCOUNT_NUMBER, true);
+
+	if (credit)
+		request_two_legs(&req, "CREDIT", counterpart, account, amount);
+	else
+		request_two_legs(&req, "DEBIT", account, counterpart, amount);
+	request_common(&req, fcinfo, 3, credit ? "DEPOSIT" : "WITHDRAWAL", credit ? 'C' : 'D');
+	return post_and_return(fcinfo, &req);
+}
+
+/*
  * credit(account_number text, amount numeric, counterpart text,
- *		  idempotency_key text, description text, metadata jsonb)
+ *		  idempotency_key text, description text, metadata jsonb,
+ *		  client_service_code text, agent_account text)
  *	Credit the account, debiting the counterpart (e.g. a partner's
  *	settlement account).
  */
 Datum
 wallet_credit(PG_FUNCTION_ARGS)
 {
-	LedgerRequest req;
-	char	   *account = text_arg_cstring(fcinfo, 0, "account_number",
-										   WALLET_MAX_ACCOUNT_NUMBER, true);
-	const char *amount = numeric_arg_text(fcinfo, 1);
-	char	   *counterpart = text_arg_cstring(fcinfo, 2, "counterpart",
-											   WALLET_MAX_ACCOUNT_NUMBER, true);
-
-	request_two_legs(&req, "CREDIT", counterpart, account, amount);
-	request_common(&req, fcinfo, 3, "DEPOSIT", 'C');
-	return post_and_return(fcinfo, &req);
+	return post_with_counterpart(fcinfo, true);
 }
 
 /*
@@ -299,16 +294,7 @@ wallet_credit(PG_FUNCTION_ARGS)
 Datum
 wallet_debit(PG_FUNCTION_ARGS)
 {
-	LedgerRequest req;
-	char	   *account = text_arg_cstring(fcinfo, 0, "account_number",
-										   WALLET_MAX_ACCOUNT_NUMBER, true);
-	const char *amount = numeric_arg_text(fcinfo, 1);
-	char	   *counterpart = text_arg_cstring(fcinfo, 2, "counterpart",
-											   WALLET_MAX_ACCOUNT_NUMBER, true);
-
-	request_two_legs(&req, "DEBIT", account, counterpart, amount);
-	request_common(&req, fcinfo, 3, "WITHDRAWAL", 'D');
-	return post_and_return(fcinfo, &req);
+	return post_with_counterpart(fcinfo, false);
 }
 
 /*
@@ -322,7 +308,7 @@ wallet_transfer(PG_FUNCTION_ARGS)
 										WALLET_MAX_ACCOUNT_NUMBER, true);
 	char	   *to = text_arg_cstring(fcinfo, 1, "to_account",
 									  WALLET_MAX_ACCOUNT_NUMBER, true);
-	const char *amount = numeric_arg_text(fcinfo, 2);
+	const char *amount = amount_arg_text(fcinfo, 2);
 
 	request_two_legs(&req, "TRANSFER", from, to, amount);
 	request_common(&req, fcinfo, 3, "TRANSFER", 'D');

@@ -185,5 +185,7 @@ extern SPIPlanPtr wallet_plan(SPIPlanPtr *cache, const char *sql, int nargs, Oid
 extern char *text_arg_cstring(FunctionCallInfo fcinfo, int argno, const char *what,
 							  int max_len, bool required);
 extern void wallet_check_code(const char *value, const char *what);
+extern TupleDesc wallet_result_tupdesc(FunctionCallInfo fcinfo);
+extern const char *amount_arg_text(FunctionCallInfo fcinfo, int argno);
 
 #endif							/* PG_WALLET_H */

@@ -113,8 +113,7 @@ reverse(FunctionCallInfo fcinfo, bool force)
 	int64		reverses;
 	Datum		result;
 
-	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "return type must be a row type");
+	tupdesc = wallet_result_tupdesc(fcinfo);
 	memset(&req, 0, sizeof(req));
 	req.idempotency_key = text_arg_cstring(fcinfo, 1, "idempotency_key",
 										   WALLET_MAX_KEY_LEN, false);

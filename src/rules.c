@@ -796,8 +796,7 @@ wallet_calculate_fee(PG_FUNCTION_ARGS)
 	bool		nulls[9] = {false};
 	HeapTuple	tup;
 
-	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "return type must be a row type");
+	tupdesc = wallet_result_tupdesc(fcinfo);
 	if (PG_ARGISNULL(1))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),

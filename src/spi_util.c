@@ -13,6 +13,7 @@
 
 #include "executor/spi.h"
 #include "fmgr.h"
+#include "funcapi.h"
 #include "utils/builtins.h"
 
 #include "pg_wallet.h"
@@ -93,4 +94,37 @@ wallet_check_code(const char *value, const char *what)
 				 errmsg("%s \"%s\" is not a valid code", what, value),
 				 errhint("Use 2 to 40 upper-case letters, digits or underscores, "
 						 "starting with a letter.")));
+}
+
+/* The row type a composite-returning function must build its result in. */
+TupleDesc
+wallet_result_tupdesc(FunctionCallInfo fcinfo)
+{
+	TupleDesc	tupdesc;
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	return tupdesc;
+}
+
+/*
+ * An amount argument (numeric) as exact decimal text, refusing NULL, NaN and
+ * infinities; parsed later with the currency's exponent.
+ */
+const char *
+amount_arg_text(FunctionCallInfo fcinfo, int argno)
+{
+	const char *problem;
+	const char *text;
+
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("amount must not be null")));
+	text = amount_numeric_cstr(PG_GETARG_DATUM(argno), &problem);
+	if (text == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_WALLET_INVALID_AMOUNT),
+				 errmsg("amount %s", problem)));
+	return text;
 }
