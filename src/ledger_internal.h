@@ -26,6 +26,7 @@ typedef struct LedgerAccount
 	bool		dirty;
 	bool		late;			/* added after the lock pass (system accounts) */
 	bool		is_system;		/* SYS-*: always ACTIVE, no status barrier */
+	bool		owner_has_tier; /* a principal with a KYC tier: limits apply */
 	int64		id;
 	int64		owner_id;
 	char		currency[4];
@@ -105,6 +106,7 @@ typedef struct Batch
 {
 	HTAB	   *accounts;
 	struct RulesState *rules;	/* rules.c: services and fee schedules */
+	int64		rules_generation;	/* rules_generation as the lock query saw it */
 	KeyedJournal *keyed;
 	int			nkeyed;
 	Column		jcols[J_NCOLS];

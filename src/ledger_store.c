@@ -190,6 +190,7 @@ load_account_row(LedgerAccount *acct, HeapTuple tup, TupleDesc desc)
 	acct->locked = DatumGetBool(SPI_getbinval(tup, desc, 13, &isnull));
 	acct->owner_id = DatumGetInt64(SPI_getbinval(tup, desc, 14, &isnull));
 	acct->is_system = DatumGetBool(SPI_getbinval(tup, desc, 15, &isnull));
+	acct->owner_has_tier = DatumGetBool(SPI_getbinval(tup, desc, 16, &isnull));
 }
 
 /*
@@ -200,6 +201,10 @@ load_account_row(LedgerAccount *acct, HeapTuple tup, TupleDesc desc)
  * deltas without a lock.
  */
 #define LOCK_CONDITION "(a.credit_mode = 'DIRECT' OR w.l OR (w.d AND NOT a.can_overdraw))"
+
+/* Whether an account's owner has a principal with a KYC tier (limits apply). */
+#define OWNER_HAS_TIER(alias) \
+	"EXISTS (SELECT 1 FROM pg_wallet.principals p WHERE p.owner_id = " alias ".owner_id)"
 
 void
 lock_accounts(Batch *b)
@@ -217,19 +222,20 @@ lock_accounts(Batch *b)
 				"   FROM unnest($1::text[], $2::bool[], $3::bool[]) AS w(n, d, l)),"
 				" locked AS (SELECT a.id, a.account_number, a.currency, a.credit_mode, a.status,"
 				"   a.balance, a.pending_debit, a.minimum_balance, a.can_overdraw, a.version,"
-				"   a.chain_hash, a.owner_id, a.is_system"
+				"   a.chain_hash, a.exponent, a.owner_id, a.is_system"
 				"   FROM pg_wallet.accounts a JOIN want w ON w.n = a.account_number"
 				"   WHERE " LOCK_CONDITION " ORDER BY a.id FOR UPDATE OF a)"
 				" SELECT l.id, l.account_number, l.currency, l.credit_mode, l.status, l.balance,"
 				"   l.pending_debit, l.minimum_balance, l.can_overdraw, l.version, l.chain_hash,"
-				"   c.exponent, true, l.owner_id, l.is_system FROM locked l"
-				"   JOIN pg_wallet.currencies c ON c.code = l.currency"
+				"   l.exponent, true, l.owner_id, l.is_system, " OWNER_HAS_TIER("l") ","
+				"   (SELECT r.generation FROM pg_wallet.rules_generation r)"
+				" FROM locked l"
 				" UNION ALL"
 				" SELECT a.id, a.account_number, a.currency, a.credit_mode, a.status,"
 				"   a.balance, a.pending_debit, a.minimum_balance, a.can_overdraw, a.version,"
-				"   a.chain_hash, c.exponent, false, a.owner_id, a.is_system"
+				"   a.chain_hash, a.exponent, false, a.owner_id, a.is_system, " OWNER_HAS_TIER("a") ","
+				"   (SELECT r.generation FROM pg_wallet.rules_generation r)"
 				"   FROM pg_wallet.accounts a JOIN want w ON w.n = a.account_number"
-				"   JOIN pg_wallet.currencies c ON c.code = a.currency"
 				"   WHERE NOT (" LOCK_CONDITION ")",
 				3, argtypes);
 	column_init(&numbers, TEXTOID);
@@ -255,8 +261,11 @@ lock_accounts(Batch *b)
 	{
 		HeapTuple	tup = SPI_tuptable->vals[i];
 		char	   *number = SPI_getvalue(tup, SPI_tuptable->tupdesc, 2);
+		bool		isnull;
 
 		load_account_row(batch_account(b, number, false), tup, SPI_tuptable->tupdesc);
+		b->rules_generation = DatumGetInt64(SPI_getbinval(tup, SPI_tuptable->tupdesc, 17,
+														  &isnull));
 	}
 }
 

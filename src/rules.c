@@ -29,7 +29,9 @@
 #include "fmgr.h"
 #include "funcapi.h"
 #include "utils/array.h"
+#include "access/xact.h"
 #include "utils/builtins.h"
+#include "utils/memutils.h"
 
 #include "ledger_internal.h"
 
@@ -65,6 +67,8 @@ typedef struct FeeSchedule
 	char		bearer;			/* S, R, P (split) */
 	int64		sender_share_e4;
 	int64		commission_e8;
+	TimestampTz valid_from;
+	TimestampTz valid_to;		/* DT_NOEND: open */
 	int			ntiers;
 	int64		tier_up_to_e4[MAX_TIERS];
 	int64		tier_fixed_e4[MAX_TIERS];
@@ -240,68 +244,114 @@ load_services(RulesState *st, Column *codes)
 	}
 }
 
+/* One fee_schedules row into a FeeSchedule (strings in the current context). */
+static void
+load_schedule_row(FeeSchedule *fs, HeapTuple tup, TupleDesc desc)
+{
+	char	   *bearer;
+	bool		isnull;
+
+	fs->id = get_int64(tup, desc, 1);
+	fs->type = SPI_getvalue(tup, desc, 2);
+	fs->service_id = get_int64(tup, desc, 3);
+	fs->currency = SPI_getvalue(tup, desc, 4);
+	fs->band_min_e4 = get_int64(tup, desc, 5);
+	fs->band_max_e4 = get_int64(tup, desc, 6);
+	fs->kind = SPI_getvalue(tup, desc, 7)[0];
+	fs->fixed_e4 = get_int64(tup, desc, 8);
+	fs->rate_e8 = get_int64(tup, desc, 9);
+	fs->min_fee_e4 = get_int64(tup, desc, 10);
+	fs->max_fee_e4 = get_int64(tup, desc, 11);
+	bearer = SPI_getvalue(tup, desc, 12);
+	fs->bearer = strcmp(bearer, "SPLIT") == 0 ? 'P' : strcmp(bearer, "RECEIVER") == 0 ?
+		'R' : 'S';
+	fs->sender_share_e4 = get_int64(tup, desc, 13);
+	fs->commission_e8 = get_int64(tup, desc, 14);
+	fs->ntiers = get_int64_array(tup, desc, 15, fs->tier_up_to_e4);
+	get_int64_array(tup, desc, 16, fs->tier_fixed_e4);
+	get_int64_array(tup, desc, 17, fs->tier_rate_e8);
+	fs->valid_from = DatumGetTimestampTz(SPI_getbinval(tup, desc, 18, &isnull));
+	fs->valid_to = DatumGetTimestampTz(SPI_getbinval(tup, desc, 19, &isnull));
+}
+
+/* This backend's copy of the active fee schedules, and the stamp it is for. */
+static FeeSchedule *cached_schedules = NULL;
+static int	cached_nschedules = 0;
+static int64 cached_generation = -1;
+
+/* The stamp of the fee schedules now (for callers that took no account locks). */
+static int64
+rules_generation_now(void)
+{
+	bool		isnull;
+
+	if (SPI_execute("SELECT generation FROM pg_wallet.rules_generation", false, 1) !=
+		SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "rules generation look-up failed");
+	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1,
+									   &isnull));
+}
+
 /*
- * The active fee schedules of the given transaction types, most specific
- * first: the matcher takes the first that applies.
+ * The active fee schedules, most specific first: the matcher takes the first
+ * that applies. Cached per backend and reloaded only when the stamp changed,
+ * so a posting pays for no query when no schedule changed.
  */
 static void
-load_schedules(RulesState *st, Column *types)
+load_schedules(RulesState *st, int64 generation)
 {
-	Oid			argtypes[1] = {TEXTARRAYOID};
-	Datum		values[1];
+	MemoryContext old;
 
-	st->nschedules = 0;
-	if (types->n == 0)
-		return;
-	wallet_plan(&schedules_plan,
-				"SELECT s.id, s.transaction_type, coalesce(s.client_service_id, 0),"
-				" coalesce(s.currency, ''), s.band_min_e4, s.band_max_e4, s.fee_kind,"
-				" s.fixed_e4, (s.rate * 100000000)::bigint, s.min_fee_e4, s.max_fee_e4,"
-				" s.bearer, (s.sender_share * 10000)::bigint,"
-				" (s.commission_rate * 100000000)::bigint,"
-				" ARRAY(SELECT t.up_to_e4 FROM pg_wallet.fee_tiers t"
-				"       WHERE t.schedule_id = s.id ORDER BY t.up_to_e4),"
-				" ARRAY(SELECT t.fixed_e4 FROM pg_wallet.fee_tiers t"
-				"       WHERE t.schedule_id = s.id ORDER BY t.up_to_e4),"
-				" ARRAY(SELECT (t.rate * 100000000)::bigint FROM pg_wallet.fee_tiers t"
-				"       WHERE t.schedule_id = s.id ORDER BY t.up_to_e4)"
-				" FROM pg_wallet.fee_schedules s"
-				" WHERE s.is_active AND s.transaction_type = ANY($1)"
-				"   AND s.valid_from <= now() AND (s.valid_to IS NULL OR s.valid_to > now())"
-				" ORDER BY s.client_service_id IS NULL, s.currency IS NULL,"
-				"   (s.band_min_e4 IS NULL AND s.band_max_e4 IS NULL), s.id",
-				1, argtypes);
-	values[0] = column_array(types);
-	if (SPI_execute_plan(schedules_plan, values, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "fee schedule look-up failed");
-	st->schedules = palloc0(sizeof(FeeSchedule) * (SPI_processed + 1));
-	for (uint64 i = 0; i < SPI_processed; i++)
+	if (generation != cached_generation)
 	{
-		HeapTuple	tup = SPI_tuptable->vals[i];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
-		FeeSchedule *fs = &st->schedules[st->nschedules++];
-		char	   *bearer;
+		wallet_plan(&schedules_plan,
+					"SELECT s.id, s.transaction_type, coalesce(s.client_service_id, 0),"
+					" coalesce(s.currency, ''), s.band_min_e4, s.band_max_e4, s.fee_kind,"
+					" s.fixed_e4, (s.rate * 100000000)::bigint, s.min_fee_e4, s.max_fee_e4,"
+					" s.bearer, (s.sender_share * 10000)::bigint,"
+					" (s.commission_rate * 100000000)::bigint,"
+					" ARRAY(SELECT t.up_to_e4 FROM pg_wallet.fee_tiers t"
+					"       WHERE t.schedule_id = s.id ORDER BY t.up_to_e4),"
+					" ARRAY(SELECT t.fixed_e4 FROM pg_wallet.fee_tiers t"
+					"       WHERE t.schedule_id = s.id ORDER BY t.up_to_e4),"
+					" ARRAY(SELECT (t.rate * 100000000)::bigint FROM pg_wallet.fee_tiers t"
+					"       WHERE t.schedule_id = s.id ORDER BY t.up_to_e4),"
+					" s.valid_from, coalesce(s.valid_to, 'infinity')"
+					" FROM pg_wallet.fee_schedules s WHERE s.is_active"
+					" ORDER BY s.client_service_id IS NULL, s.currency IS NULL,"
+					"   (s.band_min_e4 IS NULL AND s.band_max_e4 IS NULL), s.id",
+					0, NULL);
+		if (SPI_execute_plan(schedules_plan, NULL, NULL, false, 0) != SPI_OK_SELECT)
+			elog(ERROR, "fee schedule look-up failed");
+		/* read in this call's memory, then keep a copy for the backend's life */
+		cached_generation = -1;
+		if (cached_schedules)
+		{
+			for (int i = 0; i < cached_nschedules; i++)
+			{
+				pfree(cached_schedules[i].type);
+				pfree(cached_schedules[i].currency);
+			}
+			pfree(cached_schedules);
+			cached_schedules = NULL;
+		}
+		cached_schedules = MemoryContextAllocZero(TopMemoryContext,
+												  sizeof(FeeSchedule) * (SPI_processed + 1));
+		cached_nschedules = 0;
+		for (uint64 i = 0; i < SPI_processed; i++)
+		{
+			FeeSchedule *fs = &cached_schedules[cached_nschedules++];
 
-		fs->id = get_int64(tup, desc, 1);
-		fs->type = SPI_getvalue(tup, desc, 2);
-		fs->service_id = get_int64(tup, desc, 3);
-		fs->currency = SPI_getvalue(tup, desc, 4);
-		fs->band_min_e4 = get_int64(tup, desc, 5);
-		fs->band_max_e4 = get_int64(tup, desc, 6);
-		fs->kind = SPI_getvalue(tup, desc, 7)[0];
-		fs->fixed_e4 = get_int64(tup, desc, 8);
-		fs->rate_e8 = get_int64(tup, desc, 9);
-		fs->min_fee_e4 = get_int64(tup, desc, 10);
-		fs->max_fee_e4 = get_int64(tup, desc, 11);
-		bearer = SPI_getvalue(tup, desc, 12);
-		fs->bearer = strcmp(bearer, "SPLIT") == 0 ? 'P' : strcmp(bearer, "RECEIVER") == 0 ?
-			'R' : 'S';
-		fs->sender_share_e4 = get_int64(tup, desc, 13);
-		fs->commission_e8 = get_int64(tup, desc, 14);
-		fs->ntiers = get_int64_array(tup, desc, 15, fs->tier_up_to_e4);
-		get_int64_array(tup, desc, 16, fs->tier_fixed_e4);
-		get_int64_array(tup, desc, 17, fs->tier_rate_e8);
+			load_schedule_row(fs, SPI_tuptable->vals[i], SPI_tuptable->tupdesc);
+			old = MemoryContextSwitchTo(TopMemoryContext);
+			fs->type = pstrdup(fs->type);
+			fs->currency = pstrdup(fs->currency);
+			MemoryContextSwitchTo(old);
+		}
+		cached_generation = generation;
 	}
+	st->schedules = cached_schedules;
+	st->nschedules = cached_nschedules;
 }
 
 /* ---------------------------------------------------------------------
@@ -315,12 +365,13 @@ fee_match(RulesState *st, const char *type, int64 service_id, const char *curren
 		  int64 amount_minor, int exponent)
 {
 	int128		amount_e4 = minor_to_e4(amount_minor, exponent);
+	TimestampTz now = GetCurrentTransactionStartTimestamp();
 
 	for (int i = 0; i < st->nschedules; i++)
 	{
 		FeeSchedule *fs = &st->schedules[i];
 
-		if (strcmp(fs->type, type) != 0 ||
+		if (strcmp(fs->type, type) != 0 || fs->valid_from > now || fs->valid_to <= now ||
 			(fs->service_id != 0 && fs->service_id != service_id) ||
 			(fs->currency[0] != '\0' && strcmp(fs->currency, currency) != 0) ||
 			(fs->band_min_e4 >= 0 && amount_e4 < fs->band_min_e4) ||
@@ -632,14 +683,15 @@ rules_prepare(Batch *b, LedgerRequest *reqs, int nreqs, bool *valid)
 			continue;
 		column_add(&types, CStringGetTextDatum(reqs[i].fee_type), false);
 		src = batch_account(b, reqs[i].legs[0].account_number, false);
-		if (src != NULL && src->found && limit_applies(&reqs[i]))
+		if (src != NULL && src->found && src->owner_has_tier && limit_applies(&reqs[i]))
 		{
 			column_add(&owners, Int64GetDatum(src->owner_id), false);
 			column_add(&currencies, CStringGetTextDatum(src->currency), false);
 		}
 	}
 	load_services(st, &codes);
-	load_schedules(st, &types);
+	if (types.n > 0)
+		load_schedules(st, b->rules_generation);
 	load_limits(st, &owners, &currencies);
 	add_fee_accounts(b, st, reqs, nreqs, valid);
 }
@@ -815,7 +867,7 @@ wallet_calculate_fee(PG_FUNCTION_ARGS)
 	if (service)
 		column_add(&codes, CStringGetTextDatum(service), false);
 	load_services(&st, &codes);
-	load_schedules(&st, &types);
+	load_schedules(&st, rules_generation_now());
 	if (service)
 	{
 		ClientService *cs = find_service(&st, service);
@@ -875,7 +927,7 @@ rules_for_hold(const char *fee_type, int64 owner_id, const char *currency, int e
 	column_init(&owners, INT8OID);
 	column_init(&currencies, TEXTOID);
 	column_add(&types, CStringGetTextDatum(fee_type), false);
-	load_schedules(&st, &types);
+	load_schedules(&st, rules_generation_now());
 	fee_compute(fee_match(&st, fee_type, 0, currency, amount, exponent), amount, exponent,
 				with_agent, &q);
 	*fee = q.fee_minor;

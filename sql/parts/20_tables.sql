@@ -50,10 +50,12 @@ INSERT INTO pg_wallet.account_purposes (code, description) VALUES
 
 CREATE TABLE pg_wallet.accounts (
 	id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-	account_number text NOT NULL UNIQUE
-		CHECK (account_number ~ '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$'),
+	-- validated by create_account(); no CHECK here: every posting updates this row, and
+	-- PostgreSQL evaluates all of a row's CHECK constraints on every update
+	account_number text NOT NULL UNIQUE,
 	owner_id bigint NOT NULL REFERENCES pg_wallet.owners (id),
 	currency text NOT NULL REFERENCES pg_wallet.currencies (code),
+	exponent smallint NOT NULL,	-- the currency's, copied so postings need no join
 	purpose text NOT NULL REFERENCES pg_wallet.account_purposes (code),
 	name text CHECK (length(name) BETWEEN 1 AND 200),
 	minimum_balance bigint NOT NULL DEFAULT 0,
@@ -97,14 +99,14 @@ CREATE SEQUENCE pg_wallet.journal_id_seq AS bigint;
 
 CREATE TABLE pg_wallet.journals (
 	id bigint PRIMARY KEY,
-	journal_type text NOT NULL CHECK (journal_type ~ '^[A-Z][A-Z0-9_]{1,39}$'),
+	journal_type text NOT NULL,	-- validated by the posting core (wallet_check_code)
 	status text NOT NULL CHECK (status IN ('POSTED', 'REFUSED')),
 	idempotency_key text UNIQUE CHECK (length(idempotency_key) BETWEEN 1 AND 128),
 	request_hash bytea,
 	description text CHECK (length(description) <= 500),
 	metadata jsonb NOT NULL DEFAULT '{}',
 	reverses_journal_id bigint UNIQUE,
-	refusal_sqlstate text CHECK (refusal_sqlstate ~ '^[0-9A-Z]{5}$'),
+	refusal_sqlstate text CHECK (length(refusal_sqlstate) = 5),
 	refusal_message text,
 	hash bytea,
 	created_at timestamptz NOT NULL DEFAULT now(),

@@ -118,3 +118,15 @@ CREATE TABLE pg_wallet.limit_usage (
 COMMENT ON TABLE pg_wallet.limit_usage IS
 	'What an owner moved out of its accounts per currency and UTC day or month, for the KYC '
 	'tier limits. Written only by the posting core.';
+
+-- A stamp that changes whenever a fee schedule changes: each backend caches the schedules and
+-- reloads them only when the stamp it reads with its account locks differs from its cache's.
+-- (A time in microseconds, so that a re-created extension never repeats an old stamp.)
+CREATE TABLE pg_wallet.rules_generation (
+	id boolean PRIMARY KEY DEFAULT true CHECK (id),
+	generation bigint NOT NULL
+);
+INSERT INTO pg_wallet.rules_generation (generation)
+VALUES ((extract(epoch FROM clock_timestamp()) * 1000000)::bigint);
+COMMENT ON TABLE pg_wallet.rules_generation IS
+	'One row: the stamp of the fee schedules, bumped by every change to them.';

@@ -8,9 +8,9 @@
 INSERT INTO pg_wallet.owners (kind, name, external_ref)
 VALUES ('platform', 'pg_wallet platform', 'pg_wallet:platform');
 
-INSERT INTO pg_wallet.accounts (account_number, owner_id, currency, purpose, name,
+INSERT INTO pg_wallet.accounts (account_number, owner_id, currency, exponent, purpose, name,
 	can_overdraw, credit_mode, is_system)
-SELECT format('SYS-%s-%s', k.tag, c.code), o.id, c.code, k.purpose,
+SELECT format('SYS-%s-%s', k.tag, c.code), o.id, c.code, c.exponent, k.purpose,
 	format('Platform %s %s', k.label, c.code), k.overdraw, 'DEFERRED', true
 FROM pg_wallet.currencies c
 CROSS JOIN (VALUES ('FEE', 'FEE_INCOME', 'fee income', false),

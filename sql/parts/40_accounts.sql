@@ -52,9 +52,8 @@ LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 	SELECT a.id, a.account_number, a.owner_id, a.currency, a.purpose, a.name,
-		pg_wallet.minor_to_numeric(a.minimum_balance, c.exponent), a.can_overdraw,
+		pg_wallet.minor_to_numeric(a.minimum_balance, a.exponent), a.can_overdraw,
 		a.credit_mode, a.status, a.status_reason, a.created_at, a.updated_at
-	FROM pg_wallet.currencies c WHERE c.code = a.currency
 $$;
 COMMENT ON FUNCTION pg_wallet._account_info(pg_wallet.accounts) IS
 	'Internal: an accounts row as account_info.';
@@ -154,10 +153,11 @@ BEGIN
 	END IF;
 	new_id := nextval(pg_get_serial_sequence('pg_wallet.accounts', 'id'));
 	number := coalesce(number, format('ACC-%s-%s-%s', upper(o.kind), currency, new_id));
-	INSERT INTO pg_wallet.accounts (id, account_number, owner_id, currency, purpose, name,
-		minimum_balance, can_overdraw, credit_mode, metadata)
+	INSERT INTO pg_wallet.accounts (id, account_number, owner_id, currency, exponent, purpose,
+		name, minimum_balance, can_overdraw, credit_mode, metadata)
 	OVERRIDING SYSTEM VALUE
-	VALUES (new_id, number, owner_id, currency, purpose, name,
+	VALUES (new_id, number, owner_id, currency,
+		(SELECT c.exponent FROM pg_wallet.currencies c WHERE c.code = currency), purpose, name,
 		pg_wallet.amount_parse(coalesce(minimum_balance, 0), currency),
 		coalesce(can_overdraw, false), credit_mode, metadata)
 	RETURNING * INTO acct;

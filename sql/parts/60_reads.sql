@@ -8,13 +8,13 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 	WITH a AS (SELECT * FROM pg_wallet._account_row(account_number)),
 	t AS (
-		SELECT a.*, c.exponent,
+		SELECT a.*,
 			a.balance + coalesce((SELECT sum(d.amount) FROM pg_wallet.account_deltas d
 			                      WHERE d.account_id = a.id), 0)::bigint AS total,
 			coalesce((SELECT sum(h.amount) FROM pg_wallet.holds h
 			          WHERE h.counterpart_account_id = a.id AND h.status = 'ACTIVE'), 0)::bigint
 				AS incoming
-		FROM a JOIN pg_wallet.currencies c ON c.code = a.currency)
+		FROM a)
 	SELECT t.account_number, t.currency,
 		pg_wallet.minor_to_numeric(t.total, t.exponent),
 		pg_wallet.minor_to_numeric(t.total - t.pending_debit, t.exponent),
@@ -41,10 +41,10 @@ LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 	WITH a AS (
-		SELECT a.*, c.exponent,
+		SELECT a.*,
 			a.balance + coalesce((SELECT sum(d.amount) FROM pg_wallet.account_deltas d
 			                      WHERE d.account_id = a.id), 0)::bigint AS total
-		FROM pg_wallet.accounts a JOIN pg_wallet.currencies c ON c.code = a.currency
+		FROM pg_wallet.accounts a
 		WHERE a.id = p_account_id),
 	cursor AS (SELECT e.created_at, e.id FROM pg_wallet.entries e
 	           WHERE e.id = p_after_entry_id AND e.account_id = p_account_id),
@@ -128,7 +128,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	acct pg_wallet.accounts := pg_wallet._account_row(account_number);
-	exponent smallint;
+	scale smallint;
 	total bigint;
 	after_net bigint;
 	period_dr bigint;
@@ -145,7 +145,7 @@ BEGIN
 		RAISE EXCEPTION 'max_entries must be between 0 and 10000'
 			USING ERRCODE = 'invalid_parameter_value';
 	END IF;
-	SELECT c.exponent INTO exponent FROM pg_wallet.currencies c WHERE c.code = acct.currency;
+	scale := acct.exponent;
 	SELECT acct.balance + coalesce(sum(d.amount), 0) INTO total
 	FROM pg_wallet.account_deltas d WHERE d.account_id = acct.id;
 	SELECT coalesce(sum(CASE e.side WHEN 'CR' THEN e.amount ELSE -e.amount END), 0)
@@ -169,10 +169,10 @@ BEGIN
 	RETURN jsonb_build_object(
 		'account_number', acct.account_number,
 		'currency', acct.currency,
-		'opening_balance', pg_wallet.minor_to_numeric(closing - period_cr + period_dr, exponent),
-		'closing_balance', pg_wallet.minor_to_numeric(closing, exponent),
-		'total_debits', pg_wallet.minor_to_numeric(period_dr, exponent),
-		'total_credits', pg_wallet.minor_to_numeric(period_cr, exponent),
+		'opening_balance', pg_wallet.minor_to_numeric(closing - period_cr + period_dr, scale),
+		'closing_balance', pg_wallet.minor_to_numeric(closing, scale),
+		'total_debits', pg_wallet.minor_to_numeric(period_dr, scale),
+		'total_credits', pg_wallet.minor_to_numeric(period_cr, scale),
 		'period_start', from_time,
 		'period_end', to_time,
 		'ledgers', lines,
@@ -218,13 +218,12 @@ BEGIN
 			'account_number', a.account_number,
 			'currency', a.currency,
 			'side', e.side,
-			'amount', pg_wallet.minor_to_numeric(e.amount, c.exponent),
-			'balance_after', pg_wallet.minor_to_numeric(e.balance_after, c.exponent),
+			'amount', pg_wallet.minor_to_numeric(e.amount, a.exponent),
+			'balance_after', pg_wallet.minor_to_numeric(e.balance_after, a.exponent),
 			'description', e.description) ORDER BY e.leg))
 	INTO result
 	FROM pg_wallet.entries e
 	JOIN pg_wallet.accounts a ON a.id = e.account_id
-	JOIN pg_wallet.currencies c ON c.code = a.currency
 	WHERE e.journal_id = j.id;
 	RETURN result;
 END

@@ -22,6 +22,19 @@ $$;
 COMMENT ON FUNCTION pg_wallet._to_e4(numeric, text) IS
 	'Internal: a currency-agnostic amount in units of 10^-4, or error WL010.';
 
+-- Mark the fee schedules as changed: every backend reloads them on its next posting.
+CREATE FUNCTION pg_wallet._bump_rules_generation()
+RETURNS void
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	UPDATE pg_wallet.rules_generation
+	SET generation = greatest(generation + 1,
+	                          (extract(epoch FROM clock_timestamp()) * 1000000)::bigint)
+$$;
+COMMENT ON FUNCTION pg_wallet._bump_rules_generation() IS
+	'Internal: invalidate every backend''s cached fee schedules.';
+
 CREATE FUNCTION pg_wallet.create_fee_schedule(
 	transaction_type text,
 	fee_kind text,
@@ -124,6 +137,7 @@ BEGIN
 			pg_wallet._to_e4(coalesce((tier->>'fixed')::numeric, 0), 'fixed'),
 			coalesce((tier->>'rate')::numeric, 0));
 	END LOOP;
+	PERFORM pg_wallet._bump_rules_generation();
 	RETURN new_id;
 EXCEPTION
 	WHEN check_violation THEN
@@ -153,6 +167,7 @@ BEGIN
 		RAISE EXCEPTION 'fee schedule % does not exist', schedule_id
 			USING ERRCODE = 'invalid_parameter_value';
 	END IF;
+	PERFORM pg_wallet._bump_rules_generation();
 	RETURN coalesce(active, false);
 END
 $$;

@@ -165,11 +165,11 @@ BEGIN
 		RAISE EXCEPTION 'owner % does not exist', owner_id USING ERRCODE = 'WL018';
 	END IF;
 	WITH b AS (
-		SELECT a.id, a.account_number, a.currency, c.exponent,
+		SELECT a.id, a.account_number, a.currency, a.exponent,
 			a.balance + coalesce((SELECT sum(d.amount) FROM pg_wallet.account_deltas d
 			                      WHERE d.account_id = a.id), 0) AS total,
 			a.pending_debit
-		FROM pg_wallet.accounts a JOIN pg_wallet.currencies c ON c.code = a.currency
+		FROM pg_wallet.accounts a
 		WHERE a.owner_id = get_owner_summary.owner_id AND a.status <> 'CLOSED'),
 	valued AS (
 		SELECT b.*, CASE WHEN b.currency = reference_currency THEN 1::numeric
