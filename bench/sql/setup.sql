@@ -1,0 +1,34 @@
+-- Ledger fixture for bench/run (psql variables: accounts, user_funds, float_funds).
+--   SETTLE   partner SETTLEMENT account, can_overdraw: the source of all money
+--   B1..BN   user WALLET accounts, each funded with :user_funds by credit() from SETTLE
+--   MDEF     merchant WALLET, credit_mode DEFERRED   (hot destination, shape b)
+--   MDIR     merchant WALLET, credit_mode DIRECT     (hot destination, shape c)
+--   FLOAT1   client FLOAT_ACCOUNT funded with :float_funds, no overdraft (hot source, shape d)
+\set ON_ERROR_STOP on
+SET client_min_messages = warning;
+
+SELECT (pg_wallet.create_account(pg_wallet.create_owner('partner', 'bench settlement'),
+	'KES', 'SETTLEMENT', 'SETTLE', can_overdraw => true)).account_number;
+SELECT (pg_wallet.create_account(pg_wallet.create_owner('merchant', 'bench merchant deferred'),
+	'KES', 'WALLET', 'MDEF', credit_mode => 'DEFERRED')).account_number;
+SELECT (pg_wallet.create_account(pg_wallet.create_owner('merchant', 'bench merchant direct'),
+	'KES', 'WALLET', 'MDIR', credit_mode => 'DIRECT')).account_number;
+SELECT (pg_wallet.create_account(pg_wallet.create_owner('client', 'bench float'),
+	'KES', 'FLOAT_ACCOUNT', 'FLOAT1')).account_number;
+
+-- one owner per user account, predictable account numbers B1..BN
+SELECT count(pg_wallet.create_account(pg_wallet.create_owner('user', 'bench user ' || i),
+	'KES', 'WALLET', 'B' || i))
+FROM generate_series(1, :accounts) i;
+
+-- funding: one credit() per account, in one transaction
+SELECT count(*) FILTER (WHERE (r).status = 'POSTED') AS funded
+FROM (SELECT pg_wallet.credit('B' || i, :user_funds, 'SETTLE', description => 'bench funding') r
+      FROM generate_series(1, :accounts) i) s;
+SELECT (pg_wallet.credit('FLOAT1', :float_funds, 'SETTLE', description => 'bench funding')).status;
+
+VACUUM ANALYZE pg_wallet.accounts;
+VACUUM ANALYZE pg_wallet.journals;
+VACUUM ANALYZE pg_wallet.entries;
+VACUUM ANALYZE pg_wallet.account_deltas;
+VACUUM ANALYZE pg_wallet.owners;
