@@ -553,6 +553,56 @@ barrier_unlocked_accounts(Batch *b)
 }
 
 /*
+ * This backend's copy of the system accounts it has resolved. They never
+ * change (their status is fixed, their other attributes immutable), so the
+ * copy is dropped only when the rules stamp changes, which a re-created
+ * extension always does.
+ */
+static HTAB *sys_cache = NULL;
+static int64 sys_cache_generation = -1;
+
+static void
+sys_cache_reset(int64 generation)
+{
+	HASHCTL		ctl;
+
+	if (sys_cache != NULL && sys_cache_generation == generation)
+		return;
+	if (sys_cache != NULL)
+		hash_destroy(sys_cache);
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = WALLET_MAX_ACCOUNT_NUMBER + 1;
+	ctl.entrysize = sizeof(LedgerAccount);
+	sys_cache = hash_create("pg_wallet system accounts", 64, &ctl,
+							HASH_ELEM | HASH_STRINGS);
+	sys_cache_generation = generation;
+}
+
+/* Fill a late account from the cache; false when it is not cached. */
+static bool
+sys_cache_fill(LedgerAccount *acct, int64 generation)
+{
+	LedgerAccount *cached;
+
+	sys_cache_reset(generation);
+	cached = hash_search(sys_cache, acct->account_number, HASH_FIND, NULL);
+	if (cached == NULL)
+		return false;
+	memcpy(acct, cached, sizeof(LedgerAccount));
+	return true;
+}
+
+static void
+sys_cache_add(LedgerAccount *acct, int64 generation)
+{
+	LedgerAccount *cached;
+
+	sys_cache_reset(generation);
+	cached = hash_search(sys_cache, acct->account_number, HASH_ENTER, NULL);
+	memcpy(cached, acct, sizeof(LedgerAccount));
+}
+
+/*
  * Resolve accounts added after the lock pass (the system accounts fees are
  * credited to). They must not need a lock: a lock taken now would break the
  * ascending-id lock order. System accounts are DEFERRED and only credited,
@@ -563,14 +613,28 @@ resolve_late_accounts(Batch *b)
 {
 	HASH_SEQ_STATUS seq;
 	LedgerAccount *acct;
+	bool		missing = false;
 
+	/* system accounts never change: most are known to this backend already */
+	hash_seq_init(&seq, b->accounts);
+	while ((acct = hash_seq_search(&seq)) != NULL)
+		if (acct->late && !acct->found && !sys_cache_fill(acct, b->rules_generation))
+			missing = true;
+	if (!missing)
+		return;
 	lock_accounts(b);
 	hash_seq_init(&seq, b->accounts);
 	while ((acct = hash_seq_search(&seq)) != NULL)
-		if (acct->late && acct->found && acct->locked)
+	{
+		if (!acct->late || !acct->found)
+			continue;
+		if (acct->locked)
 			ereport(ERROR,
 					(errcode(ERRCODE_INTERNAL_ERROR),
 					 errmsg("system account %s must take credits without a lock",
 							acct->account_number),
 					 errhint("Its credit_mode must be DEFERRED.")));
+		if (acct->is_system)
+			sys_cache_add(acct, b->rules_generation);
+	}
 }
