@@ -29,12 +29,22 @@ ISOLATION_OPTS = --inputdir=test --outputdir=$(BUILD_DIR)/isolation --load-exten
 
 PG_CONFIG  ?= pg_config
 PG_CPPFLAGS = -I$(srcdir)/src
-SHLIB_LINK  = -lcrypto
+SHLIB_LINK  = -lcrypto -lcurl
 override CFLAGS += -Wall -Wextra -Werror -Wno-unused-parameter \
                    -Wno-missing-field-initializers -Wno-sign-compare
 
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+# TAP tests (test/t/*.pl, PostgreSQL::Test::Cluster): crashes and restarts with the workers.
+# Not TAP_TESTS: PGXS would run them inside both installcheck stages of scripts/test.
+PROVE ?= prove
+tapcheck:
+	rm -rf '$(CURDIR)/$(BUILD_DIR)/tap' && mkdir -p '$(CURDIR)/$(BUILD_DIR)/tap'
+	TESTDIR='$(CURDIR)/$(BUILD_DIR)/tap' PATH="$(bindir):$$PATH" \
+	PG_REGRESS='$(pgxsdir)/src/test/regress/pg_regress' \
+	$(PROVE) -I '$(pgxsdir)/src/test/perl' -I test $(or $(PROVE_TESTS),test/t/*.pl)
+.PHONY: tapcheck
 
 sql/$(EXTENSION)--$(EXTVERSION).sql: $(SQL_PARTS)
 	cat $^ > $@
@@ -43,3 +53,4 @@ EXTRA_CLEAN = $(BUILD_DIR)
 
 # Every object depends on the shared headers (PGXS tracks no header dependencies).
 $(OBJS): $(wildcard src/*.h)
+

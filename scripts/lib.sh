@@ -18,7 +18,9 @@ done
 unset _pgw_var LC_ALL LC_CTYPE LC_COLLATE LC_MESSAGES LC_MONETARY LC_NUMERIC LC_TIME LANGUAGE
 export LANG=C.UTF-8
 
-# Debian bookworm packages needed to build, run and test pg_wallet (and, later, the bridge).
+# Debian bookworm packages needed to build, run and test pg_wallet and its bridge
+# (curl, jq, openssl, valgrind, nodejs and node-ws: the bridge's e2e and valgrind test stages;
+# Node.js runs the cashier WebSocket test client only).
 PGW_PACKAGES=(
 	postgresql-15
 	postgresql-server-dev-15
@@ -27,12 +29,20 @@ PGW_PACKAGES=(
 	libtap-parser-sourcehandler-pgtap-perl
 	libipc-run-perl
 	libcurl4-openssl-dev
+	python3
 	libssl-dev
 	libwebsockets-dev
 	libpq-dev
 	wrk
 	make
 	gcc
+	pkg-config
+	curl
+	jq
+	openssl
+	valgrind
+	nodejs
+	node-ws
 )
 
 PGW_USER=pgwallet
@@ -121,6 +131,23 @@ pgw_stop_clusters_under() {
 		pgw_as_user / "$PGW_PGBIN/pg_ctl" -D "$(dirname "$pidfile")" -m immediate -w stop \
 			>/dev/null 2>&1 || true
 	done < <(find "$1" -name postmaster.pid -type f 2>/dev/null)
+}
+
+# pgw_bridge_stop STATE: stop the pg_wallet_bridge that scripts/start started (SIGTERM to the
+# pid in STATE/run/bridge.pid, only when that process is a pg_wallet_bridge), and wait for it.
+pgw_bridge_stop() {
+	local pidfile=$1/run/bridge.pid pid i
+	[ -f "$pidfile" ] || return 0
+	pid=$(cat "$pidfile")
+	if [[ $pid =~ ^[0-9]+$ ]] && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = pg_wallet_bridg ]; then
+		pgw_say "stopping pg_wallet_bridge (pid $pid)"
+		kill -TERM "$pid"
+		for ((i = 0; i < 150; i++)); do
+			[ -d "/proc/$pid" ] || break
+			sleep 0.1
+		done
+	fi
+	rm -f "$pidfile"
 }
 
 # --- the development cluster of scripts/start ------------------------------------------------

@@ -3,15 +3,25 @@
  * pg_wallet.c
  *	  Module entry point of the pg_wallet extension.
  *
- * Owns: the module magic block and _PG_init (settings, later the workers).
- * Never: business logic.
+ * Owns: the module magic block and _PG_init (settings, shared memory and
+ * the background workers). Never: business logic.
+ *
+ * Without shared_preload_libraries the ledger, identity and every SQL
+ * function work as usual in the calling backend; only what needs a
+ * background worker (queueing partner calls, whose delivery needs the
+ * outbox worker) refuses, with a hint (WL073). Preloaded, _PG_init also
+ * reserves the outbox's shared memory and registers the launcher, which
+ * starts the outbox and expiry workers in pg_wallet.database.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
 #include "fmgr.h"
+#include "miscadmin.h"
 
+#include "auth.h"
+#include "outbox.h"
 #include "pg_wallet.h"
 
 PG_MODULE_MAGIC;
@@ -19,10 +29,20 @@ PG_MODULE_MAGIC;
 void		_PG_init(void);
 
 /*
- * Module load. Nothing needs shared_preload_libraries yet: the posting core
- * runs entirely in the calling backend.
+ * Module load. As pg_cron does: nothing under binary upgrade; settings
+ * always; shared memory and workers only when preloaded.
  */
 void
 _PG_init(void)
 {
+	if (IsBinaryUpgrade)
+		return;
+	auth_define_gucs();
+	outbox_define_gucs();
+	if (!process_shared_preload_libraries_in_progress)
+		return;
+	wallet_preloaded = true;
+	outbox_shmem_init_hooks();
+	if (wallet_workers_enabled)
+		wallet_register_launcher();
 }
