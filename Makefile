@@ -54,3 +54,21 @@ EXTRA_CLEAN = $(BUILD_DIR)
 # Every object depends on the shared headers (PGXS tracks no header dependencies).
 $(OBJS): $(wildcard src/*.h)
 
+# pg_wallet_bridge: the REST/WebSocket daemon (bridge/, see docs/bridge.md). Built by `make`
+# beside the extension; `make install` puts it in the PostgreSQL bindir.
+BRIDGE_SRCS   = $(wildcard bridge/*.c)
+BRIDGE_CFLAGS = -std=gnu11 -O2 -g -Wall -Wextra -Werror \
+                $(shell pkg-config --cflags libwebsockets libpq)
+BRIDGE_LIBS   = $(shell pkg-config --libs libwebsockets libpq)
+
+all: bridge/pg_wallet_bridge
+
+bridge/pg_wallet_bridge: $(BRIDGE_SRCS) $(wildcard bridge/*.h)
+	$(CC) $(BRIDGE_CFLAGS) -o $@ $(BRIDGE_SRCS) $(BRIDGE_LIBS)
+
+install: install-bridge
+install-bridge: bridge/pg_wallet_bridge
+	$(INSTALL_PROGRAM) bridge/pg_wallet_bridge '$(DESTDIR)$(bindir)/pg_wallet_bridge'
+
+EXTRA_CLEAN += bridge/pg_wallet_bridge
+.PHONY: install-bridge

@@ -1,0 +1,227 @@
+/*
+ * bridge.h — the types shared by the files of pg_wallet_bridge.
+ *
+ * Owns: the configuration record, the request slot (one HTTP request in flight, with its
+ * buffers allocated once at start-up), the route record of a profile, and the prototypes
+ * each file exports. Must never hold business rules or secrets: the bridge only moves
+ * bytes between sockets and one SQL function call per request.
+ */
+#ifndef PGW_BRIDGE_H
+#define PGW_BRIDGE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <libwebsockets.h>
+#include <libpq-fe.h>
+
+#define PGW_REQUEST_ID_MAX 65   /* 64 characters and the terminator */
+#define PGW_PATH_MAX 512
+#define PGW_TOKEN_MAX 4096
+#define PGW_SQLSTATE_LEN 6
+#define PGW_MESSAGE_MAX 512
+#define PGW_QUERY_ARGS_MAX 16
+
+/* Configuration: file, then environment, then defaults (config.c). */
+typedef struct BridgeConfig
+{
+	char		listen_address[128];
+	int			port;
+	char		conninfo[1024];
+	int			pool_size;
+	int			inflight_max;
+	char		waas_base_path[128];
+	char		sellapay_base_path[128];
+	size_t		body_bytes_max;
+	int			header_bytes_max;
+	int			json_depth_max;
+	int			json_fields_max;
+	size_t		response_bytes_max;
+	int			request_timeout_ms;
+	int			shutdown_grace_ms;
+	int			reconnect_max_ms;
+	char		tls_cert[512];
+	char		tls_key[512];
+	char		listen_channel[64];
+	char		pid_file[512];
+	char		cashier_path[128];
+	int			ws_sessions_max;
+	int			ws_idle_timeout_ms;
+	int			ws_rate_per_min;
+} BridgeConfig;
+
+struct PoolConn;
+
+typedef enum RouteAuth
+{
+	AUTH_NONE,					/* $1 is NULL (a login takes credentials in the body) */
+	AUTH_BEARER,				/* $1 is the Authorization header */
+	AUTH_API_KEY				/* $1 is NULL; X-API-KEY/X-API-SECRET go in the envelope */
+} RouteAuth;
+
+/* What a profile maps one method + path to. */
+typedef struct Route
+{
+	int			method;			/* LWSHUMETH_* */
+	const char *pattern;		/* path under the profile's base; ":id" matches one segment */
+	const char *function;		/* pg_wallet.<function>($1, $2::jsonb) */
+	int			success_status;
+	RouteAuth	auth;
+	int			rate_per_min;	/* 0: no limit */
+	int			rate_by_ip;		/* 1: per client address; 0: per token */
+} Route;
+
+/* A spec served under its own base path. */
+typedef struct Profile
+{
+	const char *name;
+	const char *base_path;		/* from the configuration */
+	const Route *routes;
+	size_t		n_routes;
+	int			(*status_for) (const char *sqlstate);
+	/* the error body of a raised SQLSTATE or a bridge refusal; returns its length */
+	size_t		(*render_error) (char *dst, size_t cap, int status, const char *code,
+								 const char *message, const char *detail);
+	int			process_time_header;	/* X-Process-Time: 12ms */
+} Profile;
+
+#define PGW_CRED_MAX 257
+
+typedef enum SlotState
+{
+	SLOT_FREE = 0,
+	SLOT_READING,				/* receiving the body */
+	SLOT_QUEUED,				/* waiting for a pool connection */
+	SLOT_RUNNING,				/* query sent */
+	SLOT_REPLY_HEADERS,			/* reply ready: headers next */
+	SLOT_REPLY_BODY				/* headers written: body next */
+} SlotState;
+
+/* One request in flight. Buffers are allocated once, at start-up (http.c). */
+struct WsSession;
+
+typedef struct RequestSlot
+{
+	SlotState	state;
+	int			is_ws;			/* a WebSocket message: the reply goes to ws, not wsi */
+	struct WsSession *ws;		/* NULL once the socket closed */
+	struct lws *wsi;			/* NULL once the client went away */
+	struct PoolConn *conn;		/* while SLOT_RUNNING */
+	struct RequestSlot *next_queued;
+	const Route *route;
+	const Profile *profile;
+	int			method;
+	char		request_id[PGW_REQUEST_ID_MAX];
+	char		path[PGW_PATH_MAX];
+	char		token[PGW_TOKEN_MAX];
+	int			has_token;
+	char		api_key[PGW_CRED_MAX];
+	char		api_secret[PGW_CRED_MAX];
+	int			rl_limit;		/* 0: no rate-limit headers */
+	int			rl_remaining;
+	long		rl_reset;
+	char	   *body;			/* body_bytes_max + 1 */
+	size_t		body_len;
+	char	   *args;			/* the jsonb argument: envelope around the body */
+	size_t		args_cap;
+	char	   *reply;			/* LWS_PRE headroom + response_bytes_max */
+	size_t		reply_len;
+	int			status;
+	int			close_after;	/* close the connection after the reply */
+	const char *content_type;
+	unsigned char headers[LWS_PRE + 1024];
+	char		sqlstate[PGW_SQLSTATE_LEN];
+	uint64_t	started_us;
+	/* what the SQL function told the bridge in its result's "_bridge" object */
+	long long	bridge_owner_id;	/* 0: none */
+	long long	bridge_last_event_id;	/* -1: none */
+	int			bridge_more;
+	int			bridge_silent;	/* nothing to send */
+	long long	after_event_id;	/* events fetch: the cursor sent */
+} RequestSlot;
+
+/* Per-connection data of protocol 0 (HTTP, and WebSocket after an upgrade). */
+typedef struct HttpSession
+{
+	RequestSlot *slot;
+	struct WsSession *ws;
+} HttpSession;
+
+/* config.c */
+int			config_load(BridgeConfig *cfg, int argc, char **argv);
+
+/* log.c */
+void		log_request(const RequestSlot *slot, uint64_t duration_us);
+void		log_msg(const char *level, const char *fmt, ...)
+			__attribute__((format(printf, 2, 3)));
+uint64_t	now_us(void);
+
+/* metrics.c */
+void		metrics_request(int status, uint64_t duration_us);
+void		metrics_socket(int delta);
+void		metrics_event(void);
+size_t		metrics_render(char *buf, size_t cap);
+
+/* json.c */
+int			json_check(const char *s, size_t len, int depth_max, int fields_max,
+					   const char **error);
+size_t		json_escape(char *dst, size_t cap, const char *src, size_t len);
+
+/* pool.c */
+int			pool_start(struct lws_context *ctx, struct lws_vhost *vh, const BridgeConfig *cfg);
+void		pool_stop(void);
+int			pool_submit(RequestSlot *slot);
+void		pool_forget(RequestSlot *slot);
+int			pool_size(void);
+int			pool_busy(void);
+int			pool_ready(void);
+int			pool_queued(void);
+extern const struct lws_protocols pool_protocol;
+extern const struct lws_protocols listen_protocol;
+
+/* http.c */
+extern const struct lws_protocols http_protocol;
+int			http_init(const BridgeConfig *cfg);
+void		http_free(void);
+int			http_inflight(void);
+void		http_reply_result(RequestSlot *slot, PGresult *res);
+void		http_reply_error(RequestSlot *slot, int status, const char *code, const char *msg);
+RequestSlot *http_slot_acquire(struct lws *wsi);
+void		http_slot_release(RequestSlot *slot);
+int			http_args_envelope(RequestSlot *slot);
+void		http_forget_ws(struct WsSession *ws);
+
+/* ws.c */
+int			ws_init(struct lws_context *ctx, const BridgeConfig *cfg);
+void		ws_free(void);
+int			ws_callback(struct lws *wsi, enum lws_callback_reasons reason, HttpSession *pss,
+						void *in, size_t len);
+void		ws_deliver(RequestSlot *slot, int status, const char *body, size_t len);
+void		ws_close_all(void);
+void		ws_notify(long long owner_id);
+int			ws_open_count(void);
+
+/* profile.c */
+typedef struct StatusMap
+{
+	const char *sqlstate;		/* a full code, or a two-character class */
+	int			status;
+} StatusMap;
+const Route *profile_route(const Profile *p, int method, const char *subpath, char *id,
+						   size_t id_cap);
+int			profile_status(const StatusMap *map, size_t n, const char *sqlstate);
+const Profile *profile_find(const char *path, const char **subpath);
+void		profile_init(const BridgeConfig *cfg);
+
+/* profile_waas.c, profile_sellapay.c */
+extern Profile waas_profile;
+extern Profile sellapay_profile;
+extern Profile cashier_profile;
+extern const Route cashier_connect_route;
+extern const Route cashier_message_route;
+extern const Route cashier_events_route;
+
+/* ratelimit.c */
+int			ratelimit_take(const char *kind, const char *who, int limit, int *remaining,
+						   long *reset_epoch);
+
+#endif

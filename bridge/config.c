@@ -1,0 +1,250 @@
+/*
+ * config.c — configuration of pg_wallet_bridge: defaults, then a file, then the environment.
+ *
+ * Owns: the list of settings, their defaults and bounds, parsing "key = value" files and
+ * PGW_BRIDGE_<KEY> environment variables, and --help. Must never read a setting from a
+ * request, and must never print conninfo (it may carry a password).
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bridge.h"
+
+typedef enum { KIND_STR, KIND_INT, KIND_SIZE } Kind;
+
+typedef struct Setting
+{
+	const char *key;
+	Kind		kind;
+	size_t		offset;
+	size_t		size;			/* of a string field */
+	long		min, max;
+	const char *help;
+} Setting;
+
+#define S(k, f, h) \
+	{k, KIND_STR, offsetof(BridgeConfig, f), sizeof(((BridgeConfig *) 0)->f), 0, 0, h}
+#define I(k, f, lo, hi, h) {k, KIND_INT, offsetof(BridgeConfig, f), 0, lo, hi, h}
+#define Z(k, f, lo, hi, h) {k, KIND_SIZE, offsetof(BridgeConfig, f), 0, lo, hi, h}
+
+static const Setting settings[] = {
+	S("listen_address", listen_address, "address to listen on (default 127.0.0.1)"),
+	I("port", port, 1, 65535, "TCP port for HTTP and WebSocket (default 8080)"),
+	S("conninfo", conninfo, "libpq connection string of the bridge's role"),
+	I("pool_size", pool_size, 1, 256, "database connections for requests (default 4)"),
+	I("inflight_max", inflight_max, 1, 4096, "requests in flight before 503 (64)"),
+	S("waas_base_path", waas_base_path, "Wallet-as-a-Service profile mount (/waas/api/v1)"),
+	S("sellapay_base_path", sellapay_base_path, "Sellapay profile mount (/sellapay/api/v1)"),
+	Z("body_bytes_max", body_bytes_max, 64, 16777216, "largest request body (65536)"),
+	I("header_bytes_max", header_bytes_max, 1024, 65535, "room for request headers (8192)"),
+	I("json_depth_max", json_depth_max, 1, 64, "deepest JSON nesting accepted (16)"),
+	I("json_fields_max", json_fields_max, 1, 100000, "most JSON members+elements (256)"),
+	Z("response_bytes_max", response_bytes_max, 1024, 16777216, "largest reply (65536)"),
+	I("request_timeout_ms", request_timeout_ms, 100, 600000, "per-request deadline (30000)"),
+	I("shutdown_grace_ms", shutdown_grace_ms, 0, 600000, "SIGTERM: wait for in-flight (10000)"),
+	I("reconnect_max_ms", reconnect_max_ms, 50, 600000, "longest reconnect backoff (5000)"),
+	S("tls_cert", tls_cert, "PEM certificate: set with tls_key to serve HTTPS/WSS"),
+	S("tls_key", tls_key, "PEM private key of tls_cert"),
+	S("listen_channel", listen_channel, "NOTIFY channel the LISTEN connection uses"),
+	S("pid_file", pid_file, "write the process id here while running (default: none)"),
+	S("cashier_path", cashier_path, "the cashier WebSocket endpoint (/cashier/svc/ws)"),
+	I("ws_sessions_max", ws_sessions_max, 1, 4096, "WebSocket sessions at once (32)"),
+	I("ws_idle_timeout_ms", ws_idle_timeout_ms, 1000, 3600000,
+	  "close a WebSocket idle this long (60000)"),
+	I("ws_rate_per_min", ws_rate_per_min, 1, 100000, "WebSocket messages per user/min (100)"),
+};
+#define N_SETTINGS (sizeof(settings) / sizeof(settings[0]))
+
+static void
+config_defaults(BridgeConfig *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	strcpy(cfg->listen_address, "127.0.0.1");
+	cfg->port = 8080;
+	strcpy(cfg->conninfo, "dbname=pgwallet");
+	cfg->pool_size = 4;
+	cfg->inflight_max = 64;
+	strcpy(cfg->waas_base_path, "/waas/api/v1");
+	strcpy(cfg->sellapay_base_path, "/sellapay/api/v1");
+	cfg->body_bytes_max = 65536;
+	cfg->header_bytes_max = 8192;
+	cfg->json_depth_max = 16;
+	cfg->json_fields_max = 256;
+	cfg->response_bytes_max = 65536;
+	cfg->request_timeout_ms = 30000;
+	cfg->shutdown_grace_ms = 10000;
+	cfg->reconnect_max_ms = 5000;
+	strcpy(cfg->listen_channel, "pg_wallet_events");
+	strcpy(cfg->cashier_path, "/cashier/svc/ws");
+	cfg->ws_sessions_max = 32;
+	cfg->ws_idle_timeout_ms = 60000;
+	cfg->ws_rate_per_min = 100;
+}
+
+static void
+usage(FILE *out)
+{
+	fprintf(out,
+			"usage: pg_wallet_bridge [--config FILE] [--help]\n\n"
+			"Serves pg_wallet's API functions over HTTP (REST) and WebSocket on one port.\n"
+			"Each request is one call SELECT pg_wallet.<api function>($1, $2::jsonb).\n\n"
+			"Settings come from defaults, then FILE (lines \"key = value\", # comments),\n"
+			"then environment variables PGW_BRIDGE_<KEY> (upper case), which win:\n\n");
+	for (size_t i = 0; i < N_SETTINGS; i++)
+		fprintf(out, "  %-20s %s\n", settings[i].key, settings[i].help);
+	fprintf(out, "\nSignals: SIGTERM/SIGINT stop accepting, finish in-flight requests\n"
+			"(up to shutdown_grace_ms) and exit.\n"
+			"Endpoints: /healthz, /metrics (Prometheus), <waas_base_path>/...,\n"
+			"<sellapay_base_path>/...\n");
+}
+
+static int
+config_set(BridgeConfig *cfg, const char *key, const char *value, const char *where)
+{
+	for (size_t i = 0; i < N_SETTINGS; i++)
+	{
+		const Setting *s = &settings[i];
+		char	   *field = (char *) cfg + s->offset;
+		char	   *end;
+		long		v;
+
+		if (strcmp(s->key, key) != 0)
+			continue;
+		if (s->kind == KIND_STR)
+		{
+			if (strlen(value) >= s->size)
+			{
+				fprintf(stderr, "%s: %s is longer than %zu bytes\n", where, key, s->size - 1);
+				return -1;
+			}
+			strcpy(field, value);
+			return 0;
+		}
+		errno = 0;
+		v = strtol(value, &end, 10);
+		if (errno || end == value || *end || v < s->min || v > s->max)
+		{
+			fprintf(stderr, "%s: %s must be an integer from %ld to %ld\n",
+					where, key, s->min, s->max);
+			return -1;
+		}
+		if (s->kind == KIND_INT)
+			*(int *) field = (int) v;
+		else
+			*(size_t *) field = (size_t) v;
+		return 0;
+	}
+	fprintf(stderr, "%s: unknown setting \"%s\" (see --help)\n", where, key);
+	return -1;
+}
+
+static char *
+trim(char *s)
+{
+	char	   *e;
+
+	while (isspace((unsigned char) *s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char) e[-1]))
+		*--e = '\0';
+	return s;
+}
+
+static int
+config_file(BridgeConfig *cfg, const char *path)
+{
+	FILE	   *f = fopen(path, "r");
+	char		line[2048];
+	char		where[600];
+	int			lineno = 0, rc = 0;
+
+	if (!f)
+	{
+		fprintf(stderr, "cannot open config file %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	while (rc == 0 && fgets(line, sizeof(line), f))
+	{
+		char	   *eq, *k;
+
+		lineno++;
+		k = trim(line);
+		if (*k == '#' || *k == '\0')
+			continue;
+		eq = strchr(k, '=');
+		snprintf(where, sizeof(where), "%s:%d", path, lineno);
+		if (!eq)
+		{
+			fprintf(stderr, "%s: expected key = value\n", where);
+			rc = -1;
+			break;
+		}
+		*eq = '\0';
+		rc = config_set(cfg, trim(k), trim(eq + 1), where);
+	}
+	fclose(f);
+	return rc;
+}
+
+static int
+config_env(BridgeConfig *cfg)
+{
+	for (size_t i = 0; i < N_SETTINGS; i++)
+	{
+		char		name[64] = "PGW_BRIDGE_";
+		size_t		n = strlen(name);
+		const char *v;
+
+		for (const char *k = settings[i].key; *k && n < sizeof(name) - 1; k++)
+			name[n++] = (char) toupper((unsigned char) *k);
+		name[n] = '\0';
+		v = getenv(name);
+		if (v && config_set(cfg, settings[i].key, v, name) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* 0: run; 1: --help printed; -1: error (message printed). */
+int
+config_load(BridgeConfig *cfg, int argc, char **argv)
+{
+	const char *file = NULL;
+
+	config_defaults(cfg);
+	for (int i = 1; i < argc; i++)
+	{
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
+		{
+			usage(stdout);
+			return 1;
+		}
+		if (!strcmp(argv[i], "--config") && i + 1 < argc)
+			file = argv[++i];
+		else
+		{
+			usage(stderr);
+			return -1;
+		}
+	}
+	if (file && config_file(cfg, file) != 0)
+		return -1;
+	if (config_env(cfg) != 0)
+		return -1;
+	if ((cfg->tls_cert[0] == '\0') != (cfg->tls_key[0] == '\0'))
+	{
+		fprintf(stderr, "tls_cert and tls_key must be set together\n");
+		return -1;
+	}
+	if (cfg->waas_base_path[0] != '/' || cfg->sellapay_base_path[0] != '/' ||
+		!strcmp(cfg->waas_base_path, cfg->sellapay_base_path))
+	{
+		fprintf(stderr, "base paths must start with / and differ\n");
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,169 @@
+/*
+ * main.c — pg_wallet_bridge: start-up, the event loop and graceful shutdown.
+ *
+ * Owns: reading the configuration, creating the one libwebsockets context and vhost (HTTP
+ * and WebSocket on one port, optional TLS), starting the database pool, the service loop,
+ * and SIGTERM/SIGINT: stop accepting (every new connection is refused at accept time, and
+ * keep-alive connections are closed after their current reply), let in-flight requests
+ * finish for up to shutdown_grace_ms, then close every socket and free everything.
+ * Must never handle a request itself and never hold a secret beyond the conninfo it passes
+ * to libpq.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bridge.h"
+
+extern int	http_shutting_down;
+
+static volatile sig_atomic_t signalled;
+static int	interrupted;
+static struct lws_context *context;
+static BridgeConfig cfg;
+static lws_sorted_usec_list_t drain_sul;
+static uint64_t drain_started_us;
+
+static void
+on_signal(int sig)
+{
+	(void) sig;
+	signalled = 1;
+	if (context)
+		lws_cancel_service(context);
+}
+
+/* Every 50 ms after SIGTERM: exit the loop once nothing is in flight or the grace is over. */
+static void
+drain_check(lws_sorted_usec_list_t *sul)
+{
+	(void) sul;
+	if ((http_inflight() == 0 && ws_open_count() == 0) ||
+		now_us() - drain_started_us > (uint64_t) cfg.shutdown_grace_ms * 1000)
+	{
+		interrupted = 1;
+		lws_cancel_service(context);
+		return;
+	}
+	lws_sul_schedule(context, 0, &drain_sul, drain_check, 50000);
+}
+
+static void
+shutdown_begin(void)
+{
+	if (http_shutting_down)
+		return;
+	http_shutting_down = 1;
+	log_msg("info", "shutting down: %d request(s) in flight", http_inflight());
+	drain_started_us = now_us();
+	ws_close_all();				/* 1001 going away, after their queued frames */
+	drain_check(&drain_sul);
+}
+
+static int
+main_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+			  size_t len)
+{
+	if (reason == LWS_CALLBACK_EVENT_WAIT_CANCELLED && signalled)
+		shutdown_begin();
+	/* (lws_context_deprecate would close the listen socket, but crashes in 4.1.6) */
+	if (reason == LWS_CALLBACK_FILTER_NETWORK_CONNECTION && http_shutting_down)
+		return 1;				/* refuse new connections while draining */
+	return http_protocol.callback(wsi, reason, user, in, len);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct lws_context_creation_info info;
+	struct lws_protocols protocols[4];
+	struct lws_vhost *vh;
+	int			rc = config_load(&cfg, argc, argv);
+
+	if (rc != 0)
+		return rc > 0 ? 0 : 2;
+	lws_set_log_level(LLL_ERR | LLL_WARN, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGTERM, on_signal);
+	signal(SIGINT, on_signal);
+	profile_init(&cfg);
+	if (http_init(&cfg) != 0)
+	{
+		log_msg("error", "out of memory allocating %d request slots", cfg.inflight_max);
+		http_free();
+		return 1;
+	}
+
+	protocols[0] = http_protocol;
+	protocols[0].callback = main_callback;
+	protocols[1] = pool_protocol;
+	protocols[2] = listen_protocol;
+	memset(&protocols[3], 0, sizeof(protocols[3]));
+
+	memset(&info, 0, sizeof(info));
+	info.port = cfg.port;
+	info.iface = cfg.listen_address;
+	info.protocols = protocols;
+	info.max_http_header_data = (unsigned short) cfg.header_bytes_max;
+	info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS | LWS_SERVER_OPTION_VALIDATE_UTF8;
+	info.vhost_name = "pg_wallet_bridge";
+	if (cfg.tls_cert[0])
+	{
+		info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+		info.ssl_cert_filepath = cfg.tls_cert;
+		info.ssl_private_key_filepath = cfg.tls_key;
+	}
+	context = lws_create_context(&info);
+	vh = context ? lws_create_vhost(context, &info) : NULL;
+	if (!vh)
+	{
+		log_msg("error", "cannot listen on %s:%d%s", cfg.listen_address, cfg.port,
+				cfg.tls_cert[0] ? " with TLS" : "");
+		if (context)
+			lws_context_destroy(context);
+		http_free();
+		return 1;
+	}
+	if (ws_init(context, &cfg) != 0 || pool_start(context, vh, &cfg) != 0)
+	{
+		log_msg("error", "out of memory starting the pool");
+		ws_free();
+		lws_context_destroy(context);
+		http_free();
+		return 1;
+	}
+	if (cfg.pid_file[0])
+	{
+		FILE	   *f = fopen(cfg.pid_file, "w");
+
+		if (f)
+		{
+			fprintf(f, "%ld\n", (long) getpid());
+			fclose(f);
+		}
+		else
+			log_msg("warning", "cannot write pid_file %s", cfg.pid_file);
+	}
+	log_msg("info", "listening on %s://%s:%d (pool %d, WaaS at %s, Sellapay at %s)",
+			cfg.tls_cert[0] ? "https" : "http", cfg.listen_address, cfg.port, cfg.pool_size,
+			cfg.waas_base_path, cfg.sellapay_base_path);
+
+	while (!interrupted)
+	{
+		if (lws_service(context, 0) < 0)
+			break;
+		if (signalled && !http_shutting_down)
+			shutdown_begin();
+	}
+
+	lws_sul_cancel(&drain_sul);
+	pool_stop();
+	ws_free();
+	lws_context_destroy(context);
+	http_free();
+	if (cfg.pid_file[0])
+		unlink(cfg.pid_file);
+	log_msg("info", "stopped");
+	return 0;
+}

@@ -1,0 +1,502 @@
+/*
+ * pool.c — the bridge's database connections, driven by the libwebsockets loop.
+ *
+ * Owns: pool_size request connections and one LISTEN connection; connecting them without
+ * blocking (PQconnectStart, then PQconnectPoll on a short timer), adopting dup(PQsocket())
+ * into the loop as a raw file descriptor (lws closes what it adopts, so it gets a copy, and
+ * a reconnected connection is adopted again), sending one parameterised call per request,
+ * collecting the result, reconnecting with exponential backoff when the server goes away,
+ * and the queue of requests waiting for a free connection.
+ * Must never build SQL from request data (the only SQL texts are fixed here; the function
+ * name comes from a compiled-in route table), never block the loop, and never read a table.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bridge.h"
+
+#define CONNECT_POLL_US 2000
+#define CONNECT_TIMEOUT_US (10 * 1000000)
+#define BACKOFF_MIN_MS 100
+
+typedef enum { PC_DOWN, PC_CONNECTING, PC_INIT, PC_IDLE, PC_BUSY } PcState;
+
+typedef struct PoolConn
+{
+	lws_sorted_usec_list_t sul;	/* first: the timer callback casts back to the conn */
+	int			index;
+	int			is_listen;
+	PcState		state;
+	PGconn	   *pg;
+	struct lws *raw;
+	RequestSlot *slot;
+	PGresult   *result;
+	int			backoff_ms;
+	uint64_t	connect_started_us;
+} PoolConn;
+
+static struct lws_context *pool_ctx;
+static struct lws_vhost *pool_vh;
+static const BridgeConfig *pool_cfg;
+static PoolConn *conns;
+static int	n_conns;			/* pool_size + 1: the last one LISTENs */
+static RequestSlot *queue_head, *queue_tail;
+static int	n_queued;
+static int	stopping;
+
+static void conn_timer(lws_sorted_usec_list_t *sul);
+
+/* Server notices (a FATAL on restart, RAISE NOTICE) are not the bridge's to print. */
+static void
+notice_ignore(void *arg, const char *message)
+{
+	(void) arg;
+	(void) message;
+}
+
+/* The first line of libpq's message: no SQL context reaches the log. */
+static const char *
+first_line(const char *msg, char *buf, size_t cap)
+{
+	size_t		n = strcspn(msg, "\n");
+
+	if (n >= cap)
+		n = cap - 1;
+	memcpy(buf, msg, n);
+	buf[n] = '\0';
+	return buf;
+}
+static void pool_dispatch(void);
+
+static void
+conn_schedule(PoolConn *c, uint64_t delay_us)
+{
+	lws_sul_schedule(pool_ctx, 0, &c->sul, conn_timer, (lws_usec_t) delay_us);
+}
+
+/* Forget the connection and try again after the backoff. */
+static void
+conn_broken(PoolConn *c, const char *why)
+{
+	RequestSlot *slot = c->slot;
+	char		line[256];
+
+	/* log the first failure of a series, not every retry of the backoff */
+	if (c->state != PC_DOWN && (c->backoff_ms == 0 || c->state != PC_CONNECTING))
+		log_msg("warning", "database connection %d%s lost: %s", c->index,
+				c->is_listen ? " (LISTEN)" : "", first_line(why, line, sizeof(line)));
+	c->slot = NULL;
+	if (c->result)
+		PQclear(c->result);
+	c->result = NULL;
+	if (c->raw)
+	{
+		lws_set_opaque_user_data(c->raw, NULL);
+		lws_set_timeout(c->raw, 1, LWS_TO_KILL_ASYNC);
+		c->raw = NULL;
+	}
+	if (c->pg)
+		PQfinish(c->pg);
+	c->pg = NULL;
+	c->state = PC_DOWN;
+	if (slot)
+	{
+		slot->conn = NULL;
+		http_reply_error(slot, 503, "SERVICE_UNAVAILABLE", "database connection lost");
+	}
+	if (stopping)
+		return;
+	c->backoff_ms = c->backoff_ms ? c->backoff_ms * 2 : BACKOFF_MIN_MS;
+	if (c->backoff_ms > pool_cfg->reconnect_max_ms)
+		c->backoff_ms = pool_cfg->reconnect_max_ms;
+	conn_schedule(c, (uint64_t) c->backoff_ms * 1000);
+}
+
+/* Send a query; 0 on success. The caller sets state. */
+static int
+conn_send(PoolConn *c, const char *sql, int n_params, const char *const *values)
+{
+	if (!PQsendQueryParams(c->pg, sql, n_params, NULL, values, NULL, NULL, 0))
+		return -1;
+	if (PQflush(c->pg) == 1)
+		lws_callback_on_writable(c->raw);
+	return 0;
+}
+
+/* The first query of a new connection: LISTEN, or the statement timeout. */
+static void
+conn_init(PoolConn *c)
+{
+	char		sql[160];
+
+	if (c->is_listen)
+	{
+		char	   *ident = PQescapeIdentifier(c->pg, pool_cfg->listen_channel,
+											   strlen(pool_cfg->listen_channel));
+
+		if (!ident)
+		{
+			conn_broken(c, "cannot quote the LISTEN channel");
+			return;
+		}
+		snprintf(sql, sizeof(sql), "LISTEN %s", ident);
+		PQfreemem(ident);
+	}
+	else
+		snprintf(sql, sizeof(sql), "SET statement_timeout = %d", pool_cfg->request_timeout_ms);
+	c->state = PC_INIT;
+	if (conn_send(c, sql, 0, NULL) != 0)
+		conn_broken(c, PQerrorMessage(c->pg));
+}
+
+static void
+conn_adopt(PoolConn *c)
+{
+	lws_sock_file_fd_type fd;
+
+	fd.filefd = dup(PQsocket(c->pg));
+	if (fd.filefd < 0 || PQsetnonblocking(c->pg, 1) != 0)
+	{
+		if (fd.filefd >= 0)
+			close(fd.filefd);
+		conn_broken(c, "cannot adopt the socket");
+		return;
+	}
+	c->raw = lws_adopt_descriptor_vhost(pool_vh, LWS_ADOPT_RAW_FILE_DESC, fd,
+										c->is_listen ? "pgw-listen" : "pgw-pool", NULL);
+	if (!c->raw)
+	{
+		conn_broken(c, "lws refused the socket");
+		return;
+	}
+	lws_set_opaque_user_data(c->raw, c);
+	if (c->backoff_ms)
+		log_msg("info", "database connection %d%s is back", c->index,
+				c->is_listen ? " (LISTEN)" : "");
+	c->backoff_ms = 0;
+	conn_init(c);
+}
+
+/* Timer: start a connection, or advance one that is being made. */
+static void
+conn_timer(lws_sorted_usec_list_t *sul)
+{
+	PoolConn   *c = (PoolConn *) sul;
+
+	if (stopping)
+		return;
+	if (c->state == PC_DOWN)
+	{
+		c->pg = PQconnectStart(pool_cfg->conninfo);
+		if (!c->pg || PQstatus(c->pg) == CONNECTION_BAD)
+		{
+			c->state = PC_CONNECTING;	/* so conn_broken logs it */
+			conn_broken(c, c->pg ? PQerrorMessage(c->pg) : "out of memory");
+			return;
+		}
+		PQsetNoticeProcessor(c->pg, notice_ignore, NULL);
+		c->state = PC_CONNECTING;
+		c->connect_started_us = now_us();
+		conn_schedule(c, CONNECT_POLL_US);
+		return;
+	}
+	if (c->state != PC_CONNECTING)
+		return;
+	switch (PQconnectPoll(c->pg))
+	{
+		case PGRES_POLLING_OK:
+			conn_adopt(c);
+			return;
+		case PGRES_POLLING_FAILED:
+			conn_broken(c, PQerrorMessage(c->pg));
+			return;
+		default:
+			if (now_us() - c->connect_started_us > CONNECT_TIMEOUT_US)
+				conn_broken(c, "connect timed out");
+			else
+				conn_schedule(c, CONNECT_POLL_US);
+	}
+}
+
+/* The query of a request finished: hand the result to http.c. */
+static void
+conn_done(PoolConn *c)
+{
+	RequestSlot *slot = c->slot;
+	PGresult   *res = c->result;
+
+	c->slot = NULL;
+	c->result = NULL;
+	c->state = PC_IDLE;
+	if (slot)
+	{
+		slot->conn = NULL;
+		http_reply_result(slot, res);
+	}
+	if (res)
+		PQclear(res);
+}
+
+/* Readable: consume, drain notifications, collect results. -1 when the link is dead. */
+static int
+conn_readable(PoolConn *c)
+{
+	PGnotify   *n;
+	PGresult   *res;
+
+	if (!PQconsumeInput(c->pg) || PQstatus(c->pg) == CONNECTION_BAD)
+		return -1;
+	while ((n = PQnotifies(c->pg)) != NULL)
+	{
+		/* payload {"event_id", "owner_id", "event_type"} from pg_wallet.emit_event */
+		const char *o = strstr(n->extra, "\"owner_id\":");
+
+		metrics_event();
+		if (o)
+			ws_notify(strtoll(o + 11, NULL, 10));
+		PQfreemem(n);
+	}
+	while (c->state == PC_BUSY || c->state == PC_INIT)
+	{
+		if (PQisBusy(c->pg))
+			return 0;
+		res = PQgetResult(c->pg);
+		if (!res)
+		{
+			if (c->state == PC_INIT)
+				c->state = PC_IDLE;
+			else
+				conn_done(c);
+			if (!c->is_listen)
+				pool_dispatch();
+			return 0;
+		}
+		if (c->state == PC_BUSY && !c->result)
+			c->result = res;
+		else
+		{
+			if (c->state == PC_INIT && PQresultStatus(res) != PGRES_COMMAND_OK)
+				log_msg("error", "connection set-up failed: %s", PQresultErrorMessage(res));
+			PQclear(res);
+		}
+	}
+	return 0;
+}
+
+static int
+pool_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+			  size_t len)
+{
+	PoolConn   *c = lws_get_opaque_user_data(wsi);
+
+	(void) user;
+	(void) in;
+	(void) len;
+	switch (reason)
+	{
+		case LWS_CALLBACK_RAW_RX_FILE:
+			if (c && c->raw == wsi && conn_readable(c) != 0)
+				conn_broken(c, "the server closed the connection");
+			break;
+		case LWS_CALLBACK_RAW_WRITEABLE_FILE:
+			if (c && c->raw == wsi)
+			{
+				int			r = PQflush(c->pg);
+
+				if (r == 1)
+					lws_callback_on_writable(wsi);
+				else if (r < 0)
+					conn_broken(c, PQerrorMessage(c->pg));
+			}
+			break;
+		case LWS_CALLBACK_RAW_CLOSE_FILE:
+			if (c && c->raw == wsi)
+			{
+				c->raw = NULL;
+				conn_broken(c, "socket closed");
+			}
+			break;
+		default:
+			break;
+	}
+	return 0;
+}
+
+const struct lws_protocols pool_protocol = {"pgw-pool", pool_callback, 0, 0, 0, NULL, 0};
+const struct lws_protocols listen_protocol = {"pgw-listen", pool_callback, 0, 0, 0, NULL, 0};
+
+/* Start the query of slot on c. */
+static void
+conn_run(PoolConn *c, RequestSlot *slot)
+{
+	char		sql[512];
+	const char *values[2];
+
+	/* route->function is a compile-time constant of a profile's route table */
+	if (snprintf(sql, sizeof(sql),
+			 "SELECT r #>> '{error,code}', r #>> '{error,message}', "
+			 "(r #> '{error,body}')::text, (r - '_bridge')::text, "
+			 "r #>> '{_bridge,owner_id}', r #>> '{_bridge,last_event_id}', "
+			 "r #>> '{_bridge,more}', r #>> '{_bridge,silent}' "
+			 "FROM pg_wallet.%s($1, $2::jsonb) AS r", slot->route->function) >=
+		(int) sizeof(sql))
+	{
+		http_reply_error(slot, 500, "INTERNAL_ERROR", "internal error");
+		return;
+	}
+	values[0] = slot->has_token ? slot->token : NULL;
+	values[1] = slot->args;
+	c->slot = slot;
+	c->state = PC_BUSY;
+	slot->conn = c;
+	slot->state = SLOT_RUNNING;
+	if (conn_send(c, sql, 2, values) != 0)
+		conn_broken(c, PQerrorMessage(c->pg));
+}
+
+static void
+pool_dispatch(void)
+{
+	for (int i = 0; i < n_conns - 1 && queue_head; i++)
+	{
+		RequestSlot *slot;
+
+		if (conns[i].state != PC_IDLE)
+			continue;
+		slot = queue_head;
+		queue_head = slot->next_queued;
+		if (!queue_head)
+			queue_tail = NULL;
+		slot->next_queued = NULL;
+		n_queued--;
+		conn_run(&conns[i], slot);
+	}
+}
+
+/* Queue a request. 0: queued or running; -1: queue full; -2: no database connection. */
+int
+pool_submit(RequestSlot *slot)
+{
+	if (pool_ready() == 0)
+		return -2;
+	if (n_queued >= pool_cfg->inflight_max)
+		return -1;
+	slot->state = SLOT_QUEUED;
+	slot->next_queued = NULL;
+	if (queue_tail)
+		queue_tail->next_queued = slot;
+	else
+		queue_head = slot;
+	queue_tail = slot;
+	n_queued++;
+	pool_dispatch();
+	return 0;
+}
+
+/* The client of slot went away: drop it from the queue, or let its result be discarded. */
+void
+pool_forget(RequestSlot *slot)
+{
+	if (slot->state == SLOT_QUEUED)
+	{
+		RequestSlot **pp = &queue_head, *prev = NULL;
+
+		while (*pp && *pp != slot)
+		{
+			prev = *pp;
+			pp = &(*pp)->next_queued;
+		}
+		if (*pp)
+		{
+			*pp = slot->next_queued;
+			if (queue_tail == slot)
+				queue_tail = prev;
+			n_queued--;
+		}
+		slot->next_queued = NULL;
+	}
+	if (slot->conn)
+	{
+		slot->conn->slot = NULL;
+		slot->conn = NULL;
+	}
+}
+
+int
+pool_start(struct lws_context *ctx, struct lws_vhost *vh, const BridgeConfig *cfg)
+{
+	pool_ctx = ctx;
+	pool_vh = vh;
+	pool_cfg = cfg;
+	n_conns = cfg->pool_size + 1;
+	conns = calloc((size_t) n_conns, sizeof(PoolConn));
+	if (!conns)
+		return -1;
+	for (int i = 0; i < n_conns; i++)
+	{
+		conns[i].index = i;
+		conns[i].is_listen = (i == n_conns - 1);
+		conns[i].state = PC_DOWN;
+		conn_schedule(&conns[i], 1000);
+	}
+	return 0;
+}
+
+void
+pool_stop(void)
+{
+	stopping = 1;
+	for (int i = 0; i < n_conns; i++)
+	{
+		PoolConn   *c = &conns[i];
+
+		lws_sul_cancel(&c->sul);
+		if (c->raw)
+			lws_set_opaque_user_data(c->raw, NULL);
+		c->raw = NULL;
+		if (c->result)
+			PQclear(c->result);
+		if (c->pg)
+			PQfinish(c->pg);
+		c->pg = NULL;
+	}
+	free(conns);
+	conns = NULL;
+	n_conns = 0;
+}
+
+int
+pool_size(void)
+{
+	return n_conns > 0 ? n_conns - 1 : 0;
+}
+
+static int
+pool_count(PcState s)
+{
+	int			n = 0;
+
+	for (int i = 0; i < n_conns - 1; i++)
+		n += conns[i].state == s;
+	return n;
+}
+
+int
+pool_busy(void)
+{
+	return pool_count(PC_BUSY);
+}
+
+int
+pool_ready(void)
+{
+	return pool_count(PC_IDLE) + pool_count(PC_BUSY);
+}
+
+int
+pool_queued(void)
+{
+	return n_queued;
+}

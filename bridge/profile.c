@@ -1,0 +1,88 @@
+/*
+ * profile.c — what the profiles share: the list of mounted profiles, matching a path under
+ * a profile's base path to a route, and looking a SQLSTATE up in a status map.
+ *
+ * Owns: the order in which base paths are tried. Must never know a profile's endpoints or
+ * statuses (they are in profile_<name>.c).
+ */
+#include <string.h>
+
+#include "bridge.h"
+
+static const Profile *profiles[2];
+static size_t n_profiles;
+
+void
+profile_init(const BridgeConfig *cfg)
+{
+	waas_profile.base_path = cfg->waas_base_path;
+	sellapay_profile.base_path = cfg->sellapay_base_path;
+	n_profiles = 0;
+	profiles[n_profiles++] = &waas_profile;
+	profiles[n_profiles++] = &sellapay_profile;
+}
+
+/* The profile whose base path prefixes path (at a "/"), and the rest of the path. */
+const Profile *
+profile_find(const char *path, const char **subpath)
+{
+	for (size_t i = 0; i < n_profiles; i++)
+	{
+		size_t		n = strlen(profiles[i]->base_path);
+
+		if (strncmp(path, profiles[i]->base_path, n) == 0 && path[n] == '/')
+		{
+			*subpath = path + n;
+			return profiles[i];
+		}
+	}
+	return NULL;
+}
+
+/* Match subpath against pattern; one ":id" segment is copied into id. */
+static int
+match(const char *pattern, const char *path, char *id, size_t id_cap)
+{
+	while (*pattern && *path)
+	{
+		if (*pattern == ':')
+		{
+			size_t		n = strcspn(path, "/");
+
+			if (n == 0 || n >= id_cap)
+				return 0;
+			memcpy(id, path, n);
+			id[n] = '\0';
+			path += n;
+			pattern += strcspn(pattern, "/");
+			continue;
+		}
+		if (*pattern++ != *path++)
+			return 0;
+	}
+	if (*path == '/' && path[1] == '\0')
+		path++;					/* a trailing slash is the same path */
+	return *pattern == '\0' && *path == '\0';
+}
+
+const Route *
+profile_route(const Profile *p, int method, const char *subpath, char *id, size_t id_cap)
+{
+	for (size_t i = 0; i < p->n_routes; i++)
+	{
+		id[0] = '\0';
+		if (p->routes[i].method == method && match(p->routes[i].pattern, subpath, id, id_cap))
+			return &p->routes[i];
+	}
+	id[0] = '\0';
+	return NULL;
+}
+
+int
+profile_status(const StatusMap *map, size_t n, const char *sqlstate)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strncmp(map[i].sqlstate, sqlstate, strlen(map[i].sqlstate)) == 0)
+			return map[i].status;
+	return 500;
+}

@@ -1,0 +1,100 @@
+/*
+ * profile_sellapay.c — the Sellapay profile (sellapay-api.md).
+ *
+ * Owns: its routes under sellapay_base_path (default /sellapay/api/v1), their rate limits
+ * (authorize 10/min per client address, the others 100/min per token), X-Process-Time, the
+ * SQLSTATE to HTTP status map (400/401/402/404/500) and the error body
+ * {"error": "<title>", "message", "details": {}}. Must never validate a field or decide an
+ * outcome: that is pg_wallet.api_sellapay_*() in sql/parts/92_api_sellapay.sql.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "bridge.h"
+
+static const Route sellapay_routes[] = {
+	{LWSHUMETH_POST, "/authorize", "api_sellapay_authorize", 200, AUTH_API_KEY, 10, 1},
+	{LWSHUMETH_GET, "/getBalance", "api_sellapay_get_balance", 200, AUTH_BEARER, 100, 0},
+	{LWSHUMETH_POST, "/requestStkPush", "api_sellapay_request_stk_push", 200, AUTH_BEARER,
+	100, 0},
+	{LWSHUMETH_POST, "/sendFundsToMobile", "api_sellapay_send_funds_to_mobile", 200,
+	AUTH_BEARER, 100, 0},
+	{LWSHUMETH_POST, "/sendFundsToSellapay", "api_sellapay_send_funds_to_sellapay", 200,
+	AUTH_BEARER, 100, 0},
+	{LWSHUMETH_POST, "/sendFundsToLocalBank", "api_sellapay_send_funds_to_local_bank", 200,
+	AUTH_BEARER, 100, 0},
+};
+
+static const StatusMap sellapay_statuses[] = {
+	{"WL020", 401}, {"WL021", 401}, {"WL022", 401}, {"WL023", 401}, {"WL024", 401},
+	{"WL025", 401}, {"WL031", 401},
+	{"WL001", 402},
+	{"WL005", 404}, {"WL063", 404}, {"WL067", 404}, {"WL014", 404},
+	{"WL003", 409},
+	{"WL068", 400}, {"WL010", 400}, {"WL015", 400}, {"WL009", 400}, {"WL044", 400},
+	{"WL042", 400}, {"22", 400}, {"54000", 400},
+	{"WL061", 503}, {"WL062", 503}, {"57014", 503},
+};
+
+static int
+sellapay_status_for(const char *sqlstate)
+{
+	return profile_status(sellapay_statuses,
+						  sizeof(sellapay_statuses) / sizeof(sellapay_statuses[0]), sqlstate);
+}
+
+static const char *
+title(int status)
+{
+	switch (status)
+	{
+		case 400:
+			return "Validation error";
+		case 401:
+			return "Invalid or expired access token";
+		case 402:
+			return "Insufficient balance";
+		case 404:
+			return "Not found";
+		case 409:
+			return "Conflict";
+		case 411:
+			return "Length required";
+		case 413:
+			return "Payload too large";
+		case 414:
+			return "URI too long";
+		case 429:
+			return "Too many requests";
+		case 503:
+			return "Service unavailable";
+		default:
+			return status >= 500 ? "Internal server error" : "Bad request";
+	}
+}
+
+static size_t
+sellapay_render_error(char *dst, size_t cap, int status, const char *code,
+					  const char *message, const char *detail)
+{
+	char		esc[PGW_MESSAGE_MAX * 2], det[PGW_MESSAGE_MAX * 2];
+	int			n;
+
+	(void) code;
+	if (status == 401)
+		message = "Please re-authorize to get a new token";
+	if (json_escape(esc, sizeof(esc), message, strnlen(message, PGW_MESSAGE_MAX)) ==
+		(size_t) -1)
+		strcpy(esc, "error");
+	if (!detail || json_escape(det, sizeof(det), detail, strnlen(detail, PGW_MESSAGE_MAX)) ==
+		(size_t) -1)
+		det[0] = '\0';
+	n = snprintf(dst, cap, "{\"error\":\"%s\",\"message\":\"%s\",\"details\":{%s%s%s}}",
+				 title(status), esc, det[0] ? "\"reason\":\"" : "", det, det[0] ? "\"" : "");
+	return n > 0 && (size_t) n < cap ? (size_t) n : 0;
+}
+
+Profile		sellapay_profile = {
+	"sellapay", NULL, sellapay_routes, sizeof(sellapay_routes) / sizeof(sellapay_routes[0]),
+	sellapay_status_for, sellapay_render_error, 1
+};

@@ -1,0 +1,62 @@
+/*
+ * profile_waas.c — the Wallet-as-a-Service profile (wallet-as-a-service-api.md).
+ *
+ * Owns: which method and path (under waas_base_path, default /waas/api/v1) call which SQL
+ * API function, the status of a success, the SQLSTATE to HTTP status map and the error body
+ * {"error": {"code", "message"}}. Must never validate a field or decide an outcome: that is
+ * pg_wallet.api_waas_*() in sql/parts/91_api_waas.sql.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "bridge.h"
+
+static const Route waas_routes[] = {
+	{LWSHUMETH_POST, "/auth/login", "api_waas_login", 200, AUTH_NONE, 0, 0},
+	{LWSHUMETH_POST, "/clients", "api_waas_create_client", 201, AUTH_BEARER, 0, 0},
+	{LWSHUMETH_POST, "/accounts", "api_waas_create_account", 201, AUTH_BEARER, 0, 0},
+	{LWSHUMETH_POST, "/client-services", "api_waas_create_client_service", 201, AUTH_BEARER,
+	0, 0},
+	{LWSHUMETH_POST, "/transactions", "api_waas_transaction", 201, AUTH_BEARER, 0, 0},
+	{LWSHUMETH_POST, "/transactions/:id", "api_waas_reverse", 201, AUTH_BEARER, 0, 0},
+	{LWSHUMETH_POST, "/account-transfers", "api_waas_transfer", 201, AUTH_BEARER, 0, 0},
+};
+
+static const StatusMap waas_statuses[] = {
+	{"WL020", 401}, {"WL022", 401}, {"WL023", 401}, {"WL024", 401}, {"WL025", 401},
+	{"WL021", 403}, {"WL031", 403}, {"WL041", 403}, {"WL032", 403},
+	{"WL005", 404}, {"WL014", 404}, {"WL018", 404}, {"WL040", 404}, {"WL035", 404},
+	{"WL003", 409}, {"WL006", 409}, {"WL007", 409}, {"WL017", 409}, {"23505", 409},
+	{"WL001", 422}, {"WL002", 422}, {"WL009", 422}, {"WL042", 422}, {"WL043", 422},
+	{"WL044", 422},
+	{"WL010", 400}, {"WL015", 400}, {"WL030", 400}, {"54000", 400}, {"57014", 504},
+	{"22", 400},
+};
+
+static int
+waas_status_for(const char *sqlstate)
+{
+	return profile_status(waas_statuses, sizeof(waas_statuses) / sizeof(waas_statuses[0]),
+						  sqlstate);
+}
+
+static size_t
+waas_render_error(char *dst, size_t cap, int status, const char *code, const char *message,
+				  const char *detail)
+{
+	char		esc[PGW_MESSAGE_MAX * 2];
+	int			n;
+
+	(void) status;
+	(void) detail;
+	if (json_escape(esc, sizeof(esc), message, strnlen(message, PGW_MESSAGE_MAX)) ==
+		(size_t) -1)
+		strcpy(esc, "error");
+	n = snprintf(dst, cap, "{\"error\":{\"code\":\"%s\",\"message\":\"%s\"}}", code, esc);
+	return n > 0 && (size_t) n < cap ? (size_t) n : 0;
+}
+
+Profile		waas_profile = {
+	"waas", NULL, waas_routes, sizeof(waas_routes) / sizeof(waas_routes[0]),
+	waas_status_for, waas_render_error, 0
+};

@@ -1,0 +1,436 @@
+/*
+ * ws.c — WebSocket sessions of the bridge (the cashier profile's transport).
+ *
+ * Owns: accepting an upgrade only at cashier_path with an Authorization header, a fixed
+ * table of sessions (buffers allocated at start-up), reassembling fragmented messages within
+ * body_bytes_max, the first call (api_cashier_connect: the JWT is checked before anything
+ * else, and a refusal closes the socket with 1008), one SQL call per message
+ * (api_cashier_message) through the pool, pushing the owner's durable events (on NOTIFY for
+ * the session's owner, api_cashier_events reads them one at a time after the session's
+ * cursor; a client resumes with ?last_event_id=N, so one that was offline misses nothing),
+ * the per-user message rate limit, a bounded queue
+ * of outgoing frames, the inactivity timeout and closing every session on shutdown.
+ * Must never look inside a message beyond checking it is bounded JSON (the SQL function
+ * reads its type and data), and never log a frame.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "bridge.h"
+
+#define WS_OUT_MAX 4
+#define WS_SWEEP_US 500000
+
+typedef struct WsSession
+{
+	int			used;
+	struct lws *wsi;
+	char		token[PGW_TOKEN_MAX];
+	int			ready;			/* the connect call succeeded */
+	int			closing;		/* close once the queue is written */
+	int			close_code;
+	char	   *msg;			/* body_bytes_max */
+	size_t		msg_len;
+	int			msg_too_big;
+	char	   *out[WS_OUT_MAX];	/* LWS_PRE + response_bytes_max each */
+	size_t		out_len[WS_OUT_MAX];
+	int			out_head, out_count;
+	uint64_t	last_activity_us;
+	long long	owner_id;		/* from the connect call */
+	long long	last_event_id;	/* the events cursor; -1 until connected */
+	int			fetching;		/* an events call is in flight */
+	int			fetch_again;	/* notified meanwhile, or more events to read */
+} WsSession;
+
+static const BridgeConfig *ws_cfg;
+static struct lws_context *ws_ctx;
+static WsSession *sessions;
+static int	n_sessions;
+static int	n_open;
+static lws_sorted_usec_list_t sweep_sul;
+
+static void ws_sweep(lws_sorted_usec_list_t *sul);
+
+int
+ws_init(struct lws_context *ctx, const BridgeConfig *cfg)
+{
+	ws_cfg = cfg;
+	ws_ctx = ctx;
+	n_sessions = cfg->ws_sessions_max;
+	sessions = calloc((size_t) n_sessions, sizeof(WsSession));
+	if (!sessions)
+		return -1;
+	for (int i = 0; i < n_sessions; i++)
+	{
+		sessions[i].msg = malloc(cfg->body_bytes_max + 1);
+		if (!sessions[i].msg)
+			return -1;
+		for (int k = 0; k < WS_OUT_MAX; k++)
+			if (!(sessions[i].out[k] = malloc(LWS_PRE + cfg->response_bytes_max)))
+				return -1;
+	}
+	lws_sul_schedule(ctx, 0, &sweep_sul, ws_sweep, WS_SWEEP_US);
+	return 0;
+}
+
+void
+ws_free(void)
+{
+	if (ws_ctx)
+		lws_sul_cancel(&sweep_sul);
+	for (int i = 0; sessions && i < n_sessions; i++)
+	{
+		free(sessions[i].msg);
+		for (int k = 0; k < WS_OUT_MAX; k++)
+			free(sessions[i].out[k]);
+	}
+	free(sessions);
+	sessions = NULL;
+}
+
+int
+ws_open_count(void)
+{
+	return n_open;
+}
+
+/* Queue a frame; a full queue closes the session (the client does not read). */
+static void
+ws_queue(WsSession *ws, const char *text, size_t len)
+{
+	int			k;
+
+	if (ws->closing && ws->close_code)
+		return;
+	if (ws->out_count == WS_OUT_MAX || len > ws_cfg->response_bytes_max)
+	{
+		ws->closing = 1;
+		ws->close_code = LWS_CLOSE_STATUS_POLICY_VIOLATION;
+		lws_callback_on_writable(ws->wsi);
+		return;
+	}
+	k = (ws->out_head + ws->out_count) % WS_OUT_MAX;
+	memcpy(ws->out[k] + LWS_PRE, text, len);
+	ws->out_len[k] = len;
+	ws->out_count++;
+	lws_callback_on_writable(ws->wsi);
+}
+
+static void
+ws_error_frame(WsSession *ws, const char *message)
+{
+	char		frame[256];
+
+	snprintf(frame, sizeof(frame),
+			 "{\"type\":\"error\",\"data\":{\"message\":\"%s\"},\"timestamp\":%ld}", message,
+			 (long) time(NULL));
+	ws_queue(ws, frame, strlen(frame));
+}
+
+/* Start a call for the session: connect, one message, or an events read. */
+static void
+ws_call(WsSession *ws, const Route *route, const char *text, size_t len)
+{
+	RequestSlot *s = http_slot_acquire(NULL);
+
+	if (!s)
+	{
+		ws_error_frame(ws, "server busy, retry later");
+		if (route == &cashier_connect_route)
+			ws->closing = 1;
+		if (route == &cashier_events_route)
+		{
+			ws->fetching = 0;
+			ws->fetch_again = 1;	/* retried when a frame is written or on NOTIFY */
+		}
+		return;
+	}
+	s->is_ws = 1;
+	s->ws = ws;
+	s->method = -1;
+	s->route = route;
+	s->profile = &cashier_profile;
+	snprintf(s->path, sizeof(s->path), "%s", ws_cfg->cashier_path);
+	snprintf(s->request_id, sizeof(s->request_id), "ws%014llx",
+			 (unsigned long long) (now_us() & 0xffffffffffffULL));
+	memcpy(s->token, ws->token, sizeof(s->token));
+	s->has_token = 1;
+	memcpy(s->body, text, len);
+	s->body_len = len;
+	if (http_args_envelope(s) != 0)
+		return;					/* answered with an error frame */
+	if (pool_submit(s) != 0)
+		http_reply_error(s, 503, "SERVICE_UNAVAILABLE", "database unavailable");
+}
+
+/* Read the next event after the cursor, unless a read is running or the queue is full. */
+static void
+ws_fetch(WsSession *ws)
+{
+	char		body[64];
+
+	if (!ws->ready || ws->closing)
+		return;
+	if (ws->fetching || ws->out_count >= WS_OUT_MAX - 1)
+	{
+		ws->fetch_again = 1;
+		return;
+	}
+	ws->fetching = 1;
+	ws->fetch_again = 0;
+	snprintf(body, sizeof(body), "{\"after_event_id\":%lld}", ws->last_event_id);
+	ws_call(ws, &cashier_events_route, body, strlen(body));
+}
+
+/* The owner of these sessions has a new event. */
+void
+ws_notify(long long owner_id)
+{
+	for (int i = 0; i < n_sessions; i++)
+		if (sessions[i].used && sessions[i].ready && sessions[i].owner_id == owner_id)
+			ws_fetch(&sessions[i]);
+}
+
+/* A reply for a WebSocket slot (from http.c's reply path). */
+void
+ws_deliver(RequestSlot *s, int status, const char *body, size_t len)
+{
+	WsSession  *ws = s->ws;
+
+	if (!ws)
+		return;					/* the socket closed meanwhile */
+	if (s->route == &cashier_events_route)
+	{
+		ws->fetching = 0;
+		if (status >= 400)
+			return;				/* read again at the next NOTIFY */
+		if (!s->bridge_silent)
+			ws_queue(ws, body, len);
+		if (s->bridge_last_event_id > ws->last_event_id)
+			ws->last_event_id = s->bridge_last_event_id;
+		if (s->bridge_more || ws->fetch_again)
+			ws_fetch(ws);
+		return;
+	}
+	ws_queue(ws, body, len);
+	if (s->route == &cashier_connect_route)
+	{
+		if (status >= 400)
+		{
+			ws->closing = 1;
+			ws->close_code = LWS_CLOSE_STATUS_POLICY_VIOLATION;
+			return;
+		}
+		ws->ready = 1;
+		ws->owner_id = s->bridge_owner_id;
+		if (s->bridge_last_event_id >= 0)
+			ws->last_event_id = s->bridge_last_event_id;
+		ws_fetch(ws);			/* events missed since the cursor (a resumed session) */
+	}
+}
+
+/* A complete message arrived. */
+static void
+ws_message(WsSession *ws)
+{
+	const char *why;
+	int			remaining;
+	long		reset;
+
+	if (!ws->ready)
+	{
+		ws_error_frame(ws, "not connected yet");
+		return;
+	}
+	if (ws->msg_too_big)
+	{
+		ws_error_frame(ws, "message too large");
+		return;
+	}
+	if (json_check(ws->msg, ws->msg_len, ws_cfg->json_depth_max, ws_cfg->json_fields_max,
+				   &why) != 0)
+	{
+		ws_error_frame(ws, "invalid request format");
+		return;
+	}
+	if (!ratelimit_take("cashier", ws->token, ws_cfg->ws_rate_per_min, &remaining, &reset))
+	{
+		ws_error_frame(ws, "rate limit exceeded: too many requests per minute");
+		return;
+	}
+	ws_call(ws, &cashier_message_route, ws->msg, ws->msg_len);
+}
+
+static WsSession *
+ws_open(struct lws *wsi)
+{
+	for (int i = 0; i < n_sessions; i++)
+		if (!sessions[i].used)
+		{
+			WsSession  *ws = &sessions[i];
+
+			ws->used = 1;
+			ws->wsi = wsi;
+			ws->ready = ws->closing = ws->close_code = 0;
+			ws->msg_len = 0;
+			ws->msg_too_big = 0;
+			ws->out_head = ws->out_count = 0;
+			ws->last_activity_us = now_us();
+			ws->token[0] = '\0';
+			ws->owner_id = 0;
+			ws->last_event_id = -1;
+			ws->fetching = ws->fetch_again = 0;
+			n_open++;
+			return ws;
+		}
+	return NULL;
+}
+
+static int
+ws_writeable(WsSession *ws)
+{
+	if (ws->out_count > 0)
+	{
+		int			k = ws->out_head;
+
+		if (lws_write(ws->wsi, (unsigned char *) ws->out[k] + LWS_PRE, ws->out_len[k],
+					  LWS_WRITE_TEXT) < (int) ws->out_len[k])
+			return -1;
+		ws->out_head = (ws->out_head + 1) % WS_OUT_MAX;
+		ws->out_count--;
+		if (ws->fetch_again && !ws->fetching)
+			ws_fetch(ws);		/* room in the queue again: read the next event */
+		if (ws->out_count > 0 || ws->closing)
+			lws_callback_on_writable(ws->wsi);
+		return 0;
+	}
+	if (ws->closing)
+	{
+		lws_close_reason(ws->wsi, ws->close_code ? (enum lws_close_status) ws->close_code :
+						 LWS_CLOSE_STATUS_NORMAL, NULL, 0);
+		return -1;
+	}
+	return 0;
+}
+
+/* Close idle sessions (no message or pong for ws_idle_timeout_ms). */
+static void
+ws_sweep(lws_sorted_usec_list_t *sul)
+{
+	uint64_t	now = now_us();
+
+	(void) sul;
+	for (int i = 0; i < n_sessions; i++)
+	{
+		WsSession  *ws = &sessions[i];
+
+		if (ws->used && !ws->closing &&
+			now - ws->last_activity_us > (uint64_t) ws_cfg->ws_idle_timeout_ms * 1000)
+		{
+			ws_error_frame(ws, "connection closed after 60 seconds of inactivity");
+			ws->closing = 1;
+			ws->close_code = LWS_CLOSE_STATUS_GOINGAWAY;
+			lws_callback_on_writable(ws->wsi);
+		}
+	}
+	lws_sul_schedule(ws_ctx, 0, &sweep_sul, ws_sweep, WS_SWEEP_US);
+}
+
+void
+ws_close_all(void)
+{
+	for (int i = 0; i < n_sessions; i++)
+		if (sessions[i].used && !sessions[i].closing)
+		{
+			sessions[i].closing = 1;
+			sessions[i].close_code = LWS_CLOSE_STATUS_GOINGAWAY;
+			lws_callback_on_writable(sessions[i].wsi);
+		}
+}
+
+/* Upgrades only at cashier_path, with a bearer token, while a session is free. */
+static int
+ws_filter(struct lws *wsi)
+{
+	char		path[PGW_PATH_MAX];
+	int			n = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_AUTHORIZATION);
+
+	if (lws_hdr_copy(wsi, path, sizeof(path), WSI_TOKEN_GET_URI) <= 0 ||
+		strcmp(path, ws_cfg->cashier_path) != 0 || n <= 0 || n >= PGW_TOKEN_MAX ||
+		n_open >= n_sessions)
+		return 1;
+	return 0;
+}
+
+int
+ws_callback(struct lws *wsi, enum lws_callback_reasons reason, HttpSession *pss, void *in,
+			size_t len)
+{
+	WsSession  *ws = pss ? pss->ws : NULL;
+
+	switch (reason)
+	{
+		case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+			return ws_filter(wsi);
+		case LWS_CALLBACK_ESTABLISHED:
+			ws = ws_open(wsi);
+			if (!ws)
+				return -1;
+			pss->ws = ws;
+			metrics_socket(1);
+			if (lws_hdr_copy(wsi, ws->token, sizeof(ws->token),
+							 WSI_TOKEN_HTTP_AUTHORIZATION) <= 0)
+				return -1;
+			{
+				char		arg[32], body[64] = "{}";
+
+				/* ?last_event_id=N: resume after the last event the client saw */
+				const char *v = lws_get_urlarg_by_name(wsi, "last_event_id=", arg,
+													   sizeof(arg));
+
+				if (v && v[0] && strspn(v, "0123456789") == strlen(v) && strlen(v) < 19)
+					snprintf(body, sizeof(body), "{\"last_event_id\":%s}", v);
+				ws_call(ws, &cashier_connect_route, body, strlen(body));
+			}
+			return 0;
+		case LWS_CALLBACK_RECEIVE:
+			if (!ws)
+				return -1;
+			ws->last_activity_us = now_us();
+			if (ws->msg_len + len > ws_cfg->body_bytes_max)
+				ws->msg_too_big = 1;
+			else
+			{
+				memcpy(ws->msg + ws->msg_len, in, len);
+				ws->msg_len += len;
+			}
+			if (lws_is_final_fragment(wsi) && lws_remaining_packet_payload(wsi) == 0)
+			{
+				ws_message(ws);
+				ws->msg_len = 0;
+				ws->msg_too_big = 0;
+			}
+			return 0;
+		case LWS_CALLBACK_RECEIVE_PONG:
+			if (ws)
+				ws->last_activity_us = now_us();
+			return 0;
+		case LWS_CALLBACK_SERVER_WRITEABLE:
+			return ws ? ws_writeable(ws) : -1;
+		case LWS_CALLBACK_CLOSED:
+			if (ws)
+			{
+				http_forget_ws(ws);	/* calls in flight drop their reply */
+				ws->used = 0;
+				ws->wsi = NULL;
+				pss->ws = NULL;
+				n_open--;
+				metrics_socket(-1);
+			}
+			return 0;
+		default:
+			return 0;
+	}
+}

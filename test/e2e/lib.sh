@@ -1,0 +1,140 @@
+# shellcheck shell=bash
+# test/e2e/lib.sh — harness of the bridge's end-to-end tests (sourced by test/e2e/run).
+#
+# Owns: a throwaway cluster (initdb in $E2E_DIR, unix socket only), the bridge's role, the
+# bridge process (optionally under valgrind), curl helpers and the pass/fail counters.
+# Must run as the unprivileged user; installs nothing.
+
+E2E_PASSED=0
+E2E_FAILED=0
+PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
+PSQL=("$PGBIN/psql" -X -q -v ON_ERROR_STOP=1)
+
+ok() {
+	E2E_PASSED=$((E2E_PASSED + 1))
+	printf 'ok %d - %s\n' $((E2E_PASSED + E2E_FAILED)) "$1"
+}
+not_ok() {
+	E2E_FAILED=$((E2E_FAILED + 1))
+	printf 'not ok %d - %s\n' $((E2E_PASSED + E2E_FAILED)) "$1"
+	if [ -n "${2:-}" ]; then printf '#   %s\n' "$2"; fi
+	if [ -s "$E2E_DIR/body" ]; then printf '#   body: %s\n' "$(head -c 600 "$E2E_DIR/body")"; fi
+	return 0
+}
+
+# check NAME COMMAND...: ok when COMMAND succeeds
+check() {
+	local name=$1
+	shift
+	if "$@"; then ok "$name"; else not_ok "$name"; fi
+}
+
+free_port() {
+	local port=$1
+	while (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do port=$((port + 1)); done
+	echo "$port"
+}
+
+sql() { "${PSQL[@]}" -h "$E2E_DIR" -p "$PGPORT" -d pgwallet -tA "$@"; }
+
+cluster_start() {
+	PGPORT=$(free_port 56400)
+	rm -rf "$E2E_DIR/data"
+	"$PGBIN/initdb" -D "$E2E_DIR/data" --auth=trust --no-sync --encoding=UTF8 \
+		--locale=C.UTF-8 >"$E2E_DIR/initdb.log" 2>&1 || return 1
+	{
+		cat "$E2E_ROOT/test/pg_wallet_test.conf"
+		echo "shared_preload_libraries = 'pg_wallet'"
+		printf "listen_addresses = ''\nport = %s\nunix_socket_directories = '%s'\n" \
+			"$PGPORT" "$E2E_DIR"
+	} >>"$E2E_DIR/data/postgresql.conf"
+	pg_start || return 1
+	"$PGBIN/createdb" -h "$E2E_DIR" -p "$PGPORT" pgwallet || return 1
+	sql -c 'CREATE EXTENSION pg_wallet CASCADE' || return 1
+	# development against an older install: E2E_EXTRA_SQL="file ..." is loaded first
+	for f in ${E2E_EXTRA_SQL:-}; do sql -f "$f" >/dev/null || return 1; done
+	sql -v bridge_role=pgwallet_bridge -f "$E2E_ROOT/bridge/bridge_role.sql" >/dev/null
+}
+
+pg_start() {
+	"$PGBIN/pg_ctl" -D "$E2E_DIR/data" -l "$E2E_DIR/postgres.log" -w -t 60 start >/dev/null
+}
+
+cluster_stop() {
+	if [ -f "$E2E_DIR/data/postmaster.pid" ]; then
+		"$PGBIN/pg_ctl" -D "$E2E_DIR/data" -m immediate -w stop >/dev/null 2>&1
+	fi
+	return 0
+}
+
+# bridge_start [VAR=VALUE ...]: start the bridge with extra environment; sets BRIDGE_PID, URL
+bridge_start() {
+	BRIDGE_PORT=$(free_port 18400)
+	URL=${URL_SCHEME:-http}://127.0.0.1:$BRIDGE_PORT
+	local runner=()
+	if [ "${E2E_VALGRIND:-0}" = 1 ]; then
+		runner=(valgrind --quiet --leak-check=full --show-leak-kinds=definite,indirect,possible
+			--errors-for-leak-kinds=definite,indirect,possible --error-exitcode=99
+			--log-file="$E2E_DIR/valgrind.%p.log")
+	fi
+	env PGW_BRIDGE_PORT="$BRIDGE_PORT" PGW_BRIDGE_POOL_SIZE=3 \
+		PGW_BRIDGE_CONNINFO="host=$E2E_DIR port=$PGPORT dbname=pgwallet user=pgwallet_bridge" \
+		PGW_BRIDGE_BODY_BYTES_MAX=8192 PGW_BRIDGE_JSON_DEPTH_MAX=8 \
+		PGW_BRIDGE_JSON_FIELDS_MAX=64 PGW_BRIDGE_RECONNECT_MAX_MS=500 \
+		PGW_BRIDGE_WS_RATE_PER_MIN=30 PGW_BRIDGE_WS_IDLE_TIMEOUT_MS=3000 "$@" \
+		"${runner[@]}" "$E2E_ROOT/bridge/pg_wallet_bridge" >>"$E2E_DIR/bridge.log" 2>&1 &
+	BRIDGE_PID=$!
+	wait_healthy 60
+}
+
+# wait_healthy SECONDS: until /healthz says ok
+wait_healthy() {
+	local i
+	for ((i = 0; i < $1 * 10; i++)); do
+		curl -sfk -o /dev/null "${URL}/healthz" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# bridge_stop: SIGTERM and wait; returns the bridge's exit status
+bridge_stop() {
+	[ -n "${BRIDGE_PID:-}" ] || return 0
+	kill -TERM "$BRIDGE_PID" 2>/dev/null
+	local rc=0
+	wait "$BRIDGE_PID" || rc=$?
+	BRIDGE_PID=
+	return "$rc"
+}
+
+# req METHOD PATH [BODY] [TOKEN]: sets STATUS; the reply body is in $E2E_DIR/body and its
+# headers in $E2E_DIR/headers. PATH is appended to $URL.
+req() {
+	local m=$1 p=$2 body=${3-} token=${4-} args=()
+	if [ -n "$token" ]; then args+=(-H "Authorization: Bearer $token"); fi
+	if [ -n "$body" ]; then
+		args+=(-H 'Content-Type: application/json' --data-binary "$body")
+	fi
+	STATUS=$(curl -sk -o "$E2E_DIR/body" -D "$E2E_DIR/headers" -w '%{http_code}' -X "$m" \
+		"${args[@]}" "$URL$p")
+}
+
+# expect NAME STATUS [JQ-EXPRESSION...]: the last reply had STATUS and each expression holds
+expect() {
+	local name=$1 want=$2 e
+	shift 2
+	if [ "$STATUS" != "$want" ]; then
+		not_ok "$name" "status $STATUS, expected $want"
+		return 0
+	fi
+	for e in "$@"; do
+		if ! jq -e "$e" "$E2E_DIR/body" >/dev/null 2>&1; then
+			not_ok "$name" "jq: $e"
+			return 0
+		fi
+	done
+	ok "$name"
+}
+
+field() { jq -r "$1" "$E2E_DIR/body"; }
+header() { grep -i "^$1:" "$E2E_DIR/headers" | head -1 | cut -d' ' -f2- | tr -d '\r'; }
