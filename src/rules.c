@@ -33,99 +33,19 @@
 #include "utils/builtins.h"
 #include "utils/memutils.h"
 
-#include "ledger_internal.h"
+#include "rules_internal.h"
 
-#define MAX_TIERS 32
 
 PG_FUNCTION_INFO_V1(wallet_calculate_fee);
 
-typedef struct ClientService
-{
-	char	   *code;
-	int64		id;
-	int64		client_owner_id;
-	bool		allow_credit;
-	bool		allow_debit;
-	bool		active;
-	int64		min_e4;
-	int64		max_e4;			/* -1: none */
-} ClientService;
-
-typedef struct FeeSchedule
-{
-	int64		id;
-	char	   *type;
-	int64		service_id;		/* 0: any */
-	char	   *currency;		/* "": any */
-	int64		band_min_e4;	/* -1: open */
-	int64		band_max_e4;	/* -1: open */
-	char		kind;			/* F, P, T */
-	int64		fixed_e4;
-	int64		rate_e8;
-	int64		min_fee_e4;		/* -1: none */
-	int64		max_fee_e4;		/* -1: none */
-	char		bearer;			/* S, R, P (split) */
-	int64		sender_share_e4;
-	int64		commission_e8;
-	TimestampTz valid_from;
-	TimestampTz valid_to;		/* DT_NOEND: open */
-	int			ntiers;
-	int64		tier_up_to_e4[MAX_TIERS];
-	int64		tier_fixed_e4[MAX_TIERS];
-	int64		tier_rate_e8[MAX_TIERS];
-} FeeSchedule;
-
-/* An owner's limits in one currency and what it has used of them. */
-typedef struct OwnerLimit
-{
-	int64		owner_id;
-	char		currency[4];
-	int			tier;
-	int64		per_transaction_max;
-	int64		daily_max;
-	int64		monthly_max;
-	int64		daily_count_max;
-	int64		day_amount;
-	int64		day_count;
-	int64		month_amount;
-	bool		dirty;
-} OwnerLimit;
-
-typedef struct RulesState
-{
-	int			nservices;
-	ClientService *services;
-	int			nschedules;
-	FeeSchedule *schedules;
-	int			nlimits;
-	OwnerLimit *limits;
-	/* the usage the request being posted will add, once it is posted */
-	OwnerLimit *pending_limit;
-	int64		pending_amount;
-} RulesState;
-
-/* What a fee comes to for one amount. */
-typedef struct FeeQuote
-{
-	int64		schedule_id;	/* 0: no schedule matched, no fee */
-	int64		fee_minor;
-	int64		sender_minor;
-	int64		receiver_minor;
-	int64		commission_minor;
-	int64		rate_e8;		/* the rate applied */
-	char		bearer;
-} FeeQuote;
-
 static SPIPlanPtr services_plan = NULL;
 static SPIPlanPtr schedules_plan = NULL;
-static SPIPlanPtr limits_plan = NULL;
-static SPIPlanPtr usage_plan = NULL;
 
 /* ---------------------------------------------------------------------
  * Integer arithmetic
  * ---------------------------------------------------------------------
  */
-static int64
+int64
 pow10_int(int n)
 {
 	int64		v = 1;
@@ -136,7 +56,7 @@ pow10_int(int n)
 }
 
 /* round_half_up(value x num / den) for value, num >= 0 and den > 0 */
-static int64
+int64
 mul_div_half_up(int64 value, int64 num, int64 den)
 {
 	int128		p = (int128) value * num;
@@ -146,13 +66,13 @@ mul_div_half_up(int64 value, int64 num, int64 den)
 
 /* An *_e4 amount in minor units of a currency (exact unless the currency has
  * fewer decimals, then rounded half up). */
-static int64
+int64
 e4_to_minor(int64 e4, int exponent)
 {
 	return mul_div_half_up(e4, 1, pow10_int(WALLET_MAX_EXPONENT - exponent));
 }
 
-static int128
+int128
 minor_to_e4(int64 minor, int exponent)
 {
 	return (int128) minor * pow10_int(WALLET_MAX_EXPONENT - exponent);
@@ -168,7 +88,7 @@ e4_to_cstring(int64 e4)
  * Loading
  * ---------------------------------------------------------------------
  */
-static int64
+int64
 get_int64(HeapTuple tup, TupleDesc desc, int col)
 {
 	bool		isnull;
@@ -187,7 +107,7 @@ get_bool(HeapTuple tup, TupleDesc desc, int col)
 }
 
 /* The elements of an int8[] column into out (at most MAX_TIERS). */
-static int
+int
 get_int64_array(HeapTuple tup, TupleDesc desc, int col, int64 *out)
 {
 	bool		isnull;
@@ -280,7 +200,7 @@ static int	cached_nschedules = 0;
 static int64 cached_generation = -1;
 
 /* The stamp of the fee schedules now (for callers that took no account locks). */
-static int64
+int64
 rules_generation_now(void)
 {
 	bool		isnull;
@@ -297,7 +217,7 @@ rules_generation_now(void)
  * that applies. Cached per backend and reloaded only when the stamp changed,
  * so a posting pays for no query when no schedule changed.
  */
-static void
+void
 load_schedules(RulesState *st, int64 generation)
 {
 	MemoryContext old;
@@ -360,7 +280,7 @@ load_schedules(RulesState *st, int64 generation)
  */
 
 /* The first (most specific) schedule that applies, or NULL. */
-static FeeSchedule *
+FeeSchedule *
 fee_match(RulesState *st, const char *type, int64 service_id, const char *currency,
 		  int64 amount_minor, int exponent)
 {
@@ -383,7 +303,7 @@ fee_match(RulesState *st, const char *type, int64 service_id, const char *curren
 }
 
 /* The fee of one amount under one schedule, split between its payers. */
-static void
+void
 fee_compute(FeeSchedule *fs, int64 amount_minor, int exponent, bool with_agent, FeeQuote *q)
 {
 	int64		fixed_e4;
@@ -421,196 +341,6 @@ fee_compute(FeeSchedule *fs, int64 amount_minor, int exponent, bool with_agent, 
 	q->receiver_minor = fee - q->sender_minor;
 	q->commission_minor = with_agent ? mul_div_half_up(fee, fs->commission_e8, 100000000) : 0;
 	Assert(q->sender_minor + q->receiver_minor == fee && q->commission_minor <= fee);
-}
-
-/* ---------------------------------------------------------------------
- * KYC tier limits
- * ---------------------------------------------------------------------
- */
-
-/* Money leaving an owner's account counts against its limits; deposits do not. */
-static bool
-limit_applies(LedgerRequest *req)
-{
-	return req->fee_type != NULL && strcmp(req->fee_type, "DEPOSIT") != 0;
-}
-
-/*
- * Lock and read the usage counters of the owners (with a KYC tier) whose
- * accounts the batch takes money from. Counters of a new day or month start
- * at zero. One statement; rows are created and locked in key order.
- */
-static void
-load_limits(RulesState *st, Column *owners, Column *currencies)
-{
-	Oid			argtypes[2] = {INT8ARRAYOID, TEXTARRAYOID};
-	Datum		values[2];
-
-	st->nlimits = 0;
-	if (owners->n == 0)
-		return;
-	wallet_plan(&limits_plan,
-				"WITH req AS (SELECT DISTINCT r.owner_id, r.currency"
-				"   FROM unnest($1::bigint[], $2::text[]) AS r(owner_id, currency)),"
-				" lim AS (SELECT r.owner_id, r.currency, t.tier, l.per_transaction_max_minor,"
-				"   l.daily_max_minor, l.monthly_max_minor, l.transactions_per_day"
-				"   FROM req r"
-				"   JOIN LATERAL (SELECT max(p.kyc_tier) AS tier FROM pg_wallet.principals p"
-				"                 WHERE p.owner_id = r.owner_id) t ON t.tier IS NOT NULL"
-				"   JOIN pg_wallet.kyc_tier_limits l ON l.tier = t.tier AND l.currency = r.currency),"
-				" periods AS (SELECT 'D'::\"char\" AS period,"
-				"   (now() AT TIME ZONE 'UTC')::date AS start"
-				"   UNION ALL SELECT 'M', date_trunc('month', now() AT TIME ZONE 'UTC')::date),"
-				" up AS (INSERT INTO pg_wallet.limit_usage AS u (owner_id, currency, period,"
-				"     period_start)"
-				"   SELECT lim.owner_id, lim.currency, p.period, p.start FROM lim, periods p"
-				"   ORDER BY 1, 2, 3"
-				"   ON CONFLICT (owner_id, currency, period, period_start)"
-				"   DO UPDATE SET amount_minor = u.amount_minor"
-				"   RETURNING u.owner_id, u.currency, u.period, u.amount_minor, u.tx_count)"
-				" SELECT lim.owner_id, lim.currency, lim.tier, lim.per_transaction_max_minor,"
-				"   lim.daily_max_minor, lim.monthly_max_minor, lim.transactions_per_day,"
-				"   d.amount_minor, d.tx_count, m.amount_minor"
-				" FROM lim"
-				" JOIN up d ON d.owner_id = lim.owner_id AND d.currency = lim.currency"
-				"   AND d.period = 'D'"
-				" JOIN up m ON m.owner_id = lim.owner_id AND m.currency = lim.currency"
-				"   AND m.period = 'M'",
-				2, argtypes);
-	values[0] = column_array(owners);
-	values[1] = column_array(currencies);
-	if (SPI_execute_plan(limits_plan, values, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "limit usage look-up failed");
-	st->limits = palloc0(sizeof(OwnerLimit) * (SPI_processed + 1));
-	for (uint64 i = 0; i < SPI_processed; i++)
-	{
-		HeapTuple	tup = SPI_tuptable->vals[i];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
-		OwnerLimit *ls = &st->limits[st->nlimits++];
-		bool		isnull;
-
-		ls->owner_id = get_int64(tup, desc, 1);
-		strlcpy(ls->currency, SPI_getvalue(tup, desc, 2), sizeof(ls->currency));
-		ls->tier = DatumGetInt16(SPI_getbinval(tup, desc, 3, &isnull));
-		ls->per_transaction_max = get_int64(tup, desc, 4);
-		ls->daily_max = get_int64(tup, desc, 5);
-		ls->monthly_max = get_int64(tup, desc, 6);
-		ls->daily_count_max = DatumGetInt32(SPI_getbinval(tup, desc, 7, &isnull));
-		ls->day_amount = get_int64(tup, desc, 8);
-		ls->day_count = DatumGetInt32(SPI_getbinval(tup, desc, 9, &isnull));
-		ls->month_amount = get_int64(tup, desc, 10);
-	}
-}
-
-static OwnerLimit *
-find_limit(RulesState *st, int64 owner_id, const char *currency)
-{
-	for (int i = 0; i < st->nlimits; i++)
-		if (st->limits[i].owner_id == owner_id && strcmp(st->limits[i].currency, currency) == 0)
-			return &st->limits[i];
-	return NULL;
-}
-
-/* A refusal that names the limit, the amount used and what remains. */
-static bool
-limit_refusal(Refusal *r, OwnerLimit *ls, const char *which, int64 limit, int64 used,
-			  int64 amount, int exponent)
-{
-	return refuse(r, ERRCODE_WALLET_LIMIT_EXCEEDED,
-				  psprintf("%s limit exceeded: limit %s %s, used %s %s, remaining %s %s, "
-						   "requested %s %s", which,
-						   amount_to_cstring(limit, exponent), ls->currency,
-						   amount_to_cstring(used, exponent), ls->currency,
-						   amount_to_cstring(Max(limit - used, 0), exponent), ls->currency,
-						   amount_to_cstring(amount, exponent), ls->currency),
-				  psprintf("KYC tier %d limits apply; the day and month are UTC.", ls->tier));
-}
-
-/* Check one request against its owner's limits; remember what it would add. */
-static bool
-check_limits(RulesState *st, LedgerAccount *src, int64 amount, Refusal *r)
-{
-	OwnerLimit *ls = find_limit(st, src->owner_id, src->currency);
-	int			e = src->exponent;
-
-	if (ls == NULL)
-		return true;
-	if (amount > ls->per_transaction_max)
-		return limit_refusal(r, ls, "per-transaction", ls->per_transaction_max, 0, amount, e);
-	if (ls->day_count + 1 > ls->daily_count_max)
-		return refuse(r, ERRCODE_WALLET_LIMIT_EXCEEDED,
-					  psprintf("daily transaction count limit exceeded: limit %lld, used %lld",
-							   (long long) ls->daily_count_max, (long long) ls->day_count),
-					  psprintf("KYC tier %d limits apply; the day is UTC.", ls->tier));
-	if (ls->day_amount + amount > ls->daily_max)
-		return limit_refusal(r, ls, "daily", ls->daily_max, ls->day_amount, amount, e);
-	if (ls->month_amount + amount > ls->monthly_max)
-		return limit_refusal(r, ls, "monthly", ls->monthly_max, ls->month_amount, amount, e);
-	st->pending_limit = ls;
-	st->pending_amount = amount;
-	return true;
-}
-
-/* The request was posted: its amount now counts. */
-void
-rules_commit(Batch *b)
-{
-	RulesState *st = b->rules;
-	OwnerLimit *ls = st->pending_limit;
-
-	if (ls == NULL)
-		return;
-	ls->day_amount += st->pending_amount;
-	ls->month_amount += st->pending_amount;
-	ls->day_count++;
-	ls->dirty = true;
-	st->pending_limit = NULL;
-}
-
-/* Write the counters the batch changed, in one statement. */
-void
-rules_write(Batch *b)
-{
-	RulesState *st = b->rules;
-	Oid			argtypes[5] = {INT8ARRAYOID, TEXTARRAYOID, INT8ARRAYOID, INT8ARRAYOID,
-	INT8ARRAYOID};
-	Datum		values[5];
-	Column		cols[5];
-
-	if (st == NULL)
-		return;
-	column_init(&cols[0], INT8OID);
-	column_init(&cols[1], TEXTOID);
-	for (int i = 2; i < 5; i++)
-		column_init(&cols[i], INT8OID);
-	for (int i = 0; i < st->nlimits; i++)
-	{
-		OwnerLimit *ls = &st->limits[i];
-
-		if (!ls->dirty)
-			continue;
-		column_add(&cols[0], Int64GetDatum(ls->owner_id), false);
-		column_add(&cols[1], CStringGetTextDatum(ls->currency), false);
-		column_add(&cols[2], Int64GetDatum(ls->day_amount), false);
-		column_add(&cols[3], Int64GetDatum(ls->day_count), false);
-		column_add(&cols[4], Int64GetDatum(ls->month_amount), false);
-	}
-	if (cols[0].n == 0)
-		return;
-	for (int i = 0; i < 5; i++)
-		values[i] = column_array(&cols[i]);
-	wallet_plan(&usage_plan,
-				"UPDATE pg_wallet.limit_usage u SET"
-				"  amount_minor = CASE u.period WHEN 'D' THEN v.day ELSE v.month END,"
-				"  tx_count = CASE u.period WHEN 'D' THEN v.n ELSE u.tx_count + 0 END"
-				" FROM unnest($1, $2, $3, $4, $5) AS v(owner_id, currency, day, n, month)"
-				" WHERE u.owner_id = v.owner_id AND u.currency = v.currency"
-				"   AND ((u.period = 'D' AND u.period_start = (now() AT TIME ZONE 'UTC')::date)"
-				"     OR (u.period = 'M' AND u.period_start ="
-				"         date_trunc('month', now() AT TIME ZONE 'UTC')::date))",
-				5, argtypes);
-	if (SPI_execute_plan(usage_plan, values, NULL, false, 0) != SPI_OK_UPDATE)
-		elog(ERROR, "limit usage update failed");
 }
 
 /* ---------------------------------------------------------------------
@@ -897,83 +627,3 @@ wallet_calculate_fee(PG_FUNCTION_ARGS)
 	PG_RETURN_DATUM(HeapTupleGetDatum(tup));
 }
 
-/* ---------------------------------------------------------------------
- * Holds
- * ---------------------------------------------------------------------
- */
-
-/*
- * The money rules of a hold, applied when it is placed: the fee of its type
- * (paid by the holder, whatever the schedule's bearer, since the hold
- * reserves it), the agent's share of it, and the KYC limits (the hold's
- * amount counts now; releasing the hold gives it back). Raises a refusal.
- * *counted says whether the amount was added to the owner's usage.
- */
-void
-rules_for_hold(const char *fee_type, int64 owner_id, const char *currency, int exponent,
-			   int64 amount, bool with_agent, int64 *fee, int64 *commission, bool *counted)
-{
-	RulesState	st;
-	Column		types,
-				owners,
-				currencies;
-	FeeQuote	q;
-	Refusal		r;
-	LedgerAccount src;
-	Batch		b;
-
-	memset(&st, 0, sizeof(st));
-	column_init(&types, TEXTOID);
-	column_init(&owners, INT8OID);
-	column_init(&currencies, TEXTOID);
-	column_add(&types, CStringGetTextDatum(fee_type), false);
-	load_schedules(&st, rules_generation_now());
-	fee_compute(fee_match(&st, fee_type, 0, currency, amount, exponent), amount, exponent,
-				with_agent, &q);
-	*fee = q.fee_minor;
-	*commission = q.commission_minor;
-	*counted = false;
-	if (strcmp(fee_type, "DEPOSIT") == 0)
-		return;
-	column_add(&owners, Int64GetDatum(owner_id), false);
-	column_add(&currencies, CStringGetTextDatum(currency), false);
-	load_limits(&st, &owners, &currencies);
-	memset(&src, 0, sizeof(src));
-	src.owner_id = owner_id;
-	strlcpy(src.currency, currency, sizeof(src.currency));
-	src.exponent = exponent;
-	if (!check_limits(&st, &src, amount, &r))
-		ereport(ERROR,
-				(errcode(r.sqlerrcode),
-				 errmsg_internal("%s", r.message),
-				 r.detail ? errdetail_internal("%s", r.detail) : 0));
-	*counted = st.pending_limit != NULL;
-	memset(&b, 0, sizeof(b));
-	b.rules = &st;
-	rules_commit(&b);
-	rules_write(&b);
-}
-
-/*
- * Give a released hold's amount back to its owner's usage, for the day and
- * month it was counted in, if they are still current.
- */
-void
-rules_uncount_hold(int64 owner_id, const char *currency, int64 amount, TimestampTz placed_at)
-{
-	Oid			argtypes[4] = {INT8OID, TEXTOID, INT8OID, TIMESTAMPTZOID};
-	Datum		values[4] = {Int64GetDatum(owner_id), CStringGetTextDatum(currency),
-	Int64GetDatum(amount), TimestampTzGetDatum(placed_at)};
-
-	if (SPI_execute_with_args("UPDATE pg_wallet.limit_usage u SET"
-							  "  amount_minor = greatest(u.amount_minor - $3, 0),"
-							  "  tx_count = CASE u.period WHEN 'D'"
-							  "    THEN greatest(u.tx_count - 1, 0) ELSE u.tx_count END"
-							  " WHERE u.owner_id = $1 AND u.currency = $2"
-							  "   AND ((u.period = 'D' AND u.period_start ="
-							  "         ($4 AT TIME ZONE 'UTC')::date)"
-							  "     OR (u.period = 'M' AND u.period_start ="
-							  "         date_trunc('month', $4 AT TIME ZONE 'UTC')::date))",
-							  4, argtypes, values, NULL, false, 0) != SPI_OK_UPDATE)
-		elog(ERROR, "limit usage update failed");
-}
