@@ -2,10 +2,12 @@
  *
  * worker_expiry.c
  *	  The expiry worker: every pg_wallet.expiry_interval_s seconds it times
- *	  out payouts, expires deposits and holds past their deadlines, and
- *	  purges expired authentication rows, each step in a transaction of its
- *	  own and through the SQL functions that own those rows (a voided hold
- *	  is a ledger event, never a row deletion).
+ *	  out payouts, expires deposits and holds past their deadlines, purges
+ *	  expired authentication rows, and folds the pending deltas of DEFERRED
+ *	  accounts into their balances (so balance reads of a hot account that
+ *	  is never debited stay cheap), each step in a transaction of its own and
+ *	  through the SQL functions that own those rows (a voided hold is a ledger
+ *	  event, never a row deletion).
  *
  * Owns: the schedule of the sweeps. Never: decides what is expired (the
  * SQL functions do) or writes a row itself.
@@ -35,6 +37,7 @@ static const char *const expiry_steps[] = {
 	"SELECT pg_wallet.expire_deposits($1)::bigint",
 	"SELECT pg_wallet.expire_holds($1)::bigint",
 	"SELECT pg_wallet.purge_expired_auth()::bigint WHERE $1 > 0",
+	"SELECT pg_wallet.fold_deltas(NULL, least($1, 5000))",
 };
 
 /* One step: its statement with the batch size. */
