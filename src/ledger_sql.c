@@ -144,7 +144,8 @@ parse_side(const char *side, const char *where)
 
 /*
  * Fill the common fields of a request from (key, description, metadata,
- * client_service_code, agent_account) and the money rules that apply.
+ * client_service_code, agent_account, record_refusal) and the money rules
+ * that apply.
  */
 static void
 request_common(LedgerRequest *req, FunctionCallInfo fcinfo, int first_arg,
@@ -161,6 +162,11 @@ request_common(LedgerRequest *req, FunctionCallInfo fcinfo, int first_arg,
 												 WALLET_MAX_ACCOUNT_NUMBER, false);
 	req->fee_type = fee_type;
 	req->service_direction = direction;
+	req->record_refusal = !PG_ARGISNULL(first_arg + 5) && PG_GETARG_BOOL(first_arg + 5);
+	if (req->record_refusal && req->idempotency_key == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("record_refusal needs an idempotency key")));
 }
 
 /* A two-leg request: debit `from`, credit `to`. */

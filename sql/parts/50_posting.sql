@@ -26,12 +26,13 @@ CREATE FUNCTION pg_wallet.credit(
 	description text DEFAULT NULL,
 	metadata jsonb DEFAULT NULL,
 	client_service_code text DEFAULT NULL,
-	agent_account text DEFAULT NULL)
+	agent_account text DEFAULT NULL,
+	record_refusal boolean DEFAULT false)
 RETURNS pg_wallet.journal_result
 AS 'MODULE_PATHNAME', 'wallet_credit'
 LANGUAGE C VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp;
-COMMENT ON FUNCTION pg_wallet.credit(text, numeric, text, text, text, jsonb, text, text) IS
+COMMENT ON FUNCTION pg_wallet.credit(text, numeric, text, text, text, jsonb, text, text, boolean) IS
 	'Credit an account, debiting the counterpart account (journal type CREDIT, fee type '
 	'DEPOSIT). With a client service, the account must be its client''s and the service must '
 	'allow CREDIT; an agent account takes its commission share of the fee.';
@@ -44,12 +45,13 @@ CREATE FUNCTION pg_wallet.debit(
 	description text DEFAULT NULL,
 	metadata jsonb DEFAULT NULL,
 	client_service_code text DEFAULT NULL,
-	agent_account text DEFAULT NULL)
+	agent_account text DEFAULT NULL,
+	record_refusal boolean DEFAULT false)
 RETURNS pg_wallet.journal_result
 AS 'MODULE_PATHNAME', 'wallet_debit'
 LANGUAGE C VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp;
-COMMENT ON FUNCTION pg_wallet.debit(text, numeric, text, text, text, jsonb, text, text) IS
+COMMENT ON FUNCTION pg_wallet.debit(text, numeric, text, text, text, jsonb, text, text, boolean) IS
 	'Debit an account, crediting the counterpart account (journal type DEBIT, fee type '
 	'WITHDRAWAL). With a client service, the account must be its client''s and the service '
 	'must allow DEBIT; an agent account takes its commission share of the fee.';
@@ -62,15 +64,18 @@ CREATE FUNCTION pg_wallet.transfer(
 	description text DEFAULT NULL,
 	metadata jsonb DEFAULT NULL,
 	client_service_code text DEFAULT NULL,
-	agent_account text DEFAULT NULL)
+	agent_account text DEFAULT NULL,
+	record_refusal boolean DEFAULT false)
 RETURNS pg_wallet.journal_result
 AS 'MODULE_PATHNAME', 'wallet_transfer'
 LANGUAGE C VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp;
-COMMENT ON FUNCTION pg_wallet.transfer(text, text, numeric, text, text, jsonb, text, text) IS
+COMMENT ON FUNCTION pg_wallet.transfer(text, text, numeric, text, text, jsonb, text, text, boolean) IS
 	'Move an amount between two accounts of the same currency (journal type TRANSFER, fee type '
 	'TRANSFER, charged as its fee schedule says). With a client service, the source must be '
-	'its client''s and the service must allow DEBIT.';
+	'its client''s and the service must allow DEBIT. record_refusal (with an idempotency key): '
+	'a refusal is returned as status REFUSED and recorded under the key instead of raised, so '
+	'every retry gets the same answer; the same holds for credit and debit.';
 
 CREATE FUNCTION pg_wallet.post_transfers(transfers jsonb, atomic boolean DEFAULT true)
 RETURNS SETOF pg_wallet.batch_item_result

@@ -3,7 +3,7 @@
 -- read the ledger. EXECUTE is revoked from PUBLIC on every function; a DBA grants the
 -- functions an application role needs, e.g.
 --   GRANT USAGE ON SCHEMA pg_wallet TO app;
---   GRANT EXECUTE ON FUNCTION pg_wallet.transfer(text, text, numeric, text, text, jsonb) TO app;
+--   GRANT EXECUTE ON FUNCTION pg_wallet.get_balance(text) TO app;
 -- (docs/sql-api.md lists them by role).
 
 REVOKE ALL ON ALL TABLES IN SCHEMA pg_wallet FROM PUBLIC;

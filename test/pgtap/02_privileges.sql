@@ -16,7 +16,7 @@ SELECT plan(54);
 CREATE ROLE wallet_app LOGIN;
 CREATE ROLE wallet_nobody;
 GRANT USAGE ON SCHEMA pg_wallet TO wallet_app;
-GRANT EXECUTE ON FUNCTION pg_wallet.transfer(text, text, numeric, text, text, jsonb, text, text) TO wallet_app;
+GRANT EXECUTE ON FUNCTION pg_wallet.transfer(text, text, numeric, text, text, jsonb, text, text, boolean) TO wallet_app;
 GRANT EXECUTE ON FUNCTION pg_wallet.get_balance(text) TO wallet_app;
 
 -- Calls every function of pg_wallet except those in p_skip, with NULL arguments, as the
@@ -123,7 +123,7 @@ SELECT set_eq(
 	$$SELECT p.oid::regprocedure::text FROM pg_proc p
 	  WHERE p.pronamespace = 'pg_wallet'::regnamespace
 	    AND has_function_privilege('wallet_app', p.oid, 'EXECUTE')$$,
-	ARRAY['pg_wallet.transfer(text,text,numeric,text,text,jsonb,text,text)',
+	ARRAY['pg_wallet.transfer(text,text,numeric,text,text,jsonb,text,text,boolean)',
 	      'pg_wallet.get_balance(text)'],
 	'wallet_app can EXECUTE exactly transfer() and get_balance()');
 
@@ -305,7 +305,7 @@ SELECT throws_ok($$SELECT pg_wallet.verify_ledger()$$, '42501', 'permission deni
 SELECT throws_ok($$SELECT pg_wallet._account_row('PGTAP-ALICE')$$, '42501', 'permission denied for function _account_row',
 	'wallet_app: the internal _account_row() is refused (42501)');
 SELECT is(
-	pg_temp.calls_not_refused(ARRAY['pg_wallet.transfer(text,text,numeric,text,text,jsonb,text,text)',
+	pg_temp.calls_not_refused(ARRAY['pg_wallet.transfer(text,text,numeric,text,text,jsonb,text,text,boolean)',
 	                                'pg_wallet.get_balance(text)']::regprocedure[]),
 	'{}'::text[],
 	'wallet_app: a call of every pg_wallet function but transfer/get_balance is refused with 42501');

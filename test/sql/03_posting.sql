@@ -92,6 +92,15 @@ SELECT status, replayed, sqlstate, message FROM pg_wallet.post_journal('TRANSFER
 	'[{"account": "CAROL", "side": "DR", "amount": 4000},
 	  {"account": "BOB", "side": "CR", "amount": 4000}]', 'big-1', record_refusal => true);
 SELECT err($$SELECT pg_wallet.post_journal('TRANSFER', '[]', NULL, record_refusal => true)$$);
+-- the same for transfer, credit and debit
+SELECT status, replayed, sqlstate FROM pg_wallet.transfer('BOB', 'CAROL', 100000, 'big-2',
+	record_refusal => true);
+SELECT status FROM pg_wallet.credit('BOB', 200000, 'P-KES');
+SELECT status, replayed, sqlstate FROM pg_wallet.transfer('BOB', 'CAROL', 100000, 'big-2',
+	record_refusal => true);
+SELECT status, replayed FROM pg_wallet.debit('BOB', 200000, 'P-KES', 'big-3',
+	record_refusal => true);
+SELECT err($$SELECT pg_wallet.transfer('BOB', 'CAROL', 1, record_refusal => true)$$);
 
 -- validation: every malformed request is refused and changes nothing
 SELECT count(*) AS journals_before FROM pg_wallet.journals \gset
