@@ -30,7 +30,8 @@ CREATE TYPE pg_wallet.event_info AS (
 	owner_id bigint,
 	event_type text,
 	payload jsonb,
-	created_at timestamptz
+	created_at timestamptz,
+	principal_id uuid       -- see events.principal_id; NULL when not known
 );
 
 -- An outbox message as the inspection functions show it (the body holds no secret: they
@@ -156,7 +157,7 @@ CREATE TABLE pg_wallet.deposits (
 	description text CHECK (length(description) <= 200),
 	status text NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'sent_to_partner',
 		'completed', 'failed', 'cancelled', 'expired')),
-	idempotency_key text UNIQUE CHECK (length(idempotency_key) BETWEEN 1 AND 128),
+	idempotency_key text CHECK (length(idempotency_key) BETWEEN 1 AND 128),
 	request_hash bytea NOT NULL,
 	partner_reference text CHECK (length(partner_reference) <= 128),
 	partner_request_id text CHECK (length(partner_request_id) <= 128),
@@ -169,7 +170,10 @@ CREATE TABLE pg_wallet.deposits (
 	sent_at timestamptz,
 	completed_at timestamptz,
 	failed_at timestamptz,
-	CHECK ((status = 'completed') = (journal_id IS NOT NULL))
+	CHECK ((status = 'completed') = (journal_id IS NOT NULL)),
+	-- idempotency keys are the caller's, so they are scoped per owner: one merchant's
+	-- reference never collides with another's
+	UNIQUE (owner_id, idempotency_key)
 );
 CREATE INDEX deposits_owner_idx ON pg_wallet.deposits (owner_id, id);
 CREATE INDEX deposits_open_expiry_idx ON pg_wallet.deposits (expires_at)
@@ -198,9 +202,10 @@ CREATE TABLE pg_wallet.withdrawals (
 	account_name text CHECK (length(account_name) <= 100),
 	narrative text CHECK (length(narrative) <= 200),
 	hold_id bigint NOT NULL,
+	principal_id uuid,  -- who asked for it, when known (cashier withdraw_request)
 	status text NOT NULL DEFAULT 'processing'
 		CHECK (status IN ('processing', 'completed', 'failed')),
-	idempotency_key text UNIQUE CHECK (length(idempotency_key) BETWEEN 1 AND 128),
+	idempotency_key text CHECK (length(idempotency_key) BETWEEN 1 AND 128),
 	request_hash bytea NOT NULL,
 	partner_reference text CHECK (length(partner_reference) <= 128),
 	partner_request_id text CHECK (length(partner_request_id) <= 128),
@@ -213,7 +218,8 @@ CREATE TABLE pg_wallet.withdrawals (
 	accepted_at timestamptz,
 	completed_at timestamptz,
 	failed_at timestamptz,
-	CHECK ((status = 'completed') = (journal_id IS NOT NULL))
+	CHECK ((status = 'completed') = (journal_id IS NOT NULL)),
+	UNIQUE (owner_id, idempotency_key)  -- per owner, as for deposits
 );
 CREATE INDEX withdrawals_owner_idx ON pg_wallet.withdrawals (owner_id, id);
 CREATE INDEX withdrawals_open_deadline_idx ON pg_wallet.withdrawals (deadline_at)
@@ -301,7 +307,10 @@ CREATE TABLE pg_wallet.events (
 	event_type text NOT NULL CHECK (event_type ~ '^[a-z][a-z_]{1,39}(:[a-z_]{1,40})?$'),
 	payload jsonb NOT NULL CHECK (jsonb_typeof(payload) = 'object'
 		AND octet_length(payload::text) <= 8192),
-	created_at timestamptz NOT NULL DEFAULT now()
+	created_at timestamptz NOT NULL DEFAULT now(),
+	-- the principal the event is for: the one that caused it when known, else the owner's
+	-- only principal; NULL when neither (routing stays by owner_id)
+	principal_id uuid
 );
 CREATE INDEX events_owner_idx ON pg_wallet.events (owner_id, id);
 COMMENT ON TABLE pg_wallet.events IS

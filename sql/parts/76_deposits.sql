@@ -112,8 +112,9 @@ BEGIN
 	hash := sha256(convert_to(concat_ws('|', acct.id, amount_minor, service, partner_id,
 		payment_method, v_phone, description, channel), 'UTF8'));
 	IF idempotency_key IS NOT NULL THEN
+		-- keys are per owner: another owner's key is not ours to replay or to refuse
 		SELECT * INTO d FROM pg_wallet.deposits x
-		WHERE x.idempotency_key = deposit_request.idempotency_key;
+		WHERE x.owner_id = acct.owner_id AND x.idempotency_key = deposit_request.idempotency_key;
 		IF FOUND THEN
 			IF d.request_hash <> hash THEN
 				RAISE EXCEPTION 'idempotency key "%" was already used for a different deposit',
@@ -144,7 +145,8 @@ COMMENT ON FUNCTION pg_wallet.deposit_request(text, numeric, text, text, text, t
 	'that works in the account''s currency: WL061/WL062) to collect an amount for a wallet '
 	'account. The request is queued in the same transaction (outbox) and sent after commit; '
 	'status pending, then sent_to_partner, completed, failed, cancelled or expired (at '
-	'expires_at, default 30 minutes). Idempotent by key (WL003 on a different request). '
+	'expires_at, default 30 minutes). Idempotent by key, per owner of the account (WL003 '
+	'on a different request of the same owner; other owners'' keys do not collide). '
 	'Returns request_ref, partner_id, partner_name, amount, currency, status, expires_at.';
 
 CREATE FUNCTION pg_wallet._deposit_events(d pg_wallet.deposits)
@@ -413,7 +415,8 @@ $$;
 COMMENT ON FUNCTION pg_wallet.request_stk_push(text, text, numeric, text, text, text) IS
 	'Sellapay requestStkPush: an M-Pesa STK push for a KES account; phone in local format '
 	'(7xx or 1xx, 9 digits, WL068 "Invalid phone number format"); reference (20 chars) is '
-	'the idempotency key. Returns message, transaction_id, phone (2547...), amount, status.';
+	'the idempotency key, per owner of the account (another merchant''s reference never '
+	'collides). Returns message, transaction_id, phone (2547...), amount, status.';
 
 CREATE FUNCTION pg_wallet.fund_wallet(
 	account_number text,
@@ -447,5 +450,5 @@ END
 $$;
 COMMENT ON FUNCTION pg_wallet.fund_wallet(text, numeric, text, text, text) IS
 	'Tribble POST /wallets/fund: a deposit through a partner of the service (default card) '
-	'with the payment method as reference; PROCESSING until the partner''s callback '
-	'(transaction:completed event).';
+	'with the payment method as reference; idempotency_key per owner of the account; '
+	'PROCESSING until the partner''s callback (transaction:completed event).';

@@ -161,6 +161,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	w pg_wallet.withdrawals;
+	acct pg_wallet.accounts;
 BEGIN
 	IF p_key IS NULL THEN
 		RETURN NULL;
@@ -169,8 +170,11 @@ BEGIN
 		RAISE EXCEPTION 'idempotency_key is longer than 128 characters'
 			USING ERRCODE = 'string_data_right_truncation';
 	END IF;
-	SELECT * INTO w FROM pg_wallet.withdrawals x WHERE x.idempotency_key = p_key;
-	IF FOUND AND w.account_id <> (pg_wallet._account_row(p_account)).id THEN
+	acct := pg_wallet._account_row(p_account);
+	-- keys are per owner: another owner's key is neither replayed nor refused
+	SELECT * INTO w FROM pg_wallet.withdrawals x
+	WHERE x.owner_id = acct.owner_id AND x.idempotency_key = p_key;
+	IF FOUND AND w.account_id <> acct.id THEN
 		RAISE EXCEPTION 'idempotency key "%" was already used for a different withdrawal', p_key
 			USING ERRCODE = 'WL003';
 	END IF;
@@ -178,8 +182,8 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION pg_wallet._payout_replay(text, text) IS
-	'Internal: the withdrawal earlier made under an idempotency key (WL003 when it was for '
-	'another account).';
+	'Internal: the withdrawal the account''s owner earlier made under an idempotency key '
+	'(keys are per owner; WL003 when it was for another account of the same owner).';
 
 CREATE FUNCTION pg_wallet.withdraw_request(
 	principal_id uuid,
@@ -216,6 +220,9 @@ BEGIN
 	v_dest := pg_wallet._normalize_phone(destination);
 	w := pg_wallet._payout_create(acct, amount, 'mobile', v_dest, coalesce(service, 'mpesa'),
 		partner_id, agent_id, NULL, NULL, NULL, idempotency_key, 'cashier', timeout_s);
+	-- who asked: its events name this principal
+	UPDATE pg_wallet.withdrawals x SET principal_id = p.id WHERE x.id = w.id
+	RETURNING * INTO w;
 	RETURN jsonb_build_object('message', 'withdrawal request created and being processed',
 		'data', pg_wallet._withdrawal_json(w), 'replayed', false);
 END
@@ -264,8 +271,9 @@ END
 $$;
 COMMENT ON FUNCTION pg_wallet.send_funds_to_mobile(text, text, numeric, text, text, text) IS
 	'Sellapay sendFundsToMobile: an M-Pesa payout to a local phone (7xx/1xx, WL068) from an '
-	'account; reference is the idempotency key; WL001 "insufficient balance: available ..." '
-	'(HTTP 402). status pending until the partner''s result.';
+	'account; reference is the idempotency key (per owner of the account); WL001 '
+	'"insufficient balance: available ..." (HTTP 402). status pending until the partner''s '
+	'result.';
 
 CREATE FUNCTION pg_wallet.send_funds_to_bank(
 	account_number text,
@@ -317,7 +325,7 @@ $$;
 COMMENT ON FUNCTION pg_wallet.send_funds_to_bank(text, text, text, numeric, text, text, text) IS
 	'Sellapay sendFundsToLocalBank: a payout through a bank_transfer partner to an account at '
 	'a bank of pg_wallet.bank_codes (WL068 "Invalid bank details" otherwise, HTTP 400); '
-	'deadline 3 days.';
+	'deadline 3 days; reference is the idempotency key (per owner of the account).';
 
 CREATE FUNCTION pg_wallet.send_funds_to_account(
 	account_number text,
@@ -345,7 +353,9 @@ BEGIN
 	END IF;
 	BEGIN
 		res := pg_wallet.transfer(src.account_number, dst.account_number, amount,
-			CASE WHEN reference IS NOT NULL THEN 'send:' || reference END, narrative,
+			-- the ledger's keys are global: scope the caller's reference by its owner
+			CASE WHEN reference IS NOT NULL
+			     THEN 'send:' || src.owner_id || ':' || reference END, narrative,
 			jsonb_strip_nulls(jsonb_build_object('reference', reference)));
 	EXCEPTION WHEN SQLSTATE 'WL001' THEN
 		avail := (pg_wallet.get_balance(src.account_number)).available_balance;
@@ -367,8 +377,9 @@ $$;
 COMMENT ON FUNCTION pg_wallet.send_funds_to_account(text, text, numeric, text, text) IS
 	'Sellapay sendFundsToSellapay: an internal transfer (TRANSFER journal, TRANSFER fee) to '
 	'another wallet account; WL067 "Recipient account doesn''t exist" (HTTP 404), WL001 '
-	'"insufficient balance: available ..." (402), WL009 across currencies. transfer_completed '
-	'events for both owners.';
+	'"insufficient balance: available ..." (402), WL009 across currencies. reference is the '
+	'idempotency key, per owner of the sending account. transfer_completed events for both '
+	'owners.';
 
 CREATE FUNCTION pg_wallet._transfer_events(
 	res pg_wallet.journal_result, src pg_wallet.accounts, dst pg_wallet.accounts,
@@ -417,24 +428,28 @@ BEGIN
 				'balance_after', b.balance, 'agent_id', g.id, 'agent_name', g.name,
 				'fee_amount', pg_wallet.amount_format(w.fee_minor, w.currency),
 				'agent_commission', CASE WHEN g.id IS NOT NULL
-					THEN pg_wallet.amount_format(w.commission_minor, w.currency) END)));
+					THEN pg_wallet.amount_format(w.commission_minor, w.currency) END)),
+			w.principal_id);
 		PERFORM pg_wallet.emit_event(w.owner_id, 'transaction_completed', jsonb_build_object(
 			'receipt_code', pg_wallet.receipt_code(j.id, j.created_at),
 			'transaction_id', j.id, 'transaction_type', 'withdrawal', 'amount', amount,
 			'currency', w.currency, 'balance_after', b.balance,
-			'fee', pg_wallet.amount_format(w.fee_minor, w.currency), 'timestamp', ts));
+			'fee', pg_wallet.amount_format(w.fee_minor, w.currency), 'timestamp', ts),
+			w.principal_id);
 	ELSE
 		PERFORM pg_wallet.emit_event(w.owner_id, 'withdrawal_failed', jsonb_build_object(
-			'request_ref', w.request_ref, 'error', w.error));
+			'request_ref', w.request_ref, 'error', w.error), w.principal_id);
 		PERFORM pg_wallet.emit_event(w.owner_id, 'transaction_failed', jsonb_build_object(
 			'receipt_code', NULL, 'transaction_id', NULL, 'transaction_type', 'withdrawal',
-			'amount', amount, 'currency', w.currency, 'error', w.error, 'timestamp', ts));
+			'amount', amount, 'currency', w.currency, 'error', w.error, 'timestamp', ts),
+			w.principal_id);
 	END IF;
 END
 $$;
 COMMENT ON FUNCTION pg_wallet._withdrawal_events(pg_wallet.withdrawals) IS
 	'Internal: withdrawal_completed (with agent, fee and commission when agent-assisted) and '
-	'transaction_completed, or withdrawal_failed and transaction_failed.';
+	'transaction_completed, or withdrawal_failed and transaction_failed; for the principal '
+	'that asked for the withdrawal when known.';
 
 CREATE FUNCTION pg_wallet._withdrawal_complete(p_ref text, p_partner_reference text)
 RETURNS jsonb

@@ -391,7 +391,10 @@ COMMENT ON FUNCTION pg_wallet.refresh_session(text) IS
 -- Authenticate: what every API function calls first
 -- ---------------------------------------------------------------------------------------
 
-CREATE FUNCTION pg_wallet.authenticate(token text, allowed_roles text[] DEFAULT NULL)
+CREATE FUNCTION pg_wallet.authenticate(
+	token text,
+	allowed_roles text[] DEFAULT NULL,
+	expected_audience text DEFAULT NULL)
 RETURNS pg_wallet.auth_principal
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -413,6 +416,12 @@ BEGIN
 	IF a.status <> 'ACTIVE' THEN
 		RAISE EXCEPTION 'account %', lower(a.status) USING ERRCODE = 'WL021';
 	END IF;
+	-- a token issued for another API (its aud, the profile that issued it) is refused
+	-- before the role is looked at
+	IF expected_audience IS NOT NULL AND c.aud IS DISTINCT FROM expected_audience THEN
+		RAISE EXCEPTION 'access token was not issued for this API' USING ERRCODE = 'WL023',
+			DETAIL = format('The token is for %s, not %s.', c.aud, left(expected_audience, 40));
+	END IF;
 	IF allowed_roles IS NOT NULL THEN
 		IF cardinality(allowed_roles) > 8 THEN
 			RAISE EXCEPTION 'allowed_roles has more than 8 elements'
@@ -428,11 +437,14 @@ BEGIN
 		a.kyc_tier, c.jti, c.sid, c.aud, c.expires_at)::pg_wallet.auth_principal;
 END
 $$;
-COMMENT ON FUNCTION pg_wallet.authenticate(text, text[]) IS
+COMMENT ON FUNCTION pg_wallet.authenticate(text, text[], text) IS
 	'Token (optionally "Bearer ...") to the calling principal, or the precise error: WL022 '
 	'missing/malformed, WL023 algorithm not HS256/unknown key/bad signature, WL024 expired, '
 	'WL025 revoked (logout, session revoked, unknown jti), WL021 account suspended/closed, '
-	'WL031 role not in allowed_roles. Every API function calls it first.';
+	'WL023 "access token was not issued for this API" when expected_audience is given and '
+	'the token''s aud (the profile that issued it) differs, WL031 role not in allowed_roles '
+	'(checked last). NULL allowed_roles or expected_audience: no check. Every API function '
+	'calls it first.';
 
 CREATE FUNCTION pg_wallet.get_principal(token text)
 RETURNS pg_wallet.principal_info

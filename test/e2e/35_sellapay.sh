@@ -123,6 +123,12 @@ req GET $S/getBalance '' "$SP_TOKEN_A"
 BAL_A=$(field .balance.KES)
 req POST $S/sendFundsToMobile '{"phone": "712345678", "amount": 1, "reference": "M-1"}' \
 	"$SP_TOKEN_B"
+expect "B may use a reference A used: references are per merchant" 200 \
+	'.message == "Funds sent successfully"' '.amount == 1'
+TX_B=$(field .transaction_id)
+req POST $S/sendFundsToMobile '{"phone": "712345678", "amount": 1, "reference": "M-1"}' \
+	"$SP_TOKEN_B"
+expect "B's retry with its reference replays B's payout" 200 ".transaction_id == \"$TX_B\""
 req GET $S/getBalance '' "$SP_TOKEN_A"
 expect "B reusing A's reference does not touch A's balance" 200 ".balance.KES == $BAL_A"
 

@@ -151,10 +151,25 @@ my $heard = $node->safe_psql('postgres', q{
 	FROM pg_wallet.accounts WHERE account_number = 'CRASH-KES';
 });
 my $announced = 'Asynchronous notification "pg_wallet_events" with payload '
-  . '"{"event_id": \d+, "owner_id": \d+, "event_type": "deposit_completed"}"';
+  . '"{"event_id": \d+, "owner_id": \d+, "event_type": "deposit_completed", '
+  . '"principal_id": null}"';
 $announced =~ s/([{}])/\\$1/g;
 like($heard, qr/$announced/,
-	'an event is announced by NOTIFY with its id, owner and type');
+	'an event is announced by NOTIFY with its id, owner and type (no principal known)');
+
+# with one principal, the owner's events name it (the bridge still routes by owner_id)
+$heard = $node->safe_psql('postgres', q{
+	INSERT INTO pg_wallet.principals (role, owner_id)
+	SELECT 'user', owner_id FROM pg_wallet.accounts WHERE account_number = 'CRASH-KES';
+	LISTEN pg_wallet_events;
+	SELECT pg_wallet.emit_event(owner_id, 'deposit_completed', '{"n": 2}') > 0
+	FROM pg_wallet.accounts WHERE account_number = 'CRASH-KES';
+});
+$announced = 'Asynchronous notification "pg_wallet_events" with payload '
+  . '"{"event_id": \d+, "owner_id": \d+, "event_type": "deposit_completed", '
+  . '"principal_id": "[0-9a-f-]+"}"';
+$announced =~ s/([{}])/\\$1/g;
+like($heard, qr/$announced/, 'and its principal_id when the owner has exactly one principal');
 
 $node->stop;
 done_testing();
