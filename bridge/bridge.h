@@ -31,6 +31,7 @@ typedef struct BridgeConfig
 	int			inflight_max;
 	char		waas_base_path[128];
 	char		sellapay_base_path[128];
+	char		tribble_base_path[128];
 	size_t		body_bytes_max;
 	int			header_bytes_max;
 	int			json_depth_max;
@@ -80,7 +81,8 @@ typedef struct Profile
 	int			(*status_for) (const char *sqlstate);
 	/* the error body of a raised SQLSTATE or a bridge refusal; returns its length */
 	size_t		(*render_error) (char *dst, size_t cap, int status, const char *code,
-								 const char *message, const char *detail);
+								 const char *message, const char *detail,
+								 const char *request_id);
 	int			process_time_header;	/* X-Process-Time: 12ms */
 } Profile;
 
@@ -210,11 +212,12 @@ const Route *profile_route(const Profile *p, int method, const char *subpath, ch
 						   size_t id_cap);
 int			profile_status(const StatusMap *map, size_t n, const char *sqlstate);
 const Profile *profile_find(const char *path, const char **subpath);
-void		profile_init(const BridgeConfig *cfg);
+void		profiles_init(const BridgeConfig *cfg);
 
 /* profile_waas.c, profile_sellapay.c */
 extern Profile waas_profile;
 extern Profile sellapay_profile;
+extern Profile tribble_profile;
 extern Profile cashier_profile;
 extern const Route cashier_connect_route;
 extern const Route cashier_message_route;
@@ -223,5 +226,10 @@ extern const Route cashier_events_route;
 /* ratelimit.c */
 int			ratelimit_take(const char *kind, const char *who, int limit, int *remaining,
 						   long *reset_epoch);
+#define RATE_TIERED_WINDOWS 3	/* a second, an hour, a day */
+#define RATE_TIERED (-1)		/* Route.rate_per_min: limits the database reports per token */
+void		ratelimit_limits_set(const char *kind, const char *who, const char *spec);
+int			ratelimit_take_tiered(const char *kind, const char *who, int *limit,
+								  int *remaining, long *reset_epoch);
 
 #endif

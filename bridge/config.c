@@ -38,6 +38,7 @@ static const Setting settings[] = {
 	I("inflight_max", inflight_max, 1, 4096, "requests in flight before 503 (64)"),
 	S("waas_base_path", waas_base_path, "Wallet-as-a-Service profile mount (/waas/api/v1)"),
 	S("sellapay_base_path", sellapay_base_path, "Sellapay profile mount (/sellapay/api/v1)"),
+	S("tribble_base_path", tribble_base_path, "Tribble profile mount (/tribble/api/v1)"),
 	Z("body_bytes_max", body_bytes_max, 64, 16777216, "largest request body (65536)"),
 	I("header_bytes_max", header_bytes_max, 1024, 65535, "room for request headers (8192)"),
 	I("json_depth_max", json_depth_max, 1, 64, "deepest JSON nesting accepted (16)"),
@@ -69,6 +70,7 @@ config_defaults(BridgeConfig *cfg)
 	cfg->inflight_max = 64;
 	strcpy(cfg->waas_base_path, "/waas/api/v1");
 	strcpy(cfg->sellapay_base_path, "/sellapay/api/v1");
+	strcpy(cfg->tribble_base_path, "/tribble/api/v1");
 	cfg->body_bytes_max = 65536;
 	cfg->header_bytes_max = 8192;
 	cfg->json_depth_max = 16;
@@ -98,7 +100,7 @@ usage(FILE *out)
 	fprintf(out, "\nSignals: SIGTERM/SIGINT stop accepting, finish in-flight requests\n"
 			"(up to shutdown_grace_ms) and exit.\n"
 			"Endpoints: /healthz, /metrics (Prometheus), <waas_base_path>/...,\n"
-			"<sellapay_base_path>/...\n");
+			"<sellapay_base_path>/..., <tribble_base_path>/...\n");
 }
 
 static int
@@ -241,7 +243,10 @@ config_load(BridgeConfig *cfg, int argc, char **argv)
 		return -1;
 	}
 	if (cfg->waas_base_path[0] != '/' || cfg->sellapay_base_path[0] != '/' ||
-		!strcmp(cfg->waas_base_path, cfg->sellapay_base_path))
+		cfg->tribble_base_path[0] != '/' ||
+		!strcmp(cfg->waas_base_path, cfg->sellapay_base_path) ||
+		!strcmp(cfg->waas_base_path, cfg->tribble_base_path) ||
+		!strcmp(cfg->sellapay_base_path, cfg->tribble_base_path))
 	{
 		fprintf(stderr, "base paths must start with / and differ\n");
 		return -1;

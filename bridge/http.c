@@ -178,7 +178,8 @@ reply_error_detail(RequestSlot *s, int status, const char *code, const char *msg
 {
 	char		body[PGW_MESSAGE_MAX * 5];
 	const Profile *p = s->profile ? s->profile : &waas_profile;
-	size_t		n = p->render_error(body, sizeof(body), status, code, msg, detail);
+	size_t		n = p->render_error(body, sizeof(body), status, code, msg, detail,
+												s->request_id);
 
 	if (n == 0)
 	{
@@ -209,11 +210,15 @@ http_reply_result(RequestSlot *s, PGresult *res)
 	}
 	/*
 	 * columns (pool.c): error code, error message, error body, the result without its
-	 * "_bridge" object, and that object's owner_id, last_event_id, more, silent
+	 * "_bridge" object, and that object's owner_id, last_event_id, more, silent, rate
 	 */
 	if (res && PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 &&
-		PQnfields(res) == 8)
+		PQnfields(res) == 9)
 	{
+		/* limits the database reports for this token ("S/H/D"), kept for its next requests */
+		if (!PQgetisnull(res, 0, 8) && s->route && s->route->rate_per_min == RATE_TIERED &&
+			s->has_token)
+			ratelimit_limits_set(s->profile->name, s->token, PQgetvalue(res, 0, 8));
 		s->bridge_owner_id = PQgetisnull(res, 0, 4) ? 0 : strtoll(PQgetvalue(res, 0, 4), NULL, 10);
 		s->bridge_last_event_id = PQgetisnull(res, 0, 5) ? -1 :
 			strtoll(PQgetvalue(res, 0, 5), NULL, 10);
@@ -430,6 +435,23 @@ rate_check(struct lws *wsi, RequestSlot *s)
 	return 0;
 }
 
+/* A route limited by what the database reported for the token (Tribble: per KYC tier). */
+static int
+tiered_check(RequestSlot *s)
+{
+	char		reset[32];
+
+	if (ratelimit_take_tiered(s->profile->name, s->token, &s->rl_limit, &s->rl_remaining,
+							  &s->rl_reset))
+		return 1;
+	s->close_after = 0;
+	snprintf(reset, sizeof(reset), "%ld", s->rl_reset);
+	/* the detail is the reset time (epoch seconds): the profile's 429 body shows it */
+	reply_error_detail(s, 429, "RATE_LIMITED", "Too many requests. Please try again later.",
+					   reset);
+	return 0;
+}
+
 /* The headers are in: route, bound, and either answer or wait for the body. */
 static int
 request_start(struct lws *wsi, RequestSlot *s)
@@ -502,6 +524,8 @@ request_start(struct lws *wsi, RequestSlot *s)
 			s->token[0] = '\0';
 	}
 	if (s->route->rate_per_min > 0 && !rate_check(wsi, s))
+		return 0;
+	if (s->route->rate_per_min == RATE_TIERED && s->has_token && !tiered_check(s))
 		return 0;
 	prefix = args_begin(wsi, s, id);
 	if (prefix < 0)

@@ -87,7 +87,7 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);
-	profile_init(&cfg);
+	profiles_init(&cfg);
 	if (http_init(&cfg) != 0)
 	{
 		log_msg("error", "out of memory allocating %d request slots", cfg.inflight_max);
@@ -145,9 +145,9 @@ main(int argc, char **argv)
 		else
 			log_msg("warning", "cannot write pid_file %s", cfg.pid_file);
 	}
-	log_msg("info", "listening on %s://%s:%d (pool %d, WaaS at %s, Sellapay at %s)",
+	log_msg("info", "listening on %s://%s:%d (pool %d, WaaS at %s, Sellapay at %s, Tribble at %s)",
 			cfg.tls_cert[0] ? "https" : "http", cfg.listen_address, cfg.port, cfg.pool_size,
-			cfg.waas_base_path, cfg.sellapay_base_path);
+			cfg.waas_base_path, cfg.sellapay_base_path, cfg.tribble_base_path);
 
 	while (!interrupted)
 	{

@@ -9,17 +9,23 @@
 
 #include "bridge.h"
 
-static const Profile *profiles[2];
+static const Profile *profiles[3];
 static size_t n_profiles;
 
+/*
+ * Not "profile_init": libkrb5 (loaded by libpq for GSSAPI on TCP connections) calls its own
+ * profile_init(), and an executable's function of that name interposes it.
+ */
 void
-profile_init(const BridgeConfig *cfg)
+profiles_init(const BridgeConfig *cfg)
 {
 	waas_profile.base_path = cfg->waas_base_path;
 	sellapay_profile.base_path = cfg->sellapay_base_path;
+	tribble_profile.base_path = cfg->tribble_base_path;
 	n_profiles = 0;
 	profiles[n_profiles++] = &waas_profile;
 	profiles[n_profiles++] = &sellapay_profile;
+	profiles[n_profiles++] = &tribble_profile;
 }
 
 /* The profile whose base path prefixes path (at a "/"), and the rest of the path. */

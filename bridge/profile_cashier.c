@@ -32,11 +32,12 @@ cashier_status_for(const char *sqlstate)
 
 static size_t
 cashier_render_error(char *dst, size_t cap, int status, const char *code, const char *message,
-					 const char *detail)
+					 const char *detail, const char *request_id)
 {
 	char		esc[PGW_MESSAGE_MAX * 2];
 	int			n;
 
+	(void) request_id;
 	(void) status;
 	(void) code;
 	(void) detail;

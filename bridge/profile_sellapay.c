@@ -75,11 +75,12 @@ title(int status)
 
 static size_t
 sellapay_render_error(char *dst, size_t cap, int status, const char *code,
-					  const char *message, const char *detail)
+					  const char *message, const char *detail, const char *request_id)
 {
 	char		esc[PGW_MESSAGE_MAX * 2], det[PGW_MESSAGE_MAX * 2];
 	int			n;
 
+	(void) request_id;
 	(void) code;
 	if (status == 401)
 		message = "Please re-authorize to get a new token";

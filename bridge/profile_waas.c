@@ -15,6 +15,7 @@ static const Route waas_routes[] = {
 	{LWSHUMETH_POST, "/auth/login", "api_waas_login", 200, AUTH_NONE, 0, 0},
 	{LWSHUMETH_POST, "/clients", "api_waas_create_client", 201, AUTH_BEARER, 0, 0},
 	{LWSHUMETH_POST, "/accounts", "api_waas_create_account", 201, AUTH_BEARER, 0, 0},
+	{LWSHUMETH_GET, "/accounts/:id/balance", "api_waas_get_balance", 200, AUTH_BEARER, 0, 0},
 	{LWSHUMETH_POST, "/client-services", "api_waas_create_client_service", 201, AUTH_BEARER,
 	0, 0},
 	{LWSHUMETH_POST, "/transactions", "api_waas_transaction", 201, AUTH_BEARER, 0, 0},
@@ -42,11 +43,12 @@ waas_status_for(const char *sqlstate)
 
 static size_t
 waas_render_error(char *dst, size_t cap, int status, const char *code, const char *message,
-				  const char *detail)
+				  const char *detail, const char *request_id)
 {
 	char		esc[PGW_MESSAGE_MAX * 2];
 	int			n;
 
+	(void) request_id;
 	(void) status;
 	(void) detail;
 	if (json_escape(esc, sizeof(esc), message, strnlen(message, PGW_MESSAGE_MAX)) ==

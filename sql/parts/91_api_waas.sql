@@ -89,27 +89,12 @@ COMMENT ON FUNCTION pg_wallet._waas_validate(jsonb, jsonb, text[]) IS
 	'Internal: WaaS request validation; NULL or an error object listing every bad field.';
 
 -- A token issued for another API profile (its aud) is refused: a Sellapay or Tribble token
--- is not a WaaS token.
+-- is not a WaaS token. authenticate() checks the audience (WL023), then the role (WL031).
 CREATE FUNCTION pg_wallet._api_caller(token text, profile text, roles text[])
 RETURNS pg_wallet.auth_principal
-LANGUAGE plpgsql VOLATILE
+LANGUAGE sql VOLATILE
 SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-	me pg_wallet.auth_principal := pg_wallet.authenticate(token);
-BEGIN
-	IF me.profile IS DISTINCT FROM profile THEN
-		RAISE EXCEPTION 'access token was not issued for this API' USING ERRCODE = 'WL023',
-			DETAIL = format('The token is for %s, not %s.', me.profile, profile);
-	END IF;
-	IF NOT (me.role = ANY (roles)) THEN
-		RAISE EXCEPTION 'forbidden: role % may not perform this operation', me.role
-			USING ERRCODE = 'WL031',
-			      DETAIL = format('Allowed roles: %s.', array_to_string(roles, ', '));
-	END IF;
-	RETURN me;
-END
-$$;
+AS $$ SELECT pg_wallet.authenticate(token, roles, profile) $$;
 COMMENT ON FUNCTION pg_wallet._api_caller(text, text, text[]) IS
 	'Internal: authenticate() for one API profile: the token''s audience must be that '
 	'profile (WL023 otherwise, checked before the role: WL031).';
@@ -612,3 +597,27 @@ $$;
 COMMENT ON FUNCTION pg_wallet.api_waas_reverse(text, jsonb) IS
 	'WaaS POST /transactions/:id?command=REVERSE: reverse a tenant transaction once (WL006 '
 	'when already reversed); both sides with previous and current balances.';
+
+-- Not in the spec (it has no read endpoint): GET /accounts/:id/balance, the balance of a tenant
+-- account, so that clients (and bench/bridge_run) can read one without posting.
+CREATE FUNCTION pg_wallet.api_waas_get_balance(token text, args jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	me pg_wallet.auth_principal := pg_wallet._waas_me(token);
+	a pg_wallet.account_info := pg_wallet._waas_account(me, args #>> '{path,id}');
+	b pg_wallet.balance_info := pg_wallet.get_balance(a.account_number);
+BEGIN
+	RETURN jsonb_build_object('account_number', b.account_number, 'currency', b.currency,
+		'balance', pg_wallet._waas_amount(b.balance),
+		'available_balance', pg_wallet._waas_amount(b.available_balance),
+		'pending_debit', pg_wallet._waas_amount(b.pending_debit),
+		'pending_credit', pg_wallet._waas_amount(b.pending_credit),
+		'status', a.status, 'last_transaction_at', pg_wallet._waas_time(b.last_transaction_at));
+END
+$$;
+COMMENT ON FUNCTION pg_wallet.api_waas_get_balance(text, jsonb) IS
+	'WaaS GET /accounts/:id/balance (an addition to the spec): a tenant account''s balance, '
+	'available balance and pending amounts with four decimals; another tenant''s is WL005.';

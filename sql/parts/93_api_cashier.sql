@@ -12,10 +12,10 @@
 -- A result may carry "_bridge": {owner_id, last_event_id, more, silent}: read by the bridge,
 -- never sent. Only the caller's own accounts are read or moved. Request types so far:
 -- verification_request, verify_otp, verify_totp, withdraw_request, get_accounts,
--- get_account_balance, get_owner_summary, transfer, get_partners, deposit_request,
--- get_deposit_status, cancel_deposit, get_transaction_by_receipt, calculate_fee, ping; the
--- others of the spec (FX, history, statements, ledgers) answer "unsupported request type"
--- until their API functions exist.
+-- get_account_balance, get_owner_summary, transfer, convert_and_transfer, get_partners,
+-- deposit_request, get_deposit_status, cancel_deposit, get_history, get_transaction_by_receipt,
+-- get_account_statement, get_owner_statement, get_ledgers, calculate_fee, ping; any other
+-- type answers "unsupported request type".
 
 CREATE FUNCTION pg_wallet._cashier_frame(kind text, message text, data jsonb)
 RETURNS jsonb
@@ -179,6 +179,183 @@ $$;
 COMMENT ON FUNCTION pg_wallet._cashier_verify(text, text, jsonb) IS
 	'Internal: cashier verification_request, verify_otp and verify_totp frames.';
 
+-- A time argument of a cashier request (ISO 8601), or dflt when absent; 22007 otherwise.
+CREATE FUNCTION pg_wallet._cashier_time(v text, dflt timestamptz, name text)
+RETURNS timestamptz
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF v IS NULL THEN
+		RETURN dflt;
+	END IF;
+	IF length(v) > 40 THEN
+		RAISE EXCEPTION '% must be an ISO 8601 time', name
+			USING ERRCODE = 'invalid_datetime_format';
+	END IF;
+	BEGIN
+		RETURN v::timestamptz;
+	EXCEPTION WHEN data_exception THEN
+		RAISE EXCEPTION '% must be an ISO 8601 time', name
+			USING ERRCODE = 'invalid_datetime_format';
+	END;
+END
+$$;
+COMMENT ON FUNCTION pg_wallet._cashier_time(text, timestamptz, text) IS
+	'Internal: a cashier time argument (ISO 8601), its default when absent, or 22007.';
+
+-- An integer argument (limit, offset) within [lo, hi], or dflt when absent; 22023 otherwise.
+CREATE FUNCTION pg_wallet._cashier_int(d jsonb, name text, dflt integer, lo integer, hi integer)
+RETURNS integer
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	v text := d ->> name;
+BEGIN
+	IF v IS NULL THEN
+		RETURN dflt;
+	END IF;
+	IF v !~ '^[0-9]{1,9}$' OR v::integer NOT BETWEEN lo AND hi THEN
+		RAISE EXCEPTION '% must be an integer between % and %', name, lo, hi
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	RETURN v::integer;
+END
+$$;
+COMMENT ON FUNCTION pg_wallet._cashier_int(jsonb, text, integer, integer, integer) IS
+	'Internal: a cashier integer argument within bounds, its default when absent, or 22023.';
+
+-- A statement of one of the caller's accounts, shaped as the spec shows it.
+CREATE FUNCTION pg_wallet._cashier_statement(account_number text, from_time timestamptz,
+	to_time timestamptz)
+RETURNS jsonb
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT jsonb_build_object('account_number', s ->> 'account_number',
+		'currency', s -> 'currency',
+		'opening_balance', s -> 'opening_balance', 'closing_balance', s -> 'closing_balance',
+		'total_debits', s -> 'total_debits', 'total_credits', s -> 'total_credits',
+		'period_start', pg_wallet._ts_iso(from_time), 'period_end', pg_wallet._ts_iso(to_time),
+		'ledgers', coalesce((SELECT jsonb_agg(jsonb_build_object('id', l -> 'id',
+				'amount', l -> 'amount', 'type', l -> 'type', 'currency', l -> 'currency',
+				'balance_after', l -> 'balance_after', 'description', l -> 'description',
+				'receipt_code', l -> 'receipt_code',
+				'created_at', pg_wallet._ts_iso((l ->> 'created_at')::timestamptz))
+				ORDER BY o)
+			FROM jsonb_array_elements(s -> 'ledgers') WITH ORDINALITY x(l, o)), '[]'),
+		'transaction_count', s -> 'transaction_count', 'has_more', s -> 'has_more')
+	FROM pg_wallet.get_statement(account_number, from_time, to_time, 1000) s
+$$;
+COMMENT ON FUNCTION pg_wallet._cashier_statement(text, timestamptz, timestamptz) IS
+	'Internal: a cashier account statement (get_statement, times as ISO 8601 UTC).';
+
+-- FX, history, statements and ledgers: the request types of the spec's later sections.
+CREATE FUNCTION pg_wallet._cashier_reports(me pg_wallet.auth_principal, t text, d jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	a pg_wallet.account_info;
+	c pg_wallet.conversion_result;
+	recipient bigint;
+	from_time timestamptz;
+	to_time timestamptz;
+	lim integer;
+	off integer;
+	total bigint;
+	j jsonb;
+BEGIN
+	CASE t
+	WHEN 'convert_and_transfer' THEN
+		IF d ->> 'from_currency' IS NULL OR d ->> 'to_currency' IS NULL
+			OR d ->> 'amount' IS NULL THEN
+			RETURN pg_wallet._cashier_frame('error',
+				'from_currency, to_currency and amount are required', NULL);
+		END IF;
+		IF (d ->> 'amount')::numeric <= 0 THEN
+			RETURN pg_wallet._cashier_frame('error', 'amount must be greater than zero', NULL);
+		END IF;
+		recipient := me.owner_id;
+		IF d ->> 'to_user_id' IS NOT NULL THEN
+			SELECT p.owner_id INTO recipient FROM pg_wallet.principals p
+			WHERE p.id::text = d ->> 'to_user_id' AND p.status = 'ACTIVE';
+			IF recipient IS NULL THEN
+				RETURN pg_wallet._cashier_frame('error', 'recipient not found', NULL);
+			END IF;
+		END IF;
+		c := pg_wallet.convert(pg_wallet._cashier_wallet(me.owner_id, d ->> 'from_currency'),
+			pg_wallet._cashier_wallet(recipient, d ->> 'to_currency'),
+			(d ->> 'amount')::numeric,
+			CASE WHEN d ->> 'reference' IS NOT NULL
+			     THEN format('c%s-%s', me.owner_id, left(d ->> 'reference', 80)) END,
+			left(d ->> 'description', 200));
+		RETURN pg_wallet._cashier_frame('success', 'conversion completed', jsonb_build_object(
+			'receipt_code', c.receipt_code, 'journal_id', c.journal_id,
+			'source_currency', c.source_currency, 'dest_currency', c.dest_currency,
+			'source_amount', c.source_amount, 'converted_amount', c.converted_amount,
+			'fx_rate', c.fx_rate::text, 'fx_rate_id', c.fx_rate_id, 'fee', c.fee,
+			'created_at', pg_wallet._ts_iso(c.created_at)));
+	WHEN 'get_history' THEN
+		RETURN pg_wallet._cashier_frame('success', 'transaction history',
+			pg_wallet.get_history(me.owner_id, coalesce(d ->> 'type', 'all'),
+				pg_wallet._cashier_int(d, 'limit', 20, 1, 100),
+				pg_wallet._cashier_int(d, 'offset', 0, 0, 100000)));
+	WHEN 'get_account_statement' THEN
+		a := pg_wallet._cashier_account(me, d ->> 'account_number');
+		to_time := pg_wallet._cashier_time(d ->> 'to', now(), 'to');
+		from_time := pg_wallet._cashier_time(d ->> 'from', to_time - interval '30 days', 'from');
+		RETURN pg_wallet._cashier_frame('success', 'account statement',
+			pg_wallet._cashier_statement(a.account_number, from_time, to_time));
+	WHEN 'get_owner_statement' THEN
+		to_time := pg_wallet._cashier_time(d ->> 'to', now(), 'to');
+		from_time := pg_wallet._cashier_time(d ->> 'from', to_time - interval '30 days', 'from');
+		SELECT jsonb_agg(pg_wallet._cashier_statement(x.account_number, from_time, to_time)
+			- 'period_start' - 'period_end' ORDER BY x.account_id)
+		INTO j FROM pg_wallet.list_accounts(me.owner_id) x WHERE x.status <> 'CLOSED';
+		IF j IS NULL THEN
+			RETURN pg_wallet._cashier_frame('error', 'user has no accounts', NULL);
+		END IF;
+		RETURN pg_wallet._cashier_frame('success', 'owner statement', jsonb_build_object(
+			'statements', j, 'count', jsonb_array_length(j),
+			'period_start', pg_wallet._ts_iso(from_time),
+			'period_end', pg_wallet._ts_iso(to_time)));
+	WHEN 'get_ledgers' THEN
+		a := pg_wallet._cashier_account(me, d ->> 'account_number');
+		from_time := pg_wallet._cashier_time(d ->> 'from', NULL, 'from');
+		to_time := pg_wallet._cashier_time(d ->> 'to', NULL, 'to');
+		IF from_time IS NOT NULL AND to_time IS NOT NULL AND to_time < from_time THEN
+			RETURN pg_wallet._cashier_frame('error', 'to is before from', NULL);
+		END IF;
+		lim := pg_wallet._cashier_int(d, 'limit', 50, 1, 1000);
+		off := pg_wallet._cashier_int(d, 'offset', 0, 0, 100000);
+		SELECT count(*) INTO total FROM pg_wallet.entries e
+		WHERE e.account_id = a.account_id
+		  AND (from_time IS NULL OR e.created_at >= from_time)
+		  AND (to_time IS NULL OR e.created_at < to_time);
+		SELECT coalesce(jsonb_agg(jsonb_build_object('id', x.entry_id,
+				'journal_id', x.journal_id, 'amount', x.amount,
+				'type', CASE x.side WHEN 'CR' THEN 'DR_CR_CREDIT' ELSE 'DR_CR_DEBIT' END,
+				'currency', x.currency, 'balance_after', x.balance_after,
+				'description', x.description, 'receipt_code', x.receipt_code,
+				'created_at', pg_wallet._ts_iso(x.created_at)) ORDER BY x.created_at, x.entry_id),
+			'[]')
+		INTO j
+		FROM (SELECT * FROM pg_wallet._entries(a.account_id, from_time, to_time, NULL, lim + off)
+		      ORDER BY created_at, entry_id OFFSET off) x;
+		RETURN pg_wallet._cashier_frame('success', 'ledgers retrieved', jsonb_build_object(
+			'ledgers', j, 'total', total, 'limit', lim, 'offset', off));
+	ELSE
+		RETURN pg_wallet._cashier_frame('error', 'unsupported request type', NULL);
+	END CASE;
+END
+$$;
+COMMENT ON FUNCTION pg_wallet._cashier_reports(pg_wallet.auth_principal, text, jsonb) IS
+	'Internal: cashier convert_and_transfer, get_history, get_account_statement, '
+	'get_owner_statement and get_ledgers frames; "unsupported request type" for other types.';
+
 CREATE FUNCTION pg_wallet._cashier_dispatch(me pg_wallet.auth_principal, t text, d jsonb)
 RETURNS jsonb
 LANGUAGE plpgsql VOLATILE
@@ -249,14 +426,16 @@ BEGIN
 		IF d ->> 'amount' IS NULL OR d ->> 'currency' IS NULL THEN
 			RETURN pg_wallet._cashier_frame('error', 'amount and currency are required', NULL);
 		END IF;
-		RETURN pg_wallet._cashier_frame('success', 'withdrawal request created',
-			pg_wallet.withdraw_request(me.principal_id, (d ->> 'amount')::numeric,
+		-- withdraw_request answers {"message", "data"}: the spec's message and data
+		j := pg_wallet.withdraw_request(me.principal_id, (d ->> 'amount')::numeric,
 				upper(d ->> 'currency'), coalesce(d ->> 'destination', d ->> 'phone'),
 				d ->> 'verification_token', coalesce(d ->> 'service', 'mpesa'),
 				d ->> 'agent_id',
 				CASE WHEN d ->> 'reference' IS NOT NULL
 				     THEN format('c%s-%s', me.owner_id, left(d ->> 'reference', 80)) END,
-				d ->> 'partner_id') - 'replayed');
+				d ->> 'partner_id') - 'replayed';
+		RETURN pg_wallet._cashier_frame('success',
+			coalesce(j ->> 'message', 'withdrawal request created'), coalesce(j -> 'data', j));
 	WHEN 'get_partners' THEN
 		RETURN pg_wallet._cashier_frame('success', 'partners retrieved',
 			pg_wallet.get_partners(coalesce(d ->> 'service', 'mpesa')));
@@ -294,7 +473,7 @@ BEGIN
 			'fee_type', coalesce(q.fee_type, 'FEE_TYPE_PLATFORM'), 'amount', q.fee,
 			'currency', q.currency, 'applied_rate', q.applied_rate::text));
 	ELSE
-		RETURN pg_wallet._cashier_frame('error', 'unsupported request type', NULL);
+		RETURN pg_wallet._cashier_reports(me, t, d);
 	END CASE;
 END
 $$;
@@ -323,5 +502,7 @@ $$;
 COMMENT ON FUNCTION pg_wallet.api_cashier_message(text, jsonb) IS
 	'Cashier message {"type", "data"}: the reply frame. Types: verification_request, '
 	'verify_otp, verify_totp, withdraw_request, get_accounts, '
-	'get_account_balance, get_owner_summary, transfer, get_partners, deposit_request, '
-	'get_deposit_status, cancel_deposit, get_transaction_by_receipt, calculate_fee, ping.';
+	'get_account_balance, get_owner_summary, transfer, convert_and_transfer, get_partners, '
+	'deposit_request, get_deposit_status, cancel_deposit, get_history, '
+	'get_transaction_by_receipt, get_account_statement, get_owner_statement, get_ledgers, '
+	'calculate_fee, ping.';

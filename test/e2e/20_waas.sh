@@ -210,3 +210,15 @@ req POST "$W/transactions/abc?command=REVERSE" '' "$TOKEN_A"
 expect "a non-numeric transaction id is 404" 404
 req POST "$W/transactions/$CREDIT_ID?command=CREDIT" '' "$TOKEN_A"
 expect "POST /transactions/:id needs command=REVERSE" 400
+
+# --- GET /accounts/:id/balance (an addition to the spec: the read of bench/bridge_run)
+req GET "$W/accounts/$ACC_A1/balance" '' "$TOKEN_A"
+expect "GET /accounts/:id/balance shows the balance with four decimals" 200 \
+	'.account_number == "'"$ACC_A1"'"' '.currency == "KES"' \
+	'.balance | test("^[0-9]+\\.[0-9]{4}$")' '.available_balance == .balance' \
+	'.status == "ACTIVE"'
+req GET "$W/accounts/99999999/balance" '' "$TOKEN_A"
+expect "GET /accounts/:id/balance of an unknown account is 404 WL005" 404 \
+	'.error.code == "WL005"'
+req GET "$W/accounts/$ACC_A1/balance"
+expect "GET /accounts/:id/balance without a token is 401" 401

@@ -26,6 +26,8 @@ expect "B cannot reverse A's transaction" 404 '.error.code == "WL014"'
 req POST $W/account-transfers "$(xfer "$ACC_A1" "$ACC_A2" "$SVC_A" 10 a-x)" "$TOKEN_B"
 expect "B cannot use A's accounts and service together" 404
 check "A's balance is unchanged" test "$(balance_of "$ACC_A1")" = "$BEFORE_A1"
+req GET "$W/accounts/$ACC_A1/balance" '' "$TOKEN_B"
+expect "B cannot read the balance of A's account (404)" 404 '.error.code == "WL005"'
 
 # a token of a logged-out session is refused
 req POST $W/auth/login '{"username": "tenant_b", "password": "Tenant-pass2"}'

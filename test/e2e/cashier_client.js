@@ -2,8 +2,13 @@
 // `ws` package (Debian node-ws; NODE_PATH=/usr/share/nodejs). Prints one line per check,
 // "ok - NAME" or "not ok - NAME: DETAIL", read by test/e2e/38_cashier.sh.
 // Usage: node cashier_client.js URL TOKEN_A TOKEN_B USER_ID_B ACCOUNT_A ACCOUNT_B IDLE_MS
+//        node cashier_client.js withdraw URL
+// User C and D (reports(), withdraw()) come from the environment: CASHIER_C_TOKEN,
+// CASHIER_C_ID, CASHIER_C_KES, CASHIER_C_USD, CASHIER_D_TOKEN; the OTP code of the
+// withdrawal is read with $CASHIER_PSQL (PGHOST, PGPORT, PGDATABASE) and the test hook.
 'use strict';
 const WebSocket = require('ws');
+const { execFileSync } = require('child_process');
 
 const [url, tokenA, tokenB, userB, accountA, accountB, idleMs] = process.argv.slice(2);
 const auth = (t) => ({ headers: { Authorization: `Bearer ${t}` } });
@@ -42,6 +47,164 @@ function open(u, opts) {
 async function ask(c, type, data) {
 	c.ws.send(JSON.stringify({ type, data }));
 	return c.next();
+}
+
+const env = process.env;
+
+// FX, history, statements and ledgers, as user C (KES and USD wallets) and D (no account)
+async function reports() {
+	const c = await open(url, auth(env.CASHIER_C_TOKEN));
+	if (c.error) { report('user C connects', false, c.error); return; }
+	let f = await c.next();
+	report('user C connects', f.type === 'connected', JSON.stringify(f));
+	const kes = env.CASHIER_C_KES;
+	const usd = env.CASHIER_C_USD;
+
+	f = await ask(c, 'convert_and_transfer', { from_currency: 'KES', to_currency: 'USD',
+		amount: 50, description: 'Convert KES to USD' });
+	const d = f.data && f.data.data;
+	report('convert_and_transfer converts between the caller\'s wallets',
+		f.type === 'success' && f.data.message === 'conversion completed' &&
+		/^RCP-/.test(d.receipt_code) && d.journal_id > 0 && d.source_currency === 'KES' &&
+		d.dest_currency === 'USD' && Number(d.source_amount) === 50 &&
+		Number(d.converted_amount) === 0.4 && typeof d.fx_rate === 'string' && Number(d.fx_rate) === 0.008 && d.fx_rate_id > 0 &&
+		Number(d.fee) === 0 && /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/.test(d.created_at),
+		JSON.stringify(f));
+	f = await ask(c, 'get_account_balance', { account_number: usd });
+	report('the converted amount is in the USD wallet',
+		f.type === 'success' && Number(f.data.data.balance) === 0.4, JSON.stringify(f));
+	f = await ask(c, 'convert_and_transfer', { from_currency: 'KES', to_currency: 'USD' });
+	report('convert_and_transfer without an amount is refused',
+		f.type === 'error' && f.data.message ===
+		'from_currency, to_currency and amount are required', JSON.stringify(f));
+	f = await ask(c, 'convert_and_transfer', { from_currency: 'KES', to_currency: 'USD',
+		amount: 0 });
+	report('convert_and_transfer of zero: "amount must be greater than zero"',
+		f.type === 'error' && f.data.message === 'amount must be greater than zero',
+		JSON.stringify(f));
+	f = await ask(c, 'convert_and_transfer', { from_currency: 'KES', to_currency: 'USD',
+		amount: 500 });
+	report('convert_and_transfer beyond the balance: insufficient balance',
+		f.type === 'error' && /insufficient/i.test(f.data.message), JSON.stringify(f));
+	f = await ask(c, 'convert_and_transfer', { from_currency: 'KES', to_currency: 'EUR',
+		amount: 1 });
+	report('convert_and_transfer to a currency without a wallet is refused',
+		f.type === 'error' && /EUR/.test(f.data.message), JSON.stringify(f));
+
+	f = await ask(c, 'get_history', { type: 'all', limit: 20, offset: 0 });
+	report('get_history lists deposits and withdrawals',
+		f.type === 'success' && f.data.message === 'transaction history' &&
+		Array.isArray(f.data.data.deposits) && Array.isArray(f.data.data.withdrawals),
+		JSON.stringify(f));
+	f = await ask(c, 'get_history', { type: 'everything' });
+	report('get_history with an unknown type is refused', f.type === 'error' &&
+		/type must be/.test(f.data.message), JSON.stringify(f));
+	f = await ask(c, 'get_history', { limit: 1000 });
+	report('get_history with a limit out of range is refused', f.type === 'error' &&
+		/limit/.test(f.data.message), JSON.stringify(f));
+
+	const from = new Date(Date.now() - 3600e3).toISOString();
+	const to = new Date(Date.now() + 3600e3).toISOString();
+	f = await ask(c, 'get_account_statement', { account_number: kes, from, to });
+	let s = f.data && f.data.data;
+	report('get_account_statement of an own account',
+		f.type === 'success' && f.data.message === 'account statement' &&
+		s.account_number === kes && Number(s.opening_balance) === 0 &&
+		Number(s.closing_balance) === 150 && Number(s.total_credits) === 200 &&
+		Number(s.total_debits) === 50 && s.transaction_count === 2 &&
+		s.ledgers.length === 2 && s.ledgers[1].type === 'DR_CR_DEBIT' &&
+		Number(s.ledgers[1].balance_after) === 150 && /^RCP-/.test(s.ledgers[1].receipt_code) &&
+		/Z$/.test(s.period_start), JSON.stringify(f));
+	f = await ask(c, 'get_account_statement', { account_number: accountA, from, to });
+	report('get_account_statement of another user\'s account is "account not found"',
+		f.type === 'error' && f.data.message === 'account not found', JSON.stringify(f));
+	f = await ask(c, 'get_account_statement', { account_number: kes, from: 'yesterday-ish', to });
+	report('get_account_statement with a malformed time is refused',
+		f.type === 'error' && /ISO 8601/.test(f.data.message), JSON.stringify(f));
+	f = await ask(c, 'get_owner_statement', { from, to });
+	s = f.data && f.data.data;
+	report('get_owner_statement covers all the caller\'s accounts',
+		f.type === 'success' && f.data.message === 'owner statement' && s.count === 2 &&
+		s.statements[0].account_number === kes && s.statements[1].account_number === usd &&
+		Number(s.statements[1].closing_balance) === 0.4 && /Z$/.test(s.period_end),
+		JSON.stringify(f));
+	f = await ask(c, 'get_ledgers', { account_number: kes, limit: 1, offset: 1 });
+	s = f.data && f.data.data;
+	report('get_ledgers pages an own account\'s entries',
+		f.type === 'success' && f.data.message === 'ledgers retrieved' && s.total === 2 &&
+		s.limit === 1 && s.offset === 1 && s.ledgers.length === 1 &&
+		s.ledgers[0].type === 'DR_CR_DEBIT' && s.ledgers[0].journal_id > 0 &&
+		Number(s.ledgers[0].amount) === 50, JSON.stringify(f));
+	f = await ask(c, 'get_ledgers', { account_number: accountA });
+	report('get_ledgers of another user\'s account is "account not found"',
+		f.type === 'error' && f.data.message === 'account not found', JSON.stringify(f));
+	f = await ask(c, 'get_ledgers', { account_number: kes, limit: 'many' });
+	report('get_ledgers with a bad limit is refused',
+		f.type === 'error' && /limit must be/.test(f.data.message), JSON.stringify(f));
+	c.ws.close();
+	await c.closed;
+
+	const dd = await open(url, auth(env.CASHIER_D_TOKEN));
+	if (dd.error) { report('user D connects', false, dd.error); return; }
+	await dd.next();
+	f = await ask(dd, 'get_owner_statement', {});
+	report('get_owner_statement of a user without accounts: "user has no accounts"',
+		f.type === 'error' && f.data.message === 'user has no accounts', JSON.stringify(f));
+	dd.ws.close();
+	await dd.closed;
+}
+
+// A withdrawal end to end as user C: OTP, verification token, withdraw_request, the partner
+// simulator pays out and calls back, withdrawal_completed is pushed on the socket.
+async function withdraw(wsUrl) {
+	const c = await open(wsUrl, auth(env.CASHIER_C_TOKEN));
+	if (c.error) { report('user C connects for a withdrawal', false, c.error); return; }
+	let f = await c.next();
+	report('user C connects for a withdrawal', f.type === 'connected', JSON.stringify(f));
+	f = await ask(c, 'verification_request', { method: 'otp_email', purpose: 'withdrawal' });
+	report('verification_request for the withdrawal', f.type === 'success', JSON.stringify(f));
+	const code = execFileSync(env.CASHIER_PSQL, ['-X', '-q', '-At', '-c',
+		'SET pg_wallet.enable_test_hooks = on',
+		'-c', `SELECT pg_wallet.test_otp_code('${env.CASHIER_C_ID}', 'withdrawal')`])
+		.toString().trim();
+	f = await ask(c, 'verify_otp', { code, purpose: 'withdrawal' });
+	const vt = f.data && f.data.data && f.data.data.verification_token;
+	report('verify_otp with the code returns a verification token',
+		f.type === 'success' && f.data.message === 'verification successful' &&
+		typeof vt === 'string' && f.data.data.purpose === 'withdrawal', JSON.stringify(f));
+	f = await ask(c, 'withdraw_request', { amount: 20, currency: 'KES',
+		destination: '+254712000200', verification_token: 'vt_forged' });
+	report('withdraw_request with a forged verification token is refused',
+		f.type === 'error' && /invalid or expired verification token/.test(f.data.message),
+		JSON.stringify(f));
+	f = await ask(c, 'withdraw_request', { amount: 20, currency: 'KES',
+		destination: '+254712000200', verification_token: vt, service: 'sim_payout',
+		partner_id: 'PTN-E2E', reference: 'w-1' });
+	const ref = f.data && f.data.data && f.data.data.request_ref;
+	report('withdraw_request with the verification token is accepted',
+		f.type === 'success' &&
+		f.data.message === 'withdrawal request created and being processed' &&
+		f.data.data.status === 'processing' && f.data.data.withdrawal_type === 'direct' &&
+		typeof ref === 'string', JSON.stringify(f));
+	f = await ask(c, 'withdraw_request', { amount: 20, currency: 'KES',
+		destination: '+254712000200', verification_token: vt, service: 'sim_payout' });
+	report('the verification token is single use',
+		f.type === 'error' && /verification token/.test(f.data.message), JSON.stringify(f));
+	for (;;) {
+		f = await c.nextEvent(20000);
+		if (f.type === 'timeout' || f.type === 'withdrawal_completed' ||
+			f.type === 'withdrawal_failed') break;
+	}
+	report('withdrawal_completed is pushed when the partner confirms',
+		f.type === 'withdrawal_completed' && f.data.request_ref === ref && f.event_id > 0,
+		JSON.stringify(f));
+	f = await ask(c, 'get_history', { type: 'withdrawals' });
+	const w = f.data && f.data.data && f.data.data.withdrawals;
+	report('get_history shows the completed withdrawal',
+		f.type === 'success' && w.length === 1 && w[0].request_ref === ref &&
+		w[0].status === 'completed' && /^RCP-/.test(w[0].receipt_code), JSON.stringify(f));
+	c.ws.close();
+	await c.closed;
 }
 
 async function main() {
@@ -211,7 +374,9 @@ async function main() {
 	report('an idle socket is closed (1001) after the inactivity timeout',
 		code === 1001 && Date.now() - start >= Number(idleMs) - 600,
 		`close ${code} after ${Date.now() - start} ms, last frame ${JSON.stringify(f)}`);
+
+	await reports();
 }
 
-main().then(() => process.exit(0), (e) => { console.log(`not ok - client crashed: ${e}`);
+(process.argv[2] === 'withdraw' ? withdraw(process.argv[3]) : main()).then(() => process.exit(0), (e) => { console.log(`not ok - client crashed: ${e}`);
 	process.exit(1); });

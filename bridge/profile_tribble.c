@@ -1,0 +1,142 @@
+/*
+ * profile_tribble.c — the Tribble REST profile (tribble-rest-api.md), the endpoints whose
+ * functions exist so far: auth (register, login, refresh-token, logout, kyc-status), the
+ * user's profile, wallets (list, one) and wallets/fund.
+ *
+ * Owns: its routes under tribble_base_path (default /tribble/api/v1), the SQLSTATE to HTTP
+ * status map and the error body {"statusCode", "errorCode", "message", "details",
+ * "timestamp", "requestId"}, errorCode named after the status as the spec's table does, and
+ * the 429 body {"statusCode", "errorCode", "message", "retryAfter", "resetAt"}. The routes
+ * with a token are limited per token by what the API functions report for the caller's KYC
+ * tier (RATE_TIERED: "_bridge": {"rate": "S/H/D"}); the bridge holds no tier table.
+ * Must never validate a field or decide an outcome: that is pg_wallet.api_tribble_*() in
+ * sql/parts/94_api_tribble.sql.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "bridge.h"
+
+static const Route tribble_routes[] = {
+	{LWSHUMETH_POST, "/auth/register", "api_tribble_register", 201, AUTH_NONE, 0, 0},
+	{LWSHUMETH_POST, "/auth/login", "api_tribble_login", 200, AUTH_NONE, 0, 0},
+	{LWSHUMETH_POST, "/auth/refresh-token", "api_tribble_refresh", 200, AUTH_NONE, 0, 0},
+	{LWSHUMETH_POST, "/auth/logout", "api_tribble_logout", 200, AUTH_BEARER, RATE_TIERED, 0},
+	{LWSHUMETH_GET, "/auth/kyc-status", "api_tribble_kyc_status", 200, AUTH_BEARER,
+	RATE_TIERED, 0},
+	{LWSHUMETH_GET, "/users/profile", "api_tribble_me", 200, AUTH_BEARER, RATE_TIERED, 0},
+	{LWSHUMETH_GET, "/users/me", "api_tribble_me", 200, AUTH_BEARER, RATE_TIERED, 0},
+	{LWSHUMETH_GET, "/wallets", "api_tribble_wallets", 200, AUTH_BEARER, RATE_TIERED, 0},
+	{LWSHUMETH_POST, "/wallets/fund", "api_tribble_fund", 201, AUTH_BEARER, RATE_TIERED, 0},
+	{LWSHUMETH_GET, "/wallets/:id", "api_tribble_wallet", 200, AUTH_BEARER, RATE_TIERED, 0},
+};
+
+static const StatusMap tribble_statuses[] = {
+	{"WL020", 401}, {"WL022", 401}, {"WL023", 401}, {"WL024", 401}, {"WL025", 401},
+	{"WL021", 403}, {"WL031", 403}, {"WL041", 403}, {"WL044", 403},
+	{"WL001", 402},
+	{"WL005", 404}, {"WL014", 404}, {"WL063", 404}, {"WL067", 404},
+	{"WL003", 409}, {"23505", 409},
+	{"WL030", 400}, {"WL010", 400}, {"WL015", 400}, {"WL009", 400}, {"WL042", 400},
+	{"WL068", 400}, {"22", 400}, {"54000", 400},
+	{"WL061", 503}, {"WL062", 503}, {"57014", 504},
+	{"WL0", 422},
+};
+
+static int
+tribble_status_for(const char *sqlstate)
+{
+	return profile_status(tribble_statuses,
+						  sizeof(tribble_statuses) / sizeof(tribble_statuses[0]), sqlstate);
+}
+
+static const char *
+tribble_error_code(int status)
+{
+	switch (status)
+	{
+		case 400:
+			return "INVALID_REQUEST";
+		case 401:
+			return "UNAUTHORIZED";
+		case 402:
+			return "INSUFFICIENT_FUNDS";
+		case 403:
+			return "FORBIDDEN";
+		case 404:
+			return "NOT_FOUND";
+		case 405:
+			return "METHOD_NOT_ALLOWED";
+		case 409:
+			return "CONFLICT";
+		case 413:
+			return "PAYLOAD_TOO_LARGE";
+		case 422:
+			return "UNPROCESSABLE_ENTITY";
+		case 429:
+			return "RATE_LIMITED";
+		case 503:
+			return "SERVICE_UNAVAILABLE";
+		case 504:
+			return "GATEWAY_TIMEOUT";
+		default:
+			return status >= 500 ? "INTERNAL_SERVER_ERROR" : "INVALID_REQUEST";
+	}
+}
+
+static size_t
+tribble_render_error(char *dst, size_t cap, int status, const char *code, const char *message,
+					 const char *detail, const char *request_id)
+{
+	char		msg[PGW_MESSAGE_MAX * 2];
+	char		det[PGW_MESSAGE_MAX * 2];
+	char		cod[64];
+	char		rid[PGW_REQUEST_ID_MAX * 2];
+	char		ts[32];
+	time_t		now = time(NULL);
+	struct tm	tm;
+	int			n;
+
+	if (json_escape(msg, sizeof(msg), message, strnlen(message, PGW_MESSAGE_MAX)) ==
+		(size_t) -1)
+		strcpy(msg, "error");
+	if (json_escape(cod, sizeof(cod), code, strnlen(code, 16)) == (size_t) -1)
+		strcpy(cod, "XX000");
+	if (!detail ||
+		json_escape(det, sizeof(det), detail, strnlen(detail, PGW_MESSAGE_MAX)) == (size_t) -1)
+		det[0] = '\0';
+	if (!request_id ||
+		json_escape(rid, sizeof(rid), request_id, strnlen(request_id, PGW_REQUEST_ID_MAX)) ==
+		(size_t) -1)
+		rid[0] = '\0';
+	if (status == 429 && detail)
+	{
+		/* detail: the reset time in epoch seconds (http.c, tiered_check) */
+		time_t		reset = (time_t) strtol(detail, NULL, 10);
+
+		if (reset < now)
+			reset = now;
+		gmtime_r(&reset, &tm);
+		strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		n = snprintf(dst, cap,
+					 "{\"statusCode\":429,\"errorCode\":\"RATE_LIMITED\",\"message\":\"%s\","
+					 "\"retryAfter\":%ld,\"resetAt\":\"%s\",\"requestId\":\"%s\"}",
+					 msg, (long) (reset - now > 0 ? reset - now : 1), ts, rid);
+		return n > 0 && (size_t) n < cap ? (size_t) n : 0;
+	}
+	gmtime_r(&now, &tm);
+	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	n = snprintf(dst, cap,
+				 "{\"statusCode\":%d,\"errorCode\":\"%s\",\"message\":\"%s\","
+				 "\"details\":{\"code\":\"%s\"%s%s%s},\"timestamp\":\"%s\",\"requestId\":\"%s\"}",
+				 status, tribble_error_code(status), msg, cod,
+				 det[0] ? ",\"detail\":\"" : "", det, det[0] ? "\"" : "", ts, rid);
+	return n > 0 && (size_t) n < cap ? (size_t) n : 0;
+}
+
+Profile		tribble_profile = {
+	"tribble", NULL, tribble_routes, sizeof(tribble_routes) / sizeof(tribble_routes[0]),
+	tribble_status_for, tribble_render_error, 0
+};
