@@ -7,14 +7,15 @@
  *	  (libcurl multi) and the worker entry points.
  *
  * Files: outbox_config.c (GUCs, shared memory, wake at commit),
- * outbox_sign.c (HMAC-SHA256 signatures), outbox_http.c (libcurl multi),
+ * outbox_sign.c (HMAC-SHA256 signatures), outbox_http.c (libcurl multi, and
+ * one synchronous GET for M-Pesa OAuth tokens),
  * worker_launcher.c, worker_outbox.c, worker_expiry.c (background workers).
  * The business rules of partners, deposits, payouts, callbacks and events
  * are SQL (sql/parts/71-79); the C code here only moves bytes and time.
  *
  * Invariants:
- *	- a secret (partner credentials, webhook secret, signature) never
- *	  appears in a log line, an error message or a detail;
+ *	- a secret (partner credentials, webhook secret, signature, OAuth access
+ *	  token) never appears in a log line, an error message or a detail;
  *	- every buffer is bounded (request and response bodies, headers);
  *	- no HTTP request is ever made while a transaction is open.
  *
@@ -40,6 +41,8 @@
 #define OUTBOX_MAX_URL_BYTES		1024
 #define OUTBOX_MAX_SECRET_BYTES		64
 #define OUTBOX_MAX_IN_FLIGHT_LIMIT	1000
+#define OUTBOX_MAX_TOKEN_BYTES		512		/* an OAuth access token */
+#define OUTBOX_MAX_AUTH_RESPONSE	4096	/* an OAuth token answer kept */
 
 /* Settings (outbox_config.c). */
 extern char *wallet_worker_database;
@@ -85,6 +88,11 @@ typedef struct OutboxRequest
 	int			response_len;
 	int			retry_after_s;	/* Retry-After header, -1 when absent */
 	int64		elapsed_ms;
+	/* M-Pesa (Daraja) OAuth, set by the worker before sending */
+	bool		bearer;			/* sent with a cached Bearer token */
+	bool		auth_refused;	/* the OAuth endpoint refused the credentials: not sent */
+	char	   *auth_partner;	/* whose token (the cache key) */
+	uint64		token_gen;		/* which token, so a 401 drops only that one */
 } OutboxRequest;
 
 typedef struct OutboxHttp OutboxHttp;
@@ -96,6 +104,9 @@ extern bool outbox_http_add(OutboxHttp *http, OutboxRequest *req, const char *me
 							const char *body, int timeout_ms);
 extern int	outbox_http_in_flight(OutboxHttp *http);
 extern int	outbox_http_run(OutboxHttp *http, int wait_ms, OutboxRequest **done, int max_done);
+extern bool outbox_http_fetch(const char *url, char **headers, int nheaders, int timeout_ms,
+							  long *http_status, char *response, int response_size,
+							  char *error, int error_size);
 
 /* Worker entry points (registered by worker_launcher.c). */
 extern PGDLLEXPORT void wallet_launcher_main(Datum arg);

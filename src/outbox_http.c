@@ -5,6 +5,9 @@
  *	  libcurl multi handle, each with its own time limit, its response
  *	  body kept up to a bound, and its Retry-After header read.
  *
+ * Also one synchronous GET on an easy handle of its own
+ * (outbox_http_fetch), for the M-Pesa OAuth token the worker caches.
+ *
  * Owns: the CURLM handle and its easy handles. Never: touches the
  * database, decides about retries (worker_outbox.c does), follows
  * redirects, or speaks anything but HTTP and HTTPS.
@@ -257,4 +260,85 @@ outbox_http_run(OutboxHttp *http, int wait_ms, OutboxRequest **done, int max_don
 		done[ndone++] = slot->req;
 	}
 	return ndone;
+}
+
+/* A bounded buffer for outbox_http_fetch's response. */
+typedef struct FetchBuffer
+{
+	char	   *data;
+	int			size;			/* room, the NUL included */
+	int			len;
+} FetchBuffer;
+
+static size_t
+fetch_write(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+	FetchBuffer *buf = (FetchBuffer *) userdata;
+	size_t		n = size * nmemb;
+	size_t		room = (size_t) (buf->size - 1 - buf->len);
+
+	if (n > room)
+		n = room;
+	if (n > 0)
+	{
+		memcpy(buf->data + buf->len, ptr, n);
+		buf->len += (int) n;
+		buf->data[buf->len] = '\0';
+	}
+	return size * nmemb;		/* consume all: the rest is dropped */
+}
+
+/*
+ * One GET, synchronously, on an easy handle of its own (the outbox
+ * worker's M-Pesa OAuth token request: rare, and needed before the
+ * requests it authorises can start). The response body is kept up to
+ * response_size - 1 bytes, NUL-terminated. Returns false, with a
+ * transport error in error[], when no HTTP answer came. Nothing here is
+ * logged: the request carries credentials and the answer a token.
+ */
+bool
+outbox_http_fetch(const char *url, char **headers, int nheaders, int timeout_ms,
+				  long *http_status, char *response, int response_size,
+				  char *error, int error_size)
+{
+	CURL	   *easy = curl_easy_init();
+	struct curl_slist *list = NULL;
+	char		errbuf[CURL_ERROR_SIZE];
+	FetchBuffer buf = {response, response_size, 0};
+	CURLcode	code;
+
+	*http_status = 0;
+	if (response_size > 0)
+		response[0] = '\0';
+	if (error_size > 0)
+		error[0] = '\0';
+	if (easy == NULL)
+	{
+		strlcpy(error, "could not create an HTTP handle", error_size);
+		return false;
+	}
+	errbuf[0] = '\0';
+	for (int i = 0; i < nheaders && i < OUTBOX_MAX_HEADERS; i++)
+		list = curl_slist_append(list, headers[i]);
+	curl_easy_setopt(easy, CURLOPT_URL, url);
+	curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, (long) timeout_ms);
+	curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, (long) Min(timeout_ms, 5000));
+	curl_easy_setopt(easy, CURLOPT_HTTPHEADER, list);
+	curl_easy_setopt(easy, CURLOPT_USERAGENT, "pg_wallet-outbox/0.1");
+	curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, fetch_write);
+	curl_easy_setopt(easy, CURLOPT_WRITEDATA, &buf);
+	curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, errbuf);
+	curl_easy_setopt(easy, CURLOPT_HTTPGET, 1L);
+	code = curl_easy_perform(easy);
+	if (code == CURLE_OK)
+		curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, http_status);
+	else
+		snprintf(error, error_size, "%s%s%s", curl_easy_strerror(code),
+				 errbuf[0] ? ": " : "", errbuf);
+	curl_easy_cleanup(easy);
+	curl_slist_free_all(list);
+	return code == CURLE_OK;
 }

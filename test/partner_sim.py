@@ -8,6 +8,10 @@ signed JSON) or pg_wallet.mpesa_callback (Daraja shapes) through psql.
 One simulator serves many partners: a partner's base_url is http://127.0.0.1:PORT/p/<id>.
   generic_json:  POST /p/<id>/deposits, POST /p/<id>/payouts
   mpesa_daraja:  POST /p/<id>/mpesa/stkpush/v1/processrequest, /p/<id>/mpesa/b2c/v3/paymentrequest
+                 GET /p/<id>/oauth/v1/generate?grant_type=client_credentials (Basic auth of
+                 CONSUMER_KEY:CONSUMER_SECRET, else 400) -> {"access_token", "expires_in"};
+                 the M-Pesa endpoints answer 401 unless "Authorization: Bearer <token>" holds
+                 a token issued to that partner, unexpired and not revoked (`expire`)
 
 The test chooses what happens by the last two digits of the phone number (or of the bank
 account number), like a sandbox's magic numbers:
@@ -19,10 +23,13 @@ account number), like a sandbox's magic numbers:
 A repeated request (same Idempotency-Key) gets the first answer again and is not executed
 twice: no second callback.
 
-Commands (DIR holds port, pid and the logs requests.jsonl, callbacks.jsonl):
+Commands (DIR holds port, pid and the logs requests.jsonl, callbacks.jsonl, oauth.jsonl, and
+tokens.txt: every access token issued, one a line, for tests that check none leaked):
   start DIR [--secret whsec_...] [--db NAME]   start in the background, print nothing
   port DIR | stop DIR
-  requests DIR | callbacks DIR                 deterministic summaries, for expected files
+  requests DIR | callbacks DIR | tokens DIR    deterministic summaries, for expected files
+  expire DIR                                   revoke every token issued so far (test mode:
+                                               a token expires early, the next use gets 401)
   wait DIR KIND N [TIMEOUT_S]                  until N lines of KIND (requests, callbacks)
 Callbacks use psql with the caller's PGHOST/PGPORT and database --db (or $SIM_DB).
 """
@@ -42,11 +49,14 @@ import uuid
 
 SHORTCODE = "174379"
 PASSKEY = "bfb279f9aa9bdbcf158e97dd71a467cd2e0c893059b10f78e6b72ada1ed2c919"
+CONSUMER_KEY = "sim-consumer-key"
+CONSUMER_SECRET = "sim-consumer-secret-0123456789"
+TOKEN_TTL_S = 120  # short, as Daraja's tokens are (3599 s there)
 MAX_BODY = 1 << 20
 IDLE_EXIT_S = 900  # a forgotten simulator goes away on its own
 
 STATE = {"lock": threading.Lock(), "answers": {}, "attempts": {}, "seq": 0,
-         "last_activity": time.time()}
+         "last_activity": time.time(), "tokens": {}, "token_n": {}}
 
 
 def log_line(path, record):
@@ -191,6 +201,30 @@ def mpesa_callbacks(cfg, partner, req, scenario, what, answer):
         deliver(cfg, "mpesa_callback", partner, raw, headers, "duplicate", ref)
 
 
+def revoked_before(cfg):
+    """Tokens issued before this time are revoked (`expire`); 0 when none is."""
+    try:
+        with open(os.path.join(cfg["dir"], "revoke_before"), encoding="utf-8") as f:
+            return float(f.read().strip() or 0)
+    except (OSError, ValueError):
+        return 0
+
+
+def bearer_check(cfg, partner, header):
+    """(reason, token number): reason "ok", "missing", "invalid", "expired" or "revoked"."""
+    if not header or not header.startswith("Bearer "):
+        return "missing", None
+    with STATE["lock"]:
+        tok = STATE["tokens"].get(header[len("Bearer "):])
+    if tok is None or tok["partner"] != partner:
+        return "invalid", None
+    if tok["issued_at"] < revoked_before(cfg):
+        return "revoked", tok["n"]
+    if time.time() >= tok["expires_at"]:
+        return "expired", tok["n"]
+    return "ok", tok["n"]
+
+
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     cfg = None
@@ -205,6 +239,38 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
+
+    def do_GET(self):
+        STATE["last_activity"] = time.time()
+        cfg = self.cfg
+        path, _, query = self.path.partition("?")
+        parts = path.split("/")
+        if len(parts) < 4 or parts[1] != "p" or "/".join(parts[3:]) != "oauth/v1/generate":
+            return self.reply(404, {"error": "not found"})
+        partner = parts[2]
+        expect = "Basic " + base64.b64encode(
+            f"{CONSUMER_KEY}:{CONSUMER_SECRET}".encode()).decode()
+        auth = self.headers.get("Authorization") or ""
+        if query != "grant_type=client_credentials":
+            log_line(cfg["oauth_log"], {"partner": partner, "status": 400, "auth": "grant"})
+            return self.reply(400, {"errorCode": "400.008.02",
+                                    "errorMessage": "Invalid grant type passed"})
+        if not hmac.compare_digest(auth.encode(), expect.encode()):
+            log_line(cfg["oauth_log"], {"partner": partner, "status": 400,
+                                        "auth": "missing" if not auth else "wrong"})
+            return self.reply(400, {"errorCode": "400.008.01",
+                                    "errorMessage": "Invalid Authentication passed"})
+        token = base64.b64encode(os.urandom(21)).decode().replace("/", "_").replace("+", "-")
+        now = time.time()
+        with STATE["lock"]:
+            n = STATE["token_n"].get(partner, 0) + 1
+            STATE["token_n"][partner] = n
+            STATE["tokens"][token] = {"partner": partner, "n": n, "issued_at": now,
+                                      "expires_at": now + TOKEN_TTL_S}
+            with open(cfg["tokens_file"], "a", encoding="utf-8") as f:
+                f.write(token + "\n")
+        log_line(cfg["oauth_log"], {"partner": partner, "status": 200, "auth": "ok", "token": n})
+        return self.reply(200, {"access_token": token, "expires_in": str(TOKEN_TTL_S)})
 
     def do_POST(self):
         STATE["last_activity"] = time.time()
@@ -246,6 +312,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
         record = {"partner": partner, "what": what, "adapter": "mpesa" if mpesa else "generic",
                   "scenario": scenario, "sig_ok": sig_ok, "password_ok": password_ok,
                   "key": key, "attempt": attempts}
+        if mpesa:
+            # Daraja checks the Bearer token before anything else: 401, nothing executed
+            bearer, token_n = bearer_check(cfg, partner, self.headers.get("Authorization"))
+            record.update(bearer=bearer, token=token_n)
+            if bearer != "ok":
+                log_line(cfg["requests_log"], dict(record, status=401))
+                return self.reply(401, {"requestId": f"sim-{next_seq()}",
+                                        "errorCode": "404.001.04",
+                                        "errorMessage": "Invalid Access Token"})
         if scenario == 6:
             log_line(cfg["requests_log"], dict(record, status=0))
             time.sleep(30)  # the client gives up first
@@ -314,8 +389,10 @@ def find_psql():
 
 def serve(d, secret, db):
     cfg = {"secret": base64.b64decode(secret[len("whsec_"):]), "db": db, "psql": find_psql(),
-           "requests_log": os.path.join(d, "requests.jsonl"),
-           "callbacks_log": os.path.join(d, "callbacks.jsonl")}
+           "dir": d, "requests_log": os.path.join(d, "requests.jsonl"),
+           "callbacks_log": os.path.join(d, "callbacks.jsonl"),
+           "oauth_log": os.path.join(d, "oauth.jsonl"),
+           "tokens_file": os.path.join(d, "tokens.txt")}
     Handler.cfg = cfg
     srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     srv.daemon_threads = True
@@ -344,7 +421,8 @@ def cmd_start(d, args):
             sys.exit(f"unknown option {args[i]}")
     os.makedirs(d, exist_ok=True)
     cmd_stop(d)
-    for name in ("port", "requests.jsonl", "callbacks.jsonl"):
+    for name in ("port", "requests.jsonl", "callbacks.jsonl", "oauth.jsonl", "tokens.txt",
+                 "revoke_before"):
         if os.path.exists(os.path.join(d, name)):
             os.remove(os.path.join(d, name))
     pid = os.fork()
@@ -391,16 +469,34 @@ def cmd_summary(d, kind):
     if kind == "requests":
         for r in rows:
             k = (r["partner"], r["what"], r["scenario"], r["status"], bool(r.get("repeat")))
-            g = groups.setdefault(k, {"n": 0, "sig_ok": True, "password_ok": True})
+            g = groups.setdefault(k, {"n": 0, "sig_ok": True, "password_ok": True,
+                                      "bearer": set()})
             g["n"] += 1
             g["sig_ok"] = g["sig_ok"] and r["sig_ok"]
             if r["password_ok"] is not None:
                 g["password_ok"] = g["password_ok"] and r["password_ok"]
+            if "bearer" in r:
+                g["bearer"].add(r["bearer"])
         for k in sorted(groups):
             g = groups[k]
             print(f"request {k[0]} {k[1]} scenario={k[2]:02d} http={k[3]}"
                   f"{' repeat' if k[4] else ''} x{g['n']} signed={'yes' if g['sig_ok'] else 'NO'}"
-                  f"{'' if g['password_ok'] else ' password=BAD'}")
+                  f"{'' if g['password_ok'] else ' password=BAD'}"
+                  f"{' bearer=' + ','.join(sorted(g['bearer'])) if g['bearer'] else ''}")
+    elif kind == "tokens":
+        for r in read_log(d, "oauth"):
+            k = (r["partner"], r["status"], r["auth"])
+            groups[k] = groups.get(k, 0) + 1
+        for k in sorted(groups):
+            print(f"oauth {k[0]} http={k[1]} credentials={k[2]} x{groups[k]}")
+        uses = {}
+        for r in read_log(d, "requests"):
+            if r.get("token") is not None:
+                u = uses.setdefault((r["partner"], r["token"]), {})
+                u[r["bearer"]] = u.get(r["bearer"], 0) + 1
+        for k in sorted(uses):
+            print(f"token {k[0]} #{k[1]} used by "
+                  + ", ".join(f"{n} request(s) {b}" for b, n in sorted(uses[k].items())))
     else:
         for r in rows:
             k = (r["partner"], r["kind"], r["result"], r["replayed"])
@@ -429,8 +525,12 @@ def main(argv):
         cmd_stop(d)
     elif cmd == "port":
         print(open(os.path.join(d, "port")).read().strip())
-    elif cmd in ("requests", "callbacks"):
+    elif cmd in ("requests", "callbacks", "tokens"):
         cmd_summary(d, cmd)
+    elif cmd == "expire":
+        with open(os.path.join(d, "revoke_before.tmp"), "w") as f:
+            f.write(repr(time.time()))
+        os.replace(os.path.join(d, "revoke_before.tmp"), os.path.join(d, "revoke_before"))
     elif cmd == "wait":
         cmd_wait(d, argv[3], int(argv[4]), float(argv[5]) if len(argv) > 5 else 30)
     else:

@@ -93,7 +93,8 @@ CREATE TABLE pg_wallet.partner_secrets (
 COMMENT ON TABLE pg_wallet.partner_secrets IS
 	'Write-only secrets of a partner: the webhook secret (signs outbound requests and '
 	'verifies inbound callbacks, Standard Webhooks; derives the M-Pesa callback URL token) and '
-	'the adapter''s credentials (M-Pesa shortcode, passkey, initiator, security credential). '
+	'the adapter''s credentials (M-Pesa shortcode, passkey, initiator, security credential, '
+	'and the consumer key and secret the outbox worker trades for an OAuth Bearer token). '
 	'Read only by the outbox claim, in the worker; never returned by a function.';
 
 CREATE TABLE pg_wallet.partner_accounts (

@@ -82,7 +82,8 @@ COMMENT ON FUNCTION pg_wallet._outbox_enqueue(text, text, text, text, jsonb, tex
 
 CREATE FUNCTION pg_wallet._outbox_claim(max_rows integer)
 RETURNS TABLE (id bigint, attempt integer, message_id text, method text, url text,
-	headers text, body text, secret bytea, timeout_ms integer)
+	headers text, body text, secret bytea, timeout_ms integer,
+	auth_partner text, auth_url text, auth_basic text)
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -117,6 +118,21 @@ BEGIN
 		body := rendered ->> 'body';
 		secret := s.webhook_secret;
 		timeout_ms := p.timeout_ms;
+		-- Daraja wants a Bearer token, which the worker obtains (and caches) with the
+		-- partner's consumer key and secret; NULL auth_basic: they are not set
+		auth_partner := NULL;
+		auth_url := NULL;
+		auth_basic := NULL;
+		IF p.adapter = 'mpesa_daraja' THEN
+			auth_partner := p.id;
+			auth_url := p.base_url || '/oauth/v1/generate?grant_type=client_credentials';
+			IF coalesce(s.credentials ->> 'consumer_key', '') <> ''
+				AND coalesce(s.credentials ->> 'consumer_secret', '') <> '' THEN
+				auth_basic := 'Basic ' || translate(encode(convert_to(
+					(s.credentials ->> 'consumer_key') || ':' || (s.credentials ->> 'consumer_secret'),
+					'UTF8'), 'base64'), E'\n', '');
+			END IF;
+		END IF;
 		RETURN NEXT;
 	END LOOP;
 END
@@ -124,7 +140,8 @@ $$;
 COMMENT ON FUNCTION pg_wallet._outbox_claim(integer) IS
 	'Worker only: lock up to max_rows due rows (PENDING and due, or SENDING with a run-out '
 	'lease) with SKIP LOCKED, mark them SENDING (attempts + 1, a lease) and return them '
-	'rendered for sending, with the partner''s secret for the signature.';
+	'rendered for sending, with the partner''s secret for the signature and, for an M-Pesa '
+	'partner, its OAuth URL and Basic credentials (consumer_key:consumer_secret).';
 
 CREATE FUNCTION pg_wallet._outbox_complete(
 	p_id bigint, p_attempt integer, p_outcome text, p_http_status integer, p_response text,
@@ -162,8 +179,10 @@ BEGIN
 	IF p_outcome NOT IN ('delivered', 'failed') THEN
 		RETURN;
 	END IF;
+	-- the worker's own reason when it has one (an M-Pesa OAuth refusal: nothing was sent)
 	why := CASE WHEN p_outcome = 'failed'
-		THEN format('partner refused the request (HTTP %s)', p_http_status) END;
+		THEN coalesce(left(p_error, 500), format('partner refused the request (HTTP %s)',
+			p_http_status)) END;
 	BEGIN
 		PERFORM pg_wallet._adapter_on_answer(r, p_outcome = 'delivered', p_response, why);
 	EXCEPTION WHEN OTHERS THEN

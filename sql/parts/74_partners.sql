@@ -184,7 +184,8 @@ COMMENT ON FUNCTION pg_wallet.create_partner(text, text, text, text, text, text[
 	jsonb, text, boolean, boolean, integer, integer) IS
 	'Admin: a partner (id PTN-<n> unless given) with its ledger owner and one settlement '
 	'account per currency. adapter generic_json (signed JSON) or mpesa_daraja (credentials '
-	'shortcode, passkey, and for payouts initiator_name, security_credential). '
+	'shortcode, passkey, consumer_key and consumer_secret for the OAuth Bearer token, and for '
+	'payouts initiator_name, security_credential). '
 	'webhook_secret "whsec_<base64>" (generated when NULL; see rotate_partner_secret). '
 	'Secrets are stored write-only.';
 
@@ -232,7 +233,8 @@ END
 $$;
 COMMENT ON FUNCTION pg_wallet.set_partner_secrets(text, text, jsonb) IS
 	'Admin: replace a partner''s webhook secret and/or credentials (NULL keeps the current '
-	'one). Nothing reads them back.';
+	'one; credentials are replaced as a whole object, M-Pesa consumer_key and consumer_secret '
+	'included). Nothing reads them back.';
 
 CREATE FUNCTION pg_wallet.set_partner_status(partner_id text, status text)
 RETURNS pg_wallet.partner_info

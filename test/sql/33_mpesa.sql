@@ -1,6 +1,9 @@
 -- The M-Pesa (Daraja) adapter against the partner simulator: STK push with the base64
 -- password of shortcode + passkey + timestamp and its Body.stkCallback, B2C payment request
 -- and its Result, the callback URL token, and the same behaviours as the generic adapter.
+-- Every M-Pesa request carries "Authorization: Bearer <token>": the outbox worker gets the
+-- token from the partner's OAuth endpoint with its consumer key and secret, caches it in
+-- memory and fetches a new one when the partner rejects it (401).
 CREATE OR REPLACE FUNCTION wait_until(cond text, timeout_s numeric DEFAULT 20)
 RETURNS boolean LANGUAGE plpgsql AS $$
 DECLARE
@@ -35,7 +38,8 @@ END $$;
 SELECT id, adapter FROM pg_wallet.create_partner('Sim M-Pesa', 'KE', 'sim_mpesa', 'mpesa_daraja',
 	'http://127.0.0.1:' || :'port' || '/p/PTN-M33', ARRAY['KES'], 'https://bridge.example/cb',
 	credentials => '{"shortcode": "174379", "passkey": "bfb279f9aa9bdbcf158e97dd71a467cd2e0c893059b10f78e6b72ada1ed2c919",
-	                 "initiator_name": "testapi", "security_credential": "c2VjcmV0"}',
+	                 "initiator_name": "testapi", "security_credential": "c2VjcmV0",
+	                 "consumer_key": "sim-consumer-key", "consumer_secret": "sim-consumer-secret-0123456789"}',
 	webhook_secret => :'secret', partner_id => 'PTN-M33');
 SELECT pg_wallet.create_owner('client', 'Sellapay client 33') AS c \gset
 SELECT account_number FROM pg_wallet.create_account(:c, 'KES', 'WALLET', 'M33-KES');
@@ -99,6 +103,58 @@ SELECT pg_wallet.mpesa_callback('PTN-M33', format('{"Body": {"stkCallback": {"Me
 	pg_wallet.mpesa_callback('PTN-M33', format('{"Body": {"stkCallback": {"MerchantRequestID": "m", "CheckoutRequestID": "%s", "ResultCode": 0, "ResultDesc": "ok", "CallbackMetadata": {"Item": [{"Name": "Amount", "Value": 15}, {"Name": "MpesaReceiptNumber", "Value": "QKX1"}]}}}}',
 	(SELECT partner_request_id FROM pg_wallet.deposits WHERE request_ref = :'forged_ref')),
 	jsonb_build_object('x-callback-token', :'token')) - 'request_ref' AS again;
+
+-- Daraja OAuth: every request above carried a valid Bearer token, fetched once and reused
+\! python3 test/partner_sim.py tokens build/partner_sim_33
+-- a token that expires early (the partner revokes it) is refused with 401: the message is
+-- retried (a second attempt) with a new token, which is then reused
+\! python3 test/partner_sim.py expire build/partner_sim_33
+SELECT pg_wallet.request_stk_push('M33-KES', '712000300', 17, partner_id => 'PTN-M33') ->> 'transaction_id' AS refresh_ref \gset
+SELECT settled('deposits', :'refresh_ref');
+SELECT status, attempts, last_http_status, last_error FROM pg_wallet.outbox WHERE subject_ref = :'refresh_ref';
+SELECT pg_wallet.send_funds_to_mobile('M33-KES', '712000300', 10, 'B2C-4', 'Refund', 'PTN-M33') ->> 'transaction_id' AS b2c_again_ref \gset
+SELECT settled('withdrawals', :'b2c_again_ref');
+\! python3 test/partner_sim.py tokens build/partner_sim_33
+
+-- missing or wrong consumer credentials: the message fails for good with a clear error and
+-- nothing reaches the M-Pesa endpoints; set_partner_secrets with the right ones mends it
+SELECT id FROM pg_wallet.create_partner('Sim M-Pesa W', 'KE', 'sim_mpesa', 'mpesa_daraja',
+	'http://127.0.0.1:' || :'port' || '/p/PTN-M33W', ARRAY['KES'], 'https://bridge.example/cb',
+	credentials => '{"shortcode": "174379", "passkey": "bfb279f9aa9bdbcf158e97dd71a467cd2e0c893059b10f78e6b72ada1ed2c919",
+	                 "initiator_name": "testapi", "security_credential": "c2VjcmV0"}',
+	webhook_secret => :'secret', partner_id => 'PTN-M33W', priority => 200);
+SELECT pg_wallet.request_stk_push('M33-KES', '712000300', 18, partner_id => 'PTN-M33W') ->> 'transaction_id' AS nocred_ref \gset
+SELECT settled('deposits', :'nocred_ref');
+SELECT pg_wallet.set_partner_secrets('PTN-M33W', credentials => '{"shortcode": "174379",
+	"passkey": "bfb279f9aa9bdbcf158e97dd71a467cd2e0c893059b10f78e6b72ada1ed2c919",
+	"consumer_key": "sim-consumer-key", "consumer_secret": "wrong-consumer-secret"}');
+SELECT pg_wallet.request_stk_push('M33-KES', '712000300', 19, partner_id => 'PTN-M33W') ->> 'transaction_id' AS badcred_ref \gset
+SELECT settled('deposits', :'badcred_ref');
+SELECT pg_wallet.set_partner_secrets('PTN-M33W', credentials => '{"shortcode": "174379",
+	"passkey": "bfb279f9aa9bdbcf158e97dd71a467cd2e0c893059b10f78e6b72ada1ed2c919",
+	"consumer_key": "sim-consumer-key", "consumer_secret": "sim-consumer-secret-0123456789"}');
+SELECT pg_wallet.request_stk_push('M33-KES', '712000300', 20, partner_id => 'PTN-M33W') ->> 'transaction_id' AS goodcred_ref \gset
+SELECT settled('deposits', :'goodcred_ref');
+SELECT o.subject_ref = :'nocred_ref' AS no_credentials, o.subject_ref = :'badcred_ref' AS wrong_credentials,
+	o.status, o.attempts, o.last_http_status, o.last_error
+FROM pg_wallet.outbox o WHERE o.partner_id = 'PTN-M33W' ORDER BY o.id;
+\! python3 test/partner_sim.py tokens build/partner_sim_33
+
+-- no consumer secret, Basic credentials or access token in the outbox (rows, errors,
+-- answers), the deposits, the withdrawals, the events, or the server log
+\set tokfile `pwd` '/build/partner_sim_33/tokens.txt'
+WITH t AS (SELECT tok FROM regexp_split_to_table(pg_read_file(:'tokfile'), E'\n') tok WHERE tok <> ''),
+	s AS (SELECT x FROM unnest(ARRAY['sim-consumer-secret-0123456789', 'wrong-consumer-secret',
+		encode(convert_to('sim-consumer-key:sim-consumer-secret-0123456789', 'UTF8'), 'base64'),
+		encode(convert_to('sim-consumer-key:wrong-consumer-secret', 'UTF8'), 'base64')]) x
+		UNION ALL SELECT tok FROM t)
+SELECT (SELECT count(*) FROM t) AS tokens_issued,
+	(SELECT count(*) FROM s, pg_wallet.outbox o WHERE strpos(o::text, s.x) > 0) AS in_outbox,
+	(SELECT count(*) FROM s, pg_wallet.outbox_list(partner_id => 'PTN-M33W') o WHERE strpos(o::text, s.x) > 0) AS in_outbox_list,
+	(SELECT count(*) FROM s, pg_wallet.deposits d WHERE strpos(d::text, s.x) > 0) AS in_deposits,
+	(SELECT count(*) FROM s, pg_wallet.withdrawals w WHERE strpos(w::text, s.x) > 0) AS in_withdrawals,
+	(SELECT count(*) FROM s, pg_wallet.events e WHERE strpos(e::text, s.x) > 0) AS in_events;
+\! grep -c -F -e sim-consumer-secret -e wrong-consumer-secret -f build/partner_sim_33/tokens.txt build/regress/log/postmaster.log
 
 \! python3 test/partner_sim.py requests build/partner_sim_33
 \! python3 test/partner_sim.py callbacks build/partner_sim_33
