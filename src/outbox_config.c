@@ -65,20 +65,26 @@ static bool wake_at_commit = false;
 static bool xact_callback_registered = false;
 
 /*
- * Define the settings. PGC_POSTMASTER ones only mean something when the
- * library is preloaded; the others take effect at the next reload.
+ * Define the settings. The PGC_POSTMASTER ones only mean something when the
+ * library is preloaded, and PostgreSQL refuses to define them later (the
+ * library is then loaded by CREATE EXTENSION or a function call in a
+ * running backend), so they are defined only while preloading; the others
+ * take effect at the next reload.
  */
 void
 outbox_define_gucs(void)
 {
-	DefineCustomStringVariable("pg_wallet.database",
-							   "Database the pg_wallet background workers serve.",
-							   NULL, &wallet_worker_database, "postgres",
-							   PGC_POSTMASTER, 0, NULL, NULL, NULL);
-	DefineCustomBoolVariable("pg_wallet.workers_enabled",
-							 "Start the outbox and expiry workers (needs a restart).",
-							 NULL, &wallet_workers_enabled, true,
-							 PGC_POSTMASTER, 0, NULL, NULL, NULL);
+	if (process_shared_preload_libraries_in_progress)
+	{
+		DefineCustomStringVariable("pg_wallet.database",
+								   "Database the pg_wallet background workers serve.",
+								   NULL, &wallet_worker_database, "postgres",
+								   PGC_POSTMASTER, 0, NULL, NULL, NULL);
+		DefineCustomBoolVariable("pg_wallet.workers_enabled",
+								 "Start the outbox and expiry workers (needs a restart).",
+								 NULL, &wallet_workers_enabled, true,
+								 PGC_POSTMASTER, 0, NULL, NULL, NULL);
+	}
 	DefineCustomIntVariable("pg_wallet.outbox_batch_size",
 							"Outbox rows claimed in one transaction.",
 							NULL, &outbox_batch_size, 100, 1, 1000,
