@@ -472,22 +472,6 @@ wallet_place_hold(PG_FUNCTION_ARGS)
 	PG_RETURN_DATUM(result);
 }
 
-/* Append a leg to a capture request; zero amounts are left out. */
-static void
-hold_leg(LedgerRequest *req, char *account, LedgerSide side, int64 amount,
-		 const char *description)
-{
-	LedgerLeg  *leg;
-
-	if (amount <= 0)
-		return;
-	leg = &req->legs[req->nlegs++];
-	leg->account_number = account;
-	leg->side = side;
-	leg->amount_minor = amount;
-	leg->description = description ? pstrdup(description) : NULL;
-}
-
 /* Release a hold's reservation and give its counted amount back. */
 static void
 hold_release(HoldRow *h)
@@ -556,14 +540,11 @@ wallet_post_hold(PG_FUNCTION_ARGS)
 	req.release_account_number = h.account_number;
 	req.release_amount_minor = h.amount + h.fee;
 	req.legs = palloc0(sizeof(LedgerLeg) * 5);
-	hold_leg(&req, h.account_number, SIDE_DEBIT, amount_minor, NULL);
-	hold_leg(&req, h.counterpart_number, SIDE_CREDIT, amount_minor, NULL);
-	/* the fee quoted when the hold was placed */
-	hold_leg(&req, h.account_number, SIDE_DEBIT, h.fee, "fee");
-	hold_leg(&req, psprintf("SYS-FEE-%s", h.currency), SIDE_CREDIT, h.fee - h.commission,
-			 "fee income");
-	if (h.agent_number)
-		hold_leg(&req, h.agent_number, SIDE_CREDIT, h.commission, "agent commission");
+	ledger_add_leg(&req, h.account_number, SIDE_DEBIT, amount_minor, NULL);
+	ledger_add_leg(&req, h.counterpart_number, SIDE_CREDIT, amount_minor, NULL);
+	/* the fee quoted when the hold was placed, paid by the holder */
+	rules_add_fee_legs(&req, h.currency, h.account_number, h.fee, NULL, 0, h.commission,
+					   h.agent_number);
 	req.known_fee_minor = h.fee;
 	req.known_commission_minor = h.commission;
 	ledger_post(&req, &res);

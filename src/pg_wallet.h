@@ -164,6 +164,13 @@ extern void ledger_post_batch(LedgerRequest *reqs, int nreqs, bool atomic,
 extern void ledger_post(LedgerRequest *req, LedgerResult *result);
 extern Datum ledger_result_datum(LedgerResult *res, TupleDesc tupdesc);
 
+/* rules.c: legs, and the legs of a fee */
+extern void ledger_add_leg(LedgerRequest *req, const char *account, LedgerSide side,
+						   int64 amount, const char *description);
+extern void rules_add_fee_legs(LedgerRequest *req, const char *currency, const char *sender,
+							   int64 sender_fee, const char *receiver, int64 receiver_fee,
+							   int64 commission, const char *agent);
+
 /* rules.c: the money rules of holds */
 extern void rules_for_hold(const char *fee_type, int64 owner_id, const char *currency,
 						   int exponent, int64 amount, bool with_agent, int64 *fee,

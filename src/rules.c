@@ -472,17 +472,42 @@ check_service(RulesState *st, LedgerRequest *req, LedgerAccount **accts, int64 *
 	return true;
 }
 
-static void
-add_leg(LedgerRequest *req, const char *account, LedgerSide side, int64 amount,
-		const char *description)
+/* Append a leg to a request whose legs array has room; zero amounts are left out. */
+void
+ledger_add_leg(LedgerRequest *req, const char *account, LedgerSide side, int64 amount,
+			   const char *description)
 {
-	LedgerLeg  *leg = &req->legs[req->nlegs++];
+	LedgerLeg  *leg;
 
+	if (amount <= 0)
+		return;
+	leg = &req->legs[req->nlegs++];
 	memset(leg, 0, sizeof(*leg));
 	leg->account_number = pstrdup(account);
 	leg->side = side;
 	leg->amount_minor = amount;
-	leg->description = pstrdup(description);
+	leg->description = description ? pstrdup(description) : NULL;
+}
+
+/*
+ * The legs of a fee, appended to its journal (room for four more legs):
+ * each payer debited its part, SYS-FEE-<currency> credited the platform's
+ * part and the agent its commission. They sum to zero with each other.
+ */
+void
+rules_add_fee_legs(LedgerRequest *req, const char *currency, const char *sender,
+				   int64 sender_fee, const char *receiver, int64 receiver_fee,
+				   int64 commission, const char *agent)
+{
+	int64		fee = sender_fee + receiver_fee;
+
+	Assert(commission >= 0 && commission <= fee && (commission == 0 || agent != NULL));
+	ledger_add_leg(req, sender, SIDE_DEBIT, sender_fee, "fee");
+	ledger_add_leg(req, receiver, SIDE_DEBIT, receiver_fee, "fee");
+	ledger_add_leg(req, fee_account_number(currency), SIDE_CREDIT, fee - commission,
+				   "fee income");
+	if (agent != NULL)
+		ledger_add_leg(req, agent, SIDE_CREDIT, commission, "agent commission");
 }
 
 /*
@@ -532,16 +557,9 @@ rules_apply(Batch *b, LedgerRequest *req, LedgerAccount **accts, LedgerResult *r
 	legs = palloc0(sizeof(LedgerLeg) * (req->nlegs + 4));
 	memcpy(legs, req->legs, sizeof(LedgerLeg) * req->nlegs);
 	req->legs = legs;
-	if (q.sender_minor > 0)
-		add_leg(req, legs[0].account_number, SIDE_DEBIT, q.sender_minor, "fee");
-	if (q.receiver_minor > 0)
-		add_leg(req, legs[1].account_number, SIDE_DEBIT, q.receiver_minor, "fee");
-	if (q.fee_minor - q.commission_minor > 0)
-		add_leg(req, fee_account_number(src->currency), SIDE_CREDIT,
-				q.fee_minor - q.commission_minor, "fee income");
-	if (q.commission_minor > 0)
-		add_leg(req, req->agent_account_number, SIDE_CREDIT, q.commission_minor,
-				"agent commission");
+	rules_add_fee_legs(req, src->currency, legs[0].account_number, q.sender_minor,
+					   legs[1].account_number, q.receiver_minor, q.commission_minor,
+					   req->agent_account_number);
 	res->fee_minor = q.fee_minor;
 	res->commission_minor = q.commission_minor;
 	return true;
