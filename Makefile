@@ -9,10 +9,11 @@ EXTENSION   = pg_wallet
 EXTVERSION  = 0.1.0
 
 MODULE_big  = pg_wallet
-OBJS        = $(patsubst %.c,%.o,$(wildcard src/*.c))
+OBJS        = $(patsubst %.c,%.o,$(wildcard src/*.c src/*/*.c))
 
-# The install script is assembled from one file per concern, in order.
-SQL_PARTS   = $(sort $(wildcard sql/parts/*.sql))
+# The install script is assembled from one file per concern, in the order that
+# sql/install.list gives (the one place it is written).
+SQL_PARTS   = $(addprefix sql/,$(shell grep -v -e '^\#' -e '^[[:space:]]*$$' sql/install.list))
 DATA_built  = sql/$(EXTENSION)--$(EXTVERSION).sql
 DATA        = $(filter-out $(DATA_built),$(wildcard sql/$(EXTENSION)--*--*.sql))
 
@@ -46,13 +47,13 @@ tapcheck:
 	$(PROVE) -I '$(pgxsdir)/src/test/perl' -I test $(or $(PROVE_TESTS),test/t/*.pl)
 .PHONY: tapcheck
 
-sql/$(EXTENSION)--$(EXTVERSION).sql: $(SQL_PARTS)
-	cat $^ > $@
+sql/$(EXTENSION)--$(EXTVERSION).sql: sql/install.list $(SQL_PARTS)
+	cat $(SQL_PARTS) > $@
 
 EXTRA_CLEAN = $(BUILD_DIR)
 
 # Every object depends on the shared headers (PGXS tracks no header dependencies).
-$(OBJS): $(wildcard src/*.h)
+$(OBJS): $(wildcard src/*.h src/*/*.h)
 
 # pg_wallet_bridge: the REST/WebSocket daemon (bridge/, see docs/bridge.md). Built by `make`
 # beside the extension; `make install` puts it in the PostgreSQL bindir.

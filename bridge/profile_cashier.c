@@ -6,7 +6,7 @@
  * session's cursor when its owner is notified), the SQLSTATE map (only 4xx versus 5xx matters: a
  * refused connect closes the socket) and the error frame
  * {"type": "error", "data": {"message"}, "timestamp"}. Must never read a message's type or
- * data: pg_wallet.api_cashier_*() in sql/parts/93_api_cashier.sql does.
+ * data: pg_wallet.api_cashier_*() in sql/api/cashier.sql does.
  */
 #include <stdio.h>
 #include <string.h>

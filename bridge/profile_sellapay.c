@@ -5,7 +5,7 @@
  * (authorize 10/min per client address, the others 100/min per token), X-Process-Time, the
  * SQLSTATE to HTTP status map (400/401/402/404/500) and the error body
  * {"error": "<title>", "message", "details": {}}. Must never validate a field or decide an
- * outcome: that is pg_wallet.api_sellapay_*() in sql/parts/92_api_sellapay.sql.
+ * outcome: that is pg_wallet.api_sellapay_*() in sql/api/sellapay.sql.
  */
 #include <stdio.h>
 #include <string.h>

@@ -10,7 +10,7 @@
  * with a token are limited per token by what the API functions report for the caller's KYC
  * tier (RATE_TIERED: "_bridge": {"rate": "S/H/D"}); the bridge holds no tier table.
  * Must never validate a field or decide an outcome: that is pg_wallet.api_tribble_*() in
- * sql/parts/94_api_tribble.sql.
+ * sql/api/tribble.sql.
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -4,7 +4,7 @@
  * Owns: which method and path (under waas_base_path, default /waas/api/v1) call which SQL
  * API function, the status of a success, the SQLSTATE to HTTP status map and the error body
  * {"error": {"code", "message"}}. Must never validate a field or decide an outcome: that is
- * pg_wallet.api_waas_*() in sql/parts/91_api_waas.sql.
+ * pg_wallet.api_waas_*() in sql/api/waas.sql.
  */
 #include <stdio.h>
 #include <string.h>

@@ -20,9 +20,9 @@
 #include "fmgr.h"
 #include "miscadmin.h"
 
-#include "auth.h"
-#include "outbox.h"
-#include "pg_wallet.h"
+#include "identity/auth.h"
+#include "partners/outbox.h"
+#include "core/pg_wallet.h"
 
 PG_MODULE_MAGIC;
 

@@ -1,0 +1,282 @@
+-- API layer: the Sellapay profile (sellapay-api.md), served by pg_wallet_bridge at
+-- /sellapay/api/v1. One function per endpoint:
+--   pg_wallet.api_sellapay_<op>(token text, args jsonb) RETURNS jsonb
+-- args is the bridge's envelope {"request_id", "path", "query", "body"}, plus
+-- "credentials": {"api_key", "api_secret"} for authorize (from X-API-KEY / X-API-SECRET).
+-- Each function authenticates the token first (authorize checks the API key and secret),
+-- then calls the core functions that speak Sellapay (request_stk_push, send_funds_to_*).
+-- Refusals that have a documented body (400 validation, 401 authorize, 402 insufficient
+-- balance) are RETURNED as {"error": {"code": SQLSTATE, "message", "body": <the body>}};
+-- the bridge sends the body with the status of the code. Other errors are raised with the
+-- core's SQLSTATEs and shaped by the bridge.
+--
+-- A Sellapay account is a principal (role merchant, client or user) with API credentials;
+-- its "account" is its KES wallet, opened on the first authorize. Everything it moves is
+-- its own: the core functions are only ever called with the caller's own account.
+
+-- A returned 400 refusal in Sellapay's shape.
+CREATE OR REPLACE FUNCTION pg_wallet._sp_invalid(field text, reason text)
+RETURNS jsonb
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT jsonb_build_object('error', jsonb_build_object('code', '22023', 'message', reason,
+		'body', jsonb_build_object('error', 'Validation error', 'message', reason,
+			'details', jsonb_build_object('field', field, 'reason', reason))))
+$$;
+COMMENT ON FUNCTION pg_wallet._sp_invalid(text, text) IS
+	'Internal: a Sellapay 400 "Validation error" refusal naming the field.';
+
+-- Check the body: required fields present, amount a positive number, strings bounded.
+-- NULL when valid, else the refusal.
+CREATE OR REPLACE FUNCTION pg_wallet._sp_check(b jsonb, required text[], optional text[])
+RETURNS jsonb
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	f text;
+	v jsonb;
+BEGIN
+	FOREACH f IN ARRAY required || optional LOOP
+		v := b -> f;
+		IF v IS NULL OR jsonb_typeof(v) = 'null' THEN
+			IF f = ANY (required) THEN
+				RETURN pg_wallet._sp_invalid(f, f || ' is required');
+			END IF;
+		ELSIF f = 'amount' THEN
+			IF NOT (jsonb_typeof(v) = 'number'
+			        OR (jsonb_typeof(v) = 'string' AND (v #>> '{}') ~ '^[0-9]{1,15}(\.[0-9]{1,6})?$'))
+			THEN
+				RETURN pg_wallet._sp_invalid(f, 'amount must be a number');
+			END IF;
+			IF (v #>> '{}')::numeric <= 0 THEN
+				RETURN pg_wallet._sp_invalid(f, 'amount must be greater than 0');
+			END IF;
+		ELSIF jsonb_typeof(v) <> 'string' OR length(v #>> '{}') NOT BETWEEN 1 AND 200 THEN
+			RETURN pg_wallet._sp_invalid(f, f || ' must be a string of 1 to 200 characters');
+		END IF;
+	END LOOP;
+	RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION pg_wallet._sp_check(jsonb, text[], text[]) IS
+	'Internal: Sellapay body validation; NULL or a 400 refusal naming the first bad field.';
+
+-- The caller's KES wallet (opened when missing).
+CREATE OR REPLACE FUNCTION pg_wallet._sp_account(me pg_wallet.auth_principal)
+RETURNS text
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	num text;
+BEGIN
+	SELECT a.account_number INTO num FROM pg_wallet.accounts a
+	WHERE a.owner_id = me.owner_id AND a.currency = 'KES' AND a.purpose = 'WALLET'
+	ORDER BY a.id LIMIT 1;
+	IF num IS NULL THEN
+		num := (pg_wallet.create_account(me.owner_id, 'KES', 'WALLET')).account_number;
+	END IF;
+	RETURN num;
+END
+$$;
+COMMENT ON FUNCTION pg_wallet._sp_account(pg_wallet.auth_principal) IS
+	'Internal: the Sellapay account of a principal: its first KES wallet, opened on first use.';
+
+CREATE OR REPLACE FUNCTION pg_wallet._sp_me(token text)
+RETURNS pg_wallet.auth_principal
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT pg_wallet._api_caller(token, 'sellapay', ARRAY['merchant', 'client', 'user']) $$;
+COMMENT ON FUNCTION pg_wallet._sp_me(text) IS
+	'Internal: authenticate a Sellapay caller (roles merchant, client, user; a sellapay token).';
+
+-- Run a money-moving core call; WL001 becomes the 402 body with required and available.
+CREATE OR REPLACE FUNCTION pg_wallet._sp_insufficient(account_number text, required numeric)
+RETURNS jsonb
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT jsonb_build_object('error', jsonb_build_object('code', 'WL001',
+		'message', 'Your account balance is too low',
+		'body', jsonb_build_object('error', 'Insufficient balance',
+			'message', 'Your account balance is too low', 'required', required,
+			'available', (pg_wallet.get_balance(account_number)).available_balance)))
+$$;
+COMMENT ON FUNCTION pg_wallet._sp_insufficient(text, numeric) IS
+	'Internal: the Sellapay 402 refusal (required, available).';
+
+-- ---------------------------------------------------------------------------------------
+-- Endpoints
+-- ---------------------------------------------------------------------------------------
+
+CREATE OR REPLACE FUNCTION pg_wallet.api_sellapay_authorize(token text, args jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	k text := args #>> '{credentials,api_key}';
+	s text := args #>> '{credentials,api_secret}';
+	r pg_wallet.login_result;
+	me pg_wallet.auth_principal;
+BEGIN
+	IF coalesce(k, '') = '' OR coalesce(s, '') = '' THEN
+		RETURN jsonb_build_object('error', jsonb_build_object('code', '22004',
+			'message', 'Missing API key or secret code',
+			'body', jsonb_build_object('error', 'Missing API key or secret code')));
+	END IF;
+	r := pg_wallet.authorize_api_key(k, s, 'sellapay');
+	IF r.status <> 'OK' THEN
+		-- returned, not raised: what authorize_api_key wrote must be kept
+		RETURN jsonb_build_object('error', jsonb_build_object('code', r.sqlstate,
+			'message', r.message,
+			'body', jsonb_build_object('error', 'Unauthorized',
+				'message', 'Invalid API key or secret code')));
+	END IF;
+	me := pg_wallet._sp_me(r.access_token);
+	RETURN jsonb_build_object('message', 'User authorized', 'account', pg_wallet._sp_account(me),
+		'access_token', r.access_token, 'expires_in', r.expires_in);
+END
+$$;
+COMMENT ON FUNCTION pg_wallet.api_sellapay_authorize(text, jsonb) IS
+	'Sellapay POST /authorize: X-API-KEY and X-API-SECRET (in args.credentials) to '
+	'{message, account, access_token, expires_in}; 400 missing, 401 invalid (returned).';
+
+CREATE OR REPLACE FUNCTION pg_wallet.api_sellapay_get_balance(token text, args jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	me pg_wallet.auth_principal := pg_wallet._sp_me(token);
+	primary_account text := pg_wallet._sp_account(me);
+	balances jsonb;
+BEGIN
+	SELECT jsonb_object_agg(b.currency, b.available_balance ORDER BY b.currency) INTO balances
+	FROM (SELECT DISTINCT ON (a.currency) a.account_number, a.currency
+	      FROM pg_wallet.accounts a
+	      WHERE a.owner_id = me.owner_id AND a.purpose = 'WALLET' AND a.status <> 'CLOSED'
+	      ORDER BY a.currency, a.id) a
+	CROSS JOIN LATERAL pg_wallet.get_balance(a.account_number) b;
+	RETURN jsonb_build_object('message', 'Balance retrieved',
+		'balance', coalesce(balances, '{}'), 'primary_currency',
+		(SELECT a.currency FROM pg_wallet.accounts a WHERE a.account_number = primary_account),
+		'timestamp', extract(epoch FROM now())::bigint);
+END
+$$;
+COMMENT ON FUNCTION pg_wallet.api_sellapay_get_balance(text, jsonb) IS
+	'Sellapay GET /getBalance: the available balance of each of the caller''s wallets by '
+	'currency, primary_currency (KES), timestamp.';
+
+CREATE OR REPLACE FUNCTION pg_wallet.api_sellapay_request_stk_push(token text, args jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	me pg_wallet.auth_principal := pg_wallet._sp_me(token);
+	b jsonb := args -> 'body';
+	err jsonb := pg_wallet._sp_check(b, ARRAY['phone', 'amount'],
+		ARRAY['reference', 'description']);
+BEGIN
+	IF err IS NOT NULL THEN
+		RETURN err;
+	END IF;
+	IF (b ->> 'phone') !~ '^[17][0-9]{8}$' THEN
+		RETURN pg_wallet._sp_invalid('phone', 'Phone must start with 7 or 1');
+	END IF;
+	IF length(b ->> 'reference') > 20 THEN
+		RETURN pg_wallet._sp_invalid('reference', 'reference must be at most 20 characters');
+	END IF;
+	RETURN pg_wallet.request_stk_push(pg_wallet._sp_account(me), b ->> 'phone',
+		(b ->> 'amount')::numeric, b ->> 'reference', b ->> 'description') - 'replayed';
+END
+$$;
+COMMENT ON FUNCTION pg_wallet.api_sellapay_request_stk_push(text, jsonb) IS
+	'Sellapay POST /requestStkPush: an M-Pesa STK push into the caller''s KES wallet.';
+
+CREATE OR REPLACE FUNCTION pg_wallet.api_sellapay_send_funds_to_mobile(token text, args jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	me pg_wallet.auth_principal := pg_wallet._sp_me(token);
+	b jsonb := args -> 'body';
+	err jsonb := pg_wallet._sp_check(b, ARRAY['phone', 'amount'],
+		ARRAY['reference', 'narrative']);
+	acct text;
+BEGIN
+	IF err IS NOT NULL THEN
+		RETURN err;
+	END IF;
+	IF (b ->> 'phone') !~ '^[17][0-9]{8}$' THEN
+		RETURN pg_wallet._sp_invalid('phone', 'Phone must start with 7 or 1');
+	END IF;
+	acct := pg_wallet._sp_account(me);
+	RETURN pg_wallet.send_funds_to_mobile(acct, b ->> 'phone', (b ->> 'amount')::numeric,
+		b ->> 'reference', b ->> 'narrative');
+EXCEPTION WHEN SQLSTATE 'WL001' THEN
+	RETURN pg_wallet._sp_insufficient(acct, (b ->> 'amount')::numeric);
+END
+$$;
+COMMENT ON FUNCTION pg_wallet.api_sellapay_send_funds_to_mobile(text, jsonb) IS
+	'Sellapay POST /sendFundsToMobile: an M-Pesa payout from the caller''s KES wallet; 402 '
+	'with required and available when the balance is too low.';
+
+CREATE OR REPLACE FUNCTION pg_wallet.api_sellapay_send_funds_to_sellapay(token text, args jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	me pg_wallet.auth_principal := pg_wallet._sp_me(token);
+	b jsonb := args -> 'body';
+	err jsonb := pg_wallet._sp_check(b, ARRAY['account', 'amount'],
+		ARRAY['reference', 'narrative']);
+	acct text;
+BEGIN
+	IF err IS NOT NULL THEN
+		RETURN err;
+	END IF;
+	acct := pg_wallet._sp_account(me);
+	IF b ->> 'account' = acct THEN
+		RETURN pg_wallet._sp_invalid('account', 'cannot send funds to your own account');
+	END IF;
+	RETURN pg_wallet.send_funds_to_account(acct, b ->> 'account', (b ->> 'amount')::numeric,
+		b ->> 'reference', b ->> 'narrative') - 'replayed';
+EXCEPTION WHEN SQLSTATE 'WL001' THEN
+	RETURN pg_wallet._sp_insufficient(acct, (b ->> 'amount')::numeric);
+END
+$$;
+COMMENT ON FUNCTION pg_wallet.api_sellapay_send_funds_to_sellapay(text, jsonb) IS
+	'Sellapay POST /sendFundsToSellapay: a transfer from the caller''s KES wallet to another '
+	'Sellapay account; 404 unknown recipient (WL067), 402 insufficient balance.';
+
+CREATE OR REPLACE FUNCTION pg_wallet.api_sellapay_send_funds_to_local_bank(token text, args jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	me pg_wallet.auth_principal := pg_wallet._sp_me(token);
+	b jsonb := args -> 'body';
+	err jsonb := pg_wallet._sp_check(b,
+		ARRAY['bank_code', 'account_number', 'amount', 'account_name'], ARRAY['reference']);
+	acct text;
+BEGIN
+	IF err IS NOT NULL THEN
+		RETURN err;
+	END IF;
+	acct := pg_wallet._sp_account(me);
+	RETURN pg_wallet.send_funds_to_bank(acct, b ->> 'bank_code', b ->> 'account_number',
+		(b ->> 'amount')::numeric, b ->> 'account_name', b ->> 'reference');
+EXCEPTION WHEN SQLSTATE 'WL001' THEN
+	RETURN pg_wallet._sp_insufficient(acct, (b ->> 'amount')::numeric);
+END
+$$;
+COMMENT ON FUNCTION pg_wallet.api_sellapay_send_funds_to_local_bank(text, jsonb) IS
+	'Sellapay POST /sendFundsToLocalBank: a bank payout from the caller''s KES wallet; 400 '
+	'invalid bank details (WL068), 402 insufficient balance.';

@@ -1,0 +1,324 @@
+-- API layer: the Tribble REST profile (tribble-rest-api.md), served by pg_wallet_bridge at
+-- /tribble/api/v1, for the endpoints whose functions exist so far. One function per endpoint:
+--   pg_wallet.api_tribble_<op>(token text, args jsonb) RETURNS jsonb
+-- args is the bridge's envelope {"request_id", "path": {"id"}, "query": {...}, "body": {...}}.
+-- Each function authenticates the token first (a Tribble token: audience tribble; register,
+-- login and refresh take no token), reaches only the caller's own wallets, and raises the
+-- core's SQLSTATEs; the bridge renders them as {"statusCode", "errorCode", "message",
+-- "details", "timestamp", "requestId"}. Field names are camelCase, times ISO 8601 UTC.
+-- Rate limits per KYC tier (tribble_rate_limits): each authenticated function but logout adds
+-- "_bridge": {"rate": "<per second>/<per hour>/<per day>"} for its caller's tier; the bridge
+-- keeps that for the token and counts the token's next requests against it (429 beyond).
+
+-- The "_bridge" object of a Tribble reply: the caller's rate limits (its tier's, else tier 0's).
+CREATE OR REPLACE FUNCTION pg_wallet._tribble_bridge(me pg_wallet.auth_principal)
+RETURNS jsonb
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT jsonb_build_object('_bridge', jsonb_build_object('rate',
+		format('%s/%s/%s', l.per_second, l.per_hour, l.per_day)))
+	FROM pg_wallet.tribble_rate_limits l
+	WHERE l.kyc_tier IN (coalesce(me.kyc_tier, 0), 0)
+	ORDER BY l.kyc_tier = coalesce(me.kyc_tier, 0) DESC
+	LIMIT 1
+$$;
+COMMENT ON FUNCTION pg_wallet._tribble_bridge(pg_wallet.auth_principal) IS
+	'Internal: {"_bridge": {"rate": "s/h/d"}}, the caller''s KYC-tier rate limits, for the bridge.';
+
+CREATE OR REPLACE FUNCTION pg_wallet._tribble_me(token text)
+RETURNS pg_wallet.auth_principal
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT pg_wallet._api_caller(token, 'tribble', ARRAY['user', 'merchant', 'admin'])
+$$;
+COMMENT ON FUNCTION pg_wallet._tribble_me(text) IS
+	'Internal: authenticate a Tribble caller (a token issued for the tribble audience).';
+
+-- The body's required string fields, or 22023 naming the first missing one.
+CREATE OR REPLACE FUNCTION pg_wallet._tribble_require(b jsonb, fields text[])
+RETURNS void
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	f text;
+BEGIN
+	IF b IS NULL OR jsonb_typeof(b) <> 'object' THEN
+		RAISE EXCEPTION 'the body must be a JSON object' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	FOREACH f IN ARRAY fields LOOP
+		IF jsonb_typeof(b -> f) IS DISTINCT FROM 'string' OR b ->> f = '' THEN
+			RAISE EXCEPTION '% is required', f USING ERRCODE = 'invalid_parameter_value';
+		END IF;
+	END LOOP;
+END
+$$;
+COMMENT ON FUNCTION pg_wallet._tribble_require(jsonb, text[]) IS
+	'Internal: Tribble request validation: each field a non-empty string, or 22023 naming it.';
+
+-- One of the caller's wallets (an account it owns), or WL005 "wallet not found".
+CREATE OR REPLACE FUNCTION pg_wallet._tribble_wallet(me pg_wallet.auth_principal, wallet_id text)
+RETURNS pg_wallet.account_info
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	a pg_wallet.account_info;
+BEGIN
+	IF wallet_id IS NOT NULL AND length(wallet_id) <= 64 THEN
+		BEGIN
+			a := pg_wallet.get_account(wallet_id);
+		EXCEPTION WHEN SQLSTATE 'WL005' THEN
+			a := NULL;
+		END;
+	END IF;
+	IF a.account_id IS NULL OR a.owner_id IS DISTINCT FROM me.owner_id THEN
+		RAISE EXCEPTION 'wallet not found' USING ERRCODE = 'WL005';
+	END IF;
+	RETURN a;
+END
+$$;
+COMMENT ON FUNCTION pg_wallet._tribble_wallet(pg_wallet.auth_principal, text) IS
+	'Internal: one of the caller''s wallets, or WL005 (another user''s is "not found" too).';
+
+CREATE OR REPLACE FUNCTION pg_wallet.api_tribble_register(token text, args jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	b jsonb := args -> 'body';
+	p pg_wallet.principal_info;
+BEGIN
+	PERFORM pg_wallet._tribble_require(b,
+		ARRAY['email', 'password', 'firstName', 'lastName', 'phoneNumber']);
+	IF b ->> 'email' !~ '^[^@[:space:]]+@[^@[:space:]]+\.[^@[:space:]]+$' THEN
+		RAISE EXCEPTION 'email is not a valid address' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF b ? 'dateOfBirth' AND coalesce(b ->> 'dateOfBirth', '') !~ '^\d{4}-\d{2}-\d{2}$' THEN
+		RAISE EXCEPTION 'dateOfBirth must be YYYY-MM-DD' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	p := pg_wallet.register_user(b ->> 'email', b ->> 'password', b ->> 'firstName',
+		b ->> 'lastName', b ->> 'phoneNumber', (b ->> 'dateOfBirth')::date,
+		coalesce(b ->> 'accountType', 'individual'));
+	RETURN jsonb_build_object('userId', p.principal_id, 'email', p.email,
+		'kycStatus', p.kyc_status, 'kycTier', p.kyc_tier,
+		'createdAt', pg_wallet._ts_iso(p.created_at),
+		'message', 'Registration successful. Please verify your email and complete KYC.');
+END
+$$;
+COMMENT ON FUNCTION pg_wallet.api_tribble_register(text, jsonb) IS
+	'Tribble POST /auth/register: a user (register_user) with KYC PENDING tier 0; 400 for a '
+	'missing field, bad email or weak password (WL030), 409 when the email is taken (23505).';
+
+CREATE OR REPLACE FUNCTION pg_wallet.api_tribble_login(token text, args jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	b jsonb := args -> 'body';
+	r pg_wallet.login_result;
+	p pg_wallet.principal_info;
+BEGIN
+	PERFORM pg_wallet._tribble_require(b, ARRAY['email', 'password']);
+	r := pg_wallet.login(b ->> 'email', b ->> 'password', 'tribble');
+	IF r.status <> 'OK' THEN
+		-- returned, not raised: the failed attempt login() counted must be kept
+		RETURN jsonb_build_object('error', jsonb_build_object('code', r.sqlstate,
+			'message', r.message));
+	END IF;
+	p := pg_wallet.get_principal_by_id(r.principal_id);
+	RETURN jsonb_build_object('accessToken', r.access_token, 'refreshToken', r.refresh_token,
+		'expiresIn', r.expires_in,
+		'user', jsonb_build_object('userId', p.principal_id, 'email', p.email,
+			'firstName', p.first_name, 'kycStatus', p.kyc_status, 'kycTier', p.kyc_tier));
+END
+$$;
+COMMENT ON FUNCTION pg_wallet.api_tribble_login(text, jsonb) IS
+	'Tribble POST /auth/login: a Tribble access and refresh token and the user; a refusal '
+	'(401 WL020 bad credentials, 403 WL021 locked) is returned so that the attempt is counted.';
+
+CREATE OR REPLACE FUNCTION pg_wallet.api_tribble_refresh(token text, args jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	b jsonb := args -> 'body';
+	r pg_wallet.login_result;
+BEGIN
+	PERFORM pg_wallet._tribble_require(b, ARRAY['refreshToken']);
+	r := pg_wallet.refresh_session(b ->> 'refreshToken');
+	IF r.status <> 'OK' THEN
+		-- returned: a reuse detected by refresh_session revokes the family, and that stays
+		RETURN jsonb_build_object('error', jsonb_build_object('code', r.sqlstate,
+			'message', r.message));
+	END IF;
+	RETURN jsonb_build_object('accessToken', r.access_token, 'refreshToken', r.refresh_token,
+		'expiresIn', r.expires_in);
+END
+$$;
+COMMENT ON FUNCTION pg_wallet.api_tribble_refresh(text, jsonb) IS
+	'Tribble POST /auth/refresh-token: a new access token and the rotated refresh token '
+	'(refresh_session; a reused refresh token revokes the session family, 401).';
+
+CREATE OR REPLACE FUNCTION pg_wallet.api_tribble_logout(token text, args jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	me pg_wallet.auth_principal := pg_wallet._tribble_me(token);
+	tid text := args #>> '{body,tokenId}';
+BEGIN
+	IF tid IS NOT NULL AND tid !~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
+	THEN
+		RAISE EXCEPTION 'tokenId must be a token identifier (uuid)'
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	PERFORM pg_wallet.logout(token, tid::uuid);
+	RETURN jsonb_build_object('message', 'Logged out successfully');
+END
+$$;
+COMMENT ON FUNCTION pg_wallet.api_tribble_logout(text, jsonb) IS
+	'Tribble POST /auth/logout: revoke the caller''s session (or the token tokenId names).';
+
+CREATE OR REPLACE FUNCTION pg_wallet.api_tribble_kyc_status(token text, args jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	me pg_wallet.auth_principal := pg_wallet._tribble_me(token);
+BEGIN
+	RETURN pg_wallet.kyc_status_of(me.principal_id,
+		upper(coalesce(args #>> '{query,currency}', 'KES'))) || pg_wallet._tribble_bridge(me);
+END
+$$;
+COMMENT ON FUNCTION pg_wallet.api_tribble_kyc_status(text, jsonb) IS
+	'Tribble GET /auth/kyc-status[?currency=KES]: the caller''s KYC status, documents and the '
+	'tier''s limits in the currency.';
+
+CREATE OR REPLACE FUNCTION pg_wallet.api_tribble_me(token text, args jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	me pg_wallet.auth_principal := pg_wallet._tribble_me(token);
+	p pg_wallet.principal_info := pg_wallet.get_principal_by_id(me.principal_id);
+BEGIN
+	RETURN jsonb_build_object('userId', p.principal_id, 'email', p.email,
+		'firstName', p.first_name, 'lastName', p.last_name, 'phoneNumber', p.phone_number,
+		'dateOfBirth', p.date_of_birth, 'accountType', p.account_type,
+		'kycStatus', p.kyc_status, 'kycTier', p.kyc_tier,
+		'createdAt', pg_wallet._ts_iso(p.created_at),
+		'lastLogin', pg_wallet._ts_iso(p.last_login_at), 'accountStatus', p.status)
+		|| pg_wallet._tribble_bridge(me);
+END
+$$;
+COMMENT ON FUNCTION pg_wallet.api_tribble_me(text, jsonb) IS
+	'Tribble GET /users/profile (also /users/me): the caller''s profile, no secrets.';
+
+CREATE OR REPLACE FUNCTION pg_wallet.api_tribble_wallets(token text, args jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	me pg_wallet.auth_principal := pg_wallet._tribble_me(token);
+	q jsonb := coalesce(args -> 'query', '{}');
+	lim integer;
+	off integer;
+	total bigint;
+	items jsonb;
+BEGIN
+	IF coalesce(q ->> 'limit', '20') !~ '^[0-9]{1,3}$' OR coalesce(q ->> 'limit', '20')::integer
+		NOT BETWEEN 1 AND 100 THEN
+		RAISE EXCEPTION 'limit must be between 1 and 100' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF coalesce(q ->> 'offset', '0') !~ '^[0-9]{1,6}$' THEN
+		RAISE EXCEPTION 'offset must be between 0 and 999999'
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	lim := coalesce(q ->> 'limit', '20')::integer;
+	off := coalesce(q ->> 'offset', '0')::integer;
+	WITH mine AS (
+		SELECT a.account_number, a.currency, a.status, a.account_id
+		FROM pg_wallet.list_accounts(me.owner_id, 1000) a
+		WHERE a.purpose = 'WALLET' AND a.status <> 'CLOSED'
+		  AND (q ->> 'currency' IS NULL OR a.currency = upper(q ->> 'currency'))
+		  AND (q ->> 'status' IS NULL OR a.status = upper(q ->> 'status')))
+	SELECT (SELECT count(*) FROM mine),
+		coalesce((SELECT jsonb_agg(jsonb_build_object('walletId', m.account_number,
+				'currency', m.currency,
+				'balance', (pg_wallet.get_balance(m.account_number)).balance,
+				'status', m.status) ORDER BY m.account_id)
+			FROM (SELECT * FROM mine ORDER BY account_id LIMIT lim OFFSET off) m), '[]')
+	INTO total, items;
+	RETURN jsonb_build_object('wallets', items, 'pagination', jsonb_build_object(
+		'total', total, 'limit', lim, 'offset', off, 'hasMore', off + lim < total))
+		|| pg_wallet._tribble_bridge(me);
+END
+$$;
+COMMENT ON FUNCTION pg_wallet.api_tribble_wallets(text, jsonb) IS
+	'Tribble GET /wallets[?currency&status&limit&offset]: the caller''s wallets with balances, '
+	'and pagination {total, limit (1-100, default 20), offset, hasMore}.';
+
+CREATE OR REPLACE FUNCTION pg_wallet.api_tribble_wallet(token text, args jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	me pg_wallet.auth_principal := pg_wallet._tribble_me(token);
+	a pg_wallet.account_info := pg_wallet._tribble_wallet(me, args #>> '{path,id}');
+	last jsonb;
+BEGIN
+	SELECT jsonb_build_object('transactionId', pg_wallet.receipt_code(j.id, j.created_at),
+		'amount', pg_wallet.amount_format(e.amount, a.currency),
+		'type', CASE e.side WHEN 'CR' THEN 'CREDIT' ELSE 'DEBIT' END,
+		'timestamp', pg_wallet._ts_iso(e.created_at))
+	INTO last
+	FROM pg_wallet.entries e JOIN pg_wallet.journals j ON j.id = e.journal_id
+	WHERE e.account_id = a.account_id
+	ORDER BY e.created_at DESC, e.id DESC LIMIT 1;
+	RETURN jsonb_build_object('walletId', a.account_number, 'userId', me.principal_id,
+		'balance', (pg_wallet.get_balance(a.account_number)).balance, 'currency', a.currency,
+		'status', a.status, 'createdAt', pg_wallet._ts_iso(a.created_at),
+		'lastTransaction', last) || pg_wallet._tribble_bridge(me);
+END
+$$;
+COMMENT ON FUNCTION pg_wallet.api_tribble_wallet(text, jsonb) IS
+	'Tribble GET /wallets/:walletId: one of the caller''s wallets with its balance and last '
+	'transaction; another user''s wallet is 404.';
+
+CREATE OR REPLACE FUNCTION pg_wallet.api_tribble_fund(token text, args jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	me pg_wallet.auth_principal := pg_wallet._tribble_me(token);
+	b jsonb := args -> 'body';
+	a pg_wallet.account_info;
+BEGIN
+	PERFORM pg_wallet._tribble_require(b, ARRAY['walletId', 'paymentMethodId']);
+	IF jsonb_typeof(b -> 'amount') IS DISTINCT FROM 'number' OR (b ->> 'amount')::numeric <= 0
+	THEN
+		RAISE EXCEPTION 'Amount must be greater than 0' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	a := pg_wallet._tribble_wallet(me, b ->> 'walletId');
+	RETURN pg_wallet.fund_wallet(a.account_number, (b ->> 'amount')::numeric,
+		b ->> 'paymentMethodId',
+		CASE WHEN b ->> 'idempotencyKey' IS NOT NULL
+		     THEN format('t%s-%s', me.owner_id, left(b ->> 'idempotencyKey', 80)) END)
+		|| pg_wallet._tribble_bridge(me);
+END
+$$;
+COMMENT ON FUNCTION pg_wallet.api_tribble_fund(text, jsonb) IS
+	'Tribble POST /wallets/fund: fund one of the caller''s wallets from a payment method '
+	'(fund_wallet: a card deposit, PROCESSING until the partner''s callback).';

@@ -1,0 +1,156 @@
+-- Durable events: a row per user-visible state change, in the transaction that makes the
+-- change, then NOTIFY pg_wallet_events (payload {"event_id", "owner_id", "event_type",
+-- "principal_id"}); the bridge LISTENs, routes by owner_id, reads the event and pushes it to
+-- the owner's sockets; a client that reconnects asks for the events after the last id it
+-- saw. principal_id names the principal the event is for (the one that caused it, else the
+-- owner's only principal) and is null when neither is known.
+--
+-- Ordering: ids come from one sequence, drawn while the owner's event_streams row is locked
+-- (until commit). Two transactions writing events of one owner therefore commit in id order,
+-- so "after id N" never misses an event that commits later with a smaller id. Lock order:
+-- events are written last in a transaction, owners in ascending id.
+
+CREATE OR REPLACE FUNCTION pg_wallet._ts_iso(ts timestamptz)
+RETURNS text
+LANGUAGE sql IMMUTABLE STRICT
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT to_char(ts AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
+$$;
+COMMENT ON FUNCTION pg_wallet._ts_iso(timestamptz) IS
+	'Internal: a timestamp as the specs show it, ISO 8601 UTC (2025-12-07T11:00:00Z).';
+
+CREATE OR REPLACE FUNCTION pg_wallet._event_types()
+RETURNS text[]
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT ARRAY['deposit_completed', 'deposit_failed', 'withdrawal_completed',
+		'withdrawal_failed', 'transfer_completed', 'transaction_completed',
+		'transaction_failed', 'transaction:completed', 'subscription:charged',
+		'dispute:created', 'fraud:risk_alert']
+$$;
+COMMENT ON FUNCTION pg_wallet._event_types() IS
+	'Internal: the event types the specs push (cashier push events, Tribble socket.io '
+	'events).';
+
+-- The principal an event of an owner is for: the given one (it must be one of the owner's
+-- principals), else the owner's only principal, else NULL (none, or several and no way to
+-- tell which).
+CREATE OR REPLACE FUNCTION pg_wallet._event_principal(p_owner_id bigint, p_principal_id uuid)
+RETURNS uuid
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	ids uuid[];
+BEGIN
+	IF p_principal_id IS NOT NULL THEN
+		IF NOT EXISTS (SELECT 1 FROM pg_wallet.principals p
+		               WHERE p.id = p_principal_id AND p.owner_id = p_owner_id) THEN
+			RAISE EXCEPTION 'principal % is not a principal of owner %', p_principal_id,
+				p_owner_id USING ERRCODE = 'WL035';
+		END IF;
+		RETURN p_principal_id;
+	END IF;
+	SELECT array_agg(p.id) INTO ids
+	FROM (SELECT x.id FROM pg_wallet.principals x WHERE x.owner_id = p_owner_id LIMIT 2) p;
+	RETURN CASE WHEN cardinality(ids) = 1 THEN ids[1] END;
+END
+$$;
+COMMENT ON FUNCTION pg_wallet._event_principal(bigint, uuid) IS
+	'Internal: the principal_id of an owner''s event: the principal that caused it when given '
+	'(WL035 unless it is one of the owner''s), else the owner''s only principal, else NULL.';
+
+-- The NOTIFY payload of an event. owner_id is what the bridge routes by (it looks for
+-- "owner_id": in the text); principal_id is null when not known.
+CREATE OR REPLACE FUNCTION pg_wallet._event_notification(
+	p_event_id bigint, p_owner_id bigint, p_event_type text, p_principal_id uuid)
+RETURNS text
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT jsonb_build_object('event_id', p_event_id, 'owner_id', p_owner_id,
+		'event_type', p_event_type, 'principal_id', p_principal_id)::text
+$$;
+COMMENT ON FUNCTION pg_wallet._event_notification(bigint, bigint, text, uuid) IS
+	'Internal: the pg_wallet_events NOTIFY payload, {"event_id", "owner_id", "event_type", '
+	'"principal_id"} (principal_id null when not known).';
+
+CREATE OR REPLACE FUNCTION pg_wallet.emit_event(
+	owner_id bigint,
+	event_type text,
+	payload jsonb,
+	principal_id uuid DEFAULT NULL)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	new_id bigint;
+	who uuid;
+BEGIN
+	IF event_type IS NULL OR NOT (event_type = ANY (pg_wallet._event_types())) THEN
+		RAISE EXCEPTION 'unknown event type "%"', left(event_type, 50) USING ERRCODE = 'WL075',
+			HINT = 'Use one of ' || array_to_string(pg_wallet._event_types(), ', ') || '.';
+	END IF;
+	IF payload IS NULL OR jsonb_typeof(payload) <> 'object' OR octet_length(payload::text) > 8192
+	THEN
+		RAISE EXCEPTION 'event payload must be a JSON object of at most 8192 bytes'
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF NOT EXISTS (SELECT 1 FROM pg_wallet.owners o WHERE o.id = emit_event.owner_id) THEN
+		RAISE EXCEPTION 'owner % does not exist', coalesce(owner_id::text, 'NULL')
+			USING ERRCODE = 'WL018';
+	END IF;
+	who := pg_wallet._event_principal(emit_event.owner_id, emit_event.principal_id);
+	-- the owner's stream row, locked until commit, then the id
+	INSERT INTO pg_wallet.event_streams AS s (owner_id, last_event_id, event_count)
+	VALUES (emit_event.owner_id, 0, 0)
+	ON CONFLICT ON CONSTRAINT event_streams_pkey DO UPDATE SET event_count = s.event_count;
+	new_id := nextval('pg_wallet.event_id_seq');
+	UPDATE pg_wallet.event_streams s SET last_event_id = new_id, event_count = s.event_count + 1
+	WHERE s.owner_id = emit_event.owner_id;
+	INSERT INTO pg_wallet.events (id, owner_id, event_type, payload, principal_id)
+	VALUES (new_id, emit_event.owner_id, emit_event.event_type, emit_event.payload, who);
+	-- owner_id stays the routing key (the bridge reads it); principal_id is null when unknown
+	PERFORM pg_notify('pg_wallet_events', pg_wallet._event_notification(new_id,
+		emit_event.owner_id, emit_event.event_type, who));
+	RETURN new_id;
+END
+$$;
+COMMENT ON FUNCTION pg_wallet.emit_event(bigint, text, jsonb, uuid) IS
+	'Record a user-visible event for an owner in the caller''s transaction and NOTIFY '
+	'pg_wallet_events at commit ({"event_id", "owner_id", "event_type", "principal_id"}); '
+	'returns its id. principal_id: the principal that caused it (WL035 unless it is one of '
+	'the owner''s), by default the owner''s only principal, else null. Types: '
+	'deposit_completed, deposit_failed, withdrawal_completed, withdrawal_failed, '
+	'transfer_completed, transaction_completed, transaction_failed, transaction:completed, '
+	'subscription:charged, dispute:created, fraud:risk_alert (WL075 otherwise). Call it last '
+	'in a transaction.';
+
+CREATE OR REPLACE FUNCTION pg_wallet.get_events(
+	owner_id bigint,
+	after_event_id bigint DEFAULT 0,
+	max_events integer DEFAULT 100)
+RETURNS SETOF pg_wallet.event_info
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF max_events IS NULL OR max_events NOT BETWEEN 1 AND 1000 THEN
+		RAISE EXCEPTION 'max_events must be between 1 and 1000'
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	RETURN QUERY
+		SELECT e.id, e.owner_id, e.event_type, e.payload, e.created_at, e.principal_id
+		FROM pg_wallet.events e
+		WHERE e.owner_id = get_events.owner_id AND e.id > coalesce(after_event_id, 0)
+		ORDER BY e.id
+		LIMIT max_events;
+END
+$$;
+COMMENT ON FUNCTION pg_wallet.get_events(bigint, bigint, integer) IS
+	'An owner''s events after an id, oldest first, at most max_events (1-1000), each with '
+	'the principal it is for (or NULL): a client that reconnects passes the last event_id it '
+	'saw and misses none.';

@@ -1,0 +1,792 @@
+/*-------------------------------------------------------------------------
+ *
+ * ledger.c
+ *	  The one posting path. Every movement of money in pg_wallet is a
+ *	  LedgerRequest posted here, alone or in a batch.
+ *
+ * A batch of requests is posted in a fixed number of statements whatever
+ * its size:
+ *	1. resolve every account number and lock, in id order, each account that
+ *	   is debited (or whose hold is released) or that takes credits DIRECTly;
+ *	   a DEFERRED account that is only credited is not locked;
+ *	2. fold the pending credits (account_deltas) of locked DEFERRED accounts;
+ *	3. look up the idempotency keys (after the locks: a retry racing its
+ *	   original waits on the same account lock, then finds its result);
+ *	4. check and apply every request in memory, in order;
+ *	5. insert journals, insert entries (and the deltas of DEFERRED credits),
+ *	   update the changed accounts.
+ *
+ * Locking rules: accounts are locked only in step 1, in ascending id order,
+ * so two postings never deadlock on accounts. A DEFERRED account is never
+ * locked by a credit, so a hot merchant account does not serialise payers.
+ *
+ * Invariants asserted on write (and again by verify_ledger()): each journal
+ * sums to zero per currency; a debit that lowers an account's available
+ * balance (balance - pending_debit) leaves it at or above minimum_balance
+ * unless the account can_overdraw or the request is forced.
+ *
+ * Never: writes anything before all checks of a request passed; raises in
+ * per-item mode for a refusal (it is recorded and reported instead).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "commands/sequence.h"
+#include "common/int.h"
+#include "executor/spi.h"
+#include "funcapi.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/hsearch.h"
+#include "utils/lsyscache.h"
+
+#include "core/ledger_internal.h"
+
+static SPIPlanPtr reversal_plan = NULL;
+
+/* ---------------------------------------------------------------------
+ * Refusals
+ * ---------------------------------------------------------------------
+ */
+bool
+refuse(Refusal *r, int sqlerrcode, char *message, char *detail)
+{
+	r->sqlerrcode = sqlerrcode;
+	r->message = message;
+	r->detail = detail;
+	return false;
+}
+
+static void
+raise_refusal(LedgerRequest *req, Refusal *r)
+{
+	if (req->item > 0)
+		ereport(ERROR,
+				(errcode(r->sqlerrcode),
+				 errmsg("batch item %d: %s", req->item, r->message),
+				 r->detail ? errdetail_internal("%s", r->detail) : 0,
+				 errhint("Nothing in the batch was posted.")));
+	ereport(ERROR,
+			(errcode(r->sqlerrcode),
+			 errmsg_internal("%s", r->message),
+			 r->detail ? errdetail_internal("%s", r->detail) : 0));
+}
+
+/* ---------------------------------------------------------------------
+ * Step 0: validation of what the caller sent
+ * ---------------------------------------------------------------------
+ */
+static bool
+validate_request(LedgerRequest *req, Refusal *r)
+{
+	if (req->nlegs < 2 || req->nlegs > WALLET_MAX_LEGS)
+		return refuse(r, ERRCODE_INVALID_PARAMETER_VALUE,
+					  psprintf("a journal needs between 2 and %d legs, not %d",
+							   WALLET_MAX_LEGS, req->nlegs), NULL);
+	for (int i = 0; i < req->nlegs; i++)
+	{
+		LedgerLeg  *leg = &req->legs[i];
+
+		if (leg->account_number == NULL || leg->account_number[0] == '\0' ||
+			strlen(leg->account_number) > WALLET_MAX_ACCOUNT_NUMBER)
+			return refuse(r, ERRCODE_INVALID_PARAMETER_VALUE,
+						  psprintf("leg %d: account number must be 1 to %d characters",
+								   i + 1, WALLET_MAX_ACCOUNT_NUMBER), NULL);
+		if (leg->amount_minor < 0 || (leg->amount_minor == 0 && leg->amount_text == NULL))
+			return refuse(r, ERRCODE_WALLET_INVALID_AMOUNT,
+						  psprintf("leg %d: amount must be positive", i + 1), NULL);
+		if (leg->description && strlen(leg->description) > WALLET_MAX_TEXT_LEN)
+			return refuse(r, ERRCODE_STRING_DATA_RIGHT_TRUNCATION,
+						  psprintf("leg %d: description is longer than %d bytes",
+								   i + 1, WALLET_MAX_TEXT_LEN), NULL);
+	}
+	if (req->release_account_number &&
+		strlen(req->release_account_number) > WALLET_MAX_ACCOUNT_NUMBER)
+		return refuse(r, ERRCODE_INVALID_PARAMETER_VALUE,
+					  pstrdup("release account number is too long"), NULL);
+	return true;
+}
+
+/* Checks that apply to the whole call; these always raise. */
+static void
+validate_batch(LedgerRequest *reqs, int nreqs)
+{
+	if (nreqs < 1 || nreqs > WALLET_MAX_BATCH)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("a batch holds between 1 and %d requests, not %d",
+						WALLET_MAX_BATCH, nreqs)));
+	for (int i = 0; i < nreqs; i++)
+	{
+		LedgerRequest *req = &reqs[i];
+
+		wallet_check_code(req->journal_type, "journal type");
+		if (req->idempotency_key &&
+			(req->idempotency_key[0] == '\0' ||
+			 strlen(req->idempotency_key) > WALLET_MAX_KEY_LEN))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("idempotency key must be 1 to %d characters",
+							WALLET_MAX_KEY_LEN)));
+		if (req->description && strlen(req->description) > WALLET_MAX_TEXT_LEN)
+			ereport(ERROR,
+					(errcode(ERRCODE_STRING_DATA_RIGHT_TRUNCATION),
+					 errmsg("description is longer than %d bytes", WALLET_MAX_TEXT_LEN)));
+		if (req->metadata && VARSIZE(req->metadata) > WALLET_MAX_METADATA_BYTES)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("metadata is larger than %d bytes", WALLET_MAX_METADATA_BYTES)));
+		if (req->metadata && !JB_ROOT_IS_OBJECT(req->metadata))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("metadata must be a JSON object")));
+		for (int j = 0; req->idempotency_key && j < i; j++)
+			if (reqs[j].idempotency_key &&
+				strcmp(reqs[j].idempotency_key, req->idempotency_key) == 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("idempotency key \"%s\" appears twice in the batch",
+								req->idempotency_key)));
+	}
+}
+
+/* ---------------------------------------------------------------------
+ * Step 4: check and apply one request in memory
+ * ---------------------------------------------------------------------
+ */
+
+/* Resolve the legs' accounts and amounts; check statuses and balance. */
+static bool
+resolve_request(Batch *b, LedgerRequest *req, LedgerAccount **accts, Refusal *r)
+{
+	char		currencies[WALLET_MAX_LEGS][4];
+	int64		sums[WALLET_MAX_LEGS];
+	int			exponents[WALLET_MAX_LEGS];
+	int			ncur = 0;
+
+	for (int i = 0; i < req->nlegs; i++)
+	{
+		LedgerLeg  *leg = &req->legs[i];
+		LedgerAccount *acct = batch_account(b, leg->account_number, false);
+		int			c;
+
+		if (acct == NULL || !acct->found)
+			return refuse(r, ERRCODE_WALLET_ACCOUNT_NOT_FOUND,
+						  psprintf("account %s does not exist", leg->account_number), NULL);
+		if (leg->amount_minor == 0)
+		{
+			const char *problem = amount_parse_cstr(leg->amount_text, acct->exponent,
+													&leg->amount_minor);
+
+			if (problem == NULL && leg->amount_minor <= 0)
+				problem = "must be positive";
+			if (problem != NULL)
+				return refuse(r, ERRCODE_WALLET_INVALID_AMOUNT,
+							  psprintf("amount \"%s\" %s", leg->amount_text, problem),
+							  psprintf("%s amounts have %d decimal places.",
+									   acct->currency, acct->exponent));
+		}
+		accts[i] = acct;
+		for (c = 0; c < ncur && strcmp(currencies[c], acct->currency) != 0; c++)
+			;
+		if (c == ncur)
+		{
+			strlcpy(currencies[ncur], acct->currency, 4);
+			exponents[ncur] = acct->exponent;
+			sums[ncur++] = 0;
+		}
+		if (pg_add_s64_overflow(sums[c], leg->side == SIDE_CREDIT ? leg->amount_minor :
+								-leg->amount_minor, &sums[c]))
+			return refuse(r, ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE,
+						  pstrdup("journal total is out of range"), NULL);
+	}
+	for (int c = 0; c < ncur; c++)
+	{
+		if (sums[c] == 0)
+			continue;
+		if (req->nlegs == 2 && ncur == 2)
+			return refuse(r, ERRCODE_WALLET_CURRENCY_MISMATCH,
+						  psprintf("accounts %s (%s) and %s (%s) have different currencies",
+								   accts[0]->account_number, accts[0]->currency,
+								   accts[1]->account_number, accts[1]->currency),
+						  pstrdup("Use a conversion to move money between currencies."));
+		return refuse(r, ERRCODE_WALLET_UNBALANCED,
+					  psprintf("journal does not balance in %s: credits minus debits is %s",
+							   currencies[c], amount_to_cstring(sums[c], exponents[c])),
+					  pstrdup("Each currency's debits must equal its credits."));
+	}
+	return true;
+}
+
+static bool
+check_statuses_one(LedgerAccount *acct, Refusal *r)
+{
+	if (strcmp(acct->status, "ACTIVE") != 0)
+		return refuse(r, ERRCODE_WALLET_ACCOUNT_NOT_ACTIVE,
+					  psprintf("account %s is %s", acct->account_number, acct->status),
+					  pstrdup("Only ACTIVE accounts accept postings."));
+	return true;
+}
+
+/* Only ACTIVE accounts take postings (checked after a replay: a retry gets
+ * its first answer even if an account has been locked since). */
+static bool
+check_statuses(LedgerRequest *req, LedgerAccount **accts, Refusal *r)
+{
+	for (int i = 0; i < req->nlegs; i++)
+		if (!check_statuses_one(accts[i], r))
+			return false;
+	return true;
+}
+
+/* The request's hash, computed once, before the rules add any leg. */
+static const uint8 *
+request_hash_of(LedgerRequest *req)
+{
+	if (!req->hashed)
+	{
+		ledger_request_hash(req, req->request_hash);
+		req->hashed = true;
+	}
+	return req->request_hash;
+}
+
+/* Compare with an earlier request under the same key. */
+static bool
+check_replay(LedgerRequest *req, KeyedJournal *k, LedgerResult *res, Refusal *r)
+{
+	if (memcmp(request_hash_of(req), k->request_hash, WALLET_HASH_LEN) != 0)
+		return refuse(r, ERRCODE_WALLET_IDEMPOTENCY_CONFLICT,
+					  psprintf("idempotency key \"%s\" was already used for a different request",
+							   req->idempotency_key),
+					  pstrdup("A retry must repeat the original request exactly."));
+	res->journal_id = k->id;
+	res->created_at = k->created_at;
+	res->fee_minor = k->fee_minor;
+	res->commission_minor = k->commission_minor;
+	res->exponent = k->exponent;
+	res->replayed = true;
+	res->posted = k->posted;
+	if (!k->posted)
+	{
+		strlcpy(res->sqlstate, k->sqlstate, sizeof(res->sqlstate));
+		res->message = k->message;
+		return refuse(r, MAKE_SQLSTATE(k->sqlstate[0], k->sqlstate[1], k->sqlstate[2],
+									   k->sqlstate[3], k->sqlstate[4]),
+					  k->message,
+					  psprintf("This is the recorded result of an earlier request with "
+							   "idempotency key \"%s\".", req->idempotency_key));
+	}
+	return true;
+}
+
+/* A journal may be reversed once; the check runs after the account locks. */
+static bool
+check_reversal(LedgerRequest *req, Refusal *r)
+{
+	Oid			argtypes[1] = {INT8OID};
+	Datum		values[1];
+	int64		existing;
+	bool		isnull;
+	TimestampTz reversed_at;
+	TimestampTz original_at;
+
+	if (req->reverses_journal_id == 0)
+		return true;
+	wallet_plan(&reversal_plan,
+				"SELECT r.id, r.created_at, o.created_at FROM pg_wallet.journals r"
+				" JOIN pg_wallet.journals o ON o.id = r.reverses_journal_id"
+				" WHERE r.reverses_journal_id = $1",
+				1, argtypes);
+	values[0] = Int64GetDatum(req->reverses_journal_id);
+	if (SPI_execute_plan(reversal_plan, values, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "reversal look-up failed");
+	if (SPI_processed == 0)
+		return true;
+	existing = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
+										   1, &isnull));
+	reversed_at = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0],
+													SPI_tuptable->tupdesc, 2, &isnull));
+	original_at = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0],
+													SPI_tuptable->tupdesc, 3, &isnull));
+	return refuse(r, ERRCODE_WALLET_ALREADY_REVERSED,
+				  psprintf("journal %s is already reversed",
+						   receipt_encode(req->reverses_journal_id, original_at)),
+				  psprintf("It was reversed by %s.", receipt_encode(existing, reversed_at)));
+}
+
+static void
+save_undo(AccountUndo *undo, int *nundo, LedgerAccount *acct)
+{
+	for (int i = 0; i < *nundo; i++)
+		if (undo[i].acct == acct)
+			return;
+	undo[*nundo].acct = acct;
+	undo[*nundo].balance = acct->balance;
+	undo[*nundo].pending_debit = acct->pending_debit;
+	undo[*nundo].version = acct->version;
+	undo[*nundo].dirty = acct->dirty;
+	undo[*nundo].chain_len = acct->chain_len;
+	memcpy(undo[*nundo].chain, acct->chain, WALLET_HASH_LEN);
+	(*nundo)++;
+}
+
+static void
+restore_undo(AccountUndo *undo, int nundo)
+{
+	for (int i = 0; i < nundo; i++)
+	{
+		LedgerAccount *acct = undo[i].acct;
+
+		acct->balance = undo[i].balance;
+		acct->pending_debit = undo[i].pending_debit;
+		acct->version = undo[i].version;
+		acct->dirty = undo[i].dirty;
+		acct->chain_len = undo[i].chain_len;
+		memcpy(acct->chain, undo[i].chain, WALLET_HASH_LEN);
+	}
+}
+
+/*
+ * Refuse when the request lowered an account's available balance below its
+ * floor. `before` is the available balance before the request.
+ */
+static bool
+check_funds(LedgerRequest *req, AccountUndo *undo, int nundo, Refusal *r)
+{
+	for (int i = 0; i < nundo; i++)
+	{
+		LedgerAccount *acct = undo[i].acct;
+		int64		before = undo[i].balance - undo[i].pending_debit;
+		int64		after = acct->balance - acct->pending_debit;
+
+		if (after >= before || acct->can_overdraw || req->force)
+			continue;
+		if (after < acct->minimum_balance)
+		{
+			int64		spendable = Max(before - acct->minimum_balance, 0);
+
+			return refuse(r, ERRCODE_WALLET_INSUFFICIENT_FUNDS,
+						  psprintf("insufficient balance in account %s: available %s %s, "
+								   "required %s %s", acct->account_number,
+								   amount_to_cstring(spendable, acct->exponent), acct->currency,
+								   amount_to_cstring(before - after, acct->exponent),
+								   acct->currency),
+						  psprintf("The account's minimum balance is %s %s.",
+								   amount_to_cstring(acct->minimum_balance, acct->exponent),
+								   acct->currency));
+		}
+	}
+	return true;
+}
+
+/* Apply the legs to the working balances; fill balance_after per leg. */
+static bool
+apply_legs(LedgerRequest *req, LedgerAccount **accts, int64 *balance_after,
+		   AccountUndo *undo, int *nundo, Refusal *r)
+{
+	for (int i = 0; i < req->nlegs; i++)
+	{
+		LedgerAccount *acct = accts[i];
+		int64		amount = req->legs[i].amount_minor;
+
+		if (!acct->locked)
+		{
+			/* a delta: an unchecked credit or debit of a DEFERRED account */
+			Assert(acct->deferred &&
+				   (req->legs[i].side == SIDE_CREDIT || acct->can_overdraw));
+			balance_after[i] = 0;
+			continue;
+		}
+		save_undo(undo, nundo, acct);
+		if (pg_add_s64_overflow(acct->balance,
+								req->legs[i].side == SIDE_CREDIT ? amount : -amount,
+								&acct->balance))
+			return refuse(r, ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE,
+						  psprintf("balance of account %s would be out of range",
+								   acct->account_number), NULL);
+		balance_after[i] = acct->balance;
+	}
+	return true;
+}
+
+/* Release a consumed hold's reservation from pending_debit. */
+static bool
+apply_release(Batch *b, LedgerRequest *req, AccountUndo *undo, int *nundo, Refusal *r)
+{
+	LedgerAccount *acct;
+
+	if (req->release_account_number == NULL)
+		return true;
+	acct = batch_account(b, req->release_account_number, false);
+	if (acct == NULL || !acct->found || !acct->locked)
+		return refuse(r, ERRCODE_WALLET_ACCOUNT_NOT_FOUND,
+					  psprintf("account %s does not exist", req->release_account_number), NULL);
+	/* the chain step needs an entry of this account in the journal */
+	for (int i = 0; i < req->nlegs; i++)
+		if (strcmp(req->legs[i].account_number, req->release_account_number) == 0)
+			break;
+		else if (i == req->nlegs - 1)
+			elog(ERROR, "a hold release needs a leg on account %s",
+				 req->release_account_number);
+	save_undo(undo, nundo, acct);
+	if (req->release_amount_minor <= 0 || req->release_amount_minor > acct->pending_debit)
+		elog(ERROR, "hold release of %lld exceeds pending debit of account %s",
+			 (long long) req->release_amount_minor, acct->account_number);
+	acct->pending_debit -= req->release_amount_minor;
+	acct->dirty = true;
+	return true;
+}
+
+/* ---------------------------------------------------------------------
+ * Step 4b: record what will be written
+ * ---------------------------------------------------------------------
+ */
+static int64
+next_journal_id(void)
+{
+	Oid			nsp = get_namespace_oid("pg_wallet", false);
+	Oid			seq = get_relname_relid("journal_id_seq", nsp);
+
+	if (!OidIsValid(seq))
+		elog(ERROR, "sequence pg_wallet.journal_id_seq is missing");
+	return nextval_internal(seq, false);
+}
+
+static void
+add_journal_row(Batch *b, LedgerRequest *req, int64 id, const char *status,
+				const uint8 *request_hash, Refusal *r, const uint8 *hash, LedgerResult *res)
+{
+	Column	   *c = b->jcols;
+	bool		isnull;
+	Datum		d;
+
+	column_add(&c[J_ID], Int64GetDatum(id), false);
+	column_add(&c[J_TYPE], CStringGetTextDatum(req->journal_type), false);
+	column_add(&c[J_STATUS], CStringGetTextDatum(status), false);
+	d = text_datum_or_null(req->idempotency_key, &isnull);
+	column_add(&c[J_KEY], d, isnull);
+	column_add(&c[J_RHASH], request_hash ? bytea_datum(request_hash, WALLET_HASH_LEN) : 0,
+			   request_hash == NULL);
+	d = text_datum_or_null(req->description, &isnull);
+	column_add(&c[J_DESC], d, isnull);
+	column_add(&c[J_META], req->metadata ? JsonbPGetDatum(req->metadata) :
+			   DirectFunctionCall1(jsonb_in, CStringGetDatum("{}")), false);
+	column_add(&c[J_REVERSES], Int64GetDatum(req->reverses_journal_id),
+			   req->reverses_journal_id == 0);
+	d = r ? CStringGetTextDatum(unpack_sql_state(r->sqlerrcode)) : 0;
+	column_add(&c[J_SQLSTATE], d, r == NULL);
+	d = r ? CStringGetTextDatum(r->message) : 0;
+	column_add(&c[J_MESSAGE], d, r == NULL);
+	column_add(&c[J_HASH], hash ? bytea_datum(hash, WALLET_HASH_LEN) : 0, hash == NULL);
+	column_add(&c[J_CREATED], TimestampTzGetDatum(b->now), false);
+	column_add(&c[J_FEE], Int64GetDatum(res->fee_minor), false);
+	column_add(&c[J_COMMISSION], Int64GetDatum(res->commission_minor), false);
+}
+
+/* Journal row, entries, and the chain step of every locked account. */
+static int64
+record_posting(Batch *b, LedgerRequest *req, LedgerAccount **accts, int64 *balance_after,
+			   AccountUndo *undo, int nundo, const uint8 *request_hash, LedgerResult *res)
+{
+	int64		id = next_journal_id();
+	int64		ids[WALLET_MAX_LEGS];
+	int64		amounts[WALLET_MAX_LEGS];
+	bool		debits[WALLET_MAX_LEGS];
+	uint8		jhash[WALLET_HASH_LEN];
+	Column	   *c = b->ecols;
+
+	for (int i = 0; i < req->nlegs; i++)
+	{
+		ids[i] = accts[i]->id;
+		amounts[i] = req->legs[i].amount_minor;
+		debits[i] = req->legs[i].side == SIDE_DEBIT;
+	}
+	ledger_journal_hash(id, req->journal_type, req->reverses_journal_id, req->nlegs,
+						ids, debits, amounts, jhash);
+	add_journal_row(b, req, id, "POSTED", request_hash, NULL, jhash, res);
+
+	/* one chain step per locked account changed by the legs */
+	for (int i = 0; i < nundo; i++)
+	{
+		LedgerAccount *acct = undo[i].acct;
+		uint8		next[WALLET_HASH_LEN];
+
+		acct->version++;
+		ledger_chain_hash(acct->chain, acct->chain_len, jhash, acct->version,
+						  acct->balance, next);
+		memcpy(acct->chain, next, WALLET_HASH_LEN);
+		acct->chain_len = WALLET_HASH_LEN;
+		acct->dirty = true;
+	}
+	for (int i = 0; i < req->nlegs; i++)
+	{
+		bool		isnull;
+		Datum		d;
+
+		column_add(&c[E_JOURNAL], Int64GetDatum(id), false);
+		column_add(&c[E_LEG], Int16GetDatum(i + 1), false);
+		column_add(&c[E_ACCOUNT], Int64GetDatum(ids[i]), false);
+		column_add(&c[E_SIDE], CStringGetTextDatum(debits[i] ? "DR" : "CR"), false);
+		column_add(&c[E_AMOUNT], Int64GetDatum(amounts[i]), false);
+		column_add(&c[E_BALANCE], Int64GetDatum(balance_after[i]), !accts[i]->locked);
+		column_add(&c[E_VERSION], Int64GetDatum(accts[i]->version), !accts[i]->locked);
+		d = text_datum_or_null(req->legs[i].description, &isnull);
+		column_add(&c[E_DESC], d, isnull);
+		column_add(&c[E_CREATED], TimestampTzGetDatum(b->now), false);
+	}
+	return id;
+}
+
+/*
+ * Check and apply one request. Returns false with *r filled when refused;
+ * the working state is then exactly as before.
+ */
+static bool
+post_one(Batch *b, LedgerRequest *req, LedgerResult *res, Refusal *r)
+{
+	LedgerAccount *accts[WALLET_MAX_LEGS];
+	int64		balance_after[WALLET_MAX_LEGS];
+	AccountUndo undo[WALLET_MAX_LEGS + 1];
+	int			nundo = 0;
+	int			nlegs = req->nlegs;
+	KeyedJournal *k = find_keyed(b, req->idempotency_key);
+
+	request_hash_of(req);
+	if (k != NULL)
+		return check_replay(req, k, res, r);
+	if (!resolve_request(b, req, accts, r))
+		return false;
+	res->exponent = accts[0]->exponent;
+	res->fee_minor = req->known_fee_minor;
+	res->commission_minor = req->known_commission_minor;
+	if (!rules_apply(b, req, accts, res, r) ||
+		(req->nlegs != nlegs && !resolve_request(b, req, accts, r)))
+		return false;
+	if (!check_statuses(req, accts, r) || !check_reversal(req, r))
+		return false;
+	if (!apply_legs(req, accts, balance_after, undo, &nundo, r) ||
+		!apply_release(b, req, undo, &nundo, r) ||
+		!check_funds(req, undo, nundo, r))
+	{
+		restore_undo(undo, nundo);
+		return false;
+	}
+	res->journal_id = record_posting(b, req, accts, balance_after, undo, nundo,
+									 request_hash_of(req), res);
+	rules_commit(b);
+	res->created_at = b->now;
+	res->posted = true;
+	return true;
+}
+
+/* ---------------------------------------------------------------------
+ * Entry points
+ * ---------------------------------------------------------------------
+ */
+
+/* Record or raise a refusal of request i. */
+static void
+handle_refusal(Batch *b, LedgerRequest *req, bool atomic, LedgerResult *res, Refusal *r)
+{
+	if (atomic)
+		raise_refusal(req, r);
+	res->posted = false;
+	strlcpy(res->sqlstate, unpack_sql_state(r->sqlerrcode), sizeof(res->sqlstate));
+	res->message = r->message;
+	if (res->replayed || req->idempotency_key == NULL || !req->record_refusal ||
+		r->sqlerrcode == ERRCODE_WALLET_IDEMPOTENCY_CONFLICT)
+		return;
+	/* the first answer under this key is a refusal: keep it for retries */
+	res->journal_id = next_journal_id();
+	res->created_at = b->now;
+	res->fee_minor = res->commission_minor = 0;
+	add_journal_row(b, req, res->journal_id, "REFUSED", request_hash_of(req), r, NULL, res);
+}
+
+/*
+ * Post a batch. atomic: the first refusal raises and nothing is posted.
+ * Otherwise each request is posted or refused on its own, refusals are
+ * recorded under their idempotency keys (when record_refusal is set), and
+ * results[i] says which. The caller is connected to SPI.
+ */
+void
+ledger_post_batch(LedgerRequest *reqs, int nreqs, bool atomic, LedgerResult *results)
+{
+	Batch		b;
+	bool	   *valid = palloc(sizeof(bool) * nreqs);
+	Refusal    *refusals = palloc0(sizeof(Refusal) * nreqs);
+
+	validate_batch(reqs, nreqs);
+	batch_init(&b);
+	for (int i = 0; i < nreqs; i++)
+	{
+		memset(&results[i], 0, sizeof(LedgerResult));
+		valid[i] = validate_request(&reqs[i], &refusals[i]);
+		if (!valid[i] && atomic)
+			raise_refusal(&reqs[i], &refusals[i]);
+	}
+	collect_accounts(&b, reqs, nreqs, valid);
+	lock_accounts(&b);
+	rules_prepare(&b, reqs, nreqs, valid);
+	resolve_late_accounts(&b);
+	barrier_unlocked_accounts(&b);
+	fold_deferred(&b);
+	load_keys(&b, reqs, nreqs);
+	for (int i = 0; i < nreqs; i++)
+	{
+		if (valid[i] && post_one(&b, &reqs[i], &results[i], &refusals[i]))
+			continue;
+		handle_refusal(&b, &reqs[i], atomic, &results[i], &refusals[i]);
+	}
+	write_journals(&b);
+	write_entries(&b);
+	write_accounts(&b);
+	rules_write(&b);
+}
+
+void
+ledger_post(LedgerRequest *req, LedgerResult *result)
+{
+	ledger_post_batch(req, 1, !req->record_refusal, result);
+}
+
+/* A journal_result composite for a result. */
+Datum
+ledger_result_datum(LedgerResult *res, TupleDesc tupdesc)
+{
+	Datum		values[9];
+	bool		nulls[9] = {false};
+
+	values[0] = Int64GetDatum(res->journal_id);
+	nulls[0] = res->journal_id == 0;
+	if (res->posted)
+		values[1] = CStringGetTextDatum(receipt_encode(res->journal_id, res->created_at));
+	nulls[1] = !res->posted;
+	values[2] = CStringGetTextDatum(res->posted ? "POSTED" : "REFUSED");
+	values[3] = BoolGetDatum(res->replayed);
+	values[4] = res->posted ? 0 : CStringGetTextDatum(res->sqlstate);
+	nulls[4] = res->posted;
+	values[5] = res->posted ? 0 : CStringGetTextDatum(res->message);
+	nulls[5] = res->posted;
+	values[6] = TimestampTzGetDatum(res->created_at);
+	nulls[6] = res->created_at == 0;
+	values[7] = res->posted ? amount_to_numeric(res->fee_minor, res->exponent) : 0;
+	nulls[7] = !res->posted;
+	values[8] = res->posted ? amount_to_numeric(res->commission_minor, res->exponent) : 0;
+	nulls[8] = !res->posted;
+	return HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc), values, nulls));
+}
+
+/*
+ * Reserve (reserve = true) or release an amount of an account's available
+ * balance for a hold: pending_debit rises or falls, balance is untouched.
+ * The account is locked as for a debit (and its deferred credits folded).
+ * amount_text, when not NULL, is parsed with the account's currency; the
+ * amount in minor units is returned and the account described in *info.
+ * A reservation is refused like a debit: inactive account, or available
+ * balance below the floor.
+ */
+int64
+ledger_adjust_pending(const char *account_number, const char *amount_text,
+					  int64 amount_minor, bool reserve, LedgerAccountInfo *info)
+{
+	Batch		b;
+	LedgerAccount *acct;
+	AccountUndo undo[1];
+	int			nundo = 0;
+	Refusal		r;
+	LedgerRequest req;
+
+	batch_init(&b);
+	batch_account(&b, account_number, true)->want_lock = true;
+	lock_accounts(&b);
+	fold_deferred(&b);
+	acct = batch_account(&b, account_number, false);
+	memset(&req, 0, sizeof(req));
+	if (!acct->found)
+		raise_refusal(&req, (refuse(&r, ERRCODE_WALLET_ACCOUNT_NOT_FOUND,
+									psprintf("account %s does not exist", account_number),
+									NULL), &r));
+	if (reserve && !check_statuses_one(acct, &r))
+		raise_refusal(&req, &r);
+	if (amount_text != NULL)
+		amount_minor = amount_parse_text(amount_text, acct->exponent, acct->currency);
+	if (amount_minor <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_WALLET_INVALID_AMOUNT),
+				 errmsg("amount must be positive")));
+	save_undo(undo, &nundo, acct);
+	if (reserve)
+	{
+		if (pg_add_s64_overflow(acct->pending_debit, amount_minor, &acct->pending_debit))
+			ereport(ERROR,
+					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+					 errmsg("pending debit of account %s is out of range", account_number)));
+		if (!check_funds(&req, undo, nundo, &r))
+			raise_refusal(&req, &r);
+	}
+	else
+	{
+		if (amount_minor > acct->pending_debit)
+			elog(ERROR, "release of %lld exceeds pending debit of account %s",
+				 (long long) amount_minor, account_number);
+		acct->pending_debit -= amount_minor;
+	}
+	acct->dirty = true;
+	write_accounts(&b);
+	info->id = acct->id;
+	strlcpy(info->currency, acct->currency, sizeof(info->currency));
+	info->exponent = acct->exponent;
+	return amount_minor;
+}
+
+/*
+ * Fold the pending credits of DEFERRED accounts into their balances: the
+ * named account, or every DEFERRED account that has any (up to max_accounts).
+ * Returns the number of accounts folded. Reads give the same balance before
+ * and after; a fold only keeps account_deltas short.
+ */
+int64
+ledger_fold(const char *account_number, int max_accounts)
+{
+	Batch		b;
+	HASH_SEQ_STATUS seq;
+	LedgerAccount *acct;
+	int64		folded = 0;
+
+	batch_init(&b);
+	if (account_number != NULL)
+		batch_account(&b, account_number, true)->want_lock = true;
+	else
+	{
+		Oid			argtypes[1] = {INT4OID};
+		Datum		values[1] = {Int32GetDatum(max_accounts)};
+
+		if (SPI_execute_with_args("SELECT a.account_number FROM pg_wallet.accounts a"
+								  " WHERE a.id IN (SELECT DISTINCT d.account_id"
+								  "   FROM pg_wallet.account_deltas d) ORDER BY a.id LIMIT $1",
+								  1, argtypes, values, NULL, false, 0) != SPI_OK_SELECT)
+			elog(ERROR, "deferred account look-up failed");
+		for (uint64 i = 0; i < SPI_processed; i++)
+			batch_account(&b, SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1),
+						  true)->want_lock = true;
+	}
+	lock_accounts(&b);
+	hash_seq_init(&seq, b.accounts);
+	while ((acct = hash_seq_search(&seq)) != NULL)
+		if (!acct->found)
+			ereport(ERROR,
+					(errcode(ERRCODE_WALLET_ACCOUNT_NOT_FOUND),
+					 errmsg("account %s does not exist", acct->account_number)));
+	fold_deferred(&b);
+	hash_seq_init(&seq, b.accounts);
+	while ((acct = hash_seq_search(&seq)) != NULL)
+		folded += acct->dirty ? 1 : 0;
+	write_accounts(&b);
+	return folded;
+}

@@ -1,0 +1,148 @@
+/*-------------------------------------------------------------------------
+ *
+ * ledger_internal.h
+ *	  Private types of the posting core, shared by ledger.c (the rules) and
+ *	  ledger_store.c (the statements). Nothing outside these two includes it.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef LEDGER_INTERNAL_H
+#define LEDGER_INTERNAL_H
+
+#include "utils/hsearch.h"
+
+#include "core/pg_wallet.h"
+
+/* An account as seen by one batch: resolved, maybe locked, working state. */
+typedef struct LedgerAccount
+{
+	char		account_number[WALLET_MAX_ACCOUNT_NUMBER + 1];	/* hash key */
+	bool		found;
+	bool		debited;		/* debited somewhere in the batch */
+	bool		want_lock;		/* must be locked whatever its mode (hold
+								 * release, pending change, fold) */
+	bool		locked;
+	bool		deferred;
+	bool		dirty;
+	bool		late;			/* added after the lock pass (system accounts) */
+	bool		is_system;		/* SYS-*: always ACTIVE, no status barrier */
+	bool		owner_has_tier; /* a principal with a KYC tier: limits apply */
+	int64		id;
+	int64		owner_id;
+	char		currency[4];
+	int			exponent;
+	char		status[16];
+	int64		balance;
+	int64		pending_debit;
+	int64		minimum_balance;
+	bool		can_overdraw;
+	int64		version;
+	uint8		chain[WALLET_HASH_LEN];
+	int			chain_len;
+} LedgerAccount;
+
+/* Saved state of an account, to undo a refused request. */
+typedef struct AccountUndo
+{
+	LedgerAccount *acct;
+	int64		balance;
+	int64		pending_debit;
+	int64		version;
+	uint8		chain[WALLET_HASH_LEN];
+	int			chain_len;
+	bool		dirty;
+} AccountUndo;
+
+/* A refusal: what would be raised. */
+typedef struct Refusal
+{
+	int			sqlerrcode;
+	char	   *message;
+	char	   *detail;
+} Refusal;
+
+/* A growable column of Datums for one unnest() parameter. */
+typedef struct Column
+{
+	Oid			type;
+	Datum	   *values;
+	bool	   *nulls;
+	int			n;
+	int			cap;
+} Column;
+
+enum
+{
+	J_ID, J_TYPE, J_STATUS, J_KEY, J_RHASH, J_DESC, J_META, J_REVERSES,
+	J_SQLSTATE, J_MESSAGE, J_HASH, J_CREATED, J_FEE, J_COMMISSION, J_NCOLS
+};
+extern const Oid journal_types[J_NCOLS];
+
+enum
+{
+	E_JOURNAL, E_LEG, E_ACCOUNT, E_SIDE, E_AMOUNT, E_BALANCE, E_VERSION, E_DESC,
+	E_CREATED, E_NCOLS
+};
+extern const Oid entry_types[E_NCOLS];
+
+/* An existing journal found under an idempotency key. */
+typedef struct KeyedJournal
+{
+	char	   *key;
+	int64		id;
+	bool		posted;
+	uint8		request_hash[WALLET_HASH_LEN];
+	char		sqlstate[6];
+	char	   *message;
+	TimestampTz created_at;
+	int64		fee_minor;
+	int64		commission_minor;
+	int			exponent;		/* of the first leg's currency */
+} KeyedJournal;
+
+struct RulesState;
+
+typedef struct Batch
+{
+	HTAB	   *accounts;
+	struct RulesState *rules;	/* rules.c: services and fee schedules */
+	int64		rules_generation;	/* rules_generation as the lock query saw it */
+	KeyedJournal *keyed;
+	int			nkeyed;
+	Column		jcols[J_NCOLS];
+	Column		ecols[E_NCOLS];
+	int			njournals_inserted;
+	TimestampTz now;
+} Batch;
+
+
+/* ledger_store.c: columns for unnest() parameters */
+extern void column_init(Column *col, Oid type);
+extern void column_add(Column *col, Datum value, bool isnull);
+extern Datum column_array(Column *col);
+extern Datum text_datum_or_null(const char *s, bool *isnull);
+extern Datum bytea_datum(const uint8 *bytes, int len);
+
+/* ledger_store.c: every statement of the posting core */
+extern void batch_init(Batch *b);
+extern LedgerAccount *batch_account(Batch *b, const char *number, bool create);
+extern void collect_accounts(Batch *b, LedgerRequest *reqs, int nreqs, bool *valid);
+extern void lock_accounts(Batch *b);
+extern void fold_deferred(Batch *b);
+extern void load_keys(Batch *b, LedgerRequest *reqs, int nreqs);
+extern KeyedJournal *find_keyed(Batch *b, const char *key);
+extern void write_journals(Batch *b);
+extern void write_entries(Batch *b);
+extern void write_accounts(Batch *b);
+extern void resolve_late_accounts(Batch *b);
+extern void barrier_unlocked_accounts(Batch *b);
+
+/* rules.c: client services and fees, applied inside the posting path */
+extern void rules_prepare(Batch *b, LedgerRequest *reqs, int nreqs, bool *valid);
+extern bool rules_apply(Batch *b, LedgerRequest *req, LedgerAccount **accts,
+						LedgerResult *res, Refusal *r);
+extern void rules_commit(Batch *b);
+extern void rules_write(Batch *b);
+extern bool refuse(Refusal *r, int sqlerrcode, char *message, char *detail);
+
+#endif							/* LEDGER_INTERNAL_H */

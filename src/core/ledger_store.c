@@ -1,0 +1,640 @@
+/*-------------------------------------------------------------------------
+ *
+ * ledger_store.c
+ *	  The statements of the posting core (see ledger.c for the rules): resolve
+ *	  and lock accounts, fold deferred credits, look up idempotency keys, and
+ *	  write journals, entries and account rows, each for a whole batch in one
+ *	  statement over unnest()ed arrays.
+ *
+ * Locking rule owned here: accounts are locked only by lock_accounts(), in
+ * one statement, in ascending id order.
+ *
+ * Never: decides whether a posting is allowed (ledger.c does).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "common/int.h"
+#include "executor/spi.h"
+#include "storage/lmgr.h"
+#include "storage/lock.h"
+#include "miscadmin.h"
+#include "common/hashfn.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+
+#include "core/ledger_internal.h"
+
+const Oid	journal_types[J_NCOLS] = {
+	INT8OID, TEXTOID, TEXTOID, TEXTOID, BYTEAOID, TEXTOID, JSONBOID, INT8OID,
+	TEXTOID, TEXTOID, BYTEAOID, TIMESTAMPTZOID, INT8OID, INT8OID
+};
+const Oid	entry_types[E_NCOLS] = {
+	INT8OID, INT2OID, INT8OID, TEXTOID, INT8OID, INT8OID, INT8OID, TEXTOID,
+	TIMESTAMPTZOID
+};
+
+static SPIPlanPtr lock_plan = NULL;
+static SPIPlanPtr fold_plan = NULL;
+static SPIPlanPtr keys_plan = NULL;
+static SPIPlanPtr insert_journals_plan = NULL;
+static SPIPlanPtr insert_entries_plan = NULL;
+static SPIPlanPtr update_accounts_plan = NULL;
+
+
+/* ---------------------------------------------------------------------
+ * Columns and arrays
+ * ---------------------------------------------------------------------
+ */
+void
+column_init(Column *col, Oid type)
+{
+	col->type = type;
+	col->n = 0;
+	col->cap = 16;
+	col->values = palloc(sizeof(Datum) * col->cap);
+	col->nulls = palloc(sizeof(bool) * col->cap);
+}
+
+void
+column_add(Column *col, Datum value, bool isnull)
+{
+	if (col->n == col->cap)
+	{
+		col->cap *= 2;
+		col->values = repalloc(col->values, sizeof(Datum) * col->cap);
+		col->nulls = repalloc(col->nulls, sizeof(bool) * col->cap);
+	}
+	col->values[col->n] = value;
+	col->nulls[col->n] = isnull;
+	col->n++;
+}
+
+Datum
+column_array(Column *col)
+{
+	int16		typlen;
+	bool		typbyval;
+	char		typalign;
+	int			dims[1] = {col->n};
+	int			lbs[1] = {1};
+
+	get_typlenbyvalalign(col->type, &typlen, &typbyval, &typalign);
+	return PointerGetDatum(construct_md_array(col->values, col->nulls, 1, dims, lbs,
+											  col->type, typlen, typbyval, typalign));
+}
+
+Datum
+text_datum_or_null(const char *s, bool *isnull)
+{
+	*isnull = (s == NULL);
+	return s ? CStringGetTextDatum(s) : (Datum) 0;
+}
+
+Datum
+bytea_datum(const uint8 *bytes, int len)
+{
+	bytea	   *b = palloc(VARHDRSZ + len);
+
+	SET_VARSIZE(b, VARHDRSZ + len);
+	memcpy(VARDATA(b), bytes, len);
+	return PointerGetDatum(b);
+}
+
+/* ---------------------------------------------------------------------
+ * Step 1 and 2: resolve, lock, fold
+ * ---------------------------------------------------------------------
+ */
+LedgerAccount *
+batch_account(Batch *b, const char *number, bool create)
+{
+	char		key[WALLET_MAX_ACCOUNT_NUMBER + 1];
+	bool		found;
+	LedgerAccount *acct;
+
+	memset(key, 0, sizeof(key));
+	strlcpy(key, number, sizeof(key));
+	acct = hash_search(b->accounts, key, create ? HASH_ENTER : HASH_FIND, &found);
+	if (create && !found)
+	{
+		memset(((char *) acct) + sizeof(acct->account_number), 0,
+			   sizeof(LedgerAccount) - sizeof(acct->account_number));
+	}
+	return acct;
+}
+
+void
+batch_init(Batch *b)
+{
+	HASHCTL		ctl;
+
+	memset(b, 0, sizeof(Batch));
+	b->now = GetCurrentTransactionStartTimestamp();
+	for (int i = 0; i < J_NCOLS; i++)
+		column_init(&b->jcols[i], journal_types[i]);
+	for (int i = 0; i < E_NCOLS; i++)
+		column_init(&b->ecols[i], entry_types[i]);
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = WALLET_MAX_ACCOUNT_NUMBER + 1;
+	ctl.entrysize = sizeof(LedgerAccount);
+	ctl.hcxt = CurrentMemoryContext;
+	b->accounts = hash_create("pg_wallet batch accounts", 64, &ctl,
+							  HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+}
+
+void
+collect_accounts(Batch *b, LedgerRequest *reqs, int nreqs, bool *valid)
+{
+	for (int i = 0; i < nreqs; i++)
+	{
+		if (!valid[i])
+			continue;
+		for (int j = 0; j < reqs[i].nlegs; j++)
+		{
+			LedgerAccount *acct = batch_account(b, reqs[i].legs[j].account_number, true);
+
+			if (reqs[i].legs[j].side == SIDE_DEBIT)
+				acct->debited = true;
+		}
+		if (reqs[i].release_account_number)
+			batch_account(b, reqs[i].release_account_number, true)->want_lock = true;
+		if (reqs[i].agent_account_number)
+			batch_account(b, reqs[i].agent_account_number, true);
+	}
+}
+
+static void
+load_account_row(LedgerAccount *acct, HeapTuple tup, TupleDesc desc)
+{
+	bool		isnull;
+	bytea	   *chain;
+
+	acct->found = true;
+	acct->id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
+	strlcpy(acct->currency, SPI_getvalue(tup, desc, 3), sizeof(acct->currency));
+	acct->deferred = strcmp(SPI_getvalue(tup, desc, 4), "DEFERRED") == 0;
+	strlcpy(acct->status, SPI_getvalue(tup, desc, 5), sizeof(acct->status));
+	acct->balance = DatumGetInt64(SPI_getbinval(tup, desc, 6, &isnull));
+	acct->pending_debit = DatumGetInt64(SPI_getbinval(tup, desc, 7, &isnull));
+	acct->minimum_balance = DatumGetInt64(SPI_getbinval(tup, desc, 8, &isnull));
+	acct->can_overdraw = DatumGetBool(SPI_getbinval(tup, desc, 9, &isnull));
+	acct->version = DatumGetInt64(SPI_getbinval(tup, desc, 10, &isnull));
+	chain = DatumGetByteaPP(SPI_getbinval(tup, desc, 11, &isnull));
+	acct->chain_len = Min(VARSIZE_ANY_EXHDR(chain), WALLET_HASH_LEN);
+	memcpy(acct->chain, VARDATA_ANY(chain), acct->chain_len);
+	acct->exponent = DatumGetInt16(SPI_getbinval(tup, desc, 12, &isnull));
+	acct->locked = DatumGetBool(SPI_getbinval(tup, desc, 13, &isnull));
+	acct->owner_id = DatumGetInt64(SPI_getbinval(tup, desc, 14, &isnull));
+	acct->is_system = DatumGetBool(SPI_getbinval(tup, desc, 15, &isnull));
+	acct->owner_has_tier = DatumGetBool(SPI_getbinval(tup, desc, 16, &isnull));
+}
+
+/*
+ * Which accounts a posting locks: every DIRECT account, every account that
+ * must be locked (hold release, pending change, fold), and every debited
+ * account whose debits are checked for funds. A DEFERRED account that is
+ * only credited, or that can_overdraw (no funds check), takes its legs as
+ * deltas without a lock.
+ */
+#define LOCK_CONDITION "(a.credit_mode = 'DIRECT' OR w.l OR (w.d AND NOT a.can_overdraw))"
+
+/* Whether an account's owner has a principal with a KYC tier (limits apply). */
+#define OWNER_HAS_TIER(alias) \
+	"EXISTS (SELECT 1 FROM pg_wallet.principals p WHERE p.owner_id = " alias ".owner_id)"
+
+void
+lock_accounts(Batch *b)
+{
+	Oid			argtypes[3] = {TEXTARRAYOID, BOOLARRAYOID, BOOLARRAYOID};
+	Datum		values[3];
+	Column		numbers,
+				debits,
+				wants;
+	HASH_SEQ_STATUS seq;
+	LedgerAccount *acct;
+
+	wallet_plan(&lock_plan,
+				"WITH want AS (SELECT w.n, w.d, w.l"
+				"   FROM unnest($1::text[], $2::bool[], $3::bool[]) AS w(n, d, l)),"
+				" locked AS (SELECT a.id, a.account_number, a.currency, a.credit_mode, a.status,"
+				"   a.balance, a.pending_debit, a.minimum_balance, a.can_overdraw, a.version,"
+				"   a.chain_hash, a.exponent, a.owner_id, a.is_system"
+				"   FROM pg_wallet.accounts a JOIN want w ON w.n = a.account_number"
+				"   WHERE " LOCK_CONDITION " ORDER BY a.id FOR UPDATE OF a)"
+				" SELECT l.id, l.account_number, l.currency, l.credit_mode, l.status, l.balance,"
+				"   l.pending_debit, l.minimum_balance, l.can_overdraw, l.version, l.chain_hash,"
+				"   l.exponent, true, l.owner_id, l.is_system, " OWNER_HAS_TIER("l") ","
+				"   (SELECT r.generation FROM pg_wallet.rules_generation r)"
+				" FROM locked l"
+				" UNION ALL"
+				" SELECT a.id, a.account_number, a.currency, a.credit_mode, a.status,"
+				"   a.balance, a.pending_debit, a.minimum_balance, a.can_overdraw, a.version,"
+				"   a.chain_hash, a.exponent, false, a.owner_id, a.is_system, " OWNER_HAS_TIER("a") ","
+				"   (SELECT r.generation FROM pg_wallet.rules_generation r)"
+				"   FROM pg_wallet.accounts a JOIN want w ON w.n = a.account_number"
+				"   WHERE NOT (" LOCK_CONDITION ")",
+				3, argtypes);
+	column_init(&numbers, TEXTOID);
+	column_init(&debits, BOOLOID);
+	column_init(&wants, BOOLOID);
+	hash_seq_init(&seq, b->accounts);
+	while ((acct = hash_seq_search(&seq)) != NULL)
+	{
+		if (acct->found)
+			continue;			/* resolved by an earlier call */
+		column_add(&numbers, CStringGetTextDatum(acct->account_number), false);
+		column_add(&debits, BoolGetDatum(acct->debited), false);
+		column_add(&wants, BoolGetDatum(acct->want_lock), false);
+	}
+	if (numbers.n == 0)
+		return;
+	values[0] = column_array(&numbers);
+	values[1] = column_array(&debits);
+	values[2] = column_array(&wants);
+	if (SPI_execute_plan(lock_plan, values, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "account lock query failed");
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		char	   *number = SPI_getvalue(tup, SPI_tuptable->tupdesc, 2);
+		bool		isnull;
+
+		load_account_row(batch_account(b, number, false), tup, SPI_tuptable->tupdesc);
+		b->rules_generation = DatumGetInt64(SPI_getbinval(tup, SPI_tuptable->tupdesc, 17,
+														  &isnull));
+	}
+}
+
+/*
+ * Fold pending credits of the locked DEFERRED accounts into their balance.
+ * The delta rows are deleted in the same transaction that adds them to the
+ * balance, so balance + sum(deltas) never changes.
+ */
+void
+fold_deferred(Batch *b)
+{
+	Oid			argtypes[1] = {INT8ARRAYOID};
+	Datum		values[1];
+	Column		ids;
+	HASH_SEQ_STATUS seq;
+	LedgerAccount *acct;
+
+	column_init(&ids, INT8OID);
+	hash_seq_init(&seq, b->accounts);
+	while ((acct = hash_seq_search(&seq)) != NULL)
+		if (acct->found && acct->locked && acct->deferred)
+			column_add(&ids, Int64GetDatum(acct->id), false);
+	if (ids.n == 0)
+		return;
+	wallet_plan(&fold_plan,
+				"WITH d AS (DELETE FROM pg_wallet.account_deltas"
+				"   WHERE account_id = ANY($1) RETURNING account_id, amount)"
+				" SELECT account_id, sum(amount)::bigint FROM d GROUP BY account_id",
+				1, argtypes);
+	values[0] = column_array(&ids);
+	if (SPI_execute_plan(fold_plan, values, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "fold of deferred credits failed");
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+		int64		id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i],
+													 SPI_tuptable->tupdesc, 1, &isnull));
+		int64		sum = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i],
+													  SPI_tuptable->tupdesc, 2, &isnull));
+
+		hash_seq_init(&seq, b->accounts);
+		while ((acct = hash_seq_search(&seq)) != NULL)
+			if (acct->found && acct->id == id)
+			{
+				if (pg_add_s64_overflow(acct->balance, sum, &acct->balance))
+					ereport(ERROR,
+							(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+							 errmsg("balance of account %s is out of range",
+									acct->account_number)));
+				acct->dirty = true;
+			}
+	}
+}
+
+/* ---------------------------------------------------------------------
+ * Step 3: idempotency keys
+ * ---------------------------------------------------------------------
+ */
+void
+load_keys(Batch *b, LedgerRequest *reqs, int nreqs)
+{
+	Oid			argtypes[1] = {TEXTARRAYOID};
+	Datum		values[1];
+	Column		keys;
+
+	column_init(&keys, TEXTOID);
+	for (int i = 0; i < nreqs; i++)
+		if (reqs[i].idempotency_key)
+			column_add(&keys, CStringGetTextDatum(reqs[i].idempotency_key), false);
+	b->nkeyed = 0;
+	if (keys.n == 0)
+		return;
+	wallet_plan(&keys_plan,
+				"SELECT j.idempotency_key, j.id, j.status = 'POSTED', j.request_hash,"
+				" j.refusal_sqlstate, j.refusal_message, j.created_at, j.fee_minor,"
+				" j.commission_minor, (SELECT c.exponent FROM pg_wallet.entries e"
+				"   JOIN pg_wallet.accounts a ON a.id = e.account_id"
+				"   JOIN pg_wallet.currencies c ON c.code = a.currency"
+				"   WHERE e.journal_id = j.id ORDER BY e.leg LIMIT 1)"
+				" FROM pg_wallet.journals j WHERE j.idempotency_key = ANY($1)",
+				1, argtypes);
+	values[0] = column_array(&keys);
+	if (SPI_execute_plan(keys_plan, values, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "idempotency key look-up failed");
+	b->keyed = palloc0(sizeof(KeyedJournal) * (SPI_processed + 1));
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		KeyedJournal *k = &b->keyed[b->nkeyed++];
+		bool		isnull;
+		Datum		d;
+
+		k->key = SPI_getvalue(tup, desc, 1);
+		k->id = DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull));
+		k->posted = DatumGetBool(SPI_getbinval(tup, desc, 3, &isnull));
+		d = SPI_getbinval(tup, desc, 4, &isnull);
+		if (!isnull)
+			memcpy(k->request_hash, VARDATA_ANY(DatumGetByteaPP(d)), WALLET_HASH_LEN);
+		if (!k->posted)
+		{
+			strlcpy(k->sqlstate, SPI_getvalue(tup, desc, 5), sizeof(k->sqlstate));
+			k->message = SPI_getvalue(tup, desc, 6);
+		}
+		k->created_at = DatumGetTimestampTz(SPI_getbinval(tup, desc, 7, &isnull));
+		k->fee_minor = DatumGetInt64(SPI_getbinval(tup, desc, 8, &isnull));
+		k->commission_minor = DatumGetInt64(SPI_getbinval(tup, desc, 9, &isnull));
+		d = SPI_getbinval(tup, desc, 10, &isnull);
+		k->exponent = isnull ? 0 : DatumGetInt16(d);
+	}
+}
+
+KeyedJournal *
+find_keyed(Batch *b, const char *key)
+{
+	for (int i = 0; key && i < b->nkeyed; i++)
+		if (strcmp(b->keyed[i].key, key) == 0)
+			return &b->keyed[i];
+	return NULL;
+}
+
+/* ---------------------------------------------------------------------
+ * Step 5: writes
+ * ---------------------------------------------------------------------
+ */
+void
+write_journals(Batch *b)
+{
+	Oid			argtypes[J_NCOLS];
+	Datum		values[J_NCOLS];
+
+	if (b->jcols[J_ID].n == 0)
+		return;
+	for (int i = 0; i < J_NCOLS; i++)
+	{
+		argtypes[i] = get_array_type(journal_types[i]);
+		values[i] = column_array(&b->jcols[i]);
+	}
+	wallet_plan(&insert_journals_plan,
+				"INSERT INTO pg_wallet.journals (id, journal_type, status, idempotency_key,"
+				" request_hash, description, metadata, reverses_journal_id, refusal_sqlstate,"
+				" refusal_message, hash, created_at, fee_minor, commission_minor)"
+				" SELECT * FROM unnest($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,"
+				" $13, $14)"
+				" ON CONFLICT (idempotency_key) DO NOTHING",
+				J_NCOLS, argtypes);
+	if (SPI_execute_plan(insert_journals_plan, values, NULL, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "journal insert failed");
+	if (SPI_processed != (uint64) b->jcols[J_ID].n)
+		ereport(ERROR,
+				(errcode(ERRCODE_WALLET_CONCURRENT_REQUEST),
+				 errmsg("a concurrent request with the same idempotency key committed first"),
+				 errhint("Retry the request: the retry returns the first request's result.")));
+}
+
+void
+write_entries(Batch *b)
+{
+	Oid			argtypes[E_NCOLS];
+	Datum		values[E_NCOLS];
+
+	if (b->ecols[E_JOURNAL].n == 0)
+		return;
+	for (int i = 0; i < E_NCOLS; i++)
+	{
+		argtypes[i] = get_array_type(entry_types[i]);
+		values[i] = column_array(&b->ecols[i]);
+	}
+	wallet_plan(&insert_entries_plan,
+				"WITH e AS (INSERT INTO pg_wallet.entries (journal_id, leg, account_id, side,"
+				"   amount, balance_after, account_version, description, created_at)"
+				"   SELECT * FROM unnest($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+				"   RETURNING id, account_id, side, amount, account_version)"
+				" INSERT INTO pg_wallet.account_deltas (account_id, entry_id, amount)"
+				" SELECT account_id, id, CASE side WHEN 'CR' THEN amount ELSE -amount END"
+				" FROM e WHERE account_version IS NULL",
+				E_NCOLS, argtypes);
+	if (SPI_execute_plan(insert_entries_plan, values, NULL, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "entry insert failed");
+}
+
+void
+write_accounts(Batch *b)
+{
+	Oid			argtypes[5] = {INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID,
+	get_array_type(BYTEAOID)};
+	Datum		values[5];
+	Column		cols[5];
+	HASH_SEQ_STATUS seq;
+	LedgerAccount *acct;
+
+	for (int i = 0; i < 4; i++)
+		column_init(&cols[i], INT8OID);
+	column_init(&cols[4], BYTEAOID);
+	hash_seq_init(&seq, b->accounts);
+	while ((acct = hash_seq_search(&seq)) != NULL)
+	{
+		if (!acct->dirty)
+			continue;
+		Assert(acct->locked);
+		column_add(&cols[0], Int64GetDatum(acct->id), false);
+		column_add(&cols[1], Int64GetDatum(acct->balance), false);
+		column_add(&cols[2], Int64GetDatum(acct->pending_debit), false);
+		column_add(&cols[3], Int64GetDatum(acct->version), false);
+		column_add(&cols[4], bytea_datum(acct->chain, acct->chain_len), false);
+	}
+	if (cols[0].n == 0)
+		return;
+	for (int i = 0; i < 5; i++)
+		values[i] = column_array(&cols[i]);
+	wallet_plan(&update_accounts_plan,
+				"UPDATE pg_wallet.accounts a SET balance = v.balance,"
+				" pending_debit = v.pending_debit, version = v.version,"
+				" chain_hash = v.chain_hash, updated_at = now()"
+				" FROM unnest($1, $2, $3, $4, $5) AS v(id, balance, pending_debit, version,"
+				" chain_hash) WHERE a.id = v.id",
+				5, argtypes);
+	if (SPI_execute_plan(update_accounts_plan, values, NULL, false, 0) != SPI_OK_UPDATE ||
+		SPI_processed != (uint64) cols[0].n)
+		elog(ERROR, "account update failed");
+}
+
+
+/*
+ * The status barrier of an account: a transaction-level advisory lock keyed
+ * by the account number. Postings that touch an account without locking its
+ * row (DEFERRED deltas) hold it shared; a status change holds it exclusive.
+ * So an account cannot be closed, locked or deactivated while a delta to it
+ * is in flight, and a delta never lands on an account whose status changed
+ * under it. Keyed by number (immutable) so it can be taken before the row is
+ * read; a hash collision only makes two accounts share a barrier.
+ */
+void
+ledger_account_barrier(const char *account_number, bool exclusive)
+{
+	LOCKTAG		tag;
+	uint32		key = DatumGetUInt32(hash_any((const unsigned char *) account_number,
+											  strlen(account_number)));
+
+	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, WALLET_BARRIER_LOCK_KEY, key, 2);
+	(void) LockAcquire(&tag, exclusive ? ExclusiveLock : ShareLock, false, false);
+}
+
+static SPIPlanPtr status_plan = NULL;
+
+/*
+ * Take the shared barrier of every account the batch touches without a row
+ * lock, then read their status again: a status change that committed
+ * between the lock query's snapshot and the barrier is seen now. One
+ * statement, and only when such accounts exist.
+ */
+void
+barrier_unlocked_accounts(Batch *b)
+{
+	Oid			argtypes[1] = {INT8ARRAYOID};
+	Datum		values[1];
+	Column		ids;
+	HASH_SEQ_STATUS seq;
+	LedgerAccount *acct;
+
+	column_init(&ids, INT8OID);
+	hash_seq_init(&seq, b->accounts);
+	while ((acct = hash_seq_search(&seq)) != NULL)
+		if (acct->found && !acct->locked && !acct->is_system)
+		{
+			ledger_account_barrier(acct->account_number, false);
+			column_add(&ids, Int64GetDatum(acct->id), false);
+		}
+	if (ids.n == 0)
+		return;
+	wallet_plan(&status_plan,
+				"SELECT account_number, status FROM pg_wallet.accounts WHERE id = ANY($1)",
+				1, argtypes);
+	values[0] = column_array(&ids);
+	if (SPI_execute_plan(status_plan, values, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "account status look-up failed");
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+
+		acct = batch_account(b, SPI_getvalue(tup, SPI_tuptable->tupdesc, 1), false);
+		strlcpy(acct->status, SPI_getvalue(tup, SPI_tuptable->tupdesc, 2),
+				sizeof(acct->status));
+	}
+}
+
+/*
+ * This backend's copy of the system accounts it has resolved. They never
+ * change (their status is fixed, their other attributes immutable), so the
+ * copy is dropped only when the rules stamp changes, which a re-created
+ * extension always does.
+ */
+static HTAB *sys_cache = NULL;
+static int64 sys_cache_generation = -1;
+
+static void
+sys_cache_reset(int64 generation)
+{
+	HASHCTL		ctl;
+
+	if (sys_cache != NULL && sys_cache_generation == generation)
+		return;
+	if (sys_cache != NULL)
+		hash_destroy(sys_cache);
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = WALLET_MAX_ACCOUNT_NUMBER + 1;
+	ctl.entrysize = sizeof(LedgerAccount);
+	sys_cache = hash_create("pg_wallet system accounts", 64, &ctl,
+							HASH_ELEM | HASH_STRINGS);
+	sys_cache_generation = generation;
+}
+
+/* Fill a late account from the cache; false when it is not cached. */
+static bool
+sys_cache_fill(LedgerAccount *acct, int64 generation)
+{
+	LedgerAccount *cached;
+
+	sys_cache_reset(generation);
+	cached = hash_search(sys_cache, acct->account_number, HASH_FIND, NULL);
+	if (cached == NULL)
+		return false;
+	memcpy(acct, cached, sizeof(LedgerAccount));
+	return true;
+}
+
+static void
+sys_cache_add(LedgerAccount *acct, int64 generation)
+{
+	LedgerAccount *cached;
+
+	sys_cache_reset(generation);
+	cached = hash_search(sys_cache, acct->account_number, HASH_ENTER, NULL);
+	memcpy(cached, acct, sizeof(LedgerAccount));
+}
+
+/*
+ * Resolve accounts added after the lock pass (the system accounts fees are
+ * credited to). They must not need a lock: a lock taken now would break the
+ * ascending-id lock order. System accounts are DEFERRED and only credited,
+ * so this never happens unless one was altered by hand.
+ */
+void
+resolve_late_accounts(Batch *b)
+{
+	HASH_SEQ_STATUS seq;
+	LedgerAccount *acct;
+	bool		missing = false;
+
+	/* system accounts never change: most are known to this backend already */
+	hash_seq_init(&seq, b->accounts);
+	while ((acct = hash_seq_search(&seq)) != NULL)
+		if (acct->late && !acct->found && !sys_cache_fill(acct, b->rules_generation))
+			missing = true;
+	if (!missing)
+		return;
+	lock_accounts(b);
+	hash_seq_init(&seq, b->accounts);
+	while ((acct = hash_seq_search(&seq)) != NULL)
+	{
+		if (!acct->late || !acct->found)
+			continue;
+		if (acct->locked)
+			ereport(ERROR,
+					(errcode(ERRCODE_INTERNAL_ERROR),
+					 errmsg("system account %s must take credits without a lock",
+							acct->account_number),
+					 errhint("Its credit_mode must be DEFERRED.")));
+		if (acct->is_system)
+			sys_cache_add(acct, b->rules_generation);
+	}
+}

@@ -1,0 +1,130 @@
+/*-------------------------------------------------------------------------
+ *
+ * spi_util.c
+ *	  Small helpers shared by the SQL-callable functions: saved SPI plans and
+ *	  bounded, validated arguments.
+ *
+ * Owns: argument validation that every entry point repeats. Never: business
+ * rules.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "utils/builtins.h"
+
+#include "core/pg_wallet.h"
+
+/*
+ * Prepare `sql` once per backend and keep the plan. The caller is connected
+ * to SPI. Plans are invalidated and re-planned by the plan cache on DDL.
+ */
+SPIPlanPtr
+wallet_plan(SPIPlanPtr *cache, const char *sql, int nargs, Oid *argtypes)
+{
+	SPIPlanPtr	plan;
+
+	if (*cache != NULL)
+		return *cache;
+	/*
+	 * Always a generic plan: the statements are fixed and their parameters
+	 * are arrays whose custom plans cost as much to make as to run, so the
+	 * plan cache would otherwise re-plan them on every call.
+	 */
+	plan = SPI_prepare_cursor(sql, nargs, argtypes, CURSOR_OPT_GENERIC_PLAN);
+	if (plan == NULL)
+		elog(ERROR, "SPI_prepare failed for \"%s\": %s", sql,
+			 SPI_result_code_string(SPI_result));
+	if (SPI_keepplan(plan) != 0)
+		elog(ERROR, "SPI_keepplan failed");
+	*cache = plan;
+	return plan;
+}
+
+/*
+ * A text argument as a C string, bounded in length. NULL when the argument
+ * is SQL NULL and not required; an error when it is required.
+ */
+char *
+text_arg_cstring(FunctionCallInfo fcinfo, int argno, const char *what, int max_len,
+				 bool required)
+{
+	text	   *t;
+	char	   *s;
+
+	if (PG_ARGISNULL(argno))
+	{
+		if (required)
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("%s must not be null", what)));
+		return NULL;
+	}
+	t = PG_GETARG_TEXT_PP(argno);
+	if (VARSIZE_ANY_EXHDR(t) > max_len)
+		ereport(ERROR,
+				(errcode(ERRCODE_STRING_DATA_RIGHT_TRUNCATION),
+				 errmsg("%s is longer than %d bytes", what, max_len)));
+	s = text_to_cstring(t);
+	if (required && s[0] == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must not be empty", what)));
+	return s;
+}
+
+/*
+ * An upper-case code such as a journal type: [A-Z][A-Z0-9_]{1,39}.
+ */
+void
+wallet_check_code(const char *value, const char *what)
+{
+	size_t		len = strlen(value);
+	bool		ok = len >= 2 && len <= 40 && value[0] >= 'A' && value[0] <= 'Z';
+
+	for (size_t i = 1; ok && i < len; i++)
+		ok = (value[i] >= 'A' && value[i] <= 'Z') ||
+			(value[i] >= '0' && value[i] <= '9') || value[i] == '_';
+	if (!ok)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s \"%s\" is not a valid code", what, value),
+				 errhint("Use 2 to 40 upper-case letters, digits or underscores, "
+						 "starting with a letter.")));
+}
+
+/* The row type a composite-returning function must build its result in. */
+TupleDesc
+wallet_result_tupdesc(FunctionCallInfo fcinfo)
+{
+	TupleDesc	tupdesc;
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	return tupdesc;
+}
+
+/*
+ * An amount argument (numeric) as exact decimal text, refusing NULL, NaN and
+ * infinities; parsed later with the currency's exponent.
+ */
+const char *
+amount_arg_text(FunctionCallInfo fcinfo, int argno)
+{
+	const char *problem;
+	const char *text;
+
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("amount must not be null")));
+	text = amount_numeric_cstr(PG_GETARG_DATUM(argno), &problem);
+	if (text == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_WALLET_INVALID_AMOUNT),
+				 errmsg("amount %s", problem)));
+	return text;
+}

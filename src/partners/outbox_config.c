@@ -1,0 +1,288 @@
+/*-------------------------------------------------------------------------
+ *
+ * outbox_config.c
+ *	  Settings of the background workers (GUCs pg_wallet.*), the small
+ *	  shared-memory area through which a committing backend wakes the
+ *	  outbox worker, and the transaction callback that does it.
+ *
+ * Owns: the worker GUCs, OutboxShared, _outbox_wake() and
+ * workers_available(). Never: touches an outbox row (SQL does), or wakes
+ * the worker before commit (a woken worker must find the committed row).
+ *
+ * Waking: pg_wallet._outbox_wake() only sets a backend-local flag; the
+ * XactCallback sets the worker's latch at XACT_EVENT_COMMIT, so the worker
+ * wakes exactly when the new rows become visible, never by polling. An
+ * aborted transaction wakes nobody. The latch is found through the worker's
+ * pgprocno published in shared memory; a stale number (the worker just
+ * exited) sets some other process's latch, which is a harmless spurious
+ * wake-up.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <signal.h>
+
+#include "access/xact.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "port/atomics.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "storage/proc.h"
+#include "storage/shmem.h"
+#include "utils/guc.h"
+
+#include "partners/outbox.h"
+
+PG_FUNCTION_INFO_V1(wallet_outbox_wake);
+PG_FUNCTION_INFO_V1(wallet_workers_available);
+
+char	   *wallet_worker_database = NULL;
+bool		wallet_workers_enabled = true;
+int			outbox_batch_size = 100;
+int			outbox_max_in_flight = 200;
+int			outbox_timeout_ms = 10000;
+int			outbox_max_attempts = 8;
+int			outbox_backoff_base_ms = 5000;
+int			outbox_backoff_max_ms = 36000000;
+int			outbox_poll_ms = 60000;
+int			expiry_interval_s = 60;
+int			expiry_batch_size = 1000;
+bool		wallet_preloaded = false;
+
+/* What every backend and the workers share. */
+typedef struct OutboxShared
+{
+	pg_atomic_uint32 outbox_procno_plus1;	/* 0: no outbox worker */
+	pg_atomic_uint32 worker_pid[WALLET_WORKER_KINDS];	/* 0: none running */
+} OutboxShared;
+
+static OutboxShared *outbox_shared = NULL;
+static shmem_request_hook_type prev_shmem_request_hook = NULL;
+static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
+static bool wake_at_commit = false;
+static bool xact_callback_registered = false;
+
+/*
+ * Define the settings. The PGC_POSTMASTER ones only mean something when the
+ * library is preloaded, and PostgreSQL refuses to define them later (the
+ * library is then loaded by CREATE EXTENSION or a function call in a
+ * running backend), so they are defined only while preloading; the others
+ * take effect at the next reload.
+ */
+void
+outbox_define_gucs(void)
+{
+	if (process_shared_preload_libraries_in_progress)
+	{
+		DefineCustomStringVariable("pg_wallet.database",
+								   "Database the pg_wallet background workers serve.",
+								   NULL, &wallet_worker_database, "postgres",
+								   PGC_POSTMASTER, 0, NULL, NULL, NULL);
+		DefineCustomBoolVariable("pg_wallet.workers_enabled",
+								 "Start the outbox and expiry workers (needs a restart).",
+								 NULL, &wallet_workers_enabled, true,
+								 PGC_POSTMASTER, 0, NULL, NULL, NULL);
+	}
+	DefineCustomIntVariable("pg_wallet.outbox_batch_size",
+							"Outbox rows claimed in one transaction.",
+							NULL, &outbox_batch_size, 100, 1, 1000,
+							PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("pg_wallet.outbox_max_in_flight",
+							"HTTP requests the outbox worker keeps in flight at once.",
+							NULL, &outbox_max_in_flight, 200, 1, OUTBOX_MAX_IN_FLIGHT_LIMIT,
+							PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("pg_wallet.outbox_timeout_ms",
+							"Time limit of one delivery attempt (a partner may set its own).",
+							NULL, &outbox_timeout_ms, 10000, 100, 300000,
+							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomIntVariable("pg_wallet.outbox_max_attempts",
+							"Attempts before an outbox row is dead-lettered.",
+							NULL, &outbox_max_attempts, 8, 1, 100,
+							PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("pg_wallet.outbox_backoff_base_ms",
+							"Delay before the first retry; doubled after each attempt.",
+							NULL, &outbox_backoff_base_ms, 5000, 10, 3600000,
+							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomIntVariable("pg_wallet.outbox_backoff_max_ms",
+							"Longest delay between two attempts.",
+							NULL, &outbox_backoff_max_ms, 36000000, 10, INT_MAX,
+							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomIntVariable("pg_wallet.outbox_poll_ms",
+							"Longest sleep of the idle outbox worker (commits wake it at once).",
+							NULL, &outbox_poll_ms, 60000, 100, 3600000,
+							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomIntVariable("pg_wallet.expiry_interval_s",
+							"Seconds between two expiry sweeps; 0 disables the sweeps.",
+							NULL, &expiry_interval_s, 60, 0, 86400,
+							PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
+	DefineCustomIntVariable("pg_wallet.expiry_batch_size",
+							"Rows of each kind one expiry sweep handles at most.",
+							NULL, &expiry_batch_size, 1000, 1, 100000,
+							PGC_SIGHUP, 0, NULL, NULL, NULL);
+}
+
+/* Ask for the shared area (PostgreSQL 15: only from shmem_request_hook). */
+static void
+outbox_shmem_request(void)
+{
+	if (prev_shmem_request_hook)
+		prev_shmem_request_hook();
+	RequestAddinShmemSpace(MAXALIGN(sizeof(OutboxShared)));
+}
+
+/* Create or attach the shared area. */
+static void
+outbox_shmem_startup(void)
+{
+	bool		found;
+
+	if (prev_shmem_startup_hook)
+		prev_shmem_startup_hook();
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	outbox_shared = ShmemInitStruct("pg_wallet outbox", sizeof(OutboxShared), &found);
+	if (!found)
+	{
+		pg_atomic_init_u32(&outbox_shared->outbox_procno_plus1, 0);
+		for (int i = 0; i < WALLET_WORKER_KINDS; i++)
+			pg_atomic_init_u32(&outbox_shared->worker_pid[i], 0);
+	}
+	LWLockRelease(AddinShmemInitLock);
+}
+
+/* Install the shared-memory hooks; called by _PG_init when preloaded. */
+void
+outbox_shmem_init_hooks(void)
+{
+	prev_shmem_request_hook = shmem_request_hook;
+	shmem_request_hook = outbox_shmem_request;
+	prev_shmem_startup_hook = shmem_startup_hook;
+	shmem_startup_hook = outbox_shmem_startup;
+}
+
+/*
+ * Publish (mine = true) or withdraw the calling outbox worker's latch. At
+ * most one outbox worker runs; the last to publish wins.
+ */
+void
+outbox_set_worker_latch(bool mine)
+{
+	if (outbox_shared == NULL)
+		return;
+	pg_atomic_write_u32(&outbox_shared->outbox_procno_plus1,
+						mine ? (uint32) MyProc->pgprocno + 1 : 0);
+}
+
+/* Whether a process of this pid still exists. */
+static bool
+pid_alive(uint32 pid)
+{
+	return pid != 0 && (kill((pid_t) pid, 0) == 0 || errno == EPERM);
+}
+
+/*
+ * Take the slot of a worker kind for the calling process: false when
+ * another live process holds it (a duplicate must exit). The slot is
+ * released by worker_slot_release, or found dead by the next claimant.
+ */
+bool
+worker_slot_claim(int kind)
+{
+	uint32		mine = (uint32) MyProcPid;
+	uint32		held;
+
+	if (outbox_shared == NULL)
+		return false;
+	for (;;)
+	{
+		held = pg_atomic_read_u32(&outbox_shared->worker_pid[kind]);
+		if (held != 0 && held != mine && pid_alive(held))
+			return false;
+		if (pg_atomic_compare_exchange_u32(&outbox_shared->worker_pid[kind], &held, mine))
+			return true;
+	}
+}
+
+/* Give the slot back (at exit). */
+void
+worker_slot_release(int kind)
+{
+	uint32		mine = (uint32) MyProcPid;
+
+	if (outbox_shared != NULL)
+		pg_atomic_compare_exchange_u32(&outbox_shared->worker_pid[kind], &mine, 0);
+}
+
+/* Whether a live process holds the slot. */
+bool
+worker_slot_alive(int kind)
+{
+	return outbox_shared != NULL &&
+		pid_alive(pg_atomic_read_u32(&outbox_shared->worker_pid[kind]));
+}
+
+/* At commit, wake the outbox worker if this transaction queued rows. */
+static void
+outbox_xact_callback(XactEvent event, void *arg)
+{
+	uint32		procno_plus1;
+
+	switch (event)
+	{
+		case XACT_EVENT_COMMIT:
+		case XACT_EVENT_PARALLEL_COMMIT:
+			if (wake_at_commit && outbox_shared != NULL)
+			{
+				procno_plus1 = pg_atomic_read_u32(&outbox_shared->outbox_procno_plus1);
+				if (procno_plus1 > 0 && procno_plus1 <= ProcGlobal->allProcCount)
+					SetLatch(&ProcGlobal->allProcs[procno_plus1 - 1].procLatch);
+			}
+			wake_at_commit = false;
+			break;
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PARALLEL_ABORT:
+		case XACT_EVENT_PREPARE:
+			/* a prepared transaction commits elsewhere: the worker's poll finds it */
+			wake_at_commit = false;
+			break;
+		default:
+			break;
+	}
+}
+
+/*
+ * _outbox_wake() returns void
+ *
+ * Called by the SQL that inserts outbox rows: wake the worker when this
+ * transaction commits. Refuses (WL073) when the library was not preloaded,
+ * because then no worker exists and the row would never be delivered.
+ */
+Datum
+wallet_outbox_wake(PG_FUNCTION_ARGS)
+{
+	if (!wallet_preloaded || outbox_shared == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_WALLET_WORKERS_UNAVAILABLE),
+				 errmsg("the pg_wallet outbox worker is not available"),
+				 errdetail("Partner calls are delivered by a background worker, which runs "
+						   "only when pg_wallet is loaded at server start."),
+				 errhint("Add pg_wallet to shared_preload_libraries and restart the server.")));
+	if (!xact_callback_registered)
+	{
+		RegisterXactCallback(outbox_xact_callback, NULL);
+		xact_callback_registered = true;
+	}
+	wake_at_commit = true;
+	PG_RETURN_VOID();
+}
+
+/*
+ * workers_available() returns boolean: whether the library was preloaded,
+ * so that the workers can run.
+ */
+Datum
+wallet_workers_available(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(wallet_preloaded && outbox_shared != NULL);
+}

@@ -1,0 +1,697 @@
+/*-------------------------------------------------------------------------
+ *
+ * worker_outbox.c
+ *	  The outbox worker: delivers the rows of pg_wallet.outbox over HTTP
+ *	  with libcurl's multi interface, many at once, and records each
+ *	  outcome through SQL.
+ *
+ * The loop (pg_net's model): claim a bounded batch of due rows in a short
+ * transaction (they become SENDING with a lease), send them with no
+ * transaction open, record the answers in another short transaction, sleep
+ * on the latch until a committing backend wakes us or the next retry is
+ * due. At start-up, rows left SENDING by a crash are put back to PENDING
+ * (one worker runs per server, so a SENDING row at start-up is an orphan);
+ * a lease that runs out does the same for a worker that hangs.
+ *
+ * Retry policy (this file decides it, SQL records it): 2xx delivered; 410
+ * and other 4xx (but 408, 425, 429) failed for good; anything else (5xx,
+ * 408, 425, 429, timeouts, refused connections) retried after
+ * base * 2^(attempt-1) ms, capped, with equal jitter, at least Retry-After;
+ * dead-lettered after pg_wallet.outbox_max_attempts attempts.
+ *
+ * Every request carries webhook-id (the row's message id, stable across
+ * retries), webhook-timestamp, webhook-signature (when the partner has a
+ * secret) and Idempotency-Key (the same message id), so a retry after an
+ * unknown outcome (a crash, a timeout) is harmless at the partner.
+ *
+ * M-Pesa (Daraja) requests also carry "Authorization: Bearer <token>". The
+ * token comes from GET {base_url}/oauth/v1/generate?grant_type=
+ * client_credentials with Basic auth of the partner's consumer_key and
+ * consumer_secret, and is kept in this process's memory only (never in a
+ * table, a log line or an error) per partner, until expires_in less a
+ * safety margin (60 s, or half of expires_in when that is at most 120 s).
+ * The token request is made synchronously, with no transaction open, before
+ * the partner's requests start; at most once per partner per claim when it
+ * fails. Its outcome: refused (4xx but 408, 425, 429: wrong consumer key or
+ * secret) fails the message for good without sending it; no answer or
+ * another status is retried like a failed delivery. A 401 to a request sent
+ * with a token drops that token and retries the message (an attempt), which
+ * fetches a fresh one.
+ *
+ * Owns: the delivery loop. Never: interprets a response (the adapters'
+ * SQL does), or logs a secret, a signature or a body.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <curl/curl.h>
+
+#include "catalog/pg_type.h"
+#include "common/pg_prng.h"
+#include "executor/spi.h"
+#include "mb/pg_wchar.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "storage/latch.h"
+#include "utils/builtins.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+
+#include "partners/outbox.h"
+#include "partners/worker.h"
+
+#define OUTBOX_RUN_WAIT_MS		50		/* network wait per turn with requests in flight */
+#define OUTBOX_NOT_READY_MS		2000	/* re-check for the extension this often */
+#define OUTBOX_DONE_PER_TURN	256		/* results recorded per transaction */
+
+/* One claimed row, in its request's memory context. */
+typedef struct ClaimedRow
+{
+	OutboxRequest *req;
+	char	   *method;
+	char	   *url;
+	char	   *headers[OUTBOX_MAX_HEADERS + 8];
+	int			nheaders;
+	char	   *body;
+	int			timeout_ms;
+	char	   *auth_partner;	/* M-Pesa: whose OAuth token (NULL: none needed) */
+	char	   *auth_url;		/* M-Pesa: the token endpoint */
+	char	   *auth_basic;		/* M-Pesa: "Basic <base64 key:secret>", NULL when unset */
+} ClaimedRow;
+
+/* What a claim transaction hands back to the loop. */
+typedef struct ClaimBatch
+{
+	int			max_rows;
+	int			nrows;
+	ClaimedRow *rows;
+	int64		next_due_ms;	/* -1: nothing pending */
+} ClaimBatch;
+
+/* What a record transaction gets. */
+typedef struct RecordBatch
+{
+	OutboxRequest **done;
+	int			ndone;
+} RecordBatch;
+
+static MemoryContext worker_cxt = NULL;
+
+/*
+ * The M-Pesa OAuth token cache: one entry per partner, in this process's
+ * memory only. Bounded: when full, the entry used least recently goes.
+ */
+#define TOKEN_CACHE_SIZE		64
+#define TOKEN_PARTNER_BYTES		64
+#define TOKEN_ERROR_BYTES		256
+
+typedef struct DarajaToken
+{
+	bool		used;
+	char		partner[TOKEN_PARTNER_BYTES];
+	char		basic[OUTBOX_MAX_HEADER_BYTES];	/* the credentials it was issued for */
+	char		token[OUTBOX_MAX_TOKEN_BYTES + 1];
+	TimestampTz valid_until;	/* 0: no usable token */
+	uint64		gen;			/* bumped at every fetch */
+	TimestampTz last_used;
+	uint64		failed_turn;	/* the send turn whose fetch failed, 0: none */
+	bool		failed_refused;
+	char		failed_error[TOKEN_ERROR_BYTES];
+} DarajaToken;
+
+static DarajaToken token_cache[TOKEN_CACHE_SIZE];
+static uint64 token_gen_counter = 0;
+static uint64 send_turn = 0;
+
+static void token_rejected(OutboxRequest *req);
+
+/* Put back rows left SENDING by a previous life of the worker. */
+static void
+outbox_recover(void *arg)
+{
+	int64		n = worker_sql_int64("SELECT pg_wallet._outbox_recover()::bigint", 0, NULL, NULL);
+
+	if (n > 0)
+		ereport(LOG, (errmsg("pg_wallet outbox: %lld message(s) left in flight by a previous "
+							 "worker will be sent again", (long long) n)));
+}
+
+/* Split the claim's "Name: value" lines into the row's header array. */
+static void
+claim_headers(ClaimedRow *row, const char *lines)
+{
+	char	   *copy = pstrdup(lines ? lines : "");
+	char	   *save = NULL;
+
+	for (char *line = strtok_r(copy, "\n", &save); line != NULL;
+		 line = strtok_r(NULL, "\n", &save))
+	{
+		if (row->nheaders >= OUTBOX_MAX_HEADERS || strlen(line) > OUTBOX_MAX_HEADER_BYTES)
+			continue;
+		row->headers[row->nheaders++] = line;
+	}
+}
+
+/* Sign a claimed row: Standard Webhooks headers and the idempotency key. */
+static void
+claim_sign(ClaimedRow *row, const char *msg_id, bytea *secret)
+{
+	int64		ts = (int64) (GetCurrentTimestamp() / USECS_PER_SEC) +
+		(POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY;
+
+	row->headers[row->nheaders++] = psprintf("webhook-id: %s", msg_id);
+	row->headers[row->nheaders++] = psprintf("webhook-timestamp: %lld", (long long) ts);
+	row->headers[row->nheaders++] = psprintf("Idempotency-Key: %s", msg_id);
+	if (secret != NULL && VARSIZE_ANY_EXHDR(secret) > 0)
+		row->headers[row->nheaders++] =
+			psprintf("webhook-signature: %s",
+					 outbox_signature((uint8 *) VARDATA_ANY(secret), VARSIZE_ANY_EXHDR(secret),
+									  msg_id, ts, row->body, strlen(row->body)));
+}
+
+/* Copy one claimed tuple into a request context of its own. */
+static void
+claim_copy(ClaimBatch *batch, HeapTuple tup, TupleDesc desc)
+{
+	ClaimedRow *row = &batch->rows[batch->nrows++];
+	MemoryContext cxt = AllocSetContextCreate(worker_cxt, "pg_wallet outbox request",
+											  ALLOCSET_SMALL_SIZES);
+	MemoryContext old = MemoryContextSwitchTo(cxt);
+	bool		isnull;
+	bool		no_secret;
+	Datum		secret;
+
+	row->req = palloc0(sizeof(OutboxRequest));
+	row->req->cxt = cxt;
+	row->req->id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
+	row->req->attempt = DatumGetInt32(SPI_getbinval(tup, desc, 2, &isnull));
+	row->method = SPI_getvalue(tup, desc, 4);
+	row->url = SPI_getvalue(tup, desc, 5);
+	claim_headers(row, SPI_getvalue(tup, desc, 6));
+	row->body = SPI_getvalue(tup, desc, 7);
+	if (row->body == NULL)
+		row->body = pstrdup("");
+	secret = SPI_getbinval(tup, desc, 8, &no_secret);
+	row->timeout_ms = DatumGetInt32(SPI_getbinval(tup, desc, 9, &isnull));
+	if (isnull || row->timeout_ms <= 0)
+		row->timeout_ms = outbox_timeout_ms;
+	claim_sign(row, SPI_getvalue(tup, desc, 3),
+			   no_secret ? NULL : DatumGetByteaPCopy(secret));
+	row->auth_partner = SPI_getvalue(tup, desc, 10);
+	row->auth_url = SPI_getvalue(tup, desc, 11);
+	row->auth_basic = SPI_getvalue(tup, desc, 12);
+	MemoryContextSwitchTo(old);
+}
+
+/* Claim up to max_rows due rows and learn when the next one is due. */
+static void
+outbox_claim(void *arg)
+{
+	ClaimBatch *batch = (ClaimBatch *) arg;
+	Oid			argtypes[1] = {INT4OID};
+	Datum		values[1] = {Int32GetDatum(batch->max_rows)};
+	SPITupleTable *tuptable;
+	uint64		n;
+
+	batch->nrows = 0;
+	if (batch->max_rows > 0)
+	{
+		if (SPI_execute_with_args("SELECT id, attempt, message_id, method, url, headers, body,"
+								  " secret, timeout_ms, auth_partner, auth_url, auth_basic"
+								  " FROM pg_wallet._outbox_claim($1)",
+								  1, argtypes, values, NULL, false, 0) != SPI_OK_SELECT)
+			elog(ERROR, "outbox claim failed");
+		tuptable = SPI_tuptable;
+		n = SPI_processed;
+		for (uint64 i = 0; i < n && batch->nrows < batch->max_rows; i++)
+			claim_copy(batch, tuptable->vals[i], tuptable->tupdesc);
+	}
+	batch->next_due_ms = worker_sql_int64("SELECT pg_wallet._outbox_next_due_ms()", 0,
+										  NULL, NULL);
+}
+
+/* The delay before the next attempt: exponential, capped, equal jitter. */
+static int
+outbox_retry_delay_ms(int attempt, int retry_after_s)
+{
+	double		delay = (double) outbox_backoff_base_ms;
+
+	for (int i = 1; i < attempt && delay < outbox_backoff_max_ms; i++)
+		delay *= 2;
+	if (delay > outbox_backoff_max_ms)
+		delay = outbox_backoff_max_ms;
+	delay = delay / 2 + pg_prng_double(&pg_global_prng_state) * (delay / 2);
+	if (retry_after_s >= 0 && retry_after_s * 1000.0 > delay)
+		delay = Min(retry_after_s * 1000.0, (double) outbox_backoff_max_ms);
+	return (int) delay;
+}
+
+/* What became of one attempt: delivered, failed, retry or dead. */
+static const char *
+outbox_outcome(OutboxRequest *req)
+{
+	long		s = req->http_status;
+
+	if (req->auth_refused)
+		return "failed";		/* the OAuth endpoint refused the credentials: not sent */
+	if (s >= 200 && s < 300)
+		return "delivered";
+	if (req->bearer && s == 401)
+		return req->attempt >= outbox_max_attempts ? "dead" : "retry";
+	if (s >= 400 && s < 500 && s != 408 && s != 425 && s != 429)
+		return "failed";
+	if (req->attempt >= outbox_max_attempts)
+		return "dead";
+	return "retry";
+}
+
+/* The response body as text the database accepts (valid UTF-8, no NUL). */
+static const char *
+outbox_response_text(OutboxRequest *req)
+{
+	if (req->response == NULL || req->response_len == 0)
+		return "";
+	if (memchr(req->response, '\0', req->response_len) != NULL ||
+		!pg_verifymbstr(req->response, req->response_len, true))
+		return psprintf("(binary response of %d bytes)", req->response_len);
+	return req->response;
+}
+
+/* Record every finished request of this turn. */
+static void
+outbox_record(void *arg)
+{
+	RecordBatch *batch = (RecordBatch *) arg;
+	Oid			argtypes[8] = {INT8OID, INT4OID, TEXTOID, INT4OID, TEXTOID, TEXTOID,
+	INT4OID, INT4OID};
+
+	for (int i = 0; i < batch->ndone; i++)
+	{
+		OutboxRequest *req = batch->done[i];
+		const char *outcome = outbox_outcome(req);
+		Datum		values[8];
+		char		nulls[8] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
+
+		values[0] = Int64GetDatum(req->id);
+		values[1] = Int32GetDatum(req->attempt);
+		values[2] = CStringGetTextDatum(outcome);
+		values[3] = Int32GetDatum((int32) req->http_status);
+		nulls[3] = req->http_status == 0 ? 'n' : ' ';
+		values[4] = CStringGetTextDatum(outbox_response_text(req));
+		nulls[4] = req->response_len == 0 ? 'n' : ' ';
+		values[5] = req->error ? CStringGetTextDatum(req->error) : (Datum) 0;
+		nulls[5] = req->error ? ' ' : 'n';
+		values[6] = Int32GetDatum(strcmp(outcome, "retry") == 0 ?
+								  outbox_retry_delay_ms(req->attempt, req->retry_after_s) : 0);
+		values[7] = Int32GetDatum((int32) Min(req->elapsed_ms, PG_INT32_MAX));
+		if (SPI_execute_with_args("SELECT pg_wallet._outbox_complete($1, $2, $3, $4, $5, $6,"
+								  " $7, $8)", 8, argtypes, values, nulls, false, 0) < 0)
+			elog(ERROR, "outbox result of message %lld not recorded", (long long) req->id);
+	}
+}
+
+/* Record results: all in one transaction, or one by one when that fails. */
+static void
+outbox_record_all(OutboxRequest **done, int ndone)
+{
+	RecordBatch batch = {done, ndone};
+
+	if (ndone == 0)
+		return;
+	for (int i = 0; i < ndone; i++)
+		if (done[i]->bearer && done[i]->http_status == 401)
+			token_rejected(done[i]);
+	if (!worker_run(outbox_record, &batch, "outbox record") && ndone > 1)
+	{
+		/* one bad row must not lose the others' results */
+		for (int i = 0; i < ndone; i++)
+		{
+			RecordBatch one = {&done[i], 1};
+
+			(void) worker_run(outbox_record, &one, "outbox record");
+		}
+	}
+	for (int i = 0; i < ndone; i++)
+		MemoryContextDelete(done[i]->cxt);
+}
+
+/* Wipe one cache entry's token. */
+static void
+token_forget(DarajaToken *t)
+{
+	explicit_bzero(t->token, sizeof(t->token));
+	t->valid_until = 0;
+}
+
+/* The cache entry of a partner, taken over (the least recently used) when absent. */
+static DarajaToken *
+token_entry(const char *partner)
+{
+	DarajaToken *victim = NULL;
+
+	for (int i = 0; i < TOKEN_CACHE_SIZE; i++)
+	{
+		DarajaToken *t = &token_cache[i];
+
+		if (t->used && strcmp(t->partner, partner) == 0)
+			return t;
+		if (victim == NULL || !t->used ||
+			(victim->used && t->last_used < victim->last_used))
+			victim = t;
+	}
+	token_forget(victim);
+	explicit_bzero(victim->basic, sizeof(victim->basic));
+	victim->used = true;
+	strlcpy(victim->partner, partner, sizeof(victim->partner));
+	victim->failed_turn = 0;
+	return victim;
+}
+
+/*
+ * Read access_token and expires_in from a Daraja OAuth answer. The token
+ * must be a short run of visible ASCII (it goes into a header line); Daraja
+ * sends expires_in as a string ("3599") or a number.
+ */
+static bool
+token_parse(const char *json, char *token, int token_size, int *expires_in)
+{
+	const char *p = strstr(json, "\"access_token\"");
+	const char *e;
+	int			n = 0;
+
+	if (p == NULL)
+		return false;
+	p += strlen("\"access_token\"");
+	while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
+		p++;
+	if (*p++ != ':')
+		return false;
+	while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
+		p++;
+	if (*p++ != '"')
+		return false;
+	while (p[n] != '"')
+	{
+		if (p[n] <= ' ' || p[n] > '~' || p[n] == '\\' || n >= token_size - 1)
+			return false;
+		n++;
+	}
+	if (n == 0)
+		return false;
+	memcpy(token, p, n);
+	token[n] = '\0';
+	*expires_in = 3599;			/* Daraja's; used when the answer has none */
+	e = strstr(json, "\"expires_in\"");
+	if (e != NULL)
+	{
+		char	   *end;
+		long		v;
+
+		e += strlen("\"expires_in\"");
+		while (*e == ' ' || *e == '\t' || *e == ':' || *e == '"' || *e == '\r' || *e == '\n')
+			e++;
+		v = strtol(e, &end, 10);
+		if (end != e)
+			*expires_in = (int) Max(0, Min(v, 86400));
+	}
+	return true;
+}
+
+/*
+ * A Bearer token for an M-Pesa row: the cached one while valid, else a new
+ * one from the partner's OAuth endpoint (a synchronous GET, no transaction
+ * open). NULL when none could be had: then *error says why (never a secret)
+ * and *refused whether the credentials were refused (the row fails for
+ * good) rather than unreachable (it is retried).
+ */
+static const char *
+token_for(ClaimedRow *row, uint64 *gen, const char **error, bool *refused)
+{
+	DarajaToken *t = token_entry(row->auth_partner);
+	TimestampTz now = GetCurrentTimestamp();
+	char	   *headers[2];
+	char		response[OUTBOX_MAX_AUTH_RESPONSE];
+	char		transport[TOKEN_ERROR_BYTES];
+	long		status;
+	int			expires_in;
+	int			margin;
+
+	*refused = false;
+	t->last_used = now;
+	if (row->auth_basic == NULL || strlen(row->auth_basic) >= sizeof(t->basic))
+	{
+		*refused = true;
+		*error = row->auth_basic == NULL ?
+			"M-Pesa partner has no consumer_key and consumer_secret for the OAuth token "
+			"(set them in its credentials with set_partner_secrets)" :
+			"M-Pesa partner's consumer_key and consumer_secret are too long";
+		return NULL;
+	}
+	if (strcmp(t->basic, row->auth_basic) != 0)
+	{
+		/* new credentials (set_partner_secrets): the old token is theirs no more */
+		token_forget(t);
+		t->failed_turn = 0;
+		strlcpy(t->basic, row->auth_basic, sizeof(t->basic));
+	}
+	if (t->valid_until > now)
+	{
+		*gen = t->gen;
+		return t->token;
+	}
+	if (t->failed_turn == send_turn)
+	{
+		/* already failed in this turn: do not ask again for every row */
+		*refused = t->failed_refused;
+		*error = t->failed_error;
+		return NULL;
+	}
+	token_forget(t);
+	headers[0] = psprintf("Authorization: %s", row->auth_basic);
+	headers[1] = "Accept: application/json";
+	t->failed_turn = send_turn;
+	t->failed_refused = false;
+	if (!outbox_http_fetch(row->auth_url, headers, 2, row->timeout_ms, &status,
+						   response, sizeof(response), transport, sizeof(transport)))
+		snprintf(t->failed_error, sizeof(t->failed_error),
+				 "M-Pesa OAuth token request failed: %s", transport);
+	else if (status >= 400 && status < 500 && status != 408 && status != 425 && status != 429)
+	{
+		t->failed_refused = true;
+		snprintf(t->failed_error, sizeof(t->failed_error),
+				 "M-Pesa OAuth refused the partner's consumer_key and consumer_secret "
+				 "(HTTP %ld); the request was not sent", status);
+	}
+	else if (status < 200 || status >= 300)
+		snprintf(t->failed_error, sizeof(t->failed_error),
+				 "M-Pesa OAuth token request failed (HTTP %ld)", status);
+	else if (!token_parse(response, t->token, sizeof(t->token), &expires_in))
+	{
+		token_forget(t);
+		snprintf(t->failed_error, sizeof(t->failed_error),
+				 "M-Pesa OAuth answer has no usable access_token");
+	}
+	else
+	{
+		margin = expires_in > 120 ? 60 : (expires_in + 1) / 2;
+		t->valid_until = TimestampTzPlusMilliseconds(now, (int64) (expires_in - margin) * 1000);
+		t->gen = ++token_gen_counter;
+		t->failed_turn = 0;
+		explicit_bzero(response, sizeof(response));
+		explicit_bzero(headers[0], strlen(headers[0]));
+		pfree(headers[0]);
+		*gen = t->gen;
+		/* an expires_in at or below the margin: used for this row only, never cached */
+		return t->token;
+	}
+	explicit_bzero(response, sizeof(response));
+	explicit_bzero(headers[0], strlen(headers[0]));
+	pfree(headers[0]);
+	*refused = t->failed_refused;
+	*error = t->failed_error;
+	return NULL;
+}
+
+/* A 401 to a request sent with a token: drop that token (not a newer one). */
+static void
+token_rejected(OutboxRequest *req)
+{
+	MemoryContext old;
+
+	for (int i = 0; i < TOKEN_CACHE_SIZE; i++)
+	{
+		DarajaToken *t = &token_cache[i];
+
+		if (t->used && strcmp(t->partner, req->auth_partner) == 0 && t->gen == req->token_gen)
+			token_forget(t);
+	}
+	old = MemoryContextSwitchTo(req->cxt);
+	req->error = pstrdup("M-Pesa rejected the OAuth access token (HTTP 401); the next "
+						 "attempt fetches a new one");
+	MemoryContextSwitchTo(old);
+}
+
+/* Add the M-Pesa Bearer token to a row; false (req->error set) when none. */
+static bool
+outbox_authorize(ClaimedRow *row)
+{
+	uint64		gen = 0;
+	const char *error = NULL;
+	bool		refused = false;
+	const char *token = token_for(row, &gen, &error, &refused);
+
+	if (token == NULL)
+	{
+		row->req->error = pstrdup(error);
+		row->req->auth_refused = refused;
+		return false;
+	}
+	row->headers[row->nheaders++] = psprintf("Authorization: Bearer %s", token);
+	row->req->bearer = true;
+	row->req->token_gen = gen;
+	row->req->auth_partner = pstrdup(row->auth_partner);
+	return true;
+}
+
+/* Start the claimed rows' requests. */
+static void
+outbox_send(OutboxHttp *http, ClaimBatch *batch, OutboxRequest **failed, int *nfailed)
+{
+	send_turn++;
+	for (int i = 0; i < batch->nrows; i++)
+	{
+		ClaimedRow *row = &batch->rows[i];
+		MemoryContext old = MemoryContextSwitchTo(row->req->cxt);
+
+		if (row->auth_partner != NULL && !outbox_authorize(row))
+			failed[(*nfailed)++] = row->req;
+		else if (!outbox_http_add(http, row->req, row->method, row->url, row->headers,
+							 row->nheaders, row->body, row->timeout_ms))
+			failed[(*nfailed)++] = row->req;
+		/* the signed body and headers are no longer needed here */
+		MemoryContextSwitchTo(old);
+	}
+}
+
+/* Sleep until woken, until the next row is due, or for the poll interval. */
+static bool
+outbox_sleep(int64 next_due_ms)
+{
+	long		timeout = outbox_poll_ms;
+	int			rc;
+
+	if (next_due_ms >= 0 && next_due_ms < timeout)
+		timeout = (long) next_due_ms;
+	rc = WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+				   Max(timeout, 1), PG_WAIT_EXTENSION);
+	ResetLatch(MyLatch);
+	return (rc & WL_LATCH_SET) != 0 || (rc & WL_TIMEOUT) != 0;
+}
+
+/*
+ * One turn with requests in flight: drive the network for a moment and
+ * record what finished. Returns whether to claim again: the latch was set
+ * meanwhile, or results were recorded (a retry may now be the next due).
+ */
+static bool
+outbox_turn(OutboxHttp *http)
+{
+	OutboxRequest *done[OUTBOX_DONE_PER_TURN];
+	int			ndone = outbox_http_run(http, OUTBOX_RUN_WAIT_MS, done, OUTBOX_DONE_PER_TURN);
+	/* a recorded retry changes when the next row is due: claim (and look) again */
+	bool		woken = ndone > 0;
+
+	outbox_record_all(done, ndone);
+	if (WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 0,
+				  PG_WAIT_EXTENSION) & WL_LATCH_SET)
+	{
+		ResetLatch(MyLatch);
+		woken = true;
+	}
+	return woken;
+}
+
+/*
+ * Main loop. A claim happens when woken (a commit queued rows), when the
+ * next retry is due, and after every turn that freed room, bounded by
+ * pg_wallet.outbox_batch_size and pg_wallet.outbox_max_in_flight.
+ */
+void
+wallet_outbox_main(Datum arg)
+{
+	OutboxHttp *http;
+	MemoryContext loop_cxt;
+	bool		ready = false;
+	bool		claim_now = true;
+	int64		next_due_ms = -1;
+	TimestampTz due_at = 0;
+
+	worker_start(WALLET_WORKER_OUTBOX, "pg_wallet outbox");
+	worker_cxt = AllocSetContextCreate(TopMemoryContext, "pg_wallet outbox",
+									   ALLOCSET_DEFAULT_SIZES);
+	MemoryContextSwitchTo(worker_cxt);
+	if (curl_global_init(CURL_GLOBAL_ALL) != CURLE_OK)
+		elog(ERROR, "curl_global_init failed");
+	http = outbox_http_create();
+	outbox_set_worker_latch(true);
+	loop_cxt = AllocSetContextCreate(worker_cxt, "pg_wallet outbox loop",
+									 ALLOCSET_DEFAULT_SIZES);
+
+	for (;;)
+	{
+		MemoryContextSwitchTo(loop_cxt);
+		MemoryContextReset(loop_cxt);
+		CHECK_FOR_INTERRUPTS();
+		worker_reload_config();
+		if (!ready)
+		{
+			ready = worker_extension_ready() && worker_run(outbox_recover, NULL, "outbox recovery");
+			if (!ready)
+			{
+				(void) outbox_sleep(OUTBOX_NOT_READY_MS);
+				continue;
+			}
+			claim_now = true;
+		}
+		if (due_at != 0 && GetCurrentTimestamp() >= due_at)
+			claim_now = true;
+		if (claim_now && outbox_http_in_flight(http) < outbox_max_in_flight)
+		{
+			ClaimBatch	batch;
+			OutboxRequest *failed[OUTBOX_MAX_IN_FLIGHT_LIMIT];
+			int			nfailed = 0;
+
+			batch.max_rows = Min(outbox_batch_size,
+								 outbox_max_in_flight - outbox_http_in_flight(http));
+			batch.rows = palloc0(sizeof(ClaimedRow) * Max(batch.max_rows, 1));
+			if (!worker_run(outbox_claim, &batch, "outbox claim"))
+			{
+				ready = false;	/* the extension may be gone: check again */
+				pfree(batch.rows);
+				continue;
+			}
+			outbox_send(http, &batch, failed, &nfailed);
+			outbox_record_all(failed, nfailed);
+			if (nfailed > 0)
+				batch.next_due_ms = 0;
+			next_due_ms = batch.next_due_ms;
+			due_at = next_due_ms >= 0 ?
+				TimestampTzPlusMilliseconds(GetCurrentTimestamp(), next_due_ms) : 0;
+			/* a full batch: more may be due at once */
+			claim_now = batch.nrows == batch.max_rows && batch.nrows > 0;
+			pfree(batch.rows);
+		}
+		if (outbox_http_in_flight(http) > 0)
+			claim_now = outbox_turn(http) || claim_now;
+		else if (!claim_now)
+		{
+			long		wait_ms = due_at == 0 ? -1 :
+				Max(0, (long) ((due_at - GetCurrentTimestamp()) / 1000));
+
+			(void) outbox_sleep(wait_ms);
+			claim_now = true;
+		}
+	}
+}

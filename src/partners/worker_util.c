@@ -1,0 +1,143 @@
+/*-------------------------------------------------------------------------
+ *
+ * worker_util.c
+ *	  What the outbox and expiry workers share: starting up in the
+ *	  pg_wallet database, running one unit of work in its own transaction
+ *	  and surviving its errors, and waiting for the extension to exist.
+ *
+ * Owns: worker_start(), worker_run(), worker_extension_ready(). Never:
+ * business logic; an error of one unit of work is reported as a WARNING
+ * and the worker goes on (it must never die in a loop on a bad row).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "commands/extension.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "storage/ipc.h"
+#include "tcop/tcopprot.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+
+#include "partners/outbox.h"
+#include "partners/worker.h"
+
+static int	worker_kind = -1;
+
+/* Give the worker's slot back at exit. */
+static void
+worker_exit(int code, Datum arg)
+{
+	worker_slot_release(DatumGetInt32(arg));
+}
+
+/*
+ * Common start of a worker of a kind: signals, the one-instance slot (a
+ * duplicate exits quietly) and the database connection.
+ */
+void
+worker_start(int kind, const char *name)
+{
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+	if (!worker_slot_claim(kind))
+		proc_exit(0);
+	worker_kind = kind;
+	before_shmem_exit(worker_exit, Int32GetDatum(kind));
+	BackgroundWorkerInitializeConnection(wallet_worker_database, NULL, 0);
+	pgstat_report_appname(name);
+}
+
+/* Reload the configuration file when asked (SIGHUP). */
+void
+worker_reload_config(void)
+{
+	if (ConfigReloadPending)
+	{
+		ConfigReloadPending = false;
+		ProcessConfigFile(PGC_SIGHUP);
+	}
+}
+
+/*
+ * Run fn(arg) in a transaction of its own, connected to SPI with a
+ * snapshot. Returns false when it raised an error, which is reported as a
+ * WARNING (its message only: callers never put secrets in errors).
+ */
+bool
+worker_run(void (*fn) (void *), void *arg, const char *what)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	volatile bool ok = true;
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	PG_TRY();
+	{
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		PushActiveSnapshot(GetTransactionSnapshot());
+		pgstat_report_activity(STATE_RUNNING, what);
+		fn(arg);
+		SPI_finish();
+		PopActiveSnapshot();
+		CommitTransactionCommand();
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		AbortCurrentTransaction();
+		ereport(WARNING,
+				(errmsg("pg_wallet %s failed: %s", what, edata->message)));
+		FreeErrorData(edata);
+		ok = false;
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(cxt);
+	pgstat_report_activity(STATE_IDLE, NULL);
+	pgstat_report_stat(true);
+	return ok;
+}
+
+/* Whether the extension is installed in the worker's database. */
+static void
+extension_check(void *arg)
+{
+	*(bool *) arg = OidIsValid(get_extension_oid("pg_wallet", true));
+}
+
+/* Whether pg_wallet is installed (checked in a transaction of its own). */
+bool
+worker_extension_ready(void)
+{
+	bool		ready = false;
+
+	return worker_run(extension_check, &ready, "extension check") && ready;
+}
+
+/* Run one SQL statement that returns one bigint (or NULL: -1). */
+int64
+worker_sql_int64(const char *sql, int nargs, Oid *argtypes, Datum *values)
+{
+	bool		isnull;
+	Datum		d;
+
+	if (SPI_execute_with_args(sql, nargs, argtypes, values, NULL, false, 1) < 0 ||
+		SPI_processed != 1)
+		elog(ERROR, "statement failed: %s", sql);
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	if (isnull)
+		return -1;
+	return DatumGetInt64(d);
+}
