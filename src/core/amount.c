@@ -276,3 +276,25 @@ wallet_minor_to_numeric(PG_FUNCTION_ARGS)
 				 errmsg("exponent must be between 0 and %d", WALLET_MAX_EXPONENT)));
 	PG_RETURN_DATUM(amount_to_numeric(PG_GETARG_INT64(0), exponent));
 }
+
+/*
+ * An amount argument (numeric) as exact decimal text, refusing NULL, NaN and
+ * infinities; parsed later with the currency's exponent.
+ */
+const char *
+amount_arg_text(FunctionCallInfo fcinfo, int argno)
+{
+	const char *problem;
+	const char *text;
+
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("amount must not be null")));
+	text = amount_numeric_cstr(PG_GETARG_DATUM(argno), &problem);
+	if (text == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_WALLET_INVALID_AMOUNT),
+				 errmsg("amount %s", problem)));
+	return text;
+}

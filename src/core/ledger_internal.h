@@ -61,16 +61,6 @@ typedef struct Refusal
 	char	   *detail;
 } Refusal;
 
-/* A growable column of Datums for one unnest() parameter. */
-typedef struct Column
-{
-	Oid			type;
-	Datum	   *values;
-	bool	   *nulls;
-	int			n;
-	int			cap;
-} Column;
-
 enum
 {
 	J_ID, J_TYPE, J_STATUS, J_KEY, J_RHASH, J_DESC, J_META, J_REVERSES,
@@ -115,13 +105,6 @@ typedef struct Batch
 	TimestampTz now;
 } Batch;
 
-
-/* ledger_store.c: columns for unnest() parameters */
-extern void column_init(Column *col, Oid type);
-extern void column_add(Column *col, Datum value, bool isnull);
-extern Datum column_array(Column *col);
-extern Datum text_datum_or_null(const char *s, bool *isnull);
-extern Datum bytea_datum(const uint8 *bytes, int len);
 
 /* ledger_store.c: every statement of the posting core */
 extern void batch_init(Batch *b);

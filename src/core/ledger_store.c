@@ -47,65 +47,6 @@ static SPIPlanPtr update_accounts_plan = NULL;
 
 
 /* ---------------------------------------------------------------------
- * Columns and arrays
- * ---------------------------------------------------------------------
- */
-void
-column_init(Column *col, Oid type)
-{
-	col->type = type;
-	col->n = 0;
-	col->cap = 16;
-	col->values = palloc(sizeof(Datum) * col->cap);
-	col->nulls = palloc(sizeof(bool) * col->cap);
-}
-
-void
-column_add(Column *col, Datum value, bool isnull)
-{
-	if (col->n == col->cap)
-	{
-		col->cap *= 2;
-		col->values = repalloc(col->values, sizeof(Datum) * col->cap);
-		col->nulls = repalloc(col->nulls, sizeof(bool) * col->cap);
-	}
-	col->values[col->n] = value;
-	col->nulls[col->n] = isnull;
-	col->n++;
-}
-
-Datum
-column_array(Column *col)
-{
-	int16		typlen;
-	bool		typbyval;
-	char		typalign;
-	int			dims[1] = {col->n};
-	int			lbs[1] = {1};
-
-	get_typlenbyvalalign(col->type, &typlen, &typbyval, &typalign);
-	return PointerGetDatum(construct_md_array(col->values, col->nulls, 1, dims, lbs,
-											  col->type, typlen, typbyval, typalign));
-}
-
-Datum
-text_datum_or_null(const char *s, bool *isnull)
-{
-	*isnull = (s == NULL);
-	return s ? CStringGetTextDatum(s) : (Datum) 0;
-}
-
-Datum
-bytea_datum(const uint8 *bytes, int len)
-{
-	bytea	   *b = palloc(VARHDRSZ + len);
-
-	SET_VARSIZE(b, VARHDRSZ + len);
-	memcpy(VARDATA(b), bytes, len);
-	return PointerGetDatum(b);
-}
-
-/* ---------------------------------------------------------------------
  * Step 1 and 2: resolve, lock, fold
  * ---------------------------------------------------------------------
  */

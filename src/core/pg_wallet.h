@@ -71,6 +71,7 @@ extern int64 amount_parse_text(const char *text, int exponent, const char *curre
 extern int64 amount_from_numeric(Datum numeric, int exponent, const char *currency);
 extern Datum amount_to_numeric(int64 amount_minor, int exponent);
 extern char *amount_to_cstring(int64 amount_minor, int exponent);
+extern const char *amount_arg_text(FunctionCallInfo fcinfo, int argno);
 
 /* receipt.c */
 extern char *receipt_encode(int64 journal_id, TimestampTz created_at);
@@ -193,6 +194,22 @@ extern char *text_arg_cstring(FunctionCallInfo fcinfo, int argno, const char *wh
 							  int max_len, bool required);
 extern void wallet_check_code(const char *value, const char *what);
 extern TupleDesc wallet_result_tupdesc(FunctionCallInfo fcinfo);
-extern const char *amount_arg_text(FunctionCallInfo fcinfo, int argno);
+
+/* spi_util.c: growable columns of Datums, passed as unnest()ed array parameters */
+/* A growable column of Datums for one unnest() parameter. */
+typedef struct Column
+{
+	Oid			type;
+	Datum	   *values;
+	bool	   *nulls;
+	int			n;
+	int			cap;
+} Column;
+
+extern void column_init(Column *col, Oid type);
+extern void column_add(Column *col, Datum value, bool isnull);
+extern Datum column_array(Column *col);
+extern Datum text_datum_or_null(const char *s, bool *isnull);
+extern Datum bytea_datum(const uint8 *bytes, int len);
 
 #endif							/* PG_WALLET_H */

@@ -1,8 +1,11 @@
 /*-------------------------------------------------------------------------
  *
  * spi_util.c
- *	  Small helpers shared by the SQL-callable functions: saved SPI plans and
- *	  bounded, validated arguments.
+ *	  Small helpers shared by the SQL-callable functions of every layer: saved
+ *	  SPI plans, bounded and validated arguments, and growable columns of
+ *	  Datums passed to one statement as unnest()ed arrays (so a batch of any
+ *	  size is one statement). The bottom of the house: it calls nothing of
+ *	  pg_wallet's.
  *
  * Owns: argument validation that every entry point repeats. Never: business
  * rules.
@@ -14,7 +17,9 @@
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/lsyscache.h"
 
 #include "core/pg_wallet.h"
 
@@ -107,24 +112,61 @@ wallet_result_tupdesc(FunctionCallInfo fcinfo)
 	return tupdesc;
 }
 
-/*
- * An amount argument (numeric) as exact decimal text, refusing NULL, NaN and
- * infinities; parsed later with the currency's exponent.
+/* ---------------------------------------------------------------------
+ * Columns and arrays
+ * ---------------------------------------------------------------------
  */
-const char *
-amount_arg_text(FunctionCallInfo fcinfo, int argno)
+void
+column_init(Column *col, Oid type)
 {
-	const char *problem;
-	const char *text;
+	col->type = type;
+	col->n = 0;
+	col->cap = 16;
+	col->values = palloc(sizeof(Datum) * col->cap);
+	col->nulls = palloc(sizeof(bool) * col->cap);
+}
 
-	if (PG_ARGISNULL(argno))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("amount must not be null")));
-	text = amount_numeric_cstr(PG_GETARG_DATUM(argno), &problem);
-	if (text == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_WALLET_INVALID_AMOUNT),
-				 errmsg("amount %s", problem)));
-	return text;
+void
+column_add(Column *col, Datum value, bool isnull)
+{
+	if (col->n == col->cap)
+	{
+		col->cap *= 2;
+		col->values = repalloc(col->values, sizeof(Datum) * col->cap);
+		col->nulls = repalloc(col->nulls, sizeof(bool) * col->cap);
+	}
+	col->values[col->n] = value;
+	col->nulls[col->n] = isnull;
+	col->n++;
+}
+
+Datum
+column_array(Column *col)
+{
+	int16		typlen;
+	bool		typbyval;
+	char		typalign;
+	int			dims[1] = {col->n};
+	int			lbs[1] = {1};
+
+	get_typlenbyvalalign(col->type, &typlen, &typbyval, &typalign);
+	return PointerGetDatum(construct_md_array(col->values, col->nulls, 1, dims, lbs,
+											  col->type, typlen, typbyval, typalign));
+}
+
+Datum
+text_datum_or_null(const char *s, bool *isnull)
+{
+	*isnull = (s == NULL);
+	return s ? CStringGetTextDatum(s) : (Datum) 0;
+}
+
+Datum
+bytea_datum(const uint8 *bytes, int len)
+{
+	bytea	   *b = palloc(VARHDRSZ + len);
+
+	SET_VARSIZE(b, VARHDRSZ + len);
+	memcpy(VARDATA(b), bytes, len);
+	return PointerGetDatum(b);
 }
