@@ -30,6 +30,13 @@ ISOLATION_OPTS = --inputdir=test --outputdir=$(BUILD_DIR)/isolation --load-exten
 
 PG_CONFIG  ?= pg_config
 PG_CPPFLAGS = -I$(srcdir)/src
+
+# ASSERTS=1: an assert-enabled build (-DUSE_ASSERT_CHECKING), the one scripts/test runs;
+# scripts/start and the benchmarks build without. src/.flavour remembers the last build's
+# flavour, so switching it rebuilds every object.
+ifeq ($(ASSERTS),1)
+PG_CPPFLAGS += -DUSE_ASSERT_CHECKING
+endif
 SHLIB_LINK  = -lcrypto -lcurl
 override CFLAGS += -Wall -Wextra -Werror -Wno-unused-parameter \
                    -Wno-missing-field-initializers -Wno-sign-compare
@@ -50,10 +57,15 @@ tapcheck:
 sql/$(EXTENSION)--$(EXTVERSION).sql: sql/install.list $(SQL_PARTS)
 	cat $(SQL_PARTS) > $@
 
-EXTRA_CLEAN = $(BUILD_DIR)
+EXTRA_CLEAN = $(BUILD_DIR) src/.flavour
 
-# Every object depends on the shared headers (PGXS tracks no header dependencies).
-$(OBJS): $(wildcard src/*.h src/*/*.h)
+# Every object depends on the shared headers (PGXS tracks no header dependencies) and on
+# the build's flavour.
+$(OBJS): $(wildcard src/*.h src/*/*.h) src/.flavour
+src/.flavour: FORCE
+	@echo 'ASSERTS=$(ASSERTS)' | cmp -s - $@ || echo 'ASSERTS=$(ASSERTS)' > $@
+FORCE:
+.PHONY: FORCE
 
 # pg_wallet_bridge: the REST/WebSocket daemon (bridge/, see docs/bridge.md). Built by `make`
 # beside the extension; `make install` puts it in the PostgreSQL bindir.

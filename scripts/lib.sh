@@ -108,9 +108,10 @@ pgw_as_user() {
 }
 
 # make in the repository, as root (the build writes into the checkout), then make install.
+# Arguments are passed to both makes (scripts/test passes ASSERTS=1).
 pgw_build_install() {
-	pgw_say "make && make install (PG_CONFIG=$PG_CONFIG)"
-	make -C "$PGW_REPO" -j"$(nproc)" && make -C "$PGW_REPO" install
+	pgw_say "make $* && make install $* (PG_CONFIG=$PG_CONFIG)"
+	make -C "$PGW_REPO" -j"$(nproc)" "$@" && make -C "$PGW_REPO" install "$@"
 }
 
 # A TCP port on 127.0.0.1 that nothing listens on, searching upward from $1.

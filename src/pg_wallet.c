@@ -3,8 +3,9 @@
  * pg_wallet.c
  *	  Module entry point of the pg_wallet extension.
  *
- * Owns: the module magic block and _PG_init (settings, shared memory and
- * the background workers). Never: business logic.
+ * Owns: the module magic block and _PG_init (the money rules plugged into
+ * the posting core, settings, shared memory and the background workers).
+ * Never: business logic.
  *
  * Without shared_preload_libraries the ledger, identity and every SQL
  * function work as usual in the calling backend; only what needs a
@@ -23,6 +24,7 @@
 #include "identity/auth.h"
 #include "partners/outbox.h"
 #include "core/pg_wallet.h"
+#include "rules/rules.h"
 
 PG_MODULE_MAGIC;
 
@@ -35,6 +37,7 @@ void		_PG_init(void);
 void
 _PG_init(void)
 {
+	rules_register();
 	if (IsBinaryUpgrade)
 		return;
 	auth_define_gucs();

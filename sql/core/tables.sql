@@ -71,7 +71,8 @@ CREATE TABLE pg_wallet.accounts (
 	chain_hash bytea NOT NULL DEFAULT '\x'::bytea,
 	metadata jsonb NOT NULL DEFAULT '{}' CHECK (jsonb_typeof(metadata) = 'object'),
 	created_at timestamptz NOT NULL DEFAULT now(),
-	updated_at timestamptz NOT NULL DEFAULT now()
+	updated_at timestamptz NOT NULL DEFAULT now(),
+	kyc_tier smallint CHECK (kyc_tier BETWEEN 0 AND 9)
 );
 CREATE INDEX accounts_owner_idx ON pg_wallet.accounts (owner_id);
 COMMENT ON TABLE pg_wallet.accounts IS
@@ -90,6 +91,10 @@ COMMENT ON COLUMN pg_wallet.accounts.can_overdraw IS
 	'When true, debits are never refused for funds (system and partner accounts).';
 COMMENT ON COLUMN pg_wallet.accounts.version IS
 	'Number of journals that locked and changed this account; entries carry it.';
+COMMENT ON COLUMN pg_wallet.accounts.kyc_tier IS
+	'The KYC tier of the owner (the highest of its principals''), NULL when it has none: KYC '
+	'limits apply to money leaving the account when it is set. Kept by the identity layer; the '
+	'posting core reads it as data with the account''s lock.';
 COMMENT ON COLUMN pg_wallet.accounts.chain_hash IS
 	'SHA-256 chained over every journal that changed this account (tamper evidence).';
 
@@ -187,3 +192,18 @@ COMMENT ON TABLE pg_wallet.holds IS
 	'pending_debit (the fee of its fee_type, quoted when placed); it is later '
 	'POSTED (a journal), VOIDED or EXPIRED. pending_credit of an account is derived from the '
 	'ACTIVE holds that name it as counterpart.';
+
+-- The stamp of the posting configuration: it changes whenever something that postings cache
+-- per backend changes (fee schedules, system accounts). Each backend reloads its caches only
+-- when the stamp it reads with its account locks differs from its caches'. Layers above the
+-- core bump it (pg_wallet._bump_rules_generation()) when they change what they cache.
+-- (A time in microseconds, so that a re-created extension never repeats an old stamp.)
+CREATE TABLE pg_wallet.rules_generation (
+	id boolean PRIMARY KEY DEFAULT true CHECK (id),
+	generation bigint NOT NULL
+);
+INSERT INTO pg_wallet.rules_generation (generation)
+VALUES ((extract(epoch FROM clock_timestamp()) * 1000000)::bigint);
+COMMENT ON TABLE pg_wallet.rules_generation IS
+	'One row: the stamp of the posting configuration (fee schedules, system accounts), bumped '
+	'by every change to it; postings read it with their account locks.';

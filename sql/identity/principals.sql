@@ -413,3 +413,62 @@ $$;
 COMMENT ON FUNCTION pg_wallet.revoke_api_credential(bigint) IS
 	'Operator: revoke an API credential and every token issued for it; false when it was not '
 	'active.';
+
+-- ---------------------------------------------------------------------------------------
+-- The KYC tier as the posting core sees it: accounts.kyc_tier, the highest tier of the
+-- owner's principals (NULL: no principal, no limits). Kept here, where tiers change, so
+-- the core reads data of its own table and never queries identity's.
+-- ---------------------------------------------------------------------------------------
+
+CREATE OR REPLACE FUNCTION pg_wallet._owner_kyc_tier(p_owner_id bigint)
+RETURNS smallint
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT max(p.kyc_tier) FROM pg_wallet.principals p WHERE p.owner_id = p_owner_id
+$$;
+COMMENT ON FUNCTION pg_wallet._owner_kyc_tier(bigint) IS
+	'Internal: the highest KYC tier of an owner''s principals, NULL when it has none.';
+
+CREATE OR REPLACE FUNCTION pg_wallet._accounts_kyc_tier_on_insert()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	NEW.kyc_tier := pg_wallet._owner_kyc_tier(NEW.owner_id);
+	RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION pg_wallet._accounts_kyc_tier_on_insert() IS
+	'Internal trigger: a new account takes its owner''s KYC tier.';
+
+CREATE OR REPLACE FUNCTION pg_wallet._principals_kyc_tier_sync()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF TG_OP IN ('UPDATE', 'DELETE') THEN
+		UPDATE pg_wallet.accounts a SET kyc_tier = pg_wallet._owner_kyc_tier(OLD.owner_id)
+		WHERE a.owner_id = OLD.owner_id
+		  AND a.kyc_tier IS DISTINCT FROM pg_wallet._owner_kyc_tier(OLD.owner_id);
+	END IF;
+	IF TG_OP IN ('INSERT', 'UPDATE') AND NEW.owner_id IS NOT NULL THEN
+		UPDATE pg_wallet.accounts a SET kyc_tier = pg_wallet._owner_kyc_tier(NEW.owner_id)
+		WHERE a.owner_id = NEW.owner_id
+		  AND a.kyc_tier IS DISTINCT FROM pg_wallet._owner_kyc_tier(NEW.owner_id);
+	END IF;
+	RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION pg_wallet._principals_kyc_tier_sync() IS
+	'Internal trigger: a principal created, re-tiered, moved to another owner or removed '
+	'changes the kyc_tier of its owners'' accounts.';
+
+CREATE OR REPLACE TRIGGER accounts_kyc_tier
+	BEFORE INSERT ON pg_wallet.accounts
+	FOR EACH ROW EXECUTE FUNCTION pg_wallet._accounts_kyc_tier_on_insert();
+CREATE OR REPLACE TRIGGER principals_kyc_tier
+	AFTER INSERT OR DELETE OR UPDATE OF kyc_tier, owner_id ON pg_wallet.principals
+	FOR EACH ROW EXECUTE FUNCTION pg_wallet._principals_kyc_tier_sync();

@@ -119,14 +119,32 @@ COMMENT ON TABLE pg_wallet.limit_usage IS
 	'What an owner moved out of its accounts per currency and UTC day or month, for the KYC '
 	'tier limits. Written only by the posting core.';
 
--- A stamp that changes whenever a fee schedule changes: each backend caches the schedules and
--- reloads them only when the stamp it reads with its account locks differs from its cache's.
--- (A time in microseconds, so that a re-created extension never repeats an old stamp.)
-CREATE TABLE pg_wallet.rules_generation (
-	id boolean PRIMARY KEY DEFAULT true CHECK (id),
-	generation bigint NOT NULL
+-- KYC tier limits: what each tier may move. The tier of an account's owner reaches the
+-- posting core as data (accounts.kyc_tier, kept by the identity layer); limits.c reads
+-- these rows by tier.
+CREATE TABLE pg_wallet.kyc_tier_limits (
+	tier smallint NOT NULL CHECK (tier BETWEEN 0 AND 3),
+	currency text NOT NULL REFERENCES pg_wallet.currencies (code),
+	per_transaction_max_minor bigint NOT NULL CHECK (per_transaction_max_minor >= 0),
+	daily_max_minor bigint NOT NULL CHECK (daily_max_minor >= 0),
+	monthly_max_minor bigint NOT NULL CHECK (monthly_max_minor >= 0),
+	transactions_per_day integer NOT NULL CHECK (transactions_per_day >= 0),
+	PRIMARY KEY (tier, currency),
+	CHECK (per_transaction_max_minor <= daily_max_minor AND daily_max_minor <= monthly_max_minor)
 );
-INSERT INTO pg_wallet.rules_generation (generation)
-VALUES ((extract(epoch FROM clock_timestamp()) * 1000000)::bigint);
-COMMENT ON TABLE pg_wallet.rules_generation IS
-	'One row: the stamp of the fee schedules, bumped by every change to them.';
+COMMENT ON TABLE pg_wallet.kyc_tier_limits IS
+	'What each KYC tier may move, per currency, in minor units. Reported by kyc_status(); '
+	'enforced by the posting rules.';
+
+-- Defaults: tier 0 (unverified) small, tier 2 as the Tribble example (500,000 a day,
+-- 5,000,000 a month, 50 transactions a day), in KES and USD. Operators adjust the rows.
+INSERT INTO pg_wallet.kyc_tier_limits (tier, currency, per_transaction_max_minor,
+	daily_max_minor, monthly_max_minor, transactions_per_day) VALUES
+	(0, 'KES', 100000, 300000, 1000000, 5),
+	(1, 'KES', 2000000, 5000000, 20000000, 20),
+	(2, 'KES', 15000000, 50000000, 500000000, 50),
+	(3, 'KES', 100000000, 500000000, 5000000000, 200),
+	(0, 'USD', 1000, 3000, 10000, 5),
+	(1, 'USD', 20000, 50000, 200000, 20),
+	(2, 'USD', 150000, 500000, 5000000, 50),
+	(3, 'USD', 1000000, 5000000, 50000000, 200);

@@ -23,7 +23,7 @@
 #include "utils/builtins.h"
 #include "utils/timestamp.h"
 
-#include "core/pg_wallet.h"
+#include "core/ledger_rules.h"
 
 PG_FUNCTION_INFO_V1(wallet_place_hold);
 PG_FUNCTION_INFO_V1(wallet_post_hold);
@@ -234,6 +234,7 @@ typedef struct HoldPlan
 {
 	int64		account_id;
 	int64		owner_id;
+	int			kyc_tier;		/* the owner's, or LEDGER_NO_TIER */
 	char	   *currency;
 	int			exponent;
 	int64		amount_minor;
@@ -287,7 +288,7 @@ hold_check_accounts(const char *account, const char *counterpart, const char *ag
 	char	   *status[3] = {NULL, NULL, NULL};
 
 	if (SPI_execute_with_args("SELECT a.account_number, a.status, a.currency, c.exponent,"
-							  " a.id, a.owner_id"
+							  " a.id, a.owner_id, coalesce(a.kyc_tier, -1)"
 							  " FROM pg_wallet.accounts a"
 							  " JOIN pg_wallet.currencies c ON c.code = a.currency"
 							  " WHERE a.account_number IN ($1, $2, $3)",
@@ -310,6 +311,7 @@ hold_check_accounts(const char *account, const char *counterpart, const char *ag
 					p->exponent = DatumGetInt16(SPI_getbinval(tup, desc, 4, &isnull));
 					p->account_id = DatumGetInt64(SPI_getbinval(tup, desc, 5, &isnull));
 					p->owner_id = DatumGetInt64(SPI_getbinval(tup, desc, 6, &isnull));
+					p->kyc_tier = DatumGetInt32(SPI_getbinval(tup, desc, 7, &isnull));
 				}
 				if (w == 2 && agent)
 					p->agent_id = DatumGetInt64(SPI_getbinval(tup, desc, 5, &isnull));
@@ -452,10 +454,14 @@ wallet_place_hold(PG_FUNCTION_ARGS)
 	hold_id = hold_by_key(key, request_hash);
 	if (hold_id == 0)
 	{
-		if (fee_type)
-			rules_for_hold(fee_type, plan.owner_id, plan.currency, plan.exponent,
-						   plan.amount_minor, agent != NULL, &plan.fee, &plan.commission,
-						   &plan.counted);
+		LedgerHoldRequest hold = {fee_type, plan.owner_id, plan.kyc_tier, plan.currency,
+								  plan.exponent, plan.amount_minor, agent != NULL};
+		LedgerHoldRules rules;
+
+		ledger_rules_hold_place(&hold, &rules);
+		plan.fee = rules.fee_minor;
+		plan.commission = rules.commission_minor;
+		plan.counted = rules.counted;
 		ledger_adjust_pending(account, NULL, plan.amount_minor + plan.fee, true, &info);
 		hold_id = hold_insert(&plan, counterpart, key, request_hash, description, fcinfo,
 							  fee_type);
@@ -480,7 +486,7 @@ hold_release(HoldRow *h)
 
 	ledger_adjust_pending(h->account_number, NULL, h->amount + h->fee, false, &info);
 	if (h->limit_counted)
-		rules_uncount_hold(h->owner_id, h->currency, h->amount, h->created_at);
+		ledger_rules_hold_release(h->owner_id, h->currency, h->amount, h->created_at);
 }
 
 /*
@@ -543,8 +549,8 @@ wallet_post_hold(PG_FUNCTION_ARGS)
 	ledger_add_leg(&req, h.account_number, SIDE_DEBIT, amount_minor, NULL);
 	ledger_add_leg(&req, h.counterpart_number, SIDE_CREDIT, amount_minor, NULL);
 	/* the fee quoted when the hold was placed, paid by the holder */
-	rules_add_fee_legs(&req, h.currency, h.account_number, h.fee, NULL, 0, h.commission,
-					   h.agent_number);
+	ledger_rules_hold_fee_legs(&req, h.currency, h.account_number, h.fee, h.commission,
+							   h.agent_number);
 	req.known_fee_minor = h.fee;
 	req.known_commission_minor = h.commission;
 	ledger_post(&req, &res);

@@ -52,15 +52,6 @@ static SPIPlanPtr reversal_plan = NULL;
  * Refusals
  * ---------------------------------------------------------------------
  */
-bool
-refuse(Refusal *r, int sqlerrcode, char *message, char *detail)
-{
-	r->sqlerrcode = sqlerrcode;
-	r->message = message;
-	r->detail = detail;
-	return false;
-}
-
 static void
 raise_refusal(LedgerRequest *req, Refusal *r)
 {
@@ -84,30 +75,30 @@ static bool
 validate_request(LedgerRequest *req, Refusal *r)
 {
 	if (req->nlegs < 2 || req->nlegs > WALLET_MAX_LEGS)
-		return refuse(r, ERRCODE_INVALID_PARAMETER_VALUE,
-					  psprintf("a journal needs between 2 and %d legs, not %d",
-							   WALLET_MAX_LEGS, req->nlegs), NULL);
+		return ledger_refuse(r, ERRCODE_INVALID_PARAMETER_VALUE,
+					         psprintf("a journal needs between 2 and %d legs, not %d",
+							          WALLET_MAX_LEGS, req->nlegs), NULL);
 	for (int i = 0; i < req->nlegs; i++)
 	{
 		LedgerLeg  *leg = &req->legs[i];
 
 		if (leg->account_number == NULL || leg->account_number[0] == '\0' ||
 			strlen(leg->account_number) > WALLET_MAX_ACCOUNT_NUMBER)
-			return refuse(r, ERRCODE_INVALID_PARAMETER_VALUE,
-						  psprintf("leg %d: account number must be 1 to %d characters",
-								   i + 1, WALLET_MAX_ACCOUNT_NUMBER), NULL);
+			return ledger_refuse(r, ERRCODE_INVALID_PARAMETER_VALUE,
+						         psprintf("leg %d: account number must be 1 to %d characters",
+								          i + 1, WALLET_MAX_ACCOUNT_NUMBER), NULL);
 		if (leg->amount_minor < 0 || (leg->amount_minor == 0 && leg->amount_text == NULL))
-			return refuse(r, ERRCODE_WALLET_INVALID_AMOUNT,
-						  psprintf("leg %d: amount must be positive", i + 1), NULL);
+			return ledger_refuse(r, ERRCODE_WALLET_INVALID_AMOUNT,
+						         psprintf("leg %d: amount must be positive", i + 1), NULL);
 		if (leg->description && strlen(leg->description) > WALLET_MAX_TEXT_LEN)
-			return refuse(r, ERRCODE_STRING_DATA_RIGHT_TRUNCATION,
-						  psprintf("leg %d: description is longer than %d bytes",
-								   i + 1, WALLET_MAX_TEXT_LEN), NULL);
+			return ledger_refuse(r, ERRCODE_STRING_DATA_RIGHT_TRUNCATION,
+						         psprintf("leg %d: description is longer than %d bytes",
+								          i + 1, WALLET_MAX_TEXT_LEN), NULL);
 	}
 	if (req->release_account_number &&
 		strlen(req->release_account_number) > WALLET_MAX_ACCOUNT_NUMBER)
-		return refuse(r, ERRCODE_INVALID_PARAMETER_VALUE,
-					  pstrdup("release account number is too long"), NULL);
+		return ledger_refuse(r, ERRCODE_INVALID_PARAMETER_VALUE,
+					         pstrdup("release account number is too long"), NULL);
 	return true;
 }
 
@@ -175,8 +166,8 @@ resolve_request(Batch *b, LedgerRequest *req, LedgerAccount **accts, Refusal *r)
 		int			c;
 
 		if (acct == NULL || !acct->found)
-			return refuse(r, ERRCODE_WALLET_ACCOUNT_NOT_FOUND,
-						  psprintf("account %s does not exist", leg->account_number), NULL);
+			return ledger_refuse(r, ERRCODE_WALLET_ACCOUNT_NOT_FOUND,
+						         psprintf("account %s does not exist", leg->account_number), NULL);
 		if (leg->amount_minor == 0)
 		{
 			const char *problem = amount_parse_cstr(leg->amount_text, acct->exponent,
@@ -185,10 +176,10 @@ resolve_request(Batch *b, LedgerRequest *req, LedgerAccount **accts, Refusal *r)
 			if (problem == NULL && leg->amount_minor <= 0)
 				problem = "must be positive";
 			if (problem != NULL)
-				return refuse(r, ERRCODE_WALLET_INVALID_AMOUNT,
-							  psprintf("amount \"%s\" %s", leg->amount_text, problem),
-							  psprintf("%s amounts have %d decimal places.",
-									   acct->currency, acct->exponent));
+				return ledger_refuse(r, ERRCODE_WALLET_INVALID_AMOUNT,
+							         psprintf("amount \"%s\" %s", leg->amount_text, problem),
+							         psprintf("%s amounts have %d decimal places.",
+									          acct->currency, acct->exponent));
 		}
 		accts[i] = acct;
 		for (c = 0; c < ncur && strcmp(currencies[c], acct->currency) != 0; c++)
@@ -201,23 +192,23 @@ resolve_request(Batch *b, LedgerRequest *req, LedgerAccount **accts, Refusal *r)
 		}
 		if (pg_add_s64_overflow(sums[c], leg->side == SIDE_CREDIT ? leg->amount_minor :
 								-leg->amount_minor, &sums[c]))
-			return refuse(r, ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE,
-						  pstrdup("journal total is out of range"), NULL);
+			return ledger_refuse(r, ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE,
+						         pstrdup("journal total is out of range"), NULL);
 	}
 	for (int c = 0; c < ncur; c++)
 	{
 		if (sums[c] == 0)
 			continue;
 		if (req->nlegs == 2 && ncur == 2)
-			return refuse(r, ERRCODE_WALLET_CURRENCY_MISMATCH,
-						  psprintf("accounts %s (%s) and %s (%s) have different currencies",
-								   accts[0]->account_number, accts[0]->currency,
-								   accts[1]->account_number, accts[1]->currency),
-						  pstrdup("Use a conversion to move money between currencies."));
-		return refuse(r, ERRCODE_WALLET_UNBALANCED,
-					  psprintf("journal does not balance in %s: credits minus debits is %s",
-							   currencies[c], amount_to_cstring(sums[c], exponents[c])),
-					  pstrdup("Each currency's debits must equal its credits."));
+			return ledger_refuse(r, ERRCODE_WALLET_CURRENCY_MISMATCH,
+						         psprintf("accounts %s (%s) and %s (%s) have different currencies",
+								          accts[0]->account_number, accts[0]->currency,
+								          accts[1]->account_number, accts[1]->currency),
+						         pstrdup("Use a conversion to move money between currencies."));
+		return ledger_refuse(r, ERRCODE_WALLET_UNBALANCED,
+					         psprintf("journal does not balance in %s: credits minus debits is %s",
+							          currencies[c], amount_to_cstring(sums[c], exponents[c])),
+					         pstrdup("Each currency's debits must equal its credits."));
 	}
 	return true;
 }
@@ -226,9 +217,9 @@ static bool
 check_statuses_one(LedgerAccount *acct, Refusal *r)
 {
 	if (strcmp(acct->status, "ACTIVE") != 0)
-		return refuse(r, ERRCODE_WALLET_ACCOUNT_NOT_ACTIVE,
-					  psprintf("account %s is %s", acct->account_number, acct->status),
-					  pstrdup("Only ACTIVE accounts accept postings."));
+		return ledger_refuse(r, ERRCODE_WALLET_ACCOUNT_NOT_ACTIVE,
+					         psprintf("account %s is %s", acct->account_number, acct->status),
+					         pstrdup("Only ACTIVE accounts accept postings."));
 	return true;
 }
 
@@ -260,10 +251,10 @@ static bool
 check_replay(LedgerRequest *req, KeyedJournal *k, LedgerResult *res, Refusal *r)
 {
 	if (memcmp(request_hash_of(req), k->request_hash, WALLET_HASH_LEN) != 0)
-		return refuse(r, ERRCODE_WALLET_IDEMPOTENCY_CONFLICT,
-					  psprintf("idempotency key \"%s\" was already used for a different request",
-							   req->idempotency_key),
-					  pstrdup("A retry must repeat the original request exactly."));
+		return ledger_refuse(r, ERRCODE_WALLET_IDEMPOTENCY_CONFLICT,
+					         psprintf("idempotency key \"%s\" was already used for a "
+									  "different request", req->idempotency_key),
+					         pstrdup("A retry must repeat the original request exactly."));
 	res->journal_id = k->id;
 	res->created_at = k->created_at;
 	res->fee_minor = k->fee_minor;
@@ -275,11 +266,11 @@ check_replay(LedgerRequest *req, KeyedJournal *k, LedgerResult *res, Refusal *r)
 	{
 		strlcpy(res->sqlstate, k->sqlstate, sizeof(res->sqlstate));
 		res->message = k->message;
-		return refuse(r, MAKE_SQLSTATE(k->sqlstate[0], k->sqlstate[1], k->sqlstate[2],
-									   k->sqlstate[3], k->sqlstate[4]),
-					  k->message,
-					  psprintf("This is the recorded result of an earlier request with "
-							   "idempotency key \"%s\".", req->idempotency_key));
+		return ledger_refuse(r, MAKE_SQLSTATE(k->sqlstate[0], k->sqlstate[1], k->sqlstate[2],
+									          k->sqlstate[3], k->sqlstate[4]),
+					         k->message,
+					         psprintf("This is the recorded result of an earlier request with "
+							          "idempotency key \"%s\".", req->idempotency_key));
 	}
 	return true;
 }
@@ -313,10 +304,10 @@ check_reversal(LedgerRequest *req, Refusal *r)
 													SPI_tuptable->tupdesc, 2, &isnull));
 	original_at = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0],
 													SPI_tuptable->tupdesc, 3, &isnull));
-	return refuse(r, ERRCODE_WALLET_ALREADY_REVERSED,
-				  psprintf("journal %s is already reversed",
-						   receipt_encode(req->reverses_journal_id, original_at)),
-				  psprintf("It was reversed by %s.", receipt_encode(existing, reversed_at)));
+	return ledger_refuse(r, ERRCODE_WALLET_ALREADY_REVERSED,
+				         psprintf("journal %s is already reversed",
+						          receipt_encode(req->reverses_journal_id, original_at)),
+				         psprintf("It was reversed by %s.", receipt_encode(existing, reversed_at)));
 }
 
 static void
@@ -370,15 +361,16 @@ check_funds(LedgerRequest *req, AccountUndo *undo, int nundo, Refusal *r)
 		{
 			int64		spendable = Max(before - acct->minimum_balance, 0);
 
-			return refuse(r, ERRCODE_WALLET_INSUFFICIENT_FUNDS,
-						  psprintf("insufficient balance in account %s: available %s %s, "
-								   "required %s %s", acct->account_number,
-								   amount_to_cstring(spendable, acct->exponent), acct->currency,
-								   amount_to_cstring(before - after, acct->exponent),
-								   acct->currency),
-						  psprintf("The account's minimum balance is %s %s.",
-								   amount_to_cstring(acct->minimum_balance, acct->exponent),
-								   acct->currency));
+			return ledger_refuse(r, ERRCODE_WALLET_INSUFFICIENT_FUNDS,
+						         psprintf("insufficient balance in account %s: available %s %s, "
+								          "required %s %s", acct->account_number,
+								          amount_to_cstring(spendable, acct->exponent),
+								          acct->currency,
+								          amount_to_cstring(before - after, acct->exponent),
+								          acct->currency),
+						         psprintf("The account's minimum balance is %s %s.",
+								          amount_to_cstring(acct->minimum_balance, acct->exponent),
+								          acct->currency));
 		}
 	}
 	return true;
@@ -406,9 +398,9 @@ apply_legs(LedgerRequest *req, LedgerAccount **accts, int64 *balance_after,
 		if (pg_add_s64_overflow(acct->balance,
 								req->legs[i].side == SIDE_CREDIT ? amount : -amount,
 								&acct->balance))
-			return refuse(r, ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE,
-						  psprintf("balance of account %s would be out of range",
-								   acct->account_number), NULL);
+			return ledger_refuse(r, ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE,
+						         psprintf("balance of account %s would be out of range",
+								          acct->account_number), NULL);
 		balance_after[i] = acct->balance;
 	}
 	return true;
@@ -424,8 +416,9 @@ apply_release(Batch *b, LedgerRequest *req, AccountUndo *undo, int *nundo, Refus
 		return true;
 	acct = batch_account(b, req->release_account_number, false);
 	if (acct == NULL || !acct->found || !acct->locked)
-		return refuse(r, ERRCODE_WALLET_ACCOUNT_NOT_FOUND,
-					  psprintf("account %s does not exist", req->release_account_number), NULL);
+		return ledger_refuse(r, ERRCODE_WALLET_ACCOUNT_NOT_FOUND,
+					         psprintf("account %s does not exist",
+									  req->release_account_number), NULL);
 	/* the chain step needs an entry of this account in the journal */
 	for (int i = 0; i < req->nlegs; i++)
 		if (strcmp(req->legs[i].account_number, req->release_account_number) == 0)
@@ -488,6 +481,26 @@ add_journal_row(Batch *b, LedgerRequest *req, int64 id, const char *status,
 	column_add(&c[J_COMMISSION], Int64GetDatum(res->commission_minor), false);
 }
 
+#ifdef USE_ASSERT_CHECKING
+/* The invariant of every journal, asserted again where it is written. */
+static bool
+journal_balances(LedgerRequest *req, LedgerAccount **accts)
+{
+	for (int i = 0; i < req->nlegs; i++)
+	{
+		int64		sum = 0;
+
+		for (int j = 0; j < req->nlegs; j++)
+			if (strcmp(accts[j]->currency, accts[i]->currency) == 0)
+				sum += req->legs[j].side == SIDE_CREDIT ? req->legs[j].amount_minor :
+					-req->legs[j].amount_minor;
+		if (sum != 0)
+			return false;
+	}
+	return true;
+}
+#endif
+
 /* Journal row, entries, and the chain step of every locked account. */
 static int64
 record_posting(Batch *b, LedgerRequest *req, LedgerAccount **accts, int64 *balance_after,
@@ -500,6 +513,8 @@ record_posting(Batch *b, LedgerRequest *req, LedgerAccount **accts, int64 *balan
 	uint8		jhash[WALLET_HASH_LEN];
 	Column	   *c = b->ecols;
 
+	Assert(!b->checking);
+	Assert(journal_balances(req, accts));
 	for (int i = 0; i < req->nlegs; i++)
 	{
 		ids[i] = accts[i]->id;
@@ -542,9 +557,54 @@ record_posting(Batch *b, LedgerRequest *req, LedgerAccount **accts, int64 *balan
 	return id;
 }
 
+/* The registered rules' checks and legs (a fee) for one resolved request. */
+static bool
+apply_rules(Batch *b, LedgerRequest *req, LedgerAccount **accts, LedgerResult *res,
+			Refusal *r)
+{
+	LedgerAccountView views[WALLET_MAX_LEGS];
+
+	if (b->rules_state == NULL)
+		return true;
+	for (int i = 0; i < req->nlegs; i++)
+		ledger_account_view(accts[i], &views[i]);
+	return ledger_rules()->apply(b->rules_state, req, views, res, r);
+}
+
 /*
- * Check and apply one request. Returns false with *r filled when refused;
- * the working state is then exactly as before.
+ * Check one resolved request and apply it to the working balances. Returns
+ * false with *r filled when refused; the working state is then exactly as
+ * before.
+ */
+static bool
+check_one(Batch *b, LedgerRequest *req, LedgerAccount **accts, int64 *balance_after,
+		  AccountUndo *undo, int *nundo, LedgerResult *res, Refusal *r)
+{
+	int			nlegs = req->nlegs;
+
+	if (!resolve_request(b, req, accts, r))
+		return false;
+	res->exponent = accts[0]->exponent;
+	res->fee_minor = req->known_fee_minor;
+	res->commission_minor = req->known_commission_minor;
+	if (!apply_rules(b, req, accts, res, r) ||
+		(req->nlegs != nlegs && !resolve_request(b, req, accts, r)))
+		return false;
+	if (!check_statuses(req, accts, r) || !check_reversal(req, r))
+		return false;
+	if (!apply_legs(req, accts, balance_after, undo, nundo, r) ||
+		!apply_release(b, req, undo, nundo, r) ||
+		!check_funds(req, undo, *nundo, r))
+	{
+		restore_undo(undo, *nundo);
+		return false;
+	}
+	return true;
+}
+
+/*
+ * Check and apply one request, then record what it writes. Returns false
+ * with *r filled when refused (nothing recorded).
  */
 static bool
 post_one(Batch *b, LedgerRequest *req, LedgerResult *res, Refusal *r)
@@ -553,32 +613,21 @@ post_one(Batch *b, LedgerRequest *req, LedgerResult *res, Refusal *r)
 	int64		balance_after[WALLET_MAX_LEGS];
 	AccountUndo undo[WALLET_MAX_LEGS + 1];
 	int			nundo = 0;
-	int			nlegs = req->nlegs;
 	KeyedJournal *k = find_keyed(b, req->idempotency_key);
+	bool		ok;
 
 	request_hash_of(req);
 	if (k != NULL)
 		return check_replay(req, k, res, r);
-	if (!resolve_request(b, req, accts, r))
+	b->checking = true;
+	ok = check_one(b, req, accts, balance_after, undo, &nundo, res, r);
+	b->checking = false;
+	if (!ok)
 		return false;
-	res->exponent = accts[0]->exponent;
-	res->fee_minor = req->known_fee_minor;
-	res->commission_minor = req->known_commission_minor;
-	if (!rules_apply(b, req, accts, res, r) ||
-		(req->nlegs != nlegs && !resolve_request(b, req, accts, r)))
-		return false;
-	if (!check_statuses(req, accts, r) || !check_reversal(req, r))
-		return false;
-	if (!apply_legs(req, accts, balance_after, undo, &nundo, r) ||
-		!apply_release(b, req, undo, &nundo, r) ||
-		!check_funds(req, undo, nundo, r))
-	{
-		restore_undo(undo, nundo);
-		return false;
-	}
 	res->journal_id = record_posting(b, req, accts, balance_after, undo, nundo,
 									 request_hash_of(req), res);
-	rules_commit(b);
+	if (b->rules_state != NULL)
+		ledger_rules()->commit(b->rules_state);
 	res->created_at = b->now;
 	res->posted = true;
 	return true;
@@ -602,6 +651,7 @@ handle_refusal(Batch *b, LedgerRequest *req, bool atomic, LedgerResult *res, Ref
 		r->sqlerrcode == ERRCODE_WALLET_IDEMPOTENCY_CONFLICT)
 		return;
 	/* the first answer under this key is a refusal: keep it for retries */
+	Assert(!b->checking);
 	res->journal_id = next_journal_id();
 	res->created_at = b->now;
 	res->fee_minor = res->commission_minor = 0;
@@ -632,7 +682,8 @@ ledger_post_batch(LedgerRequest *reqs, int nreqs, bool atomic, LedgerResult *res
 	}
 	collect_accounts(&b, reqs, nreqs, valid);
 	lock_accounts(&b);
-	rules_prepare(&b, reqs, nreqs, valid);
+	if (ledger_rules() != NULL)
+		b.rules_state = ledger_rules()->prepare(&b, reqs, nreqs, valid);
 	resolve_late_accounts(&b);
 	barrier_unlocked_accounts(&b);
 	fold_deferred(&b);
@@ -646,7 +697,8 @@ ledger_post_batch(LedgerRequest *reqs, int nreqs, bool atomic, LedgerResult *res
 	write_journals(&b);
 	write_entries(&b);
 	write_accounts(&b);
-	rules_write(&b);
+	if (b.rules_state != NULL)
+		ledger_rules()->write(b.rules_state);
 }
 
 void
@@ -709,9 +761,9 @@ ledger_adjust_pending(const char *account_number, const char *amount_text,
 	acct = batch_account(&b, account_number, false);
 	memset(&req, 0, sizeof(req));
 	if (!acct->found)
-		raise_refusal(&req, (refuse(&r, ERRCODE_WALLET_ACCOUNT_NOT_FOUND,
-									psprintf("account %s does not exist", account_number),
-									NULL), &r));
+		raise_refusal(&req, (ledger_refuse(&r, ERRCODE_WALLET_ACCOUNT_NOT_FOUND,
+									       psprintf("account %s does not exist", account_number),
+									       NULL), &r));
 	if (reserve && !check_statuses_one(acct, &r))
 		raise_refusal(&req, &r);
 	if (amount_text != NULL)

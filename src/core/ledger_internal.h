@@ -1,8 +1,10 @@
 /*-------------------------------------------------------------------------
  *
  * ledger_internal.h
- *	  Private types of the posting core, shared by ledger.c (the rules) and
- *	  ledger_store.c (the statements). Nothing outside these two includes it.
+ *	  Private types of the posting core, shared by ledger.c (the checks),
+ *	  ledger_store.c (the statements) and ledger_rules.c (what plug-in rules
+ *	  may see). Nothing outside src/core includes it: rules see accounts only
+ *	  through ledger_rules.h.
  *
  *-------------------------------------------------------------------------
  */
@@ -11,7 +13,7 @@
 
 #include "utils/hsearch.h"
 
-#include "core/pg_wallet.h"
+#include "core/ledger_rules.h"
 
 /* An account as seen by one batch: resolved, maybe locked, working state. */
 typedef struct LedgerAccount
@@ -26,7 +28,8 @@ typedef struct LedgerAccount
 	bool		dirty;
 	bool		late;			/* added after the lock pass (system accounts) */
 	bool		is_system;		/* SYS-*: always ACTIVE, no status barrier */
-	bool		owner_has_tier; /* a principal with a KYC tier: limits apply */
+	int			kyc_tier;		/* the owner's KYC tier (accounts.kyc_tier), or
+								 * LEDGER_NO_TIER */
 	int64		id;
 	int64		owner_id;
 	char		currency[4];
@@ -53,13 +56,8 @@ typedef struct AccountUndo
 	bool		dirty;
 } AccountUndo;
 
-/* A refusal: what would be raised. */
-typedef struct Refusal
-{
-	int			sqlerrcode;
-	char	   *message;
-	char	   *detail;
-} Refusal;
+/* A refusal: what would be raised (ledger_rules.h). */
+typedef LedgerRefusal Refusal;
 
 enum
 {
@@ -90,19 +88,19 @@ typedef struct KeyedJournal
 	int			exponent;		/* of the first leg's currency */
 } KeyedJournal;
 
-struct RulesState;
-
 typedef struct Batch
 {
 	HTAB	   *accounts;
-	struct RulesState *rules;	/* rules.c: services and fee schedules */
-	int64		rules_generation;	/* rules_generation as the lock query saw it */
+	void	   *rules_state;	/* the registered rules' state for this batch */
+	int64		config_generation;	/* rules_generation as the lock query saw it */
 	KeyedJournal *keyed;
 	int			nkeyed;
 	Column		jcols[J_NCOLS];
 	Column		ecols[E_NCOLS];
 	int			njournals_inserted;
 	TimestampTz now;
+	int64		last_locked_id; /* lock order, asserted ascending */
+	bool		checking;		/* a request is being checked: nothing may be recorded */
 } Batch;
 
 
@@ -120,12 +118,7 @@ extern void write_accounts(Batch *b);
 extern void resolve_late_accounts(Batch *b);
 extern void barrier_unlocked_accounts(Batch *b);
 
-/* rules.c: client services and fees, applied inside the posting path */
-extern void rules_prepare(Batch *b, LedgerRequest *reqs, int nreqs, bool *valid);
-extern bool rules_apply(Batch *b, LedgerRequest *req, LedgerAccount **accts,
-						LedgerResult *res, Refusal *r);
-extern void rules_commit(Batch *b);
-extern void rules_write(Batch *b);
-extern bool refuse(Refusal *r, int sqlerrcode, char *message, char *detail);
+/* ledger_rules.c */
+extern void ledger_account_view(const LedgerAccount *acct, LedgerAccountView *out);
 
 #endif							/* LEDGER_INTERNAL_H */

@@ -131,7 +131,9 @@ load_account_row(LedgerAccount *acct, HeapTuple tup, TupleDesc desc)
 	acct->locked = DatumGetBool(SPI_getbinval(tup, desc, 13, &isnull));
 	acct->owner_id = DatumGetInt64(SPI_getbinval(tup, desc, 14, &isnull));
 	acct->is_system = DatumGetBool(SPI_getbinval(tup, desc, 15, &isnull));
-	acct->owner_has_tier = DatumGetBool(SPI_getbinval(tup, desc, 16, &isnull));
+	acct->kyc_tier = DatumGetInt16(SPI_getbinval(tup, desc, 16, &isnull));
+	if (isnull)
+		acct->kyc_tier = LEDGER_NO_TIER;
 }
 
 /*
@@ -142,10 +144,6 @@ load_account_row(LedgerAccount *acct, HeapTuple tup, TupleDesc desc)
  * deltas without a lock.
  */
 #define LOCK_CONDITION "(a.credit_mode = 'DIRECT' OR w.l OR (w.d AND NOT a.can_overdraw))"
-
-/* Whether an account's owner has a principal with a KYC tier (limits apply). */
-#define OWNER_HAS_TIER(alias) \
-	"EXISTS (SELECT 1 FROM pg_wallet.principals p WHERE p.owner_id = " alias ".owner_id)"
 
 void
 lock_accounts(Batch *b)
@@ -163,18 +161,18 @@ lock_accounts(Batch *b)
 				"   FROM unnest($1::text[], $2::bool[], $3::bool[]) AS w(n, d, l)),"
 				" locked AS (SELECT a.id, a.account_number, a.currency, a.credit_mode, a.status,"
 				"   a.balance, a.pending_debit, a.minimum_balance, a.can_overdraw, a.version,"
-				"   a.chain_hash, a.exponent, a.owner_id, a.is_system"
+				"   a.chain_hash, a.exponent, a.owner_id, a.is_system, a.kyc_tier"
 				"   FROM pg_wallet.accounts a JOIN want w ON w.n = a.account_number"
 				"   WHERE " LOCK_CONDITION " ORDER BY a.id FOR UPDATE OF a)"
 				" SELECT l.id, l.account_number, l.currency, l.credit_mode, l.status, l.balance,"
 				"   l.pending_debit, l.minimum_balance, l.can_overdraw, l.version, l.chain_hash,"
-				"   l.exponent, true, l.owner_id, l.is_system, " OWNER_HAS_TIER("l") ","
+				"   l.exponent, true, l.owner_id, l.is_system, l.kyc_tier,"
 				"   (SELECT r.generation FROM pg_wallet.rules_generation r)"
 				" FROM locked l"
 				" UNION ALL"
 				" SELECT a.id, a.account_number, a.currency, a.credit_mode, a.status,"
 				"   a.balance, a.pending_debit, a.minimum_balance, a.can_overdraw, a.version,"
-				"   a.chain_hash, a.exponent, false, a.owner_id, a.is_system, " OWNER_HAS_TIER("a") ","
+				"   a.chain_hash, a.exponent, false, a.owner_id, a.is_system, a.kyc_tier,"
 				"   (SELECT r.generation FROM pg_wallet.rules_generation r)"
 				"   FROM pg_wallet.accounts a JOIN want w ON w.n = a.account_number"
 				"   WHERE NOT (" LOCK_CONDITION ")",
@@ -204,8 +202,13 @@ lock_accounts(Batch *b)
 		char	   *number = SPI_getvalue(tup, SPI_tuptable->tupdesc, 2);
 		bool		isnull;
 
-		load_account_row(batch_account(b, number, false), tup, SPI_tuptable->tupdesc);
-		b->rules_generation = DatumGetInt64(SPI_getbinval(tup, SPI_tuptable->tupdesc, 17,
+		acct = batch_account(b, number, false);
+		load_account_row(acct, tup, SPI_tuptable->tupdesc);
+		/* the locked rows come first, in the ascending id order they were locked in */
+		Assert(!acct->locked || i == 0 || (b->last_locked_id < acct->id));
+		if (acct->locked)
+			b->last_locked_id = acct->id;
+		b->config_generation = DatumGetInt64(SPI_getbinval(tup, SPI_tuptable->tupdesc, 17,
 														  &isnull));
 	}
 }
@@ -559,7 +562,7 @@ resolve_late_accounts(Batch *b)
 	/* system accounts never change: most are known to this backend already */
 	hash_seq_init(&seq, b->accounts);
 	while ((acct = hash_seq_search(&seq)) != NULL)
-		if (acct->late && !acct->found && !sys_cache_fill(acct, b->rules_generation))
+		if (acct->late && !acct->found && !sys_cache_fill(acct, b->config_generation))
 			missing = true;
 	if (!missing)
 		return;
@@ -576,6 +579,6 @@ resolve_late_accounts(Batch *b)
 							acct->account_number),
 					 errhint("Its credit_mode must be DEFERRED.")));
 		if (acct->is_system)
-			sys_cache_add(acct, b->rules_generation);
+			sys_cache_add(acct, b->config_generation);
 	}
 }

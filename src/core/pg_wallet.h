@@ -165,19 +165,9 @@ extern void ledger_post_batch(LedgerRequest *reqs, int nreqs, bool atomic,
 extern void ledger_post(LedgerRequest *req, LedgerResult *result);
 extern Datum ledger_result_datum(LedgerResult *res, TupleDesc tupdesc);
 
-/* rules.c: legs, and the legs of a fee */
+/* ledger_rules.c: a request's legs */
 extern void ledger_add_leg(LedgerRequest *req, const char *account, LedgerSide side,
 						   int64 amount, const char *description);
-extern void rules_add_fee_legs(LedgerRequest *req, const char *currency, const char *sender,
-							   int64 sender_fee, const char *receiver, int64 receiver_fee,
-							   int64 commission, const char *agent);
-
-/* rules.c: the money rules of holds */
-extern void rules_for_hold(const char *fee_type, int64 owner_id, const char *currency,
-						   int exponent, int64 amount, bool with_agent, int64 *fee,
-						   int64 *commission, bool *counted);
-extern void rules_uncount_hold(int64 owner_id, const char *currency, int64 amount,
-							   TimestampTz placed_at);
 
 /* ledger_hash.c */
 extern void ledger_journal_hash(int64 journal_id, const char *journal_type,
@@ -211,5 +201,7 @@ extern void column_add(Column *col, Datum value, bool isnull);
 extern Datum column_array(Column *col);
 extern Datum text_datum_or_null(const char *s, bool *isnull);
 extern Datum bytea_datum(const uint8 *bytes, int len);
+extern int64 get_int64(HeapTuple tup, TupleDesc desc, int col);
+extern bool get_bool(HeapTuple tup, TupleDesc desc, int col);
 
 #endif							/* PG_WALLET_H */

@@ -170,3 +170,28 @@ bytea_datum(const uint8 *bytes, int len)
 	memcpy(VARDATA(b), bytes, len);
 	return PointerGetDatum(b);
 }
+
+/* ---------------------------------------------------------------------
+ * Reading SPI result columns
+ * ---------------------------------------------------------------------
+ */
+
+/* An int8 column of a result row; -1 when NULL (columns read this way are >= 0). */
+int64
+get_int64(HeapTuple tup, TupleDesc desc, int col)
+{
+	bool		isnull;
+	Datum		d = SPI_getbinval(tup, desc, col, &isnull);
+
+	return isnull ? -1 : DatumGetInt64(d);
+}
+
+/* A boolean column of a result row; false when NULL. */
+bool
+get_bool(HeapTuple tup, TupleDesc desc, int col)
+{
+	bool		isnull;
+	Datum		d = SPI_getbinval(tup, desc, col, &isnull);
+
+	return !isnull && DatumGetBool(d);
+}

@@ -3,12 +3,13 @@
  * limits.c
  *	  KYC tier limits, applied inside the posting path: per-transaction, daily
  *	  and monthly amounts and transactions per day, per currency, on money
- *	  leaving the accounts of an owner that has a principal with a KYC tier.
+ *	  leaving the accounts of an owner that has a KYC tier (the core hands
+ *	  the tier over with each account, as data: accounts.kyc_tier, kept by
+ *	  the identity layer).
  *	  Usage is kept in rolling counters (limit_usage, one row per owner,
  *	  currency and UTC day or month) locked in key order and written in the
  *	  same transaction as the posting, so no check scans history and two
- *	  postings of one owner cannot together exceed a limit. Also the rules a
- *	  hold takes when it is placed (fee quote and limits).
+ *	  postings of one owner cannot together exceed a limit.
  *
  * Owns: limit_usage. Never: writes balances.
  *
@@ -30,11 +31,14 @@ static SPIPlanPtr usage_plan = NULL;
  * ---------------------------------------------------------------------
  */
 
-/* Money leaving an owner's account counts against its limits; deposits do not. */
+/*
+ * Money leaving an owner's account counts against its limits; deposits do
+ * not. The one place this rule is written (postings and holds call it).
+ */
 bool
-limit_applies(LedgerRequest *req)
+limit_applies(const char *fee_type)
 {
-	return req->fee_type != NULL && strcmp(req->fee_type, "DEPOSIT") != 0;
+	return fee_type != NULL && strcmp(fee_type, "DEPOSIT") != 0;
 }
 
 /*
@@ -43,23 +47,22 @@ limit_applies(LedgerRequest *req)
  * at zero. One statement; rows are created and locked in key order.
  */
 void
-load_limits(RulesState *st, Column *owners, Column *currencies)
+load_limits(RulesState *st, Column *owners, Column *currencies, Column *tiers)
 {
-	Oid			argtypes[2] = {INT8ARRAYOID, TEXTARRAYOID};
-	Datum		values[2];
+	Oid			argtypes[3] = {INT8ARRAYOID, TEXTARRAYOID, INT2ARRAYOID};
+	Datum		values[3];
 
 	st->nlimits = 0;
 	if (owners->n == 0)
 		return;
 	wallet_plan(&limits_plan,
-				"WITH req AS (SELECT DISTINCT r.owner_id, r.currency"
-				"   FROM unnest($1::bigint[], $2::text[]) AS r(owner_id, currency)),"
-				" lim AS (SELECT r.owner_id, r.currency, t.tier, l.per_transaction_max_minor,"
+				"WITH req AS (SELECT r.owner_id, r.currency, max(r.tier) AS tier"
+				"   FROM unnest($1::bigint[], $2::text[], $3::smallint[])"
+				"     AS r(owner_id, currency, tier) GROUP BY 1, 2),"
+				" lim AS (SELECT r.owner_id, r.currency, r.tier, l.per_transaction_max_minor,"
 				"   l.daily_max_minor, l.monthly_max_minor, l.transactions_per_day"
 				"   FROM req r"
-				"   JOIN LATERAL (SELECT max(p.kyc_tier) AS tier FROM pg_wallet.principals p"
-				"                 WHERE p.owner_id = r.owner_id) t ON t.tier IS NOT NULL"
-				"   JOIN pg_wallet.kyc_tier_limits l ON l.tier = t.tier AND l.currency = r.currency),"
+				"   JOIN pg_wallet.kyc_tier_limits l ON l.tier = r.tier AND l.currency = r.currency),"
 				" periods AS (SELECT 'D'::\"char\" AS period,"
 				"   (now() AT TIME ZONE 'UTC')::date AS start"
 				"   UNION ALL SELECT 'M', date_trunc('month', now() AT TIME ZONE 'UTC')::date),"
@@ -78,9 +81,10 @@ load_limits(RulesState *st, Column *owners, Column *currencies)
 				"   AND d.period = 'D'"
 				" JOIN up m ON m.owner_id = lim.owner_id AND m.currency = lim.currency"
 				"   AND m.period = 'M'",
-				2, argtypes);
+				3, argtypes);
 	values[0] = column_array(owners);
 	values[1] = column_array(currencies);
+	values[2] = column_array(tiers);
 	if (SPI_execute_plan(limits_plan, values, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "limit usage look-up failed");
 	st->limits = palloc0(sizeof(OwnerLimit) * (SPI_processed + 1));
@@ -115,35 +119,36 @@ find_limit(RulesState *st, int64 owner_id, const char *currency)
 
 /* A refusal that names the limit, the amount used and what remains. */
 static bool
-limit_refusal(Refusal *r, OwnerLimit *ls, const char *which, int64 limit, int64 used,
+limit_refusal(LedgerRefusal *r, OwnerLimit *ls, const char *which, int64 limit, int64 used,
 			  int64 amount, int exponent)
 {
-	return refuse(r, ERRCODE_WALLET_LIMIT_EXCEEDED,
-				  psprintf("%s limit exceeded: limit %s %s, used %s %s, remaining %s %s, "
-						   "requested %s %s", which,
-						   amount_to_cstring(limit, exponent), ls->currency,
-						   amount_to_cstring(used, exponent), ls->currency,
-						   amount_to_cstring(Max(limit - used, 0), exponent), ls->currency,
-						   amount_to_cstring(amount, exponent), ls->currency),
-				  psprintf("KYC tier %d limits apply; the day and month are UTC.", ls->tier));
+	return ledger_refuse(r, ERRCODE_WALLET_LIMIT_EXCEEDED,
+				         psprintf("%s limit exceeded: limit %s %s, used %s %s, remaining %s %s, "
+						          "requested %s %s", which,
+						          amount_to_cstring(limit, exponent), ls->currency,
+						          amount_to_cstring(used, exponent), ls->currency,
+						          amount_to_cstring(Max(limit - used, 0), exponent), ls->currency,
+						          amount_to_cstring(amount, exponent), ls->currency),
+				         psprintf("KYC tier %d limits apply; the day and month are UTC.", ls->tier));
 }
 
 /* Check one request against its owner's limits; remember what it would add. */
 bool
-check_limits(RulesState *st, LedgerAccount *src, int64 amount, Refusal *r)
+check_limits(RulesState *st, int64 owner_id, const char *currency, int exponent,
+			 int64 amount, LedgerRefusal *r)
 {
-	OwnerLimit *ls = find_limit(st, src->owner_id, src->currency);
-	int			e = src->exponent;
+	OwnerLimit *ls = find_limit(st, owner_id, currency);
+	int			e = exponent;
 
 	if (ls == NULL)
 		return true;
 	if (amount > ls->per_transaction_max)
 		return limit_refusal(r, ls, "per-transaction", ls->per_transaction_max, 0, amount, e);
 	if (ls->day_count + 1 > ls->daily_count_max)
-		return refuse(r, ERRCODE_WALLET_LIMIT_EXCEEDED,
-					  psprintf("daily transaction count limit exceeded: limit %lld, used %lld",
-							   (long long) ls->daily_count_max, (long long) ls->day_count),
-					  psprintf("KYC tier %d limits apply; the day is UTC.", ls->tier));
+		return ledger_refuse(r, ERRCODE_WALLET_LIMIT_EXCEEDED,
+					         psprintf("daily transaction count limit exceeded: limit %lld, used %lld",
+							          (long long) ls->daily_count_max, (long long) ls->day_count),
+					         psprintf("KYC tier %d limits apply; the day is UTC.", ls->tier));
 	if (ls->day_amount + amount > ls->daily_max)
 		return limit_refusal(r, ls, "daily", ls->daily_max, ls->day_amount, amount, e);
 	if (ls->month_amount + amount > ls->monthly_max)
@@ -155,9 +160,8 @@ check_limits(RulesState *st, LedgerAccount *src, int64 amount, Refusal *r)
 
 /* The request was posted: its amount now counts. */
 void
-rules_commit(Batch *b)
+limits_commit(RulesState *st)
 {
-	RulesState *st = b->rules;
 	OwnerLimit *ls = st->pending_limit;
 
 	if (ls == NULL)
@@ -171,9 +175,8 @@ rules_commit(Batch *b)
 
 /* Write the counters the batch changed, in one statement. */
 void
-rules_write(Batch *b)
+limits_write(RulesState *st)
 {
-	RulesState *st = b->rules;
 	Oid			argtypes[5] = {INT8ARRAYOID, TEXTARRAYOID, INT8ARRAYOID, INT8ARRAYOID,
 	INT8ARRAYOID};
 	Datum		values[5];
@@ -221,63 +224,11 @@ rules_write(Batch *b)
  */
 
 /*
- * The money rules of a hold, applied when it is placed: the fee of its type
- * (paid by the holder, whatever the schedule's bearer, since the hold
- * reserves it), the agent's share of it, and the KYC limits (the hold's
- * amount counts now; releasing the hold gives it back). Raises a refusal.
- * *counted says whether the amount was added to the owner's usage.
- */
-void
-rules_for_hold(const char *fee_type, int64 owner_id, const char *currency, int exponent,
-			   int64 amount, bool with_agent, int64 *fee, int64 *commission, bool *counted)
-{
-	RulesState	st;
-	Column		types,
-				owners,
-				currencies;
-	FeeQuote	q;
-	Refusal		r;
-	LedgerAccount src;
-	Batch		b;
-
-	memset(&st, 0, sizeof(st));
-	column_init(&types, TEXTOID);
-	column_init(&owners, INT8OID);
-	column_init(&currencies, TEXTOID);
-	column_add(&types, CStringGetTextDatum(fee_type), false);
-	load_schedules(&st, rules_generation_now());
-	fee_compute(fee_match(&st, fee_type, 0, currency, amount, exponent), amount, exponent,
-				with_agent, &q);
-	*fee = q.fee_minor;
-	*commission = q.commission_minor;
-	*counted = false;
-	if (strcmp(fee_type, "DEPOSIT") == 0)
-		return;
-	column_add(&owners, Int64GetDatum(owner_id), false);
-	column_add(&currencies, CStringGetTextDatum(currency), false);
-	load_limits(&st, &owners, &currencies);
-	memset(&src, 0, sizeof(src));
-	src.owner_id = owner_id;
-	strlcpy(src.currency, currency, sizeof(src.currency));
-	src.exponent = exponent;
-	if (!check_limits(&st, &src, amount, &r))
-		ereport(ERROR,
-				(errcode(r.sqlerrcode),
-				 errmsg_internal("%s", r.message),
-				 r.detail ? errdetail_internal("%s", r.detail) : 0));
-	*counted = st.pending_limit != NULL;
-	memset(&b, 0, sizeof(b));
-	b.rules = &st;
-	rules_commit(&b);
-	rules_write(&b);
-}
-
-/*
  * Give a released hold's amount back to its owner's usage, for the day and
  * month it was counted in, if they are still current.
  */
 void
-rules_uncount_hold(int64 owner_id, const char *currency, int64 amount, TimestampTz placed_at)
+rules_hold_release(int64 owner_id, const char *currency, int64 amount, TimestampTz placed_at)
 {
 	Oid			argtypes[4] = {INT8OID, TEXTOID, INT8OID, TIMESTAMPTZOID};
 	Datum		values[4] = {Int64GetDatum(owner_id), CStringGetTextDatum(currency),

@@ -1,15 +1,17 @@
 /*-------------------------------------------------------------------------
  *
  * rules_internal.h
- *	  Private types of the money rules, shared by rules.c (client services,
- *	  fees) and limits.c (KYC tier limits, the rules of holds).
+ *	  Private types of the money rules, shared by fees.c, services.c,
+ *	  limits.c (each below) and rules.c (the plug-in that applies them). The
+ *	  rules see the core only through core/ledger_rules.h.
  *
  *-------------------------------------------------------------------------
  */
 #ifndef RULES_INTERNAL_H
 #define RULES_INTERNAL_H
 
-#include "core/ledger_internal.h"
+#include "core/ledger_rules.h"
+#include "rules/rules.h"
 
 #define MAX_TIERS 32
 
@@ -90,23 +92,33 @@ typedef struct FeeQuote
 	char		bearer;
 } FeeQuote;
 
-/* rules.c */
+/* fees.c */
 extern int64 pow10_int(int n);
 extern int64 mul_div_half_up(int64 value, int64 num, int64 den);
 extern int64 e4_to_minor(int64 e4, int exponent);
 extern int128 minor_to_e4(int64 minor, int exponent);
-extern int64 get_int64(HeapTuple tup, TupleDesc desc, int col);
+extern char *e4_to_cstring(int64 e4);
 extern int	get_int64_array(HeapTuple tup, TupleDesc desc, int col, int64 *out);
-extern int64 rules_generation_now(void);
 extern void load_schedules(RulesState *st, int64 generation);
 extern FeeSchedule *fee_match(RulesState *st, const char *type, int64 service_id,
 							  const char *currency, int64 amount_minor, int exponent);
 extern void fee_compute(FeeSchedule *fs, int64 amount_minor, int exponent, bool with_agent,
 						FeeQuote *q);
 
+/* services.c */
+extern void load_services(RulesState *st, Column *codes);
+extern ClientService *find_service(RulesState *st, const char *code);
+extern bool check_service(RulesState *st, LedgerRequest *req, const LedgerAccountView *accts,
+						  int64 *service_id, LedgerRefusal *r);
+
 /* limits.c */
-extern bool limit_applies(LedgerRequest *req);
-extern void load_limits(RulesState *st, Column *owners, Column *currencies);
-extern bool check_limits(RulesState *st, LedgerAccount *src, int64 amount, Refusal *r);
+extern bool limit_applies(const char *fee_type);
+extern void load_limits(RulesState *st, Column *owners, Column *currencies, Column *tiers);
+extern bool check_limits(RulesState *st, int64 owner_id, const char *currency, int exponent,
+						 int64 amount, LedgerRefusal *r);
+extern void limits_commit(RulesState *st);
+extern void limits_write(RulesState *st);
+extern void rules_hold_release(int64 owner_id, const char *currency, int64 amount,
+							   TimestampTz placed_at);
 
 #endif							/* RULES_INTERNAL_H */

@@ -117,3 +117,21 @@ SELECT bal('LM-W');
 SELECT pg_wallet.set_fee_schedule_active(:wfee, false);
 
 SELECT ledger_ok();
+
+-- The tier reaches the posting core as data (accounts.kyc_tier), kept by identity's triggers:
+-- an account opened before its owner had a principal takes the tier when one is created,
+-- follows its changes, and loses it (no limits) when the principal goes.
+SELECT pg_wallet.create_owner('user', 'Late principal') AS late \gset
+SELECT pg_wallet.create_account(:late, 'KES', 'WALLET', 'LM-LATE') IS NOT NULL AS opened;
+SELECT status FROM pg_wallet.credit('LM-LATE', 5000, 'LM-BANK');
+SELECT kyc_tier FROM pg_wallet.accounts WHERE account_number = 'LM-LATE';
+SELECT status FROM pg_wallet.transfer('LM-LATE', 'LM-FREE', 1500);
+INSERT INTO pg_wallet.principals (role, owner_id, kyc_tier) VALUES ('user', :late, 0);
+SELECT kyc_tier FROM pg_wallet.accounts WHERE account_number = 'LM-LATE';
+SELECT err($$SELECT pg_wallet.transfer('LM-LATE', 'LM-FREE', 1500)$$);
+UPDATE pg_wallet.principals SET kyc_tier = 2 WHERE owner_id = :late;
+SELECT kyc_tier FROM pg_wallet.accounts WHERE account_number = 'LM-LATE';
+SELECT status FROM pg_wallet.transfer('LM-LATE', 'LM-FREE', 1500);
+DELETE FROM pg_wallet.principals WHERE owner_id = :late;
+SELECT kyc_tier FROM pg_wallet.accounts WHERE account_number = 'LM-LATE';
+SELECT ledger_ok();
