@@ -9,8 +9,9 @@
  * in account-id order with SKIP LOCKED, so hold operations and postings
  * never wait on each other in a cycle.
  *
- * Owns: the holds table. Never: writes balances or pending_debit itself
- * (ledger_adjust_pending and ledger_post do).
+ * Owns: the holds table. Never: writes balances or pending_debit itself: a
+ * hold is placed and captured through ledger_post (the posting path's
+ * checks and rules), and released by ledger_release_pending.
  *
  *-------------------------------------------------------------------------
  */
@@ -233,8 +234,6 @@ hold_by_key(const char *key, const uint8 *request_hash)
 typedef struct HoldPlan
 {
 	int64		account_id;
-	int64		owner_id;
-	int			kyc_tier;		/* the owner's, or LEDGER_NO_TIER */
 	char	   *currency;
 	int			exponent;
 	int64		amount_minor;
@@ -272,27 +271,23 @@ hold_request_hash(const char *account, const char *counterpart, int64 amount_min
 }
 
 /*
- * The accounts exist and share a currency; the counterpart (and agent) are
- * ACTIVE (the account's own status is checked under its lock). Fills the
- * plan with the account's owner, currency and the amount in minor units.
+ * What the hold row and its key need before the account is locked: the
+ * account's id, owner, currency and exponent (the amount in minor units is
+ * hashed, as keys of holds always were), and the agent's id. Everything
+ * else about the accounts is checked by the posting path when the hold is
+ * placed.
  */
 static void
-hold_check_accounts(const char *account, const char *counterpart, const char *agent,
-					const char *amount_text, HoldPlan *p)
+hold_resolve(const char *account, const char *agent, const char *amount_text, HoldPlan *p)
 {
-	Oid			argtypes[3] = {TEXTOID, TEXTOID, TEXTOID};
-	Datum		values[3] = {CStringGetTextDatum(account), CStringGetTextDatum(counterpart),
+	Oid			argtypes[2] = {TEXTOID, TEXTOID};
+	Datum		values[2] = {CStringGetTextDatum(account),
 	CStringGetTextDatum(agent ? agent : account)};
-	const char *names[3] = {account, counterpart, agent ? agent : account};
-	char	   *currency[3] = {NULL, NULL, NULL};
-	char	   *status[3] = {NULL, NULL, NULL};
 
-	if (SPI_execute_with_args("SELECT a.account_number, a.status, a.currency, c.exponent,"
-							  " a.id, a.owner_id, coalesce(a.kyc_tier, -1)"
+	if (SPI_execute_with_args("SELECT a.account_number, a.currency, a.exponent, a.id"
 							  " FROM pg_wallet.accounts a"
-							  " JOIN pg_wallet.currencies c ON c.code = a.currency"
-							  " WHERE a.account_number IN ($1, $2, $3)",
-							  3, argtypes, values, NULL, false, 3) != SPI_OK_SELECT)
+							  " WHERE a.account_number IN ($1, $2)",
+							  2, argtypes, values, NULL, false, 2) != SPI_OK_SELECT)
 		elog(ERROR, "hold account look-up failed");
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
@@ -301,41 +296,53 @@ hold_check_accounts(const char *account, const char *counterpart, const char *ag
 		char	   *number = SPI_getvalue(tup, desc, 1);
 		bool		isnull;
 
-		for (int w = 0; w < 3; w++)
-			if (strcmp(number, names[w]) == 0)
-			{
-				status[w] = SPI_getvalue(tup, desc, 2);
-				currency[w] = SPI_getvalue(tup, desc, 3);
-				if (w == 0)
-				{
-					p->exponent = DatumGetInt16(SPI_getbinval(tup, desc, 4, &isnull));
-					p->account_id = DatumGetInt64(SPI_getbinval(tup, desc, 5, &isnull));
-					p->owner_id = DatumGetInt64(SPI_getbinval(tup, desc, 6, &isnull));
-					p->kyc_tier = DatumGetInt32(SPI_getbinval(tup, desc, 7, &isnull));
-				}
-				if (w == 2 && agent)
-					p->agent_id = DatumGetInt64(SPI_getbinval(tup, desc, 5, &isnull));
-			}
+		if (strcmp(number, account) == 0)
+		{
+			p->currency = SPI_getvalue(tup, desc, 2);
+			p->exponent = DatumGetInt16(SPI_getbinval(tup, desc, 3, &isnull));
+			p->account_id = get_int64(tup, desc, 4);
+		}
+		if (agent && strcmp(number, agent) == 0)
+			p->agent_id = get_int64(tup, desc, 4);
 	}
-	for (int i = 0; i < 3; i++)
-	{
-		if (status[i] == NULL)
-			ereport(ERROR,
-					(errcode(ERRCODE_WALLET_ACCOUNT_NOT_FOUND),
-					 errmsg("account %s does not exist", names[i])));
-		if (strcmp(currency[i], currency[0]) != 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_WALLET_CURRENCY_MISMATCH),
-					 errmsg("accounts %s (%s) and %s (%s) have different currencies",
-							account, currency[0], names[i], currency[i])));
-		if (i > 0 && strcmp(status[i], "ACTIVE") != 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_WALLET_ACCOUNT_NOT_ACTIVE),
-					 errmsg("account %s is %s", names[i], status[i]),
-					 errdetail("Only ACTIVE accounts accept postings.")));
-	}
-	p->currency = currency[0];
-	p->amount_minor = amount_parse_text(amount_text, p->exponent, currency[0]);
+	if (p->currency == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_WALLET_ACCOUNT_NOT_FOUND),
+				 errmsg("account %s does not exist", account)));
+	p->amount_minor = amount_parse_text(amount_text, p->exponent, p->currency);
+}
+
+/*
+ * Reserve the amount and the rules' fee through the posting path: the
+ * accounts are checked and the rules applied as for a posting from the
+ * account to the counterpart, then the account's pending_debit rises by
+ * what the posting would have debited it. Raises a refusal.
+ */
+static void
+hold_reserve(const char *account, const char *counterpart, const char *amount_text,
+			 const char *fee_type, const char *agent, HoldPlan *p)
+{
+	LedgerRequest req;
+	LedgerResult res;
+
+	memset(&req, 0, sizeof(req));
+	req.journal_type = "HOLD";
+	req.reserve = true;
+	req.fee_type = fee_type;
+	req.agent_account_number = agent;
+	req.legs = palloc0(sizeof(LedgerLeg) * 2);
+	req.nlegs = 2;
+	req.legs[0].account_number = (char *) account;
+	req.legs[0].side = SIDE_DEBIT;
+	req.legs[0].amount_minor = p->amount_minor;
+	req.legs[1].account_number = (char *) counterpart;
+	req.legs[1].side = SIDE_CREDIT;
+	req.legs[1].amount_minor = p->amount_minor;
+	ledger_post(&req, &res);
+	Assert(res.posted && res.reserved_minor == p->amount_minor + res.fee_minor);
+	p->fee = res.fee_minor;
+	p->commission = res.commission_minor;
+	p->counted = res.limit_counted;
 }
 
 /* Insert the hold row; 0 when a concurrent twin under the same key won. */
@@ -411,7 +418,6 @@ wallet_place_hold(PG_FUNCTION_ARGS)
 										 WALLET_MAX_ACCOUNT_NUMBER, false);
 	const char *amount_text;
 	char	   *expires = NULL;
-	LedgerAccountInfo info;
 	HoldPlan	plan;
 	int64		hold_id;
 	uint8		request_hash[WALLET_HASH_LEN];
@@ -438,11 +444,7 @@ wallet_place_hold(PG_FUNCTION_ARGS)
 
 	SPI_connect();
 	memset(&plan, 0, sizeof(plan));
-	/* the counterpart and agent are not locked: their barriers keep their status */
-	ledger_account_barrier(counterpart, false);
-	if (agent)
-		ledger_account_barrier(agent, false);
-	hold_check_accounts(account, counterpart, agent, amount_text, &plan);
+	hold_resolve(account, agent, amount_text, &plan);
 	if (plan.amount_minor <= 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_WALLET_INVALID_AMOUNT),
@@ -454,15 +456,7 @@ wallet_place_hold(PG_FUNCTION_ARGS)
 	hold_id = hold_by_key(key, request_hash);
 	if (hold_id == 0)
 	{
-		LedgerHoldRequest hold = {fee_type, plan.owner_id, plan.kyc_tier, plan.currency,
-								  plan.exponent, plan.amount_minor, agent != NULL};
-		LedgerHoldRules rules;
-
-		ledger_rules_hold_place(&hold, &rules);
-		plan.fee = rules.fee_minor;
-		plan.commission = rules.commission_minor;
-		plan.counted = rules.counted;
-		ledger_adjust_pending(account, NULL, plan.amount_minor + plan.fee, true, &info);
+		hold_reserve(account, counterpart, amount_text, fee_type, agent, &plan);
 		hold_id = hold_insert(&plan, counterpart, key, request_hash, description, fcinfo,
 							  fee_type);
 		if (hold_id == 0)
@@ -482,9 +476,7 @@ wallet_place_hold(PG_FUNCTION_ARGS)
 static void
 hold_release(HoldRow *h)
 {
-	LedgerAccountInfo info;
-
-	ledger_adjust_pending(h->account_number, NULL, h->amount + h->fee, false, &info);
+	ledger_release_pending(h->account_number, h->amount + h->fee);
 	if (h->limit_counted)
 		ledger_rules_hold_release(h->owner_id, h->currency, h->amount, h->created_at);
 }

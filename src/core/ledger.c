@@ -95,6 +95,9 @@ validate_request(LedgerRequest *req, Refusal *r)
 						         psprintf("leg %d: description is longer than %d bytes",
 								          i + 1, WALLET_MAX_TEXT_LEN), NULL);
 	}
+	if (req->reserve && (req->nlegs != 2 || req->idempotency_key != NULL ||
+						 req->release_account_number != NULL))
+		elog(ERROR, "a hold is placed with two legs, no release and no journal key");
 	if (req->release_account_number &&
 		strlen(req->release_account_number) > WALLET_MAX_ACCOUNT_NUMBER)
 		return ledger_refuse(r, ERRCODE_INVALID_PARAMETER_VALUE,
@@ -232,6 +235,27 @@ check_statuses(LedgerRequest *req, LedgerAccount **accts, Refusal *r)
 		if (!check_statuses_one(accts[i], r))
 			return false;
 	return true;
+}
+
+/* An agent named by a request exists, shares its currency and is ACTIVE. */
+static bool
+check_agent(Batch *b, LedgerRequest *req, LedgerAccount **accts, Refusal *r)
+{
+	LedgerAccount *agent;
+
+	if (req->agent_account_number == NULL)
+		return true;
+	agent = batch_account(b, req->agent_account_number, false);
+	if (agent == NULL || !agent->found)
+		return ledger_refuse(r, ERRCODE_WALLET_ACCOUNT_NOT_FOUND,
+							 psprintf("account %s does not exist", req->agent_account_number),
+							 NULL);
+	if (strcmp(agent->currency, accts[0]->currency) != 0)
+		return ledger_refuse(r, ERRCODE_WALLET_CURRENCY_MISMATCH,
+							 psprintf("accounts %s (%s) and %s (%s) have different currencies",
+									  accts[0]->account_number, accts[0]->currency,
+									  agent->account_number, agent->currency), NULL);
+	return check_statuses_one(agent, r);
 }
 
 /* The request's hash, computed once, before the rules add any leg. */
@@ -403,6 +427,31 @@ apply_legs(LedgerRequest *req, LedgerAccount **accts, int64 *balance_after,
 								          acct->account_number), NULL);
 		balance_after[i] = acct->balance;
 	}
+	return true;
+}
+
+/* A hold being placed: reserve what the legs debit from its account. */
+static bool
+apply_reserve(LedgerRequest *req, LedgerAccount **accts, AccountUndo *undo, int *nundo,
+			  LedgerResult *res, Refusal *r)
+{
+	LedgerAccount *holder = accts[0];
+	int64		reserved = 0;
+
+	if (!holder->locked)
+		elog(ERROR, "the account of a hold must be locked");
+	for (int i = 0; i < req->nlegs; i++)
+		if (accts[i] == holder && req->legs[i].side == SIDE_DEBIT &&
+			pg_add_s64_overflow(reserved, req->legs[i].amount_minor, &reserved))
+			return ledger_refuse(r, ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE,
+								 pstrdup("hold amount is out of range"), NULL);
+	save_undo(undo, nundo, holder);
+	if (pg_add_s64_overflow(holder->pending_debit, reserved, &holder->pending_debit))
+		return ledger_refuse(r, ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE,
+							 psprintf("pending debit of account %s is out of range",
+									  holder->account_number), NULL);
+	holder->dirty = true;
+	res->reserved_minor = reserved;
 	return true;
 }
 
@@ -590,11 +639,17 @@ check_one(Batch *b, LedgerRequest *req, LedgerAccount **accts, int64 *balance_af
 	if (!apply_rules(b, req, accts, res, r) ||
 		(req->nlegs != nlegs && !resolve_request(b, req, accts, r)))
 		return false;
-	if (!check_statuses(req, accts, r) || !check_reversal(req, r))
+	if (!check_statuses(req, accts, r) || !check_agent(b, req, accts, r) ||
+		!check_reversal(req, r))
 		return false;
-	if (!apply_legs(req, accts, balance_after, undo, nundo, r) ||
-		!apply_release(b, req, undo, nundo, r) ||
-		!check_funds(req, undo, *nundo, r))
+	if (req->reserve ? !apply_reserve(req, accts, undo, nundo, res, r) :
+		(!apply_legs(req, accts, balance_after, undo, nundo, r) ||
+		 !apply_release(b, req, undo, nundo, r)))
+	{
+		restore_undo(undo, *nundo);
+		return false;
+	}
+	if (!check_funds(req, undo, *nundo, r))
 	{
 		restore_undo(undo, *nundo);
 		return false;
@@ -624,8 +679,9 @@ post_one(Batch *b, LedgerRequest *req, LedgerResult *res, Refusal *r)
 	b->checking = false;
 	if (!ok)
 		return false;
-	res->journal_id = record_posting(b, req, accts, balance_after, undo, nundo,
-									 request_hash_of(req), res);
+	if (!req->reserve)
+		res->journal_id = record_posting(b, req, accts, balance_after, undo, nundo,
+										 request_hash_of(req), res);
 	if (b->rules_state != NULL)
 		ledger_rules()->commit(b->rules_state);
 	res->created_at = b->now;
@@ -732,113 +788,4 @@ ledger_result_datum(LedgerResult *res, TupleDesc tupdesc)
 	values[8] = res->posted ? amount_to_numeric(res->commission_minor, res->exponent) : 0;
 	nulls[8] = !res->posted;
 	return HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc), values, nulls));
-}
-
-/*
- * Reserve (reserve = true) or release an amount of an account's available
- * balance for a hold: pending_debit rises or falls, balance is untouched.
- * The account is locked as for a debit (and its deferred credits folded).
- * amount_text, when not NULL, is parsed with the account's currency; the
- * amount in minor units is returned and the account described in *info.
- * A reservation is refused like a debit: inactive account, or available
- * balance below the floor.
- */
-int64
-ledger_adjust_pending(const char *account_number, const char *amount_text,
-					  int64 amount_minor, bool reserve, LedgerAccountInfo *info)
-{
-	Batch		b;
-	LedgerAccount *acct;
-	AccountUndo undo[1];
-	int			nundo = 0;
-	Refusal		r;
-	LedgerRequest req;
-
-	batch_init(&b);
-	batch_account(&b, account_number, true)->want_lock = true;
-	lock_accounts(&b);
-	fold_deferred(&b);
-	acct = batch_account(&b, account_number, false);
-	memset(&req, 0, sizeof(req));
-	if (!acct->found)
-		raise_refusal(&req, (ledger_refuse(&r, ERRCODE_WALLET_ACCOUNT_NOT_FOUND,
-									       psprintf("account %s does not exist", account_number),
-									       NULL), &r));
-	if (reserve && !check_statuses_one(acct, &r))
-		raise_refusal(&req, &r);
-	if (amount_text != NULL)
-		amount_minor = amount_parse_text(amount_text, acct->exponent, acct->currency);
-	if (amount_minor <= 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_WALLET_INVALID_AMOUNT),
-				 errmsg("amount must be positive")));
-	save_undo(undo, &nundo, acct);
-	if (reserve)
-	{
-		if (pg_add_s64_overflow(acct->pending_debit, amount_minor, &acct->pending_debit))
-			ereport(ERROR,
-					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-					 errmsg("pending debit of account %s is out of range", account_number)));
-		if (!check_funds(&req, undo, nundo, &r))
-			raise_refusal(&req, &r);
-	}
-	else
-	{
-		if (amount_minor > acct->pending_debit)
-			elog(ERROR, "release of %lld exceeds pending debit of account %s",
-				 (long long) amount_minor, account_number);
-		acct->pending_debit -= amount_minor;
-	}
-	acct->dirty = true;
-	write_accounts(&b);
-	info->id = acct->id;
-	strlcpy(info->currency, acct->currency, sizeof(info->currency));
-	info->exponent = acct->exponent;
-	return amount_minor;
-}
-
-/*
- * Fold the pending credits of DEFERRED accounts into their balances: the
- * named account, or every DEFERRED account that has any (up to max_accounts).
- * Returns the number of accounts folded. Reads give the same balance before
- * and after; a fold only keeps account_deltas short.
- */
-int64
-ledger_fold(const char *account_number, int max_accounts)
-{
-	Batch		b;
-	HASH_SEQ_STATUS seq;
-	LedgerAccount *acct;
-	int64		folded = 0;
-
-	batch_init(&b);
-	if (account_number != NULL)
-		batch_account(&b, account_number, true)->want_lock = true;
-	else
-	{
-		Oid			argtypes[1] = {INT4OID};
-		Datum		values[1] = {Int32GetDatum(max_accounts)};
-
-		if (SPI_execute_with_args("SELECT a.account_number FROM pg_wallet.accounts a"
-								  " WHERE a.id IN (SELECT DISTINCT d.account_id"
-								  "   FROM pg_wallet.account_deltas d) ORDER BY a.id LIMIT $1",
-								  1, argtypes, values, NULL, false, 0) != SPI_OK_SELECT)
-			elog(ERROR, "deferred account look-up failed");
-		for (uint64 i = 0; i < SPI_processed; i++)
-			batch_account(&b, SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1),
-						  true)->want_lock = true;
-	}
-	lock_accounts(&b);
-	hash_seq_init(&seq, b.accounts);
-	while ((acct = hash_seq_search(&seq)) != NULL)
-		if (!acct->found)
-			ereport(ERROR,
-					(errcode(ERRCODE_WALLET_ACCOUNT_NOT_FOUND),
-					 errmsg("account %s does not exist", acct->account_number)));
-	fold_deferred(&b);
-	hash_seq_init(&seq, b.accounts);
-	while ((acct = hash_seq_search(&seq)) != NULL)
-		folded += acct->dirty ? 1 : 0;
-	write_accounts(&b);
-	return folded;
 }

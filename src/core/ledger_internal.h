@@ -21,6 +21,9 @@ typedef struct LedgerAccount
 	char		account_number[WALLET_MAX_ACCOUNT_NUMBER + 1];	/* hash key */
 	bool		found;
 	bool		debited;		/* debited somewhere in the batch */
+	bool		posted_to;		/* a leg (or agent) of a posting in the batch */
+	bool		checked_only;	/* a hold's counterpart or agent: resolved and
+								 * checked, never locked unless posted to */
 	bool		want_lock;		/* must be locked whatever its mode (hold
 								 * release, pending change, fold) */
 	bool		locked;

@@ -125,14 +125,6 @@ ledger_add_leg(LedgerRequest *req, const char *account, LedgerSide side, int64 a
  * ---------------------------------------------------------------------
  */
 void
-ledger_rules_hold_place(const LedgerHoldRequest *hold, LedgerHoldRules *out)
-{
-	memset(out, 0, sizeof(*out));
-	if (registered_rules != NULL && hold->fee_type != NULL)
-		registered_rules->hold_place(hold, out);
-}
-
-void
 ledger_rules_hold_release(int64 owner_id, const char *currency, int64 amount_minor,
 						  TimestampTz placed_at)
 {

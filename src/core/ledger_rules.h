@@ -16,9 +16,10 @@
  *	   refuse it or append legs (a fee); the core then checks funds, and
  *	   calls commit() when the request was posted;
  *	4. after the core wrote journals, entries and accounts: write() once.
- * Holds take the rules when placed (hold_place) and give them back when
- * released (hold_release); a capture's reserved fee becomes legs through
- * hold_fee_legs.
+ * A hold is placed through the same path (a request that reserves instead
+ * of posting: apply() sees req->reserve); a hold released without capture
+ * gives back what its placement counted (hold_release); a capture's
+ * reserved fee becomes legs through hold_fee_legs.
  *
  * Never: a callback writes a balance, an entry or a journal; the core never
  * calls a rule by name.
@@ -56,26 +57,6 @@ typedef struct LedgerRefusal
 /* A batch being posted, as rules may see it (opaque). */
 typedef struct Batch LedgerBatch;
 
-/* A hold being placed, as its rules see it. */
-typedef struct LedgerHoldRequest
-{
-	const char *fee_type;		/* NULL: no fee, no limits */
-	int64		owner_id;
-	int			kyc_tier;
-	const char *currency;
-	int			exponent;
-	int64		amount_minor;
-	bool		with_agent;
-} LedgerHoldRequest;
-
-/* What the rules decided for a hold being placed. */
-typedef struct LedgerHoldRules
-{
-	int64		fee_minor;		/* reserved with the amount, charged on capture */
-	int64		commission_minor;	/* the agent's part of the fee */
-	bool		counted;		/* the amount was added to the owner's limit usage */
-} LedgerHoldRules;
-
 typedef struct LedgerRules
 {
 	/* once per batch, after the lock pass; returns the rules' batch state */
@@ -88,8 +69,6 @@ typedef struct LedgerRules
 	void		(*commit) (void *state);
 	/* once per batch, after the core's writes */
 	void		(*write) (void *state);
-	/* a hold being placed: raises a refusal */
-	void		(*hold_place) (const LedgerHoldRequest *hold, LedgerHoldRules *out);
 	/* a hold released without capture: give back what hold_place counted */
 	void		(*hold_release) (int64 owner_id, const char *currency, int64 amount_minor,
 								 TimestampTz placed_at);
@@ -110,7 +89,6 @@ extern int64 ledger_batch_config_generation(LedgerBatch *batch);
 extern int64 ledger_config_generation_now(void);
 
 /* the rules' part of holds, for holds.c: no rules registered, no fee and no limits */
-extern void ledger_rules_hold_place(const LedgerHoldRequest *hold, LedgerHoldRules *out);
 extern void ledger_rules_hold_release(int64 owner_id, const char *currency,
 									  int64 amount_minor, TimestampTz placed_at);
 extern void ledger_rules_hold_fee_legs(LedgerRequest *req, const char *currency,

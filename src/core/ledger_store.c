@@ -100,11 +100,25 @@ collect_accounts(Batch *b, LedgerRequest *reqs, int nreqs, bool *valid)
 
 			if (reqs[i].legs[j].side == SIDE_DEBIT)
 				acct->debited = true;
+			/* a hold's counterpart is only checked: it is not posted to yet */
+			if (reqs[i].reserve && j > 0)
+				acct->checked_only = true;
+			else
+				acct->posted_to = true;
 		}
 		if (reqs[i].release_account_number)
 			batch_account(b, reqs[i].release_account_number, true)->want_lock = true;
+		if (reqs[i].reserve)
+			batch_account(b, reqs[i].legs[0].account_number, true)->want_lock = true;
 		if (reqs[i].agent_account_number)
-			batch_account(b, reqs[i].agent_account_number, true);
+		{
+			LedgerAccount *agent = batch_account(b, reqs[i].agent_account_number, true);
+
+			if (reqs[i].reserve)
+				agent->checked_only = true;
+			else
+				agent->posted_to = true;
+		}
 	}
 }
 
@@ -143,22 +157,25 @@ load_account_row(LedgerAccount *acct, HeapTuple tup, TupleDesc desc)
  * only credited, or that can_overdraw (no funds check), takes its legs as
  * deltas without a lock.
  */
-#define LOCK_CONDITION "(a.credit_mode = 'DIRECT' OR w.l OR (w.d AND NOT a.can_overdraw))"
+#define LOCK_CONDITION \
+	"(NOT w.r AND (a.credit_mode = 'DIRECT' OR w.l OR (w.d AND NOT a.can_overdraw)))"
 
 void
 lock_accounts(Batch *b)
 {
-	Oid			argtypes[3] = {TEXTARRAYOID, BOOLARRAYOID, BOOLARRAYOID};
-	Datum		values[3];
+	Oid			argtypes[4] = {TEXTARRAYOID, BOOLARRAYOID, BOOLARRAYOID, BOOLARRAYOID};
+	Datum		values[4];
 	Column		numbers,
 				debits,
-				wants;
+				wants,
+				checks;
 	HASH_SEQ_STATUS seq;
 	LedgerAccount *acct;
 
 	wallet_plan(&lock_plan,
-				"WITH want AS (SELECT w.n, w.d, w.l"
-				"   FROM unnest($1::text[], $2::bool[], $3::bool[]) AS w(n, d, l)),"
+				"WITH want AS (SELECT w.n, w.d, w.l, w.r"
+				"   FROM unnest($1::text[], $2::bool[], $3::bool[], $4::bool[])"
+				"     AS w(n, d, l, r)),"
 				" locked AS (SELECT a.id, a.account_number, a.currency, a.credit_mode, a.status,"
 				"   a.balance, a.pending_debit, a.minimum_balance, a.can_overdraw, a.version,"
 				"   a.chain_hash, a.exponent, a.owner_id, a.is_system, a.kyc_tier"
@@ -176,10 +193,11 @@ lock_accounts(Batch *b)
 				"   (SELECT r.generation FROM pg_wallet.rules_generation r)"
 				"   FROM pg_wallet.accounts a JOIN want w ON w.n = a.account_number"
 				"   WHERE NOT (" LOCK_CONDITION ")",
-				3, argtypes);
+				4, argtypes);
 	column_init(&numbers, TEXTOID);
 	column_init(&debits, BOOLOID);
 	column_init(&wants, BOOLOID);
+	column_init(&checks, BOOLOID);
 	hash_seq_init(&seq, b->accounts);
 	while ((acct = hash_seq_search(&seq)) != NULL)
 	{
@@ -188,12 +206,15 @@ lock_accounts(Batch *b)
 		column_add(&numbers, CStringGetTextDatum(acct->account_number), false);
 		column_add(&debits, BoolGetDatum(acct->debited), false);
 		column_add(&wants, BoolGetDatum(acct->want_lock), false);
+		column_add(&checks, BoolGetDatum(acct->checked_only && !acct->posted_to &&
+										 !acct->want_lock), false);
 	}
 	if (numbers.n == 0)
 		return;
 	values[0] = column_array(&numbers);
 	values[1] = column_array(&debits);
 	values[2] = column_array(&wants);
+	values[3] = column_array(&checks);
 	if (SPI_execute_plan(lock_plan, values, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "account lock query failed");
 	for (uint64 i = 0; i < SPI_processed; i++)

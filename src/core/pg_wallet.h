@@ -126,6 +126,13 @@ typedef struct LedgerRequest
 	const char *client_service_code;
 	char		service_direction;
 	const char *agent_account_number;
+	/*
+	 * A hold being placed: the legs (and the rules' fee legs) are checked as
+	 * a posting's are, then not posted: what they debit from the first leg's
+	 * account is reserved (its pending_debit rises). No journal is written;
+	 * the hold's idempotency key is the hold's.
+	 */
+	bool		reserve;
 	/* a fee the caller already put in the legs (a hold's capture) */
 	int64		known_fee_minor;
 	int64		known_commission_minor;
@@ -143,23 +150,20 @@ typedef struct LedgerResult
 	TimestampTz created_at;
 	bool		posted;
 	bool		replayed;
+	int64		reserved_minor; /* a hold placed: what its account reserved */
+	bool		limit_counted;	/* the amount was added to the owner's limit usage */
 	char		sqlstate[6];	/* refused: the SQLSTATE */
 	char	   *message;		/* refused: the message */
 } LedgerResult;
 
-/* What the hold functions learn of an account they reserved funds on. */
-typedef struct LedgerAccountInfo
-{
-	int64		id;
-	char		currency[4];
-	int			exponent;
-} LedgerAccountInfo;
+/* ledger_pending.c: the core's writes that post no journal */
+extern int64 ledger_fold(const char *account_number, int max_accounts);
+extern void ledger_release_pending(const char *account_number, int64 amount_minor);
+
+/* ledger_store.c: the status barrier of an account posted to without its lock */
+extern void ledger_account_barrier(const char *account_number, bool exclusive);
 
 /* ledger.c: the one posting path */
-extern int64 ledger_fold(const char *account_number, int max_accounts);
-extern void ledger_account_barrier(const char *account_number, bool exclusive);
-extern int64 ledger_adjust_pending(const char *account_number, const char *amount_text,
-								   int64 amount_minor, bool reserve, LedgerAccountInfo *info);
 extern void ledger_post_batch(LedgerRequest *reqs, int nreqs, bool atomic,
 							  LedgerResult *results);
 extern void ledger_post(LedgerRequest *req, LedgerResult *result);

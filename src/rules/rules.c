@@ -166,21 +166,26 @@ rules_apply(void *state, LedgerRequest *req, const LedgerAccountView *accts,
 	if (limit_applies(req->fee_type) &&
 		!check_limits(st, src->owner_id, src->currency, src->exponent, amount, r))
 		return false;
+	res->limit_counted = st->pending_limit != NULL;
 	fee_compute(fee_match(st, req->fee_type, service_id, src->currency, amount, src->exponent),
 				amount, src->exponent, req->agent_account_number != NULL, &q);
 	if (q.fee_minor == 0)
 		return true;
-	if (req->nlegs > 2)
+	if (req->nlegs > 2 || req->reserve)
 	{
-		/* a conversion: leg 2 is the platform's FX position, so the sender pays */
+		/*
+		 * A conversion (leg 2 is the platform's FX position) or a hold (which
+		 * reserves its fee): the sender pays, whatever the schedule's bearer.
+		 */
 		q.sender_minor = q.fee_minor;
 		q.receiver_minor = 0;
 	}
 	if (q.receiver_minor > amount)
 		return ledger_refuse(r, ERRCODE_WALLET_FEE_EXCEEDS_AMOUNT,
 					         psprintf("fee %s %s exceeds the amount %s %s",
-							          amount_to_cstring(q.receiver_minor, src->exponent), src->currency,
-							          amount_to_cstring(amount, src->exponent), src->currency), NULL);
+							          amount_to_cstring(q.receiver_minor, src->exponent),
+									  src->currency, amount_to_cstring(amount, src->exponent),
+									  src->currency), NULL);
 	legs = palloc0(sizeof(LedgerLeg) * (req->nlegs + 4));
 	memcpy(legs, req->legs, sizeof(LedgerLeg) * req->nlegs);
 	req->legs = legs;
@@ -190,51 +195,6 @@ rules_apply(void *state, LedgerRequest *req, const LedgerAccountView *accts,
 	res->fee_minor = q.fee_minor;
 	res->commission_minor = q.commission_minor;
 	return true;
-}
-
-/*
- * The money rules of a hold, applied when it is placed: the fee of its type
- * (paid by the holder, whatever the schedule's bearer, since the hold
- * reserves it), the agent's share of it, and the KYC limits (the hold's
- * amount counts now; releasing the hold gives it back). Raises a refusal.
- * out->counted says whether the amount was added to the owner's usage.
- */
-static void
-rules_hold_place(const LedgerHoldRequest *hold, LedgerHoldRules *out)
-{
-	RulesState	st;
-	FeeQuote	q;
-	LedgerRefusal r;
-	Column		owners,
-				currencies,
-				tiers;
-
-	memset(&st, 0, sizeof(st));
-	load_schedules(&st, ledger_config_generation_now());
-	fee_compute(fee_match(&st, hold->fee_type, 0, hold->currency, hold->amount_minor,
-						  hold->exponent),
-				hold->amount_minor, hold->exponent, hold->with_agent, &q);
-	out->fee_minor = q.fee_minor;
-	out->commission_minor = q.commission_minor;
-	out->counted = false;
-	if (!limit_applies(hold->fee_type) || hold->kyc_tier == LEDGER_NO_TIER)
-		return;
-	column_init(&owners, INT8OID);
-	column_init(&currencies, TEXTOID);
-	column_init(&tiers, INT2OID);
-	column_add(&owners, Int64GetDatum(hold->owner_id), false);
-	column_add(&currencies, CStringGetTextDatum(hold->currency), false);
-	column_add(&tiers, Int16GetDatum(hold->kyc_tier), false);
-	load_limits(&st, &owners, &currencies, &tiers);
-	if (!check_limits(&st, hold->owner_id, hold->currency, hold->exponent,
-					  hold->amount_minor, &r))
-		ereport(ERROR,
-				(errcode(r.sqlerrcode),
-				 errmsg_internal("%s", r.message),
-				 r.detail ? errdetail_internal("%s", r.detail) : 0));
-	out->counted = st.pending_limit != NULL;
-	limits_commit(&st);
-	limits_write(&st);
 }
 
 static void
@@ -262,7 +222,6 @@ static const LedgerRules money_rules = {
 	.apply = rules_apply,
 	.commit = rules_commit,
 	.write = rules_write,
-	.hold_place = rules_hold_place,
 	.hold_release = rules_hold_release,
 	.hold_fee_legs = rules_hold_fee_legs,
 };

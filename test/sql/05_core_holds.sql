@@ -86,5 +86,16 @@ SELECT status FROM pg_wallet.set_account_status('H-2', 'LOCKED');
 SELECT err($$SELECT pg_wallet.place_hold('H-1', 1, 'H-2')$$);
 SELECT err($$SELECT pg_wallet.place_hold('H-2', 1, 'H-1')$$);
 SELECT status FROM pg_wallet.set_account_status('H-2', 'ACTIVE');
+-- an agent named by a hold or a posting must exist, share the currency and be ACTIVE,
+-- whether or not a commission is due (the same check for both: a hold is placed through
+-- the posting path)
+SELECT err($$SELECT pg_wallet.place_hold('H-1', 1, 'RAIL', agent_account => 'NOPE')$$);
+SELECT err($$SELECT pg_wallet.transfer('H-1', 'H-2', 1, agent_account => 'NOPE')$$);
+SELECT err($$SELECT pg_wallet.place_hold('H-1', 1, 'RAIL', agent_account => 'H-USD')$$);
+SELECT err($$SELECT pg_wallet.transfer('H-1', 'H-2', 1, agent_account => 'H-USD')$$);
+SELECT status FROM pg_wallet.set_account_status('H-2', 'LOCKED');
+SELECT err($$SELECT pg_wallet.place_hold('H-1', 1, 'RAIL', agent_account => 'H-2')$$);
+SELECT status FROM pg_wallet.set_account_status('H-2', 'ACTIVE');
+SELECT pending_debit FROM pg_wallet.accounts WHERE account_number = 'H-1';
 
 SELECT ledger_ok();
