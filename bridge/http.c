@@ -218,6 +218,41 @@ tiered_check(RequestSlot *s)
 	return 0;
 }
 
+/* The route's credentials: API key and secret, or the bearer token, bounded. 0 when refused. */
+static int
+read_credentials(struct lws *wsi, RequestSlot *s)
+{
+	if (s->route->auth == AUTH_API_KEY)
+	{
+		if (lws_hdr_custom_length(wsi, "x-api-key:", 10) >= PGW_CRED_MAX ||
+			lws_hdr_custom_length(wsi, "x-api-secret:", 13) >= PGW_CRED_MAX)
+		{
+			http_error(s, 401, "WL020", "Invalid API key or secret code");
+			return 0;
+		}
+		if (lws_hdr_custom_copy(wsi, s->api_key, sizeof(s->api_key), "x-api-key:", 10) < 0)
+			s->api_key[0] = '\0';
+		if (lws_hdr_custom_copy(wsi, s->api_secret, sizeof(s->api_secret), "x-api-secret:",
+								13) < 0)
+			s->api_secret[0] = '\0';
+	}
+	if (s->route->auth == AUTH_BEARER)
+	{
+		int			n = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_AUTHORIZATION);
+
+		if (n >= PGW_TOKEN_MAX)
+		{
+			http_error(s, 401, "WL022", "access token is malformed");
+			return 0;
+		}
+		s->has_token = n > 0 &&
+			lws_hdr_copy(wsi, s->token, sizeof(s->token), WSI_TOKEN_HTTP_AUTHORIZATION) >= 0;
+		if (!s->has_token)
+			s->token[0] = '\0';
+	}
+	return 1;
+}
+
 /* The headers are in: route, bound, and either answer or wait for the body. */
 static int
 request_start(struct lws *wsi, RequestSlot *s)
@@ -261,34 +296,8 @@ request_start(struct lws *wsi, RequestSlot *s)
 		http_error(s, 404, "NOT_FOUND", "no such endpoint");
 		return 0;
 	}
-	if (s->route->auth == AUTH_API_KEY)
-	{
-		if (lws_hdr_custom_length(wsi, "x-api-key:", 10) >= PGW_CRED_MAX ||
-			lws_hdr_custom_length(wsi, "x-api-secret:", 13) >= PGW_CRED_MAX)
-		{
-			http_error(s, 401, "WL020", "Invalid API key or secret code");
-			return 0;
-		}
-		if (lws_hdr_custom_copy(wsi, s->api_key, sizeof(s->api_key), "x-api-key:", 10) < 0)
-			s->api_key[0] = '\0';
-		if (lws_hdr_custom_copy(wsi, s->api_secret, sizeof(s->api_secret), "x-api-secret:",
-								13) < 0)
-			s->api_secret[0] = '\0';
-	}
-	if (s->route->auth == AUTH_BEARER)
-	{
-		int			n = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_AUTHORIZATION);
-
-		if (n >= PGW_TOKEN_MAX)
-		{
-			http_error(s, 401, "WL022", "access token is malformed");
-			return 0;
-		}
-		s->has_token = n > 0 &&
-			lws_hdr_copy(wsi, s->token, sizeof(s->token), WSI_TOKEN_HTTP_AUTHORIZATION) >= 0;
-		if (!s->has_token)
-			s->token[0] = '\0';
-	}
+	if (!read_credentials(wsi, s))
+		return 0;
 	if (s->route->rate_per_min > 0 && !rate_check(wsi, s))
 		return 0;
 	if (s->route->rate_per_min == RATE_TIERED && s->has_token && !tiered_check(s))
