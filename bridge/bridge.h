@@ -1,10 +1,14 @@
 /*
  * bridge.h — the types shared by the files of pg_wallet_bridge.
  *
- * Owns: the configuration record, the request slot (one HTTP request in flight, with its
- * buffers allocated once at start-up), the route record of a profile, and the prototypes
- * each file exports. Must never hold business rules or secrets: the bridge only moves
- * bytes between sockets and one SQL function call per request.
+ * Owns: the configuration record, the request slot (one request in flight, with its buffers
+ * allocated once at start-up, and the delivery callbacks of the transport that holds it), the
+ * route record of a profile, and the prototypes each file exports. The layers (docs/bridge.md,
+ * "Structure") are declared from the bottom up, slot.c, reply.c, pool.c, then the transports
+ * http.c and ws.c: a file calls only the layers declared above its own and the leaves
+ * (config, log, metrics, json, profiles, rate limits), never a layer below it, and the two
+ * transports never call each other. Must never hold business rules or secrets: the bridge
+ * only moves bytes between sockets and one SQL function call per request.
  */
 #ifndef PGW_BRIDGE_H
 #define PGW_BRIDGE_H
@@ -98,15 +102,27 @@ typedef enum SlotState
 	SLOT_REPLY_BODY				/* headers written: body next */
 } SlotState;
 
-/* One request in flight. Buffers are allocated once, at start-up (http.c). */
-struct WsSession;
+/*
+ * What a transport (http.c, ws.c) registers on each slot it acquires: the pool hands the
+ * slot's outcome to these and knows nothing else of the transport. Each ends the request:
+ * the reply is sent (or the client is gone) and the slot is released, now or once written.
+ */
+struct RequestSlot;
+typedef struct SlotSink
+{
+	/* the result of the SQL call; NULL when there is none (the connection failed) */
+	void		(*on_result) (struct RequestSlot *slot, PGresult *res);
+	/* a refusal of the bridge itself (database unavailable, connection lost) */
+	void		(*on_error) (struct RequestSlot *slot, int status, const char *code,
+							 const char *msg);
+} SlotSink;
 
+/* One request in flight. Buffers are allocated once, at start-up (slot.c). */
 typedef struct RequestSlot
 {
 	SlotState	state;
-	int			is_ws;			/* a WebSocket message: the reply goes to ws, not wsi */
-	struct WsSession *ws;		/* NULL once the socket closed */
-	struct lws *wsi;			/* NULL once the client went away */
+	const SlotSink *sink;		/* the transport that holds the slot */
+	void	   *client;			/* the transport's handle; NULL once the client went away */
 	struct PoolConn *conn;		/* while SLOT_RUNNING */
 	struct RequestSlot *next_queued;
 	const Route *route;
@@ -125,8 +141,9 @@ typedef struct RequestSlot
 	size_t		body_len;
 	char	   *args;			/* the jsonb argument: envelope around the body */
 	size_t		args_cap;
-	char	   *reply;			/* LWS_PRE headroom + response_bytes_max */
+	char	   *reply;			/* LWS_PRE headroom + reply_cap */
 	size_t		reply_len;
+	size_t		reply_cap;		/* response_bytes_max */
 	int			status;
 	int			close_after;	/* close the connection after the reply */
 	const char *content_type;
@@ -141,7 +158,11 @@ typedef struct RequestSlot
 	long long	after_event_id;	/* events fetch: the cursor sent */
 } RequestSlot;
 
-/* Per-connection data of protocol 0 (HTTP, and WebSocket after an upgrade). */
+/*
+ * Per-connection data of protocol 0: the slot of an HTTP request, or the session of a
+ * WebSocket after an upgrade (main.c sends each lws reason to http.c or ws.c).
+ */
+struct WsSession;
 typedef struct HttpSession
 {
 	RequestSlot *slot;
@@ -157,20 +178,51 @@ void		log_msg(const char *level, const char *fmt, ...)
 			__attribute__((format(printf, 2, 3)));
 uint64_t	now_us(void);
 
-/* metrics.c */
+/* metrics.c: counters the others increment; gauges come in a snapshot from the caller */
+typedef struct MetricsGauges
+{
+	int			pool_size;
+	int			pool_ready;
+	int			pool_busy;
+	int			pool_queued;
+	int			inflight;
+} MetricsGauges;
 void		metrics_request(int status, uint64_t duration_us);
 void		metrics_socket(int delta);
 void		metrics_event(void);
-size_t		metrics_render(char *buf, size_t cap);
+size_t		metrics_render(char *buf, size_t cap, const MetricsGauges *gauges);
 
 /* json.c */
 int			json_check(const char *s, size_t len, int depth_max, int fields_max,
 					   const char **error);
 size_t		json_escape(char *dst, size_t cap, const char *src, size_t len);
 
-/* pool.c */
+/* slot.c: the request slots, request ids, the jsonb envelope */
+int			slot_init(const BridgeConfig *cfg);
+void		slot_free(void);
+int			slot_inflight(void);
+RequestSlot *slot_acquire(const SlotSink *sink, void *client);
+void		slot_release(RequestSlot *slot);
+void		slot_detach(const SlotSink *sink, const void *client);
+void		slot_new_request_id(RequestSlot *slot);
+int			slot_args_add(RequestSlot *slot, size_t *n, const char *text, size_t len);
+int			slot_args_add_string(RequestSlot *slot, size_t *n, const char *text);
+int			slot_args_envelope(RequestSlot *slot);
+
+/* reply.c: a slot's outcome in its profile's shape, handed to the transport's send */
+typedef void (*ReplySend) (RequestSlot *slot, int status, const char *body, size_t len);
+void		reply_send(RequestSlot *slot, int status, const char *body, size_t len,
+					   ReplySend send);
+void		reply_error(RequestSlot *slot, int status, const char *code, const char *msg,
+						const char *detail, ReplySend send);
+void		reply_result(RequestSlot *slot, PGresult *res, ReplySend send);
+
+/* pool.c: knows slots and their sinks, no transport */
+typedef void (*PoolEventHandler) (const char *payload);
+#define POOL_EVENT_HANDLERS_MAX 4
 int			pool_start(struct lws_context *ctx, struct lws_vhost *vh, const BridgeConfig *cfg);
 void		pool_stop(void);
+int			pool_on_event(PoolEventHandler handler);
 int			pool_submit(RequestSlot *slot);
 void		pool_forget(RequestSlot *slot);
 int			pool_size(void);
@@ -180,26 +232,17 @@ int			pool_queued(void);
 extern const struct lws_protocols pool_protocol;
 extern const struct lws_protocols listen_protocol;
 
-/* http.c */
+/* http.c: the HTTP transport */
 extern const struct lws_protocols http_protocol;
-int			http_init(const BridgeConfig *cfg);
-void		http_free(void);
-int			http_inflight(void);
-void		http_reply_result(RequestSlot *slot, PGresult *res);
-void		http_reply_error(RequestSlot *slot, int status, const char *code, const char *msg);
-RequestSlot *http_slot_acquire(struct lws *wsi);
-void		http_slot_release(RequestSlot *slot);
-int			http_args_envelope(RequestSlot *slot);
-void		http_forget_ws(struct WsSession *ws);
+extern int	http_shutting_down;
+void		http_init(const BridgeConfig *cfg);
 
-/* ws.c */
+/* ws.c: the WebSocket transport */
 int			ws_init(struct lws_context *ctx, const BridgeConfig *cfg);
 void		ws_free(void);
 int			ws_callback(struct lws *wsi, enum lws_callback_reasons reason, HttpSession *pss,
 						void *in, size_t len);
-void		ws_deliver(RequestSlot *slot, int status, const char *body, size_t len);
 void		ws_close_all(void);
-void		ws_notify(long long owner_id);
 int			ws_open_count(void);
 
 /* profile.c */

@@ -16,8 +16,6 @@
 
 #include "bridge.h"
 
-extern int	http_shutting_down;
-
 static volatile sig_atomic_t signalled;
 static int	interrupted;
 static struct lws_context *context;
@@ -39,7 +37,7 @@ static void
 drain_check(lws_sorted_usec_list_t *sul)
 {
 	(void) sul;
-	if ((http_inflight() == 0 && ws_open_count() == 0) ||
+	if ((slot_inflight() == 0 && ws_open_count() == 0) ||
 		now_us() - drain_started_us > (uint64_t) cfg.shutdown_grace_ms * 1000)
 	{
 		interrupted = 1;
@@ -55,12 +53,16 @@ shutdown_begin(void)
 	if (http_shutting_down)
 		return;
 	http_shutting_down = 1;
-	log_msg("info", "shutting down: %d request(s) in flight", http_inflight());
+	log_msg("info", "shutting down: %d request(s) in flight", slot_inflight());
 	drain_started_us = now_us();
 	ws_close_all();				/* 1001 going away, after their queued frames */
 	drain_check(&drain_sul);
 }
 
+/*
+ * Protocol 0 carries HTTP and, after an upgrade, WebSocket: the WebSocket reasons go to
+ * ws.c, every other one to http.c, so neither transport knows the other.
+ */
 static int
 main_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
 			  size_t len)
@@ -70,7 +72,18 @@ main_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, voi
 	/* (lws_context_deprecate would close the listen socket, but crashes in 4.1.6) */
 	if (reason == LWS_CALLBACK_FILTER_NETWORK_CONNECTION && http_shutting_down)
 		return 1;				/* refuse new connections while draining */
-	return http_protocol.callback(wsi, reason, user, in, len);
+	switch (reason)
+	{
+		case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+		case LWS_CALLBACK_ESTABLISHED:
+		case LWS_CALLBACK_RECEIVE:
+		case LWS_CALLBACK_RECEIVE_PONG:
+		case LWS_CALLBACK_SERVER_WRITEABLE:
+		case LWS_CALLBACK_CLOSED:
+			return ws_callback(wsi, reason, user, in, len);
+		default:
+			return http_protocol.callback(wsi, reason, user, in, len);
+	}
 }
 
 int
@@ -88,12 +101,13 @@ main(int argc, char **argv)
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);
 	profiles_init(&cfg);
-	if (http_init(&cfg) != 0)
+	if (slot_init(&cfg) != 0)
 	{
 		log_msg("error", "out of memory allocating %d request slots", cfg.inflight_max);
-		http_free();
+		slot_free();
 		return 1;
 	}
+	http_init(&cfg);
 
 	protocols[0] = http_protocol;
 	protocols[0].callback = main_callback;
@@ -122,7 +136,7 @@ main(int argc, char **argv)
 				cfg.tls_cert[0] ? " with TLS" : "");
 		if (context)
 			lws_context_destroy(context);
-		http_free();
+		slot_free();
 		return 1;
 	}
 	if (ws_init(context, &cfg) != 0 || pool_start(context, vh, &cfg) != 0)
@@ -130,7 +144,7 @@ main(int argc, char **argv)
 		log_msg("error", "out of memory starting the pool");
 		ws_free();
 		lws_context_destroy(context);
-		http_free();
+		slot_free();
 		return 1;
 	}
 	if (cfg.pid_file[0])
@@ -161,7 +175,7 @@ main(int argc, char **argv)
 	pool_stop();
 	ws_free();
 	lws_context_destroy(context);
-	http_free();
+	slot_free();
 	if (cfg.pid_file[0])
 		unlink(cfg.pid_file);
 	log_msg("info", "stopped");

@@ -1,10 +1,12 @@
 /*
  * metrics.c — counters of the bridge and their Prometheus text rendering for /metrics.
  *
- * Owns: request counts by status class, a latency histogram, open sockets, events heard.
- * Reads pool and in-flight gauges from pool.c and http.c. Must never label a metric with
- * anything taken from a request (paths, ids, tokens): label sets are fixed, so the series
- * count is bounded.
+ * Owns: request counts by status class, a latency histogram, open sockets, events heard: the
+ * counters that slot.c, the transports and pool.c increment. The gauges (pool, in flight)
+ * come in a snapshot from whoever serves /metrics. Must never call another file of the
+ * bridge (it receives counts, it asks for none), and never label a metric with anything
+ * taken from a request (paths, ids, tokens): label sets are fixed, so the series count is
+ * bounded.
  */
 #include <stdio.h>
 #include <string.h>
@@ -56,9 +58,9 @@ metrics_event(void)
 	n += (size_t) w_; \
 } while (0)
 
-/* Render into buf; returns the length, or 0 when cap is too small. */
+/* Render the counters and the gauges g into buf; the length, or 0 when cap is too small. */
 size_t
-metrics_render(char *buf, size_t cap)
+metrics_render(char *buf, size_t cap, const MetricsGauges *g)
 {
 	size_t		n = 0;
 
@@ -83,12 +85,12 @@ metrics_render(char *buf, size_t cap)
 		"pgw_bridge_pool_connections{state=\"configured\"} %d\n"
 		"pgw_bridge_pool_connections{state=\"ready\"} %d\n"
 		"pgw_bridge_pool_connections{state=\"busy\"} %d\n",
-		pool_size(), pool_ready(), pool_busy());
+		g->pool_size, g->pool_ready, g->pool_busy);
 	ADD("# HELP pgw_bridge_pool_queued Requests waiting for a database connection.\n"
-		"# TYPE pgw_bridge_pool_queued gauge\npgw_bridge_pool_queued %d\n", pool_queued());
+		"# TYPE pgw_bridge_pool_queued gauge\npgw_bridge_pool_queued %d\n", g->pool_queued);
 	ADD("# HELP pgw_bridge_inflight_requests Requests being served.\n"
 		"# TYPE pgw_bridge_inflight_requests gauge\npgw_bridge_inflight_requests %d\n",
-		http_inflight());
+		g->inflight);
 	ADD("# HELP pgw_bridge_open_sockets Client sockets open (HTTP and WebSocket).\n"
 		"# TYPE pgw_bridge_open_sockets gauge\npgw_bridge_open_sockets %ld\n", m.sockets);
 	ADD("# HELP pgw_bridge_events_total Notifications heard on the LISTEN connection.\n"

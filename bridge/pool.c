@@ -6,9 +6,12 @@
  * into the loop as a raw file descriptor (lws closes what it adopts, so it gets a copy, and
  * a reconnected connection is adopted again), sending one parameterised call per request,
  * collecting the result, reconnecting with exponential backoff when the server goes away,
- * and the queue of requests waiting for a free connection.
- * Must never build SQL from request data (the only SQL texts are fixed here; the function
- * name comes from a compiled-in route table), never block the loop, and never read a table.
+ * the queue of requests waiting for a free connection, and handing each notification heard on
+ * the LISTEN connection to the handlers registered with pool_on_event.
+ * A request's outcome goes to the callbacks its transport registered on the slot (SlotSink).
+ * Must never know a transport (no http_* or ws_* call), never build SQL from request data
+ * (the only SQL texts are fixed here; the function name comes from a compiled-in route
+ * table), never block the loop, and never read a table.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,6 +48,8 @@ static int	n_conns;			/* pool_size + 1: the last one LISTENs */
 static RequestSlot *queue_head, *queue_tail;
 static int	n_queued;
 static int	stopping;
+static PoolEventHandler event_handlers[POOL_EVENT_HANDLERS_MAX];
+static int	n_event_handlers;
 
 static void conn_timer(lws_sorted_usec_list_t *sul);
 
@@ -104,7 +109,7 @@ conn_broken(PoolConn *c, const char *why)
 	if (slot)
 	{
 		slot->conn = NULL;
-		http_reply_error(slot, 503, "SERVICE_UNAVAILABLE", "database connection lost");
+		slot->sink->on_error(slot, 503, "SERVICE_UNAVAILABLE", "database connection lost");
 	}
 	if (stopping)
 		return;
@@ -220,7 +225,7 @@ conn_timer(lws_sorted_usec_list_t *sul)
 	}
 }
 
-/* The query of a request finished: hand the result to http.c. */
+/* The query of a request finished: hand the result to the slot's transport. */
 static void
 conn_done(PoolConn *c)
 {
@@ -233,7 +238,7 @@ conn_done(PoolConn *c)
 	if (slot)
 	{
 		slot->conn = NULL;
-		http_reply_result(slot, res);
+		slot->sink->on_result(slot, res);
 	}
 	if (res)
 		PQclear(res);
@@ -250,12 +255,9 @@ conn_readable(PoolConn *c)
 		return -1;
 	while ((n = PQnotifies(c->pg)) != NULL)
 	{
-		/* payload {"event_id", "owner_id", "event_type"} from pg_wallet.emit_event */
-		const char *o = strstr(n->extra, "\"owner_id\":");
-
 		metrics_event();
-		if (o)
-			ws_notify(strtoll(o + 11, NULL, 10));
+		for (int i = 0; i < n_event_handlers; i++)
+			event_handlers[i] (n->extra);
 		PQfreemem(n);
 	}
 	while (c->state == PC_BUSY || c->state == PC_INIT)
@@ -343,7 +345,7 @@ conn_run(PoolConn *c, RequestSlot *slot)
 			 "FROM pg_wallet.%s($1, $2::jsonb) AS r", slot->route->function) >=
 		(int) sizeof(sql))
 	{
-		http_reply_error(slot, 500, "INTERNAL_ERROR", "internal error");
+		slot->sink->on_error(slot, 500, "INTERNAL_ERROR", "internal error");
 		return;
 	}
 	values[0] = slot->has_token ? slot->token : NULL;
@@ -373,6 +375,19 @@ pool_dispatch(void)
 		n_queued--;
 		conn_run(&conns[i], slot);
 	}
+}
+
+/*
+ * Register a handler of the notifications on listen_channel (payload as sent by
+ * pg_wallet.emit_event); 0, or -1 when POOL_EVENT_HANDLERS_MAX are registered.
+ */
+int
+pool_on_event(PoolEventHandler handler)
+{
+	if (n_event_handlers >= POOL_EVENT_HANDLERS_MAX)
+		return -1;
+	event_handlers[n_event_handlers++] = handler;
+	return 0;
 }
 
 /* Queue a request. 0: queued or running; -1: queue full; -2: no database connection. */

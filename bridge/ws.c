@@ -9,9 +9,11 @@
  * the session's owner, api_cashier_events reads them one at a time after the session's
  * cursor; a client resumes with ?last_event_id=N, so one that was offline misses nothing),
  * the per-user message rate limit, a bounded queue
- * of outgoing frames, the inactivity timeout and closing every session on shutdown.
- * Must never look inside a message beyond checking it is bounded JSON (the SQL function
- * reads its type and data), and never log a frame.
+ * of outgoing frames, the inactivity timeout and closing every session on shutdown. Each call
+ * runs in a request slot that carries this transport's sink (the reply becomes a frame of the
+ * session); notifications arrive through the handler registered with pool_on_event.
+ * Must never know another transport, never look inside a message beyond checking it is
+ * bounded JSON (the SQL function reads its type and data), and never log a frame.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,6 +54,12 @@ static int	n_open;
 static lws_sorted_usec_list_t sweep_sul;
 
 static void ws_sweep(lws_sorted_usec_list_t *sul);
+static void ws_on_event(const char *payload);
+static void ws_on_result(RequestSlot *s, PGresult *res);
+static void ws_on_error(RequestSlot *s, int status, const char *code, const char *msg);
+
+/* What the WebSocket transport registers on its slots: the pool hands outcomes to these. */
+static const SlotSink ws_sink = {ws_on_result, ws_on_error};
 
 int
 ws_init(struct lws_context *ctx, const BridgeConfig *cfg)
@@ -71,6 +79,8 @@ ws_init(struct lws_context *ctx, const BridgeConfig *cfg)
 			if (!(sessions[i].out[k] = malloc(LWS_PRE + cfg->response_bytes_max)))
 				return -1;
 	}
+	if (pool_on_event(ws_on_event) != 0)
+		return -1;
 	lws_sul_schedule(ctx, 0, &sweep_sul, ws_sweep, WS_SWEEP_US);
 	return 0;
 }
@@ -133,7 +143,7 @@ ws_error_frame(WsSession *ws, const char *message)
 static void
 ws_call(WsSession *ws, const Route *route, const char *text, size_t len)
 {
-	RequestSlot *s = http_slot_acquire(NULL);
+	RequestSlot *s = slot_acquire(&ws_sink, ws);
 
 	if (!s)
 	{
@@ -147,8 +157,6 @@ ws_call(WsSession *ws, const Route *route, const char *text, size_t len)
 		}
 		return;
 	}
-	s->is_ws = 1;
-	s->ws = ws;
 	s->method = -1;
 	s->route = route;
 	s->profile = &cashier_profile;
@@ -159,10 +167,10 @@ ws_call(WsSession *ws, const Route *route, const char *text, size_t len)
 	s->has_token = 1;
 	memcpy(s->body, text, len);
 	s->body_len = len;
-	if (http_args_envelope(s) != 0)
-		return;					/* answered with an error frame */
-	if (pool_submit(s) != 0)
-		http_reply_error(s, 503, "SERVICE_UNAVAILABLE", "database unavailable");
+	if (slot_args_envelope(s) != 0)
+		ws_on_error(s, 413, "PAYLOAD_TOO_LARGE", "message too large");
+	else if (pool_submit(s) != 0)
+		ws_on_error(s, 503, "SERVICE_UNAVAILABLE", "database unavailable");
 }
 
 /* Read the next event after the cursor, unless a read is running or the queue is full. */
@@ -184,20 +192,29 @@ ws_fetch(WsSession *ws)
 	ws_call(ws, &cashier_events_route, body, strlen(body));
 }
 
-/* The owner of these sessions has a new event. */
-void
-ws_notify(long long owner_id)
+/*
+ * A notification on the LISTEN channel (PoolEventHandler): payload {"event_id", "owner_id",
+ * "event_type"} from pg_wallet.emit_event. The sessions of that owner read their new events.
+ */
+static void
+ws_on_event(const char *payload)
 {
+	const char *o = strstr(payload, "\"owner_id\":");
+	long long	owner_id;
+
+	if (!o)
+		return;
+	owner_id = strtoll(o + 11, NULL, 10);
 	for (int i = 0; i < n_sessions; i++)
 		if (sessions[i].used && sessions[i].ready && sessions[i].owner_id == owner_id)
 			ws_fetch(&sessions[i]);
 }
 
-/* A reply for a WebSocket slot (from http.c's reply path). */
-void
+/* A reply for a call of the session. */
+static void
 ws_deliver(RequestSlot *s, int status, const char *body, size_t len)
 {
-	WsSession  *ws = s->ws;
+	WsSession  *ws = s->client;
 
 	if (!ws)
 		return;					/* the socket closed meanwhile */
@@ -229,6 +246,29 @@ ws_deliver(RequestSlot *s, int status, const char *body, size_t len)
 			ws->last_event_id = s->bridge_last_event_id;
 		ws_fetch(ws);			/* events missed since the cursor (a resumed session) */
 	}
+}
+
+/* ReplySend of WebSocket: the reply is a frame of the session, and the call is over. */
+static void
+ws_send(RequestSlot *s, int status, const char *body, size_t len)
+{
+	ws_deliver(s, status, body, len);
+	s->status = status;
+	slot_release(s);
+}
+
+/* The pool's result for a call (SlotSink.on_result of WebSocket). */
+static void
+ws_on_result(RequestSlot *s, PGresult *res)
+{
+	reply_result(s, res, ws_send);
+}
+
+/* An error of the bridge for a call, as an error frame (SlotSink.on_error of WebSocket). */
+static void
+ws_on_error(RequestSlot *s, int status, const char *code, const char *msg)
+{
+	reply_error(s, status, code, msg, NULL, ws_send);
 }
 
 /* A complete message arrived. */
@@ -422,7 +462,7 @@ ws_callback(struct lws *wsi, enum lws_callback_reasons reason, HttpSession *pss,
 		case LWS_CALLBACK_CLOSED:
 			if (ws)
 			{
-				http_forget_ws(ws);	/* calls in flight drop their reply */
+				slot_detach(&ws_sink, ws);	/* calls in flight drop their reply */
 				ws->used = 0;
 				ws->wsi = NULL;
 				pss->ws = NULL;

@@ -1,0 +1,189 @@
+/*
+ * slot.c — the request slots: one request in flight, whatever transport brought it.
+ *
+ * Owns: the fixed table of slots (every buffer allocated once by slot_init), acquiring a slot
+ * for a transport's sink and client handle and releasing it (with the request's log line and
+ * its count in the metrics), forgetting a client that went away, generated request ids, and
+ * the jsonb envelope passed as $2 (bounded appends; the plain {"request_id","body"} envelope
+ * of a message transport). Must never know a transport (it stores the sink a transport
+ * registers and calls nothing of it), never talk to the database, and never look inside a
+ * body.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bridge.h"
+
+static RequestSlot *slots;
+static int	n_slots;
+static int	n_inflight;
+static uint64_t request_seq;
+static uint64_t request_salt;
+
+/* Allocate inflight_max slots and their buffers; -1 when out of memory (call slot_free). */
+int
+slot_init(const BridgeConfig *cfg)
+{
+	struct timespec ts;
+
+	n_slots = cfg->inflight_max;
+	slots = calloc((size_t) n_slots, sizeof(RequestSlot));
+	if (!slots)
+		return -1;
+	for (int i = 0; i < n_slots; i++)
+	{
+		RequestSlot *s = &slots[i];
+
+		/* the envelope: the body plus room for ids, path and query arguments */
+		s->args_cap = cfg->body_bytes_max + PGW_PATH_MAX * 2 + PGW_QUERY_ARGS_MAX * 1100 + 512;
+		s->reply_cap = cfg->response_bytes_max;
+		s->body = malloc(cfg->body_bytes_max + 1);
+		s->args = malloc(s->args_cap);
+		s->reply = malloc(LWS_PRE + s->reply_cap);
+		if (!s->body || !s->args || !s->reply)
+			return -1;
+	}
+	clock_gettime(CLOCK_REALTIME, &ts);
+	request_salt = ((uint64_t) ts.tv_nsec << 20) ^ (uint64_t) ts.tv_sec ^ (uint64_t) getpid();
+	return 0;
+}
+
+void
+slot_free(void)
+{
+	for (int i = 0; slots && i < n_slots; i++)
+	{
+		free(slots[i].body);
+		free(slots[i].args);
+		free(slots[i].reply);
+	}
+	free(slots);
+	slots = NULL;
+}
+
+int
+slot_inflight(void)
+{
+	return n_inflight;
+}
+
+/* A free slot, reset, for sink's client; NULL when every slot is in flight. */
+RequestSlot *
+slot_acquire(const SlotSink *sink, void *client)
+{
+	for (int i = 0; i < n_slots; i++)
+		if (slots[i].state == SLOT_FREE)
+		{
+			RequestSlot *s = &slots[i];
+
+			s->sink = sink;
+			s->client = client;
+			s->conn = NULL;
+			s->next_queued = NULL;
+			s->route = NULL;
+			s->profile = NULL;
+			s->rl_limit = 0;
+			s->api_key[0] = '\0';
+			s->api_secret[0] = '\0';
+			s->body_len = 0;
+			s->reply_len = 0;
+			s->status = 0;
+			s->close_after = 0;
+			s->has_token = 0;
+			s->sqlstate[0] = '\0';
+			s->bridge_owner_id = 0;
+			s->bridge_last_event_id = -1;
+			s->bridge_more = 0;
+			s->bridge_silent = 0;
+			s->content_type = "application/json";
+			s->started_us = now_us();
+			s->state = SLOT_READING;
+			n_inflight++;
+			return s;
+		}
+	return NULL;
+}
+
+/* The request is over: log it, count it, free the slot. */
+void
+slot_release(RequestSlot *s)
+{
+	uint64_t	took = now_us() - s->started_us;
+
+	log_request(s, took);
+	metrics_request(s->status, took);
+	s->state = SLOT_FREE;
+	s->client = NULL;
+	n_inflight--;
+}
+
+/* The client went away: its slots in flight keep running and drop their reply. */
+void
+slot_detach(const SlotSink *sink, const void *client)
+{
+	for (int i = 0; i < n_slots; i++)
+		if (slots[i].state != SLOT_FREE && slots[i].sink == sink && slots[i].client == client)
+			slots[i].client = NULL;
+}
+
+/* A new request id: unique per process, not guessable from the previous one. */
+void
+slot_new_request_id(RequestSlot *s)
+{
+	/* splitmix64 of a counter */
+	uint64_t	z;
+
+	request_seq++;
+	z = request_salt + request_seq * 0x9e3779b97f4a7c15ULL;
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	z ^= z >> 31;
+	snprintf(s->request_id, sizeof(s->request_id), "%016llx", (unsigned long long) z);
+}
+
+/* Append to the envelope; -1 when it would not fit. */
+int
+slot_args_add(RequestSlot *s, size_t *n, const char *text, size_t len)
+{
+	if (*n + len + 1 > s->args_cap)
+		return -1;
+	memcpy(s->args + *n, text, len);
+	*n += len;
+	s->args[*n] = '\0';
+	return 0;
+}
+
+/* Append text as a JSON string; -1 when it would not fit. */
+int
+slot_args_add_string(RequestSlot *s, size_t *n, const char *text)
+{
+	char		esc[2048];
+	size_t		k = json_escape(esc, sizeof(esc), text, strlen(text));
+
+	if (k == (size_t) -1)
+		return -1;
+	return slot_args_add(s, n, "\"", 1) || slot_args_add(s, n, esc, k) ||
+		slot_args_add(s, n, "\"", 1);
+}
+
+/* The envelope of a message: {"request_id", "body": <the message>}; -1 when too large. */
+int
+slot_args_envelope(RequestSlot *s)
+{
+	size_t		n = 0;
+
+	if (s->body_len == 0)
+	{
+		memcpy(s->body, "{}", 3);
+		s->body_len = 2;
+	}
+	if (slot_args_add(s, &n, "{\"request_id\":", 14) ||
+		slot_args_add_string(s, &n, s->request_id) ||
+		slot_args_add(s, &n, ",\"body\":", 8) || slot_args_add(s, &n, s->body, s->body_len) ||
+		slot_args_add(s, &n, "}", 1))
+		return -1;
+	return 0;
+}
