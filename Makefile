@@ -61,11 +61,29 @@ EXTRA_CLEAN = $(BUILD_DIR) src/.flavour
 
 # Every object depends on the shared headers (PGXS tracks no header dependencies) and on
 # the build's flavour.
-$(OBJS): $(wildcard src/*.h src/*/*.h) src/.flavour
+$(OBJS): $(wildcard src/*.h src/*/*.h) src/.flavour src/wallet_errors.h
 src/.flavour: FORCE
 	@echo 'ASSERTS=$(ASSERTS)' | cmp -s - $@ || echo 'ASSERTS=$(ASSERTS)' > $@
 FORCE:
 .PHONY: FORCE
+
+# The wallet's SQLSTATEs are written once, in src/errors.tsv: scripts/errors.sh makes the
+# extension's ERRCODE_WALLET_* header and the bridge's status maps from it at build time, and
+# docs/errors.md (committed; scripts/test checks it is up to date) with `make docs`.
+ERRORS_LIST = src/errors.tsv
+ERRORS_GEN  = $(SHELL) scripts/errors.sh
+src/wallet_errors.h: $(ERRORS_LIST) scripts/errors.sh
+	$(ERRORS_GEN) c-header $(ERRORS_LIST) > $@.tmp && mv $@.tmp $@
+bridge/wallet_errors.h: $(ERRORS_LIST) scripts/errors.sh
+	$(ERRORS_GEN) bridge-header $(ERRORS_LIST) > $@.tmp && mv $@.tmp $@
+docs: docs/errors.md
+docs/errors.md: $(ERRORS_LIST) scripts/errors.sh
+	$(ERRORS_GEN) docs $(ERRORS_LIST) > $@.tmp && mv $@.tmp $@
+# (not EXTRA_CLEAN: PGXS tests it with ifdef before this Makefile sets it)
+clean: clean-errors
+clean-errors:
+	rm -f src/wallet_errors.h bridge/wallet_errors.h
+.PHONY: docs clean-errors
 
 # pg_wallet_bridge: the REST/WebSocket daemon (bridge/, see docs/bridge.md). Built by `make`
 # beside the extension; `make install` puts it in the PostgreSQL bindir.
@@ -76,7 +94,7 @@ BRIDGE_LIBS   = $(shell pkg-config --libs libwebsockets libpq)
 
 all: bridge/pg_wallet_bridge
 
-bridge/pg_wallet_bridge: $(BRIDGE_SRCS) $(wildcard bridge/*.h)
+bridge/pg_wallet_bridge: $(BRIDGE_SRCS) $(wildcard bridge/*.h) bridge/wallet_errors.h
 	$(CC) $(BRIDGE_CFLAGS) -o $@ $(BRIDGE_SRCS) $(BRIDGE_LIBS)
 
 install: install-bridge

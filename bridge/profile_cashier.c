@@ -3,8 +3,9 @@
  *
  * Owns: the calls a cashier session makes (api_cashier_connect when the socket opens,
  * api_cashier_message for each message, api_cashier_events to read the events after the
- * session's cursor when its owner is notified), the SQLSTATE map (only 4xx versus 5xx matters: a
- * refused connect closes the socket) and the error frame
+ * session's cursor when its owner is notified), the statuses of the standard SQLSTATEs (the
+ * wallet's own codes are in src/errors.tsv; only 4xx versus 5xx matters: a refused connect
+ * closes the socket) and the error frame
  * {"type": "error", "data": {"message"}, "timestamp"}. Must never read a message's type or
  * data: pg_wallet.api_cashier_*() in sql/api/cashier.sql does.
  */
@@ -13,14 +14,16 @@
 #include <time.h>
 
 #include "bridge.h"
+#include "wallet_errors.h"
 
 const Route cashier_connect_route = {-1, "", "api_cashier_connect", 200, AUTH_BEARER, 0, 0};
 const Route cashier_message_route = {-1, "", "api_cashier_message", 200, AUTH_BEARER, 0, 0};
 const Route cashier_events_route = {-1, "", "api_cashier_events", 200, AUTH_BEARER, 0, 0};
 
+/* the wallet's codes from src/errors.tsv, then the standard SQLSTATE classes */
 static const StatusMap cashier_statuses[] = {
-	{"WL02", 401}, {"WL031", 403}, {"WL0", 400}, {"22", 400}, {"23", 409}, {"54", 400},
-	{"57014", 504},
+	PGW_WL_STATUSES_CASHIER
+	{"22", 400}, {"23", 409}, {"54", 400}, {"57014", 504},
 };
 
 static int

@@ -3,14 +3,15 @@
  *
  * Owns: its routes under sellapay_base_path (default /sellapay/api/v1), their rate limits
  * (authorize 10/min per client address, the others 100/min per token), X-Process-Time, the
- * SQLSTATE to HTTP status map (400/401/402/404/500) and the error body
- * {"error": "<title>", "message", "details": {}}. Must never validate a field or decide an
- * outcome: that is pg_wallet.api_sellapay_*() in sql/api/sellapay.sql.
+ * HTTP statuses of the standard SQLSTATEs (the wallet's own codes are in src/errors.tsv) and
+ * the error body {"error": "<title>", "message", "details": {}}. Must never validate a field
+ * or decide an outcome: that is pg_wallet.api_sellapay_*() in sql/api/sellapay.sql.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "bridge.h"
+#include "wallet_errors.h"
 
 static const Route sellapay_routes[] = {
 	{LWSHUMETH_POST, "/authorize", "api_sellapay_authorize", 200, AUTH_API_KEY, 10, 1},
@@ -25,15 +26,10 @@ static const Route sellapay_routes[] = {
 	AUTH_BEARER, 100, 0},
 };
 
+/* the wallet's codes from src/errors.tsv, then the standard SQLSTATEs */
 static const StatusMap sellapay_statuses[] = {
-	{"WL020", 401}, {"WL021", 401}, {"WL022", 401}, {"WL023", 401}, {"WL024", 401},
-	{"WL025", 401}, {"WL031", 401},
-	{"WL001", 402},
-	{"WL005", 404}, {"WL063", 404}, {"WL067", 404}, {"WL014", 404},
-	{"WL003", 409},
-	{"WL068", 400}, {"WL010", 400}, {"WL015", 400}, {"WL009", 400}, {"WL044", 400},
-	{"WL042", 400}, {"22", 400}, {"54000", 400},
-	{"WL061", 503}, {"WL062", 503}, {"57014", 503},
+	PGW_WL_STATUSES_SELLAPAY
+	{"22", 400}, {"54000", 400}, {"57014", 503},
 };
 
 static int

@@ -3,9 +3,10 @@
  * functions exist so far: auth (register, login, refresh-token, logout, kyc-status), the
  * user's profile, wallets (list, one) and wallets/fund.
  *
- * Owns: its routes under tribble_base_path (default /tribble/api/v1), the SQLSTATE to HTTP
- * status map and the error body {"statusCode", "errorCode", "message", "details",
- * "timestamp", "requestId"}, errorCode named after the status as the spec's table does, and
+ * Owns: its routes under tribble_base_path (default /tribble/api/v1), the HTTP statuses of the
+ * standard SQLSTATEs (the wallet's own codes and their errorCode are in src/errors.tsv) and
+ * the error body {"statusCode", "errorCode", "message", "details", "timestamp",
+ * "requestId"}, errorCode otherwise named after the status as the spec's table does, and
  * the 429 body {"statusCode", "errorCode", "message", "retryAfter", "resetAt"}. The routes
  * with a token are limited per token by what the API functions report for the caller's KYC
  * tier (RATE_TIERED: "_bridge": {"rate": "S/H/D"}); the bridge holds no tier table.
@@ -18,6 +19,7 @@
 #include <time.h>
 
 #include "bridge.h"
+#include "wallet_errors.h"
 
 static const Route tribble_routes[] = {
 	{LWSHUMETH_POST, "/auth/register", "api_tribble_register", 201, AUTH_NONE, 0, 0},
@@ -33,16 +35,22 @@ static const Route tribble_routes[] = {
 	{LWSHUMETH_GET, "/wallets/:id", "api_tribble_wallet", 200, AUTH_BEARER, RATE_TIERED, 0},
 };
 
+/* the wallet's codes from src/errors.tsv, then the standard SQLSTATEs */
 static const StatusMap tribble_statuses[] = {
-	{"WL020", 401}, {"WL022", 401}, {"WL023", 401}, {"WL024", 401}, {"WL025", 401},
-	{"WL021", 403}, {"WL031", 403}, {"WL041", 403}, {"WL044", 403},
-	{"WL001", 402},
-	{"WL005", 404}, {"WL014", 404}, {"WL063", 404}, {"WL067", 404},
-	{"WL003", 409}, {"23505", 409},
-	{"WL030", 400}, {"WL010", 400}, {"WL015", 400}, {"WL009", 400}, {"WL042", 400},
-	{"WL068", 400}, {"22", 400}, {"54000", 400},
-	{"WL061", 503}, {"WL062", 503}, {"57014", 504},
-	{"WL0", 422},
+	PGW_WL_STATUSES_TRIBBLE
+	{"23505", 409}, {"22", 400}, {"54000", 400}, {"57014", 504},
+};
+
+/* A wallet code's errorCode from src/errors.tsv, given with the status it is answered with */
+typedef struct TribbleCode
+{
+	const char *sqlstate;
+	int			status;
+	const char *error_code;
+} TribbleCode;
+
+static const TribbleCode tribble_codes[] = {
+	PGW_WL_TRIBBLE_CODES
 };
 
 static int
@@ -52,9 +60,16 @@ tribble_status_for(const char *sqlstate)
 						  sizeof(tribble_statuses) / sizeof(tribble_statuses[0]), sqlstate);
 }
 
+/*
+ * The errorCode of a reply: the list's name for a wallet code answered with its own status,
+ * else the spec's name for the status (standard SQLSTATEs, the bridge's own refusals).
+ */
 static const char *
-tribble_error_code(int status)
+tribble_error_code(int status, const char *code)
 {
+	for (size_t i = 0; i < sizeof(tribble_codes) / sizeof(tribble_codes[0]); i++)
+		if (tribble_codes[i].status == status && strcmp(tribble_codes[i].sqlstate, code) == 0)
+			return tribble_codes[i].error_code;
 	switch (status)
 	{
 		case 400:
@@ -131,7 +146,7 @@ tribble_render_error(char *dst, size_t cap, int status, const char *code, const 
 	n = snprintf(dst, cap,
 				 "{\"statusCode\":%d,\"errorCode\":\"%s\",\"message\":\"%s\","
 				 "\"details\":{\"code\":\"%s\"%s%s%s},\"timestamp\":\"%s\",\"requestId\":\"%s\"}",
-				 status, tribble_error_code(status), msg, cod,
+				 status, tribble_error_code(status, code), msg, cod,
 				 det[0] ? ",\"detail\":\"" : "", det, det[0] ? "\"" : "", ts, rid);
 	return n > 0 && (size_t) n < cap ? (size_t) n : 0;
 }

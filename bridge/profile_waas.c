@@ -2,14 +2,16 @@
  * profile_waas.c — the Wallet-as-a-Service profile (wallet-as-a-service-api.md).
  *
  * Owns: which method and path (under waas_base_path, default /waas/api/v1) call which SQL
- * API function, the status of a success, the SQLSTATE to HTTP status map and the error body
- * {"error": {"code", "message"}}. Must never validate a field or decide an outcome: that is
+ * API function, the status of a success, the HTTP statuses of the standard SQLSTATEs (the
+ * wallet's own codes are in src/errors.tsv) and the error body {"error": {"code",
+ * "message"}}. Must never validate a field or decide an outcome: that is
  * pg_wallet.api_waas_*() in sql/api/waas.sql.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "bridge.h"
+#include "wallet_errors.h"
 
 static const Route waas_routes[] = {
 	{LWSHUMETH_POST, "/auth/login", "api_waas_login", 200, AUTH_NONE, 0, 0},
@@ -23,15 +25,10 @@ static const Route waas_routes[] = {
 	{LWSHUMETH_POST, "/account-transfers", "api_waas_transfer", 201, AUTH_BEARER, 0, 0},
 };
 
+/* the wallet's codes from src/errors.tsv, then the standard SQLSTATEs */
 static const StatusMap waas_statuses[] = {
-	{"WL020", 401}, {"WL022", 401}, {"WL023", 401}, {"WL024", 401}, {"WL025", 401},
-	{"WL021", 403}, {"WL031", 403}, {"WL041", 403}, {"WL032", 403},
-	{"WL005", 404}, {"WL014", 404}, {"WL018", 404}, {"WL040", 404}, {"WL035", 404},
-	{"WL003", 409}, {"WL006", 409}, {"WL007", 409}, {"WL017", 409}, {"23505", 409},
-	{"WL001", 422}, {"WL002", 422}, {"WL009", 422}, {"WL042", 422}, {"WL043", 422},
-	{"WL044", 422},
-	{"WL010", 400}, {"WL015", 400}, {"WL030", 400}, {"54000", 400}, {"57014", 504},
-	{"22", 400},
+	PGW_WL_STATUSES_WAAS
+	{"23505", 409}, {"54000", 400}, {"57014", 504}, {"22", 400},
 };
 
 static int

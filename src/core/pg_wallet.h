@@ -22,34 +22,10 @@
 #include "utils/timestamp.h"
 
 /*
- * Wallet SQLSTATEs, class WL. Documented in docs/sql-api.md; the bridge maps
- * them to HTTP statuses, so never renumber one.
+ * Wallet SQLSTATEs, class WL: ERRCODE_WALLET_<name>, generated from the one
+ * list src/errors.tsv (docs/errors.md); never renumber one.
  */
-#define ERRCODE_WALLET_INSUFFICIENT_FUNDS	MAKE_SQLSTATE('W','L','0','0','1')
-#define ERRCODE_WALLET_ACCOUNT_NOT_ACTIVE	MAKE_SQLSTATE('W','L','0','0','2')
-#define ERRCODE_WALLET_IDEMPOTENCY_CONFLICT	MAKE_SQLSTATE('W','L','0','0','3')
-#define ERRCODE_WALLET_UNBALANCED			MAKE_SQLSTATE('W','L','0','0','4')
-#define ERRCODE_WALLET_ACCOUNT_NOT_FOUND	MAKE_SQLSTATE('W','L','0','0','5')
-#define ERRCODE_WALLET_ALREADY_REVERSED		MAKE_SQLSTATE('W','L','0','0','6')
-#define ERRCODE_WALLET_NOT_REVERSIBLE		MAKE_SQLSTATE('W','L','0','0','7')
-#define ERRCODE_WALLET_HOLD_NOT_ACTIVE		MAKE_SQLSTATE('W','L','0','0','8')
-#define ERRCODE_WALLET_CURRENCY_MISMATCH	MAKE_SQLSTATE('W','L','0','0','9')
-#define ERRCODE_WALLET_INVALID_AMOUNT		MAKE_SQLSTATE('W','L','0','1','0')
-#define ERRCODE_WALLET_ACCOUNT_NOT_EMPTY	MAKE_SQLSTATE('W','L','0','1','1')
-#define ERRCODE_WALLET_HOLD_EXCEEDED		MAKE_SQLSTATE('W','L','0','1','3')
-#define ERRCODE_WALLET_JOURNAL_NOT_FOUND	MAKE_SQLSTATE('W','L','0','1','4')
-#define ERRCODE_WALLET_UNKNOWN_CURRENCY		MAKE_SQLSTATE('W','L','0','1','5')
-#define ERRCODE_WALLET_HOLD_NOT_FOUND		MAKE_SQLSTATE('W','L','0','1','6')
-#define ERRCODE_WALLET_CONCURRENT_REQUEST	MAKE_SQLSTATE('W','L','0','1','7')
-#define ERRCODE_WALLET_OWNER_NOT_FOUND		MAKE_SQLSTATE('W','L','0','1','8')
-/* money rules: WL040..WL059 (WL020..WL039 are identity's, see auth.h) */
-#define ERRCODE_WALLET_SERVICE_NOT_FOUND	MAKE_SQLSTATE('W','L','0','4','0')
-#define ERRCODE_WALLET_SERVICE_REFUSED		MAKE_SQLSTATE('W','L','0','4','1')
-#define ERRCODE_WALLET_SERVICE_AMOUNT		MAKE_SQLSTATE('W','L','0','4','2')
-#define ERRCODE_WALLET_FEE_EXCEEDS_AMOUNT	MAKE_SQLSTATE('W','L','0','4','3')
-#define ERRCODE_WALLET_LIMIT_EXCEEDED		MAKE_SQLSTATE('W','L','0','4','4')
-#define ERRCODE_WALLET_FX_RATE_NOT_FOUND	MAKE_SQLSTATE('W','L','0','4','5')
-#define ERRCODE_WALLET_FX_QUOTE_INVALID		MAKE_SQLSTATE('W','L','0','4','6')
+#include "wallet_errors.h"
 
 /* Limits: everything a caller sends is bounded. */
 #define WALLET_MAX_LEGS				64		/* legs in one journal */

@@ -25,28 +25,11 @@
 #include "utils/timestamp.h"
 
 /*
- * Wallet SQLSTATEs of identity and authentication, class WL, 020-039.
- * Documented in docs/sql-api.md ("Identity and authentication"); never
- * renumber one. SQL raises the same codes by their text ('WL020', ...).
+ * Wallet SQLSTATEs of identity and authentication, class WL, 020-039:
+ * generated from src/errors.tsv (docs/errors.md); SQL raises the same codes
+ * by their text ('WL020', ...).
  */
-#define ERRCODE_WALLET_INVALID_CREDENTIALS	MAKE_SQLSTATE('W','L','0','2','0')
-#define ERRCODE_WALLET_PRINCIPAL_LOCKED		MAKE_SQLSTATE('W','L','0','2','1')
-#define ERRCODE_WALLET_TOKEN_MALFORMED		MAKE_SQLSTATE('W','L','0','2','2')
-#define ERRCODE_WALLET_TOKEN_SIGNATURE		MAKE_SQLSTATE('W','L','0','2','3')
-#define ERRCODE_WALLET_TOKEN_EXPIRED		MAKE_SQLSTATE('W','L','0','2','4')
-#define ERRCODE_WALLET_TOKEN_REVOKED		MAKE_SQLSTATE('W','L','0','2','5')
-#define ERRCODE_WALLET_INVALID_CODE			MAKE_SQLSTATE('W','L','0','2','6')
-#define ERRCODE_WALLET_CODE_EXHAUSTED		MAKE_SQLSTATE('W','L','0','2','7')
-#define ERRCODE_WALLET_VERIFICATION_INVALID MAKE_SQLSTATE('W','L','0','2','8')
-#define ERRCODE_WALLET_2FA_NOT_ENABLED		MAKE_SQLSTATE('W','L','0','2','9')
-#define ERRCODE_WALLET_WEAK_PASSWORD		MAKE_SQLSTATE('W','L','0','3','0')
-#define ERRCODE_WALLET_FORBIDDEN			MAKE_SQLSTATE('W','L','0','3','1')
-#define ERRCODE_WALLET_KYC_STATE			MAKE_SQLSTATE('W','L','0','3','2')
-#define ERRCODE_WALLET_VERIFICATION_REQUIRED MAKE_SQLSTATE('W','L','0','3','3')
-#define ERRCODE_WALLET_2FA_ALREADY_ENABLED	MAKE_SQLSTATE('W','L','0','3','4')
-#define ERRCODE_WALLET_PRINCIPAL_NOT_FOUND	MAKE_SQLSTATE('W','L','0','3','5')
-#define ERRCODE_WALLET_CHANNEL_UNAVAILABLE	MAKE_SQLSTATE('W','L','0','3','6')
-#define ERRCODE_WALLET_TOO_MANY_REQUESTS	MAKE_SQLSTATE('W','L','0','3','7')
+#include "wallet_errors.h"
 
 /*
  * Password hashing: scrypt (RFC 7914) through OpenSSL's EVP_PBE_scrypt.

@@ -28,10 +28,10 @@
 
 /*
  * Wallet SQLSTATEs of partners, deposits, payouts, the outbox and events,
- * class WL, 060-079. Documented in docs/sql-api.md; SQL raises them by
- * their text ('WL060', ...). Never renumber one.
+ * class WL, 060-079: generated from src/errors.tsv (docs/errors.md); SQL
+ * raises them by their text ('WL060', ...).
  */
-#define ERRCODE_WALLET_WORKERS_UNAVAILABLE	MAKE_SQLSTATE('W','L','0','7','3')
+#include "wallet_errors.h"
 
 /* Bounds of what crosses the wire. */
 #define OUTBOX_MAX_BODY_BYTES		65536	/* request body sent */
