@@ -40,51 +40,6 @@ $$;
 COMMENT ON FUNCTION pg_wallet._cashier_me(text) IS
 	'Internal: authenticate a cashier caller (a cashier token).';
 
--- An account of the caller; WL005 otherwise (another owner's account is "not found").
-CREATE OR REPLACE FUNCTION pg_wallet._cashier_account(me pg_wallet.auth_principal, account_number text)
-RETURNS pg_wallet.account_info
-LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-	a pg_wallet.account_info;
-BEGIN
-	BEGIN
-		a := pg_wallet.get_account(account_number);
-	EXCEPTION WHEN SQLSTATE 'WL005' THEN
-		a := NULL;
-	END;
-	IF a.account_id IS NULL OR a.owner_id <> me.owner_id THEN
-		RAISE EXCEPTION 'account not found' USING ERRCODE = 'WL005';
-	END IF;
-	RETURN a;
-END
-$$;
-COMMENT ON FUNCTION pg_wallet._cashier_account(pg_wallet.auth_principal, text) IS
-	'Internal: one of the caller''s accounts, or WL005 "account not found".';
-
--- The first open WALLET of an owner in a currency; WL005 when it has none.
-CREATE OR REPLACE FUNCTION pg_wallet._cashier_wallet(owner_id bigint, currency text)
-RETURNS text
-LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-	num text;
-BEGIN
-	SELECT a.account_number INTO num FROM pg_wallet.accounts a
-	WHERE a.owner_id = _cashier_wallet.owner_id AND a.currency = upper(_cashier_wallet.currency)
-		AND a.purpose = 'WALLET' AND a.status <> 'CLOSED'
-	ORDER BY a.id LIMIT 1;
-	IF num IS NULL THEN
-		RAISE EXCEPTION 'no % wallet', upper(currency) USING ERRCODE = 'WL005';
-	END IF;
-	RETURN num;
-END
-$$;
-COMMENT ON FUNCTION pg_wallet._cashier_wallet(bigint, text) IS
-	'Internal: an owner''s wallet in a currency, or WL005.';
-
 CREATE OR REPLACE FUNCTION pg_wallet.api_cashier_connect(token text, args jsonb)
 RETURNS jsonb
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
@@ -286,8 +241,8 @@ BEGIN
 				RETURN pg_wallet._cashier_frame('error', 'recipient not found', NULL);
 			END IF;
 		END IF;
-		c := pg_wallet.convert(pg_wallet._cashier_wallet(me.owner_id, d ->> 'from_currency'),
-			pg_wallet._cashier_wallet(recipient, d ->> 'to_currency'),
+		c := pg_wallet.convert(pg_wallet._owner_wallet(me.owner_id, d ->> 'from_currency'),
+			pg_wallet._owner_wallet(recipient, d ->> 'to_currency'),
 			(d ->> 'amount')::numeric,
 			CASE WHEN d ->> 'reference' IS NOT NULL
 			     THEN format('c%s-%s', me.owner_id, left(d ->> 'reference', 80)) END,
@@ -304,7 +259,7 @@ BEGIN
 				pg_wallet._cashier_int(d, 'limit', 20, 1, 100),
 				pg_wallet._cashier_int(d, 'offset', 0, 0, 100000)));
 	WHEN 'get_account_statement' THEN
-		a := pg_wallet._cashier_account(me, d ->> 'account_number');
+		a := pg_wallet._owned_account(me, d ->> 'account_number');
 		to_time := pg_wallet._cashier_time(d ->> 'to', now(), 'to');
 		from_time := pg_wallet._cashier_time(d ->> 'from', to_time - interval '30 days', 'from');
 		RETURN pg_wallet._cashier_frame('success', 'account statement',
@@ -323,7 +278,7 @@ BEGIN
 			'period_start', pg_wallet._ts_iso(from_time),
 			'period_end', pg_wallet._ts_iso(to_time)));
 	WHEN 'get_ledgers' THEN
-		a := pg_wallet._cashier_account(me, d ->> 'account_number');
+		a := pg_wallet._owned_account(me, d ->> 'account_number');
 		from_time := pg_wallet._cashier_time(d ->> 'from', NULL, 'from');
 		to_time := pg_wallet._cashier_time(d ->> 'to', NULL, 'to');
 		IF from_time IS NOT NULL AND to_time IS NOT NULL AND to_time < from_time THEN
@@ -385,7 +340,7 @@ BEGIN
 		RETURN pg_wallet._cashier_frame('success', 'accounts retrieved',
 			jsonb_build_object('accounts', accounts, 'count', jsonb_array_length(accounts)));
 	WHEN 'get_account_balance' THEN
-		a := pg_wallet._cashier_account(me, d ->> 'account_number');
+		a := pg_wallet._owned_account(me, d ->> 'account_number');
 		b := pg_wallet.get_balance(a.account_number);
 		RETURN pg_wallet._cashier_frame('success', 'balance retrieved', jsonb_build_object(
 			'account_number', b.account_number, 'balance', b.balance,
@@ -405,8 +360,8 @@ BEGIN
 		IF recipient IS NULL THEN
 			RETURN pg_wallet._cashier_frame('error', 'recipient not found', NULL);
 		END IF;
-		src := pg_wallet._cashier_wallet(me.owner_id, d ->> 'currency');
-		dst := pg_wallet._cashier_wallet(recipient, d ->> 'currency');
+		src := pg_wallet._owner_wallet(me.owner_id, d ->> 'currency');
+		dst := pg_wallet._owner_wallet(recipient, d ->> 'currency');
 		-- the core's P2P transfer: posts and emits transfer_completed to both owners
 		sent := pg_wallet.send_funds_to_account(src, dst, (d ->> 'amount')::numeric,
 			CASE WHEN d ->> 'reference' IS NOT NULL
@@ -444,7 +399,7 @@ BEGIN
 			RETURN pg_wallet._cashier_frame('error', 'amount and currency are required', NULL);
 		END IF;
 		RETURN pg_wallet._cashier_frame('success', 'deposit request created',
-			pg_wallet.deposit_request(pg_wallet._cashier_wallet(me.owner_id, d ->> 'currency'),
+			pg_wallet.deposit_request(pg_wallet._owner_wallet(me.owner_id, d ->> 'currency'),
 				(d ->> 'amount')::numeric, d ->> 'service', d ->> 'partner_id',
 				d ->> 'payment_method', d ->> 'phone',
 				CASE WHEN d ->> 'reference' IS NOT NULL
@@ -462,7 +417,7 @@ BEGIN
 		-- another owner's transaction is "not found"
 		IF NOT EXISTS (SELECT 1 FROM jsonb_array_elements(accounts -> 'entries') x
 		               JOIN pg_wallet.accounts acc ON acc.account_number = x ->> 'account_number'
-		               WHERE acc.owner_id = me.owner_id) THEN
+		               WHERE pg_wallet._owns(me, acc.owner_id)) THEN
 			RAISE EXCEPTION 'transaction not found' USING ERRCODE = 'WL014';
 		END IF;
 		RETURN pg_wallet._cashier_frame('success', 'transaction details', accounts);

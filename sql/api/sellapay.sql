@@ -63,26 +63,17 @@ $$;
 COMMENT ON FUNCTION pg_wallet._sp_check(jsonb, text[], text[]) IS
 	'Internal: Sellapay body validation; NULL or a 400 refusal naming the first bad field.';
 
--- The caller's KES wallet (opened when missing).
-CREATE OR REPLACE FUNCTION pg_wallet._sp_account(me pg_wallet.auth_principal)
+-- The currency of a Sellapay account, written once: the spec states every amount in KES
+-- (requestStkPush, sendFundsTo*: "Amount ... (in KES)") and getBalance's primary_currency
+-- is KES. The caller's Sellapay account is its default wallet in it (_owner_wallet, in
+-- sql/core/accounts.sql, opened on first use), the rule every profile shares.
+CREATE OR REPLACE FUNCTION pg_wallet._sp_currency()
 RETURNS text
-LANGUAGE plpgsql VOLATILE
+LANGUAGE sql IMMUTABLE
 SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-	num text;
-BEGIN
-	SELECT a.account_number INTO num FROM pg_wallet.accounts a
-	WHERE a.owner_id = me.owner_id AND a.currency = 'KES' AND a.purpose = 'WALLET'
-	ORDER BY a.id LIMIT 1;
-	IF num IS NULL THEN
-		num := (pg_wallet.create_account(me.owner_id, 'KES', 'WALLET')).account_number;
-	END IF;
-	RETURN num;
-END
-$$;
-COMMENT ON FUNCTION pg_wallet._sp_account(pg_wallet.auth_principal) IS
-	'Internal: the Sellapay account of a principal: its first KES wallet, opened on first use.';
+AS $$ SELECT 'KES'::text $$;
+COMMENT ON FUNCTION pg_wallet._sp_currency() IS
+	'Internal: the currency of Sellapay accounts (KES, as the spec states every amount).';
 
 CREATE OR REPLACE FUNCTION pg_wallet._sp_me(token text)
 RETURNS pg_wallet.auth_principal
@@ -136,7 +127,8 @@ BEGIN
 				'message', 'Invalid API key or secret code')));
 	END IF;
 	me := pg_wallet._sp_me(r.access_token);
-	RETURN jsonb_build_object('message', 'User authorized', 'account', pg_wallet._sp_account(me),
+	RETURN jsonb_build_object('message', 'User authorized',
+		'account', pg_wallet._owner_wallet(me.owner_id, pg_wallet._sp_currency(), true),
 		'access_token', r.access_token, 'expires_in', r.expires_in);
 END
 $$;
@@ -151,15 +143,14 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	me pg_wallet.auth_principal := pg_wallet._sp_me(token);
-	primary_account text := pg_wallet._sp_account(me);
+	primary_account text := pg_wallet._owner_wallet(me.owner_id, pg_wallet._sp_currency(), true);
 	balances jsonb;
 BEGIN
-	SELECT jsonb_object_agg(b.currency, b.available_balance ORDER BY b.currency) INTO balances
-	FROM (SELECT DISTINCT ON (a.currency) a.account_number, a.currency
-	      FROM pg_wallet.accounts a
-	      WHERE a.owner_id = me.owner_id AND a.purpose = 'WALLET' AND a.status <> 'CLOSED'
-	      ORDER BY a.currency, a.id) a
-	CROSS JOIN LATERAL pg_wallet.get_balance(a.account_number) b;
+	-- each currency's balance is its default wallet's, as every profile chooses it
+	SELECT jsonb_object_agg(c.currency, b.available_balance ORDER BY c.currency) INTO balances
+	FROM (SELECT DISTINCT a.currency FROM pg_wallet.accounts a
+	      WHERE a.owner_id = me.owner_id AND a.purpose = 'WALLET' AND a.status <> 'CLOSED') c
+	CROSS JOIN LATERAL pg_wallet.get_balance(pg_wallet._owner_wallet(me.owner_id, c.currency)) b;
 	RETURN jsonb_build_object('message', 'Balance retrieved',
 		'balance', coalesce(balances, '{}'), 'primary_currency',
 		(SELECT a.currency FROM pg_wallet.accounts a WHERE a.account_number = primary_account),
@@ -190,7 +181,8 @@ BEGIN
 	IF length(b ->> 'reference') > 20 THEN
 		RETURN pg_wallet._sp_invalid('reference', 'reference must be at most 20 characters');
 	END IF;
-	RETURN pg_wallet.request_stk_push(pg_wallet._sp_account(me), b ->> 'phone',
+	RETURN pg_wallet.request_stk_push(
+		pg_wallet._owner_wallet(me.owner_id, pg_wallet._sp_currency(), true), b ->> 'phone',
 		(b ->> 'amount')::numeric, b ->> 'reference', b ->> 'description') - 'replayed';
 END
 $$;
@@ -215,7 +207,7 @@ BEGIN
 	IF (b ->> 'phone') !~ '^[17][0-9]{8}$' THEN
 		RETURN pg_wallet._sp_invalid('phone', 'Phone must start with 7 or 1');
 	END IF;
-	acct := pg_wallet._sp_account(me);
+	acct := pg_wallet._owner_wallet(me.owner_id, pg_wallet._sp_currency(), true);
 	RETURN pg_wallet.send_funds_to_mobile(acct, b ->> 'phone', (b ->> 'amount')::numeric,
 		b ->> 'reference', b ->> 'narrative');
 EXCEPTION WHEN SQLSTATE 'WL001' THEN
@@ -241,7 +233,7 @@ BEGIN
 	IF err IS NOT NULL THEN
 		RETURN err;
 	END IF;
-	acct := pg_wallet._sp_account(me);
+	acct := pg_wallet._owner_wallet(me.owner_id, pg_wallet._sp_currency(), true);
 	IF b ->> 'account' = acct THEN
 		RETURN pg_wallet._sp_invalid('account', 'cannot send funds to your own account');
 	END IF;
@@ -270,7 +262,7 @@ BEGIN
 	IF err IS NOT NULL THEN
 		RETURN err;
 	END IF;
-	acct := pg_wallet._sp_account(me);
+	acct := pg_wallet._owner_wallet(me.owner_id, pg_wallet._sp_currency(), true);
 	RETURN pg_wallet.send_funds_to_bank(acct, b ->> 'bank_code', b ->> 'account_number',
 		(b ->> 'amount')::numeric, b ->> 'account_name', b ->> 'reference');
 EXCEPTION WHEN SQLSTATE 'WL001' THEN

@@ -58,31 +58,6 @@ $$;
 COMMENT ON FUNCTION pg_wallet._tribble_require(jsonb, text[]) IS
 	'Internal: Tribble request validation: each field a non-empty string, or 22023 naming it.';
 
--- One of the caller's wallets (an account it owns), or WL005 "wallet not found".
-CREATE OR REPLACE FUNCTION pg_wallet._tribble_wallet(me pg_wallet.auth_principal, wallet_id text)
-RETURNS pg_wallet.account_info
-LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-	a pg_wallet.account_info;
-BEGIN
-	IF wallet_id IS NOT NULL AND length(wallet_id) <= 64 THEN
-		BEGIN
-			a := pg_wallet.get_account(wallet_id);
-		EXCEPTION WHEN SQLSTATE 'WL005' THEN
-			a := NULL;
-		END;
-	END IF;
-	IF a.account_id IS NULL OR a.owner_id IS DISTINCT FROM me.owner_id THEN
-		RAISE EXCEPTION 'wallet not found' USING ERRCODE = 'WL005';
-	END IF;
-	RETURN a;
-END
-$$;
-COMMENT ON FUNCTION pg_wallet._tribble_wallet(pg_wallet.auth_principal, text) IS
-	'Internal: one of the caller''s wallets, or WL005 (another user''s is "not found" too).';
-
 CREATE OR REPLACE FUNCTION pg_wallet.api_tribble_register(token text, args jsonb)
 RETURNS jsonb
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
@@ -275,7 +250,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	me pg_wallet.auth_principal := pg_wallet._tribble_me(token);
-	a pg_wallet.account_info := pg_wallet._tribble_wallet(me, args #>> '{path,id}');
+	a pg_wallet.account_info := pg_wallet._owned_account(me, args #>> '{path,id}');
 	last jsonb;
 BEGIN
 	SELECT jsonb_build_object('transactionId', pg_wallet.receipt_code(j.id, j.created_at),
@@ -311,7 +286,7 @@ BEGIN
 	THEN
 		RAISE EXCEPTION 'Amount must be greater than 0' USING ERRCODE = 'invalid_parameter_value';
 	END IF;
-	a := pg_wallet._tribble_wallet(me, b ->> 'walletId');
+	a := pg_wallet._owned_account(me, b ->> 'walletId');
 	RETURN pg_wallet.fund_wallet(a.account_number, (b ->> 'amount')::numeric,
 		b ->> 'paymentMethodId',
 		CASE WHEN b ->> 'idempotencyKey' IS NOT NULL

@@ -12,6 +12,7 @@
 -- owners of kind client whose metadata carries waas.tenant_owner_id = the principal's
 -- owner; their accounts and client services are the tenant's. Another tenant's client,
 -- account, service or transaction is "not found" (no existence leak). Role admin sees all.
+-- The rule is _owns and _owned_account in sql/api/common.sql, shared with every profile.
 
 CREATE SEQUENCE pg_wallet.waas_account_number_seq START 10000001;
 COMMENT ON SEQUENCE pg_wallet.waas_account_number_seq IS
@@ -88,17 +89,6 @@ $$;
 COMMENT ON FUNCTION pg_wallet._waas_validate(jsonb, jsonb, text[]) IS
 	'Internal: WaaS request validation; NULL or an error object listing every bad field.';
 
--- A token issued for another API profile (its aud) is refused: a Sellapay or Tribble token
--- is not a WaaS token. authenticate() checks the audience (WL023), then the role (WL031).
-CREATE OR REPLACE FUNCTION pg_wallet._api_caller(token text, profile text, roles text[])
-RETURNS pg_wallet.auth_principal
-LANGUAGE sql VOLATILE
-SET search_path = pg_catalog, pg_temp
-AS $$ SELECT pg_wallet.authenticate(token, roles, profile) $$;
-COMMENT ON FUNCTION pg_wallet._api_caller(text, text, text[]) IS
-	'Internal: authenticate() for one API profile: the token''s audience must be that '
-	'profile (WL023 otherwise, checked before the role: WL031).';
-
 -- The caller: a WaaS principal (client) or an admin.
 CREATE OR REPLACE FUNCTION pg_wallet._waas_me(token text)
 RETURNS pg_wallet.auth_principal
@@ -119,8 +109,7 @@ DECLARE
 BEGIN
 	SELECT * INTO o FROM pg_wallet.owners x
 	WHERE x.external_ref = 'waas:' || left(client_code, 40) AND x.kind = 'client'
-		AND (me.role = 'admin'
-		     OR (x.metadata #>> '{waas,tenant_owner_id}')::bigint = me.owner_id);
+		AND pg_wallet._owns(me, x.id);
 	IF NOT FOUND THEN
 		RAISE EXCEPTION 'client % not found', left(client_code, 40) USING ERRCODE = 'WL018';
 	END IF;
@@ -129,44 +118,6 @@ END
 $$;
 COMMENT ON FUNCTION pg_wallet._waas_client(pg_wallet.auth_principal, text) IS
 	'Internal: a client of the caller''s tenant by client code, or WL018.';
-
--- Whether an owner belongs to the caller's tenant.
-CREATE OR REPLACE FUNCTION pg_wallet._waas_owns(me pg_wallet.auth_principal, owner_id bigint)
-RETURNS boolean
-LANGUAGE sql STABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-	SELECT me.role = 'admin' OR EXISTS (
-		SELECT 1 FROM pg_wallet.owners o
-		WHERE o.id = owner_id AND o.kind = 'client'
-			AND (o.metadata #>> '{waas,tenant_owner_id}')::bigint = me.owner_id)
-$$;
-COMMENT ON FUNCTION pg_wallet._waas_owns(pg_wallet.auth_principal, bigint) IS
-	'Internal: true when the owner is a client of the caller''s tenant.';
-
--- An account of the caller's tenant; WL005 otherwise (another tenant's is "not found").
-CREATE OR REPLACE FUNCTION pg_wallet._waas_account(me pg_wallet.auth_principal, account_number text)
-RETURNS pg_wallet.account_info
-LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-	a pg_wallet.account_info;
-BEGIN
-	BEGIN
-		a := pg_wallet.get_account(account_number);
-	EXCEPTION WHEN SQLSTATE 'WL005' THEN
-		a := NULL;
-	END;
-	IF a.account_id IS NULL OR NOT pg_wallet._waas_owns(me, a.owner_id) THEN
-		RAISE EXCEPTION 'account % does not exist', left(account_number, 64)
-			USING ERRCODE = 'WL005';
-	END IF;
-	RETURN a;
-END
-$$;
-COMMENT ON FUNCTION pg_wallet._waas_account(pg_wallet.auth_principal, text) IS
-	'Internal: an account of the caller''s tenant, or WL005.';
 
 -- A client service of the caller's tenant (its JSON); WL040 otherwise.
 CREATE OR REPLACE FUNCTION pg_wallet._waas_service(me pg_wallet.auth_principal, code text)
@@ -177,7 +128,7 @@ AS $$
 DECLARE
 	s jsonb := pg_wallet.get_client_service(code);
 BEGIN
-	IF NOT pg_wallet._waas_owns(me, (s ->> 'client_owner_id')::bigint) THEN
+	IF NOT pg_wallet._owns(me, (s ->> 'client_owner_id')::bigint) THEN
 		RAISE EXCEPTION 'client service % does not exist', left(code, 40) USING ERRCODE = 'WL040';
 	END IF;
 	RETURN s;
@@ -484,7 +435,7 @@ BEGIN
 	IF err IS NOT NULL THEN
 		RETURN err;
 	END IF;
-	a := pg_wallet._waas_account(me, b ->> 'account_number');
+	a := pg_wallet._owned_account(me, b ->> 'account_number');
 	PERFORM pg_wallet._waas_service(me, b ->> 'client_service_code');
 	other := pg_wallet._waas_settlement(a.owner_id, a.currency);
 	meta := pg_wallet._waas_meta(b);
@@ -531,8 +482,8 @@ BEGIN
 	IF err IS NOT NULL THEN
 		RETURN err;
 	END IF;
-	src := pg_wallet._waas_account(me, b ->> 'source_account_number');
-	dst := pg_wallet._waas_account(me, b ->> 'destination_account_number');
+	src := pg_wallet._owned_account(me, b ->> 'source_account_number');
+	dst := pg_wallet._owned_account(me, b ->> 'destination_account_number');
 	PERFORM pg_wallet._waas_service(me, b ->> 'client_service_code');
 	meta := pg_wallet._waas_meta(b);
 	r := pg_wallet.transfer(src.account_number, dst.account_number,
@@ -577,7 +528,7 @@ BEGIN
 	IF NOT FOUND OR EXISTS (
 		SELECT 1 FROM pg_wallet.entries e JOIN pg_wallet.accounts a ON a.id = e.account_id
 		WHERE e.journal_id = jr.id AND a.purpose NOT IN ('FEE_INCOME', 'FX_POSITION', 'SUSPENSE')
-			AND NOT pg_wallet._waas_owns(me, a.owner_id)) THEN
+			AND NOT pg_wallet._owns(me, a.owner_id)) THEN
 		RAISE EXCEPTION 'transaction % not found', id_text USING ERRCODE = 'WL014';
 	END IF;
 	r := pg_wallet.reverse_journal(pg_wallet.receipt_code(jr.id, jr.created_at),
@@ -607,7 +558,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	me pg_wallet.auth_principal := pg_wallet._waas_me(token);
-	a pg_wallet.account_info := pg_wallet._waas_account(me, args #>> '{path,id}');
+	a pg_wallet.account_info := pg_wallet._owned_account(me, args #>> '{path,id}');
 	b pg_wallet.balance_info := pg_wallet.get_balance(a.account_number);
 BEGIN
 	RETURN jsonb_build_object('account_number', b.account_number, 'currency', b.currency,

@@ -181,6 +181,51 @@ $$;
 COMMENT ON FUNCTION pg_wallet.get_account(text) IS
 	'An account by number, or error WL005.';
 
+-- The owner's default wallet in a currency, the one place that rule is written (every API
+-- profile and withdraw_request call it): its WALLET account in that currency that is not
+-- CLOSED, the ACTIVE one first, then the oldest. None: WL005 "account not found: no KES
+-- wallet", or, with open_missing, a new WALLET opened for it (openers of one owner are
+-- serialised on the owner's row, so two first calls at once open one wallet, not two).
+-- No currency of its own: a wallet's currency is the caller's to say. Cashier and
+-- withdraw_request take it from the request (data.currency); Sellapay, whose spec states
+-- every amount in KES, from its profile (_sp_currency); so a currency is written once, where
+-- its spec is, and a deployment in another currency changes the profile, not this rule.
+CREATE OR REPLACE FUNCTION pg_wallet._owner_wallet(owner_id bigint, currency text,
+	open_missing boolean DEFAULT false)
+RETURNS text
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	cur text := upper(left(currency, 10));
+	number text;
+BEGIN
+	FOR pass IN 1 .. 2 LOOP
+		SELECT a.account_number INTO number FROM pg_wallet.accounts a
+		WHERE a.owner_id = _owner_wallet.owner_id AND a.currency = cur
+			AND a.purpose = 'WALLET' AND a.status <> 'CLOSED'
+		ORDER BY a.status = 'ACTIVE' DESC, a.id
+		LIMIT 1;
+		IF number IS NOT NULL THEN
+			RETURN number;
+		ELSIF NOT coalesce(open_missing, false) THEN
+			EXIT;
+		ELSIF pass = 1 THEN
+			-- wait for a concurrent opener, then look again (a new snapshot sees its wallet)
+			PERFORM 1 FROM pg_wallet.owners o WHERE o.id = _owner_wallet.owner_id
+				FOR NO KEY UPDATE;
+		ELSE
+			RETURN (pg_wallet.create_account(owner_id, cur, 'WALLET')).account_number;
+		END IF;
+	END LOOP;
+	RAISE EXCEPTION 'account not found: no % wallet', coalesce(cur, 'NULL')
+		USING ERRCODE = 'WL005';
+END
+$$;
+COMMENT ON FUNCTION pg_wallet._owner_wallet(bigint, text, boolean) IS
+	'Internal: an owner''s default wallet in a currency (not CLOSED, ACTIVE first, oldest '
+	'first), or WL005 "account not found: no <CUR> wallet"; open_missing opens one instead.';
+
 CREATE OR REPLACE FUNCTION pg_wallet.list_accounts(
 	owner_id bigint,
 	page_size integer DEFAULT 100,

@@ -57,28 +57,6 @@ $$;
 COMMENT ON FUNCTION pg_wallet._withdrawal_json(pg_wallet.withdrawals) IS
 	'Internal: a withdrawal as the cashier spec shows it.';
 
-CREATE OR REPLACE FUNCTION pg_wallet._wallet_of(p_owner_id bigint, p_currency text)
-RETURNS text
-LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-	number text;
-BEGIN
-	SELECT a.account_number INTO number FROM pg_wallet.accounts a
-	WHERE a.owner_id = p_owner_id AND a.currency = p_currency AND a.purpose = 'WALLET'
-	ORDER BY (a.status = 'ACTIVE') DESC, a.id LIMIT 1;
-	IF number IS NULL THEN
-		RAISE EXCEPTION 'account not found: no % wallet', left(p_currency, 10)
-			USING ERRCODE = 'WL005';
-	END IF;
-	RETURN number;
-END
-$$;
-COMMENT ON FUNCTION pg_wallet._wallet_of(bigint, text) IS
-	'Internal: an owner''s WALLET account in a currency (the ACTIVE one with the lowest id), '
-	'or WL005 "account not found".';
-
 -- The shared path of every payout: checks, the hold, the row, the outbox message.
 CREATE OR REPLACE FUNCTION pg_wallet._payout_create(
 	p_account text, p_amount numeric, p_kind text, p_destination text, p_service text,
@@ -209,7 +187,7 @@ BEGIN
 	IF currency IS NULL OR currency !~ '^[A-Z]{3}$' THEN
 		RAISE EXCEPTION 'unknown currency "%"', left(currency, 10) USING ERRCODE = 'WL015';
 	END IF;
-	acct := pg_wallet._wallet_of(p.owner_id, currency);
+	acct := pg_wallet._owner_wallet(p.owner_id, currency);
 	w := pg_wallet._payout_replay(idempotency_key, acct);
 	IF w.id IS NOT NULL THEN
 		RETURN jsonb_build_object('message', 'withdrawal request created and being processed',

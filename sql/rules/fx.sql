@@ -1,4 +1,5 @@
--- FX: rates, locked quotes, conversion (C, src/rules/fx.c) and the owner summary.
+-- FX: rates, the rate choice (_fx_rate, the only one), locked quotes, conversion (C,
+-- src/rules/fx.c) and the owner summary.
 
 CREATE OR REPLACE FUNCTION pg_wallet.set_fx_rate(
 	base_currency text,
@@ -52,6 +53,36 @@ COMMENT ON FUNCTION pg_wallet.set_fx_rate(text, text, numeric, numeric, timestam
 	'customers, valid from valid_from (default now) until valid_to (default open). The latest '
 	'valid rate of a pair supersedes earlier ones; rates are never updated.';
 
+-- The rate choice, the one place it is written: every reader of fx_rates that needs "the rate
+-- of a pair" (get_fx_rate, fx_quote through it, convert() in src/rules/fx.c, get_owner_summary)
+-- calls this. The chosen rate from -> to at a time: of the rates valid then, the direct pair's
+-- latest (valid_from, then id), else the reverse pair's latest inverted (1/rate rounded to 16
+-- decimals); rate_id, when given, restricts the choice to that rate (still valid at that time).
+-- No row when none is valid. mid_rate is 1 from = mid_rate to; effective_rate is what a
+-- customer gets, mid_rate x (1 - spread).
+CREATE OR REPLACE FUNCTION pg_wallet._fx_rate(from_currency text, to_currency text,
+	at timestamptz, rate_id bigint DEFAULT NULL)
+RETURNS TABLE (chosen_rate_id bigint, mid_rate numeric, spread numeric, effective_rate numeric,
+	inverse boolean, valid_from timestamptz, valid_to timestamptz)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT c.id, c.mid, c.spread, c.mid * (1 - c.spread), NOT c.direct, c.valid_from, c.valid_to
+	FROM (SELECT r.id, r.spread, r.valid_from, r.valid_to, r.base_currency = $1 AS direct,
+	             CASE WHEN r.base_currency = $1 THEN r.rate ELSE round(1 / r.rate, 16) END AS mid
+	      FROM pg_wallet.fx_rates r
+	      WHERE ((r.base_currency = $1 AND r.quote_currency = $2)
+	          OR (r.base_currency = $2 AND r.quote_currency = $1))
+	        AND r.valid_from <= $3 AND (r.valid_to IS NULL OR r.valid_to > $3)
+	        AND ($4 IS NULL OR r.id = $4)
+	      ORDER BY r.base_currency = $1 DESC, r.valid_from DESC, r.id DESC
+	      LIMIT 1) c
+$$;
+COMMENT ON FUNCTION pg_wallet._fx_rate(text, text, timestamptz, bigint) IS
+	'Internal: the FX rate choice (the only one): the rate from -> to valid at a time (direct '
+	'pair''s latest, else the reverse pair''s inverted), optionally only a given rate id; no '
+	'row when none is valid.';
+
 -- The rate a conversion from -> to would use now, or an explicit rate id.
 CREATE OR REPLACE FUNCTION pg_wallet.get_fx_rate(from_currency text, to_currency text,
 	rate_id bigint DEFAULT NULL)
@@ -62,19 +93,9 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
 	RETURN QUERY
-		SELECT r.id,
-			trim_scale(CASE WHEN r.base_currency = from_currency THEN r.rate
-			                ELSE round(1 / r.rate, 16) END * (1 - r.spread)),
-			trim_scale(CASE WHEN r.base_currency = from_currency THEN r.rate
-			                ELSE round(1 / r.rate, 16) END),
-			r.spread, r.base_currency <> from_currency, r.valid_from, r.valid_to
-		FROM pg_wallet.fx_rates r
-		WHERE ((r.base_currency = from_currency AND r.quote_currency = to_currency)
-		    OR (r.base_currency = to_currency AND r.quote_currency = from_currency))
-		  AND r.valid_from <= now() AND (r.valid_to IS NULL OR r.valid_to > now())
-		  AND (get_fx_rate.rate_id IS NULL OR r.id = get_fx_rate.rate_id)
-		ORDER BY r.base_currency = from_currency DESC, r.valid_from DESC, r.id DESC
-		LIMIT 1;
+		SELECT c.chosen_rate_id, trim_scale(c.effective_rate), trim_scale(c.mid_rate), c.spread,
+			c.inverse, c.valid_from, c.valid_to
+		FROM pg_wallet._fx_rate(from_currency, to_currency, now(), get_fx_rate.rate_id) c;
 	IF NOT FOUND THEN
 		RAISE EXCEPTION 'no fx rate for % to %', from_currency, to_currency
 			USING ERRCODE = 'WL045', HINT = 'Set one with set_fx_rate().';
@@ -129,23 +150,6 @@ COMMENT ON FUNCTION pg_wallet.convert(text, text, numeric, text, text, bigint, b
 	'position accounts. converted = floor(amount x rate x (1 - spread)) in the destination''s '
 	'minor units; the CONVERSION fee is charged to the sender in the source currency.';
 
--- The mid rate from -> to now (direct pair, else the inverse of the reverse pair), or NULL.
-CREATE OR REPLACE FUNCTION pg_wallet._fx_mid(from_currency text, to_currency text)
-RETURNS numeric
-LANGUAGE sql STABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-	SELECT CASE WHEN r.base_currency = from_currency THEN r.rate ELSE round(1 / r.rate, 16) END
-	FROM pg_wallet.fx_rates r
-	WHERE ((r.base_currency = from_currency AND r.quote_currency = to_currency)
-	    OR (r.base_currency = to_currency AND r.quote_currency = from_currency))
-	  AND r.valid_from <= now() AND (r.valid_to IS NULL OR r.valid_to > now())
-	ORDER BY r.base_currency = from_currency DESC, r.valid_from DESC, r.id DESC
-	LIMIT 1
-$$;
-COMMENT ON FUNCTION pg_wallet._fx_mid(text, text) IS
-	'Internal: the current mid rate of a pair, or NULL when none is valid.';
-
 CREATE OR REPLACE FUNCTION pg_wallet.get_owner_summary(owner_id bigint,
 	reference_currency text DEFAULT 'USD')
 RETURNS jsonb
@@ -173,7 +177,8 @@ BEGIN
 		WHERE a.owner_id = get_owner_summary.owner_id AND a.status <> 'CLOSED'),
 	valued AS (
 		SELECT b.*, CASE WHEN b.currency = reference_currency THEN 1::numeric
-			ELSE pg_wallet._fx_mid(b.currency, reference_currency) END AS mid
+			ELSE (SELECT c.mid_rate FROM pg_wallet._fx_rate(b.currency, reference_currency, now()) c)
+			END AS mid
 		FROM b)
 	SELECT jsonb_build_object(
 		'account_balances', coalesce(jsonb_agg(jsonb_build_object(

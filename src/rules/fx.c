@@ -14,12 +14,15 @@
  *
  * The rate: a locked quote (fx_quote) if given, else a rate id, else the
  * latest rate valid now for the pair, or the inverse of the latest rate of
- * the reverse pair. The effective rate is rate x (1 - spread). converted =
- * floor(amount x effective rate), in the destination's minor units: the
- * fraction of a minor unit below it is the platform's and stays in its FX
- * position (that is where rounding residue lives).
+ * the reverse pair: that choice is pg_wallet._fx_rate() (sql/rules/fx.sql),
+ * called here as by get_fx_rate and get_owner_summary. The effective rate
+ * is rate x (1 - spread). converted = floor(amount x effective rate), in the
+ * destination's minor units: the fraction of a minor unit below it is the
+ * platform's and stays in its FX position (that is where rounding residue
+ * lives).
  *
- * Owns: fx_rates and fx_quotes semantics. Never: writes balances itself.
+ * Owns: fx_quotes semantics and the conversion's legs. Never: writes balances
+ * itself, or chooses a rate other than through pg_wallet._fx_rate().
  *
  *-------------------------------------------------------------------------
  */
@@ -68,21 +71,13 @@ fx_plan_rate(const char *from, const char *to, int64 rate_id, int64 amount_minor
 	TupleDesc	desc;
 	bool		isnull;
 
+	/* the choice itself is pg_wallet._fx_rate() (sql/rules/fx.sql), as for every reader */
 	wallet_plan(&rate_plan,
-				"WITH r AS ("
-				"  SELECT r.id, CASE WHEN r.base_currency = $1 THEN r.rate"
-				"    ELSE round(1 / r.rate, 16) END * (1 - r.spread) AS eff,"
-				"    r.base_currency = $1 AS direct, r.valid_from"
-				"  FROM pg_wallet.fx_rates r"
-				"  WHERE ((r.base_currency = $1 AND r.quote_currency = $2)"
-				"      OR (r.base_currency = $2 AND r.quote_currency = $1))"
-				"    AND r.valid_from <= now() AND (r.valid_to IS NULL OR r.valid_to > now())"
-				"    AND ($3 IS NULL OR r.id = $3)"
-				"  ORDER BY direct DESC, r.valid_from DESC, r.id DESC LIMIT 1)"
-				" SELECT r.id, trim_scale(r.eff)::text,"
-				"   floor($4 * r.eff * 10::numeric ^ (ct.exponent - cf.exponent))::bigint,"
-				"   cf.exponent, ct.exponent"
-				" FROM r, pg_wallet.currencies cf, pg_wallet.currencies ct"
+				"SELECT r.chosen_rate_id, trim_scale(r.effective_rate)::text,"
+				"  floor($4 * r.effective_rate * 10::numeric ^ (ct.exponent - cf.exponent))::bigint,"
+				"  cf.exponent, ct.exponent"
+				" FROM pg_wallet._fx_rate($1, $2, now(), $3) r,"
+				"   pg_wallet.currencies cf, pg_wallet.currencies ct"
 				" WHERE cf.code = $1 AND ct.code = $2",
 				4, argtypes);
 	values[0] = CStringGetTextDatum(from);

@@ -123,4 +123,37 @@ SELECT s->'total_balance_eur' IS NOT NULL AS eur_total FROM pg_wallet.get_owner_
 SELECT err($$SELECT pg_wallet.get_owner_summary(1, 'XYZ')$$);
 SELECT err($$SELECT pg_wallet.get_owner_summary(999999)$$);
 
+-- one rate choice, _fx_rate, read alike by get_fx_rate, convert (src/rules/fx.c) and
+-- get_owner_summary: the direct pair's latest rate valid at the time, else the reverse
+-- pair's inverted; a rate that is not valid yet is never chosen, not even by its id
+SELECT pg_wallet.create_owner('user', 'Pound holder') AS g \gset
+SELECT count(*) FROM (
+	SELECT pg_wallet.create_account(:bank, 'GBP', 'SETTLEMENT', 'FX-BANK-GBP', can_overdraw => true)
+	UNION ALL SELECT pg_wallet.create_account(:g, 'GBP', 'WALLET', 'FX-GBP')
+	UNION ALL SELECT pg_wallet.create_account(:g, 'UGX', 'WALLET', 'FX-UGX')) a;
+SELECT status FROM pg_wallet.credit('FX-GBP', 50, 'FX-BANK-GBP');
+SELECT pg_wallet.set_fx_rate('GBP', 'UGX', 4700, 0.02) AS gbp_ugx \gset
+SELECT pg_wallet.set_fx_rate('GBP', 'UGX', 4800, valid_from => now() + interval '1 hour')
+	AS gbp_ugx_later \gset
+SELECT chosen_rate_id = :gbp_ugx AS latest_valid, mid_rate, spread,
+	trim_scale(effective_rate) AS effective_rate, inverse
+FROM pg_wallet._fx_rate('GBP', 'UGX', now());
+SELECT chosen_rate_id = :gbp_ugx AS reverse_pair, mid_rate,
+	trim_scale(effective_rate) AS effective_rate, inverse
+FROM pg_wallet._fx_rate('UGX', 'GBP', now());
+SELECT chosen_rate_id = :gbp_ugx_later AS later_rate_later, mid_rate
+FROM pg_wallet._fx_rate('GBP', 'UGX', now() + interval '2 hours');
+SELECT count(*) AS not_yet_valid_by_id FROM pg_wallet._fx_rate('GBP', 'UGX', now(), :gbp_ugx_later);
+SELECT g.fx_rate_id = c.chosen_rate_id AS same_rate, g.fx_rate = c.effective_rate AS same_eff,
+	g.mid_rate = c.mid_rate AS same_mid
+FROM pg_wallet.get_fx_rate('UGX', 'GBP') g, pg_wallet._fx_rate('UGX', 'GBP', now()) c;
+SELECT replace(err(format('SELECT pg_wallet.convert(%L, %L, 1, rate_id => %s)', 'FX-GBP',
+	'FX-UGX', :gbp_ugx_later)), :'gbp_ugx_later', '<later>') AS convert_by_later_id;
+SELECT converted_amount, fx_rate, fx_rate_id = :gbp_ugx AS same_rate
+FROM pg_wallet.convert('FX-GBP', 'FX-UGX', 10, 'fx-gbp-1');
+SELECT (s->>'total_balance')::numeric AS total_gbp,
+	(s->>'total_balance')::numeric = round(40 + 46060 * (SELECT mid_rate
+		FROM pg_wallet._fx_rate('UGX', 'GBP', now())), 2) AS valued_at_the_chosen_rate
+FROM pg_wallet.get_owner_summary(:g, 'GBP') s;
+
 SELECT ledger_ok();

@@ -1,0 +1,67 @@
+-- API layer, shared by every profile (waas, sellapay, cashier, tribble): who the caller is
+-- and what belongs to it. Owns the rule "this owner / account belongs to the caller", the
+-- one place it is written, and its single refusal: an account that does not exist and an
+-- account of someone else are the same error, byte for byte, so that no profile tells a
+-- caller whether another user's account number exists. Must never: speak a profile's
+-- request or reply shapes (that is sql/api/<profile>.sql), or move money.
+-- (The owner's default wallet, which withdraw_request also needs, is _owner_wallet in
+-- sql/core/accounts.sql, below the partners layer.)
+
+-- A token issued for another API profile (its aud) is refused: a Sellapay or Tribble token
+-- is not a WaaS token. authenticate() checks the audience (WL023), then the role (WL031).
+CREATE OR REPLACE FUNCTION pg_wallet._api_caller(token text, profile text, roles text[])
+RETURNS pg_wallet.auth_principal
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT pg_wallet.authenticate(token, roles, profile) $$;
+COMMENT ON FUNCTION pg_wallet._api_caller(text, text, text[]) IS
+	'Internal: authenticate() for one API profile: the token''s audience must be that '
+	'profile (WL023 otherwise, checked before the role: WL031).';
+
+-- Whether an owner belongs to the caller. In WaaS (a token of audience waas) the caller is
+-- a tenant acting for the clients it registered: owners of kind client whose metadata
+-- carries waas.tenant_owner_id = the caller's owner (never the tenant's own owner); a WaaS
+-- admin acts for every owner. In every other profile it is the caller's own owner, and
+-- only that one (an admin included).
+CREATE OR REPLACE FUNCTION pg_wallet._owns(me pg_wallet.auth_principal, owner_id bigint)
+RETURNS boolean
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT coalesce(CASE WHEN me.profile = 'waas' THEN
+		me.role = 'admin' OR EXISTS (
+			SELECT 1 FROM pg_wallet.owners o
+			WHERE o.id = $2 AND o.kind = 'client'
+				AND (o.metadata #>> '{waas,tenant_owner_id}')::bigint = me.owner_id)
+		ELSE $2 = me.owner_id END, false)
+$$;
+COMMENT ON FUNCTION pg_wallet._owns(pg_wallet.auth_principal, bigint) IS
+	'Internal: true when the owner belongs to the caller (WaaS: a client of the caller''s '
+	'tenant, or any for an admin; other profiles: the caller''s own owner).';
+
+-- One account of the caller by number; WL005 "account not found" when there is none or it
+-- is not the caller's: one error for both (the cashier spec's words), so a foreign account
+-- number cannot be told from an unknown one. Each profile's status for WL005 (404, or the
+-- cashier's error frame) is the bridge's map.
+CREATE OR REPLACE FUNCTION pg_wallet._owned_account(me pg_wallet.auth_principal,
+	account_number text)
+RETURNS pg_wallet.account_info
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	a pg_wallet.account_info;
+BEGIN
+	IF length(account_number) <= 64 THEN
+		a := (SELECT pg_wallet._account_info(x) FROM pg_wallet.accounts x
+		      WHERE x.account_number = _owned_account.account_number);
+	END IF;
+	IF a.account_id IS NULL OR NOT pg_wallet._owns(me, a.owner_id) THEN
+		RAISE EXCEPTION 'account not found' USING ERRCODE = 'WL005';
+	END IF;
+	RETURN a;
+END
+$$;
+COMMENT ON FUNCTION pg_wallet._owned_account(pg_wallet.auth_principal, text) IS
+	'Internal: one of the caller''s accounts (see _owns), or WL005 "account not found", the '
+	'same whether the number is unknown or another''s.';
