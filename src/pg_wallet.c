@@ -4,7 +4,8 @@
  *	  Module entry point of the pg_wallet extension.
  *
  * Owns: the module magic block and _PG_init (settings, shared memory and
- * the background workers). Never: business logic.
+ * the background workers). Never: business logic, or a setting defined
+ * anywhere but src/settings.c.
  *
  * Without shared_preload_libraries the ledger, identity and every SQL
  * function work as usual in the calling backend; only what needs a
@@ -20,9 +21,9 @@
 #include "fmgr.h"
 #include "miscadmin.h"
 
-#include "identity/auth.h"
-#include "partners/outbox.h"
 #include "core/pg_wallet.h"
+#include "partners/outbox.h"
+#include "settings.h"
 
 PG_MODULE_MAGIC;
 
@@ -30,15 +31,15 @@ void		_PG_init(void);
 
 /*
  * Module load. As pg_cron does: nothing under binary upgrade; settings
- * always; shared memory and workers only when preloaded.
+ * always (those that need a restart only when preloaded: settings.c);
+ * shared memory and workers only when preloaded.
  */
 void
 _PG_init(void)
 {
 	if (IsBinaryUpgrade)
 		return;
-	auth_define_gucs();
-	outbox_define_gucs();
+	settings_define();
 	if (!process_shared_preload_libraries_in_progress)
 		return;
 	wallet_preloaded = true;
