@@ -5,7 +5,7 @@
  *
  * Owns: the module magic block and _PG_init (the money rules plugged into
  * the posting core, settings, shared memory and the background workers).
- * Never: business logic.
+ * Never: business logic, or a setting defined anywhere but src/settings.c.
  *
  * Without shared_preload_libraries the ledger, identity and every SQL
  * function work as usual in the calling backend; only what needs a
@@ -21,10 +21,10 @@
 #include "fmgr.h"
 #include "miscadmin.h"
 
-#include "identity/auth.h"
-#include "partners/outbox.h"
 #include "core/pg_wallet.h"
+#include "partners/outbox.h"
 #include "rules/rules.h"
+#include "settings.h"
 
 PG_MODULE_MAGIC;
 
@@ -32,7 +32,8 @@ void		_PG_init(void);
 
 /*
  * Module load. As pg_cron does: nothing under binary upgrade; settings
- * always; shared memory and workers only when preloaded.
+ * always (those that need a restart only when preloaded: settings.c);
+ * shared memory and workers only when preloaded.
  */
 void
 _PG_init(void)
@@ -40,8 +41,7 @@ _PG_init(void)
 	rules_register();
 	if (IsBinaryUpgrade)
 		return;
-	auth_define_gucs();
-	outbox_define_gucs();
+	settings_define();
 	if (!process_shared_preload_libraries_in_progress)
 		return;
 	wallet_preloaded = true;

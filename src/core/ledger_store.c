@@ -27,6 +27,7 @@
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 
+#include "core/ledger_guard.h"
 #include "core/ledger_internal.h"
 
 const Oid	journal_types[J_NCOLS] = {
@@ -261,7 +262,7 @@ fold_deferred(Batch *b)
 				" SELECT account_id, sum(amount)::bigint FROM d GROUP BY account_id",
 				1, argtypes);
 	values[0] = column_array(&ids);
-	if (SPI_execute_plan(fold_plan, values, NULL, false, 0) != SPI_OK_SELECT)
+	if (ledger_guard_execute(fold_plan, values, NULL, 0) != SPI_OK_SELECT)
 		elog(ERROR, "fold of deferred credits failed");
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
@@ -377,7 +378,7 @@ write_journals(Batch *b)
 				" $13, $14)"
 				" ON CONFLICT (idempotency_key) DO NOTHING",
 				J_NCOLS, argtypes);
-	if (SPI_execute_plan(insert_journals_plan, values, NULL, false, 0) != SPI_OK_INSERT)
+	if (ledger_guard_execute(insert_journals_plan, values, NULL, 0) != SPI_OK_INSERT)
 		elog(ERROR, "journal insert failed");
 	if (SPI_processed != (uint64) b->jcols[J_ID].n)
 		ereport(ERROR,
@@ -408,7 +409,7 @@ write_entries(Batch *b)
 				" SELECT account_id, id, CASE side WHEN 'CR' THEN amount ELSE -amount END"
 				" FROM e WHERE account_version IS NULL",
 				E_NCOLS, argtypes);
-	if (SPI_execute_plan(insert_entries_plan, values, NULL, false, 0) != SPI_OK_INSERT)
+	if (ledger_guard_execute(insert_entries_plan, values, NULL, 0) != SPI_OK_INSERT)
 		elog(ERROR, "entry insert failed");
 }
 
@@ -448,7 +449,7 @@ write_accounts(Batch *b)
 				" FROM unnest($1, $2, $3, $4, $5) AS v(id, balance, pending_debit, version,"
 				" chain_hash) WHERE a.id = v.id",
 				5, argtypes);
-	if (SPI_execute_plan(update_accounts_plan, values, NULL, false, 0) != SPI_OK_UPDATE ||
+	if (ledger_guard_execute(update_accounts_plan, values, NULL, 0) != SPI_OK_UPDATE ||
 		SPI_processed != (uint64) cols[0].n)
 		elog(ERROR, "account update failed");
 }

@@ -2,9 +2,9 @@
  *
  * auth.h
  *	  Declarations of the identity and authentication code of pg_wallet:
- *	  settings and clock (auth_config.c), encodings (auth_codec.c), random
- *	  tokens (auth_tokens.c), password hashing (auth_password.c), JWT
- *	  (auth_jwt.c) and HOTP/TOTP (auth_totp.c). The flows that use them
+ *	  the clock (auth_config.c; the settings are in settings.h), encodings
+ *	  (auth_codec.c), random tokens (auth_tokens.c), password hashing
+ *	  (auth_password.c), JWT (auth_jwt.c) and HOTP/TOTP (auth_totp.c). The flows that use them
  *	  (login, refresh, verification, KYC) are SQL in sql/identity/.
  *
  * Invariants every auth file keeps:
@@ -23,6 +23,8 @@
 #include "postgres.h"
 #include "fmgr.h"
 #include "utils/timestamp.h"
+
+#include "settings.h"
 
 /*
  * Wallet SQLSTATEs of identity and authentication, class WL, 020-039:
@@ -73,20 +75,7 @@
 #define AUTH_TOTP_SECRET_MAX		64		/* bytes of an HOTP/TOTP key */
 #define AUTH_CODEC_MAX_BYTES		65536	/* any encode/decode input */
 
-/* auth_config.c: settings (GUCs), the clock, the test-hook gate */
-extern int	auth_jwt_lifetime_s;
-extern int	auth_api_token_lifetime_s;
-extern int	auth_refresh_lifetime_s;
-extern int	auth_max_failed_logins;
-extern int	auth_lockout_s;
-extern int	auth_otp_ttl_s;
-extern int	auth_otp_max_attempts;
-extern int	auth_verification_ttl_s;
-extern int	auth_test_now_offset_s;
-extern bool auth_enable_test_hooks;
-extern char *auth_totp_issuer;
-
-extern void auth_define_gucs(void);
+/* auth_config.c: the clock and the test-hook gate (the settings are in settings.h) */
 extern TimestampTz auth_now(void);
 extern int64 auth_now_unix(void);
 extern int64 auth_timestamp_to_unix(TimestampTz ts);

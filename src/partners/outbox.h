@@ -1,12 +1,12 @@
 /*-------------------------------------------------------------------------
  *
  * outbox.h
- *	  Declarations of pg_wallet's partner path: the settings (GUCs) of the
- *	  background workers, the shared state that lets a committing backend
+ *	  Declarations of pg_wallet's partner path (the settings of the workers
+ *	  are in settings.h): the shared state that lets a committing backend
  *	  wake the outbox worker, Standard Webhooks signing, the HTTP transport
  *	  (libcurl multi) and the worker entry points.
  *
- * Files: outbox_config.c (GUCs, shared memory, wake at commit),
+ * Files: outbox_config.c (shared memory, wake at commit),
  * outbox_sign.c (HMAC-SHA256 signatures), outbox_http.c (libcurl multi, and
  * one synchronous GET for M-Pesa OAuth tokens),
  * worker_launcher.c, worker_outbox.c, worker_expiry.c (background workers).
@@ -26,6 +26,8 @@
 
 #include "postgres.h"
 
+#include "settings.h"
+
 /*
  * Wallet SQLSTATEs of partners, deposits, payouts, the outbox and events,
  * class WL, 060-079: generated from src/errors.tsv (docs/errors.md); SQL
@@ -44,18 +46,7 @@
 #define OUTBOX_MAX_TOKEN_BYTES		512		/* an OAuth access token */
 #define OUTBOX_MAX_AUTH_RESPONSE	4096	/* an OAuth token answer kept */
 
-/* Settings (outbox_config.c). */
-extern char *wallet_worker_database;
-extern bool wallet_workers_enabled;
-extern int	outbox_batch_size;
-extern int	outbox_max_in_flight;
-extern int	outbox_timeout_ms;
-extern int	outbox_max_attempts;
-extern int	outbox_backoff_base_ms;
-extern int	outbox_backoff_max_ms;
-extern int	outbox_poll_ms;
-extern int	expiry_interval_s;
-extern int	expiry_batch_size;
+/* Whether the library was preloaded (set by _PG_init; outbox_config.c). */
 extern bool wallet_preloaded;
 
 /* Background worker kinds; each runs at most once (a slot in shared memory). */
@@ -63,7 +54,6 @@ extern bool wallet_preloaded;
 #define WALLET_WORKER_EXPIRY	1
 #define WALLET_WORKER_KINDS		2
 
-extern void outbox_define_gucs(void);
 extern bool worker_slot_claim(int kind);
 extern void worker_slot_release(int kind);
 extern bool worker_slot_alive(int kind);

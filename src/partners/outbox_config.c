@@ -1,11 +1,11 @@
 /*-------------------------------------------------------------------------
  *
  * outbox_config.c
- *	  Settings of the background workers (GUCs pg_wallet.*), the small
- *	  shared-memory area through which a committing backend wakes the
- *	  outbox worker, and the transaction callback that does it.
+ *	  The small shared-memory area through which a committing backend wakes
+ *	  the outbox worker, and the transaction callback that does it. (The
+ *	  workers' settings are defined in src/settings.c.)
  *
- * Owns: the worker GUCs, OutboxShared, _outbox_wake() and
+ * Owns: OutboxShared, wallet_preloaded, _outbox_wake() and
  * workers_available(). Never: touches an outbox row (SQL does), or wakes
  * the worker before commit (a woken worker must find the committed row).
  *
@@ -31,24 +31,12 @@
 #include "storage/latch.h"
 #include "storage/proc.h"
 #include "storage/shmem.h"
-#include "utils/guc.h"
 
 #include "partners/outbox.h"
 
 PG_FUNCTION_INFO_V1(wallet_outbox_wake);
 PG_FUNCTION_INFO_V1(wallet_workers_available);
 
-char	   *wallet_worker_database = NULL;
-bool		wallet_workers_enabled = true;
-int			outbox_batch_size = 100;
-int			outbox_max_in_flight = 200;
-int			outbox_timeout_ms = 10000;
-int			outbox_max_attempts = 8;
-int			outbox_backoff_base_ms = 5000;
-int			outbox_backoff_max_ms = 36000000;
-int			outbox_poll_ms = 60000;
-int			expiry_interval_s = 60;
-int			expiry_batch_size = 1000;
 bool		wallet_preloaded = false;
 
 /* What every backend and the workers share. */
@@ -63,65 +51,6 @@ static shmem_request_hook_type prev_shmem_request_hook = NULL;
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
 static bool wake_at_commit = false;
 static bool xact_callback_registered = false;
-
-/*
- * Define the settings. The PGC_POSTMASTER ones only mean something when the
- * library is preloaded, and PostgreSQL refuses to define them later (the
- * library is then loaded by CREATE EXTENSION or a function call in a
- * running backend), so they are defined only while preloading; the others
- * take effect at the next reload.
- */
-void
-outbox_define_gucs(void)
-{
-	if (process_shared_preload_libraries_in_progress)
-	{
-		DefineCustomStringVariable("pg_wallet.database",
-								   "Database the pg_wallet background workers serve.",
-								   NULL, &wallet_worker_database, "postgres",
-								   PGC_POSTMASTER, 0, NULL, NULL, NULL);
-		DefineCustomBoolVariable("pg_wallet.workers_enabled",
-								 "Start the outbox and expiry workers (needs a restart).",
-								 NULL, &wallet_workers_enabled, true,
-								 PGC_POSTMASTER, 0, NULL, NULL, NULL);
-	}
-	DefineCustomIntVariable("pg_wallet.outbox_batch_size",
-							"Outbox rows claimed in one transaction.",
-							NULL, &outbox_batch_size, 100, 1, 1000,
-							PGC_SIGHUP, 0, NULL, NULL, NULL);
-	DefineCustomIntVariable("pg_wallet.outbox_max_in_flight",
-							"HTTP requests the outbox worker keeps in flight at once.",
-							NULL, &outbox_max_in_flight, 200, 1, OUTBOX_MAX_IN_FLIGHT_LIMIT,
-							PGC_SIGHUP, 0, NULL, NULL, NULL);
-	DefineCustomIntVariable("pg_wallet.outbox_timeout_ms",
-							"Time limit of one delivery attempt (a partner may set its own).",
-							NULL, &outbox_timeout_ms, 10000, 100, 300000,
-							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
-	DefineCustomIntVariable("pg_wallet.outbox_max_attempts",
-							"Attempts before an outbox row is dead-lettered.",
-							NULL, &outbox_max_attempts, 8, 1, 100,
-							PGC_SIGHUP, 0, NULL, NULL, NULL);
-	DefineCustomIntVariable("pg_wallet.outbox_backoff_base_ms",
-							"Delay before the first retry; doubled after each attempt.",
-							NULL, &outbox_backoff_base_ms, 5000, 10, 3600000,
-							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
-	DefineCustomIntVariable("pg_wallet.outbox_backoff_max_ms",
-							"Longest delay between two attempts.",
-							NULL, &outbox_backoff_max_ms, 36000000, 10, INT_MAX,
-							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
-	DefineCustomIntVariable("pg_wallet.outbox_poll_ms",
-							"Longest sleep of the idle outbox worker (commits wake it at once).",
-							NULL, &outbox_poll_ms, 60000, 100, 3600000,
-							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
-	DefineCustomIntVariable("pg_wallet.expiry_interval_s",
-							"Seconds between two expiry sweeps; 0 disables the sweeps.",
-							NULL, &expiry_interval_s, 60, 0, 86400,
-							PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
-	DefineCustomIntVariable("pg_wallet.expiry_batch_size",
-							"Rows of each kind one expiry sweep handles at most.",
-							NULL, &expiry_batch_size, 1000, 1, 100000,
-							PGC_SIGHUP, 0, NULL, NULL, NULL);
-}
 
 /* Ask for the shared area (PostgreSQL 15: only from shmem_request_hook). */
 static void

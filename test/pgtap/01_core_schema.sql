@@ -173,6 +173,10 @@ SELECT col_has_check('pg_wallet', 'accounts', 'pending_debit',
 SELECT col_has_check('pg_wallet', 'currencies', 'exponent',
 	'currencies.exponent has a check constraint');
 
+-- the single-writer triggers would refuse these inserts first (42501): the checks are tested
+-- without them (the transaction is rolled back)
+ALTER TABLE pg_wallet.entries DISABLE TRIGGER entries_single_writer;
+ALTER TABLE pg_wallet.account_deltas DISABLE TRIGGER account_deltas_single_writer;
 SELECT throws_ok(
 	$$INSERT INTO pg_wallet.entries (journal_id, leg, account_id, side, amount)
 	  VALUES (1, 1, 1, 'DR', 0)$$,

@@ -1,5 +1,7 @@
 -- verify_ledger() proves the invariants; here history is tampered with (as superuser, inside
--- rolled-back transactions) to show that each kind of rewrite is caught.
+-- rolled-back transactions) to show that each kind of rewrite is caught. The ledger tables
+-- refuse writes that do not come from the posting core (core/triggers.sql), so the tampering
+-- starts by disabling those triggers, deliberately, as an attacker would have to.
 
 SELECT pg_wallet.create_owner('user', 'Verifier') AS u \gset
 SELECT count(*) FROM (
@@ -18,6 +20,11 @@ SELECT id AS j2 FROM pg_wallet.journals WHERE id = (
 	SELECT journal_id FROM pg_wallet.entries e JOIN pg_wallet.accounts a ON a.id = e.account_id
 	WHERE a.account_number = 'VF-B' ORDER BY e.id LIMIT 1) \gset
 SELECT ledger_ok();
+
+ALTER TABLE pg_wallet.journals DISABLE TRIGGER journals_single_writer;
+ALTER TABLE pg_wallet.entries DISABLE TRIGGER entries_single_writer;
+ALTER TABLE pg_wallet.account_deltas DISABLE TRIGGER account_deltas_single_writer;
+ALTER TABLE pg_wallet.accounts DISABLE TRIGGER accounts_single_writer;
 
 -- 1. one entry's amount changed
 BEGIN;
@@ -83,6 +90,11 @@ UPDATE pg_wallet.entries SET journal_id = 999999999 WHERE journal_id = :j2 AND s
 SELECT DISTINCT check_name FROM pg_wallet.verify_ledger() ORDER BY 1;
 ROLLBACK;
 
--- untouched, it is consistent
+ALTER TABLE pg_wallet.journals ENABLE TRIGGER journals_single_writer;
+ALTER TABLE pg_wallet.entries ENABLE TRIGGER entries_single_writer;
+ALTER TABLE pg_wallet.account_deltas ENABLE TRIGGER account_deltas_single_writer;
+ALTER TABLE pg_wallet.accounts ENABLE TRIGGER accounts_single_writer;
+
+-- untouched, it is consistent (and the posting core still writes with the triggers back on)
 SELECT status FROM pg_wallet.void_hold(:h);
 SELECT ledger_ok();
