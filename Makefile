@@ -62,6 +62,7 @@ EXTRA_CLEAN = $(BUILD_DIR) src/.flavour
 # Every object depends on the shared headers (PGXS tracks no header dependencies) and on
 # the build's flavour.
 $(OBJS): $(wildcard src/*.h src/*/*.h) src/.flavour src/wallet_errors.h
+$(patsubst %.o,%.bc,$(OBJS)): src/wallet_errors.h
 src/.flavour: FORCE
 	@echo 'ASSERTS=$(ASSERTS)' | cmp -s - $@ || echo 'ASSERTS=$(ASSERTS)' > $@
 FORCE:
