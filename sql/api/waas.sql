@@ -13,10 +13,6 @@
 -- owner; their accounts and client services are the tenant's. Another tenant's client,
 -- account, service or transaction is "not found" (no existence leak). Role admin sees all.
 
-CREATE SEQUENCE pg_wallet.waas_account_number_seq START 10000001;
-COMMENT ON SEQUENCE pg_wallet.waas_account_number_seq IS
-	'Account numbers of accounts opened through the WaaS API (10000001, ...).';
-
 -- Four decimals, as the spec shows amounts ("96.0000").
 CREATE OR REPLACE FUNCTION pg_wallet._waas_amount(amount numeric)
 RETURNS text
