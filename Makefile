@@ -6,16 +6,29 @@
 #                     (must run as an unprivileged OS user: see scripts/test)
 
 EXTENSION   = pg_wallet
-EXTVERSION  = 0.1.0
+EXTVERSION  = 0.2.0
+# the released version that the built upgrade script starts from (docs/operations.md,
+# "Upgrades": what to change when a version is released)
+UPGRADE_FROM = 0.1.0
 
 MODULE_big  = pg_wallet
 OBJS        = $(patsubst %.c,%.o,$(wildcard src/*.c src/*/*.c))
 
 # The install script is assembled from one file per concern, in the order that
-# sql/install.list gives (the one place it is written).
-SQL_PARTS   = $(addprefix sql/,$(shell grep -v -e '^\#' -e '^[[:space:]]*$$' sql/install.list))
-DATA_built  = sql/$(EXTENSION)--$(EXTVERSION).sql
-DATA        = $(filter-out $(DATA_built),$(wildcard sql/$(EXTENSION)--*--*.sql))
+# sql/install.list gives (the one place it is written). The upgrade script from
+# $(UPGRADE_FROM) is sql/upgrades/$(UPGRADE_FROM)--$(EXTVERSION).sql (the hand-written schema
+# changes) followed by the files listed after the line "#@replay-on-upgrade" of
+# sql/install.list (the functions, all CREATE OR REPLACE, then the grants).
+SQL_FILES   = grep -v -e '^\#' -e '^[[:space:]]*$$'
+SQL_PARTS   = $(addprefix sql/,$(shell $(SQL_FILES) sql/install.list))
+SQL_REPLAY  = $(addprefix sql/,$(shell sed -n '/^\#@replay-on-upgrade$$/,$$p' sql/install.list | \
+                                       $(SQL_FILES)))
+UPGRADE_SQL = sql/upgrades/$(UPGRADE_FROM)--$(EXTVERSION).sql
+DATA_built  = sql/$(EXTENSION)--$(EXTVERSION).sql \
+              sql/$(EXTENSION)--$(UPGRADE_FROM)--$(EXTVERSION).sql
+# released scripts, committed and never edited: install scripts of earlier versions, and
+# upgrade scripts between earlier versions
+DATA        = $(filter-out $(DATA_built),$(wildcard sql/$(EXTENSION)--*.sql))
 
 BUILD_DIR  ?= build
 
@@ -56,6 +69,20 @@ tapcheck:
 
 sql/$(EXTENSION)--$(EXTVERSION).sql: sql/install.list $(SQL_PARTS)
 	cat $(SQL_PARTS) > $@
+
+# A replayed file may hold only statements that can run twice: CREATE OR REPLACE FUNCTION or
+# TRIGGER, COMMENT, GRANT, REVOKE. Anything else at the start of a line (CREATE TABLE, INSERT, ...)
+# belongs in a tables file, or in $(UPGRADE_SQL) for an upgrade.
+sql/$(EXTENSION)--$(UPGRADE_FROM)--$(EXTVERSION).sql: sql/install.list $(UPGRADE_SQL) $(SQL_REPLAY)
+	@test -n '$(SQL_REPLAY)' || { echo 'sql/install.list: no "#@replay-on-upgrade" line' >&2; exit 1; }
+	@! grep -nE '^(CREATE|ALTER|DROP|INSERT|UPDATE|DELETE|TRUNCATE|DO)\b' $(SQL_REPLAY) | \
+	   grep -vE ':(CREATE OR REPLACE (FUNCTION|TRIGGER)|ALTER FUNCTION)\b' | \
+	   sed 's/^/replayed on upgrade, not repeatable: /' | grep . >&2
+	{ printf '%s\n' \
+	    '-- pg_wallet upgrade script $(UPGRADE_FROM) -> $(EXTVERSION), built by the Makefile:' \
+	    '-- $(UPGRADE_SQL), then the files of sql/install.list after "#@replay-on-upgrade".' \
+	    '' '\echo Use "ALTER EXTENSION $(EXTENSION) UPDATE" to load this file. \quit'; \
+	  cat $(UPGRADE_SQL) $(SQL_REPLAY); } > $@
 
 EXTRA_CLEAN = $(BUILD_DIR) src/.flavour
 

@@ -1,5 +1,5 @@
 -- API layer: the tables of the per-profile API functions (rate limits of the Tribble
--- profile). Functions are in api/*.sql.
+-- profile) and the WaaS account numbers. Functions are in api/*.sql.
 
 CREATE TABLE pg_wallet.tribble_rate_limits (
 	kyc_tier smallint PRIMARY KEY CHECK (kyc_tier BETWEEN 0 AND 9),
@@ -13,3 +13,6 @@ COMMENT ON TABLE pg_wallet.tribble_rate_limits IS
 INSERT INTO pg_wallet.tribble_rate_limits VALUES
 	(0, 1, 100, 1000), (1, 5, 500, 10000), (2, 10, 1000, 50000), (3, 20, 5000, 100000);
 
+CREATE SEQUENCE pg_wallet.waas_account_number_seq START 10000001;
+COMMENT ON SEQUENCE pg_wallet.waas_account_number_seq IS
+	'Account numbers of accounts opened through the WaaS API (10000001, ...).';

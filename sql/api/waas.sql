@@ -14,10 +14,6 @@
 -- account, service or transaction is "not found" (no existence leak). Role admin sees all.
 -- The rule is _owns and _owned_account in sql/api/common.sql, shared with every profile.
 
-CREATE SEQUENCE pg_wallet.waas_account_number_seq START 10000001;
-COMMENT ON SEQUENCE pg_wallet.waas_account_number_seq IS
-	'Account numbers of accounts opened through the WaaS API (10000001, ...).';
-
 -- Four decimals, as the spec shows amounts ("96.0000").
 CREATE OR REPLACE FUNCTION pg_wallet._waas_amount(amount numeric)
 RETURNS text

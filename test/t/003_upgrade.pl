@@ -1,0 +1,249 @@
+# ALTER EXTENSION pg_wallet UPDATE from every released version gives the schema of a fresh
+# install, and the ledger keeps working across it.
+#
+# For each version that has a released install script (sql/pg_wallet--<version>.sql, today
+# 0.1.0): a database created with CREATE EXTENSION pg_wallet VERSION '<version>', holding a
+# few postings, is updated with ALTER EXTENSION pg_wallet UPDATE (what scripts/start runs).
+# A catalog description of the extension, written by SQL over pg_catalog, must then be the
+# same line for line as that of a database with a fresh CREATE EXTENSION pg_wallet; a
+# difference fails with the diff. Then a transfer posts in the updated database, the
+# balances are the expected ones and verify_ledger() finds nothing.
+#
+# The description (no OIDs, so two databases compare): the extension (version, config
+# tables); the schema; every function (identity and full arguments, result, language, kind,
+# volatility, strictness, parallel safety, SECURITY DEFINER, cost, rows, proconfig, md5 of
+# its source, ACL, comment); every table, sequence and view (kind, persistence, row level
+# security, options, ACL, comment, columns in order with type, not null, default, identity,
+# collation, ACL and comment, constraints, indexes, triggers and their enabled state,
+# policies, rules, view definitions, sequence parameters); every type (composite attributes
+# in order, enum labels in order, domain base and constraints, ACL, comment); the member
+# objects of the extension (pg_depend, deptype 'e') and their initial privileges
+# (pg_init_privs, what pg_dump restores).
+use strict;
+use warnings;
+
+use File::Spec;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+# One line per fact, "<object> | <attribute> = <value>", sorted by the caller.
+my $catalog_sql = <<'SQL';
+WITH ext AS (SELECT * FROM pg_extension WHERE extname = 'pg_wallet'),
+nsp AS (SELECT * FROM pg_namespace WHERE nspname = 'pg_wallet'),
+fn AS (
+	SELECT p.*, format('function %s(%s)', p.proname, pg_get_function_identity_arguments(p.oid)) AS obj
+	FROM pg_proc p JOIN nsp ON nsp.oid = p.pronamespace),
+rel AS (
+	SELECT c.*, format('%s %s',
+		CASE c.relkind WHEN 'r' THEN 'table' WHEN 'p' THEN 'table' WHEN 'S' THEN 'sequence'
+			WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view'
+			WHEN 'f' THEN 'foreign table' END, c.relname) AS obj
+	FROM pg_class c JOIN nsp ON nsp.oid = c.relnamespace
+	WHERE c.relkind IN ('r', 'p', 'S', 'v', 'm', 'f')),
+typ AS (
+	SELECT t.*, format('type %s', t.typname) AS obj
+	FROM pg_type t JOIN nsp ON nsp.oid = t.typnamespace
+	WHERE t.typtype IN ('c', 'e', 'd', 'r', 'b', 'm')
+	  AND NOT (t.typtype = 'c' AND (SELECT relkind FROM pg_class WHERE oid = t.typrelid) <> 'c')
+	  AND NOT (t.typcategory = 'A' AND t.typelem <> 0)),
+facts(obj, attr, val) AS (
+	SELECT 'extension pg_wallet', v.attr, v.val FROM ext, LATERAL (VALUES
+		('version', extversion),
+		('schema', extnamespace::regnamespace::text),
+		('relocatable', extrelocatable::text),
+		('config tables', (SELECT string_agg(c::regclass::text || ' WHERE ' || coalesce(w, ''), ', '
+			ORDER BY c::regclass::text)
+			FROM unnest(extconfig, extcondition) AS u(c, w)))) AS v(attr, val)
+	UNION ALL
+	SELECT 'schema pg_wallet', v.attr, v.val FROM nsp, LATERAL (VALUES
+		('owner', nspowner::regrole::text),
+		('acl', nspacl::text),
+		('comment', obj_description(nsp.oid, 'pg_namespace'))) AS v(attr, val)
+	UNION ALL
+	SELECT fn.obj, v.attr, v.val FROM fn, LATERAL (VALUES
+		('arguments', pg_get_function_arguments(fn.oid)),
+		('returns', pg_get_function_result(fn.oid)),
+		('language', (SELECT lanname FROM pg_language WHERE oid = fn.prolang)),
+		('kind', prokind::text),
+		('volatility', provolatile::text),
+		('strict', proisstrict::text),
+		('parallel', proparallel::text),
+		('leakproof', proleakproof::text),
+		('security definer', prosecdef::text),
+		('cost', procost::text),
+		('rows', prorows::text),
+		('config', proconfig::text),
+		('source md5', md5(prosrc)),
+		('sql body md5', md5(pg_get_function_sqlbody(fn.oid))),
+		('binary', probin),
+		('owner', proowner::regrole::text),
+		('acl', proacl::text),
+		('comment', obj_description(fn.oid, 'pg_proc'))) AS v(attr, val)
+	UNION ALL
+	SELECT rel.obj, v.attr, v.val FROM rel, LATERAL (VALUES
+		('persistence', relpersistence::text),
+		('row level security', relrowsecurity::text || ', forced ' || relforcerowsecurity::text),
+		('replica identity', relreplident::text),
+		('options', reloptions::text),
+		('owner', relowner::regrole::text),
+		('acl', relacl::text),
+		('comment', obj_description(rel.oid, 'pg_class')),
+		('view', CASE WHEN relkind IN ('v', 'm') THEN pg_get_viewdef(rel.oid) END)) AS v(attr, val)
+	UNION ALL
+	-- columns, numbered in their order (dropped columns left out)
+	SELECT rel.obj, format('column %s %s', lpad(row_number() OVER (PARTITION BY a.attrelid
+			ORDER BY a.attnum)::text, 3, '0'), a.attname), v.val
+	FROM rel JOIN pg_attribute a ON a.attrelid = rel.oid AND a.attnum > 0 AND NOT a.attisdropped
+	  AND rel.relkind <> 'S'
+	LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum,
+	LATERAL (VALUES (concat_ws(' ', format_type(a.atttypid, a.atttypmod),
+		CASE WHEN a.attnotnull THEN 'NOT NULL' END,
+		'DEFAULT ' || pg_get_expr(d.adbin, d.adrelid),
+		CASE a.attidentity WHEN 'a' THEN 'IDENTITY ALWAYS' WHEN 'd' THEN 'IDENTITY BY DEFAULT' END,
+		CASE a.attgenerated WHEN 's' THEN 'GENERATED STORED' END,
+		(SELECT 'COLLATE ' || collname FROM pg_collation
+		 WHERE oid = a.attcollation AND a.attcollation <> 100),
+		'ACL ' || a.attacl::text,
+		'COMMENT ' || col_description(a.attrelid, a.attnum)))) AS v(val)
+	UNION ALL
+	SELECT rel.obj, 'constraint ' || co.conname,
+		concat_ws(' ', pg_get_constraintdef(co.oid),
+			'COMMENT ' || obj_description(co.oid, 'pg_constraint'))
+	FROM rel JOIN pg_constraint co ON co.conrelid = rel.oid
+	UNION ALL
+	SELECT rel.obj, 'index ' || ic.relname, concat_ws(' ', pg_get_indexdef(i.indexrelid),
+		CASE WHEN i.indisclustered THEN 'CLUSTERED' END,
+		CASE WHEN i.indisreplident THEN 'REPLICA IDENTITY' END,
+		'COMMENT ' || obj_description(i.indexrelid, 'pg_class'))
+	FROM rel JOIN pg_index i ON i.indrelid = rel.oid JOIN pg_class ic ON ic.oid = i.indexrelid
+	UNION ALL
+	SELECT rel.obj, 'trigger ' || tg.tgname, concat_ws(' ', pg_get_triggerdef(tg.oid),
+		'ENABLED ' || tg.tgenabled::text, 'COMMENT ' || obj_description(tg.oid, 'pg_trigger'))
+	FROM rel JOIN pg_trigger tg ON tg.tgrelid = rel.oid AND NOT tg.tgisinternal
+	UNION ALL
+	SELECT rel.obj, 'policy ' || po.polname, concat_ws(' ', po.polcmd::text, po.polpermissive::text,
+		po.polroles::regrole[]::text, pg_get_expr(po.polqual, po.polrelid),
+		pg_get_expr(po.polwithcheck, po.polrelid))
+	FROM rel JOIN pg_policy po ON po.polrelid = rel.oid
+	UNION ALL
+	SELECT rel.obj, 'rule ' || ru.rulename, pg_get_ruledef(ru.oid)
+	FROM rel JOIN pg_rewrite ru ON ru.ev_class = rel.oid AND ru.rulename <> '_RETURN'
+	UNION ALL
+	SELECT rel.obj, 'sequence', format('%s start %s increment %s min %s max %s cache %s cycle %s',
+		format_type(s.seqtypid, NULL), s.seqstart, s.seqincrement, s.seqmin, s.seqmax,
+		s.seqcache, s.seqcycle)
+	FROM rel JOIN pg_sequence s ON s.seqrelid = rel.oid
+	UNION ALL
+	SELECT rel.obj, 'owned by', pg_describe_object(dep.refclassid, dep.refobjid, dep.refobjsubid)
+	FROM rel JOIN pg_depend dep ON dep.classid = 'pg_class'::regclass AND dep.objid = rel.oid
+	  AND dep.deptype IN ('a', 'i') AND rel.relkind = 'S'
+	UNION ALL
+	SELECT typ.obj, v.attr, v.val FROM typ, LATERAL (VALUES
+		('kind', typtype::text),
+		('base', CASE WHEN typtype = 'd' THEN format_type(typbasetype, typtypmod) END),
+		('not null', CASE WHEN typtype = 'd' THEN typnotnull::text END),
+		('default', typdefault),
+		('enum labels', (SELECT string_agg(enumlabel, ', ' ORDER BY enumsortorder)
+			FROM pg_enum WHERE enumtypid = typ.oid)),
+		('owner', typowner::regrole::text),
+		('acl', typacl::text),
+		('comment', obj_description(typ.oid, 'pg_type'))) AS v(attr, val)
+	UNION ALL
+	SELECT typ.obj, format('attribute %s %s', lpad(row_number() OVER (PARTITION BY a.attrelid
+			ORDER BY a.attnum)::text, 3, '0'), a.attname),
+		concat_ws(' ', format_type(a.atttypid, a.atttypmod),
+			'COMMENT ' || col_description(a.attrelid, a.attnum))
+	FROM typ JOIN pg_attribute a ON a.attrelid = typ.typrelid AND a.attnum > 0
+	  AND NOT a.attisdropped
+	UNION ALL
+	SELECT typ.obj, 'constraint ' || co.conname, pg_get_constraintdef(co.oid)
+	FROM typ JOIN pg_constraint co ON co.contypid = typ.oid
+	UNION ALL
+	SELECT 'member ' || pg_describe_object(dep.classid, dep.objid, dep.objsubid), 'of extension',
+		'yes'
+	FROM ext JOIN pg_depend dep ON dep.refclassid = 'pg_extension'::regclass
+	  AND dep.refobjid = ext.oid AND dep.deptype = 'e'
+	UNION ALL
+	SELECT 'member ' || pg_describe_object(ip.classoid, ip.objoid, ip.objsubid),
+		'initial privileges ' || ip.privtype::text, ip.initprivs::text
+	FROM ext JOIN pg_depend dep ON dep.refclassid = 'pg_extension'::regclass
+	  AND dep.refobjid = ext.oid AND dep.deptype = 'e'
+	JOIN pg_init_privs ip ON ip.classoid = dep.classid AND ip.objoid = dep.objid)
+SELECT line FROM facts,
+	LATERAL (SELECT obj || ' | ' || attr || ' = ' || coalesce(val, '<null>') AS line) AS l
+WHERE val IS NOT NULL OR attr IN ('acl', 'comment')
+ORDER BY line COLLATE "C";
+SQL
+
+my $node = PostgreSQL::Test::Cluster->new('upgrade');
+$node->init;
+# preloaded, as in production: the workers serve the database updated from 0.1.0
+$node->append_conf('postgresql.conf', q{
+shared_preload_libraries = 'pg_wallet'
+pg_wallet.database = 'from_0_1_0'
+pg_wallet.expiry_interval_s = 0
+});
+$node->start;
+
+my $default = $node->safe_psql('postgres',
+	"SELECT default_version FROM pg_available_extensions WHERE name = 'pg_wallet'");
+my @released = split /\n/, $node->safe_psql('postgres', qq{
+	SELECT version FROM pg_available_extension_versions
+	WHERE name = 'pg_wallet' AND version <> '$default' ORDER BY version});
+ok((grep { $_ eq '0.1.0' } @released), "0.1.0 is among the released versions (@released)");
+
+$node->safe_psql('postgres', 'CREATE DATABASE fresh');
+$node->safe_psql('fresh', 'CREATE EXTENSION pg_wallet');
+my $fresh = $node->safe_psql('fresh', $catalog_sql);
+cmp_ok(scalar(split /\n/, $fresh), '>', 1000, 'the catalog description of a fresh install');
+
+for my $version (@released)
+{
+	(my $db = "from_$version") =~ tr/./_/;
+	$node->safe_psql('postgres', "CREATE DATABASE $db");
+	$node->safe_psql($db, "CREATE EXTENSION pg_wallet VERSION '$version'");
+	# accounts and postings made before the update
+	$node->safe_psql($db, q{
+		SELECT pg_wallet.create_account(pg_wallet.create_owner('user', 'A'), 'KES', 'WALLET', 'UA');
+		SELECT pg_wallet.create_account(pg_wallet.create_owner('user', 'B'), 'KES', 'WALLET', 'UB');
+		SELECT pg_wallet.create_account(pg_wallet.create_owner('partner', 'P'), 'KES',
+			'SETTLEMENT', 'UP', can_overdraw => true);
+		SELECT pg_wallet.credit('UA', 100, 'UP');
+		SELECT pg_wallet.transfer('UA', 'UB', 30);
+	});
+
+	my ($rc, $out, $err) = $node->psql($db, 'ALTER EXTENSION pg_wallet UPDATE');
+	is($rc, 0, "ALTER EXTENSION pg_wallet UPDATE from $version") or diag($err);
+	is($node->safe_psql($db, "SELECT extversion FROM pg_extension WHERE extname = 'pg_wallet'"),
+		$default, "the database updated from $version is at $default");
+
+	my $updated = $node->safe_psql($db, $catalog_sql);
+	my $diff = catalog_diff($fresh, $updated, $version);
+	is($diff, '', "updated from $version: the catalog is that of a fresh install")
+	  or diag("--- fresh install, +++ updated from $version:\n$diff");
+
+	my $status = $node->safe_psql($db, "SELECT status FROM pg_wallet.transfer('UB', 'UA', 12.5)");
+	is($status, 'POSTED', "a transfer posts after the update from $version");
+	is($node->safe_psql($db, q{
+		SELECT string_agg(format('%s %s', n, (pg_wallet.get_balance(n)).balance), ', ' ORDER BY n)
+		FROM unnest(ARRAY['UA', 'UB', 'UP']) AS n}),
+		'UA 82.50, UB 17.50, UP -100.00', 'the balances are those of the four postings');
+	is($node->safe_psql($db, 'SELECT count(*) FROM pg_wallet.verify_ledger()'), '0',
+		"verify_ledger() finds nothing after the update from $version");
+}
+
+$node->stop;
+done_testing();
+
+# catalog_diff FRESH UPDATED VERSION: "diff -u" of the two descriptions, '' when equal
+sub catalog_diff
+{
+	my ($a, $b, $version) = @_;
+	my $dir = PostgreSQL::Test::Utils::tempdir();
+	my ($fa, $fb) = (File::Spec->catfile($dir, 'fresh'), File::Spec->catfile($dir, "from_$version"));
+	PostgreSQL::Test::Utils::append_to_file($fa, "$a\n");
+	PostgreSQL::Test::Utils::append_to_file($fb, "$b\n");
+	my ($stdout, $stderr) = PostgreSQL::Test::Utils::run_command(['diff', '-u', $fa, $fb]);
+	return $stdout;
+}
