@@ -5,19 +5,19 @@
 -- stay allowed; an account opens with an empty ledger. To tamper on purpose (the tests of
 -- verify_ledger()), the tables' owner must ALTER TABLE ... DISABLE TRIGGER first.
 
-CREATE TRIGGER journals_single_writer
+CREATE OR REPLACE TRIGGER journals_single_writer
 	BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON pg_wallet.journals
 	FOR EACH STATEMENT EXECUTE FUNCTION pg_wallet._ledger_guard();
-CREATE TRIGGER entries_single_writer
+CREATE OR REPLACE TRIGGER entries_single_writer
 	BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON pg_wallet.entries
 	FOR EACH STATEMENT EXECUTE FUNCTION pg_wallet._ledger_guard();
-CREATE TRIGGER account_deltas_single_writer
+CREATE OR REPLACE TRIGGER account_deltas_single_writer
 	BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON pg_wallet.account_deltas
 	FOR EACH STATEMENT EXECUTE FUNCTION pg_wallet._ledger_guard();
-CREATE TRIGGER accounts_single_writer
+CREATE OR REPLACE TRIGGER accounts_single_writer
 	BEFORE UPDATE OF balance, pending_debit, version, chain_hash OR DELETE OR TRUNCATE
 	ON pg_wallet.accounts
 	FOR EACH STATEMENT EXECUTE FUNCTION pg_wallet._ledger_guard();
-CREATE TRIGGER accounts_open_empty
+CREATE OR REPLACE TRIGGER accounts_open_empty
 	BEFORE INSERT ON pg_wallet.accounts
 	FOR EACH ROW EXECUTE FUNCTION pg_wallet._ledger_guard_new_account();
