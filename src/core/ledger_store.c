@@ -16,6 +16,7 @@
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "common/int.h"
 #include "executor/spi.h"
@@ -40,6 +41,7 @@ const Oid	entry_types[E_NCOLS] = {
 };
 
 static SPIPlanPtr lock_plan = NULL;
+static SPIPlanPtr lock_plan_010 = NULL;
 static SPIPlanPtr fold_plan = NULL;
 static SPIPlanPtr keys_plan = NULL;
 static SPIPlanPtr insert_journals_plan = NULL;
@@ -161,6 +163,48 @@ load_account_row(LedgerAccount *acct, HeapTuple tup, TupleDesc desc)
 #define LOCK_CONDITION \
 	"(NOT w.r AND (a.credit_mode = 'DIRECT' OR w.l OR (w.d AND NOT a.can_overdraw)))"
 
+/*
+ * The lock query, with the expression that gives an account's KYC tier
+ * (alias a): its own column, or, on a 0.1.0 schema that has no such column
+ * yet (new binaries installed, ALTER EXTENSION pg_wallet UPDATE not run),
+ * the tier read as 0.1.0 read it, so limits hold in that window too.
+ */
+#define LOCK_SQL(TIER) \
+	"WITH want AS (SELECT w.n, w.d, w.l, w.r" \
+	"   FROM unnest($1::text[], $2::bool[], $3::bool[], $4::bool[])" \
+	"     AS w(n, d, l, r))," \
+	" locked AS (SELECT a.id, a.account_number, a.currency, a.credit_mode, a.status," \
+	"   a.balance, a.pending_debit, a.minimum_balance, a.can_overdraw, a.version," \
+	"   a.chain_hash, a.exponent, a.owner_id, a.is_system, " TIER " AS kyc_tier" \
+	"   FROM pg_wallet.accounts a JOIN want w ON w.n = a.account_number" \
+	"   WHERE " LOCK_CONDITION " ORDER BY a.id FOR UPDATE OF a)" \
+	" SELECT l.id, l.account_number, l.currency, l.credit_mode, l.status, l.balance," \
+	"   l.pending_debit, l.minimum_balance, l.can_overdraw, l.version, l.chain_hash," \
+	"   l.exponent, true, l.owner_id, l.is_system, l.kyc_tier," \
+	"   (SELECT r.generation FROM pg_wallet.rules_generation r)" \
+	" FROM locked l" \
+	" UNION ALL" \
+	" SELECT a.id, a.account_number, a.currency, a.credit_mode, a.status," \
+	"   a.balance, a.pending_debit, a.minimum_balance, a.can_overdraw, a.version," \
+	"   a.chain_hash, a.exponent, false, a.owner_id, a.is_system, " TIER "," \
+	"   (SELECT r.generation FROM pg_wallet.rules_generation r)" \
+	"   FROM pg_wallet.accounts a JOIN want w ON w.n = a.account_number" \
+	"   WHERE NOT (" LOCK_CONDITION ")"
+
+/* 0.1.0 schema only (see LOCK_SQL): to be removed with 0.1.0 support. */
+#define TIER_OF_OWNER_010 \
+	"(SELECT max(p.kyc_tier) FROM pg_wallet.principals p WHERE p.owner_id = a.owner_id)"
+
+/* Whether accounts has its kyc_tier column (0.2.0 on) or the schema is 0.1.0's. */
+static bool
+schema_has_kyc_tier(void)
+{
+	Oid			nsp = get_namespace_oid("pg_wallet", false);
+	Oid			rel = get_relname_relid("accounts", nsp);
+
+	return OidIsValid(rel) && get_attnum(rel, "kyc_tier") != InvalidAttrNumber;
+}
+
 void
 lock_accounts(Batch *b)
 {
@@ -172,29 +216,12 @@ lock_accounts(Batch *b)
 				checks;
 	HASH_SEQ_STATUS seq;
 	LedgerAccount *acct;
+	bool		has_tier = schema_has_kyc_tier();
 
-	wallet_plan(&lock_plan,
-				"WITH want AS (SELECT w.n, w.d, w.l, w.r"
-				"   FROM unnest($1::text[], $2::bool[], $3::bool[], $4::bool[])"
-				"     AS w(n, d, l, r)),"
-				" locked AS (SELECT a.id, a.account_number, a.currency, a.credit_mode, a.status,"
-				"   a.balance, a.pending_debit, a.minimum_balance, a.can_overdraw, a.version,"
-				"   a.chain_hash, a.exponent, a.owner_id, a.is_system, a.kyc_tier"
-				"   FROM pg_wallet.accounts a JOIN want w ON w.n = a.account_number"
-				"   WHERE " LOCK_CONDITION " ORDER BY a.id FOR UPDATE OF a)"
-				" SELECT l.id, l.account_number, l.currency, l.credit_mode, l.status, l.balance,"
-				"   l.pending_debit, l.minimum_balance, l.can_overdraw, l.version, l.chain_hash,"
-				"   l.exponent, true, l.owner_id, l.is_system, l.kyc_tier,"
-				"   (SELECT r.generation FROM pg_wallet.rules_generation r)"
-				" FROM locked l"
-				" UNION ALL"
-				" SELECT a.id, a.account_number, a.currency, a.credit_mode, a.status,"
-				"   a.balance, a.pending_debit, a.minimum_balance, a.can_overdraw, a.version,"
-				"   a.chain_hash, a.exponent, false, a.owner_id, a.is_system, a.kyc_tier,"
-				"   (SELECT r.generation FROM pg_wallet.rules_generation r)"
-				"   FROM pg_wallet.accounts a JOIN want w ON w.n = a.account_number"
-				"   WHERE NOT (" LOCK_CONDITION ")",
-				4, argtypes);
+	if (has_tier)
+		wallet_plan(&lock_plan, LOCK_SQL("a.kyc_tier"), 4, argtypes);
+	else
+		wallet_plan(&lock_plan_010, LOCK_SQL(TIER_OF_OWNER_010), 4, argtypes);
 	column_init(&numbers, TEXTOID);
 	column_init(&debits, BOOLOID);
 	column_init(&wants, BOOLOID);
@@ -216,7 +243,8 @@ lock_accounts(Batch *b)
 	values[1] = column_array(&debits);
 	values[2] = column_array(&wants);
 	values[3] = column_array(&checks);
-	if (SPI_execute_plan(lock_plan, values, NULL, false, 0) != SPI_OK_SELECT)
+	if (SPI_execute_plan(has_tier ? lock_plan : lock_plan_010, values, NULL, false, 0) !=
+		SPI_OK_SELECT)
 		elog(ERROR, "account lock query failed");
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
