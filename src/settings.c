@@ -32,7 +32,6 @@
 #include "miscadmin.h"
 #include "utils/guc.h"
 
-#include "partners/outbox.h"
 #include "settings.h"
 
 int			auth_jwt_lifetime_s = 86400;

@@ -32,6 +32,7 @@ extern bool wallet_workers_enabled;
 /* Outbox and expiry workers (PGC_SIGHUP): src/partners/. */
 extern int	outbox_batch_size;
 extern int	outbox_max_in_flight;
+#define OUTBOX_MAX_IN_FLIGHT_LIMIT	1000	/* the bound of pg_wallet.outbox_max_in_flight */
 extern int	outbox_timeout_ms;
 extern int	outbox_max_attempts;
 extern int	outbox_backoff_base_ms;

@@ -42,7 +42,6 @@
 #define OUTBOX_MAX_HEADER_BYTES		1024	/* one header line */
 #define OUTBOX_MAX_URL_BYTES		1024
 #define OUTBOX_MAX_SECRET_BYTES		64
-#define OUTBOX_MAX_IN_FLIGHT_LIMIT	1000
 #define OUTBOX_MAX_TOKEN_BYTES		512		/* an OAuth access token */
 #define OUTBOX_MAX_AUTH_RESPONSE	4096	/* an OAuth token answer kept */
 

@@ -26,6 +26,7 @@
 #include "utils/builtins.h"
 #include "utils/memutils.h"
 
+#include "rules/rules.h"
 #include "rules/rules_internal.h"
 
 

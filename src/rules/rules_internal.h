@@ -11,7 +11,6 @@
 #define RULES_INTERNAL_H
 
 #include "core/ledger_rules.h"
-#include "rules/rules.h"
 
 #define MAX_TIERS 32
 

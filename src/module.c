@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  *
- * pg_wallet.c
+ * module.c
  *	  Module entry point of the pg_wallet extension.
  *
  * Owns: the module magic block and _PG_init (the money rules plugged into
