@@ -243,31 +243,34 @@ typedef struct HoldPlan
 	bool		counted;
 } HoldPlan;
 
-/* What a place_hold key promises: same accounts, amount, expiry and rules. */
+/*
+ * The posting a hold stands for: the amount from the account to the
+ * counterpart, under the hold's fee type and agent. It is placed (reserved)
+ * through the posting path, and its key hashes it.
+ */
 static void
-hold_request_hash(const char *account, const char *counterpart, int64 amount_minor,
-				  const char *expires, const char *description, const char *fee_type,
-				  const char *agent, uint8 *out)
+hold_request(LedgerRequest *req, const char *account, const char *counterpart,
+			 int64 amount_minor, const char *fee_type, const char *agent)
 {
-	LedgerRequest req;
-	LedgerLeg	legs[2];
+	memset(req, 0, sizeof(*req));
+	req->journal_type = "HOLD";
+	req->fee_type = fee_type;
+	req->agent_account_number = agent;
+	req->legs = palloc0(sizeof(LedgerLeg) * 2);
+	ledger_add_leg(req, account, SIDE_DEBIT, amount_minor, NULL);
+	ledger_add_leg(req, counterpart, SIDE_CREDIT, amount_minor, NULL);
+}
 
-	memset(&req, 0, sizeof(req));
-	memset(legs, 0, sizeof(legs));
-	req.journal_type = "HOLD";
-	req.description = description;
-	req.release_account_number = expires;
-	req.fee_type = fee_type;
-	req.agent_account_number = agent;
-	req.nlegs = 2;
-	req.legs = legs;
-	legs[0].account_number = (char *) account;
-	legs[0].side = SIDE_DEBIT;
-	legs[0].amount_minor = amount_minor;
-	legs[1].account_number = (char *) counterpart;
-	legs[1].side = SIDE_CREDIT;
-	legs[1].amount_minor = amount_minor;
-	ledger_request_hash(&req, out);
+/* What a place_hold key promises: the same posting, expiry and description. */
+static void
+hold_key_hash(const LedgerRequest *req, const char *expires, const char *description,
+			  uint8 *out)
+{
+	LedgerRequest keyed = *req;
+
+	keyed.description = description;
+	keyed.release_account_number = expires;
+	ledger_request_hash(&keyed, out);
 }
 
 /*
@@ -314,32 +317,17 @@ hold_resolve(const char *account, const char *agent, const char *amount_text, Ho
 
 /*
  * Reserve the amount and the rules' fee through the posting path: the
- * accounts are checked and the rules applied as for a posting from the
- * account to the counterpart, then the account's pending_debit rises by
- * what the posting would have debited it. Raises a refusal.
+ * accounts are checked and the rules applied as for the posting the hold
+ * stands for, then the account's pending_debit rises by what that posting
+ * would have debited it. Raises a refusal.
  */
 static void
-hold_reserve(const char *account, const char *counterpart, const char *amount_text,
-			 const char *fee_type, const char *agent, HoldPlan *p)
+hold_reserve(LedgerRequest *req, HoldPlan *p)
 {
-	LedgerRequest req;
 	LedgerResult res;
 
-	memset(&req, 0, sizeof(req));
-	req.journal_type = "HOLD";
-	req.reserve = true;
-	req.fee_type = fee_type;
-	req.agent_account_number = agent;
-	req.legs = palloc0(sizeof(LedgerLeg) * 2);
-	req.nlegs = 2;
-	req.legs[0].account_number = (char *) account;
-	req.legs[0].side = SIDE_DEBIT;
-	req.legs[0].amount_minor = p->amount_minor;
-	req.legs[1].account_number = (char *) counterpart;
-	req.legs[1].side = SIDE_CREDIT;
-	req.legs[1].amount_minor = p->amount_minor;
-	ledger_post(&req, &res);
-	Assert(res.posted && res.reserved_minor == p->amount_minor + res.fee_minor);
+	req->reserve = true;
+	ledger_post(req, &res);
 	p->fee = res.fee_minor;
 	p->commission = res.commission_minor;
 	p->counted = res.limit_counted;
@@ -418,6 +406,7 @@ wallet_place_hold(PG_FUNCTION_ARGS)
 										 WALLET_MAX_ACCOUNT_NUMBER, false);
 	const char *amount_text;
 	char	   *expires = NULL;
+	LedgerRequest req;
 	HoldPlan	plan;
 	int64		hold_id;
 	uint8		request_hash[WALLET_HASH_LEN];
@@ -449,14 +438,14 @@ wallet_place_hold(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_WALLET_INVALID_AMOUNT),
 				 errmsg("amount must be positive")));
-	hold_request_hash(account, counterpart, plan.amount_minor, expires, description, fee_type,
-					  agent, request_hash);
+	hold_request(&req, account, counterpart, plan.amount_minor, fee_type, agent);
+	hold_key_hash(&req, expires, description, request_hash);
 	/* lock the account before the key look-up: a racing retry then finds the hold */
 	ledger_fold(account, 1);
 	hold_id = hold_by_key(key, request_hash);
 	if (hold_id == 0)
 	{
-		hold_reserve(account, counterpart, amount_text, fee_type, agent, &plan);
+		hold_reserve(&req, &plan);
 		hold_id = hold_insert(&plan, counterpart, key, request_hash, description, fcinfo,
 							  fee_type);
 		if (hold_id == 0)

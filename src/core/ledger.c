@@ -153,6 +153,17 @@ validate_batch(LedgerRequest *reqs, int nreqs)
  * ---------------------------------------------------------------------
  */
 
+/* Two accounts of a request that must share a currency do not. */
+static bool
+refuse_currencies(LedgerAccount *a, LedgerAccount *b, Refusal *r)
+{
+	return ledger_refuse(r, ERRCODE_WALLET_CURRENCY_MISMATCH,
+						 psprintf("accounts %s (%s) and %s (%s) have different currencies",
+								  a->account_number, a->currency, b->account_number,
+								  b->currency),
+						 pstrdup("Use a conversion to move money between currencies."));
+}
+
 /* Resolve the legs' accounts and amounts; check statuses and balance. */
 static bool
 resolve_request(Batch *b, LedgerRequest *req, LedgerAccount **accts, Refusal *r)
@@ -203,11 +214,7 @@ resolve_request(Batch *b, LedgerRequest *req, LedgerAccount **accts, Refusal *r)
 		if (sums[c] == 0)
 			continue;
 		if (req->nlegs == 2 && ncur == 2)
-			return ledger_refuse(r, ERRCODE_WALLET_CURRENCY_MISMATCH,
-						         psprintf("accounts %s (%s) and %s (%s) have different currencies",
-								          accts[0]->account_number, accts[0]->currency,
-								          accts[1]->account_number, accts[1]->currency),
-						         pstrdup("Use a conversion to move money between currencies."));
+			return refuse_currencies(accts[0], accts[1], r);
 		return ledger_refuse(r, ERRCODE_WALLET_UNBALANCED,
 					         psprintf("journal does not balance in %s: credits minus debits is %s",
 							          currencies[c], amount_to_cstring(sums[c], exponents[c])),
@@ -251,10 +258,7 @@ check_agent(Batch *b, LedgerRequest *req, LedgerAccount **accts, Refusal *r)
 							 psprintf("account %s does not exist", req->agent_account_number),
 							 NULL);
 	if (strcmp(agent->currency, accts[0]->currency) != 0)
-		return ledger_refuse(r, ERRCODE_WALLET_CURRENCY_MISMATCH,
-							 psprintf("accounts %s (%s) and %s (%s) have different currencies",
-									  accts[0]->account_number, accts[0]->currency,
-									  agent->account_number, agent->currency), NULL);
+		return refuse_currencies(accts[0], agent, r);
 	return check_statuses_one(agent, r);
 }
 
@@ -433,7 +437,7 @@ apply_legs(LedgerRequest *req, LedgerAccount **accts, int64 *balance_after,
 /* A hold being placed: reserve what the legs debit from its account. */
 static bool
 apply_reserve(LedgerRequest *req, LedgerAccount **accts, AccountUndo *undo, int *nundo,
-			  LedgerResult *res, Refusal *r)
+			  Refusal *r)
 {
 	LedgerAccount *holder = accts[0];
 	int64		reserved = 0;
@@ -451,7 +455,6 @@ apply_reserve(LedgerRequest *req, LedgerAccount **accts, AccountUndo *undo, int 
 							 psprintf("pending debit of account %s is out of range",
 									  holder->account_number), NULL);
 	holder->dirty = true;
-	res->reserved_minor = reserved;
 	return true;
 }
 
@@ -642,7 +645,7 @@ check_one(Batch *b, LedgerRequest *req, LedgerAccount **accts, int64 *balance_af
 	if (!check_statuses(req, accts, r) || !check_agent(b, req, accts, r) ||
 		!check_reversal(req, r))
 		return false;
-	if (req->reserve ? !apply_reserve(req, accts, undo, nundo, res, r) :
+	if (req->reserve ? !apply_reserve(req, accts, undo, nundo, r) :
 		(!apply_legs(req, accts, balance_after, undo, nundo, r) ||
 		 !apply_release(b, req, undo, nundo, r)))
 	{

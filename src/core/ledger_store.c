@@ -195,14 +195,22 @@ load_account_row(LedgerAccount *acct, HeapTuple tup, TupleDesc desc)
 #define TIER_OF_OWNER_010 \
 	"(SELECT max(p.kyc_tier) FROM pg_wallet.principals p WHERE p.owner_id = a.owner_id)"
 
-/* Whether accounts has its kyc_tier column (0.2.0 on) or the schema is 0.1.0's. */
+/*
+ * Whether accounts has its kyc_tier column (0.2.0 on) or the schema is
+ * 0.1.0's. Once seen, the column stays: only a 0.1.0 schema is looked up
+ * again, so the posting path pays the catalog look-up only until the update.
+ */
 static bool
 schema_has_kyc_tier(void)
 {
-	Oid			nsp = get_namespace_oid("pg_wallet", false);
-	Oid			rel = get_relname_relid("accounts", nsp);
+	static bool has_tier = false;
+	Oid			rel;
 
-	return OidIsValid(rel) && get_attnum(rel, "kyc_tier") != InvalidAttrNumber;
+	if (has_tier)
+		return true;
+	rel = get_relname_relid("accounts", get_namespace_oid("pg_wallet", false));
+	has_tier = OidIsValid(rel) && get_attnum(rel, "kyc_tier") != InvalidAttrNumber;
+	return has_tier;
 }
 
 void

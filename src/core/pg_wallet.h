@@ -126,7 +126,6 @@ typedef struct LedgerResult
 	TimestampTz created_at;
 	bool		posted;
 	bool		replayed;
-	int64		reserved_minor; /* a hold placed: what its account reserved */
 	bool		limit_counted;	/* the amount was added to the owner's limit usage */
 	char		sqlstate[6];	/* refused: the SQLSTATE */
 	char	   *message;		/* refused: the message */

@@ -62,7 +62,8 @@ load_limits(RulesState *st, Column *owners, Column *currencies, Column *tiers)
 				" lim AS (SELECT r.owner_id, r.currency, r.tier, l.per_transaction_max_minor,"
 				"   l.daily_max_minor, l.monthly_max_minor, l.transactions_per_day"
 				"   FROM req r"
-				"   JOIN pg_wallet.kyc_tier_limits l ON l.tier = r.tier AND l.currency = r.currency),"
+				"   JOIN pg_wallet.kyc_tier_limits l"
+				"     ON l.tier = r.tier AND l.currency = r.currency),"
 				" periods AS (SELECT 'D'::\"char\" AS period,"
 				"   (now() AT TIME ZONE 'UTC')::date AS start"
 				"   UNION ALL SELECT 'M', date_trunc('month', now() AT TIME ZONE 'UTC')::date),"
@@ -129,7 +130,8 @@ limit_refusal(LedgerRefusal *r, OwnerLimit *ls, const char *which, int64 limit, 
 						          amount_to_cstring(used, exponent), ls->currency,
 						          amount_to_cstring(Max(limit - used, 0), exponent), ls->currency,
 						          amount_to_cstring(amount, exponent), ls->currency),
-				         psprintf("KYC tier %d limits apply; the day and month are UTC.", ls->tier));
+				         psprintf("KYC tier %d limits apply; the day and month are UTC.",
+									  ls->tier));
 }
 
 /* Check one request against its owner's limits; remember what it would add. */
@@ -146,7 +148,8 @@ check_limits(RulesState *st, int64 owner_id, const char *currency, int exponent,
 		return limit_refusal(r, ls, "per-transaction", ls->per_transaction_max, 0, amount, e);
 	if (ls->day_count + 1 > ls->daily_count_max)
 		return ledger_refuse(r, ERRCODE_WALLET_LIMIT_EXCEEDED,
-					         psprintf("daily transaction count limit exceeded: limit %lld, used %lld",
+					         psprintf("daily transaction count limit exceeded: "
+									  "limit %lld, used %lld",
 							          (long long) ls->daily_count_max, (long long) ls->day_count),
 					         psprintf("KYC tier %d limits apply; the day is UTC.", ls->tier));
 	if (ls->day_amount + amount > ls->daily_max)
@@ -228,7 +231,8 @@ limits_write(RulesState *st)
  * month it was counted in, if they are still current.
  */
 void
-rules_hold_release(int64 owner_id, const char *currency, int64 amount, TimestampTz placed_at)
+limits_hold_release(int64 owner_id, const char *currency, int64 amount,
+					TimestampTz placed_at)
 {
 	Oid			argtypes[4] = {INT8OID, TEXTOID, INT8OID, TIMESTAMPTZOID};
 	Datum		values[4] = {Int64GetDatum(owner_id), CStringGetTextDatum(currency),

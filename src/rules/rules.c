@@ -223,7 +223,7 @@ static const LedgerRules money_rules = {
 	.apply = rules_apply,
 	.commit = rules_commit,
 	.write = rules_write,
-	.hold_release = rules_hold_release,
+	.hold_release = limits_hold_release,
 	.hold_fee_legs = rules_hold_fee_legs,
 };
 

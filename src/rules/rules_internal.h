@@ -117,7 +117,7 @@ extern bool check_limits(RulesState *st, int64 owner_id, const char *currency, i
 						 int64 amount, LedgerRefusal *r);
 extern void limits_commit(RulesState *st);
 extern void limits_write(RulesState *st);
-extern void rules_hold_release(int64 owner_id, const char *currency, int64 amount,
+extern void limits_hold_release(int64 owner_id, const char *currency, int64 amount,
 							   TimestampTz placed_at);
 
 #endif							/* RULES_INTERNAL_H */
