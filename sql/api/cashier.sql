@@ -244,8 +244,7 @@ BEGIN
 		c := pg_wallet.convert(pg_wallet._owner_wallet(me.owner_id, d ->> 'from_currency'),
 			pg_wallet._owner_wallet(recipient, d ->> 'to_currency'),
 			(d ->> 'amount')::numeric,
-			CASE WHEN d ->> 'reference' IS NOT NULL
-			     THEN format('c%s-%s', me.owner_id, left(d ->> 'reference', 80)) END,
+			d ->> 'reference',
 			left(d ->> 'description', 200));
 		RETURN pg_wallet._cashier_frame('success', 'conversion completed', jsonb_build_object(
 			'receipt_code', c.receipt_code, 'journal_id', c.journal_id,
@@ -364,8 +363,7 @@ BEGIN
 		dst := pg_wallet._owner_wallet(recipient, d ->> 'currency');
 		-- the core's P2P transfer: posts and emits transfer_completed to both owners
 		sent := pg_wallet.send_funds_to_account(src, dst, (d ->> 'amount')::numeric,
-			CASE WHEN d ->> 'reference' IS NOT NULL
-			     THEN format('c%s-%s', me.owner_id, left(d ->> 'reference', 80)) END,
+			d ->> 'reference',
 			left(d ->> 'description', 200));
 		j := pg_wallet.get_journal(sent ->> 'transaction_id');
 		RETURN pg_wallet._cashier_frame('success', 'transfer completed', jsonb_build_object(
@@ -386,8 +384,7 @@ BEGIN
 				upper(d ->> 'currency'), coalesce(d ->> 'destination', d ->> 'phone'),
 				d ->> 'verification_token', coalesce(d ->> 'service', 'mpesa'),
 				d ->> 'agent_id',
-				CASE WHEN d ->> 'reference' IS NOT NULL
-				     THEN format('c%s-%s', me.owner_id, left(d ->> 'reference', 80)) END,
+				d ->> 'reference',
 				d ->> 'partner_id') - 'replayed';
 		RETURN pg_wallet._cashier_frame('success',
 			coalesce(j ->> 'message', 'withdrawal request created'), coalesce(j -> 'data', j));
@@ -402,8 +399,7 @@ BEGIN
 			pg_wallet.deposit_request(pg_wallet._owner_wallet(me.owner_id, d ->> 'currency'),
 				(d ->> 'amount')::numeric, d ->> 'service', d ->> 'partner_id',
 				d ->> 'payment_method', d ->> 'phone',
-				CASE WHEN d ->> 'reference' IS NOT NULL
-				     THEN format('c%s-%s', me.owner_id, left(d ->> 'reference', 80)) END,
+				d ->> 'reference',
 				left(d ->> 'description', 200), 'cashier', 1800, upper(d ->> 'currency'))
 			- 'replayed');
 	WHEN 'get_deposit_status' THEN

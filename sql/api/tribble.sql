@@ -289,8 +289,7 @@ BEGIN
 	a := pg_wallet._owned_account(me, b ->> 'walletId');
 	RETURN pg_wallet.fund_wallet(a.account_number, (b ->> 'amount')::numeric,
 		b ->> 'paymentMethodId',
-		CASE WHEN b ->> 'idempotencyKey' IS NOT NULL
-		     THEN format('t%s-%s', me.owner_id, left(b ->> 'idempotencyKey', 80)) END)
+		b ->> 'idempotencyKey')
 		|| pg_wallet._tribble_bridge(me);
 END
 $$;

@@ -106,7 +106,8 @@ CREATE TABLE pg_wallet.journals (
 	id bigint PRIMARY KEY,
 	journal_type text NOT NULL,	-- validated by the posting core (wallet_check_code)
 	status text NOT NULL CHECK (status IN ('POSTED', 'REFUSED')),
-	idempotency_key text UNIQUE CHECK (length(idempotency_key) BETWEEN 1 AND 128),
+	-- the caller's key, as given; claimed in idempotency_keys (scope: the owner)
+	idempotency_key text CHECK (length(idempotency_key) BETWEEN 1 AND 128),
 	request_hash bytea,
 	description text CHECK (length(description) <= 500),
 	metadata jsonb NOT NULL DEFAULT '{}',
@@ -172,7 +173,8 @@ CREATE TABLE pg_wallet.holds (
 	limit_counted boolean NOT NULL DEFAULT false,
 	status text NOT NULL DEFAULT 'ACTIVE'
 		CHECK (status IN ('ACTIVE', 'POSTED', 'VOIDED', 'EXPIRED')),
-	idempotency_key text UNIQUE CHECK (length(idempotency_key) BETWEEN 1 AND 128),
+	-- the caller's key, as given; claimed in idempotency_keys (scope: the owner)
+	idempotency_key text CHECK (length(idempotency_key) BETWEEN 1 AND 128),
 	request_hash bytea,
 	description text CHECK (length(description) <= 500),
 	expires_at timestamptz,
@@ -192,6 +194,27 @@ COMMENT ON TABLE pg_wallet.holds IS
 	'pending_debit (the fee of its fee_type, quoted when placed); it is later '
 	'POSTED (a journal), VOIDED or EXPIRED. pending_credit of an account is derived from the '
 	'ACTIVE holds that name it as counterpart.';
+
+-- Idempotency keys: the one claim of every request that takes a key, whatever moves the
+-- money (a journal, a hold, a deposit, a withdrawal, and every later domain). A key belongs
+-- to a scope, the owner of the account the request acts for, so one owner's key never
+-- replays or refuses another owner's request. The first request under a key records its
+-- kind, the hash of what it asked and the id of its result; a retry with the same hash gets
+-- that result (a refused journal included: its refusal is the result), anything else under
+-- the key is refused with WL003. Written by src/core/idempotency.c only.
+CREATE TABLE pg_wallet.idempotency_keys (
+	scope bigint NOT NULL,
+	key text NOT NULL CHECK (length(key) BETWEEN 1 AND 128),
+	kind text NOT NULL CHECK (kind IN ('journal', 'hold', 'deposit', 'withdrawal')),
+	request_hash bytea,
+	result_id bigint NOT NULL,
+	created_at timestamptz NOT NULL DEFAULT now(),
+	PRIMARY KEY (scope, key)
+);
+COMMENT ON TABLE pg_wallet.idempotency_keys IS
+	'The claim of every idempotency key: (scope = the owner of the account the request acts '
+	'for, key) -> the kind of request, the hash of the request and the id of its result '
+	'(journals.id, holds.id, deposits.id, withdrawals.id). Never updated or deleted.';
 
 -- The stamp of the posting configuration: it changes whenever something that postings cache
 -- per backend changes (fee schedules, system accounts). Each backend reloads its caches only

@@ -79,6 +79,7 @@ DECLARE
 	req jsonb;
 	hash bytea;
 	new_id bigint;
+	earlier bigint;
 BEGIN
 	IF currency IS NOT NULL AND currency <> acct.currency THEN
 		RAISE EXCEPTION 'account % holds %, not %', acct.account_number, acct.currency,
@@ -111,17 +112,11 @@ BEGIN
 	END IF;
 	hash := sha256(convert_to(concat_ws('|', acct.id, amount_minor, service, partner_id,
 		payment_method, v_phone, description, channel), 'UTF8'));
-	IF idempotency_key IS NOT NULL THEN
-		-- keys are per owner: another owner's key is not ours to replay or to refuse
-		SELECT * INTO d FROM pg_wallet.deposits x
-		WHERE x.owner_id = acct.owner_id AND x.idempotency_key = deposit_request.idempotency_key;
-		IF FOUND THEN
-			IF d.request_hash <> hash THEN
-				RAISE EXCEPTION 'idempotency key "%" was already used for a different deposit',
-					idempotency_key USING ERRCODE = 'WL003';
-			END IF;
-			RETURN pg_wallet._deposit_json(d) || jsonb_build_object('replayed', true);
-		END IF;
+	-- a retry gets the deposit its key made (idempotency_keys: per owner of the account)
+	earlier := pg_wallet._idempotency_find(acct.owner_id, idempotency_key, 'deposit', hash);
+	IF earlier IS NOT NULL THEN
+		SELECT * INTO STRICT d FROM pg_wallet.deposits x WHERE x.id = earlier;
+		RETURN pg_wallet._deposit_json(d) || jsonb_build_object('replayed', true);
 	END IF;
 	p := pg_wallet._select_partner(partner_id, service, acct.currency, false);
 	new_id := nextval(pg_get_serial_sequence('pg_wallet.deposits', 'id'));
@@ -134,6 +129,7 @@ BEGIN
 		acct.currency, p.service, payment_method, v_phone, description, idempotency_key, hash,
 		now() + make_interval(secs => expires_in_s))
 	RETURNING * INTO d;
+	PERFORM pg_wallet._idempotency_record(acct.owner_id, idempotency_key, 'deposit', hash, d.id);
 	req := pg_wallet._adapter_deposit_request(p, d);
 	PERFORM pg_wallet._outbox_enqueue(p.id, 'deposit', d.request_ref, req ->> 'url', req -> 'body');
 	RETURN pg_wallet._deposit_json(d) || jsonb_build_object('replayed', false);

@@ -171,10 +171,9 @@ CREATE TABLE pg_wallet.deposits (
 	sent_at timestamptz,
 	completed_at timestamptz,
 	failed_at timestamptz,
-	CHECK ((status = 'completed') = (journal_id IS NOT NULL)),
-	-- idempotency keys are the caller's, so they are scoped per owner: one merchant's
-	-- reference never collides with another's
-	UNIQUE (owner_id, idempotency_key)
+	-- idempotency_key: the caller's, claimed in idempotency_keys (scope: the owner, so one
+	-- merchant's reference never collides with another's)
+	CHECK ((status = 'completed') = (journal_id IS NOT NULL))
 );
 CREATE INDEX deposits_owner_idx ON pg_wallet.deposits (owner_id, id);
 CREATE INDEX deposits_open_expiry_idx ON pg_wallet.deposits (expires_at)
@@ -219,8 +218,8 @@ CREATE TABLE pg_wallet.withdrawals (
 	accepted_at timestamptz,
 	completed_at timestamptz,
 	failed_at timestamptz,
-	CHECK ((status = 'completed') = (journal_id IS NOT NULL)),
-	UNIQUE (owner_id, idempotency_key)  -- per owner, as for deposits
+	-- idempotency_key: claimed in idempotency_keys, per owner as for deposits
+	CHECK ((status = 'completed') = (journal_id IS NOT NULL))
 );
 CREATE INDEX withdrawals_owner_idx ON pg_wallet.withdrawals (owner_id, id);
 CREATE INDEX withdrawals_open_deadline_idx ON pg_wallet.withdrawals (deadline_at)

@@ -79,6 +79,7 @@ DECLARE
 	ref text;
 	deadline timestamptz := now() + make_interval(secs => p_timeout_s);
 	avail numeric;
+	earlier bigint;
 BEGIN
 	IF amount_minor <= 0 THEN
 		RAISE EXCEPTION 'amount must be greater than zero' USING ERRCODE = 'WL010';
@@ -91,9 +92,15 @@ BEGIN
 		RAISE EXCEPTION 'timeout_s must be between 1 and 604800'
 			USING ERRCODE = 'invalid_parameter_value';
 	END IF;
-	hash := sha256(convert_to(concat_ws('|', acct.id, amount_minor, p_kind, p_destination,
-		p_service, p_partner_id, p_agent_id, p_bank_code, p_account_name, p_narrative,
-		p_channel), 'UTF8'));
+	hash := pg_wallet._payout_hash(acct.id, amount_minor, p_kind, p_destination, p_service,
+		p_partner_id, p_agent_id, p_bank_code, p_account_name, p_narrative, p_channel);
+	-- a retry gets the payout its key made (idempotency_keys: per owner of the account)
+	earlier := pg_wallet._idempotency_find(acct.owner_id, p_idempotency_key, 'withdrawal',
+		hash);
+	IF earlier IS NOT NULL THEN
+		SELECT * INTO STRICT w FROM pg_wallet.withdrawals x WHERE x.id = earlier;
+		RETURN w;
+	END IF;
 	p := pg_wallet._select_partner(p_partner_id, p_service, acct.currency, true);
 	IF p_agent_id IS NOT NULL THEN
 		agent_account := (pg_wallet._agent_account(p_agent_id, acct.currency)).account_number;
@@ -120,6 +127,8 @@ BEGIN
 		h.hold_id, p_idempotency_key, hash, deadline,
 		pg_wallet.amount_parse(coalesce(h.fee, 0), acct.currency))
 	RETURNING * INTO w;
+	PERFORM pg_wallet._idempotency_record(acct.owner_id, p_idempotency_key, 'withdrawal', hash,
+		w.id);
 	req := pg_wallet._adapter_payout_request(p, w);
 	PERFORM pg_wallet._outbox_enqueue(p.id, 'payout', w.request_ref, req ->> 'url', req -> 'body');
 	RETURN w;
@@ -131,37 +140,21 @@ COMMENT ON FUNCTION pg_wallet._payout_create(text, numeric, text, text, text, te
 	'available X CUR"), record it and queue the partner call, all in the caller''s '
 	'transaction.';
 
--- A replay of a payout under the same idempotency key, or NULL.
-CREATE OR REPLACE FUNCTION pg_wallet._payout_replay(p_key text, p_account text)
-RETURNS pg_wallet.withdrawals
-LANGUAGE plpgsql VOLATILE
+-- What a payout's idempotency key promises: the same payout.
+CREATE OR REPLACE FUNCTION pg_wallet._payout_hash(p_account_id bigint, p_amount_minor bigint,
+	p_kind text, p_destination text, p_service text, p_partner_id text, p_agent_id text,
+	p_bank_code text, p_account_name text, p_narrative text, p_channel text)
+RETURNS bytea
+LANGUAGE sql IMMUTABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-DECLARE
-	w pg_wallet.withdrawals;
-	acct pg_wallet.accounts;
-BEGIN
-	IF p_key IS NULL THEN
-		RETURN NULL;
-	END IF;
-	IF length(p_key) > 128 THEN
-		RAISE EXCEPTION 'idempotency_key is longer than 128 characters'
-			USING ERRCODE = 'string_data_right_truncation';
-	END IF;
-	acct := pg_wallet._account_row(p_account);
-	-- keys are per owner: another owner's key is neither replayed nor refused
-	SELECT * INTO w FROM pg_wallet.withdrawals x
-	WHERE x.owner_id = acct.owner_id AND x.idempotency_key = p_key;
-	IF FOUND AND w.account_id <> acct.id THEN
-		RAISE EXCEPTION 'idempotency key "%" was already used for a different withdrawal', p_key
-			USING ERRCODE = 'WL003';
-	END IF;
-	RETURN w;
-END
+	SELECT sha256(convert_to(concat_ws('|', p_account_id, p_amount_minor, p_kind, p_destination,
+		p_service, p_partner_id, p_agent_id, p_bank_code, p_account_name, p_narrative,
+		p_channel), 'UTF8'))
 $$;
-COMMENT ON FUNCTION pg_wallet._payout_replay(text, text) IS
-	'Internal: the withdrawal the account''s owner earlier made under an idempotency key '
-	'(keys are per owner; WL003 when it was for another account of the same owner).';
+COMMENT ON FUNCTION pg_wallet._payout_hash(bigint, bigint, text, text, text, text, text, text,
+	text, text, text) IS
+	'Internal: the request hash of a payout, for its idempotency claim (_idempotency_find).';
 
 CREATE OR REPLACE FUNCTION pg_wallet.withdraw_request(
 	principal_id uuid,
@@ -181,21 +174,29 @@ AS $$
 DECLARE
 	p pg_wallet.principals := pg_wallet._principal_row(principal_id);
 	acct text;
+	a pg_wallet.accounts;
 	w pg_wallet.withdrawals;
 	v_dest text;
+	earlier bigint;
 BEGIN
 	IF currency IS NULL OR currency !~ '^[A-Z]{3}$' THEN
 		RAISE EXCEPTION 'unknown currency "%"', left(currency, 10) USING ERRCODE = 'WL015';
 	END IF;
 	acct := pg_wallet._owner_wallet(p.owner_id, currency);
-	w := pg_wallet._payout_replay(idempotency_key, acct);
-	IF w.id IS NOT NULL THEN
+	v_dest := pg_wallet._normalize_phone(destination);
+	-- a retry replays before its (consumed) verification token is checked again
+	a := pg_wallet._account_row(acct);
+	earlier := pg_wallet._idempotency_find(a.owner_id, idempotency_key, 'withdrawal',
+		pg_wallet._payout_hash(a.id, pg_wallet.amount_parse(amount, a.currency), 'mobile',
+			v_dest, coalesce(service, 'mpesa'), partner_id, agent_id, NULL, NULL, NULL,
+			'cashier'));
+	IF earlier IS NOT NULL THEN
+		SELECT * INTO STRICT w FROM pg_wallet.withdrawals x WHERE x.id = earlier;
 		RETURN jsonb_build_object('message', 'withdrawal request created and being processed',
 			'data', pg_wallet._withdrawal_json(w), 'replayed', true);
 	END IF;
 	-- the spec's order of refusals: token first, then the money
 	PERFORM pg_wallet.consume_verification_token(p.id, 'withdrawal', verification_token);
-	v_dest := pg_wallet._normalize_phone(destination);
 	w := pg_wallet._payout_create(acct, amount, 'mobile', v_dest, coalesce(service, 'mpesa'),
 		partner_id, agent_id, NULL, NULL, NULL, idempotency_key, 'cashier', timeout_s);
 	-- who asked: its events name this principal
@@ -227,10 +228,9 @@ LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-	w pg_wallet.withdrawals := pg_wallet._payout_replay(
-		CASE WHEN reference IS NOT NULL THEN 'mobile:' || reference END, account_number);
+	w pg_wallet.withdrawals;	-- _payout_create replays a retry under the reference
 BEGIN
-	IF w.id IS NULL THEN
+	BEGIN
 		IF phone IS NULL OR phone !~ '^[17][0-9]{8}$' THEN
 			RAISE EXCEPTION 'Invalid phone number format' USING ERRCODE = 'WL068',
 				DETAIL = 'Phone must start with 7 or 1, 9 digits, no country code.';
@@ -239,7 +239,7 @@ BEGIN
 			CASE WHEN partner_id IS NULL THEN 'mpesa' END,
 			partner_id, NULL, NULL, NULL, narrative,
 			CASE WHEN reference IS NOT NULL THEN 'mobile:' || reference END, 'sellapay', 3600);
-	END IF;
+	END;
 	RETURN jsonb_build_object('message', 'Funds sent successfully',
 		'transaction_id', w.request_ref, 'phone', ltrim(w.destination, '+'),
 		'amount', pg_wallet.amount_format(w.amount_minor, w.currency),
@@ -266,11 +266,10 @@ LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-	w pg_wallet.withdrawals := pg_wallet._payout_replay(
-		CASE WHEN reference IS NOT NULL THEN 'bank:' || reference END, account_number);
+	w pg_wallet.withdrawals;	-- _payout_create replays a retry under the reference
 	bank pg_wallet.bank_codes;
 BEGIN
-	IF w.id IS NULL THEN
+	BEGIN
 		SELECT * INTO bank FROM pg_wallet.bank_codes b WHERE b.code = bank_code;
 		IF NOT FOUND THEN
 			RAISE EXCEPTION 'Invalid bank details: unknown bank code "%"', left(bank_code, 10)
@@ -289,7 +288,7 @@ BEGIN
 			'bank_transfer', partner_id, NULL, bank.code, btrim(account_name), NULL,
 			CASE WHEN reference IS NOT NULL THEN 'bank:' || reference END, 'sellapay',
 			3 * 86400);
-	END IF;
+	END;
 	RETURN jsonb_build_object('message', 'Funds sent successfully',
 		'transaction_id', w.request_ref,
 		'bank', (SELECT b.name FROM pg_wallet.bank_codes b WHERE b.code = w.bank_code),
@@ -331,9 +330,8 @@ BEGIN
 	END IF;
 	BEGIN
 		res := pg_wallet.transfer(src.account_number, dst.account_number, amount,
-			-- the ledger's keys are global: scope the caller's reference by its owner
-			CASE WHEN reference IS NOT NULL
-			     THEN 'send:' || src.owner_id || ':' || reference END, narrative,
+			-- keys are per owner of the sending account (idempotency_keys)
+			CASE WHEN reference IS NOT NULL THEN 'send:' || reference END, narrative,
 			jsonb_strip_nulls(jsonb_build_object('reference', reference)));
 	EXCEPTION WHEN SQLSTATE 'WL001' THEN
 		avail := (pg_wallet.get_balance(src.account_number)).available_balance;

@@ -55,3 +55,61 @@ COMMENT ON TABLE pg_wallet.rules_generation IS
 COMMENT ON TABLE pg_wallet.principal_passwords IS
 	'Password hashes: scrypt$N$r$p$salt$hash (src/identity/auth_password.c). Never readable by an API '
 	'role; never returned by a function.';
+
+-- One idempotency claim (issue 9): every key is claimed in pg_wallet.idempotency_keys, scoped
+-- by the owner of the account the request acts for; the per-table unique constraints go.
+CREATE TABLE pg_wallet.idempotency_keys (
+	scope bigint NOT NULL,
+	key text NOT NULL CHECK (length(key) BETWEEN 1 AND 128),
+	kind text NOT NULL CHECK (kind IN ('journal', 'hold', 'deposit', 'withdrawal')),
+	request_hash bytea,
+	result_id bigint NOT NULL,
+	created_at timestamptz NOT NULL DEFAULT now(),
+	PRIMARY KEY (scope, key)
+);
+COMMENT ON TABLE pg_wallet.idempotency_keys IS
+	'The claim of every idempotency key: (scope = the owner of the account the request acts '
+	'for, key) -> the kind of request, the hash of the request and the id of its result '
+	'(journals.id, holds.id, deposits.id, withdrawals.id). Never updated or deleted.';
+-- The keys 0.1.0 recorded. The API profiles scoped theirs by a prefix ("c<owner>-",
+-- "t<owner>-", "send:<owner>:"), which becomes the scope; other journal keys take the owner
+-- of the journal's first leg on a customer account (the account it acted for), or 0 when
+-- there is none (a refusal recorded in 0.1.0 has no legs: its retry after the update is
+-- treated as new). Where two of 0.1.0's keys of one owner now meet, the journal's wins.
+WITH k AS (
+	SELECT j.id, j.idempotency_key AS raw, j.request_hash, j.created_at,
+		(SELECT a.owner_id FROM pg_wallet.entries e
+		 JOIN pg_wallet.accounts a ON a.id = e.account_id
+		 WHERE e.journal_id = j.id AND NOT a.is_system AND a.purpose <> 'SETTLEMENT'
+		 ORDER BY e.leg LIMIT 1) AS leg_owner
+	FROM pg_wallet.journals j WHERE j.idempotency_key IS NOT NULL
+)
+INSERT INTO pg_wallet.idempotency_keys (scope, key, kind, request_hash, result_id, created_at)
+SELECT coalesce(substring(raw FROM '^[ct]([0-9]+)-')::bigint,
+		substring(raw FROM '^send:([0-9]+):')::bigint, leg_owner, 0),
+	CASE WHEN raw ~ '^[ct][0-9]+-.' THEN regexp_replace(raw, '^[ct][0-9]+-', '')
+	     WHEN raw ~ '^send:[0-9]+:.' THEN regexp_replace(raw, '^send:[0-9]+:', 'send:')
+	     ELSE raw END,
+	'journal', request_hash, id, created_at
+FROM k ORDER BY id
+ON CONFLICT (scope, key) DO NOTHING;
+INSERT INTO pg_wallet.idempotency_keys (scope, key, kind, request_hash, result_id, created_at)
+SELECT a.owner_id, h.idempotency_key, 'hold', h.request_hash, h.id, h.created_at
+FROM pg_wallet.holds h JOIN pg_wallet.accounts a ON a.id = h.account_id
+WHERE h.idempotency_key IS NOT NULL ORDER BY h.id
+ON CONFLICT (scope, key) DO NOTHING;
+INSERT INTO pg_wallet.idempotency_keys (scope, key, kind, request_hash, result_id, created_at)
+SELECT d.owner_id, regexp_replace(d.idempotency_key, '^[ct][0-9]+-(?=.)', ''), 'deposit',
+	d.request_hash, d.id, d.created_at
+FROM pg_wallet.deposits d WHERE d.idempotency_key IS NOT NULL ORDER BY d.id
+ON CONFLICT (scope, key) DO NOTHING;
+INSERT INTO pg_wallet.idempotency_keys (scope, key, kind, request_hash, result_id, created_at)
+SELECT w.owner_id, regexp_replace(w.idempotency_key, '^[ct][0-9]+-(?=.)', ''), 'withdrawal',
+	w.request_hash, w.id, w.created_at
+FROM pg_wallet.withdrawals w WHERE w.idempotency_key IS NOT NULL ORDER BY w.id
+ON CONFLICT (scope, key) DO NOTHING;
+ALTER TABLE pg_wallet.journals DROP CONSTRAINT journals_idempotency_key_key;
+ALTER TABLE pg_wallet.holds DROP CONSTRAINT holds_idempotency_key_key;
+ALTER TABLE pg_wallet.deposits DROP CONSTRAINT deposits_owner_id_idempotency_key_key;
+ALTER TABLE pg_wallet.withdrawals DROP CONSTRAINT withdrawals_owner_id_idempotency_key_key;
+DROP FUNCTION pg_wallet._payout_replay(text, text);

@@ -24,6 +24,7 @@
 #include "utils/builtins.h"
 #include "utils/timestamp.h"
 
+#include "core/idempotency.h"
 #include "core/ledger_rules.h"
 
 PG_FUNCTION_INFO_V1(wallet_place_hold);
@@ -52,7 +53,6 @@ typedef struct HoldRow
 } HoldRow;
 
 static SPIPlanPtr hold_lock_plan = NULL;
-static SPIPlanPtr hold_key_plan = NULL;
 static SPIPlanPtr hold_insert_plan = NULL;
 static SPIPlanPtr hold_close_plan = NULL;
 static SPIPlanPtr hold_info_plan = NULL;
@@ -200,40 +200,11 @@ close_hold(int64 hold_id, const char *status, int64 posted_amount, int64 journal
 		elog(ERROR, "hold %lld could not be closed", (long long) hold_id);
 }
 
-/* The hold placed earlier under a key: its id, or 0; error if different. */
-static int64
-hold_by_key(const char *key, const uint8 *request_hash)
-{
-	Oid			argtypes[1] = {TEXTOID};
-	Datum		values[1];
-	bool		isnull;
-	bytea	   *stored;
-
-	if (key == NULL)
-		return 0;
-	wallet_plan(&hold_key_plan,
-				"SELECT id, request_hash FROM pg_wallet.holds WHERE idempotency_key = $1",
-				1, argtypes);
-	values[0] = CStringGetTextDatum(key);
-	if (SPI_execute_plan(hold_key_plan, values, NULL, false, 1) != SPI_OK_SELECT)
-		elog(ERROR, "hold key look-up failed");
-	if (SPI_processed == 0)
-		return 0;
-	stored = DatumGetByteaPP(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
-										   2, &isnull));
-	if (memcmp(VARDATA_ANY(stored), request_hash, WALLET_HASH_LEN) != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_WALLET_IDEMPOTENCY_CONFLICT),
-				 errmsg("idempotency key \"%s\" was already used for a different hold", key),
-				 errdetail("A retry must repeat the original request exactly.")));
-	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
-									   1, &isnull));
-}
-
 /* What a place_hold request is about: its accounts and amount. */
 typedef struct HoldPlan
 {
 	int64		account_id;
+	int64		owner_id;		/* the scope of the hold's key */
 	char	   *currency;
 	int			exponent;
 	int64		amount_minor;
@@ -287,7 +258,8 @@ hold_resolve(const char *account, const char *agent, const char *amount_text, Ho
 	Datum		values[2] = {CStringGetTextDatum(account),
 	CStringGetTextDatum(agent ? agent : account)};
 
-	if (SPI_execute_with_args("SELECT a.account_number, a.currency, a.exponent, a.id"
+	if (SPI_execute_with_args("SELECT a.account_number, a.currency, a.exponent, a.id,"
+							  " a.owner_id"
 							  " FROM pg_wallet.accounts a"
 							  " WHERE a.account_number IN ($1, $2)",
 							  2, argtypes, values, NULL, false, 2) != SPI_OK_SELECT)
@@ -304,6 +276,7 @@ hold_resolve(const char *account, const char *agent, const char *amount_text, Ho
 			p->currency = SPI_getvalue(tup, desc, 2);
 			p->exponent = DatumGetInt16(SPI_getbinval(tup, desc, 3, &isnull));
 			p->account_id = get_int64(tup, desc, 4);
+			p->owner_id = get_int64(tup, desc, 5);
 		}
 		if (agent && strcmp(number, agent) == 0)
 			p->agent_id = get_int64(tup, desc, 4);
@@ -333,7 +306,7 @@ hold_reserve(LedgerRequest *req, HoldPlan *p)
 	p->counted = res.limit_counted;
 }
 
-/* Insert the hold row; 0 when a concurrent twin under the same key won. */
+/* Insert the hold row and claim its key (WL017 when a concurrent twin won). */
 static int64
 hold_insert(HoldPlan *p, const char *counterpart, const char *key, const uint8 *request_hash,
 			const char *description, FunctionCallInfo fcinfo, const char *fee_type)
@@ -344,6 +317,7 @@ hold_insert(HoldPlan *p, const char *counterpart, const char *key, const uint8 *
 	char		nulls[12];
 	bytea	   *rh = palloc(VARHDRSZ + WALLET_HASH_LEN);
 	bool		isnull;
+	int64		id;
 
 	memset(nulls, ' ', sizeof(nulls));
 	SET_VARSIZE(rh, VARHDRSZ + WALLET_HASH_LEN);
@@ -370,15 +344,15 @@ hold_insert(HoldPlan *p, const char *counterpart, const char *key, const uint8 *
 				" idempotency_key, request_hash, description, expires_at, fee_type, fee_minor,"
 				" commission_minor, agent_account_id, limit_counted)"
 				" SELECT $1, c.id, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12"
-				" FROM pg_wallet.accounts c WHERE c.account_number = $2"
-				" ON CONFLICT (idempotency_key) DO NOTHING RETURNING id",
+				" FROM pg_wallet.accounts c WHERE c.account_number = $2 RETURNING id",
 				12, argtypes);
-	if (SPI_execute_plan(hold_insert_plan, values, nulls, false, 0) != SPI_OK_INSERT_RETURNING)
+	if (SPI_execute_plan(hold_insert_plan, values, nulls, false, 0) != SPI_OK_INSERT_RETURNING ||
+		SPI_processed != 1)
 		elog(ERROR, "hold insert failed");
-	if (SPI_processed != 1)
-		return 0;
-	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1,
-									   &isnull));
+	id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	if (key != NULL)
+		idem_record(p->owner_id, key, IDEM_HOLD, request_hash, id);
+	return id;
 }
 
 /*
@@ -442,17 +416,12 @@ wallet_place_hold(PG_FUNCTION_ARGS)
 	hold_key_hash(&req, expires, description, request_hash);
 	/* lock the account before the key look-up: a racing retry then finds the hold */
 	ledger_fold(account, 1);
-	hold_id = hold_by_key(key, request_hash);
+	hold_id = key ? idem_find(plan.owner_id, key, IDEM_HOLD, request_hash) : 0;
 	if (hold_id == 0)
 	{
 		hold_reserve(&req, &plan);
 		hold_id = hold_insert(&plan, counterpart, key, request_hash, description, fcinfo,
 							  fee_type);
-		if (hold_id == 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_WALLET_CONCURRENT_REQUEST),
-					 errmsg("a concurrent request with the same idempotency key committed first"),
-					 errhint("Retry the request: the retry returns the first request's result.")));
 		result = hold_info_datum(hold_id, false, tupdesc, caller);
 	}
 	else

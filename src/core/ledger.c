@@ -44,6 +44,7 @@
 #include "utils/hsearch.h"
 #include "utils/lsyscache.h"
 
+#include "core/idempotency.h"
 #include "core/ledger_internal.h"
 
 static SPIPlanPtr reversal_plan = NULL;
@@ -278,11 +279,11 @@ request_hash_of(LedgerRequest *req)
 static bool
 check_replay(LedgerRequest *req, KeyedJournal *k, LedgerResult *res, Refusal *r)
 {
-	if (memcmp(request_hash_of(req), k->request_hash, WALLET_HASH_LEN) != 0)
+	if (!k->is_journal ||
+		memcmp(request_hash_of(req), k->request_hash, WALLET_HASH_LEN) != 0)
 		return ledger_refuse(r, ERRCODE_WALLET_IDEMPOTENCY_CONFLICT,
-					         psprintf("idempotency key \"%s\" was already used for a "
-									  "different request", req->idempotency_key),
-					         pstrdup("A retry must repeat the original request exactly."));
+							 idem_conflict_message(req->idempotency_key),
+							 pstrdup(idem_conflict_detail()));
 	res->journal_id = k->id;
 	res->created_at = k->created_at;
 	res->fee_minor = k->fee_minor;
@@ -531,6 +532,7 @@ add_journal_row(Batch *b, LedgerRequest *req, int64 id, const char *status,
 	column_add(&c[J_CREATED], TimestampTzGetDatum(b->now), false);
 	column_add(&c[J_FEE], Int64GetDatum(res->fee_minor), false);
 	column_add(&c[J_COMMISSION], Int64GetDatum(res->commission_minor), false);
+	claim_key(b, req, id);
 }
 
 #ifdef USE_ASSERT_CHECKING
@@ -671,7 +673,7 @@ post_one(Batch *b, LedgerRequest *req, LedgerResult *res, Refusal *r)
 	int64		balance_after[WALLET_MAX_LEGS];
 	AccountUndo undo[WALLET_MAX_LEGS + 1];
 	int			nundo = 0;
-	KeyedJournal *k = find_keyed(b, req->idempotency_key);
+	KeyedJournal *k = find_keyed(b, req->idempotency_scope, req->idempotency_key);
 	bool		ok;
 
 	request_hash_of(req);
@@ -753,6 +755,7 @@ ledger_post_batch(LedgerRequest *reqs, int nreqs, bool atomic, LedgerResult *res
 			continue;
 		handle_refusal(&b, &reqs[i], atomic, &results[i], &refusals[i]);
 	}
+	write_claims(&b);
 	write_journals(&b);
 	write_entries(&b);
 	write_accounts(&b);

@@ -76,10 +76,17 @@ enum
 };
 extern const Oid entry_types[E_NCOLS];
 
-/* An existing journal found under an idempotency key. */
+enum
+{
+	K_SCOPE, K_KEY, K_RHASH, K_RESULT, K_NCOLS
+};
+
+/* An earlier request found under an idempotency key (with its journal, if any). */
 typedef struct KeyedJournal
 {
+	int64		scope;
 	char	   *key;
+	bool		is_journal;		/* claimed by a posting, not by a hold, deposit... */
 	int64		id;
 	bool		posted;
 	uint8		request_hash[WALLET_HASH_LEN];
@@ -100,6 +107,7 @@ typedef struct Batch
 	int			nkeyed;
 	Column		jcols[J_NCOLS];
 	Column		ecols[E_NCOLS];
+	Column		kcols[K_NCOLS]; /* the keys claimed by the batch's journals */
 	int			njournals_inserted;
 	TimestampTz now;
 	int64		last_locked_id; /* lock order, asserted ascending */
@@ -114,8 +122,10 @@ extern void collect_accounts(Batch *b, LedgerRequest *reqs, int nreqs, bool *val
 extern void lock_accounts(Batch *b);
 extern void fold_deferred(Batch *b);
 extern void load_keys(Batch *b, LedgerRequest *reqs, int nreqs);
-extern KeyedJournal *find_keyed(Batch *b, const char *key);
+extern KeyedJournal *find_keyed(Batch *b, int64 scope, const char *key);
+extern void claim_key(Batch *b, LedgerRequest *req, int64 journal_id);
 extern void write_journals(Batch *b);
+extern void write_claims(Batch *b);
 extern void write_entries(Batch *b);
 extern void write_accounts(Batch *b);
 extern void resolve_late_accounts(Batch *b);

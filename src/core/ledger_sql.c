@@ -276,6 +276,7 @@ post_with_counterpart(FunctionCallInfo fcinfo, bool credit)
 		request_two_legs(&req, "CREDIT", counterpart, account, amount);
 	else
 		request_two_legs(&req, "DEBIT", account, counterpart, amount);
+	req.scope_account_number = account; /* the key is in the account owner's scope */
 	request_common(&req, fcinfo, 3, credit ? "DEPOSIT" : "WITHDRAWAL", credit ? 'C' : 'D');
 	return post_and_return(fcinfo, &req);
 }

@@ -29,12 +29,15 @@
 #include "utils/lsyscache.h"
 
 #include "core/ledger_guard.h"
+#include "core/idempotency.h"
 #include "core/ledger_internal.h"
 
 const Oid	journal_types[J_NCOLS] = {
 	INT8OID, TEXTOID, TEXTOID, TEXTOID, BYTEAOID, TEXTOID, JSONBOID, INT8OID,
 	TEXTOID, TEXTOID, BYTEAOID, TIMESTAMPTZOID, INT8OID, INT8OID
 };
+static const Oid claim_types[K_NCOLS] = {INT8OID, TEXTOID, BYTEAOID, INT8OID};
+
 const Oid	entry_types[E_NCOLS] = {
 	INT8OID, INT2OID, INT8OID, TEXTOID, INT8OID, INT8OID, INT8OID, TEXTOID,
 	TIMESTAMPTZOID
@@ -44,6 +47,7 @@ static SPIPlanPtr lock_plan = NULL;
 static SPIPlanPtr lock_plan_010 = NULL;
 static SPIPlanPtr fold_plan = NULL;
 static SPIPlanPtr keys_plan = NULL;
+static SPIPlanPtr insert_claims_plan = NULL;
 static SPIPlanPtr insert_journals_plan = NULL;
 static SPIPlanPtr insert_entries_plan = NULL;
 static SPIPlanPtr update_accounts_plan = NULL;
@@ -82,6 +86,8 @@ batch_init(Batch *b)
 		column_init(&b->jcols[i], journal_types[i]);
 	for (int i = 0; i < E_NCOLS; i++)
 		column_init(&b->ecols[i], entry_types[i]);
+	for (int i = 0; i < K_NCOLS; i++)
+		column_init(&b->kcols[i], claim_types[i]);
 	memset(&ctl, 0, sizeof(ctl));
 	ctl.keysize = WALLET_MAX_ACCOUNT_NUMBER + 1;
 	ctl.entrysize = sizeof(LedgerAccount);
@@ -326,67 +332,113 @@ fold_deferred(Batch *b)
  * Step 3: idempotency keys
  * ---------------------------------------------------------------------
  */
+/* One row of the key look-up. */
+static void
+read_keyed(KeyedJournal *k, HeapTuple tup, TupleDesc desc)
+{
+	bool		isnull;
+	Datum		d;
+
+	k->scope = get_int64(tup, desc, 1);
+	k->key = SPI_getvalue(tup, desc, 2);
+	k->is_journal = get_bool(tup, desc, 3);
+	d = SPI_getbinval(tup, desc, 4, &isnull);
+	if (!isnull && VARSIZE_ANY_EXHDR(DatumGetByteaPP(d)) == WALLET_HASH_LEN)
+		memcpy(k->request_hash, VARDATA_ANY(DatumGetByteaPP(d)), WALLET_HASH_LEN);
+	d = SPI_getbinval(tup, desc, 5, &isnull);
+	if (isnull)
+		return;					/* not a journal (or not found): a conflict */
+	k->id = DatumGetInt64(d);
+	k->posted = get_bool(tup, desc, 6);
+	if (!k->posted)
+	{
+		strlcpy(k->sqlstate, SPI_getvalue(tup, desc, 7), sizeof(k->sqlstate));
+		k->message = SPI_getvalue(tup, desc, 8);
+	}
+	k->created_at = DatumGetTimestampTz(SPI_getbinval(tup, desc, 9, &isnull));
+	k->fee_minor = DatumGetInt64(SPI_getbinval(tup, desc, 10, &isnull));
+	k->commission_minor = DatumGetInt64(SPI_getbinval(tup, desc, 11, &isnull));
+	d = SPI_getbinval(tup, desc, 12, &isnull);
+	k->exponent = isnull ? 0 : DatumGetInt16(d);
+}
+
+/* The scope of a request's key: the owner of the account it acts for. */
+static int64
+request_scope(Batch *b, LedgerRequest *req)
+{
+	const char *number = req->scope_account_number;
+	LedgerAccount *acct;
+
+	if (number == NULL && req->nlegs > 0)
+		number = req->legs[0].account_number;
+	acct = number ? batch_account(b, number, false) : NULL;
+	return acct != NULL && acct->found ? acct->owner_id : 0;
+}
+
+/*
+ * Find the claims of the batch's keys (idempotency.c's rule) and, for a
+ * posting's claim, its journal: one statement.
+ */
 void
 load_keys(Batch *b, LedgerRequest *reqs, int nreqs)
 {
-	Oid			argtypes[1] = {TEXTARRAYOID};
-	Datum		values[1];
+	Oid			argtypes[2] = {INT8ARRAYOID, TEXTARRAYOID};
+	Datum		values[2];
+	Column		scopes;
 	Column		keys;
 
+	column_init(&scopes, INT8OID);
 	column_init(&keys, TEXTOID);
 	for (int i = 0; i < nreqs; i++)
 		if (reqs[i].idempotency_key)
+		{
+			reqs[i].idempotency_scope = request_scope(b, &reqs[i]);
+			column_add(&scopes, Int64GetDatum(reqs[i].idempotency_scope), false);
 			column_add(&keys, CStringGetTextDatum(reqs[i].idempotency_key), false);
+		}
 	b->nkeyed = 0;
 	if (keys.n == 0)
 		return;
 	wallet_plan(&keys_plan,
-				"SELECT j.idempotency_key, j.id, j.status = 'POSTED', j.request_hash,"
-				" j.refusal_sqlstate, j.refusal_message, j.created_at, j.fee_minor,"
-				" j.commission_minor, (SELECT c.exponent FROM pg_wallet.entries e"
+				"SELECT k.scope, k.key, k.kind = 'journal', k.request_hash, j.id,"
+				" j.status = 'POSTED', j.refusal_sqlstate, j.refusal_message, j.created_at,"
+				" j.fee_minor, j.commission_minor, (SELECT c.exponent FROM pg_wallet.entries e"
 				"   JOIN pg_wallet.accounts a ON a.id = e.account_id"
 				"   JOIN pg_wallet.currencies c ON c.code = a.currency"
 				"   WHERE e.journal_id = j.id ORDER BY e.leg LIMIT 1)"
-				" FROM pg_wallet.journals j WHERE j.idempotency_key = ANY($1)",
-				1, argtypes);
-	values[0] = column_array(&keys);
+				" FROM unnest($1, $2) AS q(scope, key)"
+				" JOIN pg_wallet.idempotency_keys k ON k.scope = q.scope AND k.key = q.key"
+				" LEFT JOIN pg_wallet.journals j ON k.kind = 'journal' AND j.id = k.result_id",
+				2, argtypes);
+	values[0] = column_array(&scopes);
+	values[1] = column_array(&keys);
 	if (SPI_execute_plan(keys_plan, values, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "idempotency key look-up failed");
 	b->keyed = palloc0(sizeof(KeyedJournal) * (SPI_processed + 1));
 	for (uint64 i = 0; i < SPI_processed; i++)
-	{
-		HeapTuple	tup = SPI_tuptable->vals[i];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
-		KeyedJournal *k = &b->keyed[b->nkeyed++];
-		bool		isnull;
-		Datum		d;
-
-		k->key = SPI_getvalue(tup, desc, 1);
-		k->id = DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull));
-		k->posted = DatumGetBool(SPI_getbinval(tup, desc, 3, &isnull));
-		d = SPI_getbinval(tup, desc, 4, &isnull);
-		if (!isnull)
-			memcpy(k->request_hash, VARDATA_ANY(DatumGetByteaPP(d)), WALLET_HASH_LEN);
-		if (!k->posted)
-		{
-			strlcpy(k->sqlstate, SPI_getvalue(tup, desc, 5), sizeof(k->sqlstate));
-			k->message = SPI_getvalue(tup, desc, 6);
-		}
-		k->created_at = DatumGetTimestampTz(SPI_getbinval(tup, desc, 7, &isnull));
-		k->fee_minor = DatumGetInt64(SPI_getbinval(tup, desc, 8, &isnull));
-		k->commission_minor = DatumGetInt64(SPI_getbinval(tup, desc, 9, &isnull));
-		d = SPI_getbinval(tup, desc, 10, &isnull);
-		k->exponent = isnull ? 0 : DatumGetInt16(d);
-	}
+		read_keyed(&b->keyed[b->nkeyed++], SPI_tuptable->vals[i], SPI_tuptable->tupdesc);
 }
 
 KeyedJournal *
-find_keyed(Batch *b, const char *key)
+find_keyed(Batch *b, int64 scope, const char *key)
 {
 	for (int i = 0; key && i < b->nkeyed; i++)
-		if (strcmp(b->keyed[i].key, key) == 0)
+		if (b->keyed[i].scope == scope && strcmp(b->keyed[i].key, key) == 0)
 			return &b->keyed[i];
 	return NULL;
+}
+
+/* Claim a request's key for the journal it records (written by write_claims). */
+void
+claim_key(Batch *b, LedgerRequest *req, int64 journal_id)
+{
+	if (req->idempotency_key == NULL)
+		return;
+	Assert(req->hashed);
+	column_add(&b->kcols[K_SCOPE], Int64GetDatum(req->idempotency_scope), false);
+	column_add(&b->kcols[K_KEY], CStringGetTextDatum(req->idempotency_key), false);
+	column_add(&b->kcols[K_RHASH], bytea_datum(req->request_hash, WALLET_HASH_LEN), false);
+	column_add(&b->kcols[K_RESULT], Int64GetDatum(journal_id), false);
 }
 
 /* ---------------------------------------------------------------------
@@ -411,16 +463,42 @@ write_journals(Batch *b)
 				" request_hash, description, metadata, reverses_journal_id, refusal_sqlstate,"
 				" refusal_message, hash, created_at, fee_minor, commission_minor)"
 				" SELECT * FROM unnest($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,"
-				" $13, $14)"
-				" ON CONFLICT (idempotency_key) DO NOTHING",
+				" $13, $14)",
 				J_NCOLS, argtypes);
-	if (ledger_guard_execute(insert_journals_plan, values, NULL, 0) != SPI_OK_INSERT)
+	if (ledger_guard_execute(insert_journals_plan, values, NULL, 0) != SPI_OK_INSERT ||
+		SPI_processed != (uint64) b->jcols[J_ID].n)
 		elog(ERROR, "journal insert failed");
-	if (SPI_processed != (uint64) b->jcols[J_ID].n)
-		ereport(ERROR,
-				(errcode(ERRCODE_WALLET_CONCURRENT_REQUEST),
-				 errmsg("a concurrent request with the same idempotency key committed first"),
-				 errhint("Retry the request: the retry returns the first request's result.")));
+}
+
+/*
+ * Claim the keys of the batch's journals (idempotency.c): before the
+ * journals, so that a request that lost a race to its key writes nothing.
+ */
+void
+write_claims(Batch *b)
+{
+	Oid			argtypes[K_NCOLS + 1];
+	Datum		values[K_NCOLS + 1];
+
+	if (b->kcols[K_KEY].n == 0)
+		return;
+	for (int i = 0; i < K_NCOLS; i++)
+	{
+		argtypes[i] = get_array_type(claim_types[i]);
+		values[i] = column_array(&b->kcols[i]);
+	}
+	argtypes[K_NCOLS] = TIMESTAMPTZOID;
+	values[K_NCOLS] = TimestampTzGetDatum(b->now);
+	wallet_plan(&insert_claims_plan,
+				"INSERT INTO pg_wallet.idempotency_keys (scope, key, kind, request_hash,"
+				" result_id, created_at) SELECT s, k, 'journal', h, r, $5"
+				" FROM unnest($1, $2, $3, $4) AS c(s, k, h, r)"
+				" ON CONFLICT (scope, key) DO NOTHING",
+				K_NCOLS + 1, argtypes);
+	if (SPI_execute_plan(insert_claims_plan, values, NULL, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "idempotency key claim failed");
+	if (SPI_processed != (uint64) b->kcols[K_KEY].n)
+		idem_raise_concurrent();
 }
 
 void

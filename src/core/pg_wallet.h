@@ -78,6 +78,11 @@ typedef struct LedgerRequest
 {
 	const char *journal_type;
 	const char *idempotency_key;	/* NULL: no idempotency */
+	/*
+	 * The account the request acts for: its owner is the key's scope
+	 * (idempotency.c). NULL: the first leg's account.
+	 */
+	const char *scope_account_number;
 	const char *description;
 	Jsonb	   *metadata;		/* NULL: {} */
 	int64		reverses_journal_id;	/* 0: none */
@@ -112,9 +117,10 @@ typedef struct LedgerRequest
 	/* a fee the caller already put in the legs (a hold's capture) */
 	int64		known_fee_minor;
 	int64		known_commission_minor;
-	/* filled by the core: the request's hash, computed once */
+	/* filled by the core: the request's hash, computed once, and the key's scope */
 	bool		hashed;
 	uint8		request_hash[WALLET_HASH_LEN];
+	int64		idempotency_scope;
 } LedgerRequest;
 
 typedef struct LedgerResult

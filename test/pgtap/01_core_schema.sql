@@ -7,7 +7,7 @@
 -- fail for a good reason) when tables or functions are added.
 
 BEGIN;
-SELECT plan(63);
+SELECT plan(66);
 
 -- ---------------------------------------------------------------------------------------
 -- The schema and its membership in the extension
@@ -71,6 +71,7 @@ SELECT has_table('pg_wallet', 'journals', 'table pg_wallet.journals exists');
 SELECT has_table('pg_wallet', 'entries', 'table pg_wallet.entries exists');
 SELECT has_table('pg_wallet', 'account_deltas', 'table pg_wallet.account_deltas exists');
 SELECT has_table('pg_wallet', 'holds', 'table pg_wallet.holds exists');
+SELECT has_table('pg_wallet', 'idempotency_keys', 'table pg_wallet.idempotency_keys exists');
 
 SELECT has_pk('pg_wallet', 'currencies', 'pg_wallet.currencies has a primary key');
 SELECT has_pk('pg_wallet', 'owners', 'pg_wallet.owners has a primary key');
@@ -79,6 +80,16 @@ SELECT has_pk('pg_wallet', 'accounts', 'pg_wallet.accounts has a primary key');
 SELECT has_pk('pg_wallet', 'journals', 'pg_wallet.journals has a primary key');
 SELECT has_pk('pg_wallet', 'entries', 'pg_wallet.entries has a primary key');
 SELECT has_pk('pg_wallet', 'holds', 'pg_wallet.holds has a primary key');
+-- one claim per key and scope, whatever the key is for (src/core/idempotency.c)
+SELECT col_is_pk('pg_wallet', 'idempotency_keys', ARRAY['scope', 'key'],
+	'pg_wallet.idempotency_keys is keyed by (scope, key)');
+SELECT is(
+	(SELECT count(*) FROM pg_constraint k
+	 WHERE k.connamespace = 'pg_wallet'::regnamespace AND k.contype = 'u'
+	   AND EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = k.conrelid
+	               AND a.attnum = ANY (k.conkey) AND a.attname = 'idempotency_key')),
+	0::bigint,
+	'no table keeps a unique idempotency key of its own: idempotency_keys is the one claim');
 
 SELECT has_pk('pg_wallet', 'account_deltas', 'pg_wallet.account_deltas has a primary key');
 

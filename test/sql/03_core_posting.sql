@@ -66,8 +66,8 @@ SELECT status, replayed FROM pg_wallet.credit('BOB', 100.0, 'P-KES', 'dep-bob-1'
 SELECT err($$SELECT pg_wallet.credit('BOB', 100.01, 'P-KES', 'dep-bob-1', 'Deposit',
                                      '{"channel": "stk"}')$$);
 SELECT err($$SELECT pg_wallet.credit('BOB', 100.00, 'P-KES', 'dep-bob-1', 'Deposit')$$);
-SELECT err($$SELECT pg_wallet.credit('CAROL', 100.00, 'P-KES', 'dep-bob-1', 'Deposit',
-                                     '{"channel": "stk"}')$$);
+-- the key is BOB's owner's (test 15 shows another owner's key space is its own)
+SELECT err($$SELECT pg_wallet.debit('BOB', 1.00, 'P-KES', 'dep-bob-1')$$);
 SELECT count(*) AS journals_under_key FROM pg_wallet.journals
 WHERE idempotency_key = 'dep-bob-1';
 SELECT bal('BOB');

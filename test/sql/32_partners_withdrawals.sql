@@ -81,6 +81,12 @@ SELECT (pg_wallet.withdraw_request(:'pid', 10, 'KES', '0712000200', :'token', 's
 	idempotency_key => 'w32-ok') #>> '{data,request_ref}' AS ok_ref \gset
 SELECT :'answer';
 SELECT errm(format('SELECT pg_wallet.withdraw_request(%L, 1, %L, %L, %L, %L)', :'pid', 'KES', '0712000200', :'token', 'sim_payout'));
+-- the key promises the whole request (idempotency_keys): another amount or destination under
+-- it is WL003 before the token is looked at; a key a payout took cannot post a transfer
+SELECT errm(format('SELECT pg_wallet.withdraw_request(%L, 11, %L, %L, vt(), %L, idempotency_key => %L)', :'pid', 'KES', '0712000200', 'sim_payout', 'w32-ok'));
+SELECT errm(format('SELECT pg_wallet.withdraw_request(%L, 10, %L, %L, vt(), %L, idempotency_key => %L)', :'pid', 'KES', '0712000209', 'sim_payout', 'w32-ok'));
+SELECT errm($$SELECT pg_wallet.transfer('W32-KES', 'SETTLE-PTN-S32-KES', 1, 'w32-ok')$$);
+SELECT kind, count(*) FROM pg_wallet.idempotency_keys WHERE key = 'w32-ok' GROUP BY kind;
 -- held at once: amount + fee leave the available balance
 SELECT bal('W32-KES');
 SELECT wd_status(:'ok_ref');

@@ -148,10 +148,10 @@ FROM pg_wallet.send_funds_to_account('K34-B', 'K34-A', 4, 'P2P-34') s \gset
 SELECT :'b_replayed' AS b_replayed, :'p2p_a' <> :'p2p_b' AS two_transfers;
 SELECT (s ->> 'transaction_id') = :'p2p_a' AS same_transfer, s ->> 'replayed' AS replayed
 FROM pg_wallet.send_funds_to_account('K34-A', 'K34-B', 4, 'P2P-34') s;
-SELECT replace(errm($$SELECT pg_wallet.send_funds_to_account('K34-A', 'K34-B', 5, 'P2P-34')$$),
-	':' || :oa || ':', ':<A>:') AS same_owner_other_request;
-SELECT replace(replace(idempotency_key, :'oa', '<A>'), :'ob', '<B>') AS journal_key
-FROM pg_wallet.journals WHERE idempotency_key LIKE 'send:%:P2P-34' ORDER BY id;
+SELECT errm($$SELECT pg_wallet.send_funds_to_account('K34-A', 'K34-B', 5, 'P2P-34')$$)
+	AS same_owner_other_request;
+SELECT k.key, CASE k.scope WHEN :oa THEN '<A>' WHEN :ob THEN '<B>' END AS scope, k.kind
+FROM pg_wallet.idempotency_keys k WHERE k.key = 'send:P2P-34' ORDER BY k.result_id;
 SELECT bal('K34-A'), bal('K34-B');
 
 -- ---------------------------------------------------------------------------------------

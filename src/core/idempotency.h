@@ -1,0 +1,46 @@
+/*-------------------------------------------------------------------------
+ *
+ * idempotency.h
+ *	  The one idempotency claim of pg_wallet (src/core/idempotency.c).
+ *
+ * A key belongs to a scope: the owner of the account the request acts for.
+ * The first request under (scope, key) records its kind, its hash and the
+ * id of its result in pg_wallet.idempotency_keys; a retry with the same
+ * kind and hash gets that result, anything else is refused (WL003).
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef WALLET_IDEMPOTENCY_H
+#define WALLET_IDEMPOTENCY_H
+
+#include "core/pg_wallet.h"
+
+/* The kinds of result a key can stand for (the table's CHECK lists them). */
+#define IDEM_JOURNAL	"journal"
+#define IDEM_HOLD		"hold"
+
+/* The conflict's message and detail, written once for every claim path. */
+extern char *idem_conflict_message(const char *key);
+extern const char *idem_conflict_detail(void);
+
+/* WL017: a concurrent request claimed the key first (retry: it replays). */
+extern void idem_raise_concurrent(void) pg_attribute_noreturn();
+
+/* The scope of a key given for an account: its owner, 0 when unknown. */
+extern int64 idem_scope_of_account(const char *account_number);
+
+/*
+ * The result id of the earlier request under (scope, key), or 0 when the
+ * key is new. Raises WL003 when the key was used for another kind of
+ * request or a different one. The caller is connected to SPI.
+ */
+extern int64 idem_find(int64 scope, const char *key, const char *kind, const uint8 *hash);
+
+/*
+ * Claim (scope, key) for a result. Raises (WL004, retry) when a concurrent
+ * request claimed it first: the caller's transaction then rolls back.
+ */
+extern void idem_record(int64 scope, const char *key, const char *kind, const uint8 *hash,
+						int64 result_id);
+
+#endif							/* WALLET_IDEMPOTENCY_H */
