@@ -7,7 +7,7 @@
 -- fail for a good reason) when tables or functions are added.
 
 BEGIN;
-SELECT plan(66);
+SELECT plan(64);
 
 -- ---------------------------------------------------------------------------------------
 -- The schema and its membership in the extension
@@ -163,12 +163,8 @@ SELECT is(
 -- ---------------------------------------------------------------------------------------
 SELECT col_is_unique('pg_wallet', 'accounts', 'account_number',
 	'accounts.account_number is unique');
-SELECT col_is_unique('pg_wallet', 'journals', 'idempotency_key',
-	'journals.idempotency_key is unique');
 SELECT col_is_unique('pg_wallet', 'journals', 'reverses_journal_id',
 	'journals.reverses_journal_id is unique (a journal is reversed at most once)');
-SELECT col_is_unique('pg_wallet', 'holds', 'idempotency_key',
-	'holds.idempotency_key is unique');
 SELECT col_is_unique('pg_wallet', 'owners', 'external_ref',
 	'owners.external_ref is unique');
 
