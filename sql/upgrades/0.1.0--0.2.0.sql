@@ -55,3 +55,7 @@ COMMENT ON TABLE pg_wallet.rules_generation IS
 COMMENT ON TABLE pg_wallet.principal_passwords IS
 	'Password hashes: scrypt$N$r$p$salt$hash (src/identity/auth_password.c). Never readable by an API '
 	'role; never returned by a function.';
+
+-- The workers' activity counters (issue 11): worker_status() returns two more columns (loops,
+-- transactions); the replay creates it again.
+DROP FUNCTION pg_wallet.worker_status();
