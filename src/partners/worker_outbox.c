@@ -666,6 +666,34 @@ outbox_turn(OutboxHttp *http)
 }
 
 /*
+ * Claim what room allows, start sending it, and set when to claim next
+ * (*claim_now: at once, the batch was full; *due_at otherwise). False when
+ * the claim failed.
+ */
+static bool
+outbox_claim_send(OutboxHttp *http, bool *claim_now, TimestampTz *due_at)
+{
+	ClaimBatch	batch;
+	OutboxRequest *failed[OUTBOX_MAX_IN_FLIGHT_LIMIT];
+	int			nfailed = 0;
+
+	batch.max_rows = Min(outbox_batch_size, outbox_max_in_flight - outbox_http_in_flight(http));
+	batch.rows = palloc0(sizeof(ClaimedRow) * Max(batch.max_rows, 1));
+	if (!worker_run(outbox_claim, &batch, "outbox claim"))
+	{
+		pfree(batch.rows);
+		return false;
+	}
+	outbox_send(http, &batch, failed, &nfailed);
+	outbox_record_all(failed, nfailed);
+	*due_at = outbox_next_claim(&batch, nfailed);
+	/* a full batch: more may be due at once */
+	*claim_now = batch.nrows == batch.max_rows && batch.nrows > 0;
+	pfree(batch.rows);
+	return true;
+}
+
+/*
  * Main loop. A claim happens when woken (a commit queued rows), when the
  * next retry is due, and after every turn that freed room, bounded by
  * pg_wallet.outbox_batch_size and pg_wallet.outbox_max_in_flight. With
@@ -715,29 +743,13 @@ wallet_outbox_main(Datum arg)
 		}
 		if (due_at != 0 && GetCurrentTimestamp() >= due_at)
 			claim_now = true;
-		if (claim_now && outbox_http_in_flight(http) < outbox_max_in_flight)
+		if (claim_now && outbox_http_in_flight(http) < outbox_max_in_flight &&
+			!outbox_claim_send(http, &claim_now, &due_at))
 		{
-			ClaimBatch	batch;
-			OutboxRequest *failed[OUTBOX_MAX_IN_FLIGHT_LIMIT];
-			int			nfailed = 0;
-
-			batch.max_rows = Min(outbox_batch_size,
-								 outbox_max_in_flight - outbox_http_in_flight(http));
-			batch.rows = palloc0(sizeof(ClaimedRow) * Max(batch.max_rows, 1));
-			if (!worker_run(outbox_claim, &batch, "outbox claim"))
-			{
-				/* the extension may be gone, or a row cannot be rendered: not in a loop */
-				ready = false;
-				pfree(batch.rows);
-				outbox_sleep(OUTBOX_NOT_READY_MS);
-				continue;
-			}
-			outbox_send(http, &batch, failed, &nfailed);
-			outbox_record_all(failed, nfailed);
-			due_at = outbox_next_claim(&batch, nfailed);
-			/* a full batch: more may be due at once */
-			claim_now = batch.nrows == batch.max_rows && batch.nrows > 0;
-			pfree(batch.rows);
+			/* the extension may be gone, or a row cannot be rendered: not in a loop */
+			ready = false;
+			outbox_sleep(OUTBOX_NOT_READY_MS);
+			continue;
 		}
 		if (outbox_http_in_flight(http) > 0)
 			claim_now = outbox_turn(http) || claim_now;

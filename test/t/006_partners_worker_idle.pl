@@ -136,27 +136,29 @@ $node->safe_psql('postgres', qq{
 	SELECT pg_wallet.create_account(pg_wallet.create_owner('user', 'Idle'), 'KES', 'WALLET',
 		'IDLE-KES');
 });
-my $loops_before =
-  $node->safe_psql('postgres', "SELECT loops FROM pg_wallet.worker_status() WHERE worker = 'pg_wallet outbox'");
-$node->safe_psql('postgres', "SELECT pg_wallet.deposit_request('IDLE-KES', 25, 'idle', phone => '0712345600')");
+my $outbox_loops =
+  "SELECT loops FROM pg_wallet.worker_status() WHERE worker = 'pg_wallet outbox'";
+my $loops_before = $node->safe_psql('postgres', $outbox_loops);
+$node->safe_psql('postgres',
+	"SELECT pg_wallet.deposit_request('IDLE-KES', 25, 'idle', phone => '0712345600')");
 ok( $node->poll_query_until('postgres',
 		"SELECT count(*) = 1 FROM pg_wallet.outbox WHERE status = 'DELIVERED'"),
 	'a committed outbox row wakes the sleeping worker and is delivered');
-ok( $node->safe_psql('postgres',
-		"SELECT loops > $loops_before FROM pg_wallet.worker_status() WHERE worker = 'pg_wallet outbox'")
-	  eq 't',
+ok($node->safe_psql('postgres', $outbox_loops) > $loops_before,
 	'the worker counted the turns that delivered it');
 ok( $node->poll_query_until('postgres',
 		"SELECT count(*) = 0 FROM pg_wallet.deposits WHERE status <> 'completed'"),
 	'the partner called back and the deposit completed');
 
 # a due retry wakes the worker: HTTP 500 twice, then delivered at the third attempt
-$node->safe_psql('postgres', "SELECT pg_wallet.deposit_request('IDLE-KES', 40, 'idle', phone => '0712345607')");
+$node->safe_psql('postgres',
+	"SELECT pg_wallet.deposit_request('IDLE-KES', 40, 'idle', phone => '0712345607')");
 ok( $node->poll_query_until('postgres',
 		"SELECT count(*) = 2 FROM pg_wallet.outbox WHERE status = 'DELIVERED'"),
 	'a message answered with 500 is retried when due and delivered');
 is( $node->safe_psql('postgres',
-		"SELECT attempts, last_http_status FROM pg_wallet.outbox WHERE status = 'DELIVERED' ORDER BY id DESC LIMIT 1"),
+		"SELECT attempts, last_http_status FROM pg_wallet.outbox WHERE status = 'DELIVERED'"
+		  . ' ORDER BY id DESC LIMIT 1'),
 	'3|200', 'at its third attempt, after two timed retries');
 ok( $node->poll_query_until('postgres',
 		"SELECT count(*) = 0 FROM pg_wallet.deposits WHERE status <> 'completed'"),
@@ -171,7 +173,8 @@ idle_window('idle after deliveries', 5);
 
 is( $node->safe_psql('postgres', q{
 		SELECT count(*) FROM (
-			SELECT a.currency FROM pg_wallet.entries e JOIN pg_wallet.accounts a ON a.id = e.account_id
+			SELECT a.currency
+			FROM pg_wallet.entries e JOIN pg_wallet.accounts a ON a.id = e.account_id
 			GROUP BY a.currency
 			HAVING sum(CASE e.side WHEN 'CR' THEN e.amount ELSE -e.amount END) <> 0) x}),
 	'0', 'every currency sums to zero');
