@@ -222,14 +222,17 @@ RETURNS bigint
 LANGUAGE sql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
-	SELECT greatest(0, ceil(extract(epoch FROM (min(t) - clock_timestamp())) * 1000))::bigint
+	-- greatest() ignores a NULL: without the CASE an empty outbox would be "due now" (0),
+	-- and the worker would claim in a loop instead of sleeping (issue 11)
+	SELECT CASE WHEN min(t) IS NOT NULL THEN
+		greatest(0, ceil(extract(epoch FROM (min(t) - clock_timestamp())) * 1000))::bigint END
 	FROM (SELECT min(o.next_attempt_at) AS t FROM pg_wallet.outbox o WHERE o.status = 'PENDING'
 	      UNION ALL
 	      SELECT min(o.lease_until) FROM pg_wallet.outbox o WHERE o.status = 'SENDING') x
 $$;
 COMMENT ON FUNCTION pg_wallet._outbox_next_due_ms() IS
-	'Worker only: milliseconds until the next row is due (or a lease runs out); NULL when '
-	'nothing is pending.';
+	'Worker only: milliseconds until the next row is due (or a lease runs out), 0 when one is '
+	'due now; NULL when nothing is pending or sending (the worker then sleeps until woken).';
 
 -- ---------------------------------------------------------------------------------------
 -- Inspection and operations

@@ -113,3 +113,7 @@ ALTER TABLE pg_wallet.holds DROP CONSTRAINT holds_idempotency_key_key;
 ALTER TABLE pg_wallet.deposits DROP CONSTRAINT deposits_owner_id_idempotency_key_key;
 ALTER TABLE pg_wallet.withdrawals DROP CONSTRAINT withdrawals_owner_id_idempotency_key_key;
 DROP FUNCTION pg_wallet._payout_replay(text, text);
+
+-- The workers' activity counters (issue 11): worker_status() returns two more columns (loops,
+-- transactions); the replay creates it again.
+DROP FUNCTION pg_wallet.worker_status();

@@ -52,12 +52,23 @@ extern bool wallet_preloaded;
 #define WALLET_WORKER_OUTBOX	0
 #define WALLET_WORKER_EXPIRY	1
 #define WALLET_WORKER_KINDS		2
+/* The launcher has no slot, but counts its activity like the others. */
+#define WALLET_WORKER_LAUNCHER	2
+#define WALLET_WORKER_COUNTED	3
 
 extern bool worker_slot_claim(int kind);
 extern void worker_slot_release(int kind);
 extern bool worker_slot_alive(int kind);
 extern void outbox_shmem_init_hooks(void);
 extern void outbox_set_worker_latch(bool mine);
+
+/*
+ * Activity counters in shared memory, shown by worker_status(): the turns of
+ * a worker's main loop (an idle worker turns only when woken or when a
+ * timeout it chose runs out) and the transactions it ran.
+ */
+extern void worker_count_loop(int kind);
+extern void worker_count_transaction(int kind);
 
 /* outbox_sign.c: the Standard Webhooks v1 signature of one message. */
 extern char *outbox_signature(const uint8 *secret, int secret_len, const char *msg_id,

@@ -5,17 +5,19 @@
  *	  the outbox worker, and the transaction callback that does it. (The
  *	  workers' settings are defined in src/settings.c.)
  *
- * Owns: OutboxShared, wallet_preloaded, _outbox_wake() and
- * workers_available(). Never: touches an outbox row (SQL does), or wakes
+ * Owns: OutboxShared, wallet_preloaded, _outbox_wake(),
+ * workers_available() and the workers' activity counters
+ * (_worker_activity(), read by worker_status()). Never: touches an outbox row (SQL does), or wakes
  * the worker before commit (a woken worker must find the committed row).
  *
  * Waking: pg_wallet._outbox_wake() only sets a backend-local flag; the
  * XactCallback sets the worker's latch at XACT_EVENT_COMMIT, so the worker
  * wakes exactly when the new rows become visible, never by polling. An
  * aborted transaction wakes nobody. The latch is found through the worker's
- * pgprocno published in shared memory; a stale number (the worker just
- * exited) sets some other process's latch, which is a harmless spurious
- * wake-up.
+ * pgprocno published in shared memory and withdrawn when the worker exits; a
+ * stale number (the worker is just exiting) sets some other process's latch,
+ * which is a harmless spurious wake-up: every worker loop treats a wake-up
+ * as a hint and sleeps again when nothing is due.
  *
  *-------------------------------------------------------------------------
  */
@@ -25,17 +27,20 @@
 
 #include "access/xact.h"
 #include "fmgr.h"
+#include "funcapi.h"
 #include "miscadmin.h"
 #include "port/atomics.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
 #include "storage/proc.h"
 #include "storage/shmem.h"
+#include "utils/builtins.h"
 
 #include "partners/outbox.h"
 
 PG_FUNCTION_INFO_V1(wallet_outbox_wake);
 PG_FUNCTION_INFO_V1(wallet_workers_available);
+PG_FUNCTION_INFO_V1(wallet_worker_activity);
 
 bool		wallet_preloaded = false;
 
@@ -44,7 +49,16 @@ typedef struct OutboxShared
 {
 	pg_atomic_uint32 outbox_procno_plus1;	/* 0: no outbox worker */
 	pg_atomic_uint32 worker_pid[WALLET_WORKER_KINDS];	/* 0: none running */
+	pg_atomic_uint64 loops[WALLET_WORKER_COUNTED];	/* since the server started */
+	pg_atomic_uint64 transactions[WALLET_WORKER_COUNTED];
 } OutboxShared;
+
+/* The names of the counted workers (their backend_type), by kind. */
+static const char *const worker_names[WALLET_WORKER_COUNTED] = {
+	[WALLET_WORKER_OUTBOX] = "pg_wallet outbox",
+	[WALLET_WORKER_EXPIRY] = "pg_wallet expiry",
+	[WALLET_WORKER_LAUNCHER] = "pg_wallet launcher",
+};
 
 static OutboxShared *outbox_shared = NULL;
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
@@ -76,6 +90,11 @@ outbox_shmem_startup(void)
 		pg_atomic_init_u32(&outbox_shared->outbox_procno_plus1, 0);
 		for (int i = 0; i < WALLET_WORKER_KINDS; i++)
 			pg_atomic_init_u32(&outbox_shared->worker_pid[i], 0);
+		for (int i = 0; i < WALLET_WORKER_COUNTED; i++)
+		{
+			pg_atomic_init_u64(&outbox_shared->loops[i], 0);
+			pg_atomic_init_u64(&outbox_shared->transactions[i], 0);
+		}
 	}
 	LWLockRelease(AddinShmemInitLock);
 }
@@ -92,15 +111,36 @@ outbox_shmem_init_hooks(void)
 
 /*
  * Publish (mine = true) or withdraw the calling outbox worker's latch. At
- * most one outbox worker runs; the last to publish wins.
+ * most one outbox worker runs; the last to publish wins, and a withdrawal
+ * clears only the caller's own number.
  */
 void
 outbox_set_worker_latch(bool mine)
 {
+	uint32		own = (uint32) MyProc->pgprocno + 1;
+
 	if (outbox_shared == NULL)
 		return;
-	pg_atomic_write_u32(&outbox_shared->outbox_procno_plus1,
-						mine ? (uint32) MyProc->pgprocno + 1 : 0);
+	if (mine)
+		pg_atomic_write_u32(&outbox_shared->outbox_procno_plus1, own);
+	else
+		(void) pg_atomic_compare_exchange_u32(&outbox_shared->outbox_procno_plus1, &own, 0);
+}
+
+/* Count one turn of a worker's main loop. */
+void
+worker_count_loop(int kind)
+{
+	if (outbox_shared != NULL && kind >= 0 && kind < WALLET_WORKER_COUNTED)
+		pg_atomic_fetch_add_u64(&outbox_shared->loops[kind], 1);
+}
+
+/* Count one transaction a worker ran. */
+void
+worker_count_transaction(int kind)
+{
+	if (outbox_shared != NULL && kind >= 0 && kind < WALLET_WORKER_COUNTED)
+		pg_atomic_fetch_add_u64(&outbox_shared->transactions[kind], 1);
 }
 
 /* Whether a process of this pid still exists. */
@@ -214,4 +254,30 @@ Datum
 wallet_workers_available(PG_FUNCTION_ARGS)
 {
 	PG_RETURN_BOOL(wallet_preloaded && outbox_shared != NULL);
+}
+
+/*
+ * _worker_activity() returns setof (worker text, loops bigint,
+ * transactions bigint): the activity counters of each worker since the
+ * server started (no rows when the library was not preloaded).
+ */
+Datum
+wallet_worker_activity(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+
+	InitMaterializedSRF(fcinfo, 0);
+	if (!wallet_preloaded || outbox_shared == NULL)
+		PG_RETURN_VOID();
+	for (int i = 0; i < WALLET_WORKER_COUNTED; i++)
+	{
+		Datum		values[3];
+		bool		nulls[3] = {false, false, false};
+
+		values[0] = CStringGetTextDatum(worker_names[i]);
+		values[1] = Int64GetDatum((int64) pg_atomic_read_u64(&outbox_shared->loops[i]));
+		values[2] = Int64GetDatum((int64) pg_atomic_read_u64(&outbox_shared->transactions[i]));
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	PG_RETURN_VOID();
 }

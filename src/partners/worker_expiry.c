@@ -9,6 +9,13 @@
  *	  through the SQL functions that own those rows (a voided hold is a ledger
  *	  event, never a row deletion).
  *
+ * How it sleeps: on its latch until the next sweep is due (the end of the
+ * last sweep plus the interval, rounded up); a wake-up before that (SIGHUP,
+ * which may change the interval, or a stray SetLatch) only re-reads the
+ * settings and sleeps again for what remains, so the worker sweeps and turns
+ * once per interval. With the sweeps disabled (0) it waits for the latch
+ * alone; until the extension exists it looks every EXPIRY_NOT_READY_MS.
+ *
  * Owns: the schedule of the sweeps. Never: decides what is expired (the
  * SQL functions do) or writes a row itself.
  *
@@ -28,7 +35,7 @@
 #include "partners/outbox.h"
 #include "partners/worker.h"
 
-#define EXPIRY_DISABLED_POLL_MS	10000	/* re-read the settings this often */
+#define EXPIRY_NOT_READY_MS		10000	/* look for the extension this often */
 
 /* The sweeps, in order: payouts before holds, so a timed-out payout voids
  * its own hold (and tells its user) before the generic hold expiry could. */
@@ -63,6 +70,18 @@ expiry_sweep(void)
 	}
 }
 
+/* Sleep on the latch for timeout_ms (-1: until the latch is set). */
+static void
+expiry_sleep(long timeout_ms)
+{
+	int			events = WL_LATCH_SET | WL_EXIT_ON_PM_DEATH;
+
+	if (timeout_ms >= 0)
+		events |= WL_TIMEOUT;
+	(void) WaitLatch(MyLatch, events, timeout_ms, PG_WAIT_EXTENSION);
+	ResetLatch(MyLatch);
+}
+
 /*
  * Main loop: wait for the extension, then sweep every interval. The
  * interval is re-read on SIGHUP; 0 disables the sweeps.
@@ -71,27 +90,37 @@ void
 wallet_expiry_main(Datum arg)
 {
 	MemoryContext loop_cxt;
+	TimestampTz last_sweep = 0;		/* the end of the last sweep; 0: none yet */
 
 	worker_start(WALLET_WORKER_EXPIRY, "pg_wallet expiry");
 	loop_cxt = AllocSetContextCreate(TopMemoryContext, "pg_wallet expiry loop",
 									 ALLOCSET_DEFAULT_SIZES);
 	for (;;)
 	{
-		long		sleep_ms;
+		long		sleep_ms = -1;	/* sweeps disabled: until the latch is set */
 
 		MemoryContextSwitchTo(loop_cxt);
 		MemoryContextReset(loop_cxt);
-		worker_reload_config();
-		if (expiry_interval_s > 0 && worker_extension_ready())
-		{
-			expiry_sweep();
-			sleep_ms = expiry_interval_s * 1000L;
-		}
-		else
-			sleep_ms = EXPIRY_DISABLED_POLL_MS;
-		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 sleep_ms, PG_WAIT_EXTENSION);
-		ResetLatch(MyLatch);
 		CHECK_FOR_INTERRUPTS();
+		worker_reload_config();
+		worker_count_loop(WALLET_WORKER_EXPIRY);
+		if (expiry_interval_s > 0)
+		{
+			TimestampTz due = last_sweep == 0 ? 0 :
+				TimestampTzPlusMilliseconds(last_sweep, expiry_interval_s * 1000L);
+			TimestampTz now = GetCurrentTimestamp();
+
+			if (now < due)
+				sleep_ms = (long) ((due - now + 999) / 1000);
+			else if (!worker_extension_ready())
+				sleep_ms = EXPIRY_NOT_READY_MS;
+			else
+			{
+				expiry_sweep();
+				last_sweep = GetCurrentTimestamp();
+				sleep_ms = expiry_interval_s * 1000L;
+			}
+		}
+		expiry_sleep(sleep_ms);
 	}
 }

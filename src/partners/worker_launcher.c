@@ -11,6 +11,13 @@
  * launcher reads pg_database (a shared catalog) instead, so a server whose
  * pg_wallet database is created later (or never) stays quiet.
  *
+ * How it sleeps: on its latch. The postmaster sets it whenever one of the
+ * workers it started starts or stops (bgw_notify_pid), so while both run it
+ * only wakes for that (or after LAUNCHER_IDLE_MS, a safety net); it looks
+ * every LAUNCHER_CHECK_MS only while the database does not exist or a
+ * worker it did not start holds a slot (no notification comes for those),
+ * and waits out the pause before restarting a worker that stopped.
+ *
  * Owns: registering the launcher (from _PG_init) and the dynamic workers.
  * Never: connects to a database or touches pg_wallet's tables.
  *
@@ -37,7 +44,8 @@
 
 #include "partners/outbox.h"
 
-#define LAUNCHER_CHECK_MS		1000	/* how often it looks at its workers */
+#define LAUNCHER_CHECK_MS		1000	/* how often it looks while it must poll */
+#define LAUNCHER_IDLE_MS		60000	/* longest sleep while its workers run */
 #define LAUNCHER_RESTART_MS		5000	/* least delay before restarting one */
 
 /* What the launcher knows about one of its workers. */
@@ -77,6 +85,7 @@ launcher_database_exists(void)
 	HeapTuple	tup;
 
 	/* a plain heap scan, as autovacuum's launcher does: no relcache of a database */
+	worker_count_transaction(WALLET_WORKER_LAUNCHER);
 	StartTransactionCommand();
 	(void) GetTransactionSnapshot();
 	rel = table_open(DatabaseRelationId, AccessShareLock);
@@ -118,8 +127,12 @@ launcher_start(LaunchedWorker *w)
 	}
 }
 
-/* Start a worker that is not running, after a pause if it just stopped. */
-static void
+/*
+ * Start a worker that is not running, after a pause if it just stopped.
+ * Returns how long the launcher may sleep before it must look at this
+ * worker again; -1 when the postmaster's notification will wake it.
+ */
+static long
 launcher_check(LaunchedWorker *w)
 {
 	pid_t		pid;
@@ -127,25 +140,28 @@ launcher_check(LaunchedWorker *w)
 
 	if (w->handle != NULL &&
 		GetBackgroundWorkerPid(w->handle, &pid) != BGWH_STOPPED)
-		return;
+		return -1;
 	if (w->handle != NULL)
 	{
 		pfree(w->handle);
 		w->handle = NULL;
 		w->stopped_at = now;
 	}
-	/* a worker started by an earlier launcher may still run */
+	/* a worker started by an earlier launcher may still run: nobody tells us when it stops */
 	if (worker_slot_alive(w->kind))
-		return;
+		return LAUNCHER_CHECK_MS;
 	if (w->stopped_at != 0 &&
 		!TimestampDifferenceExceeds(w->stopped_at, now, LAUNCHER_RESTART_MS))
-		return;
+		return (long) ((TimestampTzPlusMilliseconds(w->stopped_at, LAUNCHER_RESTART_MS) -
+						now + 999) / 1000);
 	launcher_start(w);
+	return w->handle == NULL ? LAUNCHER_RESTART_MS : -1;
 }
 
 /*
- * The launcher's main loop: connect to no database, then every second (or
- * when a worker starts or stops, which sets our latch) check the workers.
+ * The launcher's main loop: connect to no database, then check the workers
+ * whenever the latch is set (a worker started or stopped, SIGHUP) or the
+ * timeout the last check asked for runs out.
  */
 void
 wallet_launcher_main(Datum arg)
@@ -154,6 +170,7 @@ wallet_launcher_main(Datum arg)
 		{WALLET_WORKER_OUTBOX, "wallet_outbox_main", "pg_wallet outbox", NULL, 0},
 		{WALLET_WORKER_EXPIRY, "wallet_expiry_main", "pg_wallet expiry", NULL, 0},
 	};
+	long		timeout = LAUNCHER_CHECK_MS;
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, die);
@@ -164,7 +181,7 @@ wallet_launcher_main(Datum arg)
 	for (;;)
 	{
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 LAUNCHER_CHECK_MS, PG_WAIT_EXTENSION);
+						 timeout, PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
 		CHECK_FOR_INTERRUPTS();
 		if (ConfigReloadPending)
@@ -172,9 +189,17 @@ wallet_launcher_main(Datum arg)
 			ConfigReloadPending = false;
 			ProcessConfigFile(PGC_SIGHUP);
 		}
+		worker_count_loop(WALLET_WORKER_LAUNCHER);
+		timeout = LAUNCHER_CHECK_MS;
 		if (!launcher_database_exists())
 			continue;
+		timeout = LAUNCHER_IDLE_MS;
 		for (int i = 0; i < WALLET_WORKER_KINDS; i++)
-			launcher_check(&workers[i]);
+		{
+			long		next = launcher_check(&workers[i]);
+
+			if (next >= 0 && next < timeout)
+				timeout = Max(next, 1);
+		}
 	}
 }

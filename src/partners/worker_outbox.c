@@ -13,6 +13,17 @@
  * (one worker runs per server, so a SENDING row at start-up is an orphan);
  * a lease that runs out does the same for a worker that hangs.
  *
+ * How it sleeps: with nothing in flight, WaitLatch on its own latch, then
+ * ResetLatch, then one claim (so a commit after the reset is seen by that
+ * claim or wakes the next wait at once). The wait lasts until the next row
+ * is due (_outbox_next_due_ms, NULL when nothing is pending: then
+ * pg_wallet.outbox_poll_ms), rounded up, and at least OUTBOX_LOCKED_MS when
+ * a due row is held by another transaction; a backend that committed new
+ * rows sets the latch (outbox_config.c). So an idle worker runs one claim
+ * per poll interval and nothing else; worker_status() counts its loops and
+ * transactions. With requests in flight it turns every OUTBOX_RUN_WAIT_MS
+ * on libcurl's poll instead, and claims only when woken or when room frees.
+ *
  * Retry policy (this file decides it, SQL records it): 2xx delivered; 410
  * and other 4xx (but 408, 425, 429) failed for good; anything else (5xx,
  * 408, 425, 429, timeouts, refused connections) retried after
@@ -64,6 +75,7 @@
 
 #define OUTBOX_RUN_WAIT_MS		50		/* network wait per turn with requests in flight */
 #define OUTBOX_NOT_READY_MS		2000	/* re-check for the extension this often */
+#define OUTBOX_LOCKED_MS		200		/* look again for a due row another transaction holds */
 #define OUTBOX_DONE_PER_TURN	256		/* results recorded per transaction */
 
 /* One claimed row, in its request's memory context. */
@@ -575,19 +587,59 @@ outbox_send(OutboxHttp *http, ClaimBatch *batch, OutboxRequest **failed, int *nf
 	}
 }
 
-/* Sleep until woken, until the next row is due, or for the poll interval. */
-static bool
-outbox_sleep(int64 next_due_ms)
+/*
+ * Sleep on the latch until a committing backend sets it or timeout_ms runs
+ * out (-1: nothing is due, sleep for the poll interval). The latch is reset
+ * after waking and before the caller claims, so a commit that lands after
+ * the reset is seen by that claim or sets the latch for the next sleep.
+ */
+static void
+outbox_sleep(long timeout_ms)
 {
 	long		timeout = outbox_poll_ms;
-	int			rc;
 
-	if (next_due_ms >= 0 && next_due_ms < timeout)
-		timeout = (long) next_due_ms;
-	rc = WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-				   Max(timeout, 1), PG_WAIT_EXTENSION);
+	if (timeout_ms >= 0 && timeout_ms < timeout)
+		timeout = timeout_ms;
+	if (timeout <= 0)
+		return;					/* due now: no sleep (the caller claims) */
+	(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, timeout,
+					 PG_WAIT_EXTENSION);
 	ResetLatch(MyLatch);
-	return (rc & WL_LATCH_SET) != 0 || (rc & WL_TIMEOUT) != 0;
+}
+
+/* Milliseconds until due_at, rounded up (so a sleep never ends early); -1: never. */
+static long
+outbox_ms_until(TimestampTz due_at)
+{
+	TimestampTz now = GetCurrentTimestamp();
+
+	if (due_at == 0)
+		return -1;
+	if (due_at <= now)
+		return 0;
+	return (long) Min((due_at - now + 999) / 1000, (int64) INT_MAX);
+}
+
+/*
+ * When to claim next, from what a claim saw. A row due now that the claim
+ * did not take (the batch was not full) is held by another transaction
+ * (SKIP LOCKED): look again after OUTBOX_LOCKED_MS, not at once, or the
+ * worker would spin on it. A recorded failure may have made a retry due:
+ * claim again at once to learn when.
+ */
+static TimestampTz
+outbox_next_claim(const ClaimBatch *batch, int nfailed)
+{
+	TimestampTz now = GetCurrentTimestamp();
+	int64		ms = batch->next_due_ms;
+
+	if (nfailed > 0)
+		return now;
+	if (ms < 0)
+		return 0;
+	if (ms == 0 && batch->nrows < batch->max_rows)
+		ms = OUTBOX_LOCKED_MS;
+	return TimestampTzPlusMilliseconds(now, ms);
 }
 
 /*
@@ -614,9 +666,39 @@ outbox_turn(OutboxHttp *http)
 }
 
 /*
+ * Claim what room allows, start sending it, and set when to claim next
+ * (*claim_now: at once, the batch was full; *due_at otherwise). False when
+ * the claim failed.
+ */
+static bool
+outbox_claim_send(OutboxHttp *http, bool *claim_now, TimestampTz *due_at)
+{
+	ClaimBatch	batch;
+	OutboxRequest *failed[OUTBOX_MAX_IN_FLIGHT_LIMIT];
+	int			nfailed = 0;
+
+	batch.max_rows = Min(outbox_batch_size, outbox_max_in_flight - outbox_http_in_flight(http));
+	batch.rows = palloc0(sizeof(ClaimedRow) * Max(batch.max_rows, 1));
+	if (!worker_run(outbox_claim, &batch, "outbox claim"))
+	{
+		pfree(batch.rows);
+		return false;
+	}
+	outbox_send(http, &batch, failed, &nfailed);
+	outbox_record_all(failed, nfailed);
+	*due_at = outbox_next_claim(&batch, nfailed);
+	/* a full batch: more may be due at once */
+	*claim_now = batch.nrows == batch.max_rows && batch.nrows > 0;
+	pfree(batch.rows);
+	return true;
+}
+
+/*
  * Main loop. A claim happens when woken (a commit queued rows), when the
  * next retry is due, and after every turn that freed room, bounded by
- * pg_wallet.outbox_batch_size and pg_wallet.outbox_max_in_flight.
+ * pg_wallet.outbox_batch_size and pg_wallet.outbox_max_in_flight. With
+ * nothing in flight and nothing due it sleeps on the latch (outbox_sleep):
+ * an idle worker turns once per pg_wallet.outbox_poll_ms.
  */
 void
 wallet_outbox_main(Datum arg)
@@ -624,9 +706,9 @@ wallet_outbox_main(Datum arg)
 	OutboxHttp *http;
 	MemoryContext loop_cxt;
 	bool		ready = false;
+	bool		recovered = false;
 	bool		claim_now = true;
-	int64		next_due_ms = -1;
-	TimestampTz due_at = 0;
+	TimestampTz due_at = 0;		/* when to claim next; 0: nothing due */
 
 	worker_start(WALLET_WORKER_OUTBOX, "pg_wallet outbox");
 	worker_cxt = AllocSetContextCreate(TopMemoryContext, "pg_wallet outbox",
@@ -645,52 +727,35 @@ wallet_outbox_main(Datum arg)
 		MemoryContextReset(loop_cxt);
 		CHECK_FOR_INTERRUPTS();
 		worker_reload_config();
+		worker_count_loop(WALLET_WORKER_OUTBOX);
 		if (!ready)
 		{
-			ready = worker_extension_ready() && worker_run(outbox_recover, NULL, "outbox recovery");
+			/* orphans exist only at start-up: never recover rows this worker has in flight */
+			ready = worker_extension_ready();
+			if (ready && !recovered)
+				ready = recovered = worker_run(outbox_recover, NULL, "outbox recovery");
 			if (!ready)
 			{
-				(void) outbox_sleep(OUTBOX_NOT_READY_MS);
+				outbox_sleep(OUTBOX_NOT_READY_MS);
 				continue;
 			}
 			claim_now = true;
 		}
 		if (due_at != 0 && GetCurrentTimestamp() >= due_at)
 			claim_now = true;
-		if (claim_now && outbox_http_in_flight(http) < outbox_max_in_flight)
+		if (claim_now && outbox_http_in_flight(http) < outbox_max_in_flight &&
+			!outbox_claim_send(http, &claim_now, &due_at))
 		{
-			ClaimBatch	batch;
-			OutboxRequest *failed[OUTBOX_MAX_IN_FLIGHT_LIMIT];
-			int			nfailed = 0;
-
-			batch.max_rows = Min(outbox_batch_size,
-								 outbox_max_in_flight - outbox_http_in_flight(http));
-			batch.rows = palloc0(sizeof(ClaimedRow) * Max(batch.max_rows, 1));
-			if (!worker_run(outbox_claim, &batch, "outbox claim"))
-			{
-				ready = false;	/* the extension may be gone: check again */
-				pfree(batch.rows);
-				continue;
-			}
-			outbox_send(http, &batch, failed, &nfailed);
-			outbox_record_all(failed, nfailed);
-			if (nfailed > 0)
-				batch.next_due_ms = 0;
-			next_due_ms = batch.next_due_ms;
-			due_at = next_due_ms >= 0 ?
-				TimestampTzPlusMilliseconds(GetCurrentTimestamp(), next_due_ms) : 0;
-			/* a full batch: more may be due at once */
-			claim_now = batch.nrows == batch.max_rows && batch.nrows > 0;
-			pfree(batch.rows);
+			/* the extension may be gone, or a row cannot be rendered: not in a loop */
+			ready = false;
+			outbox_sleep(OUTBOX_NOT_READY_MS);
+			continue;
 		}
 		if (outbox_http_in_flight(http) > 0)
 			claim_now = outbox_turn(http) || claim_now;
 		else if (!claim_now)
 		{
-			long		wait_ms = due_at == 0 ? -1 :
-				Max(0, (long) ((due_at - GetCurrentTimestamp()) / 1000));
-
-			(void) outbox_sleep(wait_ms);
+			outbox_sleep(outbox_ms_until(due_at));
 			claim_now = true;
 		}
 	}

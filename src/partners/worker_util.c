@@ -5,7 +5,8 @@
  *	  pg_wallet database, running one unit of work in its own transaction
  *	  and surviving its errors, and waiting for the extension to exist.
  *
- * Owns: worker_start(), worker_run(), worker_extension_ready(). Never:
+ * Owns: worker_start(), worker_run() (which counts the transactions shown by
+ * worker_status()), worker_extension_ready(). Never:
  * business logic; an error of one unit of work is reported as a WARNING
  * and the worker goes on (it must never die in a loop on a bad row).
  *
@@ -30,10 +31,12 @@
 
 static int	worker_kind = -1;
 
-/* Give the worker's slot back at exit. */
+/* Give the worker's slot back at exit (and the outbox worker's latch). */
 static void
 worker_exit(int code, Datum arg)
 {
+	if (DatumGetInt32(arg) == WALLET_WORKER_OUTBOX)
+		outbox_set_worker_latch(false);
 	worker_slot_release(DatumGetInt32(arg));
 }
 
@@ -77,6 +80,7 @@ worker_run(void (*fn) (void *), void *arg, const char *what)
 	MemoryContext cxt = CurrentMemoryContext;
 	volatile bool ok = true;
 
+	worker_count_transaction(worker_kind);
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	PG_TRY();
