@@ -55,3 +55,68 @@ COMMENT ON TABLE pg_wallet.rules_generation IS
 COMMENT ON TABLE pg_wallet.principal_passwords IS
 	'Password hashes: scrypt$N$r$p$salt$hash (src/identity/auth_password.c). Never readable by an API '
 	'role; never returned by a function.';
+
+-- Logical backups contain the ledger (issue 19): the registrations of sql/core/dump.sql (its
+-- comment says why every seeded table is dumped whole and rules_generation is not). Not its
+-- restore step: an update keeps every row.
+SELECT pg_catalog.pg_extension_config_dump('pg_wallet.currencies', '');
+SELECT pg_catalog.pg_extension_config_dump('pg_wallet.owners', '');
+SELECT pg_catalog.pg_extension_config_dump('pg_wallet.owners_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('pg_wallet.account_purposes', '');
+SELECT pg_catalog.pg_extension_config_dump('pg_wallet.accounts', '');
+SELECT pg_catalog.pg_extension_config_dump('pg_wallet.accounts_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('pg_wallet.journal_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('pg_wallet.journals', '');
+SELECT pg_catalog.pg_extension_config_dump('pg_wallet.entries', '');
+SELECT pg_catalog.pg_extension_config_dump('pg_wallet.entries_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('pg_wallet.account_deltas', '');
+SELECT pg_catalog.pg_extension_config_dump('pg_wallet.holds', '');
+SELECT pg_catalog.pg_extension_config_dump('pg_wallet.holds_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('pg_wallet.client_services', '');
+SELECT pg_catalog.pg_extension_config_dump('pg_wallet.client_services_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('pg_wallet.fee_schedules', '');
+SELECT pg_catalog.pg_extension_config_dump('pg_wallet.fee_schedules_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('pg_wallet.fee_tiers', '');
+SELECT pg_catalog.pg_extension_config_dump('pg_wallet.fx_rates', '');
+SELECT pg_catalog.pg_extension_config_dump('pg_wallet.fx_rates_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('pg_wallet.fx_quotes', '');
+SELECT pg_catalog.pg_extension_config_dump('pg_wallet.fx_quotes_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('pg_wallet.limit_usage', '');
+SELECT pg_catalog.pg_extension_config_dump('pg_wallet.kyc_tier_limits', '');
+SELECT pg_catalog.pg_extension_config_dump('pg_wallet.principals', '');
+SELECT pg_catalog.pg_extension_config_dump('pg_wallet.principal_passwords', '');
+SELECT pg_catalog.pg_extension_config_dump('pg_wallet.api_credentials', '');
+SELECT pg_catalog.pg_extension_config_dump('pg_wallet.api_credentials_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('pg_wallet.totp_secrets', '');
+SELECT pg_catalog.pg_extension_config_dump('pg_wallet.jwt_signing_keys', '');
+SELECT pg_catalog.pg_extension_config_dump('pg_wallet.auth_sessions', '');
+SELECT pg_catalog.pg_extension_config_dump('pg_wallet.access_tokens', '');
+SELECT pg_catalog.pg_extension_config_dump('pg_wallet.refresh_tokens', '');
+SELECT pg_catalog.pg_extension_config_dump('pg_wallet.otp_challenges', '');
+SELECT pg_catalog.pg_extension_config_dump('pg_wallet.otp_challenges_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('pg_wallet.verification_tokens', '');
+SELECT pg_catalog.pg_extension_config_dump('pg_wallet.notification_outbox', '');
+SELECT pg_catalog.pg_extension_config_dump('pg_wallet.notification_outbox_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('pg_wallet.kyc_documents', '');
+SELECT pg_catalog.pg_extension_config_dump('pg_wallet.kyc_documents_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('pg_wallet.kyc_reviews', '');
+SELECT pg_catalog.pg_extension_config_dump('pg_wallet.kyc_reviews_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('pg_wallet.partner_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('pg_wallet.partners', '');
+SELECT pg_catalog.pg_extension_config_dump('pg_wallet.partner_secrets', '');
+SELECT pg_catalog.pg_extension_config_dump('pg_wallet.partner_accounts', '');
+SELECT pg_catalog.pg_extension_config_dump('pg_wallet.agents', '');
+SELECT pg_catalog.pg_extension_config_dump('pg_wallet.bank_codes', '');
+SELECT pg_catalog.pg_extension_config_dump('pg_wallet.deposits', '');
+SELECT pg_catalog.pg_extension_config_dump('pg_wallet.deposits_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('pg_wallet.withdrawals', '');
+SELECT pg_catalog.pg_extension_config_dump('pg_wallet.withdrawals_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('pg_wallet.outbox', '');
+SELECT pg_catalog.pg_extension_config_dump('pg_wallet.outbox_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('pg_wallet.inbound_callbacks', '');
+SELECT pg_catalog.pg_extension_config_dump('pg_wallet.inbound_callbacks_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('pg_wallet.event_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('pg_wallet.event_streams', '');
+SELECT pg_catalog.pg_extension_config_dump('pg_wallet.events', '');
+SELECT pg_catalog.pg_extension_config_dump('pg_wallet.tribble_rate_limits', '');
+SELECT pg_catalog.pg_extension_config_dump('pg_wallet.waas_account_number_seq', '');
