@@ -66,7 +66,8 @@ $src->safe_psql('wallet', qq{
 	SELECT pg_wallet.create_partner('Sim', 'KE', 'sim', 'generic_json', 'http://127.0.0.1:9/p',
 		ARRAY['KES', 'USD'], 'https://bridge.example/cb', '$secret', partner_id => 'PTN-B');
 	SELECT pg_wallet.create_agent('Agent shop', ARRAY['KES'], 'AGT-B');
-	SELECT pg_wallet.create_account(pg_wallet.create_owner('user', 'Ann', 'ann'), 'KES', 'WALLET', 'ANN-KES');
+	SELECT pg_wallet.create_account(pg_wallet.create_owner('user', 'Ann', 'ann'), 'KES', 'WALLET',
+		'ANN-KES');
 	SELECT pg_wallet.create_account(o, 'USD', 'WALLET', 'ANN-USD')
 	FROM pg_wallet.create_owner('user', 'Ann USD') o;
 	SELECT pg_wallet.create_account(pg_wallet.create_owner('user', 'Bob'), 'KES', 'WALLET', 'BOB-KES');

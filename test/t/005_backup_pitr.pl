@@ -52,7 +52,8 @@ pass('pg_basebackup of the primary');
 # batch A, after the base backup: in the archived WAL only
 $primary->safe_psql('wallet', q{
 	SELECT pg_wallet.transfer('ANN', 'BOB', n, 'before-' || n) FROM generate_series(1, 20) n;
-	SELECT pg_wallet.place_hold('ANN', 50, 'BOB', 'hold-in-flight', clock_timestamp() + interval '1 second');
+	SELECT pg_wallet.place_hold('ANN', 50, 'BOB', 'hold-in-flight',
+		clock_timestamp() + interval '1 second');
 	SELECT pg_wallet.deposit_request('BOB', 70, 'sim', phone => '0712000777');
 });
 my $balances_sql = q{
@@ -95,7 +96,8 @@ is( $restored->safe_psql('wallet', q{
 		    || count(*) FILTER (WHERE idempotency_key LIKE 'after-%')
 		FROM pg_wallet.journals}),
 	'20 0', 'every posting before the target is there, none after it');
-is($restored->safe_psql('wallet', q{SELECT count(*) FROM pg_wallet.accounts WHERE account_number = 'CY'}),
+is( $restored->safe_psql('wallet',
+		q{SELECT count(*) FROM pg_wallet.accounts WHERE account_number = 'CY'}),
 	'0', 'nor the account opened after it');
 is($restored->safe_psql('wallet', $balances_sql), $at_target,
 	'the balances and pending debits are those of the target time');
