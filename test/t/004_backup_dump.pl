@@ -13,6 +13,7 @@
 # table by table, the same rows (md5 over the ordered rows) and every sequence the same
 # value; verify_ledger() finds nothing; each currency sums to zero; the old sessions and
 # passwords work; and new postings, accounts and events continue the ids without reusing one.
+# A plain SQL dump restored with psql in the same mode gives the same rows too.
 use strict;
 use warnings;
 
@@ -229,6 +230,23 @@ for my $rel (sort keys %$before)
 	is($after->{$rel}, $before->{$rel}, "$rel: restored as dumped");
 }
 is(scalar(keys %$after), scalar(keys %$before), 'the same tables and sequences');
+
+# a plain SQL dump restored with psql, the same way, gives the same rows
+my $plain = PostgreSQL::Test::Utils::tempdir() . '/wallet.sql';
+$src->command_ok(['pg_dump', '-d', $src->connstr('wallet'), '-f', $plain],
+	'pg_dump of the wallet database as SQL');
+$dst->safe_psql('postgres', 'CREATE DATABASE wallet_sql');
+{
+	local $ENV{PGOPTIONS} = '-c session_replication_role=replica';
+	$dst->command_ok(['psql', '-X', '-q', '-v', 'ON_ERROR_STOP=1', '--single-transaction',
+			'-d', $dst->connstr('wallet_sql'), '-f', $plain],
+		'psql -f of the SQL dump with session_replication_role = replica');
+}
+my $after_sql = snapshot($dst, 'wallet_sql');
+is(join(', ', grep { ($after_sql->{$_} // '') ne $before->{$_} } sort keys %$before), '',
+	'every table and sequence restored from the SQL dump as dumped');
+is($dst->safe_psql('wallet_sql', 'SELECT count(*) FROM pg_wallet.verify_ledger()'), '0',
+	'verify_ledger() finds nothing in the ledger restored from the SQL dump');
 is($dst->safe_psql('wallet', 'SELECT count(*) FROM pg_wallet.verify_ledger()'), '0',
 	'verify_ledger() finds nothing in the restored ledger (hashes, chains, sums, deltas, holds)');
 is(sums_by_currency($dst), '', 'every currency sums to zero after the restore');
@@ -283,12 +301,12 @@ $src->stop;
 $dst->stop;
 done_testing();
 
-# snapshot NODE: {relation => "rows md5"} for every table and sequence of the extension that
+# snapshot NODE [DB]: {relation => "rows md5"} for every table and sequence of the extension that
 # is dumped (md5 over the rows' text in C order; a sequence's last_value and is_called)
 sub snapshot
 {
-	my ($node) = @_;
-	my $lines = $node->safe_psql('wallet', q{
+	my ($node, $db) = @_;
+	my $lines = $node->safe_psql($db // 'wallet', q{
 		CREATE FUNCTION pg_temp.rows_md5(rel regclass) RETURNS text LANGUAGE plpgsql AS $$
 		DECLARE r text;
 		BEGIN
