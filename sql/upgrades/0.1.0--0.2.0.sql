@@ -6,8 +6,8 @@
 -- What goes here (anything that a fresh CREATE EXTENSION does outside the replayed files):
 --   - ALTER TABLE for a changed table (a new column goes at the END of its CREATE TABLE in
 --     the tables file too: ADD COLUMN appends, and test/t/003_upgrade.pl compares column
---     order), new tables, sequences, types, indexes, triggers, seed rows, and
---     pg_extension_config_dump() for a new table that holds configuration;
+--     order), new tables, sequences, types, indexes, triggers and seed rows (not their
+--     pg_extension_config_dump(): the replayed sql/core/dump.sql registers every table);
 --   - DROP FUNCTION for a function that was removed, or whose argument types, argument
 --     names or defaults, or return type changed (CREATE OR REPLACE cannot change those;
 --     the replay then creates the new one);

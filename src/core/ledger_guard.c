@@ -27,6 +27,16 @@
  * ... DISABLE TRIGGER), deliberately and visibly: the tamper tests of
  * verify_ledger() do, and verify_ledger() catches what is written then.
  *
+ * Restore: the triggers are ordinary ones (ENABLE ORIGIN), so they do not
+ * fire at all in a session with session_replication_role = replica. That
+ * is how a backup comes back: pg_restore run in that mode COPYs journals,
+ * entries, deltas and accounts as they were dumped (docs/operations.md,
+ * "Backups"; test/t/004_backup_dump.pl), and logical replication's apply
+ * workers run in it too. It opens nothing to ordinary roles: only a
+ * superuser may set that parameter (no function of pg_wallet sets it), and
+ * a superuser could disable the triggers anyway. Making a trigger ENABLE
+ * ALWAYS would refuse the restore, by design of that setting.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"

@@ -2,12 +2,16 @@
 # install, and the ledger keeps working across it.
 #
 # For each version that has a released install script (sql/pg_wallet--<version>.sql, today
-# 0.1.0): a database created with CREATE EXTENSION pg_wallet VERSION '<version>', holding a
-# few postings, is updated with ALTER EXTENSION pg_wallet UPDATE (what scripts/start runs).
-# A catalog description of the extension, written by SQL over pg_catalog, must then be the
-# same line for line as that of a database with a fresh CREATE EXTENSION pg_wallet; a
-# difference fails with the diff. Then a transfer posts in the updated database, the
-# balances are the expected ones and verify_ledger() finds nothing.
+# 0.1.0): a database created with CREATE EXTENSION pg_wallet VERSION '<version>', holding
+# rows of every kind that version makes (transfers with fees, an FX rate, holds open
+# and captured, a reversal, a recorded refusal, DEFERRED deltas, a user who logged in), is
+# updated with ALTER EXTENSION pg_wallet UPDATE (what scripts/start runs). A catalog
+# description of the extension, written by SQL over pg_catalog, must then be the same line
+# for line as that of a database with a fresh CREATE EXTENSION pg_wallet; a difference fails
+# with the diff. The update keeps the data: every account's balance, pending debit, version
+# and hash chain, the journals with their hashes, the entries, deltas and holds are as they
+# were, verify_ledger() finds nothing, the user logs in. Then a transfer posts in the updated
+# database, the balances are the expected ones and verify_ledger() still finds nothing.
 #
 # The description (no OIDs, so two databases compare): the extension (version, config
 # tables); the schema; every function (identity and full arguments, result, language, kind,
@@ -176,6 +180,27 @@ WHERE val IS NOT NULL OR attr IN ('acl', 'comment')
 ORDER BY line COLLATE "C";
 SQL
 
+# What an update must keep: every account's balance, pending debit, version and hash chain,
+# every journal with its hash, the entries, deltas and holds (md5 over the ordered rows).
+my $ledger_sql = <<'SQL';
+SELECT string_agg(format('%s %s %s %s %s', account_number, balance, pending_debit, version,
+		encode(chain_hash, 'hex')), E'\n' ORDER BY account_number)
+	FROM pg_wallet.accounts
+UNION ALL
+SELECT 'journals ' || count(*) || ' ' || md5(string_agg(format('%s %s %s %s %s', id, status,
+		idempotency_key, encode(hash, 'hex'), reverses_journal_id), ',' ORDER BY id))
+	FROM pg_wallet.journals
+UNION ALL
+SELECT 'entries ' || count(*) || ' ' || md5(string_agg(format('%s %s %s %s %s %s', id, journal_id,
+		account_id, side, amount, balance_after), ',' ORDER BY id))
+	FROM pg_wallet.entries
+UNION ALL
+SELECT 'deltas ' || count(*) || ' ' || coalesce(sum(amount), 0) FROM pg_wallet.account_deltas
+UNION ALL
+SELECT 'holds ' || string_agg(format('%s %s %s', id, status, amount), ',' ORDER BY id)
+	FROM pg_wallet.holds
+SQL
+
 my $node = PostgreSQL::Test::Cluster->new('upgrade');
 $node->init;
 # preloaded, as in production: the workers serve the database updated from 0.1.0
@@ -212,6 +237,38 @@ for my $version (@released)
 		SELECT pg_wallet.credit('UA', 100, 'UP');
 		SELECT pg_wallet.transfer('UA', 'UB', 30);
 	});
+	# and every other kind of row 0.1.0 makes (issue 19: an update keeps the data); no
+	# conversion: this library's convert() needs the 0.2.0 functions (docs/operations.md)
+	$node->safe_psql($db, q{
+		SELECT pg_wallet.create_account(pg_wallet.create_owner('user', 'C'), 'KES', 'WALLET', 'UC');
+		SELECT pg_wallet.create_account(o, 'USD', 'WALLET', 'UC-USD')
+		FROM pg_wallet.create_owner('user', 'C USD') o;
+		SELECT pg_wallet.create_account(pg_wallet.create_owner('partner', 'Q'), 'USD',
+			'SETTLEMENT', 'UQ', can_overdraw => true);
+		SELECT pg_wallet.create_account(pg_wallet.create_owner('merchant', 'M'), 'KES',
+			'AVAILABLE_COLLECTIONS', 'UM', credit_mode => 'DEFERRED');
+		SELECT pg_wallet.create_fee_schedule('TRANSFER', 'PERCENTAGE', rate => 0.02,
+			currency => 'KES', min_fee => 1, band_min => 100);  -- not the small transfers below
+		SELECT pg_wallet.set_fx_rate('USD', 'KES', 130, 0.01);
+		SELECT pg_wallet.create_account(pg_wallet.create_owner('partner', 'R'), 'KES',
+			'SETTLEMENT', 'UR', can_overdraw => true, credit_mode => 'DEFERRED');
+		SELECT pg_wallet.credit('UC', 1000, 'UR', 'c-fund');
+		SELECT pg_wallet.credit('UC-USD', 50, 'UQ', 'c-fund-usd');
+		SELECT pg_wallet.transfer('UC', 'UM', 120, 'c-fee');
+		SELECT pg_wallet.place_hold('UC', 40, 'UM', 'c-hold-open', now() + interval '1 day');
+		SELECT pg_wallet.post_hold((pg_wallet.place_hold('UC', 25, 'UM', 'c-hold')).hold_id);
+		SELECT pg_wallet.reverse_journal((SELECT receipt_code FROM pg_wallet.transfer('UC', 'UM',
+			7, 'c-rev-me')), 'c-rev');
+		SELECT status FROM pg_wallet.post_journal('TRANSFER', '[
+			{"account": "UC", "side": "DR", "amount": 99999999},
+			{"account": "UM", "side": "CR", "amount": 99999999}]', 'c-refused',
+			record_refusal => true);
+		SELECT pg_wallet.register_user('c@example.com', 'Secret123', 'C', 'Upgrade', '+254712000003');
+		SELECT status FROM pg_wallet.login('c@example.com', 'Secret123');
+	});
+	is($node->safe_psql($db, 'SELECT count(*) FROM pg_wallet.verify_ledger()'), '0',
+		"the populated $version ledger verifies before the update");
+	my $ledger_before = $node->safe_psql($db, $ledger_sql);
 
 	my ($rc, $out, $err) = $node->psql($db, 'ALTER EXTENSION pg_wallet UPDATE');
 	is($rc, 0, "ALTER EXTENSION pg_wallet UPDATE from $version") or diag($err);
@@ -222,6 +279,13 @@ for my $version (@released)
 	my $diff = catalog_diff($fresh, $updated, $version);
 	ok($diff eq '', "updated from $version: the catalog is that of a fresh install")
 	  or diag("--- fresh install, +++ updated from $version:\n$diff");
+
+	is($node->safe_psql($db, $ledger_sql), $ledger_before,
+		"the update from $version keeps every row of the ledger, balance and hash chain");
+	is($node->safe_psql($db, 'SELECT count(*) FROM pg_wallet.verify_ledger()'), '0',
+		"verify_ledger() finds nothing right after the update from $version");
+	is($node->safe_psql($db, q{SELECT status FROM pg_wallet.login('c@example.com', 'Secret123')}),
+		'OK', "a user registered on $version logs in after the update");
 
 	my $status = $node->safe_psql($db, "SELECT status FROM pg_wallet.transfer('UB', 'UA', 12.5)");
 	is($status, 'POSTED', "a transfer posts after the update from $version");
