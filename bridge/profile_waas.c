@@ -48,13 +48,15 @@ waas_render_error(char *dst, size_t cap, int status, const char *code, const cha
 				  const char *detail, const char *field, const char *request_id)
 {
 	char		esc[PGW_MESSAGE_MAX * 2], fld[PGW_FIELD_MAX * 2];
-	const char *pub;
+	const char *pub, *meaning = message;
 	int			n;
 
 	(void) request_id;
 	(void) status;
 	(void) detail;
-	pub = profile_public_code(code, &message);
+	pub = profile_public_code(code, &meaning);
+	if (status < 500)
+		message = meaning;		/* a 5xx keeps the bridge's "internal error" */
 	if (json_escape(esc, sizeof(esc), message, strnlen(message, PGW_MESSAGE_MAX)) ==
 		(size_t) -1)
 		strcpy(esc, "error");

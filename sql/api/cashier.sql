@@ -437,7 +437,8 @@ COMMENT ON FUNCTION pg_wallet._cashier_reports(pg_wallet.auth_principal, text, j
 	'Internal: cashier convert_and_transfer, get_history, get_account_statement, '
 	'get_owner_statement and get_ledgers frames; "unsupported request type" for other types.';
 
-CREATE OR REPLACE FUNCTION pg_wallet._cashier_dispatch(me pg_wallet.auth_principal, t text, d jsonb)
+-- The caller's accounts, balances, partners, deposits, receipts and fees.
+CREATE OR REPLACE FUNCTION pg_wallet._cashier_reads(me pg_wallet.auth_principal, t text, d jsonb)
 RETURNS jsonb
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
@@ -446,11 +447,6 @@ DECLARE
 	b pg_wallet.balance_info;
 	a pg_wallet.account_info;
 	accounts jsonb;
-	src text;
-	dst text;
-	recipient bigint;
-	sent jsonb;
-	j jsonb;
 BEGIN
 	CASE t
 	WHEN 'ping' THEN
@@ -475,6 +471,42 @@ BEGIN
 	WHEN 'get_owner_summary' THEN
 		RETURN pg_wallet._cashier_frame('success', 'owner summary',
 			pg_wallet.get_owner_summary(me.owner_id, coalesce(d ->> 'currency', 'USD')));
+	WHEN 'get_partners' THEN
+		RETURN pg_wallet._cashier_frame('success', 'partners retrieved',
+			pg_wallet.get_partners(coalesce(d ->> 'service', 'mpesa')));
+	WHEN 'get_deposit_status' THEN
+		RETURN pg_wallet._cashier_frame('success', 'deposit status',
+			pg_wallet.get_deposit_status(d ->> 'request_ref', me.owner_id));
+	WHEN 'cancel_deposit' THEN
+		PERFORM pg_wallet.cancel_deposit(d ->> 'request_ref', me.owner_id);
+		RETURN pg_wallet._cashier_frame('success', 'deposit cancelled', 'null');
+	WHEN 'get_transaction_by_receipt' THEN
+		RETURN pg_wallet._cashier_receipt(me, d ->> 'receipt_code');
+	WHEN 'calculate_fee' THEN
+		RETURN pg_wallet._cashier_fee(d);
+	ELSE
+		RETURN pg_wallet._cashier_reports(me, t, d);
+	END CASE;
+END
+$$;
+COMMENT ON FUNCTION pg_wallet._cashier_reads(pg_wallet.auth_principal, text, jsonb) IS
+	'Internal: cashier ping, get_accounts, get_account_balance, get_owner_summary, '
+	'get_partners, get_deposit_status, cancel_deposit, get_transaction_by_receipt and '
+	'calculate_fee frames; the later sections'' types go to _cashier_reports.';
+
+CREATE OR REPLACE FUNCTION pg_wallet._cashier_dispatch(me pg_wallet.auth_principal, t text, d jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	src text;
+	dst text;
+	recipient bigint;
+	sent jsonb;
+	j jsonb;
+BEGIN
+	CASE t
 	WHEN 'transfer' THEN
 		IF d ->> 'to_user_id' IS NULL OR d ->> 'amount' IS NULL OR d ->> 'currency' IS NULL THEN
 			RETURN pg_wallet._cashier_frame('error',
@@ -522,9 +554,6 @@ BEGIN
 				d ->> 'partner_id') - 'replayed';
 		RETURN pg_wallet._cashier_frame('success',
 			coalesce(j ->> 'message', 'withdrawal request created'), coalesce(j -> 'data', j));
-	WHEN 'get_partners' THEN
-		RETURN pg_wallet._cashier_frame('success', 'partners retrieved',
-			pg_wallet.get_partners(coalesce(d ->> 'service', 'mpesa')));
 	WHEN 'deposit_request' THEN
 		IF d ->> 'amount' IS NULL OR d ->> 'currency' IS NULL THEN
 			RETURN pg_wallet._cashier_frame('error', 'amount and currency are required', NULL);
@@ -545,23 +574,14 @@ BEGIN
 			j := j || '{"status": "sent_to_partner"}';
 		END IF;
 		RETURN pg_wallet._cashier_frame('success', 'deposit request created', j);
-	WHEN 'get_deposit_status' THEN
-		RETURN pg_wallet._cashier_frame('success', 'deposit status',
-			pg_wallet.get_deposit_status(d ->> 'request_ref', me.owner_id));
-	WHEN 'cancel_deposit' THEN
-		PERFORM pg_wallet.cancel_deposit(d ->> 'request_ref', me.owner_id);
-		RETURN pg_wallet._cashier_frame('success', 'deposit cancelled', 'null');
-	WHEN 'get_transaction_by_receipt' THEN
-		RETURN pg_wallet._cashier_receipt(me, d ->> 'receipt_code');
-	WHEN 'calculate_fee' THEN
-		RETURN pg_wallet._cashier_fee(d);
 	ELSE
-		RETURN pg_wallet._cashier_reports(me, t, d);
+		RETURN pg_wallet._cashier_reads(me, t, d);
 	END CASE;
 END
 $$;
 COMMENT ON FUNCTION pg_wallet._cashier_dispatch(pg_wallet.auth_principal, text, jsonb) IS
-	'Internal: one cashier request type to its reply frame.';
+	'Internal: one cashier request type to its reply frame: transfer, withdraw_request and '
+	'deposit_request here, the reads in _cashier_reads.';
 
 CREATE OR REPLACE FUNCTION pg_wallet.api_cashier_message(token text, args jsonb)
 RETURNS jsonb

@@ -172,7 +172,7 @@ expect "POST /account-transfers shows both sides" 201 \
 	'.destination_transaction.transaction_amount == "10.0000"' \
 	'.destination_transaction.previous_balance == "0.0000"' \
 	'.destination_transaction.current_balance == "10.0000"' \
-	'.source_transaction.transaction_id == .destination_transaction.transaction_id'
+	'.source_transaction.transaction_id != .destination_transaction.transaction_id'
 XFER_ID=$(field .source_transaction.transaction_id)
 req POST $W/account-transfers "$(xfer "$ACC_A2" "$ACC_A1" "$SVC_A" 50 t-2)" "$TOKEN_A"
 expect "a transfer below the source's minimum balance is 422 WL001" 422 \

@@ -132,7 +132,7 @@ async function texts(e) {
 		'data' in r.data, js(r));
 
 	r = await e.ask('convert_and_transfer', { from_currency: 'KES', to_currency: 'USD',
-		amount: 5000 });
+		amount: 500 });
 	report('convert_and_transfer beyond the balance: "insufficient balance: available X CUR"',
 		r.type === 'error' && /^insufficient balance: available \d+(\.\d+)? KES$/
 			.test(r.data.message), js(r));
