@@ -128,7 +128,9 @@ FROM pg_wallet.api_waas_reverse(:'tok_w', jsonb_build_object('path',
 SELECT errc(format('SELECT pg_wallet.api_waas_reverse(%L, %L)', :'tok_w', jsonb_build_object(
 	'path', jsonb_build_object('id', '999999999'), 'query',
 	jsonb_build_object('command', 'REVERSE')))) AS unknown_id;
-SELECT r #> '{error,body}' AS body FROM pg_wallet.api_waas_create_client(:'tok_w',
-	'{"body": {"client_name": "X"}}') r;
+-- a returned refusal: the SQLSTATE for the bridge's status, a public code for the client
+SELECT r #>> '{error,code}' AS sqlstate, r #>> '{error,body,error,code}' AS code,
+       jsonb_array_length(r #> '{error,body,error,details}') AS details
+FROM pg_wallet.api_waas_create_client(:'tok_w', '{"body": {"client_name": "X"}}') r;
 
 SELECT ledger_ok();
