@@ -22,6 +22,7 @@
 #define PGW_PATH_MAX 512
 #define PGW_TOKEN_MAX 4096
 #define PGW_SQLSTATE_LEN 6
+#define PGW_FIELD_MAX 64
 #define PGW_MESSAGE_MAX 512
 #define PGW_QUERY_ARGS_MAX 16
 
@@ -83,9 +84,12 @@ typedef struct Profile
 	const Route *routes;
 	size_t		n_routes;
 	int			(*status_for) (const char *sqlstate);
-	/* the error body of a raised SQLSTATE or a bridge refusal; returns its length */
+	/*
+	 * the error body of a raised SQLSTATE or a bridge refusal; field: the request field it
+	 * names (the error's COLUMN), or NULL; returns its length
+	 */
 	size_t		(*render_error) (char *dst, size_t cap, int status, const char *code,
-								 const char *message, const char *detail,
+								 const char *message, const char *detail, const char *field,
 								 const char *request_id);
 	int			process_time_header;	/* X-Process-Time: 12ms */
 } Profile;
@@ -149,6 +153,7 @@ typedef struct RequestSlot
 	const char *content_type;
 	unsigned char headers[LWS_PRE + 1024];
 	char		sqlstate[PGW_SQLSTATE_LEN];
+	char		error_field[PGW_FIELD_MAX];	/* the raised error's COLUMN: a request field */
 	uint64_t	started_us;
 	/* what the SQL function told the bridge in its result's "_bridge" object */
 	long long	bridge_owner_id;	/* 0: none */
@@ -254,6 +259,7 @@ typedef struct StatusMap
 const Route *profile_route(const Profile *p, int method, const char *subpath, char *id,
 						   size_t id_cap);
 int			profile_status(const StatusMap *map, size_t n, const char *sqlstate);
+const char *profile_public_code(const char *code, const char **message);
 const Profile *profile_find(const char *path, const char **subpath);
 void		profiles_init(const BridgeConfig *cfg);
 

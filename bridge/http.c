@@ -10,6 +10,7 @@
  * inside a body beyond checking it is bounded JSON, never decide an outcome (the SQL function
  * does), and never log headers or bodies.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -373,6 +374,29 @@ extra_headers(struct lws *wsi, RequestSlot *s, unsigned char **p, unsigned char 
 	return 0;
 }
 
+/*
+ * libwebsockets 4.1 writes a reason phrase for 200 and the error statuses only, and leaves
+ * "HTTP/1.1 201 " bare: complete a 201's status line ("201 Created", as the specs show it).
+ * An HTTP/2 reply has no status line (":status" only) and is left alone.
+ */
+static int
+reason_phrase(unsigned char *start, unsigned char **p, unsigned char *end, int status)
+{
+	static const char created[] = "Created";
+	const size_t len = sizeof(created) - 1;
+	unsigned char *eol = start + 13;	/* after "HTTP/1.1 201 " */
+
+	if (status != 201 || *p - start < 15 || memcmp(start, "HTTP/1.", 7) != 0 ||
+		memcmp(start + 8, " 201 \r\n", 7) != 0)
+		return 0;
+	if (end - *p < (ptrdiff_t) len)
+		return -1;
+	memmove(eol + len, eol, (size_t) (*p - eol));
+	memcpy(eol, created, len);
+	*p += len;
+	return 0;
+}
+
 static int
 write_reply(struct lws *wsi, RequestSlot *s)
 {
@@ -383,6 +407,7 @@ write_reply(struct lws *wsi, RequestSlot *s)
 	{
 		if (lws_add_http_common_headers(wsi, (unsigned int) s->status, s->content_type,
 										(lws_filepos_t) s->reply_len, &p, end) ||
+			reason_phrase(start, &p, end, s->status) ||
 			lws_add_http_header_by_name(wsi, (const unsigned char *) "x-request-id:",
 										(const unsigned char *) s->request_id,
 										(int) strlen(s->request_id), &p, end) ||

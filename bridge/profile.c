@@ -1,13 +1,27 @@
 /*
  * profile.c — what the profiles share: the list of mounted profiles, matching a path under
- * a profile's base path to a route, and looking a SQLSTATE up in a status map.
+ * a profile's base path to a route, looking a SQLSTATE up in a status map, and the public
+ * name of an error code (clients are never shown a SQLSTATE).
  *
- * Owns: the order in which base paths are tried. Must never know a profile's endpoints or
- * statuses (they are in profile_<name>.c).
+ * Owns: the order in which base paths are tried, the public names of the standard SQLSTATE
+ * classes. Must never know a profile's endpoints or statuses (they are in
+ * profile_<name>.c); the WL codes' names and meanings are src/errors.tsv's.
  */
 #include <string.h>
 
 #include "bridge.h"
+#include "wallet_errors.h"
+
+typedef struct WlName
+{
+	const char *sqlstate;
+	const char *name;
+	const char *meaning;
+} WlName;
+
+static const WlName wl_names[] = {
+	PGW_WL_NAMES
+};
 
 static const Profile *profiles[3];
 static size_t n_profiles;
@@ -91,4 +105,31 @@ profile_status(const StatusMap *map, size_t n, const char *sqlstate)
 		if (strncmp(map[i].sqlstate, sqlstate, strlen(map[i].sqlstate)) == 0)
 			return map[i].status;
 	return 500;
+}
+
+/*
+ * The public name of an error code: a WL code's name in src/errors.tsv (and *message
+ * becomes its listed meaning, never the ledger's wording), a standard SQLSTATE's class
+ * name, or the bridge's own code (NOT_FOUND, RATE_LIMITED, ...) as it is.
+ */
+const char *
+profile_public_code(const char *code, const char **message)
+{
+	size_t		n = strlen(code);
+
+	for (size_t i = 0; i < sizeof(wl_names) / sizeof(wl_names[0]); i++)
+		if (strcmp(wl_names[i].sqlstate, code) == 0)
+		{
+			*message = wl_names[i].meaning;
+			return wl_names[i].name;
+		}
+	if (n != 5 || strspn(code, "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ") != 5)
+		return code;
+	if (strncmp(code, "22", 2) == 0 || strcmp(code, "54000") == 0)
+		return "INVALID_REQUEST";
+	if (strcmp(code, "23505") == 0)
+		return "CONFLICT";
+	if (strcmp(code, "57014") == 0)
+		return "TIMEOUT";
+	return "INTERNAL_ERROR";
 }

@@ -35,7 +35,7 @@ cashier_status_for(const char *sqlstate)
 
 static size_t
 cashier_render_error(char *dst, size_t cap, int status, const char *code, const char *message,
-					 const char *detail, const char *request_id)
+					 const char *detail, const char *field, const char *request_id)
 {
 	char		esc[PGW_MESSAGE_MAX * 2];
 	int			n;
@@ -44,6 +44,7 @@ cashier_render_error(char *dst, size_t cap, int status, const char *code, const 
 	(void) status;
 	(void) code;
 	(void) detail;
+	(void) field;
 	if (json_escape(esc, sizeof(esc), message, strnlen(message, PGW_MESSAGE_MAX)) ==
 		(size_t) -1)
 		strcpy(esc, "error");

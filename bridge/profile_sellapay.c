@@ -69,11 +69,13 @@ title(int status)
 	}
 }
 
+/* {"error": <title>, "message", "details": {["field",] ["reason"]}} */
 static size_t
 sellapay_render_error(char *dst, size_t cap, int status, const char *code,
-					  const char *message, const char *detail, const char *request_id)
+					  const char *message, const char *detail, const char *field,
+					  const char *request_id)
 {
-	char		esc[PGW_MESSAGE_MAX * 2], det[PGW_MESSAGE_MAX * 2];
+	char		esc[PGW_MESSAGE_MAX * 2], det[PGW_MESSAGE_MAX * 2], fld[PGW_FIELD_MAX * 2];
 	int			n;
 
 	(void) request_id;
@@ -86,8 +88,13 @@ sellapay_render_error(char *dst, size_t cap, int status, const char *code,
 	if (!detail || json_escape(det, sizeof(det), detail, strnlen(detail, PGW_MESSAGE_MAX)) ==
 		(size_t) -1)
 		det[0] = '\0';
-	n = snprintf(dst, cap, "{\"error\":\"%s\",\"message\":\"%s\",\"details\":{%s%s%s}}",
-				 title(status), esc, det[0] ? "\"reason\":\"" : "", det, det[0] ? "\"" : "");
+	if (!field || json_escape(fld, sizeof(fld), field, strlen(field)) == (size_t) -1)
+		fld[0] = '\0';
+	n = snprintf(dst, cap,
+				 "{\"error\":\"%s\",\"message\":\"%s\",\"details\":{%s%s%s%s%s%s%s}}",
+				 title(status), esc, fld[0] ? "\"field\":\"" : "", fld, fld[0] ? "\"" : "",
+				 fld[0] && det[0] ? "," : "", det[0] ? "\"reason\":\"" : "", det,
+				 det[0] ? "\"" : "");
 	return n > 0 && (size_t) n < cap ? (size_t) n : 0;
 }
 

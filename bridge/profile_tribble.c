@@ -5,8 +5,9 @@
  *
  * Owns: its routes under tribble_base_path (default /tribble/api/v1), the HTTP statuses of the
  * standard SQLSTATEs (the wallet's own codes and their errorCode are in src/errors.tsv) and
- * the error body {"statusCode", "errorCode", "message", "details", "timestamp",
- * "requestId"}, errorCode otherwise named after the status as the spec's table does, and
+ * the error body {"statusCode", "errorCode", "message", "details": {"field", "message"},
+ * "timestamp", "requestId"} (never a SQLSTATE), errorCode otherwise named after the status
+ * as the spec's table does, and
  * the 429 body {"statusCode", "errorCode", "message", "retryAfter", "resetAt"}. The routes
  * with a token are limited per token by what the API functions report for the caller's KYC
  * tier (RATE_TIERED: "_bridge": {"rate": "S/H/D"}); the bridge holds no tier table.
@@ -103,11 +104,11 @@ tribble_error_code(int status, const char *code)
 
 static size_t
 tribble_render_error(char *dst, size_t cap, int status, const char *code, const char *message,
-					 const char *detail, const char *request_id)
+					 const char *detail, const char *field, const char *request_id)
 {
 	char		msg[PGW_MESSAGE_MAX * 2];
 	char		det[PGW_MESSAGE_MAX * 2];
-	char		cod[64];
+	char		fld[PGW_FIELD_MAX * 2];
 	char		rid[PGW_REQUEST_ID_MAX * 2];
 	char		ts[32];
 	time_t		now = time(NULL);
@@ -117,11 +118,11 @@ tribble_render_error(char *dst, size_t cap, int status, const char *code, const 
 	if (json_escape(msg, sizeof(msg), message, strnlen(message, PGW_MESSAGE_MAX)) ==
 		(size_t) -1)
 		strcpy(msg, "error");
-	if (json_escape(cod, sizeof(cod), code, strnlen(code, 16)) == (size_t) -1)
-		strcpy(cod, "XX000");
 	if (!detail ||
 		json_escape(det, sizeof(det), detail, strnlen(detail, PGW_MESSAGE_MAX)) == (size_t) -1)
 		det[0] = '\0';
+	if (!field || json_escape(fld, sizeof(fld), field, strlen(field)) == (size_t) -1)
+		fld[0] = '\0';
 	if (!request_id ||
 		json_escape(rid, sizeof(rid), request_id, strnlen(request_id, PGW_REQUEST_ID_MAX)) ==
 		(size_t) -1)
@@ -143,10 +144,13 @@ tribble_render_error(char *dst, size_t cap, int status, const char *code, const 
 	}
 	gmtime_r(&now, &tm);
 	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	/* details as the spec's example: {"field", "message"}, the field when one is named */
 	n = snprintf(dst, cap,
 				 "{\"statusCode\":%d,\"errorCode\":\"%s\",\"message\":\"%s\","
-				 "\"details\":{\"code\":\"%s\"%s%s%s},\"timestamp\":\"%s\",\"requestId\":\"%s\"}",
-				 status, tribble_error_code(status, code), msg, cod,
+				 "\"details\":{%s%s%s\"message\":\"%s\"%s%s%s},\"timestamp\":\"%s\","
+				 "\"requestId\":\"%s\"}",
+				 status, tribble_error_code(status, code), msg,
+				 fld[0] ? "\"field\":\"" : "", fld, fld[0] ? "\"," : "", msg,
 				 det[0] ? ",\"detail\":\"" : "", det, det[0] ? "\"" : "", ts, rid);
 	return n > 0 && (size_t) n < cap ? (size_t) n : 0;
 }

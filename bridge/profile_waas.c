@@ -4,7 +4,7 @@
  * Owns: which method and path (under waas_base_path, default /waas/api/v1) call which SQL
  * API function, the status of a success, the HTTP statuses of the standard SQLSTATEs (the
  * wallet's own codes are in src/errors.tsv) and the error body {"error": {"code",
- * "message"}}. Must never validate a field or decide an outcome: that is
+ * "message"}} with public codes. Must never validate a field or decide an outcome: that is
  * pg_wallet.api_waas_*() in sql/api/waas.sql.
  */
 #include <stdio.h>
@@ -38,20 +38,37 @@ waas_status_for(const char *sqlstate)
 						  sqlstate);
 }
 
+/*
+ * {"error": {"code", "message"[, "details": [{"field", "message"}]]}}: the code's public name
+ * (a WL code's name and listed meaning; INVALID_REQUEST, CONFLICT, ... for the standard
+ * SQLSTATEs), never a SQLSTATE or the ledger's wording.
+ */
 static size_t
 waas_render_error(char *dst, size_t cap, int status, const char *code, const char *message,
-				  const char *detail, const char *request_id)
+				  const char *detail, const char *field, const char *request_id)
 {
-	char		esc[PGW_MESSAGE_MAX * 2];
+	char		esc[PGW_MESSAGE_MAX * 2], fld[PGW_FIELD_MAX * 2];
+	const char *pub, *meaning = message;
 	int			n;
 
 	(void) request_id;
 	(void) status;
 	(void) detail;
+	pub = profile_public_code(code, &meaning);
+	if (status < 500)
+		message = meaning;		/* a 5xx keeps the bridge's "internal error" */
 	if (json_escape(esc, sizeof(esc), message, strnlen(message, PGW_MESSAGE_MAX)) ==
 		(size_t) -1)
 		strcpy(esc, "error");
-	n = snprintf(dst, cap, "{\"error\":{\"code\":\"%s\",\"message\":\"%s\"}}", code, esc);
+	if (!field || json_escape(fld, sizeof(fld), field, strlen(field)) == (size_t) -1)
+		fld[0] = '\0';
+	if (fld[0])
+		n = snprintf(dst, cap, "{\"error\":{\"code\":\"%s\",\"message\":\"%s\","
+					 "\"details\":[{\"field\":\"%s\",\"message\":\"%s\"}]}}",
+					 pub, esc, fld, esc);
+	else
+		n = snprintf(dst, cap, "{\"error\":{\"code\":\"%s\",\"message\":\"%s\"}}", pub,
+					 esc);
 	return n > 0 && (size_t) n < cap ? (size_t) n : 0;
 }
 

@@ -39,6 +39,7 @@ reply_error(RequestSlot *s, int status, const char *code, const char *msg, const
 	char		body[PGW_MESSAGE_MAX * 5];
 	const Profile *p = s->profile ? s->profile : &waas_profile;
 	size_t		n = p->render_error(body, sizeof(body), status, code, msg, detail,
+									s->error_field[0] ? s->error_field : NULL,
 									s->request_id);
 
 	if (n == 0)
@@ -93,7 +94,7 @@ reply_row(RequestSlot *s, PGresult *res, ReplySend send)
 void
 reply_result(RequestSlot *s, PGresult *res, ReplySend send)
 {
-	const char *state, *msg, *detail;
+	const char *state, *msg, *detail, *column;
 	int			status;
 
 	if (!s->client)
@@ -125,6 +126,10 @@ reply_result(RequestSlot *s, PGresult *res, ReplySend send)
 				s->sqlstate);
 		msg = status == 504 ? "the request took too long" : "internal error";
 	}
+	/* the API functions name the request field a refusal is about (RAISE ... COLUMN) */
+	column = res ? PQresultErrorField(res, PG_DIAG_COLUMN_NAME) : NULL;
+	if (status < 500 && column && strlen(column) < sizeof(s->error_field))
+		strcpy(s->error_field, column);
 	reply_error(s, status, status == 504 ? "TIMEOUT" : s->sqlstate, msg,
 				status >= 500 ? NULL : detail, send);
 }

@@ -94,6 +94,7 @@ slot_acquire(const SlotSink *sink, void *client)
 			s->close_after = 0;
 			s->has_token = 0;
 			s->sqlstate[0] = '\0';
+			s->error_field[0] = '\0';
 			s->bridge_owner_id = 0;
 			s->bridge_last_event_id = -1;
 			s->bridge_more = 0;

@@ -3,8 +3,9 @@
 # SQLSTATEs (class WL), and the check that the sources raise no other.
 #
 #   scripts/errors.sh c-header LIST       the extension's ERRCODE_WALLET_* defines (stdout)
-#   scripts/errors.sh bridge-header LIST  the bridge's per-profile StatusMap entries and the
-#                                         Tribble errorCode names (stdout)
+#   scripts/errors.sh bridge-header LIST  the bridge's per-profile StatusMap entries, the
+#                                         Tribble errorCode names and each code's public name
+#                                         and meaning (stdout)
 #   scripts/errors.sh docs LIST           docs/errors.md (stdout)
 #   scripts/errors.sh check [REPO]        the errors stage of scripts/test: every code the
 #                                         sources use is listed, every listed code is raised
@@ -126,6 +127,18 @@ bridge_header() {
 		echo "#define PGW_WL_TRIBBLE_CODES \\"
 		printf '%s\n' "$ROWS" | awk -F '\t' '
 			{ line[NR] = sprintf("\t{\"%s\", %d, \"%s\"},", $1, $6, $8) }
+			END { for (i = 1; i <= NR; i++) print line[i] (i < NR ? " \\" : "") }'
+		echo ""
+		echo "/* WlName entries: a WL code's public name and meaning (what clients are shown) */"
+		echo "#define PGW_WL_NAMES \\"
+		printf '%s\n' "$ROWS" | awk -F '\t' '
+			{
+				m = $9
+				gsub(/`/, "", m)
+				gsub(/\\/, "\\\\", m)
+				gsub(/"/, "\\\"", m)
+				line[NR] = sprintf("\t{\"%s\", \"%s\", \"%s\"},", $1, $2, m)
+			}
 			END { for (i = 1; i <= NR; i++) print line[i] (i < NR ? " \\" : "") }'
 		echo ""
 		echo "#endif"

@@ -181,6 +181,123 @@ $$;
 COMMENT ON FUNCTION pg_wallet._cashier_int(jsonb, text, integer, integer, integer) IS
 	'Internal: a cashier integer argument within bounds, its default when absent, or 22023.';
 
+-- The amount of a money request: NULL when it is a positive number, else the error frame
+-- in the spec's words ("amount must be greater than zero", its error table).
+CREATE OR REPLACE FUNCTION pg_wallet._cashier_amount_error(d jsonb)
+RETURNS jsonb
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT CASE
+		WHEN d -> 'amount' IS NULL OR jsonb_typeof(d -> 'amount') = 'null'
+			THEN pg_wallet._cashier_frame('error', 'amount is required', NULL)
+		WHEN NOT (jsonb_typeof(d -> 'amount') = 'number'
+		          OR (jsonb_typeof(d -> 'amount') = 'string'
+		              AND (d ->> 'amount') ~ '^-?[0-9]{1,18}(\.[0-9]{1,18})?$'))
+			THEN pg_wallet._cashier_frame('error', 'amount must be a number', NULL)
+		WHEN (d ->> 'amount')::numeric <= 0
+			THEN pg_wallet._cashier_frame('error', 'amount must be greater than zero', NULL)
+	END
+$$;
+COMMENT ON FUNCTION pg_wallet._cashier_amount_error(jsonb) IS
+	'Internal: NULL when d.amount is a positive number, else the cashier error frame '
+	'("amount is required", "amount must be a number", "amount must be greater than zero").';
+
+-- get_transaction_by_receipt in the spec's shape: journal {id, transaction_type, description,
+-- created_at}, ledgers[] {account_number, amount, currency, type DR_CR_DEBIT|DR_CR_CREDIT,
+-- balance_after, description} (every leg, fee legs included) and fees[] (platform fee and
+-- agent commission by currency). A caller sees balance_after only on the legs of its own
+-- accounts: a counterparty's leg (another user, a partner, the fee account) comes without
+-- it, so that a receipt never tells one party another's balance. A journal that touches
+-- none of the caller's accounts is "transaction not found", as an unknown receipt.
+CREATE OR REPLACE FUNCTION pg_wallet._cashier_receipt(me pg_wallet.auth_principal,
+	receipt_code text)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	g jsonb := pg_wallet.get_journal(receipt_code);
+	ledgers jsonb;
+	fees jsonb;
+	mine_any boolean;
+BEGIN
+	SELECT jsonb_agg(CASE WHEN s.mine THEN s.l ELSE s.l - 'balance_after' END ORDER BY s.leg),
+		bool_or(s.mine),
+		coalesce(jsonb_agg(jsonb_build_object('type', s.fee_type, 'amount', s.l -> 'amount',
+			'currency', s.l -> 'currency') ORDER BY s.leg) FILTER (WHERE s.fee_type IS NOT NULL),
+			'[]')
+	INTO ledgers, mine_any, fees
+	FROM (SELECT (x ->> 'leg')::int AS leg, pg_wallet._owns(me, a.owner_id) AS mine,
+			CASE WHEN x ->> 'side' = 'CR' AND a.purpose = 'FEE_INCOME' THEN 'FEE_TYPE_PLATFORM'
+			     WHEN x ->> 'side' = 'CR' AND x ->> 'description' = 'agent commission'
+			     THEN 'FEE_TYPE_AGENT_COMMISSION' END AS fee_type,
+			jsonb_build_object('account_number', x -> 'account_number',
+				'amount', x -> 'amount', 'currency', x -> 'currency',
+				'type', CASE x ->> 'side' WHEN 'CR' THEN 'DR_CR_CREDIT' ELSE 'DR_CR_DEBIT' END,
+				'balance_after', x -> 'balance_after', 'description', x -> 'description') AS l
+		FROM jsonb_array_elements(g -> 'entries') x
+		JOIN pg_wallet.accounts a ON a.account_number = x ->> 'account_number') s;
+	IF NOT coalesce(mine_any, false) THEN
+		RAISE EXCEPTION 'transaction not found' USING ERRCODE = 'WL014';
+	END IF;
+	RETURN pg_wallet._cashier_frame('success', 'transaction details', jsonb_build_object(
+		'journal', jsonb_build_object('id', g #> '{journal,id}',
+			'receipt_code', g #> '{journal,receipt_code}',
+			'transaction_type', 'TRANSACTION_TYPE_' || (g #>> '{journal,journal_type}'),
+			'description', g #> '{journal,description}',
+			'created_at', pg_wallet._ts_iso((g #>> '{journal,created_at}')::timestamptz)),
+		'ledgers', ledgers, 'fees', fees));
+END
+$$;
+COMMENT ON FUNCTION pg_wallet._cashier_receipt(pg_wallet.auth_principal, text) IS
+	'Internal: cashier get_transaction_by_receipt (journal, ledgers, fees); balance_after only '
+	'on the caller''s own legs; WL014 when no leg is the caller''s.';
+
+-- calculate_fee: transaction_type transfer, withdrawal or conversion (target_currency
+-- required), a positive amount, the fee the posting would charge in source_currency.
+CREATE OR REPLACE FUNCTION pg_wallet._cashier_fee(d jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	t text := lower(d ->> 'transaction_type');
+	q pg_wallet.fee_quote;
+	err jsonb := pg_wallet._cashier_amount_error(d);
+BEGIN
+	IF t IS NULL OR t NOT IN ('transfer', 'withdrawal', 'conversion') THEN
+		RETURN pg_wallet._cashier_frame('error',
+			'transaction_type must be transfer, withdrawal or conversion', NULL);
+	END IF;
+	IF err IS NOT NULL THEN
+		RETURN err;
+	END IF;
+	IF d ->> 'source_currency' IS NULL THEN
+		RETURN pg_wallet._cashier_frame('error', 'source_currency is required', NULL);
+	END IF;
+	IF t = 'conversion' THEN
+		IF d ->> 'target_currency' IS NULL THEN
+			RETURN pg_wallet._cashier_frame('error', 'target_currency is required for conversion',
+				NULL);
+		END IF;
+		IF NOT EXISTS (SELECT 1 FROM pg_wallet.currencies c
+		               WHERE c.code = upper(left(d ->> 'target_currency', 3))
+		                 AND length(d ->> 'target_currency') = 3 AND c.is_active) THEN
+			RETURN pg_wallet._cashier_frame('error', 'unknown target_currency', NULL);
+		END IF;
+	END IF;
+	q := pg_wallet.calculate_fee(upper(t), (d ->> 'amount')::numeric,
+		upper(d ->> 'source_currency'));
+	RETURN pg_wallet._cashier_frame('success', 'fee calculated', jsonb_build_object(
+		'fee_type', coalesce(q.fee_type, 'FEE_TYPE_PLATFORM'), 'amount', q.fee,
+		'currency', q.currency, 'applied_rate', q.applied_rate::text));
+END
+$$;
+COMMENT ON FUNCTION pg_wallet._cashier_fee(jsonb) IS
+	'Internal: cashier calculate_fee: type transfer|withdrawal|conversion (target_currency '
+	'required for conversion), a positive amount; the quote of calculate_fee().';
+
 -- A statement of one of the caller's accounts, shaped as the spec shows it.
 CREATE OR REPLACE FUNCTION pg_wallet._cashier_statement(account_number text, from_time timestamptz,
 	to_time timestamptz)
@@ -214,7 +331,9 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	a pg_wallet.account_info;
+	b pg_wallet.balance_info;
 	c pg_wallet.conversion_result;
+	src text;
 	recipient bigint;
 	from_time timestamptz;
 	to_time timestamptz;
@@ -230,8 +349,8 @@ BEGIN
 			RETURN pg_wallet._cashier_frame('error',
 				'from_currency, to_currency and amount are required', NULL);
 		END IF;
-		IF (d ->> 'amount')::numeric <= 0 THEN
-			RETURN pg_wallet._cashier_frame('error', 'amount must be greater than zero', NULL);
+		IF pg_wallet._cashier_amount_error(d) IS NOT NULL THEN
+			RETURN pg_wallet._cashier_amount_error(d);
 		END IF;
 		recipient := me.owner_id;
 		IF d ->> 'to_user_id' IS NOT NULL THEN
@@ -241,11 +360,18 @@ BEGIN
 				RETURN pg_wallet._cashier_frame('error', 'recipient not found', NULL);
 			END IF;
 		END IF;
-		c := pg_wallet.convert(pg_wallet._owner_wallet(me.owner_id, d ->> 'from_currency'),
-			pg_wallet._owner_wallet(recipient, d ->> 'to_currency'),
-			(d ->> 'amount')::numeric,
-			d ->> 'reference',
-			left(d ->> 'description', 200));
+		src := pg_wallet._owner_wallet(me.owner_id, d ->> 'from_currency');
+		BEGIN
+			c := pg_wallet.convert(src, pg_wallet._owner_wallet(recipient, d ->> 'to_currency'),
+				(d ->> 'amount')::numeric,
+				d ->> 'reference',
+				left(d ->> 'description', 200));
+		EXCEPTION WHEN SQLSTATE 'WL001' THEN
+			-- the form transfer and withdraw_request use (the spec's error example)
+			b := pg_wallet.get_balance(src);
+			RETURN pg_wallet._cashier_frame('error', format('insufficient balance: available %s %s',
+				b.available_balance, b.currency), NULL);
+		END;
 		RETURN pg_wallet._cashier_frame('success', 'conversion completed', jsonb_build_object(
 			'receipt_code', c.receipt_code, 'journal_id', c.journal_id,
 			'source_currency', c.source_currency, 'dest_currency', c.dest_currency,
@@ -310,7 +436,8 @@ COMMENT ON FUNCTION pg_wallet._cashier_reports(pg_wallet.auth_principal, text, j
 	'Internal: cashier convert_and_transfer, get_history, get_account_statement, '
 	'get_owner_statement and get_ledgers frames; "unsupported request type" for other types.';
 
-CREATE OR REPLACE FUNCTION pg_wallet._cashier_dispatch(me pg_wallet.auth_principal, t text, d jsonb)
+-- The caller's accounts, balances, partners, deposits, receipts and fees.
+CREATE OR REPLACE FUNCTION pg_wallet._cashier_reads(me pg_wallet.auth_principal, t text, d jsonb)
 RETURNS jsonb
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
@@ -318,13 +445,7 @@ AS $$
 DECLARE
 	b pg_wallet.balance_info;
 	a pg_wallet.account_info;
-	q pg_wallet.fee_quote;
 	accounts jsonb;
-	src text;
-	dst text;
-	recipient bigint;
-	sent jsonb;
-	j jsonb;
 BEGIN
 	CASE t
 	WHEN 'ping' THEN
@@ -347,12 +468,51 @@ BEGIN
 			'pending_credit', b.pending_credit, 'currency', b.currency,
 			'last_transaction', pg_wallet._waas_time(b.last_transaction_at)));
 	WHEN 'get_owner_summary' THEN
-		RETURN pg_wallet._cashier_frame('success', 'owner summary retrieved',
+		RETURN pg_wallet._cashier_frame('success', 'owner summary',
 			pg_wallet.get_owner_summary(me.owner_id, coalesce(d ->> 'currency', 'USD')));
+	WHEN 'get_partners' THEN
+		RETURN pg_wallet._cashier_frame('success', 'partners retrieved',
+			pg_wallet.get_partners(coalesce(d ->> 'service', 'mpesa')));
+	WHEN 'get_deposit_status' THEN
+		RETURN pg_wallet._cashier_frame('success', 'deposit status',
+			pg_wallet.get_deposit_status(d ->> 'request_ref', me.owner_id));
+	WHEN 'cancel_deposit' THEN
+		PERFORM pg_wallet.cancel_deposit(d ->> 'request_ref', me.owner_id);
+		RETURN pg_wallet._cashier_frame('success', 'deposit cancelled', 'null');
+	WHEN 'get_transaction_by_receipt' THEN
+		RETURN pg_wallet._cashier_receipt(me, d ->> 'receipt_code');
+	WHEN 'calculate_fee' THEN
+		RETURN pg_wallet._cashier_fee(d);
+	ELSE
+		RETURN pg_wallet._cashier_reports(me, t, d);
+	END CASE;
+END
+$$;
+COMMENT ON FUNCTION pg_wallet._cashier_reads(pg_wallet.auth_principal, text, jsonb) IS
+	'Internal: cashier ping, get_accounts, get_account_balance, get_owner_summary, '
+	'get_partners, get_deposit_status, cancel_deposit, get_transaction_by_receipt and '
+	'calculate_fee frames; the later sections'' types go to _cashier_reports.';
+
+CREATE OR REPLACE FUNCTION pg_wallet._cashier_dispatch(me pg_wallet.auth_principal, t text, d jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	src text;
+	dst text;
+	recipient bigint;
+	sent jsonb;
+	j jsonb;
+BEGIN
+	CASE t
 	WHEN 'transfer' THEN
 		IF d ->> 'to_user_id' IS NULL OR d ->> 'amount' IS NULL OR d ->> 'currency' IS NULL THEN
 			RETURN pg_wallet._cashier_frame('error',
 				'to_user_id, amount and currency are required', NULL);
+		END IF;
+		IF pg_wallet._cashier_amount_error(d) IS NOT NULL THEN
+			RETURN pg_wallet._cashier_amount_error(d);
 		END IF;
 		SELECT p.owner_id INTO recipient FROM pg_wallet.principals p
 		WHERE p.id::text = d ->> 'to_user_id' AND p.status = 'ACTIVE';
@@ -379,6 +539,9 @@ BEGIN
 		IF d ->> 'amount' IS NULL OR d ->> 'currency' IS NULL THEN
 			RETURN pg_wallet._cashier_frame('error', 'amount and currency are required', NULL);
 		END IF;
+		IF pg_wallet._cashier_amount_error(d) IS NOT NULL THEN
+			RETURN pg_wallet._cashier_amount_error(d);
+		END IF;
 		-- withdraw_request answers {"message", "data"}: the spec's message and data
 		j := pg_wallet.withdraw_request(me.principal_id, (d ->> 'amount')::numeric,
 				upper(d ->> 'currency'), coalesce(d ->> 'destination', d ->> 'phone'),
@@ -388,48 +551,33 @@ BEGIN
 				d ->> 'partner_id') - 'replayed';
 		RETURN pg_wallet._cashier_frame('success',
 			coalesce(j ->> 'message', 'withdrawal request created'), coalesce(j -> 'data', j));
-	WHEN 'get_partners' THEN
-		RETURN pg_wallet._cashier_frame('success', 'partners retrieved',
-			pg_wallet.get_partners(coalesce(d ->> 'service', 'mpesa')));
 	WHEN 'deposit_request' THEN
 		IF d ->> 'amount' IS NULL OR d ->> 'currency' IS NULL THEN
 			RETURN pg_wallet._cashier_frame('error', 'amount and currency are required', NULL);
 		END IF;
-		RETURN pg_wallet._cashier_frame('success', 'deposit request created',
-			pg_wallet.deposit_request(pg_wallet._owner_wallet(me.owner_id, d ->> 'currency'),
+		IF pg_wallet._cashier_amount_error(d) IS NOT NULL THEN
+			RETURN pg_wallet._cashier_amount_error(d);
+		END IF;
+		j := pg_wallet.deposit_request(pg_wallet._owner_wallet(me.owner_id, d ->> 'currency'),
 				(d ->> 'amount')::numeric, d ->> 'service', d ->> 'partner_id',
 				d ->> 'payment_method', d ->> 'phone',
 				d ->> 'reference',
 				left(d ->> 'description', 200), 'cashier', 1800, upper(d ->> 'currency'))
-			- 'replayed');
-	WHEN 'get_deposit_status' THEN
-		RETURN pg_wallet._cashier_frame('success', 'deposit status',
-			pg_wallet.get_deposit_status(d ->> 'request_ref', me.owner_id));
-	WHEN 'cancel_deposit' THEN
-		RETURN pg_wallet._cashier_frame('success', 'deposit cancelled',
-			pg_wallet.cancel_deposit(d ->> 'request_ref', me.owner_id));
-	WHEN 'get_transaction_by_receipt' THEN
-		accounts := pg_wallet.get_journal(d ->> 'receipt_code');
-		-- another owner's transaction is "not found"
-		IF NOT EXISTS (SELECT 1 FROM jsonb_array_elements(accounts -> 'entries') x
-		               JOIN pg_wallet.accounts acc ON acc.account_number = x ->> 'account_number'
-		               WHERE pg_wallet._owns(me, acc.owner_id)) THEN
-			RAISE EXCEPTION 'transaction not found' USING ERRCODE = 'WL014';
+			- 'replayed';
+		-- the spec's status of a new request: its partner call is queued in this transaction
+		-- (the outbox delivers it after the commit); docs/bridge.md, deviations
+		IF j ->> 'status' = 'pending' THEN
+			j := j || '{"status": "sent_to_partner"}';
 		END IF;
-		RETURN pg_wallet._cashier_frame('success', 'transaction details', accounts);
-	WHEN 'calculate_fee' THEN
-		q := pg_wallet.calculate_fee(upper(coalesce(d ->> 'transaction_type', '')),
-			(d ->> 'amount')::numeric, upper(d ->> 'source_currency'));
-		RETURN pg_wallet._cashier_frame('success', 'fee calculated', jsonb_build_object(
-			'fee_type', coalesce(q.fee_type, 'FEE_TYPE_PLATFORM'), 'amount', q.fee,
-			'currency', q.currency, 'applied_rate', q.applied_rate::text));
+		RETURN pg_wallet._cashier_frame('success', 'deposit request created', j);
 	ELSE
-		RETURN pg_wallet._cashier_reports(me, t, d);
+		RETURN pg_wallet._cashier_reads(me, t, d);
 	END CASE;
 END
 $$;
 COMMENT ON FUNCTION pg_wallet._cashier_dispatch(pg_wallet.auth_principal, text, jsonb) IS
-	'Internal: one cashier request type to its reply frame.';
+	'Internal: one cashier request type to its reply frame: transfer, withdraw_request and '
+	'deposit_request here, the reads in _cashier_reads.';
 
 CREATE OR REPLACE FUNCTION pg_wallet.api_cashier_message(token text, args jsonb)
 RETURNS jsonb

@@ -98,6 +98,47 @@ $$;
 COMMENT ON FUNCTION pg_wallet._sp_insufficient(text, numeric) IS
 	'Internal: the Sellapay 402 refusal (required, available).';
 
+-- The 503 refusal when no active partner serves a rail, saying what is unavailable (the
+-- bridge would hide a raised 5xx's message as "internal error").
+CREATE OR REPLACE FUNCTION pg_wallet._sp_unavailable(sqlstate text, what text, service text)
+RETURNS jsonb
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT jsonb_build_object('error', jsonb_build_object('code', sqlstate,
+		'message', what || ' unavailable: no active partner serves it; retry later',
+		'body', jsonb_build_object('error', 'Service unavailable',
+			'message', what || ' unavailable: no active partner serves it; retry later',
+			'details', jsonb_build_object('service', service))))
+$$;
+COMMENT ON FUNCTION pg_wallet._sp_unavailable(text, text, text) IS
+	'Internal: the Sellapay 503 refusal naming the rail that has no active partner.';
+
+-- The spec's order of refusals: 400, then 402 for an amount beyond the balance, whatever
+-- else is wrong with it. The ledger checks the KYC tier limit (WL044) before the funds, and a
+-- payout looks for its partner (WL061, WL062) before it holds the money: on those refusals
+-- the endpoint asks this, and answers 402 when the balance does not cover amount + its fee
+-- (fee_type: WITHDRAWAL, TRANSFER), else the refusal itself. A replay never gets here.
+CREATE OR REPLACE FUNCTION pg_wallet._sp_short(account_number text, amount numeric,
+	fee_type text)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	need numeric := amount + coalesce((pg_wallet.calculate_fee(fee_type, amount,
+		pg_wallet._sp_currency())).fee, 0);
+BEGIN
+	IF (pg_wallet.get_balance(account_number)).available_balance < need THEN
+		RETURN pg_wallet._sp_insufficient(account_number, need);
+	END IF;
+	RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION pg_wallet._sp_short(text, numeric, text) IS
+	'Internal: the Sellapay 402 refusal when the available balance does not cover amount + '
+	'its fee, else NULL (asked on a KYC-limit or no-partner refusal: 402 comes first).';
+
 -- ---------------------------------------------------------------------------------------
 -- Endpoints
 -- ---------------------------------------------------------------------------------------
@@ -184,10 +225,13 @@ BEGIN
 	RETURN pg_wallet.request_stk_push(
 		pg_wallet._owner_wallet(me.owner_id, pg_wallet._sp_currency(), true), b ->> 'phone',
 		(b ->> 'amount')::numeric, b ->> 'reference', b ->> 'description') - 'replayed';
+EXCEPTION WHEN SQLSTATE 'WL061' OR SQLSTATE 'WL062' THEN
+	RETURN pg_wallet._sp_unavailable(SQLSTATE, 'M-Pesa STK push is', 'mpesa');
 END
 $$;
 COMMENT ON FUNCTION pg_wallet.api_sellapay_request_stk_push(text, jsonb) IS
-	'Sellapay POST /requestStkPush: an M-Pesa STK push into the caller''s KES wallet.';
+	'Sellapay POST /requestStkPush: an M-Pesa STK push into the caller''s KES wallet; 400 '
+	'first, 503 naming the rail when no active partner serves it.';
 
 CREATE OR REPLACE FUNCTION pg_wallet.api_sellapay_send_funds_to_mobile(token text, args jsonb)
 RETURNS jsonb
@@ -212,11 +256,22 @@ BEGIN
 		b ->> 'reference', b ->> 'narrative');
 EXCEPTION WHEN SQLSTATE 'WL001' THEN
 	RETURN pg_wallet._sp_insufficient(acct, (b ->> 'amount')::numeric);
+WHEN SQLSTATE 'WL044' THEN
+	err := pg_wallet._sp_short(acct, (b ->> 'amount')::numeric, 'WITHDRAWAL');
+	IF err IS NULL THEN
+		RAISE;
+	END IF;
+	RETURN err;
+WHEN SQLSTATE 'WL061' OR SQLSTATE 'WL062' THEN
+	RETURN coalesce(pg_wallet._sp_short(acct, (b ->> 'amount')::numeric, 'WITHDRAWAL'),
+		pg_wallet._sp_unavailable(SQLSTATE, 'M-Pesa payout is', 'mpesa'));
 END
 $$;
 COMMENT ON FUNCTION pg_wallet.api_sellapay_send_funds_to_mobile(text, jsonb) IS
-	'Sellapay POST /sendFundsToMobile: an M-Pesa payout from the caller''s KES wallet; 402 '
-	'with required and available when the balance is too low.';
+	'Sellapay POST /sendFundsToMobile: an M-Pesa payout from the caller''s KES wallet; 400, '
+	'then 402 with required and available when the balance is too low (before the KYC '
+	'limit, 400), then 503 naming the rail when no active partner serves it. status pending '
+	'while the partner pays (docs/bridge.md, deviations).';
 
 CREATE OR REPLACE FUNCTION pg_wallet.api_sellapay_send_funds_to_sellapay(token text, args jsonb)
 RETURNS jsonb
@@ -241,11 +296,18 @@ BEGIN
 		b ->> 'reference', b ->> 'narrative') - 'replayed';
 EXCEPTION WHEN SQLSTATE 'WL001' THEN
 	RETURN pg_wallet._sp_insufficient(acct, (b ->> 'amount')::numeric);
+WHEN SQLSTATE 'WL044' THEN
+	err := pg_wallet._sp_short(acct, (b ->> 'amount')::numeric, 'TRANSFER');
+	IF err IS NULL THEN
+		RAISE;
+	END IF;
+	RETURN err;
 END
 $$;
 COMMENT ON FUNCTION pg_wallet.api_sellapay_send_funds_to_sellapay(text, jsonb) IS
 	'Sellapay POST /sendFundsToSellapay: a transfer from the caller''s KES wallet to another '
-	'Sellapay account; 404 unknown recipient (WL067), 402 insufficient balance.';
+	'Sellapay account; 404 unknown recipient (WL067, also one that cannot receive), 402 '
+	'insufficient balance (before the KYC limit, 400).';
 
 CREATE OR REPLACE FUNCTION pg_wallet.api_sellapay_send_funds_to_local_bank(token text, args jsonb)
 RETURNS jsonb
@@ -262,13 +324,30 @@ BEGIN
 	IF err IS NOT NULL THEN
 		RETURN err;
 	END IF;
+	IF NOT EXISTS (SELECT 1 FROM pg_wallet.bank_codes c WHERE c.code = b ->> 'bank_code') THEN
+		RETURN pg_wallet._sp_invalid('bank_code', 'Invalid bank details: unknown bank code');
+	END IF;
+	IF (b ->> 'account_number') !~ '^[0-9]{6,20}$' THEN
+		RETURN pg_wallet._sp_invalid('account_number',
+			'Invalid bank details: account number must be 6 to 20 digits');
+	END IF;
 	acct := pg_wallet._owner_wallet(me.owner_id, pg_wallet._sp_currency(), true);
 	RETURN pg_wallet.send_funds_to_bank(acct, b ->> 'bank_code', b ->> 'account_number',
 		(b ->> 'amount')::numeric, b ->> 'account_name', b ->> 'reference');
 EXCEPTION WHEN SQLSTATE 'WL001' THEN
 	RETURN pg_wallet._sp_insufficient(acct, (b ->> 'amount')::numeric);
+WHEN SQLSTATE 'WL044' THEN
+	err := pg_wallet._sp_short(acct, (b ->> 'amount')::numeric, 'WITHDRAWAL');
+	IF err IS NULL THEN
+		RAISE;
+	END IF;
+	RETURN err;
+WHEN SQLSTATE 'WL061' OR SQLSTATE 'WL062' THEN
+	RETURN coalesce(pg_wallet._sp_short(acct, (b ->> 'amount')::numeric, 'WITHDRAWAL'),
+		pg_wallet._sp_unavailable(SQLSTATE, 'Bank transfer is', 'bank_transfer'));
 END
 $$;
 COMMENT ON FUNCTION pg_wallet.api_sellapay_send_funds_to_local_bank(text, jsonb) IS
 	'Sellapay POST /sendFundsToLocalBank: a bank payout from the caller''s KES wallet; 400 '
-	'invalid bank details (WL068), 402 insufficient balance.';
+	'invalid bank details, then 402 insufficient balance, then 503 naming the rail when no '
+	'active partner serves it.';

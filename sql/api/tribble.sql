@@ -5,7 +5,9 @@
 -- Each function authenticates the token first (a Tribble token: audience tribble; register,
 -- login and refresh take no token), reaches only the caller's own wallets, and raises the
 -- core's SQLSTATEs; the bridge renders them as {"statusCode", "errorCode", "message",
--- "details", "timestamp", "requestId"}. Field names are camelCase, times ISO 8601 UTC.
+-- "details", "timestamp", "requestId"}; a refusal about one request field names it with
+-- RAISE ... COLUMN = '<field>', which the bridge shows as details {"field", "message"} (the
+-- spec's example). Field names are camelCase, times ISO 8601 UTC.
 -- Rate limits per KYC tier (tribble_rate_limits): each authenticated function but logout adds
 -- "_bridge": {"rate": "<per second>/<per hour>/<per day>"} for its caller's tier; the bridge
 -- keeps that for the token and counts the token's next requests against it (429 beyond).
@@ -36,7 +38,7 @@ $$;
 COMMENT ON FUNCTION pg_wallet._tribble_me(text) IS
 	'Internal: authenticate a Tribble caller (a token issued for the tribble audience).';
 
--- The body's required string fields, or 22023 naming the first missing one.
+-- The body's required string fields, or 22023 naming the first missing one (its COLUMN).
 CREATE OR REPLACE FUNCTION pg_wallet._tribble_require(b jsonb, fields text[])
 RETURNS void
 LANGUAGE plpgsql IMMUTABLE
@@ -50,7 +52,8 @@ BEGIN
 	END IF;
 	FOREACH f IN ARRAY fields LOOP
 		IF jsonb_typeof(b -> f) IS DISTINCT FROM 'string' OR b ->> f = '' THEN
-			RAISE EXCEPTION '% is required', f USING ERRCODE = 'invalid_parameter_value';
+			RAISE EXCEPTION '% is required', f
+				USING ERRCODE = 'invalid_parameter_value', COLUMN = f;
 		END IF;
 	END LOOP;
 END
@@ -70,14 +73,30 @@ BEGIN
 	PERFORM pg_wallet._tribble_require(b,
 		ARRAY['email', 'password', 'firstName', 'lastName', 'phoneNumber']);
 	IF b ->> 'email' !~ '^[^@[:space:]]+@[^@[:space:]]+\.[^@[:space:]]+$' THEN
-		RAISE EXCEPTION 'email is not a valid address' USING ERRCODE = 'invalid_parameter_value';
+		RAISE EXCEPTION 'email is not a valid address'
+			USING ERRCODE = 'invalid_parameter_value', COLUMN = 'email';
 	END IF;
 	IF b ? 'dateOfBirth' AND coalesce(b ->> 'dateOfBirth', '') !~ '^\d{4}-\d{2}-\d{2}$' THEN
-		RAISE EXCEPTION 'dateOfBirth must be YYYY-MM-DD' USING ERRCODE = 'invalid_parameter_value';
+		RAISE EXCEPTION 'dateOfBirth must be YYYY-MM-DD'
+			USING ERRCODE = 'invalid_parameter_value', COLUMN = 'dateOfBirth';
 	END IF;
-	p := pg_wallet.register_user(b ->> 'email', b ->> 'password', b ->> 'firstName',
-		b ->> 'lastName', b ->> 'phoneNumber', (b ->> 'dateOfBirth')::date,
-		coalesce(b ->> 'accountType', 'individual'));
+	-- the spec: a malformed phone number is 422 (WL038), the other field errors 400
+	BEGIN
+		PERFORM pg_wallet._normalize_phone(b ->> 'phoneNumber');
+	EXCEPTION WHEN invalid_parameter_value THEN
+		RAISE EXCEPTION 'Invalid phone number format'
+			USING ERRCODE = 'WL038', COLUMN = 'phoneNumber',
+			      DETAIL = 'E.164, e.g. +234801234567, or a local Kenyan form.';
+	END;
+	BEGIN
+		p := pg_wallet.register_user(b ->> 'email', b ->> 'password', b ->> 'firstName',
+			b ->> 'lastName', b ->> 'phoneNumber', (b ->> 'dateOfBirth')::date,
+			coalesce(b ->> 'accountType', 'individual'));
+	EXCEPTION WHEN SQLSTATE 'WL030' THEN
+		RAISE EXCEPTION USING ERRCODE = 'WL030', MESSAGE = SQLERRM, COLUMN = 'password';
+	WHEN unique_violation THEN
+		RAISE EXCEPTION USING ERRCODE = 'unique_violation', MESSAGE = SQLERRM, COLUMN = 'email';
+	END;
 	RETURN jsonb_build_object('userId', p.principal_id, 'email', p.email,
 		'kycStatus', p.kyc_status, 'kycTier', p.kyc_tier,
 		'createdAt', pg_wallet._ts_iso(p.created_at),
@@ -86,7 +105,8 @@ END
 $$;
 COMMENT ON FUNCTION pg_wallet.api_tribble_register(text, jsonb) IS
 	'Tribble POST /auth/register: a user (register_user) with KYC PENDING tier 0; 400 for a '
-	'missing field, bad email or weak password (WL030), 409 when the email is taken (23505).';
+	'missing field, bad email or weak password (WL030), 422 for a malformed phone number '
+	'(WL038), 409 when the email is taken (23505); each naming its field (COLUMN).';
 
 CREATE OR REPLACE FUNCTION pg_wallet.api_tribble_login(token text, args jsonb)
 RETURNS jsonb
@@ -152,7 +172,7 @@ BEGIN
 	IF tid IS NOT NULL AND tid !~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
 	THEN
 		RAISE EXCEPTION 'tokenId must be a token identifier (uuid)'
-			USING ERRCODE = 'invalid_parameter_value';
+			USING ERRCODE = 'invalid_parameter_value', COLUMN = 'tokenId';
 	END IF;
 	PERFORM pg_wallet.logout(token, tid::uuid);
 	RETURN jsonb_build_object('message', 'Logged out successfully');
@@ -168,14 +188,20 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	me pg_wallet.auth_principal := pg_wallet._tribble_me(token);
+	-- limits in the currency asked for, else the user's wallet currency (its default wallet:
+	-- the oldest ACTIVE one, else the oldest not CLOSED), else KES
+	cur text := coalesce(upper(left(args #>> '{query,currency}', 3)),
+		(SELECT a.currency FROM pg_wallet.accounts a
+		 WHERE a.owner_id = me.owner_id AND a.purpose = 'WALLET' AND a.status <> 'CLOSED'
+		 ORDER BY a.status = 'ACTIVE' DESC, a.id LIMIT 1), 'KES');
 BEGIN
-	RETURN pg_wallet.kyc_status_of(me.principal_id,
-		upper(coalesce(args #>> '{query,currency}', 'KES'))) || pg_wallet._tribble_bridge(me);
+	RETURN pg_wallet.kyc_status_of(me.principal_id, cur) || pg_wallet._tribble_bridge(me);
 END
 $$;
 COMMENT ON FUNCTION pg_wallet.api_tribble_kyc_status(text, jsonb) IS
-	'Tribble GET /auth/kyc-status[?currency=KES]: the caller''s KYC status, documents and the '
-	'tier''s limits in the currency.';
+	'Tribble GET /auth/kyc-status[?currency=XXX]: the caller''s KYC status, documents and the '
+	'tier''s limits in the currency asked for, else in the user''s wallet currency (KES for a '
+	'user without a wallet); no limits when none are defined in that currency.';
 
 CREATE OR REPLACE FUNCTION pg_wallet.api_tribble_me(token text, args jsonb)
 RETURNS jsonb
@@ -213,11 +239,12 @@ DECLARE
 BEGIN
 	IF coalesce(q ->> 'limit', '20') !~ '^[0-9]{1,3}$' OR coalesce(q ->> 'limit', '20')::integer
 		NOT BETWEEN 1 AND 100 THEN
-		RAISE EXCEPTION 'limit must be between 1 and 100' USING ERRCODE = 'invalid_parameter_value';
+		RAISE EXCEPTION 'limit must be between 1 and 100'
+			USING ERRCODE = 'invalid_parameter_value', COLUMN = 'limit';
 	END IF;
 	IF coalesce(q ->> 'offset', '0') !~ '^[0-9]{1,6}$' THEN
 		RAISE EXCEPTION 'offset must be between 0 and 999999'
-			USING ERRCODE = 'invalid_parameter_value';
+			USING ERRCODE = 'invalid_parameter_value', COLUMN = 'offset';
 	END IF;
 	lim := coalesce(q ->> 'limit', '20')::integer;
 	off := coalesce(q ->> 'offset', '0')::integer;
@@ -284,7 +311,8 @@ BEGIN
 	PERFORM pg_wallet._tribble_require(b, ARRAY['walletId', 'paymentMethodId']);
 	IF jsonb_typeof(b -> 'amount') IS DISTINCT FROM 'number' OR (b ->> 'amount')::numeric <= 0
 	THEN
-		RAISE EXCEPTION 'Amount must be greater than 0' USING ERRCODE = 'invalid_parameter_value';
+		RAISE EXCEPTION 'Amount must be greater than 0'
+			USING ERRCODE = 'invalid_parameter_value', COLUMN = 'amount';
 	END IF;
 	a := pg_wallet._owned_account(me, b ->> 'walletId');
 	RETURN pg_wallet.fund_wallet(a.account_number, (b ->> 'amount')::numeric,

@@ -4,9 +4,11 @@
 -- args is the bridge's envelope {"request_id", "path": {"id"}, "query": {...}, "body": {...}}.
 -- Each function authenticates the token first (login takes credentials in the body), checks
 -- that everything it touches belongs to the caller's tenant, then calls the core. Errors are
--- raised with the core's SQLSTATEs; field validation is RETURNED as
--- {"error": {"code": "22023", "message", "details": [{"field", "message"}]}}, which the bridge
--- maps like a raised error. Amounts are shown with four decimals, as the spec does.
+-- raised with the core's SQLSTATEs; field validation is RETURNED (_waas_refusal) with the
+-- SQLSTATE the bridge maps to a status and the body the client gets:
+-- {"error": {"code": "INVALID_REQUEST", "message", "details": [{"field", "message"}]}}.
+-- Clients never see a SQLSTATE: the bridge names a raised code by its public name
+-- (src/errors.tsv; docs/bridge.md, "Error bodies"). Amounts have four decimals, as in the spec.
 --
 -- Tenancy: a WaaS principal (role client) is a tenant. The clients it registers are ledger
 -- owners of kind client whose metadata carries waas.tenant_owner_id = the principal's
@@ -30,6 +32,22 @@ SET search_path = pg_catalog, pg_temp
 AS $$ SELECT to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') $$;
 COMMENT ON FUNCTION pg_wallet._waas_time(timestamptz) IS 'Internal: ISO 8601 UTC time.';
 
+-- A returned WaaS refusal: sqlstate gives the HTTP status (the bridge's map), the body has
+-- the public code (the name src/errors.tsv gives a WL code, INVALID_REQUEST for bad input).
+CREATE OR REPLACE FUNCTION pg_wallet._waas_refusal(sqlstate text, code text, message text,
+	details jsonb DEFAULT NULL)
+RETURNS jsonb
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT jsonb_build_object('error', jsonb_build_object('code', sqlstate, 'message', message,
+		'body', jsonb_build_object('error', jsonb_strip_nulls(jsonb_build_object('code', code,
+			'message', message, 'details', details)))))
+$$;
+COMMENT ON FUNCTION pg_wallet._waas_refusal(text, text, text, jsonb) IS
+	'Internal: a returned WaaS refusal: the SQLSTATE for the bridge''s status, the body '
+	'{"error": {"code": <public code>, "message", "details"}} for the client.';
+
 -- Validate body fields against a spec {"field": "type"} with types string, number, boolean,
 -- object, date, flag (0 or 1); names in required must be present and non-null.
 -- Returns the error jsonb, or NULL when the body is valid.
@@ -46,8 +64,8 @@ DECLARE
 	ok boolean;
 BEGIN
 	IF body IS NULL OR jsonb_typeof(body) <> 'object' THEN
-		RETURN jsonb_build_object('error', jsonb_build_object('code', '22023',
-			'message', 'the body must be a JSON object'));
+		RETURN pg_wallet._waas_refusal('22023', 'INVALID_REQUEST',
+			'the body must be a JSON object');
 	END IF;
 	FOR k, t IN SELECT key, value #>> '{}' FROM jsonb_each(spec) LOOP
 		v := body -> k;
@@ -78,8 +96,8 @@ BEGIN
 	IF jsonb_array_length(details) = 0 THEN
 		RETURN NULL;
 	END IF;
-	RETURN jsonb_build_object('error', jsonb_build_object('code', '22023',
-		'message', details -> 0 ->> 'message', 'details', details));
+	RETURN pg_wallet._waas_refusal('22023', 'INVALID_REQUEST', details -> 0 ->> 'message',
+		details);
 END
 $$;
 COMMENT ON FUNCTION pg_wallet._waas_validate(jsonb, jsonb, text[]) IS
@@ -167,11 +185,14 @@ DECLARE
 	net numeric := 0;
 	cur numeric;
 	currency text;
+	leg_id text;
 	e jsonb;
 BEGIN
 	FOR e IN SELECT x FROM jsonb_array_elements(journal -> 'entries') x
 		WHERE x ->> 'account_number' = account_number ORDER BY (x ->> 'leg')::int
 	LOOP
+		-- the side's own id: its first (principal) entry, stable and unique per leg
+		leg_id := coalesce(leg_id, e ->> 'entry_id');
 		net := net + CASE e ->> 'side' WHEN 'CR' THEN 1 ELSE -1 END * (e ->> 'amount')::numeric;
 		cur := (e ->> 'balance_after')::numeric;
 		currency := e ->> 'currency';
@@ -180,7 +201,7 @@ BEGIN
 		cur := (pg_wallet.get_balance(account_number)).balance;
 	END IF;
 	RETURN jsonb_build_object(
-		'transaction_id', (journal #>> '{journal,id}'),
+		'transaction_id', leg_id,
 		'account', account_number,
 		'client_service', meta ->> 'client_service_code',
 		'transaction_type', txn_type,
@@ -199,8 +220,9 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION pg_wallet._waas_txn(jsonb, text, text, text, jsonb) IS
-	'Internal: one account''s side of a journal in the WaaS transaction shape (net amount, '
-	'previous and current balance, other party).';
+	'Internal: one account''s side of a journal in the WaaS transaction shape: its own '
+	'transaction_id (the id of its first entry in the journal), net amount, previous and '
+	'current balance, other party.';
 
 -- ---------------------------------------------------------------------------------------
 -- Endpoints
@@ -223,8 +245,11 @@ BEGIN
 	r := pg_wallet.login_client(b ->> 'username', b ->> 'password', 'waas');
 	IF r.status <> 'OK' THEN
 		-- returned, not raised: the failed-login count must be kept
-		RETURN jsonb_build_object('error', jsonb_strip_nulls(jsonb_build_object(
-			'code', r.sqlstate, 'message', r.message, 'retry_after', r.retry_after_s)));
+		RETURN jsonb_build_object('error', jsonb_build_object('code', r.sqlstate,
+			'message', r.message, 'body', jsonb_build_object('error', jsonb_strip_nulls(
+				jsonb_build_object('code', CASE r.sqlstate WHEN 'WL021' THEN 'PRINCIPAL_LOCKED'
+				                                           ELSE 'INVALID_CREDENTIALS' END,
+					'message', r.message, 'retry_after', r.retry_after_s)))));
 	END IF;
 	RETURN jsonb_build_object('access_token', r.access_token, 'token_type', r.token_type,
 		'expires_in', r.expires_in, 'refresh_token', r.refresh_token);
@@ -232,7 +257,8 @@ END
 $$;
 COMMENT ON FUNCTION pg_wallet.api_waas_login(text, jsonb) IS
 	'WaaS POST /auth/login: {username, password} to {access_token, token_type, expires_in, '
-	'refresh_token}; refusals returned as {"error": {"code": "WL020"|"WL021", ...}}.';
+	'refresh_token}; refusals returned (WL020 401, WL021 403) with the body '
+	'{"error": {"code": "INVALID_CREDENTIALS"|"PRINCIPAL_LOCKED", "message", "retry_after"}}.';
 
 CREATE OR REPLACE FUNCTION pg_wallet.api_waas_create_client(token text, args jsonb)
 RETURNS jsonb
@@ -258,10 +284,10 @@ BEGIN
 		RETURN err;
 	END IF;
 	IF (b ->> 'client_email') !~ '^[^@\s]+@[^@\s]+$' THEN
-		RETURN jsonb_build_object('error', jsonb_build_object('code', '22023',
-			'message', 'client_email must be an email address',
-			'details', jsonb_build_array(jsonb_build_object('field', 'client_email',
-				'message', 'client_email must be an email address'))));
+		RETURN pg_wallet._waas_refusal('22023', 'INVALID_REQUEST',
+			'client_email must be an email address',
+			jsonb_build_array(jsonb_build_object('field', 'client_email',
+				'message', 'client_email must be an email address')));
 	END IF;
 	code := upper(left(regexp_replace(b ->> 'client_name', '[^A-Za-z]', '', 'g') || 'CLI', 3))
 		|| upper(left(pg_wallet.base32_encode(pg_wallet._random_bytes(5)), 7));
@@ -516,16 +542,25 @@ BEGIN
 	IF upper(coalesce(args #>> '{query,command}', '')) <> 'REVERSE' THEN
 		RAISE EXCEPTION 'command must be REVERSE' USING ERRCODE = 'invalid_parameter_value';
 	END IF;
-	IF id_text IS NULL OR id_text !~ '^[0-9]{1,18}$' THEN
-		RAISE EXCEPTION 'transaction % not found', left(id_text, 40) USING ERRCODE = 'WL014';
+	-- either side's transaction_id (an entry id) or the receipt code names the transaction
+	IF id_text ~ '^[0-9]{1,18}$' THEN
+		SELECT x.* INTO jr FROM pg_wallet.journals x
+		JOIN pg_wallet.entries e ON e.journal_id = x.id
+		WHERE e.id = id_text::bigint AND x.status = 'POSTED';
+	ELSIF length(id_text) <= 64 AND id_text LIKE 'RCP-%' THEN
+		SELECT x.* INTO jr FROM pg_wallet.journals x
+		WHERE x.id = pg_wallet.journal_id_from_receipt(id_text) AND x.status = 'POSTED'
+		  AND pg_wallet.receipt_code(x.id, x.created_at) = id_text;
 	END IF;
-	SELECT * INTO jr FROM pg_wallet.journals x WHERE x.id = id_text::bigint AND x.status = 'POSTED';
+	IF jr.id IS NULL THEN
+		RAISE EXCEPTION 'transaction not found' USING ERRCODE = 'WL014';
+	END IF;
 	-- another tenant's transaction is not found: every account it touches must be ours
-	IF NOT FOUND OR EXISTS (
+	IF EXISTS (
 		SELECT 1 FROM pg_wallet.entries e JOIN pg_wallet.accounts a ON a.id = e.account_id
 		WHERE e.journal_id = jr.id AND a.purpose NOT IN ('FEE_INCOME', 'FX_POSITION', 'SUSPENSE')
 			AND NOT pg_wallet._owns(me, a.owner_id)) THEN
-		RAISE EXCEPTION 'transaction % not found', id_text USING ERRCODE = 'WL014';
+		RAISE EXCEPTION 'transaction not found' USING ERRCODE = 'WL014';
 	END IF;
 	r := pg_wallet.reverse_journal(pg_wallet.receipt_code(jr.id, jr.created_at),
 		format('waas-reverse:%s:%s', me.owner_id, jr.id), 'WaaS REVERSE');
@@ -543,7 +578,8 @@ END
 $$;
 COMMENT ON FUNCTION pg_wallet.api_waas_reverse(text, jsonb) IS
 	'WaaS POST /transactions/:id?command=REVERSE: reverse a tenant transaction once (WL006 '
-	'when already reversed); both sides with previous and current balances.';
+	'when already reversed); :id is either side''s transaction_id or the receipt code; both '
+	'sides of the reversal with their own transaction_id, previous and current balances.';
 
 -- Not in the spec (it has no read endpoint): GET /accounts/:id/balance, the balance of a tenant
 -- account, so that clients (and bench/bridge_run) can read one without posting.

@@ -214,6 +214,7 @@ BEGIN
 			                FROM pg_wallet.journals r WHERE r.reverses_journal_id = j.id),
 			'created_at', j.created_at),
 		'entries', jsonb_agg(jsonb_build_object(
+			'entry_id', e.id,
 			'leg', e.leg,
 			'account_number', a.account_number,
 			'currency', a.currency,
@@ -229,4 +230,5 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION pg_wallet.get_journal(text) IS
-	'A journal and its entries by receipt code, or error WL014 "transaction not found".';
+	'A journal and its entries (entry_id, leg, account, side, amount, balance_after, '
+	'description) by receipt code, or error WL014 "transaction not found".';

@@ -321,7 +321,11 @@ DECLARE
 	avail numeric;
 BEGIN
 	SELECT * INTO dst FROM pg_wallet.accounts a WHERE a.account_number = recipient_account;
-	IF NOT FOUND OR dst.is_system OR dst.purpose = 'SETTLEMENT' THEN
+	-- one refusal, byte for byte, for an account that cannot receive this transfer: unknown,
+	-- a system or settlement account, not ACTIVE, or in another currency; the caller learns
+	-- nothing of another account's status or currency (docs/bridge.md, deviations)
+	IF NOT FOUND OR dst.is_system OR dst.purpose = 'SETTLEMENT' OR dst.status <> 'ACTIVE'
+		OR dst.currency <> src.currency THEN
 		RAISE EXCEPTION 'Recipient account doesn''t exist' USING ERRCODE = 'WL067';
 	END IF;
 	IF length(reference) > 100 OR length(narrative) > 200 THEN
@@ -337,6 +341,14 @@ BEGIN
 		avail := (pg_wallet.get_balance(src.account_number)).available_balance;
 		RAISE EXCEPTION 'insufficient balance: available % %', avail, src.currency
 			USING ERRCODE = 'WL001';
+	WHEN SQLSTATE 'WL002' THEN
+		-- the recipient's status changed since it was read: the same refusal as above; the
+		-- sender's own account may be named
+		IF (pg_wallet._account_row(src.account_number)).status <> 'ACTIVE' THEN
+			RAISE EXCEPTION 'your account % is not active', src.account_number
+				USING ERRCODE = 'WL002';
+		END IF;
+		RAISE EXCEPTION 'Recipient account doesn''t exist' USING ERRCODE = 'WL067';
 	END;
 	IF NOT res.replayed THEN
 		PERFORM pg_wallet._transfer_events(res, src, dst,
@@ -352,8 +364,9 @@ END
 $$;
 COMMENT ON FUNCTION pg_wallet.send_funds_to_account(text, text, numeric, text, text) IS
 	'Sellapay sendFundsToSellapay: an internal transfer (TRANSFER journal, TRANSFER fee) to '
-	'another wallet account; WL067 "Recipient account doesn''t exist" (HTTP 404), WL001 '
-	'"insufficient balance: available ..." (402), WL009 across currencies. reference is the '
+	'another wallet account; WL067 "Recipient account doesn''t exist" (HTTP 404) also for a '
+	'recipient that is not ACTIVE or holds another currency (nothing of it is told), WL001 '
+	'"insufficient balance: available ..." (402). reference is the '
 	'idempotency key, per owner of the sending account. transfer_completed events for both '
 	'owners.';
 

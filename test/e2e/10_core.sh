@@ -49,14 +49,15 @@ req GET /healthz
 expect "the bridge still serves after refusals" 200
 
 req POST $W/clients '{"client_name": "X"}'
-expect "no token is 401 WL022" 401 '.error.code == "WL022"'
+expect "no token is 401 WL022" 401 '.error.code == "TOKEN_MALFORMED"'
 req POST $W/clients '{"client_name": "X"}' 'not.a.jwt'
-expect "a malformed token is 401" 401 '.error.code == "WL022"'
+expect "a malformed token is 401" 401 '.error.code == "TOKEN_MALFORMED"'
 FORGED='eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJ4Iiwicm9sZSI6ImFkbWluIn0.c2lnbmF0dXJl'
 req POST $W/clients '{"client_name": "X"}' "$FORGED"
-expect "a forged token is 401" 401 '.error.code | test("WL02[2-5]")'
+expect "a forged token is 401" 401 \
+	'.error.code | test("^TOKEN_(MALFORMED|SIGNATURE|EXPIRED|REVOKED)$")'
 req POST $W/clients '{"client_name": "X"}' "$(head -c 5000 /dev/zero | tr '\0' t)"
-expect "an oversize token is 401" 401 '.error.code == "WL022"'
+expect "an oversize token is 401" 401 '.error.code == "TOKEN_MALFORMED"'
 STATUS=$(curl -s -o "$E2E_DIR/body" -w '%{http_code}' -X POST -H 'Transfer-Encoding: chunked' \
 	--data-binary '{"username": "x"}' "$URL$W/auth/login")
 expect "a chunked body (no Content-Length) is 411" 411 '.error.code == "LENGTH_REQUIRED"'

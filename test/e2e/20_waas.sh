@@ -16,9 +16,9 @@ TOKEN_A=$(field .access_token)
 req POST $W/auth/login '{"username": "tenant_b", "password": "Tenant-pass2"}'
 TOKEN_B=$(field .access_token)
 req POST $W/auth/login '{"username": "tenant_a", "password": "wrong-pass9"}'
-expect "login with a wrong password is 401 WL020" 401 '.error.code == "WL020"'
+expect "login with a wrong password is 401 WL020" 401 '.error.code == "INVALID_CREDENTIALS"'
 req POST $W/auth/login '{"username": "nobody", "password": "wrong-pass9"}'
-expect "login of an unknown user is 401 WL020" 401 '.error.code == "WL020"'
+expect "login of an unknown user is 401 WL020" 401 '.error.code == "INVALID_CREDENTIALS"'
 req POST $W/auth/login '{"username": "tenant_a"}'
 expect "login without a password is 400 naming the field" 400 \
 	'.error.details[0].field == "password"'
@@ -38,7 +38,7 @@ req POST $W/clients "$(jq -c '.client_name = "Bravo"' <<<"$CLIENT")" "$TOKEN_B"
 CODE_B=$(field .client_code)
 req POST $W/clients '{"client_name": "No Email", "is_active": 1}' "$TOKEN_A"
 expect "POST /clients without required fields is 400 listing them" 400 \
-	'.error.code == "22023"' '[.error.details[].field] | index("client_email") != null' \
+	'.error.code == "INVALID_REQUEST"' '[.error.details[].field] | index("client_email") != null' \
 	'[.error.details[].field] | index("business_pin") != null'
 req POST $W/clients "$(jq -c '.is_active = 7' <<<"$CLIENT")" "$TOKEN_A"
 expect "POST /clients with is_active not 0/1 is 400" 400 \
@@ -68,11 +68,11 @@ req POST $W/accounts "$(account "$CODE_A" NO_SUCH_TYPE 'X')" "$TOKEN_A"
 expect "POST /accounts with an unknown account_type_code is 400" 400
 req POST $W/accounts "$(account "$CODE_A" FLOAT_ACCOUNT 'X' | jq -c '.currency = "XXX"')" \
 	"$TOKEN_A"
-expect "POST /accounts with an unknown currency is 400 WL015" 400 '.error.code == "WL015"'
+expect "POST /accounts with an unknown currency is 400 WL015" 400 '.error.code == "UNKNOWN_CURRENCY"'
 req POST $W/accounts "$(account "$CODE_A" FLOAT_ACCOUNT 'X' | jq -c 'del(.status)')" "$TOKEN_A"
 expect "POST /accounts without status is 400" 400 '.error.details[0].field == "status"'
 req POST $W/accounts "$(account NOSUCHCODE1 FLOAT_ACCOUNT 'X')" "$TOKEN_A"
-expect "POST /accounts for an unknown client is 404" 404 '.error.code == "WL018"'
+expect "POST /accounts for an unknown client is 404" 404 '.error.code == "OWNER_NOT_FOUND"'
 
 # --- client services
 service() { # CLIENT_CODE [FEE_TYPE FEE]
@@ -120,7 +120,7 @@ expect "a retried CREDIT (same source_transaction_id) returns the first result" 
 	'.transaction_id == "'"$CREDIT_ID"'"' '.current_balance == "1000.0000"'
 req POST "$W/transactions?command=CREDIT" "$(txn "$ACC_A1" "$SVC_A" 999 c-1)" "$TOKEN_A"
 expect "the same source_transaction_id with another amount is 409 WL003" 409 \
-	'.error.code == "WL003"'
+	'.error.code == "IDEMPOTENCY_CONFLICT"'
 req POST "$W/transactions?command=CREDIT" "$(txn "$ACC_A1" "$SVC_A_FEE" 100 c-fee)" "$TOKEN_A"
 expect "CREDIT under a 4% service credits the net amount (spec: 100 -> 96.0000)" 201 \
 	'.transaction_amount == "96.0000"' '.previous_balance == "1000.0000"' \
@@ -129,15 +129,15 @@ req POST "$W/transactions?command=DEBIT" "$(txn "$ACC_A1" "$SVC_A" 96 d-1)" "$TO
 expect "DEBIT lowers the balance" 201 '.transaction_type == "DEBIT"' \
 	'.previous_balance == "1096.0000"' '.current_balance == "1000.0000"'
 req POST "$W/transactions?command=DEBIT" "$(txn "$ACC_A2" "$SVC_A" 5 d-2)" "$TOKEN_A"
-expect "DEBIT beyond the balance is 422 WL001" 422 '.error.code == "WL001"'
+expect "DEBIT beyond the balance is 422 WL001" 422 '.error.code == "INSUFFICIENT_FUNDS"'
 req POST "$W/transactions?command=CREDIT" "$(txn "$ACC_A1" "$SVC_A" 0.5 c-small)" "$TOKEN_A"
-expect "an amount under the service minimum is 422 WL042" 422 '.error.code == "WL042"'
+expect "an amount under the service minimum is 422 WL042" 422 '.error.code == "SERVICE_AMOUNT"'
 req POST "$W/transactions?command=CREDIT" "$(txn "$ACC_A1" "$SVC_A" 9000 c-big)" "$TOKEN_A"
-expect "an amount over the service maximum is 422 WL042" 422 '.error.code == "WL042"'
+expect "an amount over the service maximum is 422 WL042" 422 '.error.code == "SERVICE_AMOUNT"'
 req POST "$W/transactions?command=CREDIT" "$(txn "$ACC_A1" "$SVC_A" 1.001 c-dec)" "$TOKEN_A"
-expect "more decimals than KES has is 400 WL010" 400 '.error.code == "WL010"'
+expect "more decimals than KES has is 400 WL010" 400 '.error.code == "INVALID_AMOUNT"'
 req POST "$W/transactions?command=CREDIT" "$(txn "$ACC_A1" "$SVC_A" -5 c-neg)" "$TOKEN_A"
-expect "a negative amount is 400 WL010" 400 '.error.code == "WL010"'
+expect "a negative amount is 400 WL010" 400 '.error.code == "INVALID_AMOUNT"'
 req POST "$W/transactions?command=CREDIT" "$(txn "$ACC_A1" "$SVC_A" '"ten"' c-txt)" "$TOKEN_A"
 expect "a non-numeric amount is 400 naming the field" 400 \
 	'.error.details[0].field == "transaction_amount"'
@@ -150,9 +150,9 @@ expect "an unknown command is 400" 400
 req POST "$W/transactions" "$(txn "$ACC_A1" "$SVC_A" 10 c-nocmd)" "$TOKEN_A"
 expect "a missing command is 400" 400
 req POST "$W/transactions?command=CREDIT" "$(txn 99999999 "$SVC_A" 10 c-acc)" "$TOKEN_A"
-expect "an unknown account is 404 WL005" 404 '.error.code == "WL005"'
+expect "an unknown account is 404 WL005" 404 '.error.code == "ACCOUNT_NOT_FOUND"'
 req POST "$W/transactions?command=CREDIT" "$(txn "$ACC_A1" NOSUCHSVC 10 c-svc)" "$TOKEN_A"
-expect "an unknown client service is 404 WL040" 404 '.error.code == "WL040"'
+expect "an unknown client service is 404 WL040" 404 '.error.code == "SERVICE_NOT_FOUND"'
 
 # --- account transfers
 xfer() { # FROM TO SERVICE AMOUNT REF
@@ -172,11 +172,11 @@ expect "POST /account-transfers shows both sides" 201 \
 	'.destination_transaction.transaction_amount == "10.0000"' \
 	'.destination_transaction.previous_balance == "0.0000"' \
 	'.destination_transaction.current_balance == "10.0000"' \
-	'.source_transaction.transaction_id == .destination_transaction.transaction_id'
+	'.source_transaction.transaction_id != .destination_transaction.transaction_id'
 XFER_ID=$(field .source_transaction.transaction_id)
 req POST $W/account-transfers "$(xfer "$ACC_A2" "$ACC_A1" "$SVC_A" 50 t-2)" "$TOKEN_A"
 expect "a transfer below the source's minimum balance is 422 WL001" 422 \
-	'.error.code == "WL001"'
+	'.error.code == "INSUFFICIENT_FUNDS"'
 req POST $W/account-transfers "$(xfer "$ACC_A1" "$ACC_A2" "$SVC_A" 10 t-3 |
 	jq -c 'del(.destination_account_number)')" "$TOKEN_A"
 expect "a transfer without destination is 400" 400 \
@@ -185,7 +185,7 @@ expect "a transfer without destination is 400" 400 \
 # --- reversal
 req POST "$W/transactions/$XFER_ID?command=REVERSE" '' "$TOKEN_A"
 expect "REVERSE that would take an account below its minimum balance is 422 WL001" 422 \
-	'.error.code == "WL001"'
+	'.error.code == "INSUFFICIENT_FUNDS"'
 req POST "$W/transactions?command=DEBIT" "$(txn "$ACC_A1" "$SVC_A" 100 d-rev)" "$TOKEN_A"
 DEBIT_ID=$(field .transaction_id)
 req POST "$W/transactions/$DEBIT_ID?command=REVERSE" '' "$TOKEN_A"
@@ -203,9 +203,9 @@ expect "reversing again returns the first reversal (idempotent)" 201 \
 	'.source_transaction.transaction_id == "'"$REV_ID"'"' \
 	'.destination_transaction.current_balance == "990.0000"'
 req POST "$W/transactions/$REV_ID?command=REVERSE" '' "$TOKEN_A"
-expect "reversing a reversal is 409 WL007" 409 '.error.code == "WL007"'
+expect "reversing a reversal is 409 WL007" 409 '.error.code == "NOT_REVERSIBLE"'
 req POST "$W/transactions/99999999?command=REVERSE" '' "$TOKEN_A"
-expect "reversing an unknown transaction is 404 WL014" 404 '.error.code == "WL014"'
+expect "reversing an unknown transaction is 404 WL014" 404 '.error.code == "JOURNAL_NOT_FOUND"'
 req POST "$W/transactions/abc?command=REVERSE" '' "$TOKEN_A"
 expect "a non-numeric transaction id is 404" 404
 req POST "$W/transactions/$CREDIT_ID?command=CREDIT" '' "$TOKEN_A"
@@ -219,6 +219,6 @@ expect "GET /accounts/:id/balance shows the balance with four decimals" 200 \
 	'.status == "ACTIVE"'
 req GET "$W/accounts/99999999/balance" '' "$TOKEN_A"
 expect "GET /accounts/:id/balance of an unknown account is 404 WL005" 404 \
-	'.error.code == "WL005"'
+	'.error.code == "ACCOUNT_NOT_FOUND"'
 req GET "$W/accounts/$ACC_A1/balance"
 expect "GET /accounts/:id/balance without a token is 401" 401

@@ -143,4 +143,4 @@ check "a 429 carries Retry-After and X-RateLimit-Remaining 0" bash -c \
 	 grep -qi '^x-ratelimit-remaining: 0' '$E2E_DIR/headers'"
 
 req POST /waas/api/v1/clients "$CLIENT" "$SP_TOKEN_A"
-expect "a Sellapay token is not a WaaS token (401 WL023)" 401 '.error.code == "WL023"'
+expect "a Sellapay token is not a WaaS token (401 WL023)" 401 '.error.code == "TOKEN_SIGNATURE"'

@@ -263,7 +263,7 @@ async function main() {
 	report('the sender is pushed its event too', /_completed$/.test(f.type), JSON.stringify(f));
 	f = await ask(a, 'get_transaction_by_receipt', { receipt_code: receipt });
 	report('get_transaction_by_receipt of an own transaction',
-		f.type === 'success' && f.data.data.entries.length >= 2, JSON.stringify(f));
+		f.type === 'success' && f.data.data.ledgers.length >= 2, JSON.stringify(f));
 	f = await ask(a, 'get_partners', { service: 'mpesa' });
 	report('get_partners lists the service\'s partners',
 		f.type === 'success' && f.data.data.count >= 1, JSON.stringify(f));
