@@ -5,7 +5,12 @@
  * on the connection), X-Request-ID, bounds on the path, the Authorization header, the body
  * and its JSON (depth, fields), routing to a profile, rate limits, the jsonb envelope passed
  * as $2 ({"request_id","path","query","body"}), the reply headers (status, X-Request-ID,
- * X-Process-Time, X-RateLimit-*), /healthz and /metrics (the gauges it passes to metrics.c).
+ * X-Process-Time, X-RateLimit-*), /healthz and /metrics (the gauges it passes to metrics.c),
+ * and the client connections: the per-address caps (peer.c counts), the open_sockets gauge,
+ * a strict HTTP/1.1 reading of the framing headers (one Content-Length of digits only, no
+ * Transfer-Encoding with it, no whitespace before the colon of a header we or lws read: 400
+ * and close), and request bodies read into the connection under a total deadline and a
+ * minimum rate before a request slot (and so a pool connection) is taken.
  * Must never know another transport (ws.c gets its lws reasons from main.c), never look
  * inside a body beyond checking it is bounded JSON, never decide an outcome (the SQL function
  * does), and never log headers or bodies.
@@ -13,23 +18,67 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include "bridge.h"
 
+#define BODY_SWEEP_US 100000
+#define BODY_RATE_GRACE_US 1000000	/* the minimum rate applies after a body's first second */
+
+/*
+ * One client connection, kept as the wsi's opaque user data: it lives from accept to the
+ * socket's destruction, across the keep-alive requests and the protocol rebinds of an
+ * upgrade (which free and reallocate the per-session data). It holds the address's counts
+ * and the body of the request being read.
+ */
+typedef struct HttpConn
+{
+	struct lws *wsi;
+	Peer	   *peer;
+	char	   *body;			/* grows up to the request's Content-Length */
+	size_t		body_len;
+	size_t		body_cap;
+	size_t		body_expected;
+	uint64_t	body_started_us;
+	int			reading;		/* in the list of bodies being read */
+	struct HttpConn *prev, *next;
+} HttpConn;
+
 static const BridgeConfig *http_cfg;
+static struct lws_context *http_ctx;
+static lws_sorted_usec_list_t body_sul;
+static HttpConn *reading_head;
+static int	n_conns;
 int			http_shutting_down;
 
 static void http_on_result(RequestSlot *s, PGresult *res);
 static void http_error(RequestSlot *s, int status, const char *code, const char *msg);
+static void http_on_release(RequestSlot *s);
 
 /* What the HTTP transport registers on its slots: the pool hands outcomes to these. */
-static const SlotSink http_sink = {http_on_result, http_error};
+static const SlotSink http_sink = {http_on_result, http_error, http_on_release};
 
 void
-http_init(const BridgeConfig *cfg)
+http_init(struct lws_context *ctx, const BridgeConfig *cfg)
 {
 	http_cfg = cfg;
+	http_ctx = ctx;
+}
+
+void
+http_free(void)
+{
+	if (http_ctx)
+		lws_sul_cancel(&body_sul);
+}
+
+/* The slot's request is over: the address has one request less in flight. */
+static void
+http_on_release(RequestSlot *s)
+{
+	peer_inflight_done(s->peer);
+	s->peer = NULL;
 }
 
 /* X-Request-ID: the client's when it is short and plain, otherwise a new one. */
@@ -122,7 +171,6 @@ args_begin(struct lws *wsi, RequestSlot *s, const char *id)
 	}
 	if (slot_args_add(s, &n, "},\"body\":", 9))
 		return -1;
-	s->body_len = 0;
 	return (int) n;
 }
 
@@ -253,15 +301,61 @@ read_credentials(struct lws *wsi, RequestSlot *s)
 	return 1;
 }
 
-/* The headers are in: route, bound, and either answer or wait for the body. */
+/*
+ * Framing headers that a proxy in front and this server must read alike. lws 4.1.6 takes a
+ * known header name followed by whitespace before the colon for an unknown header (so it
+ * would ignore "Transfer-Encoding : chunked" that a proxy may honour); it has no way to list
+ * unknown headers, so these are the names looked for, each with a space or a tab.
+ */
+static const char *const spaced_names[] = {
+	"content-length :", "content-length\t:", "transfer-encoding :", "transfer-encoding\t:",
+	"host :", "host\t:", "authorization :", "authorization\t:", "connection :",
+	"connection\t:", "upgrade :", "upgrade\t:", "expect :", "expect\t:", "te :", "te\t:",
+	"x-api-key :", "x-api-key\t:", "x-api-secret :", "x-api-secret\t:", "trailer :",
+	"trailer\t:", "content-type :", "content-type\t:",
+};
+
+/*
+ * The strict HTTP/1.1 stance on framing (RFC 9112 §6): NULL when the headers are fine, with
+ * *content_length set (0 when absent); otherwise why the request is refused (400, close).
+ */
+static const char *
+http_strict(struct lws *wsi, long *content_length)
+{
+	char		text[32];
+	int			n;
+
+	*content_length = 0;
+	for (size_t i = 0; i < sizeof(spaced_names) / sizeof(spaced_names[0]); i++)
+		if (lws_hdr_custom_length(wsi, spaced_names[i], (int) strlen(spaced_names[i])) >= 0)
+			return "whitespace before a header colon";
+	if (lws_hdr_copy_fragment(wsi, text, sizeof(text), WSI_TOKEN_HTTP_CONTENT_LENGTH, 1) >= 0 ||
+		lws_hdr_fragment_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH, 1) > 0)
+		return "more than one Content-Length";
+	n = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH);
+	if (n > 0)
+	{
+		if (n > 18 || lws_hdr_copy(wsi, text, sizeof(text), WSI_TOKEN_HTTP_CONTENT_LENGTH) != n ||
+			strspn(text, "0123456789") != (size_t) n)
+			return "Content-Length is not a number";
+		*content_length = strtol(text, NULL, 10);
+		if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0)
+			return "Transfer-Encoding with Content-Length";
+	}
+	return NULL;
+}
+
+/*
+ * The headers are in, and the body if there is one (body_ready): route, bound, answer or
+ * send to the pool. refusal: why http_strict refused the headers, or NULL.
+ */
 static int
-request_start(struct lws *wsi, RequestSlot *s)
+request_start(struct lws *wsi, RequestSlot *s, HttpConn *c, const char *refusal,
+			  long content_length, int body_ready)
 {
 	char	   *uri;
 	int			uri_len, method;
 	char		id[128] = "";
-	char		len_text[32];
-	long		content_length = 0;
 	const char *subpath = NULL;
 	int			prefix;
 
@@ -271,6 +365,7 @@ request_start(struct lws *wsi, RequestSlot *s)
 	if (uri_len <= 0 || uri_len >= PGW_PATH_MAX)
 	{
 		snprintf(s->path, sizeof(s->path), "(too long)");
+		s->close_after = refusal != NULL;
 		http_error(s, 414, "URI_TOO_LONG", "path too long");
 		return 0;
 	}
@@ -278,6 +373,13 @@ request_start(struct lws *wsi, RequestSlot *s)
 	s->path[uri_len] = '\0';
 	if (http_shutting_down)
 		s->close_after = 1;
+	s->profile = profile_find(s->path, &subpath);
+	if (refusal)
+	{
+		s->close_after = 1;		/* the rest of the stream cannot be trusted */
+		http_error(s, 400, "BAD_REQUEST", refusal);
+		return 0;
+	}
 	if (!strcmp(s->path, "/healthz") && method == LWSHUMETH_GET)
 	{
 		reply_health(s);
@@ -288,7 +390,6 @@ request_start(struct lws *wsi, RequestSlot *s)
 		reply_metrics(s);
 		return 0;
 	}
-	s->profile = profile_find(s->path, &subpath);
 	if (s->profile)
 		s->route = profile_route(s->profile, method, subpath, id, sizeof(id));
 	if (!s->route)
@@ -296,6 +397,12 @@ request_start(struct lws *wsi, RequestSlot *s)
 		http_error(s, 404, "NOT_FOUND", "no such endpoint");
 		return 0;
 	}
+	if (!peer_inflight_take(c ? c->peer : NULL, http_cfg->inflight_per_ip))
+	{
+		http_error(s, 429, "RATE_LIMITED", "too many requests in flight from this address");
+		return 0;
+	}
+	s->peer = c ? c->peer : NULL;
 	if (!read_credentials(wsi, s))
 		return 0;
 	if (s->route->rate_per_min > 0 && !rate_check(wsi, s))
@@ -308,24 +415,21 @@ request_start(struct lws *wsi, RequestSlot *s)
 		http_error(s, 414, "URI_TOO_LONG", "too many or too long query arguments");
 		return 0;
 	}
-	s->reply_len = (size_t) prefix;	/* remember the envelope prefix until the reply */
-	if (method == LWSHUMETH_POST &&
-		lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0)
+	if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0)
 	{
 		s->close_after = 1;		/* a chunked body is not read: send Content-Length */
 		http_error(s, 411, "LENGTH_REQUIRED", "Content-Length is required");
 		return 0;
 	}
-	if (lws_hdr_copy(wsi, len_text, sizeof(len_text), WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0)
-		content_length = strtol(len_text, NULL, 10);
-	if (content_length < 0 || (size_t) content_length > http_cfg->body_bytes_max)
+	if ((size_t) content_length > http_cfg->body_bytes_max)
 	{
 		s->close_after = 1;
 		http_error(s, 413, "PAYLOAD_TOO_LARGE", "request body too large");
 		return 0;
 	}
-	if (method != LWSHUMETH_POST || content_length == 0)
-		request_submit(s, (size_t) prefix);
+	if (!body_ready)
+		s->body_len = 0;
+	request_submit(s, (size_t) prefix);
 	return 0;
 }
 
@@ -404,49 +508,263 @@ write_reply(struct lws *wsi, RequestSlot *s)
 	return 1;
 }
 
+/* The connection stops reading a body: out of the list, its buffer freed. */
+static void
+conn_read_end(HttpConn *c)
+{
+	if (c->reading)
+	{
+		if (c->prev)
+			c->prev->next = c->next;
+		else
+			reading_head = c->next;
+		if (c->next)
+			c->next->prev = c->prev;
+		c->prev = c->next = NULL;
+		c->reading = 0;
+	}
+	free(c->body);
+	c->body = NULL;
+	c->body_len = c->body_cap = c->body_expected = 0;
+}
+
+/*
+ * Every 100 ms while bodies are being read: close a connection whose body is past
+ * body_timeout_ms, or, after its first second, behind body_min_rate bytes a second. Nothing
+ * but the connection is held meanwhile: no slot, no pool connection.
+ */
+static void
+body_sweep(lws_sorted_usec_list_t *sul)
+{
+	uint64_t	now = now_us();
+	HttpConn   *c = reading_head, *next;
+
+	(void) sul;
+	for (; c; c = next)
+	{
+		uint64_t	took = now - c->body_started_us;
+
+		next = c->next;
+		if (took > (uint64_t) http_cfg->body_timeout_ms * 1000 ||
+			(took > BODY_RATE_GRACE_US && http_cfg->body_min_rate > 0 &&
+			 c->body_len < (took - BODY_RATE_GRACE_US) / 1000 *
+			 (uint64_t) http_cfg->body_min_rate / 1000))
+		{
+			log_msg("warning", "closed a connection whose request body was too slow "
+					"(%zu of %zu bytes in %llu ms)", c->body_len, c->body_expected,
+					(unsigned long long) (took / 1000));
+			metrics_refused("slow_body");
+			conn_read_end(c);
+			lws_set_timeout(c->wsi, PENDING_TIMEOUT_HTTP_CONTENT, LWS_TO_KILL_ASYNC);
+		}
+	}
+	if (reading_head)
+		lws_sul_schedule(http_ctx, 0, &body_sul, body_sweep, BODY_SWEEP_US);
+}
+
+static void
+conn_read_begin(HttpConn *c, size_t expected)
+{
+	conn_read_end(c);
+	c->body_expected = expected;
+	c->body_started_us = now_us();
+	c->reading = 1;
+	c->next = reading_head;
+	if (reading_head)
+		reading_head->prev = c;
+	else
+		lws_sul_schedule(http_ctx, 0, &body_sul, body_sweep, BODY_SWEEP_US);
+	reading_head = c;
+}
+
+/* Append a piece of the body; -1 when out of memory or beyond Content-Length. */
+static int
+conn_read(HttpConn *c, const void *in, size_t len)
+{
+	if (c->body_len + len > c->body_expected)
+		return -1;
+	if (c->body_len + len > c->body_cap)
+	{
+		size_t		cap = c->body_cap ? c->body_cap * 2 : 4096;
+		char	   *b;
+
+		if (cap < c->body_len + len)
+			cap = c->body_len + len;
+		if (cap > c->body_expected)
+			cap = c->body_expected;
+		if (!(b = realloc(c->body, cap)))
+			return -1;
+		c->body = b;
+		c->body_cap = cap;
+	}
+	memcpy(c->body + c->body_len, in, len);
+	c->body_len += len;
+	return 0;
+}
+
+/* A new TCP connection: refused beyond connections_max or connections_per_ip. */
+static int
+conn_filter(const struct lws_filter_network_conn_args *filt)
+{
+	unsigned char key[16];
+
+	if (n_conns >= http_cfg->connections_max)
+	{
+		metrics_refused("connections_max");
+		return 1;
+	}
+	if (peer_key((const struct sockaddr *) &filt->cli_addr, key) &&
+		peer_connections(key) >= http_cfg->connections_per_ip)
+	{
+		metrics_refused("connections_per_ip");
+		return 1;
+	}
+	return 0;
+}
+
+/* The connection is accepted: its record, counted in its address and the gauge. */
+static int
+conn_open(struct lws *wsi)
+{
+	struct sockaddr_storage ss;
+	socklen_t	sl = sizeof(ss);
+	unsigned char key[16];
+	HttpConn   *c = calloc(1, sizeof(HttpConn));
+
+	if (!c)
+		return -1;
+	c->wsi = wsi;
+	if (getpeername(lws_get_socket_fd(wsi), (struct sockaddr *) &ss, &sl) == 0 &&
+		peer_key((struct sockaddr *) &ss, key) && !(c->peer = peer_conn_open(key)))
+	{
+		free(c);
+		return -1;
+	}
+	lws_set_opaque_user_data(wsi, c);
+	n_conns++;
+	metrics_socket(1);
+	return 0;
+}
+
+/* The socket is destroyed (HTTP or WebSocket): the one place a connection is uncounted. */
+static void
+conn_close(struct lws *wsi)
+{
+	HttpConn   *c = lws_get_opaque_user_data(wsi);
+
+	if (!c)
+		return;
+	conn_read_end(c);
+	peer_conn_close(c->peer);
+	lws_set_opaque_user_data(wsi, NULL);
+	free(c);
+	n_conns--;
+	metrics_socket(-1);
+}
+
+/* A slot for the request; 503 (and close) when none is free. */
+static RequestSlot *
+http_slot(struct lws *wsi, HttpSession *pss, int reserved)
+{
+	RequestSlot *s = reserved ? slot_acquire_reserved(&http_sink, wsi) :
+		slot_acquire(&http_sink, wsi);
+
+	if (!s)
+	{
+		lws_return_http_status(wsi, 503, "too many requests in flight");
+		return NULL;
+	}
+	pss->slot = s;
+	return s;
+}
+
+/*
+ * The headers are in. A POST with a body is read into the connection first (no slot yet);
+ * anything else takes a slot now. /healthz and /metrics may take the reserved slots.
+ */
+static int
+http_request(struct lws *wsi, HttpSession *pss, HttpConn *c)
+{
+	long		content_length;
+	const char *refusal = http_strict(wsi, &content_length);
+	char	   *uri;
+	int			uri_len, method = lws_http_get_uri_and_method(wsi, &uri, &uri_len);
+	int			ops = method == LWSHUMETH_GET && uri_len > 0 &&
+		((uri_len == 8 && !strncmp(uri, "/healthz", 8)) ||
+		 (uri_len == 8 && !strncmp(uri, "/metrics", 8)));
+	RequestSlot *s;
+
+	if (!refusal && c && method == LWSHUMETH_POST && content_length > 0 &&
+		(size_t) content_length <= http_cfg->body_bytes_max &&
+		lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) == 0)
+	{
+		conn_read_begin(c, (size_t) content_length);
+		return 0;
+	}
+	if (!(s = http_slot(wsi, pss, ops)))
+		return -1;
+	return request_start(wsi, s, c, refusal, content_length, 0);
+}
+
+/* The whole body is in: now a slot, and the request goes on. */
+static int
+http_body_complete(struct lws *wsi, HttpSession *pss, HttpConn *c)
+{
+	RequestSlot *s;
+	size_t		n = c->body_len;
+
+	if (!c->reading)
+		return 0;
+	if (n != c->body_expected)
+		return -1;
+	if (!(s = http_slot(wsi, pss, 0)))
+	{
+		conn_read_end(c);
+		return -1;
+	}
+	memcpy(s->body, c->body, n);
+	s->body_len = n;
+	conn_read_end(c);
+	return request_start(wsi, s, c, NULL, (long) n, 1);
+}
+
 static int
 http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
 			  size_t len)
 {
 	HttpSession *pss = user;
 	RequestSlot *s = pss ? pss->slot : NULL;
+	HttpConn   *c;
 	int			rc, close_after;
 
 	switch (reason)
 	{
-		case LWS_CALLBACK_HTTP_BIND_PROTOCOL:
-			metrics_socket(1);
-			break;
-		case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
-			metrics_socket(-1);
-			break;
+		case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
+			return conn_filter(user);
+		case LWS_CALLBACK_SERVER_NEW_CLIENT_INSTANTIATED:
+			return conn_open(wsi);
+		case LWS_CALLBACK_WSI_DESTROY:
+			conn_close(wsi);
+			return 0;
 		case LWS_CALLBACK_HTTP:
-			if (s)
+			if (s || !pss)
 				return -1;		/* a second request before the first was answered */
-			s = slot_acquire(&http_sink, wsi);
-			if (!s)
+			return http_request(wsi, pss, lws_get_opaque_user_data(wsi));
+		case LWS_CALLBACK_HTTP_BODY:
+			c = lws_get_opaque_user_data(wsi);
+			if (!c || !c->reading || s)
+				return 0;		/* a body after a refusal, or of a GET: dropped */
+			if (conn_read(c, in, len) != 0)
 			{
-				lws_return_http_status(wsi, 503, "too many requests in flight");
+				conn_read_end(c);
 				return -1;
 			}
-			pss->slot = s;
-			return request_start(wsi, s);
-		case LWS_CALLBACK_HTTP_BODY:
-			if (!s || s->state != SLOT_READING)
-				return 0;
-			if (s->body_len + len > http_cfg->body_bytes_max)
-			{
-				s->close_after = 1;
-				http_error(s, 413, "PAYLOAD_TOO_LARGE", "request body too large");
-				return 0;
-			}
-			memcpy(s->body + s->body_len, in, len);
-			s->body_len += len;
 			return 0;
 		case LWS_CALLBACK_HTTP_BODY_COMPLETION:
-			if (s && s->state == SLOT_READING)
-				request_submit(s, s->reply_len);
-			return 0;
+			c = lws_get_opaque_user_data(wsi);
+			if (!c || s)
+				return 0;
+			return http_body_complete(wsi, pss, c);
 		case LWS_CALLBACK_HTTP_WRITEABLE:
 			if (!s)
 				return 0;
@@ -460,6 +778,8 @@ http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, voi
 				return -1;
 			return lws_http_transaction_completed(wsi) ? -1 : 0;
 		case LWS_CALLBACK_CLOSED_HTTP:
+			if ((c = lws_get_opaque_user_data(wsi)))
+				conn_read_end(c);
 			if (s)
 			{
 				pss->slot = NULL;
