@@ -629,9 +629,11 @@ conn_open(struct lws *wsi)
 	struct sockaddr_storage ss;
 	socklen_t	sl = sizeof(ss);
 	unsigned char key[16];
-	HttpConn   *c = calloc(1, sizeof(HttpConn));
+	HttpConn   *c;
 
-	if (!c)
+	if (lws_get_opaque_user_data(wsi))
+		return 0;				/* counted already */
+	if (!(c = calloc(1, sizeof(HttpConn))))
 		return -1;
 	c->wsi = wsi;
 	if (getpeername(lws_get_socket_fd(wsi), (struct sockaddr *) &ss, &sl) == 0 &&
@@ -694,7 +696,7 @@ http_request(struct lws *wsi, HttpSession *pss, HttpConn *c)
 		 (uri_len == 8 && !strncmp(uri, "/metrics", 8)));
 	RequestSlot *s;
 
-	if (!refusal && c && method == LWSHUMETH_POST && content_length > 0 &&
+	if (!refusal && method == LWSHUMETH_POST && content_length > 0 &&
 		(size_t) content_length <= http_cfg->body_bytes_max &&
 		lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) == 0)
 	{
@@ -743,12 +745,17 @@ http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, voi
 			return conn_filter(user);
 		case LWS_CALLBACK_SERVER_NEW_CLIENT_INSTANTIATED:
 			return conn_open(wsi);
+		case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+			/* HTTP/1.1 and WebSocket only: an h2c upgrade is hung up */
+			return in && !strcmp(in, "websocket") ? 0 : -1;
 		case LWS_CALLBACK_WSI_DESTROY:
 			conn_close(wsi);
 			return 0;
 		case LWS_CALLBACK_HTTP:
 			if (s || !pss)
 				return -1;		/* a second request before the first was answered */
+			if (!lws_get_opaque_user_data(wsi) && conn_open(wsi) != 0)
+				return -1;		/* (every accepted socket has its record already) */
 			return http_request(wsi, pss, lws_get_opaque_user_data(wsi));
 		case LWS_CALLBACK_HTTP_BODY:
 			c = lws_get_opaque_user_data(wsi);

@@ -147,6 +147,7 @@ main(int argc, char **argv)
 		info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
 		info.ssl_cert_filepath = cfg.tls_cert;
 		info.ssl_private_key_filepath = cfg.tls_key;
+		info.alpn = "http/1.1";	/* no HTTP/2: one request per connection at a time */
 	}
 	context = lws_create_context(&info);
 	vh = context ? lws_create_vhost(context, &info) : NULL;

@@ -195,12 +195,18 @@ def smuggle():
         reply, closed = exchange(raw)
         n = reply.count(b'HTTP/1.1 ')
         report(f'{name}: 400, one reply, connection closed',
-               status_of(reply) == 400 and n == 1 and closed and b'pgw_bridge' not in reply,
+               status_of(reply) == 400 and b'"BAD_REQUEST"' in reply and n == 1 and closed and
+               b'pgw_bridge' not in reply,
                reply[:120])
     reply, closed = exchange(b'POST /waas/api/v1/auth/login HTTP/1.1\r\nHost: x\r\n'
                              b'Transfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n')
     report('a chunked body without Content-Length: 411 and closed',
            status_of(reply) == 411 and closed, reply[:120])
+    reply, closed = exchange(b'GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: Upgrade, '
+                             b'HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAoAAAAAIAAAAA'
+                             b'\r\n\r\n')
+    report('an h2c upgrade is not taken up (HTTP/1.1 only)',
+           b' 101 ' not in reply[:20] and closed, reply[:120])
     reply, closed = exchange(b'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n'
                              b'GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
     report('a plain keep-alive pipeline is still served (two replies)',
