@@ -257,6 +257,29 @@ int			pool_queued(void);
 extern const struct lws_protocols pool_protocol;
 extern const struct lws_protocols listen_protocol;
 
+/* client.c: client connections, their per-address caps and request bodies (http.c's) */
+typedef struct HttpConn
+{
+	struct lws *wsi;
+	Peer	   *peer;
+	char	   *body;			/* grows up to the request's Content-Length */
+	size_t		body_len;
+	size_t		body_cap;
+	size_t		body_expected;
+	uint64_t	body_started_us;
+	int			reading;		/* in the list of bodies being read */
+	struct HttpConn *prev, *next;
+} HttpConn;
+struct lws_filter_network_conn_args;
+void		client_init(struct lws_context *ctx, const BridgeConfig *cfg);
+void		client_free(void);
+int			client_filter(const struct lws_filter_network_conn_args *filt);
+int			client_open(struct lws *wsi);
+void		client_close(struct lws *wsi);
+void		client_read_begin(HttpConn *c, size_t expected);
+int			client_read(HttpConn *c, const void *in, size_t len);
+void		client_read_end(HttpConn *c);
+
 /* http.c: the HTTP transport */
 extern const struct lws_protocols http_protocol;
 extern int	http_shutting_down;

@@ -18,38 +18,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <time.h>
 
 #include "bridge.h"
 
-#define BODY_SWEEP_US 100000
-#define BODY_RATE_GRACE_US 1000000	/* the minimum rate applies after a body's first second */
-
-/*
- * One client connection, kept as the wsi's opaque user data: it lives from accept to the
- * socket's destruction, across the keep-alive requests and the protocol rebinds of an
- * upgrade (which free and reallocate the per-session data). It holds the address's counts
- * and the body of the request being read.
- */
-typedef struct HttpConn
-{
-	struct lws *wsi;
-	Peer	   *peer;
-	char	   *body;			/* grows up to the request's Content-Length */
-	size_t		body_len;
-	size_t		body_cap;
-	size_t		body_expected;
-	uint64_t	body_started_us;
-	int			reading;		/* in the list of bodies being read */
-	struct HttpConn *prev, *next;
-} HttpConn;
-
 static const BridgeConfig *http_cfg;
-static struct lws_context *http_ctx;
-static lws_sorted_usec_list_t body_sul;
-static HttpConn *reading_head;
-static int	n_conns;
 int			http_shutting_down;
 
 static void http_on_result(RequestSlot *s, PGresult *res);
@@ -63,14 +36,13 @@ void
 http_init(struct lws_context *ctx, const BridgeConfig *cfg)
 {
 	http_cfg = cfg;
-	http_ctx = ctx;
+	client_init(ctx, cfg);
 }
 
 void
 http_free(void)
 {
-	if (http_ctx)
-		lws_sul_cancel(&body_sul);
+	client_free();
 }
 
 /* The slot's request is over: the address has one request less in flight. */
@@ -345,6 +317,25 @@ http_strict(struct lws *wsi, long *content_length)
 	return NULL;
 }
 
+/* The address's in-flight cap, the credentials and the rate limits: 0 when refused. */
+static int
+request_admit(struct lws *wsi, RequestSlot *s, HttpConn *c)
+{
+	if (!peer_inflight_take(c ? c->peer : NULL, http_cfg->inflight_per_ip))
+	{
+		http_error(s, 429, "RATE_LIMITED", "too many requests in flight from this address");
+		return 0;
+	}
+	s->peer = c ? c->peer : NULL;
+	if (!read_credentials(wsi, s))
+		return 0;
+	if (s->route->rate_per_min > 0 && !rate_check(wsi, s))
+		return 0;
+	if (s->route->rate_per_min == RATE_TIERED && s->has_token && !tiered_check(s))
+		return 0;
+	return 1;
+}
+
 /*
  * The headers are in, and the body if there is one (body_ready): route, bound, answer or
  * send to the pool. refusal: why http_strict refused the headers, or NULL.
@@ -397,17 +388,7 @@ request_start(struct lws *wsi, RequestSlot *s, HttpConn *c, const char *refusal,
 		http_error(s, 404, "NOT_FOUND", "no such endpoint");
 		return 0;
 	}
-	if (!peer_inflight_take(c ? c->peer : NULL, http_cfg->inflight_per_ip))
-	{
-		http_error(s, 429, "RATE_LIMITED", "too many requests in flight from this address");
-		return 0;
-	}
-	s->peer = c ? c->peer : NULL;
-	if (!read_credentials(wsi, s))
-		return 0;
-	if (s->route->rate_per_min > 0 && !rate_check(wsi, s))
-		return 0;
-	if (s->route->rate_per_min == RATE_TIERED && s->has_token && !tiered_check(s))
+	if (!request_admit(wsi, s, c))
 		return 0;
 	prefix = args_begin(wsi, s, id);
 	if (prefix < 0)
@@ -508,162 +489,6 @@ write_reply(struct lws *wsi, RequestSlot *s)
 	return 1;
 }
 
-/* The connection stops reading a body: out of the list, its buffer freed. */
-static void
-conn_read_end(HttpConn *c)
-{
-	if (c->reading)
-	{
-		if (c->prev)
-			c->prev->next = c->next;
-		else
-			reading_head = c->next;
-		if (c->next)
-			c->next->prev = c->prev;
-		c->prev = c->next = NULL;
-		c->reading = 0;
-	}
-	free(c->body);
-	c->body = NULL;
-	c->body_len = c->body_cap = c->body_expected = 0;
-}
-
-/*
- * Every 100 ms while bodies are being read: close a connection whose body is past
- * body_timeout_ms, or, after its first second, behind body_min_rate bytes a second. Nothing
- * but the connection is held meanwhile: no slot, no pool connection.
- */
-static void
-body_sweep(lws_sorted_usec_list_t *sul)
-{
-	uint64_t	now = now_us();
-	HttpConn   *c = reading_head, *next;
-
-	(void) sul;
-	for (; c; c = next)
-	{
-		uint64_t	took = now - c->body_started_us;
-
-		next = c->next;
-		if (took > (uint64_t) http_cfg->body_timeout_ms * 1000 ||
-			(took > BODY_RATE_GRACE_US && http_cfg->body_min_rate > 0 &&
-			 c->body_len < (took - BODY_RATE_GRACE_US) / 1000 *
-			 (uint64_t) http_cfg->body_min_rate / 1000))
-		{
-			log_msg("warning", "closed a connection whose request body was too slow "
-					"(%zu of %zu bytes in %llu ms)", c->body_len, c->body_expected,
-					(unsigned long long) (took / 1000));
-			metrics_refused("slow_body");
-			conn_read_end(c);
-			lws_set_timeout(c->wsi, PENDING_TIMEOUT_HTTP_CONTENT, LWS_TO_KILL_ASYNC);
-		}
-	}
-	if (reading_head)
-		lws_sul_schedule(http_ctx, 0, &body_sul, body_sweep, BODY_SWEEP_US);
-}
-
-static void
-conn_read_begin(HttpConn *c, size_t expected)
-{
-	conn_read_end(c);
-	c->body_expected = expected;
-	c->body_started_us = now_us();
-	c->reading = 1;
-	c->next = reading_head;
-	if (reading_head)
-		reading_head->prev = c;
-	else
-		lws_sul_schedule(http_ctx, 0, &body_sul, body_sweep, BODY_SWEEP_US);
-	reading_head = c;
-}
-
-/* Append a piece of the body; -1 when out of memory or beyond Content-Length. */
-static int
-conn_read(HttpConn *c, const void *in, size_t len)
-{
-	if (c->body_len + len > c->body_expected)
-		return -1;
-	if (c->body_len + len > c->body_cap)
-	{
-		size_t		cap = c->body_cap ? c->body_cap * 2 : 4096;
-		char	   *b;
-
-		if (cap < c->body_len + len)
-			cap = c->body_len + len;
-		if (cap > c->body_expected)
-			cap = c->body_expected;
-		if (!(b = realloc(c->body, cap)))
-			return -1;
-		c->body = b;
-		c->body_cap = cap;
-	}
-	memcpy(c->body + c->body_len, in, len);
-	c->body_len += len;
-	return 0;
-}
-
-/* A new TCP connection: refused beyond connections_max or connections_per_ip. */
-static int
-conn_filter(const struct lws_filter_network_conn_args *filt)
-{
-	unsigned char key[16];
-
-	if (n_conns >= http_cfg->connections_max)
-	{
-		metrics_refused("connections_max");
-		return 1;
-	}
-	if (peer_key((const struct sockaddr *) &filt->cli_addr, key) &&
-		peer_connections(key) >= http_cfg->connections_per_ip)
-	{
-		metrics_refused("connections_per_ip");
-		return 1;
-	}
-	return 0;
-}
-
-/* The connection is accepted: its record, counted in its address and the gauge. */
-static int
-conn_open(struct lws *wsi)
-{
-	struct sockaddr_storage ss;
-	socklen_t	sl = sizeof(ss);
-	unsigned char key[16];
-	HttpConn   *c;
-
-	if (lws_get_opaque_user_data(wsi))
-		return 0;				/* counted already */
-	if (!(c = calloc(1, sizeof(HttpConn))))
-		return -1;
-	c->wsi = wsi;
-	if (getpeername(lws_get_socket_fd(wsi), (struct sockaddr *) &ss, &sl) == 0 &&
-		peer_key((struct sockaddr *) &ss, key) && !(c->peer = peer_conn_open(key)))
-	{
-		free(c);
-		return -1;
-	}
-	lws_set_opaque_user_data(wsi, c);
-	n_conns++;
-	metrics_socket(1);
-	return 0;
-}
-
-/* The socket is destroyed (HTTP or WebSocket): the one place a connection is uncounted. */
-static void
-conn_close(struct lws *wsi)
-{
-	HttpConn   *c = lws_get_opaque_user_data(wsi);
-
-	if (!c)
-		return;
-	conn_read_end(c);
-	peer_conn_close(c->peer);
-	lws_set_opaque_user_data(wsi, NULL);
-	free(c);
-	n_conns--;
-	metrics_socket(-1);
-}
-
 /* A slot for the request; 503 (and close) when none is free. */
 static RequestSlot *
 http_slot(struct lws *wsi, HttpSession *pss, int reserved)
@@ -700,7 +525,7 @@ http_request(struct lws *wsi, HttpSession *pss, HttpConn *c)
 		(size_t) content_length <= http_cfg->body_bytes_max &&
 		lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) == 0)
 	{
-		conn_read_begin(c, (size_t) content_length);
+		client_read_begin(c, (size_t) content_length);
 		return 0;
 	}
 	if (!(s = http_slot(wsi, pss, ops)))
@@ -721,12 +546,12 @@ http_body_complete(struct lws *wsi, HttpSession *pss, HttpConn *c)
 		return -1;
 	if (!(s = http_slot(wsi, pss, 0)))
 	{
-		conn_read_end(c);
+		client_read_end(c);
 		return -1;
 	}
 	memcpy(s->body, c->body, n);
 	s->body_len = n;
-	conn_read_end(c);
+	client_read_end(c);
 	return request_start(wsi, s, c, NULL, (long) n, 1);
 }
 
@@ -742,28 +567,28 @@ http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, voi
 	switch (reason)
 	{
 		case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
-			return conn_filter(user);
+			return client_filter(user);
 		case LWS_CALLBACK_SERVER_NEW_CLIENT_INSTANTIATED:
-			return conn_open(wsi);
+			return client_open(wsi);
 		case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
 			/* HTTP/1.1 and WebSocket only: an h2c upgrade is hung up */
 			return in && !strcmp(in, "websocket") ? 0 : -1;
 		case LWS_CALLBACK_WSI_DESTROY:
-			conn_close(wsi);
+			client_close(wsi);
 			return 0;
 		case LWS_CALLBACK_HTTP:
 			if (s || !pss)
 				return -1;		/* a second request before the first was answered */
-			if (!lws_get_opaque_user_data(wsi) && conn_open(wsi) != 0)
+			if (!lws_get_opaque_user_data(wsi) && client_open(wsi) != 0)
 				return -1;		/* (every accepted socket has its record already) */
 			return http_request(wsi, pss, lws_get_opaque_user_data(wsi));
 		case LWS_CALLBACK_HTTP_BODY:
 			c = lws_get_opaque_user_data(wsi);
 			if (!c || !c->reading || s)
 				return 0;		/* a body after a refusal, or of a GET: dropped */
-			if (conn_read(c, in, len) != 0)
+			if (client_read(c, in, len) != 0)
 			{
-				conn_read_end(c);
+				client_read_end(c);
 				return -1;
 			}
 			return 0;
@@ -786,7 +611,7 @@ http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, voi
 			return lws_http_transaction_completed(wsi) ? -1 : 0;
 		case LWS_CALLBACK_CLOSED_HTTP:
 			if ((c = lws_get_opaque_user_data(wsi)))
-				conn_read_end(c);
+				client_read_end(c);
 			if (s)
 			{
 				pss->slot = NULL;
