@@ -53,6 +53,13 @@ typedef struct BridgeConfig
 	int			ws_sessions_max;
 	int			ws_idle_timeout_ms;
 	int			ws_rate_per_min;
+	int			connections_max;	/* client connections at once (also the address table) */
+	int			connections_per_ip;
+	int			inflight_per_ip;
+	int			body_timeout_ms;	/* a whole request body must arrive within this */
+	int			body_min_rate;	/* bytes/s a body must keep up after its first second */
+	int			ws_sessions_per_user;
+	int			ws_ping_interval_ms;	/* ping a session silent this long */
 } BridgeConfig;
 
 struct PoolConn;
@@ -119,6 +126,8 @@ typedef struct SlotSink
 	/* a refusal of the bridge itself (database unavailable, connection lost) */
 	void		(*on_error) (struct RequestSlot *slot, int status, const char *code,
 							 const char *msg);
+	/* optional: the slot is being released (the transport's own counts) */
+	void		(*on_release) (struct RequestSlot *slot);
 } SlotSink;
 
 /* One request in flight. Buffers are allocated once, at start-up (slot.c). */
@@ -127,6 +136,7 @@ typedef struct RequestSlot
 	SlotState	state;
 	const SlotSink *sink;		/* the transport that holds the slot */
 	void	   *client;			/* the transport's handle; NULL once the client went away */
+	struct Peer *peer;			/* HTTP: the client address's counts (peer.c), or NULL */
 	struct PoolConn *conn;		/* while SLOT_RUNNING */
 	struct RequestSlot *next_queued;
 	const Route *route;
@@ -174,6 +184,18 @@ typedef struct HttpSession
 	struct WsSession *ws;
 } HttpSession;
 
+/* peer.c: connections and requests in flight per client address */
+typedef struct Peer Peer;
+struct sockaddr;
+int			peer_init(const BridgeConfig *cfg);
+void		peer_free(void);
+int			peer_key(const struct sockaddr *sa, unsigned char key[16]);
+int			peer_connections(const unsigned char key[16]);
+Peer	   *peer_conn_open(const unsigned char key[16]);
+void		peer_conn_close(Peer *p);
+int			peer_inflight_take(Peer *p, int max);
+void		peer_inflight_done(Peer *p);
+
 /* config.c */
 int			config_load(BridgeConfig *cfg, int argc, char **argv);
 
@@ -195,6 +217,7 @@ typedef struct MetricsGauges
 void		metrics_request(int status, uint64_t duration_us);
 void		metrics_socket(int delta);
 void		metrics_event(void);
+void		metrics_refused(const char *reason);
 size_t		metrics_render(char *buf, size_t cap, const MetricsGauges *gauges);
 
 /* json.c */
@@ -207,6 +230,8 @@ int			slot_init(const BridgeConfig *cfg);
 void		slot_free(void);
 int			slot_inflight(void);
 RequestSlot *slot_acquire(const SlotSink *sink, void *client);
+RequestSlot *slot_acquire_reserved(const SlotSink *sink, void *client);
+#define PGW_SLOTS_RESERVED 2	/* beyond inflight_max: /healthz and /metrics only */
 void		slot_release(RequestSlot *slot);
 void		slot_detach(const SlotSink *sink, const void *client);
 void		slot_new_request_id(RequestSlot *slot);
@@ -237,10 +262,34 @@ int			pool_queued(void);
 extern const struct lws_protocols pool_protocol;
 extern const struct lws_protocols listen_protocol;
 
+/* client.c: client connections, their per-address caps and request bodies (http.c's) */
+typedef struct HttpConn
+{
+	struct lws *wsi;
+	Peer	   *peer;
+	char	   *body;			/* grows up to the request's Content-Length */
+	size_t		body_len;
+	size_t		body_cap;
+	size_t		body_expected;
+	uint64_t	body_started_us;
+	int			reading;		/* in the list of bodies being read */
+	struct HttpConn *prev, *next;
+} HttpConn;
+struct lws_filter_network_conn_args;
+void		client_init(struct lws_context *ctx, const BridgeConfig *cfg);
+void		client_free(void);
+int			client_filter(const struct lws_filter_network_conn_args *filt);
+int			client_open(struct lws *wsi);
+void		client_close(struct lws *wsi);
+void		client_read_begin(HttpConn *c, size_t expected);
+int			client_read(HttpConn *c, const void *in, size_t len);
+void		client_read_end(HttpConn *c);
+
 /* http.c: the HTTP transport */
 extern const struct lws_protocols http_protocol;
 extern int	http_shutting_down;
-void		http_init(const BridgeConfig *cfg);
+void		http_init(struct lws_context *ctx, const BridgeConfig *cfg);
+void		http_free(void);
 
 /* ws.c: the WebSocket transport */
 int			ws_init(struct lws_context *ctx, const BridgeConfig *cfg);

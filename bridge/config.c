@@ -5,6 +5,7 @@
  * PGW_BRIDGE_<KEY> environment variables, and --help. Must never read a setting from a
  * request, and must never print conninfo (it may carry a password).
  */
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -56,6 +57,19 @@ static const Setting settings[] = {
 	I("ws_idle_timeout_ms", ws_idle_timeout_ms, 1000, 3600000,
 	  "close a WebSocket idle this long (60000)"),
 	I("ws_rate_per_min", ws_rate_per_min, 1, 100000, "WebSocket messages per user/min (100)"),
+	I("connections_max", connections_max, 4, 65536, "client connections at once (1024)"),
+	I("connections_per_ip", connections_per_ip, 1, 65536,
+	  "client connections at once from one address (64)"),
+	I("inflight_per_ip", inflight_per_ip, 1, 4096,
+	  "HTTP requests in flight from one address (16)"),
+	I("body_timeout_ms", body_timeout_ms, 100, 600000,
+	  "a request body must arrive within this (10000)"),
+	I("body_min_rate", body_min_rate, 0, 100000000,
+	  "bytes/s a request body must keep up after its first second (1024)"),
+	I("ws_sessions_per_user", ws_sessions_per_user, 1, 4096,
+	  "WebSocket sessions at once per user (4)"),
+	I("ws_ping_interval_ms", ws_ping_interval_ms, 100, 3600000,
+	  "ping a WebSocket silent this long (54000)"),
 };
 #define N_SETTINGS (sizeof(settings) / sizeof(settings[0]))
 
@@ -84,6 +98,13 @@ config_defaults(BridgeConfig *cfg)
 	cfg->ws_sessions_max = 32;
 	cfg->ws_idle_timeout_ms = 60000;
 	cfg->ws_rate_per_min = 100;
+	cfg->connections_max = 1024;
+	cfg->connections_per_ip = 64;
+	cfg->inflight_per_ip = 16;
+	cfg->body_timeout_ms = 10000;
+	cfg->body_min_rate = 1024;
+	cfg->ws_sessions_per_user = 4;
+	cfg->ws_ping_interval_ms = 54000;
 }
 
 static void
@@ -241,6 +262,17 @@ config_load(BridgeConfig *cfg, int argc, char **argv)
 	{
 		fprintf(stderr, "tls_cert and tls_key must be set together\n");
 		return -1;
+	}
+	{
+		unsigned char a[16];
+
+		/* a numeric address: an interface name or host name could bind more than asked */
+		if (inet_pton(AF_INET, cfg->listen_address, a) != 1 &&
+			inet_pton(AF_INET6, cfg->listen_address, a) != 1)
+		{
+			fprintf(stderr, "listen_address must be a numeric IPv4 or IPv6 address\n");
+			return -1;
+		}
 	}
 	if (cfg->waas_base_path[0] != '/' || cfg->sellapay_base_path[0] != '/' ||
 		cfg->tribble_base_path[0] != '/' ||

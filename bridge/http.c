@@ -5,7 +5,12 @@
  * on the connection), X-Request-ID, bounds on the path, the Authorization header, the body
  * and its JSON (depth, fields), routing to a profile, rate limits, the jsonb envelope passed
  * as $2 ({"request_id","path","query","body"}), the reply headers (status, X-Request-ID,
- * X-Process-Time, X-RateLimit-*), /healthz and /metrics (the gauges it passes to metrics.c).
+ * X-Process-Time, X-RateLimit-*), /healthz and /metrics (the gauges it passes to metrics.c),
+ * and the client connections: the per-address caps (peer.c counts), the open_sockets gauge,
+ * a strict HTTP/1.1 reading of the framing headers (one Content-Length of digits only, no
+ * Transfer-Encoding with it, no whitespace before the colon of a header we or lws read: 400
+ * and close), and request bodies read into the connection under a total deadline and a
+ * minimum rate before a request slot (and so a pool connection) is taken.
  * Must never know another transport (ws.c gets its lws reasons from main.c), never look
  * inside a body beyond checking it is bounded JSON, never decide an outcome (the SQL function
  * does), and never log headers or bodies.
@@ -23,14 +28,30 @@ int			http_shutting_down;
 
 static void http_on_result(RequestSlot *s, PGresult *res);
 static void http_error(RequestSlot *s, int status, const char *code, const char *msg);
+static void http_on_release(RequestSlot *s);
 
 /* What the HTTP transport registers on its slots: the pool hands outcomes to these. */
-static const SlotSink http_sink = {http_on_result, http_error};
+static const SlotSink http_sink = {http_on_result, http_error, http_on_release};
 
 void
-http_init(const BridgeConfig *cfg)
+http_init(struct lws_context *ctx, const BridgeConfig *cfg)
 {
 	http_cfg = cfg;
+	client_init(ctx, cfg);
+}
+
+void
+http_free(void)
+{
+	client_free();
+}
+
+/* The slot's request is over: the address has one request less in flight. */
+static void
+http_on_release(RequestSlot *s)
+{
+	peer_inflight_done(s->peer);
+	s->peer = NULL;
 }
 
 /* X-Request-ID: the client's when it is short and plain, otherwise a new one. */
@@ -123,7 +144,6 @@ args_begin(struct lws *wsi, RequestSlot *s, const char *id)
 	}
 	if (slot_args_add(s, &n, "},\"body\":", 9))
 		return -1;
-	s->body_len = 0;
 	return (int) n;
 }
 
@@ -254,15 +274,80 @@ read_credentials(struct lws *wsi, RequestSlot *s)
 	return 1;
 }
 
-/* The headers are in: route, bound, and either answer or wait for the body. */
+/*
+ * Framing headers that a proxy in front and this server must read alike. lws 4.1.6 takes a
+ * known header name followed by whitespace before the colon for an unknown header (so it
+ * would ignore "Transfer-Encoding : chunked" that a proxy may honour); it has no way to list
+ * unknown headers, so these are the names looked for, each with a space or a tab.
+ */
+static const char *const spaced_names[] = {
+	"content-length :", "content-length\t:", "transfer-encoding :", "transfer-encoding\t:",
+	"host :", "host\t:", "authorization :", "authorization\t:", "connection :",
+	"connection\t:", "upgrade :", "upgrade\t:", "expect :", "expect\t:", "te :", "te\t:",
+	"x-api-key :", "x-api-key\t:", "x-api-secret :", "x-api-secret\t:", "trailer :",
+	"trailer\t:", "content-type :", "content-type\t:",
+};
+
+/*
+ * The strict HTTP/1.1 stance on framing (RFC 9112 §6): NULL when the headers are fine, with
+ * *content_length set (0 when absent); otherwise why the request is refused (400, close).
+ */
+static const char *
+http_strict(struct lws *wsi, long *content_length)
+{
+	char		text[32];
+	int			n;
+
+	*content_length = 0;
+	for (size_t i = 0; i < sizeof(spaced_names) / sizeof(spaced_names[0]); i++)
+		if (lws_hdr_custom_length(wsi, spaced_names[i], (int) strlen(spaced_names[i])) >= 0)
+			return "whitespace before a header colon";
+	if (lws_hdr_copy_fragment(wsi, text, sizeof(text), WSI_TOKEN_HTTP_CONTENT_LENGTH, 1) >= 0 ||
+		lws_hdr_fragment_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH, 1) > 0)
+		return "more than one Content-Length";
+	n = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH);
+	if (n > 0)
+	{
+		if (n > 18 || lws_hdr_copy(wsi, text, sizeof(text), WSI_TOKEN_HTTP_CONTENT_LENGTH) != n ||
+			strspn(text, "0123456789") != (size_t) n)
+			return "Content-Length is not a number";
+		*content_length = strtol(text, NULL, 10);
+		if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0)
+			return "Transfer-Encoding with Content-Length";
+	}
+	return NULL;
+}
+
+/* The address's in-flight cap, the credentials and the rate limits: 0 when refused. */
 static int
-request_start(struct lws *wsi, RequestSlot *s)
+request_admit(struct lws *wsi, RequestSlot *s, HttpConn *c)
+{
+	if (!peer_inflight_take(c ? c->peer : NULL, http_cfg->inflight_per_ip))
+	{
+		http_error(s, 429, "RATE_LIMITED", "too many requests in flight from this address");
+		return 0;
+	}
+	s->peer = c ? c->peer : NULL;
+	if (!read_credentials(wsi, s))
+		return 0;
+	if (s->route->rate_per_min > 0 && !rate_check(wsi, s))
+		return 0;
+	if (s->route->rate_per_min == RATE_TIERED && s->has_token && !tiered_check(s))
+		return 0;
+	return 1;
+}
+
+/*
+ * The headers are in, and the body if there is one (body_ready): route, bound, answer or
+ * send to the pool. refusal: why http_strict refused the headers, or NULL.
+ */
+static int
+request_start(struct lws *wsi, RequestSlot *s, HttpConn *c, const char *refusal,
+			  long content_length, int body_ready)
 {
 	char	   *uri;
 	int			uri_len, method;
 	char		id[128] = "";
-	char		len_text[32];
-	long		content_length = 0;
 	const char *subpath = NULL;
 	int			prefix;
 
@@ -272,6 +357,7 @@ request_start(struct lws *wsi, RequestSlot *s)
 	if (uri_len <= 0 || uri_len >= PGW_PATH_MAX)
 	{
 		snprintf(s->path, sizeof(s->path), "(too long)");
+		s->close_after = refusal != NULL;
 		http_error(s, 414, "URI_TOO_LONG", "path too long");
 		return 0;
 	}
@@ -279,6 +365,13 @@ request_start(struct lws *wsi, RequestSlot *s)
 	s->path[uri_len] = '\0';
 	if (http_shutting_down)
 		s->close_after = 1;
+	s->profile = profile_find(s->path, &subpath);
+	if (refusal)
+	{
+		s->close_after = 1;		/* the rest of the stream cannot be trusted */
+		http_error(s, 400, "BAD_REQUEST", refusal);
+		return 0;
+	}
 	if (!strcmp(s->path, "/healthz") && method == LWSHUMETH_GET)
 	{
 		reply_health(s);
@@ -289,7 +382,6 @@ request_start(struct lws *wsi, RequestSlot *s)
 		reply_metrics(s);
 		return 0;
 	}
-	s->profile = profile_find(s->path, &subpath);
 	if (s->profile)
 		s->route = profile_route(s->profile, method, subpath, id, sizeof(id));
 	if (!s->route)
@@ -297,11 +389,7 @@ request_start(struct lws *wsi, RequestSlot *s)
 		http_error(s, 404, "NOT_FOUND", "no such endpoint");
 		return 0;
 	}
-	if (!read_credentials(wsi, s))
-		return 0;
-	if (s->route->rate_per_min > 0 && !rate_check(wsi, s))
-		return 0;
-	if (s->route->rate_per_min == RATE_TIERED && s->has_token && !tiered_check(s))
+	if (!request_admit(wsi, s, c))
 		return 0;
 	prefix = args_begin(wsi, s, id);
 	if (prefix < 0)
@@ -309,24 +397,21 @@ request_start(struct lws *wsi, RequestSlot *s)
 		http_error(s, 414, "URI_TOO_LONG", "too many or too long query arguments");
 		return 0;
 	}
-	s->reply_len = (size_t) prefix;	/* remember the envelope prefix until the reply */
-	if (method == LWSHUMETH_POST &&
-		lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0)
+	if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0)
 	{
 		s->close_after = 1;		/* a chunked body is not read: send Content-Length */
 		http_error(s, 411, "LENGTH_REQUIRED", "Content-Length is required");
 		return 0;
 	}
-	if (lws_hdr_copy(wsi, len_text, sizeof(len_text), WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0)
-		content_length = strtol(len_text, NULL, 10);
-	if (content_length < 0 || (size_t) content_length > http_cfg->body_bytes_max)
+	if ((size_t) content_length > http_cfg->body_bytes_max)
 	{
 		s->close_after = 1;
 		http_error(s, 413, "PAYLOAD_TOO_LARGE", "request body too large");
 		return 0;
 	}
-	if (method != LWSHUMETH_POST || content_length == 0)
-		request_submit(s, (size_t) prefix);
+	if (!body_ready)
+		s->body_len = 0;
+	request_submit(s, (size_t) prefix);
 	return 0;
 }
 
@@ -429,49 +514,114 @@ write_reply(struct lws *wsi, RequestSlot *s)
 	return 1;
 }
 
+/* A slot for the request; 503 (and close) when none is free. */
+static RequestSlot *
+http_slot(struct lws *wsi, HttpSession *pss, int reserved)
+{
+	RequestSlot *s = reserved ? slot_acquire_reserved(&http_sink, wsi) :
+		slot_acquire(&http_sink, wsi);
+
+	if (!s)
+	{
+		lws_return_http_status(wsi, 503, "too many requests in flight");
+		return NULL;
+	}
+	pss->slot = s;
+	return s;
+}
+
+/*
+ * The headers are in. A POST with a body is read into the connection first (no slot yet);
+ * anything else takes a slot now. /healthz and /metrics may take the reserved slots.
+ */
+static int
+http_request(struct lws *wsi, HttpSession *pss, HttpConn *c)
+{
+	long		content_length;
+	const char *refusal = http_strict(wsi, &content_length);
+	char	   *uri;
+	int			uri_len, method = lws_http_get_uri_and_method(wsi, &uri, &uri_len);
+	int			ops = method == LWSHUMETH_GET && uri_len > 0 &&
+		((uri_len == 8 && !strncmp(uri, "/healthz", 8)) ||
+		 (uri_len == 8 && !strncmp(uri, "/metrics", 8)));
+	RequestSlot *s;
+
+	if (!refusal && method == LWSHUMETH_POST && content_length > 0 &&
+		(size_t) content_length <= http_cfg->body_bytes_max &&
+		lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) == 0)
+	{
+		client_read_begin(c, (size_t) content_length);
+		return 0;
+	}
+	if (!(s = http_slot(wsi, pss, ops)))
+		return -1;
+	return request_start(wsi, s, c, refusal, content_length, 0);
+}
+
+/* The whole body is in: now a slot, and the request goes on. */
+static int
+http_body_complete(struct lws *wsi, HttpSession *pss, HttpConn *c)
+{
+	RequestSlot *s;
+	size_t		n = c->body_len;
+
+	if (!c->reading)
+		return 0;
+	if (n != c->body_expected)
+		return -1;
+	if (!(s = http_slot(wsi, pss, 0)))
+	{
+		client_read_end(c);
+		return -1;
+	}
+	memcpy(s->body, c->body, n);
+	s->body_len = n;
+	client_read_end(c);
+	return request_start(wsi, s, c, NULL, (long) n, 1);
+}
+
 static int
 http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
 			  size_t len)
 {
 	HttpSession *pss = user;
 	RequestSlot *s = pss ? pss->slot : NULL;
+	HttpConn   *c;
 	int			rc, close_after;
 
 	switch (reason)
 	{
-		case LWS_CALLBACK_HTTP_BIND_PROTOCOL:
-			metrics_socket(1);
-			break;
-		case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
-			metrics_socket(-1);
-			break;
+		case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
+			return client_filter(user);
+		case LWS_CALLBACK_SERVER_NEW_CLIENT_INSTANTIATED:
+			return client_open(wsi);
+		case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+			/* HTTP/1.1 and WebSocket only: an h2c upgrade is hung up */
+			return in && !strcmp(in, "websocket") ? 0 : -1;
+		case LWS_CALLBACK_WSI_DESTROY:
+			client_close(wsi);
+			return 0;
 		case LWS_CALLBACK_HTTP:
-			if (s)
+			if (s || !pss)
 				return -1;		/* a second request before the first was answered */
-			s = slot_acquire(&http_sink, wsi);
-			if (!s)
+			if (!lws_get_opaque_user_data(wsi) && client_open(wsi) != 0)
+				return -1;		/* (every accepted socket has its record already) */
+			return http_request(wsi, pss, lws_get_opaque_user_data(wsi));
+		case LWS_CALLBACK_HTTP_BODY:
+			c = lws_get_opaque_user_data(wsi);
+			if (!c || !c->reading || s)
+				return 0;		/* a body after a refusal, or of a GET: dropped */
+			if (client_read(c, in, len) != 0)
 			{
-				lws_return_http_status(wsi, 503, "too many requests in flight");
+				client_read_end(c);
 				return -1;
 			}
-			pss->slot = s;
-			return request_start(wsi, s);
-		case LWS_CALLBACK_HTTP_BODY:
-			if (!s || s->state != SLOT_READING)
-				return 0;
-			if (s->body_len + len > http_cfg->body_bytes_max)
-			{
-				s->close_after = 1;
-				http_error(s, 413, "PAYLOAD_TOO_LARGE", "request body too large");
-				return 0;
-			}
-			memcpy(s->body + s->body_len, in, len);
-			s->body_len += len;
 			return 0;
 		case LWS_CALLBACK_HTTP_BODY_COMPLETION:
-			if (s && s->state == SLOT_READING)
-				request_submit(s, s->reply_len);
-			return 0;
+			c = lws_get_opaque_user_data(wsi);
+			if (!c || s)
+				return 0;
+			return http_body_complete(wsi, pss, c);
 		case LWS_CALLBACK_HTTP_WRITEABLE:
 			if (!s)
 				return 0;
@@ -485,6 +635,8 @@ http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, voi
 				return -1;
 			return lws_http_transaction_completed(wsi) ? -1 : 0;
 		case LWS_CALLBACK_CLOSED_HTTP:
+			if ((c = lws_get_opaque_user_data(wsi)))
+				client_read_end(c);
 			if (s)
 			{
 				pss->slot = NULL;

@@ -9,6 +9,7 @@
  * Must never handle a request itself and never hold a secret beyond the conninfo it passes
  * to libpq.
  */
+#include <arpa/inet.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -86,6 +87,24 @@ main_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, voi
 	}
 }
 
+/*
+ * Listen exactly at listen_address (numeric, config.c checks). lws 4.1.6 with IPv6 enabled
+ * binds an IPv6 socket and, for an IPv4 address, leaves the IPv6 address zero: the
+ * dual-stack wildcard. So an IPv4 address gets an IPv4 socket, and an IPv6 one a socket
+ * with IPV6_V6ONLY (even "::" is then IPv6 only).
+ */
+static void
+listen_options(struct lws_context_creation_info *info)
+{
+	unsigned char a[16];
+
+	if (inet_pton(AF_INET, cfg.listen_address, a) == 1)
+		info->options |= LWS_SERVER_OPTION_DISABLE_IPV6;
+	else
+		info->options |= LWS_SERVER_OPTION_IPV6_V6ONLY_MODIFY |
+			LWS_SERVER_OPTION_IPV6_V6ONLY_VALUE;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -101,13 +120,13 @@ main(int argc, char **argv)
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);
 	profiles_init(&cfg);
-	if (slot_init(&cfg) != 0)
+	if (slot_init(&cfg) != 0 || peer_init(&cfg) != 0)
 	{
 		log_msg("error", "out of memory allocating %d request slots", cfg.inflight_max);
 		slot_free();
+		peer_free();
 		return 1;
 	}
-	http_init(&cfg);
 
 	protocols[0] = http_protocol;
 	protocols[0].callback = main_callback;
@@ -121,12 +140,14 @@ main(int argc, char **argv)
 	info.protocols = protocols;
 	info.max_http_header_data = (unsigned short) cfg.header_bytes_max;
 	info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS | LWS_SERVER_OPTION_VALIDATE_UTF8;
+	listen_options(&info);
 	info.vhost_name = "pg_wallet_bridge";
 	if (cfg.tls_cert[0])
 	{
 		info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
 		info.ssl_cert_filepath = cfg.tls_cert;
 		info.ssl_private_key_filepath = cfg.tls_key;
+		info.alpn = "http/1.1";	/* no HTTP/2: one request per connection at a time */
 	}
 	context = lws_create_context(&info);
 	vh = context ? lws_create_vhost(context, &info) : NULL;
@@ -137,14 +158,18 @@ main(int argc, char **argv)
 		if (context)
 			lws_context_destroy(context);
 		slot_free();
+		peer_free();
 		return 1;
 	}
+	http_init(context, &cfg);
 	if (ws_init(context, &cfg) != 0 || pool_start(context, vh, &cfg) != 0)
 	{
 		log_msg("error", "out of memory starting the pool");
 		ws_free();
+		http_free();
 		lws_context_destroy(context);
 		slot_free();
+		peer_free();
 		return 1;
 	}
 	if (cfg.pid_file[0])
@@ -174,8 +199,10 @@ main(int argc, char **argv)
 	lws_sul_cancel(&drain_sul);
 	pool_stop();
 	ws_free();
+	http_free();
 	lws_context_destroy(context);
 	slot_free();
+	peer_free();
 	if (cfg.pid_file[0])
 		unlink(cfg.pid_file);
 	log_msg("info", "stopped");

@@ -25,7 +25,26 @@ static struct
 	uint64_t	sum_us;
 	long		sockets;
 	uint64_t	events;
+	uint64_t	refused[6];
 } m;
+
+/* Why a connection, session or frame was refused: a fixed label set. */
+static const char *const refusal_reasons[] = {
+	"connections_max", "connections_per_ip", "slow_body", "ws_sessions_per_user",
+	"ws_protocol", "other"
+};
+#define N_REFUSALS (sizeof(refusal_reasons) / sizeof(refusal_reasons[0]))
+
+void
+metrics_refused(const char *reason)
+{
+	size_t		i;
+
+	for (i = 0; i < N_REFUSALS - 1; i++)
+		if (!strcmp(reason, refusal_reasons[i]))
+			break;
+	m.refused[i]++;
+}
 
 void
 metrics_request(int status, uint64_t duration_us)
@@ -96,5 +115,10 @@ metrics_render(char *buf, size_t cap, const MetricsGauges *g)
 	ADD("# HELP pgw_bridge_events_total Notifications heard on the LISTEN connection.\n"
 		"# TYPE pgw_bridge_events_total counter\npgw_bridge_events_total %llu\n",
 		(unsigned long long) m.events);
+	ADD("# HELP pgw_bridge_refused_total Connections, sessions and frames refused, by reason.\n"
+		"# TYPE pgw_bridge_refused_total counter\n");
+	for (size_t i = 0; i < N_REFUSALS; i++)
+		ADD("pgw_bridge_refused_total{reason=\"%s\"} %llu\n", refusal_reasons[i],
+			(unsigned long long) m.refused[i]);
 	return n;
 }

@@ -29,7 +29,7 @@ slot_init(const BridgeConfig *cfg)
 {
 	struct timespec ts;
 
-	n_slots = cfg->inflight_max;
+	n_slots = cfg->inflight_max + PGW_SLOTS_RESERVED;
 	slots = calloc((size_t) n_slots, sizeof(RequestSlot));
 	if (!slots)
 		return -1;
@@ -70,17 +70,18 @@ slot_inflight(void)
 	return n_inflight;
 }
 
-/* A free slot, reset, for sink's client; NULL when every slot is in flight. */
-RequestSlot *
-slot_acquire(const SlotSink *sink, void *client)
+/* A free slot of [from, to), reset, for sink's client; NULL when none is free. */
+static RequestSlot *
+slot_take(const SlotSink *sink, void *client, int from, int to)
 {
-	for (int i = 0; i < n_slots; i++)
+	for (int i = from; i < to; i++)
 		if (slots[i].state == SLOT_FREE)
 		{
 			RequestSlot *s = &slots[i];
 
 			s->sink = sink;
 			s->client = client;
+			s->peer = NULL;
 			s->conn = NULL;
 			s->next_queued = NULL;
 			s->route = NULL;
@@ -108,12 +109,30 @@ slot_acquire(const SlotSink *sink, void *client)
 	return NULL;
 }
 
+/* A slot for a request; NULL when inflight_max requests are in flight. */
+RequestSlot *
+slot_acquire(const SlotSink *sink, void *client)
+{
+	return slot_take(sink, client, 0, n_slots - PGW_SLOTS_RESERVED);
+}
+
+/* A slot for /healthz or /metrics: the reserved ones too, so traffic never starves them. */
+RequestSlot *
+slot_acquire_reserved(const SlotSink *sink, void *client)
+{
+	RequestSlot *s = slot_take(sink, client, n_slots - PGW_SLOTS_RESERVED, n_slots);
+
+	return s ? s : slot_take(sink, client, 0, n_slots - PGW_SLOTS_RESERVED);
+}
+
 /* The request is over: log it, count it, free the slot. */
 void
 slot_release(RequestSlot *s)
 {
 	uint64_t	took = now_us() - s->started_us;
 
+	if (s->sink && s->sink->on_release)
+		s->sink->on_release(s);
 	log_request(s, took);
 	metrics_request(s->status, took);
 	s->state = SLOT_FREE;

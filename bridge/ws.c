@@ -9,7 +9,14 @@
  * the session's owner, api_cashier_events reads them one at a time after the session's
  * cursor; a client resumes with ?last_event_id=N, so one that was offline misses nothing),
  * the per-user message rate limit, a bounded queue
- * of outgoing frames, the inactivity timeout and closing every session on shutdown. Each call
+ * of outgoing frames, the inactivity timeout and closing every session on shutdown. Also the
+ * stance on the wire: a refused upgrade gets an HTTP status with a JSON body (401
+ * "unauthorized" without a usable Authorization header); at most ws_sessions_per_user
+ * sessions per user (per token at the handshake, per owner once connected); the server pings
+ * a session silent for ws_ping_interval_ms, and a pong, a message or a ping from the client
+ * (lws answers it, then hands us a write we did not ask for) is activity; a binary frame
+ * closes with 1003 and a message declaring more than body_bytes_max with 1009, at its first
+ * bytes (lws tells the frame's remaining length). Each call
  * runs in a request slot that carries this transport's sink (the reply becomes a frame of the
  * session); notifications arrive through the handler registered with pool_on_event.
  * Must never know another transport, never look inside a message beyond checking it is
@@ -35,11 +42,13 @@ typedef struct WsSession
 	int			close_code;
 	char	   *msg;			/* body_bytes_max */
 	size_t		msg_len;
-	int			msg_too_big;
 	char	   *out[WS_OUT_MAX];	/* LWS_PRE + response_bytes_max each */
 	size_t		out_len[WS_OUT_MAX];
 	int			out_head, out_count;
 	uint64_t	last_activity_us;
+	int			want_write;		/* we asked lws for a writeable callback */
+	int			ping_due;		/* send a ping at the next writeable */
+	int			pinged;			/* a ping was sent since the last activity */
 	long long	owner_id;		/* from the connect call */
 	long long	last_event_id;	/* the events cursor; -1 until connected */
 	int			fetching;		/* an events call is in flight */
@@ -59,7 +68,23 @@ static void ws_on_result(RequestSlot *s, PGresult *res);
 static void ws_on_error(RequestSlot *s, int status, const char *code, const char *msg);
 
 /* What the WebSocket transport registers on its slots: the pool hands outcomes to these. */
-static const SlotSink ws_sink = {ws_on_result, ws_on_error};
+static const SlotSink ws_sink = {ws_on_result, ws_on_error, NULL};
+
+/* Ask for a writeable callback, and remember that we did. */
+static void
+ws_wake(WsSession *ws)
+{
+	ws->want_write = 1;
+	lws_callback_on_writable(ws->wsi);
+}
+
+/* The client showed it is there: a message, a pong, or a ping. */
+static void
+ws_active(WsSession *ws)
+{
+	ws->last_activity_us = now_us();
+	ws->pinged = 0;
+}
 
 int
 ws_init(struct lws_context *ctx, const BridgeConfig *cfg)
@@ -118,14 +143,14 @@ ws_queue(WsSession *ws, const char *text, size_t len)
 	{
 		ws->closing = 1;
 		ws->close_code = LWS_CLOSE_STATUS_POLICY_VIOLATION;
-		lws_callback_on_writable(ws->wsi);
+		ws_wake(ws);
 		return;
 	}
 	k = (ws->out_head + ws->out_count) % WS_OUT_MAX;
 	memcpy(ws->out[k] + LWS_PRE, text, len);
 	ws->out_len[k] = len;
 	ws->out_count++;
-	lws_callback_on_writable(ws->wsi);
+	ws_wake(ws);
 }
 
 static void
@@ -210,6 +235,19 @@ ws_on_event(const char *payload)
 			ws_fetch(&sessions[i]);
 }
 
+/* Sessions of this owner that are connected (the per-user cap). */
+static int
+ws_owner_sessions(long long owner_id)
+{
+	int			n = 0;
+
+	for (int i = 0; i < n_sessions; i++)
+		if (sessions[i].used && sessions[i].ready && !sessions[i].closing &&
+			sessions[i].owner_id == owner_id)
+			n++;
+	return n;
+}
+
 /* A reply for a call of the session. */
 static void
 ws_deliver(RequestSlot *s, int status, const char *body, size_t len)
@@ -229,6 +267,15 @@ ws_deliver(RequestSlot *s, int status, const char *body, size_t len)
 			ws->last_event_id = s->bridge_last_event_id;
 		if (s->bridge_more || ws->fetch_again)
 			ws_fetch(ws);
+		return;
+	}
+	if (s->route == &cashier_connect_route && status < 400 &&
+		ws_owner_sessions(s->bridge_owner_id) >= ws_cfg->ws_sessions_per_user)
+	{
+		metrics_refused("ws_sessions_per_user");
+		ws_error_frame(ws, "too many sessions for this user");
+		ws->closing = 1;
+		ws->close_code = LWS_CLOSE_STATUS_POLICY_VIOLATION;
 		return;
 	}
 	ws_queue(ws, body, len);
@@ -284,11 +331,6 @@ ws_message(WsSession *ws)
 		ws_error_frame(ws, "not connected yet");
 		return;
 	}
-	if (ws->msg_too_big)
-	{
-		ws_error_frame(ws, "message too large");
-		return;
-	}
 	if (json_check(ws->msg, ws->msg_len, ws_cfg->json_depth_max, ws_cfg->json_fields_max,
 				   &why) != 0)
 	{
@@ -315,9 +357,9 @@ ws_open(struct lws *wsi)
 			ws->wsi = wsi;
 			ws->ready = ws->closing = ws->close_code = 0;
 			ws->msg_len = 0;
-			ws->msg_too_big = 0;
 			ws->out_head = ws->out_count = 0;
 			ws->last_activity_us = now_us();
+			ws->want_write = ws->ping_due = ws->pinged = 0;
 			ws->token[0] = '\0';
 			ws->owner_id = 0;
 			ws->last_event_id = -1;
@@ -331,6 +373,22 @@ ws_open(struct lws *wsi)
 static int
 ws_writeable(WsSession *ws)
 {
+	if (!ws->want_write && !ws->ping_due)
+		ws_active(ws);			/* not asked for: lws wrote a pong to a client's ping */
+	ws->want_write = 0;
+	if (ws->ping_due && !ws->closing)
+	{
+		/* with a payload: lws 4.1.6 tells the callback of no empty pong */
+		unsigned char ping[LWS_PRE + 4] = {0};
+
+		memcpy(ping + LWS_PRE, "pgw", 4);
+		ws->ping_due = 0;
+		if (lws_write(ws->wsi, ping + LWS_PRE, 4, LWS_WRITE_PING) < 0)
+			return -1;
+		if (ws->out_count > 0)
+			ws_wake(ws);
+		return 0;
+	}
 	if (ws->out_count > 0)
 	{
 		int			k = ws->out_head;
@@ -343,7 +401,7 @@ ws_writeable(WsSession *ws)
 		if (ws->fetch_again && !ws->fetching)
 			ws_fetch(ws);		/* room in the queue again: read the next event */
 		if (ws->out_count > 0 || ws->closing)
-			lws_callback_on_writable(ws->wsi);
+			ws_wake(ws);
 		return 0;
 	}
 	if (ws->closing)
@@ -355,24 +413,37 @@ ws_writeable(WsSession *ws)
 	return 0;
 }
 
-/* Close idle sessions (no message or pong for ws_idle_timeout_ms). */
+/*
+ * Ping sessions silent for ws_ping_interval_ms (once, until the client shows activity) and
+ * close those silent for ws_idle_timeout_ms: no message, pong or ping.
+ */
 static void
 ws_sweep(lws_sorted_usec_list_t *sul)
 {
 	uint64_t	now = now_us();
+	char		why[96];
 
 	(void) sul;
+	snprintf(why, sizeof(why), "connection closed after %d seconds of inactivity",
+			 ws_cfg->ws_idle_timeout_ms / 1000);
 	for (int i = 0; i < n_sessions; i++)
 	{
 		WsSession  *ws = &sessions[i];
 
+		if (ws->used && !ws->closing && !ws->pinged &&
+			now - ws->last_activity_us > (uint64_t) ws_cfg->ws_ping_interval_ms * 1000)
+		{
+			ws->pinged = 1;
+			ws->ping_due = 1;
+			lws_callback_on_writable(ws->wsi);
+		}
 		if (ws->used && !ws->closing &&
 			now - ws->last_activity_us > (uint64_t) ws_cfg->ws_idle_timeout_ms * 1000)
 		{
-			ws_error_frame(ws, "connection closed after 60 seconds of inactivity");
+			ws_error_frame(ws, why);
 			ws->closing = 1;
 			ws->close_code = LWS_CLOSE_STATUS_GOINGAWAY;
-			lws_callback_on_writable(ws->wsi);
+			ws_wake(ws);
 		}
 	}
 	lws_sul_schedule(ws_ctx, 0, &sweep_sul, ws_sweep, WS_SWEEP_US);
@@ -386,21 +457,107 @@ ws_close_all(void)
 		{
 			sessions[i].closing = 1;
 			sessions[i].close_code = LWS_CLOSE_STATUS_GOINGAWAY;
-			lws_callback_on_writable(sessions[i].wsi);
+			ws_wake(&sessions[i]);
 		}
 }
 
-/* Upgrades only at cashier_path, with a bearer token, while a session is free. */
+/*
+ * Refuse an upgrade with an HTTP status and the cashier's error body, then close (the
+ * caller returns nonzero). The reply is small and written at once.
+ */
+static int
+ws_refuse(struct lws *wsi, int status, const char *reason, const char *message)
+{
+	char		buf[LWS_PRE + 512], body[160];
+	int			nb = snprintf(body, sizeof(body),
+							  "{\"type\":\"error\",\"data\":{\"message\":\"%s\"},"
+							  "\"timestamp\":%ld}", message, (long) time(NULL));
+	int			n = snprintf(buf + LWS_PRE, sizeof(buf) - LWS_PRE,
+							 "HTTP/1.1 %d %s\r\ncontent-type: application/json\r\n"
+							 "content-length: %d\r\nconnection: close\r\n\r\n%s",
+							 status, reason, nb, body);
+
+	lws_write(wsi, (unsigned char *) buf + LWS_PRE, (size_t) n, LWS_WRITE_HTTP);
+	return 1;
+}
+
+/* Sessions open with this Authorization header (the per-user cap before the connect call). */
+static int
+ws_token_sessions(const char *token)
+{
+	int			n = 0;
+
+	for (int i = 0; i < n_sessions; i++)
+		if (sessions[i].used && !sessions[i].closing && !strcmp(sessions[i].token, token))
+			n++;
+	return n;
+}
+
+/*
+ * Upgrades only at cashier_path (404), with an Authorization header (401 "unauthorized"),
+ * while the token has fewer than ws_sessions_per_user sessions (429) and a session is free
+ * (503).
+ */
 static int
 ws_filter(struct lws *wsi)
 {
 	char		path[PGW_PATH_MAX];
-	int			n = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_AUTHORIZATION);
+	char	   *token;
+	int			n = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_AUTHORIZATION), busy;
 
 	if (lws_hdr_copy(wsi, path, sizeof(path), WSI_TOKEN_GET_URI) <= 0 ||
-		strcmp(path, ws_cfg->cashier_path) != 0 || n <= 0 || n >= PGW_TOKEN_MAX ||
-		n_open >= n_sessions)
+		strcmp(path, ws_cfg->cashier_path) != 0)
+		return ws_refuse(wsi, 404, "Not Found", "not found");
+	if (n <= 0 || n >= PGW_TOKEN_MAX)
+		return ws_refuse(wsi, 401, "Unauthorized", "unauthorized");
+	if (!(token = malloc((size_t) n + 1)))
 		return 1;
+	busy = lws_hdr_copy(wsi, token, n + 1, WSI_TOKEN_HTTP_AUTHORIZATION) != n ||
+		ws_token_sessions(token) >= ws_cfg->ws_sessions_per_user;
+	free(token);
+	if (busy)
+	{
+		metrics_refused("ws_sessions_per_user");
+		return ws_refuse(wsi, 429, "Too Many Requests", "too many sessions for this user");
+	}
+	if (n_open >= n_sessions)
+		return ws_refuse(wsi, 503, "Service Unavailable", "server busy, retry later");
+	return 0;
+}
+
+/*
+ * A piece of a message. Binary frames close with 1003; a message that would pass
+ * body_bytes_max (what arrived, plus what the frame still declares) closes with 1009 at
+ * once, before the rest is read. -1: close.
+ */
+static int
+ws_receive(WsSession *ws, struct lws *wsi, const void *in, size_t len)
+{
+	size_t		rest = lws_remaining_packet_payload(wsi);
+
+	ws_active(ws);
+	if (lws_frame_is_binary(wsi))
+	{
+		metrics_refused("ws_protocol");
+		lws_close_reason(wsi, LWS_CLOSE_STATUS_UNACCEPTABLE_OPCODE,
+						 (unsigned char *) "binary frames are not accepted", 30);
+		return -1;
+	}
+	if (len > ws_cfg->body_bytes_max || rest > ws_cfg->body_bytes_max ||
+		ws->msg_len + len + rest > ws_cfg->body_bytes_max)
+	{
+		metrics_refused("ws_protocol");
+		lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE,
+						 (unsigned char *) "message too big", 15);
+		return -1;
+	}
+	memcpy(ws->msg + ws->msg_len, in, len);
+	ws->msg_len += len;
+	if (lws_is_final_fragment(wsi) && rest == 0)
+	{
+		ws_message(ws);
+		ws->msg_len = 0;
+	}
 	return 0;
 }
 
@@ -419,7 +576,6 @@ ws_callback(struct lws *wsi, enum lws_callback_reasons reason, HttpSession *pss,
 			if (!ws)
 				return -1;
 			pss->ws = ws;
-			metrics_socket(1);
 			if (lws_hdr_copy(wsi, ws->token, sizeof(ws->token),
 							 WSI_TOKEN_HTTP_AUTHORIZATION) <= 0)
 				return -1;
@@ -436,26 +592,10 @@ ws_callback(struct lws *wsi, enum lws_callback_reasons reason, HttpSession *pss,
 			}
 			return 0;
 		case LWS_CALLBACK_RECEIVE:
-			if (!ws)
-				return -1;
-			ws->last_activity_us = now_us();
-			if (ws->msg_len + len > ws_cfg->body_bytes_max)
-				ws->msg_too_big = 1;
-			else
-			{
-				memcpy(ws->msg + ws->msg_len, in, len);
-				ws->msg_len += len;
-			}
-			if (lws_is_final_fragment(wsi) && lws_remaining_packet_payload(wsi) == 0)
-			{
-				ws_message(ws);
-				ws->msg_len = 0;
-				ws->msg_too_big = 0;
-			}
-			return 0;
+			return ws ? ws_receive(ws, wsi, in, len) : -1;
 		case LWS_CALLBACK_RECEIVE_PONG:
 			if (ws)
-				ws->last_activity_us = now_us();
+				ws_active(ws);
 			return 0;
 		case LWS_CALLBACK_SERVER_WRITEABLE:
 			return ws ? ws_writeable(ws) : -1;
@@ -467,7 +607,6 @@ ws_callback(struct lws *wsi, enum lws_callback_reasons reason, HttpSession *pss,
 				ws->wsi = NULL;
 				pss->ws = NULL;
 				n_open--;
-				metrics_socket(-1);
 			}
 			return 0;
 		default:

@@ -68,9 +68,10 @@ cluster_stop() {
 }
 
 # bridge_start [VAR=VALUE ...]: start the bridge with extra environment; sets BRIDGE_PID, URL
+# (BRIDGE_HOST: the host part of URL, default 127.0.0.1; "[::1]" for an IPv6 listen_address)
 bridge_start() {
 	BRIDGE_PORT=$(free_port 18400)
-	URL=${URL_SCHEME:-http}://127.0.0.1:$BRIDGE_PORT
+	URL=${URL_SCHEME:-http}://${BRIDGE_HOST:-127.0.0.1}:$BRIDGE_PORT
 	local runner=()
 	if [ "${E2E_VALGRIND:-0}" = 1 ]; then
 		runner=(valgrind --quiet --leak-check=full --show-leak-kinds=definite,indirect,possible
