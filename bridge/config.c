@@ -56,6 +56,12 @@ static const Setting settings[] = {
 	I("ws_idle_timeout_ms", ws_idle_timeout_ms, 1000, 3600000,
 	  "close a WebSocket idle this long (60000)"),
 	I("ws_rate_per_min", ws_rate_per_min, 1, 100000, "WebSocket messages per user/min (100)"),
+	I("preauth_rate_per_min", preauth_rate_per_min, 1, 1000000,
+	  "requests per client address/min with no accepted token yet (120)"),
+	I("login_rate_per_min", login_rate_per_min, 1, 1000000,
+	  "logins and registrations per client address/min (30)"),
+	I("password_concurrency_max", password_concurrency_max, 1, 256,
+	  "logins and registrations in flight at once; more: 503 (2)"),
 };
 #define N_SETTINGS (sizeof(settings) / sizeof(settings[0]))
 
@@ -84,6 +90,9 @@ config_defaults(BridgeConfig *cfg)
 	cfg->ws_sessions_max = 32;
 	cfg->ws_idle_timeout_ms = 60000;
 	cfg->ws_rate_per_min = 100;
+	cfg->preauth_rate_per_min = 120;
+	cfg->login_rate_per_min = 30;
+	cfg->password_concurrency_max = 2;
 }
 
 static void

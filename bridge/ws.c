@@ -278,24 +278,23 @@ ws_message(WsSession *ws)
 	const char *why;
 	int			remaining;
 	long		reset;
+	char		owner[24];
 
 	if (!ws->ready)
 	{
 		ws_error_frame(ws, "not connected yet");
 		return;
 	}
-	if (ws->msg_too_big)
+	why = message_verdict(ws->msg, ws->msg_len, ws->msg_too_big, ws_cfg->json_depth_max,
+						  ws_cfg->json_fields_max);
+	if (why)
 	{
-		ws_error_frame(ws, "message too large");
+		ws_error_frame(ws, why);
 		return;
 	}
-	if (json_check(ws->msg, ws->msg_len, ws_cfg->json_depth_max, ws_cfg->json_fields_max,
-				   &why) != 0)
-	{
-		ws_error_frame(ws, "invalid request format");
-		return;
-	}
-	if (!ratelimit_take("cashier", ws->token, ws_cfg->ws_rate_per_min, &remaining, &reset))
+	/* per user: the owner the connect call resolved, whatever socket or token it uses */
+	snprintf(owner, sizeof(owner), "%lld", ws->owner_id);
+	if (!ratelimit_take("cashier", owner, ws_cfg->ws_rate_per_min, &remaining, &reset))
 	{
 		ws_error_frame(ws, "rate limit exceeded: too many requests per minute");
 		return;
@@ -439,13 +438,8 @@ ws_callback(struct lws *wsi, enum lws_callback_reasons reason, HttpSession *pss,
 			if (!ws)
 				return -1;
 			ws->last_activity_us = now_us();
-			if (ws->msg_len + len > ws_cfg->body_bytes_max)
-				ws->msg_too_big = 1;
-			else
-			{
-				memcpy(ws->msg + ws->msg_len, in, len);
-				ws->msg_len += len;
-			}
+			message_append(ws->msg, &ws->msg_len, ws_cfg->body_bytes_max, &ws->msg_too_big,
+						   in, len);
 			if (lws_is_final_fragment(wsi) && lws_remaining_packet_payload(wsi) == 0)
 			{
 				ws_message(ws);
