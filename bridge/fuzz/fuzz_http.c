@@ -10,6 +10,52 @@
 #include "fuzz.h"
 
 int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int			LLVMFuzzerInitialize(int *argc, char ***argv);
+
+/*
+ * Checked once before fuzzing: SipHash-2-4's reference vectors (key 00..0f, messages 00..,
+ * the paper's appendix), that a full table evicts rather than refuses (3 x 8,192 distinct
+ * addresses each pass their first request), and that a counter still refuses past its limit
+ * (within one window: a minute that ends between the calls starts the count again).
+ */
+int
+LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	unsigned char key[16], msg[64];
+	char		who[32];
+	int			remaining;
+	long		reset, reset2, reset3;
+
+	(void) argc;
+	(void) argv;
+	for (int i = 0; i < 64; i++)
+		msg[i] = (unsigned char) i;
+	memcpy(key, msg, sizeof(key));
+	if (siphash24(key, msg, 0) != 0x726fdb47dd0e0e31ULL ||
+		siphash24(key, msg, 15) != 0xa129ca6149be45e5ULL ||
+		siphash24(key, msg, 63) != 0x958a324ceb064572ULL)
+	{
+		fprintf(stderr, "siphash24 does not give the reference vectors\n");
+		abort();
+	}
+	for (int i = 0; i < 3 * 8192; i++)
+	{
+		snprintf(who, sizeof(who), "10.%d.%d.1", i / 256, i % 256);
+		if (!ratelimit_take("selftest", who, 1, &remaining, &reset))
+		{
+			fprintf(stderr, "a new key was refused in a full table (%d)\n", i);
+			abort();
+		}
+	}
+	if (!ratelimit_take("selftest", "10.255.0.1", 2, &remaining, &reset) ||
+		!ratelimit_take("selftest", "10.255.0.1", 2, &remaining, &reset2) ||
+		(ratelimit_take("selftest", "10.255.0.1", 2, &remaining, &reset3) && reset == reset3))
+	{
+		fprintf(stderr, "a counter does not refuse past its limit\n");
+		abort();
+	}
+	return 0;
+}
 
 /* The next line of the input (without its '\n') into dst, NUL-terminated and cut at cap. */
 static size_t
