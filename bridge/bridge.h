@@ -6,9 +6,9 @@
  * route record of a profile, and the prototypes each file exports. The layers (docs/bridge.md,
  * "Structure") are declared from the bottom up, slot.c, reply.c, pool.c, then the transports
  * http.c and ws.c: a file calls only the layers declared above its own and the leaves
- * (config, log, metrics, json, profiles, rate limits), never a layer below it, and the two
- * transports never call each other. Must never hold business rules or secrets: the bridge
- * only moves bytes between sockets and one SQL function call per request.
+ * (config, log, metrics, json, profiles, rate limits, messages), never a layer below it, and
+ * the two transports never call each other. Must never hold business rules or secrets: the
+ * bridge only moves bytes between sockets and one SQL function call per request.
  */
 #ifndef PGW_BRIDGE_H
 #define PGW_BRIDGE_H
