@@ -129,5 +129,17 @@ install: install-bridge
 install-bridge: bridge/pg_wallet_bridge
 	$(INSTALL_PROGRAM) bridge/pg_wallet_bridge '$(DESTDIR)$(bindir)/pg_wallet_bridge'
 
-EXTRA_CLEAN += bridge/pg_wallet_bridge
+# The bridge under AddressSanitizer and UndefinedBehaviorSanitizer: `make SANITIZE=1` builds
+# bridge/pg_wallet_bridge so; bridge/pg_wallet_bridge-asan is always so (scripts/test's asan
+# stage runs the e2e suite with it). Not for production: slower, and it aborts on a report.
+BRIDGE_SANITIZE = -fsanitize=address,undefined -fno-sanitize-recover=all \
+                  -fno-omit-frame-pointer
+ifeq ($(SANITIZE),1)
+BRIDGE_CFLAGS += $(BRIDGE_SANITIZE)
+endif
+
+bridge/pg_wallet_bridge-asan: $(BRIDGE_SRCS) $(wildcard bridge/*.h) bridge/wallet_errors.h
+	$(CC) $(BRIDGE_CFLAGS) $(BRIDGE_SANITIZE) -o $@ $(BRIDGE_SRCS) $(BRIDGE_LIBS)
+
+EXTRA_CLEAN += bridge/pg_wallet_bridge bridge/pg_wallet_bridge-asan
 .PHONY: install-bridge

@@ -6,9 +6,9 @@
  * route record of a profile, and the prototypes each file exports. The layers (docs/bridge.md,
  * "Structure") are declared from the bottom up, slot.c, reply.c, pool.c, then the transports
  * http.c and ws.c: a file calls only the layers declared above its own and the leaves
- * (config, log, metrics, json, profiles, rate limits), never a layer below it, and the two
- * transports never call each other. Must never hold business rules or secrets: the bridge
- * only moves bytes between sockets and one SQL function call per request.
+ * (config, log, metrics, json, profiles, rate limits, messages), never a layer below it, and
+ * the two transports never call each other. Must never hold business rules or secrets: the
+ * bridge only moves bytes between sockets and one SQL function call per request.
  */
 #ifndef PGW_BRIDGE_H
 #define PGW_BRIDGE_H
@@ -60,6 +60,9 @@ typedef struct BridgeConfig
 	int			body_min_rate;	/* bytes/s a body must keep up after its first second */
 	int			ws_sessions_per_user;
 	int			ws_ping_interval_ms;	/* ping a session silent this long */
+	int			preauth_rate_per_min;
+	int			login_rate_per_min;
+	int			password_concurrency_max;
 } BridgeConfig;
 
 struct PoolConn;
@@ -68,7 +71,9 @@ typedef enum RouteAuth
 {
 	AUTH_NONE,					/* $1 is NULL (a login takes credentials in the body) */
 	AUTH_BEARER,				/* $1 is the Authorization header */
-	AUTH_API_KEY				/* $1 is NULL; X-API-KEY/X-API-SECRET go in the envelope */
+	AUTH_API_KEY,				/* $1 is NULL; X-API-KEY/X-API-SECRET go in the envelope */
+	AUTH_PASSWORD				/* as AUTH_NONE, and the call does password work (scrypt):
+								 * throttled per client address and in concurrency */
 } RouteAuth;
 
 /* What a profile maps one method + path to. */
@@ -151,6 +156,10 @@ typedef struct RequestSlot
 	int			rl_limit;		/* 0: no rate-limit headers */
 	int			rl_remaining;
 	long		rl_reset;
+	uint64_t	rl_token;		/* keyed hash of the canonical token; 0: none */
+	int			rl_unknown;		/* let through before its token was accepted: counted later */
+	int			password_work;	/* counted in the password work in flight */
+	int			retry_after_s;	/* Retry-After of a refusal; 0: none */
 	char	   *body;			/* body_bytes_max + 1 */
 	size_t		body_len;
 	char	   *args;			/* the jsonb argument: envelope around the body */
@@ -225,6 +234,12 @@ int			json_check(const char *s, size_t len, int depth_max, int fields_max,
 					   const char **error);
 size_t		json_escape(char *dst, size_t cap, const char *src, size_t len);
 
+/* message.c: a WebSocket message from its fragments */
+void		message_append(char *buf, size_t *used, size_t cap, int *too_big, const void *in,
+						   size_t len);
+const char *message_verdict(const char *buf, size_t used, int too_big, int depth_max,
+							int fields_max);
+
 /* slot.c: the request slots, request ids, the jsonb envelope */
 int			slot_init(const BridgeConfig *cfg);
 void		slot_free(void);
@@ -235,6 +250,9 @@ RequestSlot *slot_acquire_reserved(const SlotSink *sink, void *client);
 void		slot_release(RequestSlot *slot);
 void		slot_detach(const SlotSink *sink, const void *client);
 void		slot_new_request_id(RequestSlot *slot);
+void		slot_request_id(RequestSlot *slot, const char *given, int len);
+int			slot_args_begin(RequestSlot *slot, const char *id, int api_key,
+							char query[][1024], int n_query);
 int			slot_args_add(RequestSlot *slot, size_t *n, const char *text, size_t len);
 int			slot_args_add_string(RequestSlot *slot, size_t *n, const char *text);
 int			slot_args_envelope(RequestSlot *slot);
@@ -321,13 +339,41 @@ extern const Route cashier_connect_route;
 extern const Route cashier_message_route;
 extern const Route cashier_events_route;
 
-/* ratelimit.c */
+/* siphash.c */
+uint64_t	siphash24(const unsigned char key[16], const void *data, size_t len);
+
+/* ratelimit.c: counters and tables keyed by a keyed hash, never by the text */
+#define RATE_TIERED_WINDOWS 3	/* a second, an hour, a day */
+#define RATE_TIERED (-1)		/* Route.rate_per_min: limits the database reports per user */
+const char *ratelimit_canonical_token(const char *header, size_t *len);
+uint64_t	ratelimit_token_hash(const char *header);
+uint64_t	ratelimit_hash(const char *kind, const char *who);
 int			ratelimit_take(const char *kind, const char *who, int limit, int *remaining,
 						   long *reset_epoch);
-#define RATE_TIERED_WINDOWS 3	/* a second, an hour, a day */
-#define RATE_TIERED (-1)		/* Route.rate_per_min: limits the database reports per token */
-void		ratelimit_limits_set(const char *kind, const char *who, const char *spec);
-int			ratelimit_take_tiered(const char *kind, const char *who, int *limit,
+int			ratelimit_take_key(const char *kind, uint64_t who, int limit, int *remaining,
+							   long *reset_epoch);
+int			ratelimit_charge_key(const char *kind, uint64_t who, int limit, int *remaining,
+								 long *reset_epoch);
+uint64_t	ratelimit_token_who(uint64_t token);
+uint64_t	ratelimit_token_learn(uint64_t token, const char *principal, const char *rate);
+int			ratelimit_take_tiered(const char *kind, uint64_t token, int force, int *limit,
 								  int *remaining, long *reset_epoch);
+int			ratelimit_password_begin(int max);
+void		ratelimit_password_end(void);
+
+/* limits.c: which budget a request is counted on (a transport asks, reply.c teaches) */
+typedef struct LimitRefusal
+{
+	int			status;			/* 429 or 503 */
+	const char *code;
+	const char *message;
+	char		detail[32];		/* the reset time (epoch seconds) for a tiered limit */
+} LimitRefusal;
+void		limits_init(const BridgeConfig *cfg);
+int			limits_check(RequestSlot *slot, const char *peer, LimitRefusal *refusal);
+int			limits_submit(RequestSlot *slot, LimitRefusal *refusal);
+void		limits_learn(RequestSlot *slot, int status, const char *principal,
+						 const char *rate);
+void		limits_release(RequestSlot *slot);
 
 #endif

@@ -70,6 +70,12 @@ static const Setting settings[] = {
 	  "WebSocket sessions at once per user (4)"),
 	I("ws_ping_interval_ms", ws_ping_interval_ms, 100, 3600000,
 	  "ping a WebSocket silent this long (54000)"),
+	I("preauth_rate_per_min", preauth_rate_per_min, 1, 1000000,
+	  "requests per client address/min with no accepted token yet (120)"),
+	I("login_rate_per_min", login_rate_per_min, 1, 1000000,
+	  "logins and registrations per client address/min (30)"),
+	I("password_concurrency_max", password_concurrency_max, 1, 256,
+	  "logins and registrations in flight at once; more: 503 (2)"),
 };
 #define N_SETTINGS (sizeof(settings) / sizeof(settings[0]))
 
@@ -105,6 +111,9 @@ config_defaults(BridgeConfig *cfg)
 	cfg->body_min_rate = 1024;
 	cfg->ws_sessions_per_user = 4;
 	cfg->ws_ping_interval_ms = 54000;
+	cfg->preauth_rate_per_min = 120;
+	cfg->login_rate_per_min = 30;
+	cfg->password_concurrency_max = 2;
 }
 
 static void

@@ -38,6 +38,7 @@ http_init(struct lws_context *ctx, const BridgeConfig *cfg)
 {
 	http_cfg = cfg;
 	client_init(ctx, cfg);
+	limits_init(cfg);
 }
 
 void
@@ -54,20 +55,14 @@ http_on_release(RequestSlot *s)
 	s->peer = NULL;
 }
 
-/* X-Request-ID: the client's when it is short and plain, otherwise a new one. */
+/* X-Request-ID: the client's when it is short and plain, otherwise a new one (slot.c). */
 static void
 http_request_id(struct lws *wsi, RequestSlot *s)
 {
 	char		given[PGW_REQUEST_ID_MAX];
-	int			n = lws_hdr_custom_copy(wsi, given, sizeof(given), "x-request-id:", 13);
 
-	if (n > 0 && n < PGW_REQUEST_ID_MAX && strspn(given, "abcdefghijklmnopqrstuvwxyz"
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == (size_t) n)
-	{
-		memcpy(s->request_id, given, (size_t) n + 1);
-		return;
-	}
-	slot_new_request_id(s);
+	slot_request_id(s, given, lws_hdr_custom_copy(wsi, given, sizeof(given), "x-request-id:",
+												  13));
 }
 
 /* ReplySend of HTTP: put the reply in the slot and ask to write it. */
@@ -98,53 +93,18 @@ http_on_result(RequestSlot *s, PGresult *res)
 	reply_result(s, res, http_send);
 }
 
-/* {"request_id":"…","path":{"id":"…"},"query":{"k":"v",…},"body": — the body follows. */
+/* The envelope up to "body": (slot.c) with the query arguments; -1 when too many or long. */
 static int
 args_begin(struct lws *wsi, RequestSlot *s, const char *id)
 {
-	size_t		n = 0;
-	char		frag[1024];
+	char		query[PGW_QUERY_ARGS_MAX][1024];
 	int			count = 0;
 
-	if (slot_args_add(s, &n, "{\"request_id\":", 14) ||
-		slot_args_add_string(s, &n, s->request_id) || slot_args_add(s, &n, ",\"path\":{", 9))
-		return -1;
-	if (id[0] && (slot_args_add(s, &n, "\"id\":", 5) || slot_args_add_string(s, &n, id)))
-		return -1;
-	if (slot_args_add(s, &n, "}", 1))
-		return -1;
-	if (s->route->auth == AUTH_API_KEY)
-	{
-		if (slot_args_add(s, &n, ",\"credentials\":{", 16))
-			return -1;
-		if (s->api_key[0] && (slot_args_add(s, &n, "\"api_key\":", 10) ||
-							  slot_args_add_string(s, &n, s->api_key)))
-			return -1;
-		if (s->api_secret[0] && (slot_args_add(s, &n, ",", s->api_key[0] ? 1 : 0) ||
-								 slot_args_add(s, &n, "\"api_secret\":", 13) ||
-								 slot_args_add_string(s, &n, s->api_secret)))
-			return -1;
-		if (slot_args_add(s, &n, "}", 1))
-			return -1;
-	}
-	if (slot_args_add(s, &n, ",\"query\":{", 10))
-		return -1;
-	for (int i = 0; lws_hdr_copy_fragment(wsi, frag, sizeof(frag), WSI_TOKEN_HTTP_URI_ARGS,
-										  i) > 0; i++)
-	{
-		char	   *eq = strchr(frag, '=');
-
+	while (lws_hdr_copy_fragment(wsi, query[count < PGW_QUERY_ARGS_MAX ? count : 0],
+								 sizeof(query[0]), WSI_TOKEN_HTTP_URI_ARGS, count) > 0)
 		if (++count > PGW_QUERY_ARGS_MAX)
 			return -1;
-		if (eq)
-			*eq = '\0';
-		if ((count > 1 && slot_args_add(s, &n, ",", 1)) || slot_args_add_string(s, &n, frag) ||
-			slot_args_add(s, &n, ":", 1) || slot_args_add_string(s, &n, eq ? eq + 1 : ""))
-			return -1;
-	}
-	if (slot_args_add(s, &n, "},\"body\":", 9))
-		return -1;
-	return (int) n;
+	return slot_args_begin(s, id, s->route->auth == AUTH_API_KEY, query, count);
 }
 
 /* The body is complete: check it, close the envelope, send it to the pool. */
@@ -154,6 +114,7 @@ request_submit(RequestSlot *s, size_t prefix_len)
 	const char *why = NULL;
 	size_t		n = prefix_len;
 	int			rc;
+	LimitRefusal refusal;
 
 	if (s->body_len == 0)
 	{
@@ -170,6 +131,11 @@ request_submit(RequestSlot *s, size_t prefix_len)
 	if (slot_args_add(s, &n, s->body, s->body_len) || slot_args_add(s, &n, "}", 1))
 	{
 		http_error(s, 413, "PAYLOAD_TOO_LARGE", "request too large");
+		return;
+	}
+	if (!limits_submit(s, &refusal))
+	{
+		reply_error(s, refusal.status, refusal.code, refusal.message, NULL, http_send);
 		return;
 	}
 	rc = pool_submit(s);
@@ -203,39 +169,17 @@ reply_metrics(RequestSlot *s)
 	lws_callback_on_writable(s->client);
 }
 
-/* The route's rate limit: per client address or per token (hashed). 0 when refused. */
+/* The request's budgets (limits.c): 0 when refused, and the refusal is sent. */
 static int
-rate_check(struct lws *wsi, RequestSlot *s)
+limits_pass(struct lws *wsi, RequestSlot *s)
 {
-	char		who[128];
-	const char *key = who;
+	char		peer[128];
+	LimitRefusal r;
 
-	if (s->route->rate_by_ip)
-		lws_get_peer_simple(wsi, who, sizeof(who));
-	else
-		key = s->has_token ? s->token : "";
-	s->rl_limit = s->route->rate_per_min;
-	if (ratelimit_take(s->route->function, key, s->rl_limit, &s->rl_remaining, &s->rl_reset))
+	lws_get_peer_simple(wsi, peer, sizeof(peer));
+	if (limits_check(s, peer, &r))
 		return 1;
-	s->close_after = 0;
-	http_error(s, 429, "RATE_LIMITED", "Too many requests; retry after the reset time");
-	return 0;
-}
-
-/* A route limited by what the database reported for the token (Tribble: per KYC tier). */
-static int
-tiered_check(RequestSlot *s)
-{
-	char		reset[32];
-
-	if (ratelimit_take_tiered(s->profile->name, s->token, &s->rl_limit, &s->rl_remaining,
-							  &s->rl_reset))
-		return 1;
-	s->close_after = 0;
-	snprintf(reset, sizeof(reset), "%ld", s->rl_reset);
-	/* the detail is the reset time (epoch seconds): the profile's 429 body shows it */
-	reply_error(s, 429, "RATE_LIMITED", "Too many requests. Please try again later.", reset,
-				http_send);
+	reply_error(s, r.status, r.code, r.message, r.detail[0] ? r.detail : NULL, http_send);
 	return 0;
 }
 
@@ -330,11 +274,7 @@ request_admit(struct lws *wsi, RequestSlot *s, HttpConn *c)
 	s->peer = c ? c->peer : NULL;
 	if (!read_credentials(wsi, s))
 		return 0;
-	if (s->route->rate_per_min > 0 && !rate_check(wsi, s))
-		return 0;
-	if (s->route->rate_per_min == RATE_TIERED && s->has_token && !tiered_check(s))
-		return 0;
-	return 1;
+	return limits_pass(wsi, s);
 }
 
 /*
@@ -437,6 +377,12 @@ extra_headers(struct lws *wsi, RequestSlot *s, unsigned char **p, unsigned char 
 		if (add_header(wsi, "x-process-time:", v, p, end))
 			return -1;
 	}
+	if (s->retry_after_s > 0)
+	{
+		snprintf(v, sizeof(v), "%d", s->retry_after_s);
+		if (add_header(wsi, "retry-after:", v, p, end))
+			return -1;
+	}
 	if (s->rl_limit == 0)
 		return 0;
 	snprintf(v, sizeof(v), "%d", s->rl_limit);
@@ -446,17 +392,7 @@ extra_headers(struct lws *wsi, RequestSlot *s, unsigned char **p, unsigned char 
 	if (add_header(wsi, "x-ratelimit-remaining:", v, p, end))
 		return -1;
 	snprintf(v, sizeof(v), "%ld", s->rl_reset);
-	if (add_header(wsi, "x-ratelimit-reset:", v, p, end))
-		return -1;
-	if (s->status == 429)
-	{
-		long		wait_s = s->rl_reset - (long) time(NULL);
-
-		snprintf(v, sizeof(v), "%ld", wait_s > 0 ? wait_s : 1);
-		if (add_header(wsi, "retry-after:", v, p, end))
-			return -1;
-	}
-	return 0;
+	return add_header(wsi, "x-ratelimit-reset:", v, p, end);
 }
 
 /*

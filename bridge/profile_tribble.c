@@ -23,8 +23,8 @@
 #include "wallet_errors.h"
 
 static const Route tribble_routes[] = {
-	{LWSHUMETH_POST, "/auth/register", "api_tribble_register", 201, AUTH_NONE, 0, 0},
-	{LWSHUMETH_POST, "/auth/login", "api_tribble_login", 200, AUTH_NONE, 0, 0},
+	{LWSHUMETH_POST, "/auth/register", "api_tribble_register", 201, AUTH_PASSWORD, 0, 0},
+	{LWSHUMETH_POST, "/auth/login", "api_tribble_login", 200, AUTH_PASSWORD, 0, 0},
 	{LWSHUMETH_POST, "/auth/refresh-token", "api_tribble_refresh", 200, AUTH_NONE, 0, 0},
 	{LWSHUMETH_POST, "/auth/logout", "api_tribble_logout", 200, AUTH_BEARER, RATE_TIERED, 0},
 	{LWSHUMETH_GET, "/auth/kyc-status", "api_tribble_kyc_status", 200, AUTH_BEARER,

@@ -2,12 +2,13 @@
  * reply.c — the outcome of a request in its profile's shape, for any transport.
  *
  * Owns: reading the row the pool's one query returns (error code, error message, error body,
- * result, and the "_bridge" object: owner, event cursor, more, silent, rate), the HTTP status
- * of a raised or returned SQLSTATE (the profile's map), the error body (the profile's shape,
- * the WaaS shape outside any profile), the bound on a reply's size, the 499 of a client that
- * went away, and the database's per-token limits. A transport passes the function that sends
- * the shaped reply (ReplySend). Must never send or write anything itself, never know a
- * transport, and never decide an outcome (the SQL function did).
+ * result, and the "_bridge" object: owner, event cursor, more, silent, rate, principal), the
+ * HTTP status of a raised or returned SQLSTATE (the profile's map), the error body (the
+ * profile's shape, the WaaS shape outside any profile), the bound on a reply's size, the 499
+ * of a client that went away, and telling limits.c whom the database resolved (and its
+ * limits). A transport passes the function that sends the shaped reply (ReplySend). Must
+ * never send or write anything itself, never know a transport, and never decide an outcome
+ * (the SQL function did).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,14 +51,10 @@ reply_error(RequestSlot *s, int status, const char *code, const char *msg, const
 	reply_send(s, status, body, n, send);
 }
 
-/* The "_bridge" object's columns and the database's limits for the token. */
+/* The "_bridge" object's columns. */
 static void
 reply_bridge_fields(RequestSlot *s, PGresult *res)
 {
-	/* limits the database reports for this token ("S/H/D"), kept for its next requests */
-	if (!PQgetisnull(res, 0, 8) && s->route && s->route->rate_per_min == RATE_TIERED &&
-		s->has_token)
-		ratelimit_limits_set(s->profile->name, s->token, PQgetvalue(res, 0, 8));
 	s->bridge_owner_id = PQgetisnull(res, 0, 4) ? 0 : strtoll(PQgetvalue(res, 0, 4), NULL, 10);
 	s->bridge_last_event_id = PQgetisnull(res, 0, 5) ? -1 :
 		strtoll(PQgetvalue(res, 0, 5), NULL, 10);
@@ -74,6 +71,10 @@ reply_row(RequestSlot *s, PGresult *res, ReplySend send)
 	reply_bridge_fields(s, res);
 	if (PQgetisnull(res, 0, 0))
 	{
+		/* the caller the database resolved and its limits ("S/H/D") count its next requests */
+		limits_learn(s, s->route->success_status,
+					 PQgetisnull(res, 0, 9) ? NULL : PQgetvalue(res, 0, 9),
+					 PQgetisnull(res, 0, 8) ? NULL : PQgetvalue(res, 0, 8));
 		reply_send(s, s->route->success_status, PQgetvalue(res, 0, 3),
 				   (size_t) PQgetlength(res, 0, 3), send);
 		return;
@@ -81,6 +82,7 @@ reply_row(RequestSlot *s, PGresult *res, ReplySend send)
 	/* a returned refusal: its own body, the result as is, or the profile's shape */
 	snprintf(s->sqlstate, sizeof(s->sqlstate), "%s", PQgetvalue(res, 0, 0));
 	status = s->profile->status_for(s->sqlstate);
+	limits_learn(s, status, NULL, NULL);
 	if (!PQgetisnull(res, 0, 2))
 		reply_send(s, status, PQgetvalue(res, 0, 2), (size_t) PQgetlength(res, 0, 2), send);
 	else if (s->profile == &waas_profile)
@@ -105,10 +107,11 @@ reply_result(RequestSlot *s, PGresult *res, ReplySend send)
 	}
 	/*
 	 * columns (pool.c): error code, error message, error body, the result without its
-	 * "_bridge" object, and that object's owner_id, last_event_id, more, silent, rate
+	 * "_bridge" object, and that object's owner_id, last_event_id, more, silent, rate,
+	 * principal
 	 */
 	if (res && PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 &&
-		PQnfields(res) == 9)
+		PQnfields(res) == 10)
 	{
 		reply_row(s, res, send);
 		return;
@@ -118,6 +121,7 @@ reply_result(RequestSlot *s, PGresult *res, ReplySend send)
 	detail = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL) : NULL;
 	snprintf(s->sqlstate, sizeof(s->sqlstate), "%s", state ? state : "XX000");
 	status = s->profile->status_for(s->sqlstate);
+	limits_learn(s, status, NULL, NULL);
 	if (status >= 500 || !msg)
 	{
 		if (status < 500)

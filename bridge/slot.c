@@ -87,6 +87,10 @@ slot_take(const SlotSink *sink, void *client, int from, int to)
 			s->route = NULL;
 			s->profile = NULL;
 			s->rl_limit = 0;
+			s->rl_token = 0;
+			s->rl_unknown = 0;
+			s->password_work = 0;
+			s->retry_after_s = 0;
 			s->api_key[0] = '\0';
 			s->api_secret[0] = '\0';
 			s->body_len = 0;
@@ -135,6 +139,7 @@ slot_release(RequestSlot *s)
 		s->sink->on_release(s);
 	log_request(s, took);
 	metrics_request(s->status, took);
+	limits_release(s);
 	s->state = SLOT_FREE;
 	s->client = NULL;
 	n_inflight--;
@@ -162,6 +167,20 @@ slot_new_request_id(RequestSlot *s)
 	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
 	z ^= z >> 31;
 	snprintf(s->request_id, sizeof(s->request_id), "%016llx", (unsigned long long) z);
+}
+
+/* The client's request id (len bytes of given, -1: none) when 1-64 plain characters. */
+void
+slot_request_id(RequestSlot *s, const char *given, int len)
+{
+	if (len > 0 && len < PGW_REQUEST_ID_MAX && strspn(given, "abcdefghijklmnopqrstuvwxyz"
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == (size_t) len)
+	{
+		memcpy(s->request_id, given, (size_t) len);
+		s->request_id[len] = '\0';
+		return;
+	}
+	slot_new_request_id(s);
 }
 
 /* Append to the envelope; -1 when it would not fit. */
@@ -206,4 +225,54 @@ slot_args_envelope(RequestSlot *s)
 		slot_args_add(s, &n, "}", 1))
 		return -1;
 	return 0;
+}
+
+/* "credentials":{"api_key","api_secret"} of the slot, each when given */
+static int
+args_credentials(RequestSlot *s, size_t *n)
+{
+	if (slot_args_add(s, n, ",\"credentials\":{", 16))
+		return -1;
+	if (s->api_key[0] && (slot_args_add(s, n, "\"api_key\":", 10) ||
+						  slot_args_add_string(s, n, s->api_key)))
+		return -1;
+	if (s->api_secret[0] && (slot_args_add(s, n, ",", s->api_key[0] ? 1 : 0) ||
+							 slot_args_add(s, n, "\"api_secret\":", 13) ||
+							 slot_args_add_string(s, n, s->api_secret)))
+		return -1;
+	return slot_args_add(s, n, "}", 1);
+}
+
+/*
+ * The envelope of a REST call up to its body: {"request_id":"…","path":{"id":"…"},
+ * ["credentials":{…},]"query":{"k":"v",…},"body": — the body and "}" follow. query holds
+ * n_query "k=v" fragments (cut at the "="). Returns the length, or -1 when it does not fit.
+ */
+int
+slot_args_begin(RequestSlot *s, const char *id, int api_key, char query[][1024], int n_query)
+{
+	size_t		n = 0;
+
+	if (slot_args_add(s, &n, "{\"request_id\":", 14) ||
+		slot_args_add_string(s, &n, s->request_id) || slot_args_add(s, &n, ",\"path\":{", 9))
+		return -1;
+	if (id[0] && (slot_args_add(s, &n, "\"id\":", 5) || slot_args_add_string(s, &n, id)))
+		return -1;
+	if (slot_args_add(s, &n, "}", 1) || (api_key && args_credentials(s, &n)) ||
+		slot_args_add(s, &n, ",\"query\":{", 10))
+		return -1;
+	for (int i = 0; i < n_query; i++)
+	{
+		char	   *eq = strchr(query[i], '=');
+
+		if (eq)
+			*eq = '\0';
+		if ((i > 0 && slot_args_add(s, &n, ",", 1)) || slot_args_add_string(s, &n, query[i]) ||
+			slot_args_add(s, &n, ":", 1) || slot_args_add_string(s, &n, eq ? eq + 1 : ""))
+			return -1;
+	}
+	if (slot_args_add(s, &n, "},\"body\":", 9))
+		return -1;
+	s->body_len = 0;
+	return (int) n;
 }

@@ -42,6 +42,7 @@ typedef struct WsSession
 	int			close_code;
 	char	   *msg;			/* body_bytes_max */
 	size_t		msg_len;
+	int			msg_too_big;	/* message_append: a part did not fit */
 	char	   *out[WS_OUT_MAX];	/* LWS_PRE + response_bytes_max each */
 	size_t		out_len[WS_OUT_MAX];
 	int			out_head, out_count;
@@ -325,19 +326,23 @@ ws_message(WsSession *ws)
 	const char *why;
 	int			remaining;
 	long		reset;
+	char		owner[24];
 
 	if (!ws->ready)
 	{
 		ws_error_frame(ws, "not connected yet");
 		return;
 	}
-	if (json_check(ws->msg, ws->msg_len, ws_cfg->json_depth_max, ws_cfg->json_fields_max,
-				   &why) != 0)
+	why = message_verdict(ws->msg, ws->msg_len, ws->msg_too_big, ws_cfg->json_depth_max,
+						  ws_cfg->json_fields_max);
+	if (why)
 	{
-		ws_error_frame(ws, "invalid request format");
+		ws_error_frame(ws, why);
 		return;
 	}
-	if (!ratelimit_take("cashier", ws->token, ws_cfg->ws_rate_per_min, &remaining, &reset))
+	/* per user: the owner the connect call resolved, whatever socket or token it uses */
+	snprintf(owner, sizeof(owner), "%lld", ws->owner_id);
+	if (!ratelimit_take("cashier", owner, ws_cfg->ws_rate_per_min, &remaining, &reset))
 	{
 		ws_error_frame(ws, "rate limit exceeded: too many requests per minute");
 		return;
@@ -551,12 +556,12 @@ ws_receive(WsSession *ws, struct lws *wsi, const void *in, size_t len)
 						 (unsigned char *) "message too big", 15);
 		return -1;
 	}
-	memcpy(ws->msg + ws->msg_len, in, len);
-	ws->msg_len += len;
+	message_append(ws->msg, &ws->msg_len, ws_cfg->body_bytes_max, &ws->msg_too_big, in, len);
 	if (lws_is_final_fragment(wsi) && rest == 0)
 	{
 		ws_message(ws);
 		ws->msg_len = 0;
+		ws->msg_too_big = 0;
 	}
 	return 0;
 }

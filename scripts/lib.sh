@@ -20,7 +20,8 @@ export LANG=C.UTF-8
 
 # Debian bookworm packages needed to build, run and test pg_wallet and its bridge
 # (curl, jq, openssl, valgrind, nodejs and node-ws: the bridge's e2e and valgrind test stages;
-# Node.js runs the cashier WebSocket test client only).
+# Node.js runs the cashier WebSocket test client only; clang and its libFuzzer runtime: the
+# fuzz stage).
 PGW_PACKAGES=(
 	postgresql-15
 	postgresql-server-dev-15
@@ -43,6 +44,8 @@ PGW_PACKAGES=(
 	valgrind
 	nodejs
 	node-ws
+	clang
+	libclang-rt-14-dev
 )
 
 PGW_USER=pgwallet

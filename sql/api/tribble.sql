@@ -12,21 +12,23 @@
 -- "_bridge": {"rate": "<per second>/<per hour>/<per day>"} for its caller's tier; the bridge
 -- keeps that for the token and counts the token's next requests against it (429 beyond).
 
--- The "_bridge" object of a Tribble reply: the caller's rate limits (its tier's, else tier 0's).
+-- The "_bridge" object of a Tribble reply: the caller's rate limits (its tier's, else tier 0's)
+-- and the caller, whom the bridge counts them on (per user, not per token or login).
 CREATE OR REPLACE FUNCTION pg_wallet._tribble_bridge(me pg_wallet.auth_principal)
 RETURNS jsonb
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 	SELECT jsonb_build_object('_bridge', jsonb_build_object('rate',
-		format('%s/%s/%s', l.per_second, l.per_hour, l.per_day)))
+		format('%s/%s/%s', l.per_second, l.per_hour, l.per_day), 'principal', me.principal_id))
 	FROM pg_wallet.tribble_rate_limits l
 	WHERE l.kyc_tier IN (coalesce(me.kyc_tier, 0), 0)
 	ORDER BY l.kyc_tier = coalesce(me.kyc_tier, 0) DESC
 	LIMIT 1
 $$;
 COMMENT ON FUNCTION pg_wallet._tribble_bridge(pg_wallet.auth_principal) IS
-	'Internal: {"_bridge": {"rate": "s/h/d"}}, the caller''s KYC-tier rate limits, for the bridge.';
+	'Internal: {"_bridge": {"rate": "s/h/d", "principal"}}, the caller''s KYC-tier rate limits '
+	'and principal id, for the bridge (which counts the limits per user).';
 
 CREATE OR REPLACE FUNCTION pg_wallet._tribble_me(token text)
 RETURNS pg_wallet.auth_principal

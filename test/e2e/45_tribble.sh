@@ -136,25 +136,34 @@ expect "a logged-out token is 401" 401 '.errorCode == "UNAUTHORIZED"'
 req POST $T/auth/logout '{"tokenId": "nope"}' "$TT_B"
 expect "logout with a malformed tokenId is 400" 400 '.errorCode == "INVALID_REQUEST"'
 
-# the per-KYC-tier rate limit: tier 0 lowered to 3 a day; a new token's first answer tells
-# the bridge its limits, the next 3 requests are counted, the 4th is refused
+# the per-KYC-tier rate limit, per user: tier 0 lowered to 3 a day; a new user's first
+# answer tells the bridge its limits (and is counted), the next 2 pass, the 4th is refused,
+# and so is the first request of another login of the same user (not a fresh budget)
 sql -c "UPDATE pg_wallet.tribble_rate_limits SET per_day = 3 WHERE kyc_tier = 0" >/dev/null
-req POST $T/auth/login '{"email": "tribble-b@example.com", "password": "SecurePassword123!"}'
-TT_B3=$(field .accessToken)
-req GET $T/users/me '' "$TT_B3"
+req POST $T/auth/register "$(reg tribble-c@example.com +254700000203)"
+req POST $T/auth/login '{"email": "tribble-c@example.com", "password": "SecurePassword123!"}'
+TT_C=$(field .accessToken)
+req GET $T/users/me '' "$TT_C"
 expect "a token's first request is answered (and reports its tier's limits)" 200 \
 	'has("_bridge") | not'
-for _ in 1 2 3; do req GET $T/users/me '' "$TT_B3"; done
+for _ in 1 2; do req GET $T/users/me '' "$TT_C"; done
 expect "requests within the tier's limit pass" 200
 check "X-RateLimit-Limit is the tier's daily limit" test "$(header X-RateLimit-Limit)" = 3
 check "X-RateLimit-Remaining counts down to 0" test "$(header X-RateLimit-Remaining)" = 0
-req GET $T/wallets '' "$TT_B3"
+req GET $T/wallets '' "$TT_C"
 expect "beyond the tier's limit: 429 RATE_LIMITED with retryAfter and resetAt" 429 \
 	'.statusCode == 429' '.errorCode == "RATE_LIMITED"' \
 	'.message == "Too many requests. Please try again later."' '.retryAfter > 0' \
 	'.resetAt | test("Z$")'
 check "a 429 carries Retry-After" test -n "$(header Retry-After)"
-req GET $T/users/me '' "$TT_B"
-expect "another token of the same tier is counted apart" 200
+req POST $T/auth/login '{"email": "tribble-c@example.com", "password": "SecurePassword123!"}'
+TT_C2=$(field .accessToken)
+req GET $T/users/me '' "$TT_C2"
+req GET $T/users/me '' "$TT_C2"
+expect "a new login of the same user shares its budget (429)" 429 '.errorCode == "RATE_LIMITED"'
+req POST $T/auth/register "$(reg tribble-d@example.com +254700000204)"
+req POST $T/auth/login '{"email": "tribble-d@example.com", "password": "SecurePassword123!"}'
+req GET $T/users/me '' "$(field .accessToken)"
+expect "another user of the same tier is counted apart" 200
 sql -c "UPDATE pg_wallet.tribble_rate_limits SET per_second = 1, per_hour = 100, per_day = 1000
 	WHERE kyc_tier = 0" >/dev/null

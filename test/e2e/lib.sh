@@ -72,7 +72,12 @@ cluster_stop() {
 bridge_start() {
 	BRIDGE_PORT=$(free_port 18400)
 	URL=${URL_SCHEME:-http}://${BRIDGE_HOST:-127.0.0.1}:$BRIDGE_PORT
-	local runner=()
+	local runner=() bin=$E2E_ROOT/bridge/pg_wallet_bridge
+	if [ "${E2E_ASAN:-0}" = 1 ]; then # AddressSanitizer + UBSan build: reports to asan.<pid>
+		bin=$E2E_ROOT/bridge/pg_wallet_bridge-asan
+		runner=(env ASAN_OPTIONS="log_path=$E2E_DIR/asan:detect_leaks=1:abort_on_error=0"
+			UBSAN_OPTIONS="log_path=$E2E_DIR/asan:print_stacktrace=1")
+	fi
 	if [ "${E2E_VALGRIND:-0}" = 1 ]; then
 		runner=(valgrind --quiet --leak-check=full --show-leak-kinds=definite,indirect,possible
 			--errors-for-leak-kinds=definite,indirect,possible --error-exitcode=99
@@ -83,7 +88,7 @@ bridge_start() {
 		PGW_BRIDGE_BODY_BYTES_MAX=8192 PGW_BRIDGE_JSON_DEPTH_MAX=8 \
 		PGW_BRIDGE_JSON_FIELDS_MAX=64 PGW_BRIDGE_RECONNECT_MAX_MS=500 \
 		PGW_BRIDGE_WS_RATE_PER_MIN=30 PGW_BRIDGE_WS_IDLE_TIMEOUT_MS=3000 "$@" \
-		"${runner[@]}" "$E2E_ROOT/bridge/pg_wallet_bridge" >>"$E2E_DIR/bridge.log" 2>&1 &
+		"${runner[@]}" "$bin" >>"$E2E_DIR/bridge.log" 2>&1 &
 	BRIDGE_PID=$!
 	wait_healthy 60
 }
