@@ -117,3 +117,11 @@ DROP FUNCTION pg_wallet._payout_replay(text, text);
 -- The workers' activity counters (issue 11): worker_status() returns two more columns (loops,
 -- transactions); the replay creates it again.
 DROP FUNCTION pg_wallet.worker_status();
+
+-- The posting path (issue 20): the reversal link is unique only where set (a partial index:
+-- no NULL index entry per posting), and accounts keep 20 % of each page free so that a
+-- posting's UPDATE stays a HOT update (existing pages get the room as they are rewritten).
+ALTER TABLE pg_wallet.journals DROP CONSTRAINT journals_reverses_journal_id_key;
+CREATE UNIQUE INDEX journals_reverses_journal_id_key ON pg_wallet.journals (reverses_journal_id)
+	WHERE reverses_journal_id IS NOT NULL;
+ALTER TABLE pg_wallet.accounts SET (fillfactor = 80);
