@@ -273,6 +273,5 @@ slot_args_begin(RequestSlot *s, const char *id, int api_key, char query[][1024],
 	}
 	if (slot_args_add(s, &n, "},\"body\":", 9))
 		return -1;
-	s->body_len = 0;
 	return (int) n;
 }

@@ -28,8 +28,9 @@ render_each(const char *code, const char *message, const char *detail)
 			abort();
 		for (size_t k = 0; k < sizeof(statuses) / sizeof(statuses[0]); k++)
 		{
+			/* the field a refusal names: none, or text the input chose */
 			n = all[i]->render_error(body, sizeof(body), statuses[k], code, message, detail,
-									 "0123456789abcdef");
+									 k % 2 ? detail : NULL, "0123456789abcdef");
 			if (n >= sizeof(body))
 				abort();
 			if (n > 0)

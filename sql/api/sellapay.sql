@@ -139,6 +139,30 @@ COMMENT ON FUNCTION pg_wallet._sp_short(text, numeric, text) IS
 	'Internal: the Sellapay 402 refusal when the available balance does not cover amount + '
 	'its fee, else NULL (asked on a KYC-limit or no-partner refusal: 402 comes first).';
 
+-- A payout's refusal in the spec's order (sendFundsToMobile, sendFundsToLocalBank): 402 for
+-- the balance, then the KYC limit as raised, then 503 naming the rail; NULL: raise it as is.
+CREATE OR REPLACE FUNCTION pg_wallet._sp_payout_refusal(sqlstate text, account_number text,
+	amount numeric, what text, service text)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF sqlstate = 'WL001' THEN
+		RETURN pg_wallet._sp_insufficient(account_number, amount);
+	ELSIF sqlstate = 'WL044' THEN
+		RETURN pg_wallet._sp_short(account_number, amount, 'WITHDRAWAL');
+	ELSIF sqlstate IN ('WL061', 'WL062') THEN
+		RETURN coalesce(pg_wallet._sp_short(account_number, amount, 'WITHDRAWAL'),
+			pg_wallet._sp_unavailable(sqlstate, what, service));
+	END IF;
+	RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION pg_wallet._sp_payout_refusal(text, text, numeric, text, text) IS
+	'Internal: the Sellapay answer to a payout''s WL001, WL044, WL061 or WL062 in the spec''s '
+	'order of refusals (402 first), or NULL when the refusal is raised as it is.';
+
 -- ---------------------------------------------------------------------------------------
 -- Endpoints
 -- ---------------------------------------------------------------------------------------
@@ -254,17 +278,13 @@ BEGIN
 	acct := pg_wallet._owner_wallet(me.owner_id, pg_wallet._sp_currency(), true);
 	RETURN pg_wallet.send_funds_to_mobile(acct, b ->> 'phone', (b ->> 'amount')::numeric,
 		b ->> 'reference', b ->> 'narrative');
-EXCEPTION WHEN SQLSTATE 'WL001' THEN
-	RETURN pg_wallet._sp_insufficient(acct, (b ->> 'amount')::numeric);
-WHEN SQLSTATE 'WL044' THEN
-	err := pg_wallet._sp_short(acct, (b ->> 'amount')::numeric, 'WITHDRAWAL');
+EXCEPTION WHEN SQLSTATE 'WL001' OR SQLSTATE 'WL044' OR SQLSTATE 'WL061' OR SQLSTATE 'WL062' THEN
+	err := pg_wallet._sp_payout_refusal(SQLSTATE, acct, (b ->> 'amount')::numeric,
+		'M-Pesa payout is', 'mpesa');
 	IF err IS NULL THEN
 		RAISE;
 	END IF;
 	RETURN err;
-WHEN SQLSTATE 'WL061' OR SQLSTATE 'WL062' THEN
-	RETURN coalesce(pg_wallet._sp_short(acct, (b ->> 'amount')::numeric, 'WITHDRAWAL'),
-		pg_wallet._sp_unavailable(SQLSTATE, 'M-Pesa payout is', 'mpesa'));
 END
 $$;
 COMMENT ON FUNCTION pg_wallet.api_sellapay_send_funds_to_mobile(text, jsonb) IS
@@ -334,17 +354,13 @@ BEGIN
 	acct := pg_wallet._owner_wallet(me.owner_id, pg_wallet._sp_currency(), true);
 	RETURN pg_wallet.send_funds_to_bank(acct, b ->> 'bank_code', b ->> 'account_number',
 		(b ->> 'amount')::numeric, b ->> 'account_name', b ->> 'reference');
-EXCEPTION WHEN SQLSTATE 'WL001' THEN
-	RETURN pg_wallet._sp_insufficient(acct, (b ->> 'amount')::numeric);
-WHEN SQLSTATE 'WL044' THEN
-	err := pg_wallet._sp_short(acct, (b ->> 'amount')::numeric, 'WITHDRAWAL');
+EXCEPTION WHEN SQLSTATE 'WL001' OR SQLSTATE 'WL044' OR SQLSTATE 'WL061' OR SQLSTATE 'WL062' THEN
+	err := pg_wallet._sp_payout_refusal(SQLSTATE, acct, (b ->> 'amount')::numeric,
+		'Bank transfer is', 'bank_transfer');
 	IF err IS NULL THEN
 		RAISE;
 	END IF;
 	RETURN err;
-WHEN SQLSTATE 'WL061' OR SQLSTATE 'WL062' THEN
-	RETURN coalesce(pg_wallet._sp_short(acct, (b ->> 'amount')::numeric, 'WITHDRAWAL'),
-		pg_wallet._sp_unavailable(SQLSTATE, 'Bank transfer is', 'bank_transfer'));
 END
 $$;
 COMMENT ON FUNCTION pg_wallet.api_sellapay_send_funds_to_local_bank(text, jsonb) IS

@@ -31,7 +31,9 @@
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
+#include "catalog/namespace.h"
 #include "utils/builtins.h"
+#include "utils/lsyscache.h"
 
 #include "core/idempotency.h"
 
@@ -52,6 +54,27 @@ const char *
 idem_conflict_detail(void)
 {
 	return "A retry must repeat the original request exactly.";
+}
+
+/*
+ * The claim table is 0.2.0's: new binaries on a 0.1.0 schema (before ALTER EXTENSION
+ * UPDATE) refuse a keyed request clearly instead of failing on a missing relation; requests
+ * without a key go on. Once seen, the table stays.
+ */
+void
+idem_require_schema(void)
+{
+	static bool seen = false;
+
+	if (seen)
+		return;
+	seen = OidIsValid(get_relname_relid("idempotency_keys",
+										 get_namespace_oid("pg_wallet", false)));
+	if (!seen)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("idempotency keys need the pg_wallet 0.2.0 schema"),
+				 errhint("Run ALTER EXTENSION pg_wallet UPDATE.")));
 }
 
 void
@@ -90,6 +113,7 @@ idem_find(int64 scope, const char *key, const char *kind, const uint8 *hash)
 	Datum		stored;
 	char	   *stored_kind;
 
+	idem_require_schema();
 	wallet_plan(&find_plan,
 				"SELECT kind, request_hash, result_id FROM pg_wallet.idempotency_keys"
 				" WHERE scope = $1 AND key = $2",
@@ -124,6 +148,7 @@ idem_record(int64 scope, const char *key, const char *kind, const uint8 *hash,
 	values[2] = CStringGetTextDatum(kind);
 	values[3] = bytea_datum(hash, WALLET_HASH_LEN);
 	values[4] = Int64GetDatum(result_id);
+	idem_require_schema();
 	wallet_plan(&record_plan,
 				"INSERT INTO pg_wallet.idempotency_keys"
 				" (scope, key, kind, request_hash, result_id) VALUES ($1, $2, $3, $4, $5)"

@@ -23,6 +23,9 @@
 extern char *idem_conflict_message(const char *key);
 extern const char *idem_conflict_detail(void);
 
+/* Refuses (55000) a keyed request on a 0.1.0 schema, before ALTER EXTENSION UPDATE. */
+extern void idem_require_schema(void);
+
 /* WL017: a concurrent request claimed the key first (retry: it replays). */
 extern void idem_raise_concurrent(void) pg_attribute_noreturn();
 

@@ -399,6 +399,7 @@ load_keys(Batch *b, LedgerRequest *reqs, int nreqs)
 	b->nkeyed = 0;
 	if (keys.n == 0)
 		return;
+	idem_require_schema();
 	wallet_plan(&keys_plan,
 				"SELECT k.scope, k.key, k.kind = 'journal', k.request_hash, j.id,"
 				" j.status = 'POSTED', j.refusal_sqlstate, j.refusal_message, j.created_at,"

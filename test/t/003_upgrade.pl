@@ -252,17 +252,33 @@ for my $version (@released)
 		SELECT pg_wallet.set_fx_rate('USD', 'KES', 130, 0.01);
 		SELECT pg_wallet.create_account(pg_wallet.create_owner('partner', 'R'), 'KES',
 			'SETTLEMENT', 'UR', can_overdraw => true, credit_mode => 'DEFERRED');
-		SELECT pg_wallet.credit('UC', 1000, 'UR', 'c-fund');
-		SELECT pg_wallet.credit('UC-USD', 50, 'UQ', 'c-fund-usd');
-		SELECT pg_wallet.transfer('UC', 'UM', 120, 'c-fee');
-		SELECT pg_wallet.place_hold('UC', 40, 'UM', 'c-hold-open', now() + interval '1 day');
-		SELECT pg_wallet.post_hold((pg_wallet.place_hold('UC', 25, 'UM', 'c-hold')).hold_id);
-		SELECT pg_wallet.reverse_journal((SELECT receipt_code FROM pg_wallet.transfer('UC', 'UM',
-			7, 'c-rev-me')), 'c-rev');
-		SELECT status FROM pg_wallet.post_journal('TRANSFER', '[
-			{"account": "UC", "side": "DR", "amount": 99999999},
-			{"account": "UM", "side": "CR", "amount": 99999999}]', 'c-refused',
-			record_refusal => true);
+		-- the keyed rows 0.1.0 made: this library claims keys only in the 0.2.0 schema
+		-- (idempotency_keys), so the postings go in without and get 0.1.0's keys stamped on
+		-- (0.1.0 has no single-writer triggers); the update must claim them
+		CREATE TEMP TABLE keyed (id bigint, key text, hold boolean DEFAULT false);
+		INSERT INTO keyed SELECT journal_id, 'c-fund' FROM pg_wallet.credit('UC', 1000, 'UR');
+		INSERT INTO keyed SELECT journal_id, 'c-fund-usd' FROM pg_wallet.credit('UC-USD', 50, 'UQ');
+		INSERT INTO keyed SELECT journal_id, 'c-fee' FROM pg_wallet.transfer('UC', 'UM', 120);
+		INSERT INTO keyed SELECT hold_id, 'c-hold-open', true
+		FROM pg_wallet.place_hold('UC', 40, 'UM', NULL, now() + interval '1 day');
+		INSERT INTO keyed SELECT hold_id, 'c-hold', true FROM pg_wallet.place_hold('UC', 25, 'UM');
+		SELECT pg_wallet.post_hold(id) FROM keyed WHERE key = 'c-hold';
+		INSERT INTO keyed SELECT journal_id, 'c-rev' FROM pg_wallet.reverse_journal(
+			(SELECT receipt_code FROM pg_wallet.transfer('UC', 'UM', 7)));
+		-- a cashier key of 0.1.0: the owner in a prefix, which becomes the key's scope
+		INSERT INTO keyed SELECT journal_id, format('c%s-order-9', a.owner_id)
+		FROM pg_wallet.transfer('UC', 'UM', 9), pg_wallet.accounts a WHERE a.account_number = 'UC';
+		-- a refusal recorded under its key
+		INSERT INTO pg_wallet.journals (id, journal_type, status, idempotency_key, request_hash,
+			refusal_sqlstate, refusal_message)
+		VALUES (nextval('pg_wallet.journal_id_seq'), 'TRANSFER', 'REFUSED', 'c-refused',
+			sha256('c-refused'), 'WL001', 'insufficient balance');
+		UPDATE pg_wallet.journals j SET idempotency_key = k.key,
+			request_hash = sha256(convert_to(k.key, 'UTF8'))
+		FROM keyed k WHERE j.id = k.id AND NOT k.hold;
+		UPDATE pg_wallet.holds h SET idempotency_key = k.key,
+			request_hash = sha256(convert_to(k.key, 'UTF8'))
+		FROM keyed k WHERE h.id = k.id AND k.hold;
 		SELECT pg_wallet.register_user('c@example.com', 'Secret123', 'C', 'Upgrade', '+254712000003');
 		SELECT status FROM pg_wallet.login('c@example.com', 'Secret123');
 	});
@@ -284,6 +300,17 @@ for my $version (@released)
 		"the update from $version keeps every row of the ledger, balance and hash chain");
 	is($node->safe_psql($db, 'SELECT count(*) FROM pg_wallet.verify_ledger()'), '0',
 		"verify_ledger() finds nothing right after the update from $version");
+	is($node->safe_psql($db, q{
+		SELECT string_agg(format('%s %s %s', k.kind, k.key,
+			CASE k.scope WHEN 0 THEN 'none' ELSE o.name END), ', ' ORDER BY k.kind, k.key)
+		FROM pg_wallet.idempotency_keys k LEFT JOIN pg_wallet.owners o ON o.id = k.scope}),
+		'hold c-hold C, hold c-hold-open C, journal c-fee C, journal c-fund C, '
+		. 'journal c-fund-usd C USD, journal c-refused none, journal c-rev C, journal order-9 C',
+		"the update from $version claims 0.1.0's keys in their owners' scopes");
+	my (undef, undef, $taken) = $node->psql($db,
+		q{SELECT pg_wallet.transfer('UC', 'UM', 1, 'c-fee')});
+	like($taken, qr/idempotency key "c-fee" was already used for a different request/,
+		"a key 0.1.0 used stays taken after the update from $version");
 	is($node->safe_psql($db, q{SELECT status FROM pg_wallet.login('c@example.com', 'Secret123')}),
 		'OK', "a user registered on $version logs in after the update");
 
