@@ -163,8 +163,12 @@ SELECT is(
 -- ---------------------------------------------------------------------------------------
 SELECT col_is_unique('pg_wallet', 'accounts', 'account_number',
 	'accounts.account_number is unique');
-SELECT col_is_unique('pg_wallet', 'journals', 'reverses_journal_id',
-	'journals.reverses_journal_id is unique (a journal is reversed at most once)');
+-- a partial unique index (issue 20: no NULL entry per posting), not a UNIQUE constraint
+SELECT ok(EXISTS (SELECT 1 FROM pg_index i
+	WHERE i.indrelid = 'pg_wallet.journals'::regclass AND i.indisunique AND i.indisvalid
+	  AND pg_get_indexdef(i.indexrelid) LIKE
+	      '%USING btree (reverses_journal_id) WHERE (reverses_journal_id IS NOT NULL)'),
+	'journals.reverses_journal_id is unique where set (a journal is reversed at most once)');
 SELECT col_is_unique('pg_wallet', 'owners', 'external_ref',
 	'owners.external_ref is unique');
 
