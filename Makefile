@@ -57,7 +57,8 @@ override CFLAGS += -Wall -Wextra -Werror -Wno-unused-parameter \
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
-# TAP tests (test/t/*.pl, PostgreSQL::Test::Cluster): crashes and restarts with the workers.
+# TAP tests (test/t/*.pl, PostgreSQL::Test::Cluster): crashes and restarts with the workers,
+# the update from 0.1.0, dump/restore and point-in-time recovery, idle workers.
 # Not TAP_TESTS: PGXS would run them inside both installcheck stages of scripts/test.
 PROVE ?= prove
 tapcheck:
