@@ -42,7 +42,6 @@ PG_FUNCTION_INFO_V1(wallet_idempotency_record);
 
 static SPIPlanPtr find_plan = NULL;
 static SPIPlanPtr record_plan = NULL;
-static SPIPlanPtr scope_plan = NULL;
 
 char *
 idem_conflict_message(const char *key)
@@ -84,22 +83,6 @@ idem_raise_concurrent(void)
 			(errcode(ERRCODE_WALLET_CONCURRENT_REQUEST),
 			 errmsg("a concurrent request with the same idempotency key committed first"),
 			 errhint("Retry the request: the retry returns the first request's result.")));
-}
-
-int64
-idem_scope_of_account(const char *account_number)
-{
-	Oid			argtypes[1] = {TEXTOID};
-	Datum		values[1] = {CStringGetTextDatum(account_number)};
-
-	wallet_plan(&scope_plan,
-				"SELECT owner_id FROM pg_wallet.accounts WHERE account_number = $1",
-				1, argtypes);
-	if (SPI_execute_plan(scope_plan, values, NULL, false, 1) != SPI_OK_SELECT)
-		elog(ERROR, "idempotency scope look-up failed");
-	if (SPI_processed == 0)
-		return 0;
-	return get_int64(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 }
 
 int64

@@ -29,9 +29,6 @@ extern void idem_require_schema(void);
 /* WL017: a concurrent request claimed the key first (retry: it replays). */
 extern void idem_raise_concurrent(void) pg_attribute_noreturn();
 
-/* The scope of a key given for an account: its owner, 0 when unknown. */
-extern int64 idem_scope_of_account(const char *account_number);
-
 /*
  * The result id of the earlier request under (scope, key), or 0 when the
  * key is new. Raises WL003 when the key was used for another kind of

@@ -20,6 +20,7 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use WalletTest qw(sums_by_currency);
 
 # the tables and sequences of the extension that pg_dump leaves out (docs/operations.md)
 my %not_dumped = ('pg_wallet.rules_generation' => 1);
@@ -249,7 +250,7 @@ is($dst->safe_psql('wallet_sql', 'SELECT count(*) FROM pg_wallet.verify_ledger()
 	'verify_ledger() finds nothing in the ledger restored from the SQL dump');
 is($dst->safe_psql('wallet', 'SELECT count(*) FROM pg_wallet.verify_ledger()'), '0',
 	'verify_ledger() finds nothing in the restored ledger (hashes, chains, sums, deltas, holds)');
-is(sums_by_currency($dst), '', 'every currency sums to zero after the restore');
+is(sums_by_currency($dst, 'wallet'), '', 'every currency sums to zero after the restore');
 is( $dst->safe_psql('wallet', q{
 		SELECT count(*) FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
 		WHERE c.relnamespace = 'pg_wallet'::regnamespace AND NOT t.tgisinternal
@@ -295,7 +296,7 @@ is( $dst->safe_psql('wallet', q{
 	'the WaaS account numbers continue as they would have');
 is($dst->safe_psql('wallet', 'SELECT count(*) FROM pg_wallet.verify_ledger()'), '0',
 	'verify_ledger() finds nothing after posting on the restored ledger');
-is(sums_by_currency($dst), '', 'every currency still sums to zero');
+is(sums_by_currency($dst, 'wallet'), '', 'every currency still sums to zero');
 
 $src->stop;
 $dst->stop;
@@ -332,18 +333,4 @@ sub snapshot
 		$snap{$rel} = $sum unless $not_dumped{$rel};
 	}
 	return \%snap;
-}
-
-# sums_by_currency NODE: the currencies whose balances (with unfolded deltas) do not sum to 0
-sub sums_by_currency
-{
-	my ($node) = @_;
-	return $node->safe_psql('wallet', q{
-		SELECT string_agg(currency || ' ' || total, ', ' ORDER BY currency)
-		FROM (SELECT a.currency, sum(a.balance) + coalesce(sum(d.amount), 0) AS total
-		      FROM pg_wallet.accounts a
-		      LEFT JOIN (SELECT account_id, sum(amount) AS amount FROM pg_wallet.account_deltas
-		                 GROUP BY account_id) d ON d.account_id = a.id
-		      GROUP BY a.currency) s
-		WHERE total <> 0});
 }

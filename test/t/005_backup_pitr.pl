@@ -22,6 +22,7 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use WalletTest qw(sums_by_currency);
 
 my $primary = PostgreSQL::Test::Cluster->new('pitr_primary');
 # has_archiving: archive_mode = on, archive_command copying each segment to a directory
@@ -103,7 +104,7 @@ is($restored->safe_psql('wallet', $balances_sql), $at_target,
 	'the balances and pending debits are those of the target time');
 is($restored->safe_psql('wallet', 'SELECT count(*) FROM pg_wallet.verify_ledger()'), '0',
 	'verify_ledger() finds nothing on the restored server');
-is(sums_by_currency($restored), '', 'every currency sums to zero');
+is(sums_by_currency($restored, 'wallet'), '', 'every currency sums to zero');
 
 # paused: nothing runs, the hold is still reserved, the message still waits
 is($restored->safe_psql('wallet', 'SELECT count(*) FROM pg_wallet.worker_status()'), '0',
@@ -145,21 +146,7 @@ is( $restored->safe_psql('wallet', q{
 	'POSTED', 'a transfer posts on the restored server');
 is($restored->safe_psql('wallet', 'SELECT count(*) FROM pg_wallet.verify_ledger()'), '0',
 	'verify_ledger() still finds nothing');
-is(sums_by_currency($restored), '', 'every currency still sums to zero');
+is(sums_by_currency($restored, 'wallet'), '', 'every currency still sums to zero');
 
 $restored->stop;
 done_testing();
-
-# sums_by_currency NODE: the currencies whose balances (with unfolded deltas) do not sum to 0
-sub sums_by_currency
-{
-	my ($node) = @_;
-	return $node->safe_psql('wallet', q{
-		SELECT string_agg(currency || ' ' || total, ', ' ORDER BY currency)
-		FROM (SELECT a.currency, sum(a.balance) + coalesce(sum(d.amount), 0) AS total
-		      FROM pg_wallet.accounts a
-		      LEFT JOIN (SELECT account_id, sum(amount) AS amount FROM pg_wallet.account_deltas
-		                 GROUP BY account_id) d ON d.account_id = a.id
-		      GROUP BY a.currency) s
-		WHERE total <> 0});
-}
