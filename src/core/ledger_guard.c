@@ -12,7 +12,10 @@
  * TRUNCATE of the ledger tables, UPDATE of the ledger columns of accounts)
  * and _ledger_guard_new_account() (row level: an account opens with an
  * empty ledger), and ledger_guard_execute(), the one way the posting store
- * runs a write statement.
+ * runs a write statement (the fold's DELETE). The posting's inserts and
+ * account updates do not go through SQL at all (ledger_write.c writes
+ * through the table access method), so these statement triggers never
+ * fire for them: they refuse every other writer.
  *
  * Never: writes or reads a row of the ledger; decides whether a posting is
  * allowed; leaves the flag set after the statement it wraps, whether that

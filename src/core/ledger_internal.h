@@ -11,6 +11,7 @@
 #ifndef LEDGER_INTERNAL_H
 #define LEDGER_INTERNAL_H
 
+#include "storage/itemptr.h"
 #include "utils/hsearch.h"
 
 #include "core/ledger_rules.h"
@@ -45,6 +46,7 @@ typedef struct LedgerAccount
 	int64		version;
 	uint8		chain[WALLET_HASH_LEN];
 	int			chain_len;
+	ItemPointerData tid;		/* the row version read (and locked, if locked) */
 } LedgerAccount;
 
 /* Saved state of an account, to undo a refused request. */
@@ -115,7 +117,7 @@ typedef struct Batch
 } Batch;
 
 
-/* ledger_store.c: every statement of the posting core */
+/* ledger_store.c: the statements of the posting core that read (and lock) */
 extern void batch_init(Batch *b);
 extern LedgerAccount *batch_account(Batch *b, const char *number, bool create);
 extern void collect_accounts(Batch *b, LedgerRequest *reqs, int nreqs, bool *valid);
@@ -124,12 +126,14 @@ extern void fold_deferred(Batch *b);
 extern void load_keys(Batch *b, LedgerRequest *reqs, int nreqs);
 extern KeyedJournal *find_keyed(Batch *b, int64 scope, const char *key);
 extern void claim_key(Batch *b, LedgerRequest *req, int64 journal_id);
-extern void write_journals(Batch *b);
 extern void write_claims(Batch *b);
-extern void write_entries(Batch *b);
-extern void write_accounts(Batch *b);
 extern void resolve_late_accounts(Batch *b);
 extern void barrier_unlocked_accounts(Batch *b);
+
+/* ledger_write.c: the writes, without SQL statements */
+extern void write_journals(Batch *b);
+extern void write_entries(Batch *b);
+extern void write_accounts(Batch *b);
 
 /* ledger_rules.c */
 extern void ledger_account_view(const LedgerAccount *acct, LedgerAccountView *out);

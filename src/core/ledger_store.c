@@ -20,6 +20,7 @@
 #include "catalog/pg_type.h"
 #include "common/int.h"
 #include "executor/spi.h"
+#include "storage/itemptr.h"
 #include "storage/lmgr.h"
 #include "storage/lock.h"
 #include "miscadmin.h"
@@ -48,9 +49,6 @@ static SPIPlanPtr lock_plan_010 = NULL;
 static SPIPlanPtr fold_plan = NULL;
 static SPIPlanPtr keys_plan = NULL;
 static SPIPlanPtr insert_claims_plan = NULL;
-static SPIPlanPtr insert_journals_plan = NULL;
-static SPIPlanPtr insert_entries_plan = NULL;
-static SPIPlanPtr update_accounts_plan = NULL;
 
 
 /* ---------------------------------------------------------------------
@@ -157,6 +155,8 @@ load_account_row(LedgerAccount *acct, HeapTuple tup, TupleDesc desc)
 	acct->kyc_tier = DatumGetInt16(SPI_getbinval(tup, desc, 16, &isnull));
 	if (isnull)
 		acct->kyc_tier = LEDGER_NO_TIER;
+	/* the row version locked: ledger_write.c updates exactly that one */
+	acct->tid = *((ItemPointer) DatumGetPointer(SPI_getbinval(tup, desc, 18, &isnull)));
 }
 
 /*
@@ -181,19 +181,19 @@ load_account_row(LedgerAccount *acct, HeapTuple tup, TupleDesc desc)
 	"     AS w(n, d, l, r))," \
 	" locked AS (SELECT a.id, a.account_number, a.currency, a.credit_mode, a.status," \
 	"   a.balance, a.pending_debit, a.minimum_balance, a.can_overdraw, a.version," \
-	"   a.chain_hash, a.exponent, a.owner_id, a.is_system, " TIER " AS kyc_tier" \
+	"   a.chain_hash, a.exponent, a.owner_id, a.is_system, " TIER " AS kyc_tier, a.ctid" \
 	"   FROM pg_wallet.accounts a JOIN want w ON w.n = a.account_number" \
 	"   WHERE " LOCK_CONDITION " ORDER BY a.id FOR UPDATE OF a)" \
 	" SELECT l.id, l.account_number, l.currency, l.credit_mode, l.status, l.balance," \
 	"   l.pending_debit, l.minimum_balance, l.can_overdraw, l.version, l.chain_hash," \
 	"   l.exponent, true, l.owner_id, l.is_system, l.kyc_tier," \
-	"   (SELECT r.generation FROM pg_wallet.rules_generation r)" \
+	"   (SELECT r.generation FROM pg_wallet.rules_generation r), l.ctid" \
 	" FROM locked l" \
 	" UNION ALL" \
 	" SELECT a.id, a.account_number, a.currency, a.credit_mode, a.status," \
 	"   a.balance, a.pending_debit, a.minimum_balance, a.can_overdraw, a.version," \
 	"   a.chain_hash, a.exponent, false, a.owner_id, a.is_system, " TIER "," \
-	"   (SELECT r.generation FROM pg_wallet.rules_generation r)" \
+	"   (SELECT r.generation FROM pg_wallet.rules_generation r), a.ctid" \
 	"   FROM pg_wallet.accounts a JOIN want w ON w.n = a.account_number" \
 	"   WHERE NOT (" LOCK_CONDITION ")"
 
@@ -446,31 +446,6 @@ claim_key(Batch *b, LedgerRequest *req, int64 journal_id)
  * Step 5: writes
  * ---------------------------------------------------------------------
  */
-void
-write_journals(Batch *b)
-{
-	Oid			argtypes[J_NCOLS];
-	Datum		values[J_NCOLS];
-
-	if (b->jcols[J_ID].n == 0)
-		return;
-	for (int i = 0; i < J_NCOLS; i++)
-	{
-		argtypes[i] = get_array_type(journal_types[i]);
-		values[i] = column_array(&b->jcols[i]);
-	}
-	wallet_plan(&insert_journals_plan,
-				"INSERT INTO pg_wallet.journals (id, journal_type, status, idempotency_key,"
-				" request_hash, description, metadata, reverses_journal_id, refusal_sqlstate,"
-				" refusal_message, hash, created_at, fee_minor, commission_minor)"
-				" SELECT * FROM unnest($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,"
-				" $13, $14)",
-				J_NCOLS, argtypes);
-	if (ledger_guard_execute(insert_journals_plan, values, NULL, 0) != SPI_OK_INSERT ||
-		SPI_processed != (uint64) b->jcols[J_ID].n)
-		elog(ERROR, "journal insert failed");
-}
-
 /*
  * Claim the keys of the batch's journals (idempotency.c): before the
  * journals, so that a request that lost a race to its key writes nothing.
@@ -500,73 +475,6 @@ write_claims(Batch *b)
 		elog(ERROR, "idempotency key claim failed");
 	if (SPI_processed != (uint64) b->kcols[K_KEY].n)
 		idem_raise_concurrent();
-}
-
-void
-write_entries(Batch *b)
-{
-	Oid			argtypes[E_NCOLS];
-	Datum		values[E_NCOLS];
-
-	if (b->ecols[E_JOURNAL].n == 0)
-		return;
-	for (int i = 0; i < E_NCOLS; i++)
-	{
-		argtypes[i] = get_array_type(entry_types[i]);
-		values[i] = column_array(&b->ecols[i]);
-	}
-	wallet_plan(&insert_entries_plan,
-				"WITH e AS (INSERT INTO pg_wallet.entries (journal_id, leg, account_id, side,"
-				"   amount, balance_after, account_version, description, created_at)"
-				"   SELECT * FROM unnest($1, $2, $3, $4, $5, $6, $7, $8, $9)"
-				"   RETURNING id, account_id, side, amount, account_version)"
-				" INSERT INTO pg_wallet.account_deltas (account_id, entry_id, amount)"
-				" SELECT account_id, id, CASE side WHEN 'CR' THEN amount ELSE -amount END"
-				" FROM e WHERE account_version IS NULL",
-				E_NCOLS, argtypes);
-	if (ledger_guard_execute(insert_entries_plan, values, NULL, 0) != SPI_OK_INSERT)
-		elog(ERROR, "entry insert failed");
-}
-
-void
-write_accounts(Batch *b)
-{
-	Oid			argtypes[5] = {INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID,
-	get_array_type(BYTEAOID)};
-	Datum		values[5];
-	Column		cols[5];
-	HASH_SEQ_STATUS seq;
-	LedgerAccount *acct;
-
-	for (int i = 0; i < 4; i++)
-		column_init(&cols[i], INT8OID);
-	column_init(&cols[4], BYTEAOID);
-	hash_seq_init(&seq, b->accounts);
-	while ((acct = hash_seq_search(&seq)) != NULL)
-	{
-		if (!acct->dirty)
-			continue;
-		Assert(acct->locked);
-		column_add(&cols[0], Int64GetDatum(acct->id), false);
-		column_add(&cols[1], Int64GetDatum(acct->balance), false);
-		column_add(&cols[2], Int64GetDatum(acct->pending_debit), false);
-		column_add(&cols[3], Int64GetDatum(acct->version), false);
-		column_add(&cols[4], bytea_datum(acct->chain, acct->chain_len), false);
-	}
-	if (cols[0].n == 0)
-		return;
-	for (int i = 0; i < 5; i++)
-		values[i] = column_array(&cols[i]);
-	wallet_plan(&update_accounts_plan,
-				"UPDATE pg_wallet.accounts a SET balance = v.balance,"
-				" pending_debit = v.pending_debit, version = v.version,"
-				" chain_hash = v.chain_hash, updated_at = now()"
-				" FROM unnest($1, $2, $3, $4, $5) AS v(id, balance, pending_debit, version,"
-				" chain_hash) WHERE a.id = v.id",
-				5, argtypes);
-	if (ledger_guard_execute(update_accounts_plan, values, NULL, 0) != SPI_OK_UPDATE ||
-		SPI_processed != (uint64) cols[0].n)
-		elog(ERROR, "account update failed");
 }
 
 

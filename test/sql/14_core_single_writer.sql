@@ -82,17 +82,35 @@ SELECT err($$INSERT INTO pg_wallet.accounts (account_number, owner_id, currency,
               FROM pg_wallet.accounts WHERE account_number = 'SW-A'$$);
 SELECT status FROM pg_wallet.set_account_status('SW-EMPTY', 'INACTIVE', 'test');
 
--- A posting that fails while it writes leaves the guard closed behind it: a trigger of the
--- test's own makes the entry insert raise inside the posting core's write.
+-- A posting that fails while it writes leaves nothing behind and the guard closed. The core
+-- writes the ledger tables directly (src/core/ledger_write.c): a CHECK of the test's own,
+-- which the core does not know, is still evaluated and refuses the entry.
 CREATE FUNCTION sw_boom() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
 	RAISE EXCEPTION 'boom' USING ERRCODE = 'P0001';
 END
 $$;
 BEGIN;
+ALTER TABLE pg_wallet.entries ADD CONSTRAINT sw_never CHECK (amount < 0) NOT VALID;
+SELECT err($$SELECT pg_wallet.transfer('SW-A', 'SW-HOT', 1)$$);
+SELECT err('DELETE FROM pg_wallet.journals');
+ROLLBACK;
+-- A row-level trigger on a ledger table would not be fired by those direct writes: a posting
+-- is refused while one is enabled, rather than skipping it.
+BEGIN;
 CREATE TRIGGER sw_boom BEFORE INSERT ON pg_wallet.entries
 	FOR EACH ROW EXECUTE FUNCTION sw_boom();
 SELECT err($$SELECT pg_wallet.transfer('SW-A', 'SW-HOT', 1)$$);
+ALTER TABLE pg_wallet.entries DISABLE TRIGGER sw_boom;
+SELECT (pg_wallet.transfer('SW-A', 'SW-HOT', 1)).status AS with_the_trigger_disabled;
+ROLLBACK;
+-- The fold's DELETE, a guarded SQL statement, failing (a trigger of the test's own) leaves the
+-- guard closed too.
+BEGIN;
+CREATE TRIGGER sw_boom BEFORE DELETE ON pg_wallet.account_deltas
+	FOR EACH ROW EXECUTE FUNCTION sw_boom();
+SELECT (pg_wallet.transfer('SW-A', 'SW-HOT', 1)).status AS delta_posted;
+SELECT err($$SELECT pg_wallet.fold_deltas('SW-HOT')$$);
 SELECT err('DELETE FROM pg_wallet.journals');
 ROLLBACK;
 

@@ -1,0 +1,50 @@
+-- bench/cpu's procedure: N postings of one shape, a COMMIT after each, and this backend's CPU
+-- (utime + stime from /proc/self/stat) per transfer in microseconds, returned in us.
+SET client_min_messages = warning;
+CREATE SCHEMA IF NOT EXISTS bench_cpu;
+CREATE OR REPLACE FUNCTION bench_cpu.ticks() RETURNS bigint LANGUAGE sql AS $$
+	SELECT (f[12])::bigint + (f[13])::bigint
+	FROM regexp_split_to_array(split_part(pg_read_file('/proc/self/stat'), ') ', 2), ' ') f
+$$;
+CREATE OR REPLACE PROCEDURE bench_cpu.run(shape text, n int, INOUT us bigint)
+LANGUAGE plpgsql AS $$
+DECLARE
+	accounts int := (SELECT count(*) FROM pg_wallet.accounts WHERE account_number LIKE 'B%');
+	t0 bigint;
+	a int;
+	b int;
+	calls int := CASE WHEN shape = 'batch' THEN greatest(n / 1000, 1) ELSE n END;
+	per int := CASE WHEN shape = 'batch' THEN 1000 ELSE 1 END;
+	batch jsonb;
+BEGIN
+	COMMIT;
+	t0 := bench_cpu.ticks();
+	FOR i IN 1 .. calls LOOP
+		a := floor(random() * accounts)::int + 1;
+		b := (a + floor(random() * (accounts - 1))::int) % accounts + 1;
+		CASE shape
+		WHEN 'ref' THEN
+			PERFORM ref.transfer('R' || a, 'R' || b, ((floor(random() * 9901) + 100) / 100)::numeric,
+								 gen_random_uuid()::text);
+		WHEN 'uniform' THEN
+			PERFORM pg_wallet.transfer('B' || a, 'B' || b, ((floor(random() * 9901) + 100) / 100)::numeric);
+		WHEN 'hotsrc' THEN
+			PERFORM pg_wallet.transfer('FLOAT1', 'B' || a, ((floor(random() * 9901) + 100) / 100)::numeric);
+		WHEN 'hotdir' THEN
+			PERFORM pg_wallet.transfer('B' || a, 'MDIR', ((floor(random() * 9901) + 100) / 100)::numeric);
+		WHEN 'batch' THEN
+			SELECT jsonb_agg(jsonb_build_object(
+				'from', 'B' || s.a, 'to', 'B' || ((s.a + s.d - 1) % accounts + 1),
+				'amount', ((floor(random() * 9901) + 100) / 100)::numeric(12, 2)::text))
+			INTO batch
+			FROM (SELECT floor(random() * accounts)::int + 1 AS a,
+			             floor(random() * (accounts - 1))::int + 1 AS d
+			      FROM generate_series(1, 1000)) s;
+			PERFORM count(*) FROM pg_wallet.post_transfers(batch);
+		ELSE
+			RAISE EXCEPTION 'unknown shape %', shape;
+		END CASE;
+		COMMIT;
+	END LOOP;
+	us := (bench_cpu.ticks() - t0) * 10000 / (calls * per);	-- ticks are 10 ms (CLK_TCK 100)
+END $$;
