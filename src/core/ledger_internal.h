@@ -130,6 +130,9 @@ extern void write_claims(Batch *b);
 extern void resolve_late_accounts(Batch *b);
 extern void barrier_unlocked_accounts(Batch *b);
 
+/* ledger_lock.c: lock_accounts() without a statement (0.2.0 schema on) */
+extern void lock_accounts_direct(Batch *b);
+
 /* ledger_write.c: the writes, without SQL statements */
 extern void write_journals(Batch *b);
 extern void write_entries(Batch *b);

@@ -44,7 +44,6 @@ const Oid	entry_types[E_NCOLS] = {
 	TIMESTAMPTZOID
 };
 
-static SPIPlanPtr lock_plan = NULL;
 static SPIPlanPtr lock_plan_010 = NULL;
 static SPIPlanPtr fold_plan = NULL;
 static SPIPlanPtr keys_plan = NULL;
@@ -171,9 +170,11 @@ load_account_row(LedgerAccount *acct, HeapTuple tup, TupleDesc desc)
 
 /*
  * The lock query, with the expression that gives an account's KYC tier
- * (alias a): its own column, or, on a 0.1.0 schema that has no such column
- * yet (new binaries installed, ALTER EXTENSION pg_wallet UPDATE not run),
- * the tier read as 0.1.0 read it, so limits hold in that window too.
+ * (alias a). Run only on a 0.1.0 schema that has no kyc_tier column yet
+ * (new binaries installed, ALTER EXTENSION pg_wallet UPDATE not run), with
+ * the tier read as 0.1.0 read it, so limits hold in that window too. From
+ * 0.2.0 on, ledger_lock.c does the same through the access methods: it is
+ * the definition that file follows (LOCK_CONDITION, ascending ids).
  */
 #define LOCK_SQL(TIER) \
 	"WITH want AS (SELECT w.n, w.d, w.l, w.r" \
@@ -233,9 +234,11 @@ lock_accounts(Batch *b)
 	bool		has_tier = schema_has_kyc_tier();
 
 	if (has_tier)
-		wallet_plan(&lock_plan, LOCK_SQL("a.kyc_tier"), 4, argtypes);
-	else
-		wallet_plan(&lock_plan_010, LOCK_SQL(TIER_OF_OWNER_010), 4, argtypes);
+	{
+		lock_accounts_direct(b);	/* ledger_lock.c: the same, without a statement */
+		return;
+	}
+	wallet_plan(&lock_plan_010, LOCK_SQL(TIER_OF_OWNER_010), 4, argtypes);
 	column_init(&numbers, TEXTOID);
 	column_init(&debits, BOOLOID);
 	column_init(&wants, BOOLOID);
@@ -257,7 +260,7 @@ lock_accounts(Batch *b)
 	values[1] = column_array(&debits);
 	values[2] = column_array(&wants);
 	values[3] = column_array(&checks);
-	if (SPI_execute_plan(has_tier ? lock_plan : lock_plan_010, values, NULL, false, 0) !=
+	if (SPI_execute_plan(lock_plan_010, values, NULL, false, 0) !=
 		SPI_OK_SELECT)
 		elog(ERROR, "account lock query failed");
 	for (uint64 i = 0; i < SPI_processed; i++)
