@@ -108,7 +108,7 @@ CREATE TABLE pg_wallet.journals (
 	status text NOT NULL CHECK (status IN ('POSTED', 'REFUSED')),
 	-- the caller's key, as given; claimed in idempotency_keys (scope: the owner)
 	idempotency_key text CHECK (length(idempotency_key) BETWEEN 1 AND 128),
-	request_hash bytea,
+	request_hash bytea,	-- of a keyed request (NULL without a key); the claim holds it too
 	description text CHECK (length(description) <= 500),
 	metadata jsonb NOT NULL DEFAULT '{}',
 	reverses_journal_id bigint,	-- unique where set: journals_reverses_journal_id_key below

@@ -520,8 +520,10 @@ add_journal_row(Batch *b, LedgerRequest *req, int64 id, const char *status,
 			   request_hash == NULL);
 	d = text_datum_or_null(req->description, &isnull);
 	column_add(&c[J_DESC], d, isnull);
-	column_add(&c[J_META], req->metadata ? JsonbPGetDatum(req->metadata) :
-			   DirectFunctionCall1(jsonb_in, CStringGetDatum("{}")), false);
+	if (req->metadata == NULL && b->empty_metadata == (Datum) 0)
+		b->empty_metadata = DirectFunctionCall1(jsonb_in, CStringGetDatum("{}"));
+	column_add(&c[J_META], req->metadata ? JsonbPGetDatum(req->metadata) : b->empty_metadata,
+			   false);
 	column_add(&c[J_REVERSES], Int64GetDatum(req->reverses_journal_id),
 			   req->reverses_journal_id == 0);
 	d = r ? CStringGetTextDatum(unpack_sql_state(r->sqlerrcode)) : 0;
@@ -676,7 +678,8 @@ post_one(Batch *b, LedgerRequest *req, LedgerResult *res, Refusal *r)
 	KeyedJournal *k = find_keyed(b, req->idempotency_scope, req->idempotency_key);
 	bool		ok;
 
-	request_hash_of(req);
+	if (req->idempotency_key != NULL)
+		request_hash_of(req);	/* of the caller's request, before rules add legs */
 	if (k != NULL)
 		return check_replay(req, k, res, r);
 	b->checking = true;
@@ -686,7 +689,8 @@ post_one(Batch *b, LedgerRequest *req, LedgerResult *res, Refusal *r)
 		return false;
 	if (!req->reserve)
 		res->journal_id = record_posting(b, req, accts, balance_after, undo, nundo,
-										 request_hash_of(req), res);
+										 req->idempotency_key ? request_hash_of(req) : NULL,
+										 res);
 	if (b->rules_state != NULL)
 		ledger_rules()->commit(b->rules_state);
 	res->created_at = b->now;

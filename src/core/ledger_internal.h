@@ -114,6 +114,7 @@ typedef struct Batch
 	TimestampTz now;
 	int64		last_locked_id; /* lock order, asserted ascending */
 	bool		checking;		/* a request is being checked: nothing may be recorded */
+	Datum		empty_metadata; /* '{}', made once per batch for journals without metadata */
 } Batch;
 
 
