@@ -16,7 +16,12 @@ DECLARE
 	calls int := CASE WHEN shape = 'batch' THEN greatest(n / 1000, 1) ELSE n END;
 	per int := CASE WHEN shape = 'batch' THEN 1000 ELSE 1 END;
 	batch jsonb;
+	fee_id bigint;
 BEGIN
+	IF shape = 'fees' THEN		-- bench/run's (g): 1 %, at least 0.10 KES, for this run only
+		fee_id := pg_wallet.create_fee_schedule('TRANSFER', 'PERCENTAGE', rate => 0.01,
+			currency => 'KES', min_fee => 0.10, description => 'bench/cpu');
+	END IF;
 	COMMIT;
 	t0 := bench_cpu.ticks();
 	FOR i IN 1 .. calls LOOP
@@ -26,7 +31,7 @@ BEGIN
 		WHEN 'ref' THEN
 			PERFORM ref.transfer('R' || a, 'R' || b, ((floor(random() * 9901) + 100) / 100)::numeric,
 								 gen_random_uuid()::text);
-		WHEN 'uniform' THEN
+		WHEN 'uniform', 'fees' THEN
 			PERFORM pg_wallet.transfer('B' || a, 'B' || b, ((floor(random() * 9901) + 100) / 100)::numeric);
 		WHEN 'hotsrc' THEN
 			PERFORM pg_wallet.transfer('FLOAT1', 'B' || a, ((floor(random() * 9901) + 100) / 100)::numeric);
@@ -47,4 +52,7 @@ BEGIN
 		COMMIT;
 	END LOOP;
 	us := (bench_cpu.ticks() - t0) * 10000 / (calls * per);	-- ticks are 10 ms (CLK_TCK 100)
+	IF fee_id IS NOT NULL THEN
+		PERFORM pg_wallet.set_fee_schedule_active(fee_id, false);
+	END IF;
 END $$;

@@ -44,6 +44,7 @@
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 
+#include "core/direct.h"
 #include "core/ledger_internal.h"
 
 /* The accounts columns read, by name (the order of LOCK_SQL's). */
@@ -65,33 +66,6 @@ typedef struct Found
 	int64		id;
 	ItemPointerData tid;
 } Found;
-
-static Oid
-wallet_relid(const char *name)
-{
-	Oid			relid = get_relname_relid(name, get_namespace_oid("pg_wallet", false));
-
-	if (!OidIsValid(relid))
-		elog(ERROR, "relation pg_wallet.%s is missing", name);
-	return relid;
-}
-
-static void
-account_attnums(Relation rel, AttrNumber *att)
-{
-	TupleDesc	desc = RelationGetDescr(rel);
-
-	for (int c = 0; c < A_NCOLS; c++)
-	{
-		att[c] = InvalidAttrNumber;
-		for (int i = 0; i < desc->natts && att[c] == InvalidAttrNumber; i++)
-			if (!TupleDescAttr(desc, i)->attisdropped &&
-				strcmp(NameStr(TupleDescAttr(desc, i)->attname), account_columns[c]) == 0)
-				att[c] = i + 1;
-		if (att[c] == InvalidAttrNumber)
-			elog(ERROR, "pg_wallet.accounts has no column %s", account_columns[c]);
-	}
-}
 
 static Datum
 col(TupleTableSlot *slot, const AttrNumber *att, int c, bool *isnull)
@@ -168,36 +142,16 @@ found_cmp(const void *a, const void *b)
 static void
 lock_one(Relation rel, Snapshot snap, TupleTableSlot *slot, const AttrNumber *att, Found *f)
 {
-	TM_FailureData tmfd;
-	uint8		flags = IsolationUsesXactSnapshot() ? 0 : TUPLE_LOCK_FLAG_FIND_LAST_VERSION;
-	TM_Result	result;
-
-	result = table_tuple_lock(rel, &f->tid, snap, slot, GetCurrentCommandId(true),
-							  LockTupleExclusive, LockWaitBlock, flags, &tmfd);
-	switch (result)
-	{
-		case TM_Ok:
-			load_account(f->acct, slot, att, true);
-			return;
-		case TM_Updated:
-		case TM_Deleted:
-			if (IsolationUsesXactSnapshot())
-				ereport(ERROR,
-						(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
-						 errmsg("could not serialize access due to concurrent update")));
-			/* accounts are never deleted (ledger_guard.c): gone means not found */
-			return;
-		default:
-			elog(ERROR, "could not lock account %s (%d)", f->acct->account_number,
-				 (int) result);
-	}
+	/* accounts are never deleted (ledger_guard.c): gone would mean not found */
+	if (direct_lock(rel, &f->tid, snap, slot, f->acct->account_number))
+		load_account(f->acct, slot, att, true);
 }
 
 /* The rules stamp, one row, read with the look-up's snapshot. */
 static int64
 read_generation(Snapshot snap)
 {
-	Oid			relid = wallet_relid("rules_generation");
+	Oid			relid = direct_relid("rules_generation");
 	AttrNumber	att = get_attnum(relid, "generation");
 	Relation	rel = table_open(relid, AccessShareLock);
 	TableScanDesc scan = table_beginscan(rel, snap, 0, NULL);
@@ -223,8 +177,8 @@ read_generation(Snapshot snap)
 void
 lock_accounts_direct(Batch *b)
 {
-	Relation	rel = table_open(wallet_relid("accounts"), RowShareLock);
-	Relation	index = index_open(wallet_relid("accounts_account_number_key"), AccessShareLock);
+	Relation	rel = table_open(direct_relid("accounts"), RowShareLock);
+	Relation	index = index_open(direct_relid("accounts_account_number_key"), AccessShareLock);
 	Snapshot	snap = RegisterSnapshot(GetTransactionSnapshot());
 	TupleTableSlot *slot = table_slot_create(rel, NULL);
 	IndexScanDesc scan = index_beginscan(rel, index, snap, 1, 0);
@@ -235,7 +189,7 @@ lock_accounts_direct(Batch *b)
 	LedgerAccount *acct;
 	bool		isnull;
 
-	account_attnums(rel, att);
+	direct_attnums(rel, account_columns, A_NCOLS, att);
 	hash_seq_init(&seq, b->accounts);
 	while ((acct = hash_seq_search(&seq)) != NULL)
 	{

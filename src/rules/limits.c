@@ -13,18 +13,31 @@
  *
  * Owns: limit_usage. Never: writes balances.
  *
+ * Locking: usage rows are locked in (owner, currency, period) order, after
+ * the batch's accounts. The common case (both rows of the day and month
+ * exist) reads, locks and writes them through core/direct.c, without a
+ * statement (issue 20); the first posting of an owner in a new day or
+ * month creates them with one upsert statement, in the same order.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
+#include "access/genam.h"
+#include "access/table.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "utils/builtins.h"
+#include "utils/date.h"
+#include "utils/datetime.h"
+#include "utils/fmgroids.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
 
+#include "core/direct.h"
 #include "rules/rules_internal.h"
 
 static SPIPlanPtr limits_plan = NULL;
-static SPIPlanPtr usage_plan = NULL;
 
 /* ---------------------------------------------------------------------
  * KYC tier limits
@@ -42,19 +55,15 @@ limit_applies(const char *fee_type)
 }
 
 /*
- * Lock and read the usage counters of the owners (with a KYC tier) whose
- * accounts the batch takes money from. Counters of a new day or month start
- * at zero. One statement; rows are created and locked in key order.
+ * The same, by one statement that also creates the rows of a new day or
+ * month (starting at zero); rows are created and locked in key order.
  */
-void
-load_limits(RulesState *st, Column *owners, Column *currencies, Column *tiers)
+static void
+load_limits_sql(RulesState *st, Column *owners, Column *currencies, Column *tiers)
 {
 	Oid			argtypes[3] = {INT8ARRAYOID, TEXTARRAYOID, INT2ARRAYOID};
 	Datum		values[3];
 
-	st->nlimits = 0;
-	if (owners->n == 0)
-		return;
 	wallet_plan(&limits_plan,
 				"WITH req AS (SELECT r.owner_id, r.currency, max(r.tier) AS tier"
 				"   FROM unnest($1::bigint[], $2::text[], $3::smallint[])"
@@ -73,10 +82,10 @@ load_limits(RulesState *st, Column *owners, Column *currencies, Column *tiers)
 				"   ORDER BY 1, 2, 3"
 				"   ON CONFLICT (owner_id, currency, period, period_start)"
 				"   DO UPDATE SET amount_minor = u.amount_minor"
-				"   RETURNING u.owner_id, u.currency, u.period, u.amount_minor, u.tx_count)"
+				"   RETURNING u.owner_id, u.currency, u.period, u.amount_minor, u.tx_count, u.ctid)"
 				" SELECT lim.owner_id, lim.currency, lim.tier, lim.per_transaction_max_minor,"
 				"   lim.daily_max_minor, lim.monthly_max_minor, lim.transactions_per_day,"
-				"   d.amount_minor, d.tx_count, m.amount_minor"
+				"   d.amount_minor, d.tx_count, m.amount_minor, d.ctid, m.ctid"
 				" FROM lim"
 				" JOIN up d ON d.owner_id = lim.owner_id AND d.currency = lim.currency"
 				"   AND d.period = 'D'"
@@ -106,7 +115,200 @@ load_limits(RulesState *st, Column *owners, Column *currencies, Column *tiers)
 		ls->day_amount = get_int64(tup, desc, 8);
 		ls->day_count = DatumGetInt32(SPI_getbinval(tup, desc, 9, &isnull));
 		ls->month_amount = get_int64(tup, desc, 10);
+		ls->day_tid = *((ItemPointer) DatumGetPointer(SPI_getbinval(tup, desc, 11, &isnull)));
+		ls->month_tid = *((ItemPointer) DatumGetPointer(SPI_getbinval(tup, desc, 12, &isnull)));
 	}
+}
+
+/* The UTC day of now() and the first day of its month, as dates. */
+static void
+utc_periods(DateADT *day, DateADT *month)
+{
+	TimestampTz now = GetCurrentTransactionStartTimestamp();
+	int64		days = now / USECS_PER_DAY;
+	int			y,
+				m,
+				d;
+
+	if (now < 0 && now % USECS_PER_DAY != 0)
+		days--;
+	*day = (DateADT) days;
+	j2date(*day + POSTGRES_EPOCH_JDATE, &y, &m, &d);
+	*month = date2j(y, m, 1) - POSTGRES_EPOCH_JDATE;
+}
+
+/* One owner and currency of the batch whose money leaves it, with the highest tier. */
+typedef struct LimitKey
+{
+	int64		owner_id;
+	char		currency[4];
+	int			tier;
+} LimitKey;
+
+static int
+limit_key_cmp(const void *a, const void *b)
+{
+	const LimitKey *x = a;
+	const LimitKey *y = b;
+
+	if (x->owner_id != y->owner_id)
+		return x->owner_id < y->owner_id ? -1 : 1;
+	return strcmp(x->currency, y->currency);
+}
+
+/* The distinct (owner, currency) of the batch, in lock order. */
+static LimitKey *
+limit_keys(Column *owners, Column *currencies, Column *tiers, int *n)
+{
+	LimitKey   *keys = palloc0(sizeof(LimitKey) * owners->n);
+
+	*n = 0;
+	for (int i = 0; i < owners->n; i++)
+	{
+		LimitKey	k;
+		int			j;
+
+		k.owner_id = DatumGetInt64(owners->values[i]);
+		text_to_cstring_buffer(DatumGetTextPP(currencies->values[i]), k.currency,
+							   sizeof(k.currency));
+		k.tier = DatumGetInt16(tiers->values[i]);
+		for (j = 0; j < *n && limit_key_cmp(&keys[j], &k) != 0; j++)
+			;
+		if (j == *n)
+			keys[(*n)++] = k;
+		else
+			keys[j].tier = Max(keys[j].tier, k.tier);
+	}
+	qsort(keys, *n, sizeof(LimitKey), limit_key_cmp);
+	return keys;
+}
+
+/* Read what a tier may move in a currency; false when no limit is set. */
+static bool
+fetch_tier_limits(Relation rel, Relation index, Snapshot snap, TupleTableSlot *slot,
+				  LimitKey *k, OwnerLimit *ls)
+{
+	ScanKeyData keys[2];
+	bool		isnull;
+
+	direct_key(&keys[0], index, 1, F_INT2EQ, Int16GetDatum(k->tier));
+	direct_key(&keys[1], index, 2, F_TEXTEQ, CStringGetTextDatum(k->currency));
+	if (!direct_fetch(rel, index, snap, keys, 2, slot))
+		return false;
+	ls->owner_id = k->owner_id;
+	strlcpy(ls->currency, k->currency, sizeof(ls->currency));
+	ls->tier = k->tier;
+	ls->per_transaction_max = DatumGetInt64(slot_getattr(slot, direct_attnum(rel,
+												"per_transaction_max_minor"), &isnull));
+	ls->daily_max = DatumGetInt64(slot_getattr(slot, direct_attnum(rel, "daily_max_minor"),
+											   &isnull));
+	ls->monthly_max = DatumGetInt64(slot_getattr(slot, direct_attnum(rel, "monthly_max_minor"),
+												 &isnull));
+	ls->daily_count_max = DatumGetInt32(slot_getattr(slot, direct_attnum(rel,
+													"transactions_per_day"), &isnull));
+	return true;
+}
+
+/* Find the usage row of one period; false when it does not exist yet. */
+static bool
+find_usage(Relation rel, Relation index, Snapshot snap, TupleTableSlot *slot, LimitKey *k,
+		   char period, DateADT start, ItemPointer tid)
+{
+	ScanKeyData keys[4];
+
+	direct_key(&keys[0], index, 1, F_INT8EQ, Int64GetDatum(k->owner_id));
+	direct_key(&keys[1], index, 2, F_TEXTEQ, CStringGetTextDatum(k->currency));
+	direct_key(&keys[2], index, 3, F_CHAREQ, CharGetDatum(period));
+	direct_key(&keys[3], index, 4, F_DATE_EQ, DateADTGetDatum(start));
+	if (!direct_fetch(rel, index, snap, keys, 4, slot))
+		return false;
+	*tid = slot->tts_tid;
+	return true;
+}
+
+/* Lock one usage row found by find_usage and read its counters. */
+static bool
+lock_usage(Relation rel, Snapshot snap, TupleTableSlot *slot, ItemPointer tid,
+		   int64 *amount, int64 *count)
+{
+	bool		isnull;
+
+	if (!direct_lock(rel, tid, snap, slot, "a limit usage row"))
+		return false;
+	*amount = DatumGetInt64(slot_getattr(slot, direct_attnum(rel, "amount_minor"), &isnull));
+	if (count)
+		*count = DatumGetInt32(slot_getattr(slot, direct_attnum(rel, "tx_count"), &isnull));
+	return true;
+}
+
+/*
+ * Find, then lock in key order, the usage rows of the day and month of the
+ * batch's owners; false (nothing more locked) when a row is missing, for
+ * load_limits_sql() to create.
+ */
+static bool
+load_limits_direct(RulesState *st, LimitKey *keys, int nkeys)
+{
+	Relation	lim = table_open(direct_relid("kyc_tier_limits"), AccessShareLock);
+	Relation	lim_index = index_open(direct_relid("kyc_tier_limits_pkey"), AccessShareLock);
+	Relation	use = table_open(direct_relid("limit_usage"), RowShareLock);
+	Relation	use_index = index_open(direct_relid("limit_usage_pkey"), AccessShareLock);
+	Snapshot	snap = RegisterSnapshot(GetTransactionSnapshot());
+	TupleTableSlot *lslot = table_slot_create(lim, NULL);
+	TupleTableSlot *uslot = table_slot_create(use, NULL);
+	DateADT		day,
+				month;
+	bool		ok = true;
+
+	utc_periods(&day, &month);
+	for (int i = 0; i < nkeys && ok; i++)
+	{
+		OwnerLimit *ls = &st->limits[st->nlimits];
+
+		if (!fetch_tier_limits(lim, lim_index, snap, lslot, &keys[i], ls))
+			continue;
+		ok = find_usage(use, use_index, snap, uslot, &keys[i], 'D', day, &ls->day_tid) &&
+			find_usage(use, use_index, snap, uslot, &keys[i], 'M', month, &ls->month_tid);
+		st->nlimits++;
+	}
+	for (int i = 0; i < st->nlimits && ok; i++)
+	{
+		OwnerLimit *ls = &st->limits[i];
+
+		ok = lock_usage(use, snap, uslot, &ls->day_tid, &ls->day_amount, &ls->day_count) &&
+			lock_usage(use, snap, uslot, &ls->month_tid, &ls->month_amount, NULL);
+	}
+	ExecDropSingleTupleTableSlot(lslot);
+	ExecDropSingleTupleTableSlot(uslot);
+	UnregisterSnapshot(snap);
+	index_close(use_index, AccessShareLock);
+	table_close(use, NoLock);
+	index_close(lim_index, AccessShareLock);
+	table_close(lim, NoLock);
+	return ok;
+}
+
+/*
+ * Lock and read the usage counters of the owners (with a KYC tier) whose
+ * accounts the batch takes money from. Counters of a new day or month start
+ * at zero.
+ */
+void
+load_limits(RulesState *st, Column *owners, Column *currencies, Column *tiers)
+{
+	int			nkeys;
+	LimitKey   *keys;
+
+	st->nlimits = 0;
+	if (owners->n == 0)
+		return;
+	keys = limit_keys(owners, currencies, tiers, &nkeys);
+	st->limits = palloc0(sizeof(OwnerLimit) * (nkeys + 1));
+	if (load_limits_direct(st, keys, nkeys))
+		return;
+	/* a row to create (or one deleted under us): the statement, in the same order */
+	st->nlimits = 0;
+	load_limits_sql(st, owners, currencies, tiers);
 }
 
 static OwnerLimit *
@@ -176,49 +378,44 @@ limits_commit(RulesState *st)
 	st->pending_limit = NULL;
 }
 
-/* Write the counters the batch changed, in one statement. */
+/* Write the counters the batch changed, in the rows load_limits() locked. */
 void
 limits_write(RulesState *st)
 {
-	Oid			argtypes[5] = {INT8ARRAYOID, TEXTARRAYOID, INT8ARRAYOID, INT8ARRAYOID,
-	INT8ARRAYOID};
-	Datum		values[5];
-	Column		cols[5];
+	static const char *const checks[] = {
+		"limit_usage_period_check", "limit_usage_amount_minor_check",
+		"limit_usage_tx_count_check", NULL
+	};
+	DirectTable t;
+	AttrNumber	att[2];
+	bool		open = false;
 
-	if (st == NULL)
-		return;
-	column_init(&cols[0], INT8OID);
-	column_init(&cols[1], TEXTOID);
-	for (int i = 2; i < 5; i++)
-		column_init(&cols[i], INT8OID);
-	for (int i = 0; i < st->nlimits; i++)
+	for (int i = 0; st != NULL && i < st->nlimits; i++)
 	{
 		OwnerLimit *ls = &st->limits[i];
+		Datum		values[2];
 
 		if (!ls->dirty)
 			continue;
-		column_add(&cols[0], Int64GetDatum(ls->owner_id), false);
-		column_add(&cols[1], CStringGetTextDatum(ls->currency), false);
-		column_add(&cols[2], Int64GetDatum(ls->day_amount), false);
-		column_add(&cols[3], Int64GetDatum(ls->day_count), false);
-		column_add(&cols[4], Int64GetDatum(ls->month_amount), false);
+		if (!open)
+		{
+			direct_begin(&t, "limit_usage", checks, true);
+			att[0] = direct_attnum(t.rel, "amount_minor");
+			att[1] = direct_attnum(t.rel, "tx_count");
+			open = true;
+		}
+		if (ls->day_amount < 0 || ls->month_amount < 0)
+			direct_violated(&t, "limit_usage_amount_minor_check");
+		if (ls->day_count < 0 || ls->day_count > PG_INT32_MAX)
+			direct_violated(&t, "limit_usage_tx_count_check");
+		values[0] = Int64GetDatum(ls->day_amount);
+		values[1] = Int32GetDatum((int32) ls->day_count);
+		direct_update(&t, &ls->day_tid, 2, att, values);
+		values[0] = Int64GetDatum(ls->month_amount);
+		direct_update(&t, &ls->month_tid, 1, att, values);
 	}
-	if (cols[0].n == 0)
-		return;
-	for (int i = 0; i < 5; i++)
-		values[i] = column_array(&cols[i]);
-	wallet_plan(&usage_plan,
-				"UPDATE pg_wallet.limit_usage u SET"
-				"  amount_minor = CASE u.period WHEN 'D' THEN v.day ELSE v.month END,"
-				"  tx_count = CASE u.period WHEN 'D' THEN v.n ELSE u.tx_count + 0 END"
-				" FROM unnest($1, $2, $3, $4, $5) AS v(owner_id, currency, day, n, month)"
-				" WHERE u.owner_id = v.owner_id AND u.currency = v.currency"
-				"   AND ((u.period = 'D' AND u.period_start = (now() AT TIME ZONE 'UTC')::date)"
-				"     OR (u.period = 'M' AND u.period_start ="
-				"         date_trunc('month', now() AT TIME ZONE 'UTC')::date))",
-				5, argtypes);
-	if (SPI_execute_plan(usage_plan, values, NULL, false, 0) != SPI_OK_UPDATE)
-		elog(ERROR, "limit usage update failed");
+	if (open)
+		direct_end(&t);
 }
 
 /* ---------------------------------------------------------------------

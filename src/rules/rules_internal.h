@@ -64,6 +64,8 @@ typedef struct OwnerLimit
 	int64		day_count;
 	int64		month_amount;
 	bool		dirty;
+	ItemPointerData day_tid;	/* the locked limit_usage rows (limits_write) */
+	ItemPointerData month_tid;
 } OwnerLimit;
 
 typedef struct RulesState

@@ -1,0 +1,57 @@
+/*-------------------------------------------------------------------------
+ *
+ * direct.h
+ *	  Rows read, locked, inserted and updated through PostgreSQL's table and
+ *	  index access methods, without a SQL statement (core/direct.c). For the
+ *	  posting path's hot tables only (issue 20): every other access is SQL.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef DIRECT_H
+#define DIRECT_H
+
+#include "access/skey.h"
+#include "access/tableam.h"
+#include "executor/tuptable.h"
+#include "nodes/execnodes.h"
+#include "utils/snapshot.h"
+
+/* Rows per heap multi-insert call (each call also holds this many slots). */
+#define DIRECT_CHUNK 1000
+
+/* One table of pg_wallet opened for writing. */
+typedef struct DirectTable
+{
+	Relation	rel;
+	EState	   *estate;
+	ResultRelInfo *rri;
+	bool		unknown_checks; /* CHECKs the caller does not enforce: ExecConstraints */
+	TupleTableSlot *slots[DIRECT_CHUNK];
+	int			nslots;
+	int			nwritten;
+	TupleTableSlot *old;		/* for updates */
+	TupleTableSlot *new;
+} DirectTable;
+
+extern Oid	direct_relid(const char *name);
+extern void direct_begin(DirectTable *t, const char *relname, const char *const *known_checks,
+						 bool update);
+extern void direct_end(DirectTable *t);
+extern AttrNumber direct_attnum(Relation rel, const char *column);
+extern void direct_attnums(Relation rel, const char *const *columns, int n, AttrNumber *out);
+
+extern TupleTableSlot *direct_row(DirectTable *t);
+extern void direct_set(TupleTableSlot *slot, AttrNumber attnum, Datum value, bool isnull);
+extern void direct_flush(DirectTable *t);
+extern void direct_update(DirectTable *t, ItemPointer tid, int n, const AttrNumber *attnums,
+						  const Datum *values);
+extern void direct_violated(DirectTable *t, const char *constraint);
+
+extern void direct_key(ScanKey key, Relation index, int attno, RegProcedure eqproc,
+					   Datum value);
+extern bool direct_fetch(Relation rel, Relation index, Snapshot snap, ScanKey keys, int nkeys,
+						 TupleTableSlot *slot);
+extern bool direct_lock(Relation rel, ItemPointer tid, Snapshot snap, TupleTableSlot *slot,
+						const char *what);
+
+#endif							/* DIRECT_H */
