@@ -17,7 +17,8 @@
  * the batch's accounts. The common case (both rows of the day and month
  * exist) reads, locks and writes them through core/direct.c, without a
  * statement (issue 20); the first posting of an owner in a new day or
- * month creates them with one upsert statement, in the same order.
+ * month creates its row with one INSERT ... ON CONFLICT DO NOTHING, in
+ * its place in the same order.
  *
  *-------------------------------------------------------------------------
  */
@@ -37,7 +38,7 @@
 #include "core/direct.h"
 #include "rules/rules_internal.h"
 
-static SPIPlanPtr limits_plan = NULL;
+static SPIPlanPtr create_plan = NULL;
 
 /* ---------------------------------------------------------------------
  * KYC tier limits
@@ -52,72 +53,6 @@ bool
 limit_applies(const char *fee_type)
 {
 	return fee_type != NULL && strcmp(fee_type, "DEPOSIT") != 0;
-}
-
-/*
- * The same, by one statement that also creates the rows of a new day or
- * month (starting at zero); rows are created and locked in key order.
- */
-static void
-load_limits_sql(RulesState *st, Column *owners, Column *currencies, Column *tiers)
-{
-	Oid			argtypes[3] = {INT8ARRAYOID, TEXTARRAYOID, INT2ARRAYOID};
-	Datum		values[3];
-
-	wallet_plan(&limits_plan,
-				"WITH req AS (SELECT r.owner_id, r.currency, max(r.tier) AS tier"
-				"   FROM unnest($1::bigint[], $2::text[], $3::smallint[])"
-				"     AS r(owner_id, currency, tier) GROUP BY 1, 2),"
-				" lim AS (SELECT r.owner_id, r.currency, r.tier, l.per_transaction_max_minor,"
-				"   l.daily_max_minor, l.monthly_max_minor, l.transactions_per_day"
-				"   FROM req r"
-				"   JOIN pg_wallet.kyc_tier_limits l"
-				"     ON l.tier = r.tier AND l.currency = r.currency),"
-				" periods AS (SELECT 'D'::\"char\" AS period,"
-				"   (now() AT TIME ZONE 'UTC')::date AS start"
-				"   UNION ALL SELECT 'M', date_trunc('month', now() AT TIME ZONE 'UTC')::date),"
-				" up AS (INSERT INTO pg_wallet.limit_usage AS u (owner_id, currency, period,"
-				"     period_start)"
-				"   SELECT lim.owner_id, lim.currency, p.period, p.start FROM lim, periods p"
-				"   ORDER BY 1, 2, 3"
-				"   ON CONFLICT (owner_id, currency, period, period_start)"
-				"   DO UPDATE SET amount_minor = u.amount_minor"
-				"   RETURNING u.owner_id, u.currency, u.period, u.amount_minor, u.tx_count, u.ctid)"
-				" SELECT lim.owner_id, lim.currency, lim.tier, lim.per_transaction_max_minor,"
-				"   lim.daily_max_minor, lim.monthly_max_minor, lim.transactions_per_day,"
-				"   d.amount_minor, d.tx_count, m.amount_minor, d.ctid, m.ctid"
-				" FROM lim"
-				" JOIN up d ON d.owner_id = lim.owner_id AND d.currency = lim.currency"
-				"   AND d.period = 'D'"
-				" JOIN up m ON m.owner_id = lim.owner_id AND m.currency = lim.currency"
-				"   AND m.period = 'M'",
-				3, argtypes);
-	values[0] = column_array(owners);
-	values[1] = column_array(currencies);
-	values[2] = column_array(tiers);
-	if (SPI_execute_plan(limits_plan, values, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "limit usage look-up failed");
-	st->limits = palloc0(sizeof(OwnerLimit) * (SPI_processed + 1));
-	for (uint64 i = 0; i < SPI_processed; i++)
-	{
-		HeapTuple	tup = SPI_tuptable->vals[i];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
-		OwnerLimit *ls = &st->limits[st->nlimits++];
-		bool		isnull;
-
-		ls->owner_id = get_int64(tup, desc, 1);
-		strlcpy(ls->currency, SPI_getvalue(tup, desc, 2), sizeof(ls->currency));
-		ls->tier = DatumGetInt16(SPI_getbinval(tup, desc, 3, &isnull));
-		ls->per_transaction_max = get_int64(tup, desc, 4);
-		ls->daily_max = get_int64(tup, desc, 5);
-		ls->monthly_max = get_int64(tup, desc, 6);
-		ls->daily_count_max = DatumGetInt32(SPI_getbinval(tup, desc, 7, &isnull));
-		ls->day_amount = get_int64(tup, desc, 8);
-		ls->day_count = DatumGetInt32(SPI_getbinval(tup, desc, 9, &isnull));
-		ls->month_amount = get_int64(tup, desc, 10);
-		ls->day_tid = *((ItemPointer) DatumGetPointer(SPI_getbinval(tup, desc, 11, &isnull)));
-		ls->month_tid = *((ItemPointer) DatumGetPointer(SPI_getbinval(tup, desc, 12, &isnull)));
-	}
 }
 
 /* The UTC day of now() and the first day of its month, as dates. */
@@ -226,57 +161,103 @@ find_usage(Relation rel, Relation index, Snapshot snap, TupleTableSlot *slot, Li
 	return true;
 }
 
-/* Lock one usage row found by find_usage and read its counters. */
-static bool
-lock_usage(Relation rel, Snapshot snap, TupleTableSlot *slot, ItemPointer tid,
-		   int64 *amount, int64 *count)
+/*
+ * Create the usage row of a new day or month (zero), unless another
+ * transaction just did (its insert is waited for, as ON CONFLICT does).
+ */
+static void
+create_usage(LimitKey *k, char period, DateADT start)
 {
-	bool		isnull;
+	Oid			argtypes[4] = {INT8OID, TEXTOID, CHAROID, DATEOID};
+	Datum		values[4] = {Int64GetDatum(k->owner_id), CStringGetTextDatum(k->currency),
+	CharGetDatum(period), DateADTGetDatum(start)};
 
-	if (!direct_lock(rel, tid, snap, slot, "a limit usage row"))
-		return false;
-	*amount = DatumGetInt64(slot_getattr(slot, direct_attnum(rel, "amount_minor"), &isnull));
-	if (count)
-		*count = DatumGetInt32(slot_getattr(slot, direct_attnum(rel, "tx_count"), &isnull));
-	return true;
+	wallet_plan(&create_plan,
+				"INSERT INTO pg_wallet.limit_usage (owner_id, currency, period, period_start)"
+				" VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING", 4, argtypes);
+	if (SPI_execute_plan(create_plan, values, NULL, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "limit usage row creation failed");
+	CommandCounterIncrement();
 }
 
 /*
- * Find, then lock in key order, the usage rows of the day and month of the
- * batch's owners; false (nothing more locked) when a row is missing, for
- * load_limits_sql() to create.
+ * Lock one period's usage row (created first when it is the period's first
+ * posting) and read its counters.
  */
-static bool
-load_limits_direct(RulesState *st, LimitKey *keys, int nkeys)
+static void
+lock_usage(Relation rel, Relation index, Snapshot snap, TupleTableSlot *slot, LimitKey *k,
+		   char period, DateADT start, ItemPointer tid, int64 *amount, int64 *count)
 {
-	Relation	lim = table_open(direct_relid("kyc_tier_limits"), AccessShareLock);
-	Relation	lim_index = index_open(direct_relid("kyc_tier_limits_pkey"), AccessShareLock);
-	Relation	use = table_open(direct_relid("limit_usage"), RowShareLock);
-	Relation	use_index = index_open(direct_relid("limit_usage_pkey"), AccessShareLock);
-	Snapshot	snap = RegisterSnapshot(GetTransactionSnapshot());
-	TupleTableSlot *lslot = table_slot_create(lim, NULL);
-	TupleTableSlot *uslot = table_slot_create(use, NULL);
+	bool		isnull;
+
+	if (!find_usage(rel, index, snap, slot, k, period, start, tid))
+	{
+		Snapshot	latest;
+		bool		found;
+
+		create_usage(k, period, start);
+		latest = RegisterSnapshot(GetLatestSnapshot());
+		found = find_usage(rel, index, latest, slot, k, period, start, tid);
+		UnregisterSnapshot(latest);
+		if (!found)
+			elog(ERROR, "limit usage row of owner %lld is missing after its creation",
+				 (long long) k->owner_id);
+	}
+	if (!direct_lock(rel, tid, snap, slot, "a limit usage row"))
+		ereport(ERROR,
+				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+				 errmsg("a limit usage row was deleted while this posting waited for it"),
+				 errhint("Retry the transaction.")));
+	*amount = DatumGetInt64(slot_getattr(slot, direct_attnum(rel, "amount_minor"), &isnull));
+	if (count)
+		*count = DatumGetInt32(slot_getattr(slot, direct_attnum(rel, "tx_count"), &isnull));
+}
+
+/*
+ * Lock and read the usage counters of the owners (with a KYC tier) whose
+ * accounts the batch takes money from, in (owner, currency, period) order:
+ * the day's row, then the month's. Counters of a new day or month start at
+ * zero.
+ */
+void
+load_limits(RulesState *st, Column *owners, Column *currencies, Column *tiers)
+{
+	Relation	lim;
+	Relation	lim_index;
+	Relation	use;
+	Relation	use_index;
+	Snapshot	snap;
+	TupleTableSlot *lslot;
+	TupleTableSlot *uslot;
 	DateADT		day,
 				month;
-	bool		ok = true;
+	LimitKey   *keys;
+	int			nkeys;
 
+	st->nlimits = 0;
+	if (owners->n == 0)
+		return;
+	keys = limit_keys(owners, currencies, tiers, &nkeys);
+	st->limits = palloc0(sizeof(OwnerLimit) * (nkeys + 1));
+	lim = table_open(direct_relid("kyc_tier_limits"), AccessShareLock);
+	lim_index = index_open(direct_relid("kyc_tier_limits_pkey"), AccessShareLock);
+	use = table_open(direct_relid("limit_usage"), RowShareLock);
+	use_index = index_open(direct_relid("limit_usage_pkey"), AccessShareLock);
+	snap = RegisterSnapshot(GetTransactionSnapshot());
+	lslot = table_slot_create(lim, NULL);
+	uslot = table_slot_create(use, NULL);
 	utc_periods(&day, &month);
-	for (int i = 0; i < nkeys && ok; i++)
+	for (int i = 0; i < nkeys; i++)
 	{
 		OwnerLimit *ls = &st->limits[st->nlimits];
 
 		if (!fetch_tier_limits(lim, lim_index, snap, lslot, &keys[i], ls))
-			continue;
-		ok = find_usage(use, use_index, snap, uslot, &keys[i], 'D', day, &ls->day_tid) &&
-			find_usage(use, use_index, snap, uslot, &keys[i], 'M', month, &ls->month_tid);
+			continue;			/* no limits for this tier and currency */
+		lock_usage(use, use_index, snap, uslot, &keys[i], 'D', day, &ls->day_tid,
+				   &ls->day_amount, &ls->day_count);
+		lock_usage(use, use_index, snap, uslot, &keys[i], 'M', month, &ls->month_tid,
+				   &ls->month_amount, NULL);
 		st->nlimits++;
-	}
-	for (int i = 0; i < st->nlimits && ok; i++)
-	{
-		OwnerLimit *ls = &st->limits[i];
-
-		ok = lock_usage(use, snap, uslot, &ls->day_tid, &ls->day_amount, &ls->day_count) &&
-			lock_usage(use, snap, uslot, &ls->month_tid, &ls->month_amount, NULL);
 	}
 	ExecDropSingleTupleTableSlot(lslot);
 	ExecDropSingleTupleTableSlot(uslot);
@@ -285,30 +266,6 @@ load_limits_direct(RulesState *st, LimitKey *keys, int nkeys)
 	table_close(use, NoLock);
 	index_close(lim_index, AccessShareLock);
 	table_close(lim, NoLock);
-	return ok;
-}
-
-/*
- * Lock and read the usage counters of the owners (with a KYC tier) whose
- * accounts the batch takes money from. Counters of a new day or month start
- * at zero.
- */
-void
-load_limits(RulesState *st, Column *owners, Column *currencies, Column *tiers)
-{
-	int			nkeys;
-	LimitKey   *keys;
-
-	st->nlimits = 0;
-	if (owners->n == 0)
-		return;
-	keys = limit_keys(owners, currencies, tiers, &nkeys);
-	st->limits = palloc0(sizeof(OwnerLimit) * (nkeys + 1));
-	if (load_limits_direct(st, keys, nkeys))
-		return;
-	/* a row to create (or one deleted under us): the statement, in the same order */
-	st->nlimits = 0;
-	load_limits_sql(st, owners, currencies, tiers);
 }
 
 static OwnerLimit *
