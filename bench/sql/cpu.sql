@@ -33,6 +33,9 @@ BEGIN
 								 gen_random_uuid()::text);
 		WHEN 'uniform', 'fees' THEN
 			PERFORM pg_wallet.transfer('B' || a, 'B' || b, ((floor(random() * 9901) + 100) / 100)::numeric);
+		WHEN 'keyed' THEN
+			PERFORM pg_wallet.transfer('B' || a, 'B' || b, ((floor(random() * 9901) + 100) / 100)::numeric,
+									   gen_random_uuid()::text);
 		WHEN 'hotsrc' THEN
 			PERFORM pg_wallet.transfer('FLOAT1', 'B' || a, ((floor(random() * 9901) + 100) / 100)::numeric);
 		WHEN 'hotdir' THEN

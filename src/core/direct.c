@@ -36,6 +36,7 @@
 #include "catalog/pg_trigger.h"
 #include "commands/trigger.h"
 #include "executor/executor.h"
+#include "mb/pg_wchar.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
@@ -182,6 +183,25 @@ direct_violated(DirectTable *t, const char *constraint)
 			(errcode(ERRCODE_CHECK_VIOLATION),
 			 errmsg("new row for relation \"%s\" violates check constraint \"%s\"",
 					RelationGetRelationName(t->rel), constraint)));
+}
+
+/* Characters of a text value, as length() counts them (for CHECKs written in C). */
+int
+direct_text_chars(Datum d)
+{
+	text	   *s = DatumGetTextPP(d);
+
+	return pg_mbstrlen_with_len(VARDATA_ANY(s), VARSIZE_ANY_EXHDR(s));
+}
+
+/* Whether a text value is exactly value. */
+bool
+direct_text_is(Datum d, const char *value)
+{
+	text	   *s = DatumGetTextPP(d);
+
+	return VARSIZE_ANY_EXHDR(s) == strlen(value) &&
+		memcmp(VARDATA_ANY(s), value, strlen(value)) == 0;
 }
 
 /* NOT NULL of every column, and the CHECKs the caller does not know. */

@@ -46,6 +46,8 @@ extern void direct_flush(DirectTable *t);
 extern void direct_update(DirectTable *t, ItemPointer tid, int n, const AttrNumber *attnums,
 						  const Datum *values);
 extern void direct_violated(DirectTable *t, const char *constraint);
+extern int	direct_text_chars(Datum d);
+extern bool direct_text_is(Datum d, const char *value);
 
 extern void direct_key(ScanKey key, Relation index, int attno, RegProcedure eqproc,
 					   Datum value);

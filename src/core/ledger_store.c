@@ -15,6 +15,8 @@
  */
 #include "postgres.h"
 
+#include "access/genam.h"
+#include "access/table.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
@@ -27,8 +29,11 @@
 #include "common/hashfn.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
+#include "utils/snapmgr.h"
 
+#include "core/direct.h"
 #include "core/ledger_guard.h"
 #include "core/idempotency.h"
 #include "core/ledger_internal.h"
@@ -37,7 +42,7 @@ const Oid	journal_types[J_NCOLS] = {
 	INT8OID, TEXTOID, TEXTOID, TEXTOID, BYTEAOID, TEXTOID, JSONBOID, INT8OID,
 	TEXTOID, TEXTOID, BYTEAOID, TIMESTAMPTZOID, INT8OID, INT8OID
 };
-static const Oid claim_types[K_NCOLS] = {INT8OID, TEXTOID, BYTEAOID, INT8OID};
+const Oid	claim_types[K_NCOLS] = {INT8OID, TEXTOID, BYTEAOID, INT8OID};
 
 const Oid	entry_types[E_NCOLS] = {
 	INT8OID, INT2OID, INT8OID, TEXTOID, INT8OID, INT8OID, INT8OID, TEXTOID,
@@ -47,7 +52,6 @@ const Oid	entry_types[E_NCOLS] = {
 static SPIPlanPtr lock_plan_010 = NULL;
 static SPIPlanPtr fold_plan = NULL;
 static SPIPlanPtr keys_plan = NULL;
-static SPIPlanPtr insert_claims_plan = NULL;
 
 
 /* ---------------------------------------------------------------------
@@ -379,8 +383,45 @@ request_scope(Batch *b, LedgerRequest *req)
 }
 
 /*
+ * Which of the batch's keys are claimed already: one probe of the claims'
+ * primary key each, with a snapshot taken after the account locks (a retry
+ * racing its original waited on the same lock, and now sees its claim).
+ * Almost every key is new; keys found go to load_keyed().
+ */
+static void
+probe_keys(Batch *b, LedgerRequest *reqs, int nreqs, Column *scopes, Column *keys)
+{
+	Relation	rel = table_open(direct_relid("idempotency_keys"), AccessShareLock);
+	Relation	index = index_open(direct_relid("idempotency_keys_pkey"), AccessShareLock);
+	Snapshot	snap = RegisterSnapshot(GetTransactionSnapshot());
+	TupleTableSlot *slot = table_slot_create(rel, NULL);
+
+	for (int i = 0; i < nreqs; i++)
+	{
+		ScanKeyData k[2];
+		Datum		key;
+
+		if (reqs[i].idempotency_key == NULL)
+			continue;
+		reqs[i].idempotency_scope = request_scope(b, &reqs[i]);
+		key = CStringGetTextDatum(reqs[i].idempotency_key);
+		direct_key(&k[0], index, 1, F_INT8EQ, Int64GetDatum(reqs[i].idempotency_scope));
+		direct_key(&k[1], index, 2, F_TEXTEQ, key);
+		if (!direct_fetch(rel, index, snap, k, 2, slot))
+			continue;
+		column_add(scopes, Int64GetDatum(reqs[i].idempotency_scope), false);
+		column_add(keys, key, false);
+	}
+	ExecDropSingleTupleTableSlot(slot);
+	UnregisterSnapshot(snap);
+	index_close(index, AccessShareLock);
+	table_close(rel, AccessShareLock);
+}
+
+/*
  * Find the claims of the batch's keys (idempotency.c's rule) and, for a
- * posting's claim, its journal: one statement.
+ * posting's claim, its journal: the probes, then one statement for the keys
+ * found (retries).
  */
 void
 load_keys(Batch *b, LedgerRequest *reqs, int nreqs)
@@ -389,20 +430,19 @@ load_keys(Batch *b, LedgerRequest *reqs, int nreqs)
 	Datum		values[2];
 	Column		scopes;
 	Column		keys;
+	bool		any = false;
 
-	column_init(&scopes, INT8OID);
-	column_init(&keys, TEXTOID);
-	for (int i = 0; i < nreqs; i++)
-		if (reqs[i].idempotency_key)
-		{
-			reqs[i].idempotency_scope = request_scope(b, &reqs[i]);
-			column_add(&scopes, Int64GetDatum(reqs[i].idempotency_scope), false);
-			column_add(&keys, CStringGetTextDatum(reqs[i].idempotency_key), false);
-		}
 	b->nkeyed = 0;
-	if (keys.n == 0)
+	for (int i = 0; i < nreqs && !any; i++)
+		any = reqs[i].idempotency_key != NULL;
+	if (!any)
 		return;
 	idem_require_schema();
+	column_init(&scopes, INT8OID);
+	column_init(&keys, TEXTOID);
+	probe_keys(b, reqs, nreqs, &scopes, &keys);
+	if (keys.n == 0)
+		return;
 	wallet_plan(&keys_plan,
 				"SELECT k.scope, k.key, k.kind = 'journal', k.request_hash, j.id,"
 				" j.status = 'POSTED', j.refusal_sqlstate, j.refusal_message, j.created_at,"
@@ -452,34 +492,60 @@ claim_key(Batch *b, LedgerRequest *req, int64 journal_id)
 /*
  * Claim the keys of the batch's journals (idempotency.c): before the
  * journals, so that a request that lost a race to its key writes nothing.
+ * A claim that meets another transaction's (same scope and key) waits for
+ * it, as INSERT ... ON CONFLICT does; if that one committed, this request
+ * is refused with WL017 (the client's retry then returns the first
+ * request's result).
  */
 void
 write_claims(Batch *b)
 {
-	Oid			argtypes[K_NCOLS + 1];
-	Datum		values[K_NCOLS + 1];
+	static const char *const checks[] = {
+		"idempotency_keys_key_check", "idempotency_keys_kind_check", NULL
+	};
+	static const char *const columns[K_NCOLS + 2] = {
+		"scope", "key", "request_hash", "result_id", "kind", "created_at"
+	};
+	DirectTable t;
+	AttrNumber	att[K_NCOLS + 2];
+	Datum		kind;
+	MemoryContext cxt = CurrentMemoryContext;
 
 	if (b->kcols[K_KEY].n == 0)
 		return;
-	for (int i = 0; i < K_NCOLS; i++)
+	direct_begin(&t, "idempotency_keys", checks, false);
+	direct_attnums(t.rel, columns, K_NCOLS + 2, att);
+	kind = CStringGetTextDatum("journal");
+	for (int r = 0; r < b->kcols[K_KEY].n; r++)
 	{
-		argtypes[i] = get_array_type(claim_types[i]);
-		values[i] = column_array(&b->kcols[i]);
-	}
-	argtypes[K_NCOLS] = TIMESTAMPTZOID;
-	values[K_NCOLS] = TimestampTzGetDatum(b->now);
-	wallet_plan(&insert_claims_plan,
-				"INSERT INTO pg_wallet.idempotency_keys (scope, key, kind, request_hash,"
-				" result_id, created_at) SELECT s, k, 'journal', h, r, $5"
-				" FROM unnest($1, $2, $3, $4) AS c(s, k, h, r)"
-				" ON CONFLICT (scope, key) DO NOTHING",
-				K_NCOLS + 1, argtypes);
-	if (SPI_execute_plan(insert_claims_plan, values, NULL, false, 0) != SPI_OK_INSERT)
-		elog(ERROR, "idempotency key claim failed");
-	if (SPI_processed != (uint64) b->kcols[K_KEY].n)
-		idem_raise_concurrent();
-}
+		TupleTableSlot *slot = direct_row(&t);
+		int			chars = direct_text_chars(b->kcols[K_KEY].values[r]);
 
+		if (chars < 1 || chars > WALLET_MAX_KEY_LEN)
+			direct_violated(&t, "idempotency_keys_key_check");
+		for (int c = 0; c < K_NCOLS; c++)
+			direct_set(slot, att[c], b->kcols[c].values[r], b->kcols[c].nulls[r]);
+		direct_set(slot, att[K_NCOLS], kind, false);
+		direct_set(slot, att[K_NCOLS + 1], TimestampTzGetDatum(b->now), false);
+	}
+	PG_TRY();
+	{
+		direct_end(&t);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *e;
+
+		MemoryContextSwitchTo(cxt);
+		e = CopyErrorData();
+		if (e->sqlerrcode != ERRCODE_UNIQUE_VIOLATION)
+			PG_RE_THROW();
+		/* the transaction aborts either way: this error replaces that one */
+		FlushErrorState();
+		idem_raise_concurrent();
+	}
+	PG_END_TRY();
+}
 
 /*
  * The status barrier of an account: a transaction-level advisory lock keyed

@@ -23,7 +23,6 @@
 
 #include "catalog/namespace.h"
 #include "commands/sequence.h"
-#include "mb/pg_wchar.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
@@ -70,37 +69,19 @@ static const char *const account_checks[] = {
  * The CHECKs of sql/core/tables.sql, as C
  * ---------------------------------------------------------------------
  */
-/* Characters of a text value, as length() counts them. */
-static int
-text_chars(Datum d)
-{
-	text	   *s = DatumGetTextPP(d);
-
-	return pg_mbstrlen_with_len(VARDATA_ANY(s), VARSIZE_ANY_EXHDR(s));
-}
-
-static bool
-text_is(Datum d, const char *value)
-{
-	text	   *s = DatumGetTextPP(d);
-
-	return VARSIZE_ANY_EXHDR(s) == strlen(value) &&
-		memcmp(VARDATA_ANY(s), value, strlen(value)) == 0;
-}
-
 static void
 row_checks_journal(DirectTable *t, const Datum *v, const bool *n)
 {
-	bool		posted = !n[J_STATUS] && text_is(v[J_STATUS], "POSTED");
-	bool		refused = !n[J_STATUS] && text_is(v[J_STATUS], "REFUSED");
+	bool		posted = !n[J_STATUS] && direct_text_is(v[J_STATUS], "POSTED");
+	bool		refused = !n[J_STATUS] && direct_text_is(v[J_STATUS], "REFUSED");
 
 	if (!posted && !refused && !n[J_STATUS])
 		direct_violated(t, "journals_status_check");
-	if (!n[J_KEY] && (text_chars(v[J_KEY]) < 1 || text_chars(v[J_KEY]) > 128))
+	if (!n[J_KEY] && (direct_text_chars(v[J_KEY]) < 1 || direct_text_chars(v[J_KEY]) > 128))
 		direct_violated(t, "journals_idempotency_key_check");
-	if (!n[J_DESC] && text_chars(v[J_DESC]) > 500)
+	if (!n[J_DESC] && direct_text_chars(v[J_DESC]) > 500)
 		direct_violated(t, "journals_description_check");
-	if (!n[J_SQLSTATE] && text_chars(v[J_SQLSTATE]) != 5)
+	if (!n[J_SQLSTATE] && direct_text_chars(v[J_SQLSTATE]) != 5)
 		direct_violated(t, "journals_refusal_sqlstate_check");
 	if (!n[J_FEE] && DatumGetInt64(v[J_FEE]) < 0)
 		direct_violated(t, "journals_fee_minor_check");
@@ -117,11 +98,11 @@ row_checks_entry(DirectTable *t, const Datum *v, const bool *n)
 {
 	if (!n[E_LEG] && DatumGetInt16(v[E_LEG]) < 1)
 		direct_violated(t, "entries_leg_check");
-	if (!n[E_SIDE] && !text_is(v[E_SIDE], "DR") && !text_is(v[E_SIDE], "CR"))
+	if (!n[E_SIDE] && !direct_text_is(v[E_SIDE], "DR") && !direct_text_is(v[E_SIDE], "CR"))
 		direct_violated(t, "entries_side_check");
 	if (!n[E_AMOUNT] && DatumGetInt64(v[E_AMOUNT]) <= 0)
 		direct_violated(t, "entries_amount_check");
-	if (!n[E_DESC] && text_chars(v[E_DESC]) > 500)
+	if (!n[E_DESC] && direct_text_chars(v[E_DESC]) > 500)
 		direct_violated(t, "entries_description_check");
 	if (n[E_BALANCE] != n[E_VERSION])
 		direct_violated(t, "entries_check");
@@ -231,7 +212,7 @@ write_entries(Batch *b)
 		direct_set(slot, d_entry, Int64GetDatum(id), false);
 		direct_set(slot, d_account, v[E_ACCOUNT], false);
 		/* signed: a credit adds, a debit subtracts; amount > 0 was checked above */
-		direct_set(slot, d_amount, Int64GetDatum(text_is(v[E_SIDE], "CR") ?
+		direct_set(slot, d_amount, Int64GetDatum(direct_text_is(v[E_SIDE], "CR") ?
 												  DatumGetInt64(v[E_AMOUNT]) :
 												  -DatumGetInt64(v[E_AMOUNT])), false);
 	}
