@@ -34,6 +34,7 @@
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_trigger.h"
+#include "commands/sequence.h"
 #include "commands/trigger.h"
 #include "executor/executor.h"
 #include "mb/pg_wchar.h"
@@ -51,6 +52,13 @@ direct_relid(const char *name)
 	if (!OidIsValid(relid))
 		elog(ERROR, "relation pg_wallet.%s is missing", name);
 	return relid;
+}
+
+/* The next value of sequence pg_wallet.<name> (journal ids, entry ids). */
+int64
+direct_nextval(const char *name)
+{
+	return nextval_internal(direct_relid(name), false);
 }
 
 static bool

@@ -34,6 +34,7 @@ typedef struct DirectTable
 } DirectTable;
 
 extern Oid	direct_relid(const char *name);
+extern int64 direct_nextval(const char *name);
 extern void direct_begin(DirectTable *t, const char *relname, const char *const *known_checks,
 						 bool update);
 extern void direct_end(DirectTable *t);

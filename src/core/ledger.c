@@ -35,7 +35,6 @@
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
-#include "commands/sequence.h"
 #include "common/int.h"
 #include "executor/spi.h"
 #include "funcapi.h"
@@ -44,6 +43,7 @@
 #include "utils/hsearch.h"
 #include "utils/lsyscache.h"
 
+#include "core/direct.h"
 #include "core/idempotency.h"
 #include "core/ledger_internal.h"
 
@@ -492,17 +492,6 @@ apply_release(Batch *b, LedgerRequest *req, AccountUndo *undo, int *nundo, Refus
  * Step 4b: record what will be written
  * ---------------------------------------------------------------------
  */
-static int64
-next_journal_id(void)
-{
-	Oid			nsp = get_namespace_oid("pg_wallet", false);
-	Oid			seq = get_relname_relid("journal_id_seq", nsp);
-
-	if (!OidIsValid(seq))
-		elog(ERROR, "sequence pg_wallet.journal_id_seq is missing");
-	return nextval_internal(seq, false);
-}
-
 static void
 add_journal_row(Batch *b, LedgerRequest *req, int64 id, const char *status,
 				const uint8 *request_hash, Refusal *r, const uint8 *hash, LedgerResult *res)
@@ -562,7 +551,7 @@ static int64
 record_posting(Batch *b, LedgerRequest *req, LedgerAccount **accts, int64 *balance_after,
 			   AccountUndo *undo, int nundo, const uint8 *request_hash, LedgerResult *res)
 {
-	int64		id = next_journal_id();
+	int64		id = direct_nextval("journal_id_seq");
 	int64		ids[WALLET_MAX_LEGS];
 	int64		amounts[WALLET_MAX_LEGS];
 	bool		debits[WALLET_MAX_LEGS];
@@ -717,7 +706,7 @@ handle_refusal(Batch *b, LedgerRequest *req, bool atomic, LedgerResult *res, Ref
 		return;
 	/* the first answer under this key is a refusal: keep it for retries */
 	Assert(!b->checking);
-	res->journal_id = next_journal_id();
+	res->journal_id = direct_nextval("journal_id_seq");
 	res->created_at = b->now;
 	res->fee_minor = res->commission_minor = 0;
 	add_journal_row(b, req, res->journal_id, "REFUSED", request_hash_of(req), r, NULL, res);

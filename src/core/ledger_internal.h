@@ -118,6 +118,17 @@ typedef struct Batch
 } Batch;
 
 
+/*
+ * An account the batch only checks (a hold's counterpart or agent): never
+ * locked, whatever its mode (the lock rule's exception, for ledger_lock.c
+ * and the 0.1.0 lock query alike).
+ */
+static inline bool
+ledger_check_only(const LedgerAccount *acct)
+{
+	return acct->checked_only && !acct->posted_to && !acct->want_lock;
+}
+
 /* ledger_store.c: the statements of the posting core that read (and lock) */
 extern void batch_init(Batch *b);
 extern LedgerAccount *batch_account(Batch *b, const char *number, bool create);

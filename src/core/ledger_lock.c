@@ -122,7 +122,7 @@ needs_lock(LedgerAccount *acct, TupleTableSlot *slot, const AttrNumber *att)
 	char		mode[16];
 	bool		can_overdraw = DatumGetBool(col(slot, att, A_OVERDRAW, &isnull));
 
-	if (acct->checked_only && !acct->posted_to && !acct->want_lock)
+	if (ledger_check_only(acct))
 		return false;
 	copy_text(slot, att, A_MODE, mode, sizeof(mode));
 	return strcmp(mode, "DIRECT") == 0 || acct->want_lock ||

@@ -255,8 +255,7 @@ lock_accounts(Batch *b)
 		column_add(&numbers, CStringGetTextDatum(acct->account_number), false);
 		column_add(&debits, BoolGetDatum(acct->debited), false);
 		column_add(&wants, BoolGetDatum(acct->want_lock), false);
-		column_add(&checks, BoolGetDatum(acct->checked_only && !acct->posted_to &&
-										 !acct->want_lock), false);
+		column_add(&checks, BoolGetDatum(ledger_check_only(acct)), false);
 	}
 	if (numbers.n == 0)
 		return;

@@ -21,8 +21,6 @@
  */
 #include "postgres.h"
 
-#include "catalog/namespace.h"
-#include "commands/sequence.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
@@ -140,25 +138,6 @@ write_journals(Batch *b)
 	direct_end(&t);
 }
 
-/* The next id of entries' identity column. */
-static int64
-next_entry_id(void)
-{
-	static Oid	seq = InvalidOid;
-	static Oid	seq_nsp = InvalidOid;
-	Oid			nsp = get_namespace_oid("pg_wallet", false);
-
-	/* the schema's oid changes when the extension is created again */
-	if (!OidIsValid(seq) || seq_nsp != nsp)
-	{
-		seq = get_relname_relid("entries_id_seq", nsp);
-		seq_nsp = nsp;
-		if (!OidIsValid(seq))
-			elog(ERROR, "sequence pg_wallet.entries_id_seq is missing");
-	}
-	return nextval_internal(seq, false);
-}
-
 /*
  * Entries, and for each entry that moved no locked balance (account_version
  * NULL: a DEFERRED account's credit, or debit when it can overdraw) its
@@ -188,7 +167,7 @@ write_entries(Batch *b)
 		TupleTableSlot *slot = direct_row(&t);
 		Datum		v[E_NCOLS];
 		bool		nulls[E_NCOLS];
-		int64		id = next_entry_id();
+		int64		id = direct_nextval("entries_id_seq");	/* its identity */
 
 		for (int k = 0; k < E_NCOLS; k++)
 		{

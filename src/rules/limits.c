@@ -118,46 +118,88 @@ limit_keys(Column *owners, Column *currencies, Column *tiers, int *n)
 	return keys;
 }
 
+/* The tables of one load_limits() call, opened once, their columns found once. */
+typedef struct LimitsScan
+{
+	Relation	lim;			/* kyc_tier_limits and its primary key */
+	Relation	lim_index;
+	Relation	use;			/* limit_usage and its primary key */
+	Relation	use_index;
+	Snapshot	snap;
+	TupleTableSlot *lslot;
+	TupleTableSlot *uslot;
+	AttrNumber	lim_att[4];		/* per transaction, daily, monthly, count per day */
+	AttrNumber	use_amount;
+	AttrNumber	use_count;
+} LimitsScan;
+
+static void
+scan_begin(LimitsScan *s)
+{
+	static const char *const lim_columns[4] = {
+		"per_transaction_max_minor", "daily_max_minor", "monthly_max_minor",
+		"transactions_per_day"
+	};
+
+	s->lim = table_open(direct_relid("kyc_tier_limits"), AccessShareLock);
+	s->lim_index = index_open(direct_relid("kyc_tier_limits_pkey"), AccessShareLock);
+	s->use = table_open(direct_relid("limit_usage"), RowShareLock);
+	s->use_index = index_open(direct_relid("limit_usage_pkey"), AccessShareLock);
+	s->snap = RegisterSnapshot(GetTransactionSnapshot());
+	s->lslot = table_slot_create(s->lim, NULL);
+	s->uslot = table_slot_create(s->use, NULL);
+	direct_attnums(s->lim, lim_columns, 4, s->lim_att);
+	s->use_amount = direct_attnum(s->use, "amount_minor");
+	s->use_count = direct_attnum(s->use, "tx_count");
+}
+
+static void
+scan_end(LimitsScan *s)
+{
+	ExecDropSingleTupleTableSlot(s->lslot);
+	ExecDropSingleTupleTableSlot(s->uslot);
+	UnregisterSnapshot(s->snap);
+	index_close(s->use_index, AccessShareLock);
+	table_close(s->use, NoLock);
+	index_close(s->lim_index, AccessShareLock);
+	table_close(s->lim, NoLock);
+}
+
 /* Read what a tier may move in a currency; false when no limit is set. */
 static bool
-fetch_tier_limits(Relation rel, Relation index, Snapshot snap, TupleTableSlot *slot,
-				  LimitKey *k, OwnerLimit *ls)
+fetch_tier_limits(LimitsScan *s, LimitKey *k, OwnerLimit *ls)
 {
 	ScanKeyData keys[2];
 	bool		isnull;
 
-	direct_key(&keys[0], index, 1, F_INT2EQ, Int16GetDatum(k->tier));
-	direct_key(&keys[1], index, 2, F_TEXTEQ, CStringGetTextDatum(k->currency));
-	if (!direct_fetch(rel, index, snap, keys, 2, slot))
+	direct_key(&keys[0], s->lim_index, 1, F_INT2EQ, Int16GetDatum(k->tier));
+	direct_key(&keys[1], s->lim_index, 2, F_TEXTEQ, CStringGetTextDatum(k->currency));
+	if (!direct_fetch(s->lim, s->lim_index, s->snap, keys, 2, s->lslot))
 		return false;
 	ls->owner_id = k->owner_id;
 	strlcpy(ls->currency, k->currency, sizeof(ls->currency));
 	ls->tier = k->tier;
-	ls->per_transaction_max = DatumGetInt64(slot_getattr(slot, direct_attnum(rel,
-												"per_transaction_max_minor"), &isnull));
-	ls->daily_max = DatumGetInt64(slot_getattr(slot, direct_attnum(rel, "daily_max_minor"),
-											   &isnull));
-	ls->monthly_max = DatumGetInt64(slot_getattr(slot, direct_attnum(rel, "monthly_max_minor"),
-												 &isnull));
-	ls->daily_count_max = DatumGetInt32(slot_getattr(slot, direct_attnum(rel,
-													"transactions_per_day"), &isnull));
+	ls->per_transaction_max = DatumGetInt64(slot_getattr(s->lslot, s->lim_att[0], &isnull));
+	ls->daily_max = DatumGetInt64(slot_getattr(s->lslot, s->lim_att[1], &isnull));
+	ls->monthly_max = DatumGetInt64(slot_getattr(s->lslot, s->lim_att[2], &isnull));
+	ls->daily_count_max = DatumGetInt32(slot_getattr(s->lslot, s->lim_att[3], &isnull));
 	return true;
 }
 
-/* Find the usage row of one period; false when it does not exist yet. */
+/* Find the usage row of one period with snap; false when it does not exist yet. */
 static bool
-find_usage(Relation rel, Relation index, Snapshot snap, TupleTableSlot *slot, LimitKey *k,
-		   char period, DateADT start, ItemPointer tid)
+find_usage(LimitsScan *s, Snapshot snap, LimitKey *k, char period, DateADT start,
+		   ItemPointer tid)
 {
 	ScanKeyData keys[4];
 
-	direct_key(&keys[0], index, 1, F_INT8EQ, Int64GetDatum(k->owner_id));
-	direct_key(&keys[1], index, 2, F_TEXTEQ, CStringGetTextDatum(k->currency));
-	direct_key(&keys[2], index, 3, F_CHAREQ, CharGetDatum(period));
-	direct_key(&keys[3], index, 4, F_DATE_EQ, DateADTGetDatum(start));
-	if (!direct_fetch(rel, index, snap, keys, 4, slot))
+	direct_key(&keys[0], s->use_index, 1, F_INT8EQ, Int64GetDatum(k->owner_id));
+	direct_key(&keys[1], s->use_index, 2, F_TEXTEQ, CStringGetTextDatum(k->currency));
+	direct_key(&keys[2], s->use_index, 3, F_CHAREQ, CharGetDatum(period));
+	direct_key(&keys[3], s->use_index, 4, F_DATE_EQ, DateADTGetDatum(start));
+	if (!direct_fetch(s->use, s->use_index, snap, keys, 4, s->uslot))
 		return false;
-	*tid = slot->tts_tid;
+	*tid = s->uslot->tts_tid;
 	return true;
 }
 
@@ -185,32 +227,32 @@ create_usage(LimitKey *k, char period, DateADT start)
  * posting) and read its counters.
  */
 static void
-lock_usage(Relation rel, Relation index, Snapshot snap, TupleTableSlot *slot, LimitKey *k,
-		   char period, DateADT start, ItemPointer tid, int64 *amount, int64 *count)
+lock_usage(LimitsScan *s, LimitKey *k, char period, DateADT start, ItemPointer tid,
+		   int64 *amount, int64 *count)
 {
 	bool		isnull;
 
-	if (!find_usage(rel, index, snap, slot, k, period, start, tid))
+	if (!find_usage(s, s->snap, k, period, start, tid))
 	{
 		Snapshot	latest;
 		bool		found;
 
 		create_usage(k, period, start);
 		latest = RegisterSnapshot(GetLatestSnapshot());
-		found = find_usage(rel, index, latest, slot, k, period, start, tid);
+		found = find_usage(s, latest, k, period, start, tid);
 		UnregisterSnapshot(latest);
 		if (!found)
 			elog(ERROR, "limit usage row of owner %lld is missing after its creation",
 				 (long long) k->owner_id);
 	}
-	if (!direct_lock(rel, tid, snap, slot, "a limit usage row"))
+	if (!direct_lock(s->use, tid, s->snap, s->uslot, "a limit usage row"))
 		ereport(ERROR,
 				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
 				 errmsg("a limit usage row was deleted while this posting waited for it"),
 				 errhint("Retry the transaction.")));
-	*amount = DatumGetInt64(slot_getattr(slot, direct_attnum(rel, "amount_minor"), &isnull));
+	*amount = DatumGetInt64(slot_getattr(s->uslot, s->use_amount, &isnull));
 	if (count)
-		*count = DatumGetInt32(slot_getattr(slot, direct_attnum(rel, "tx_count"), &isnull));
+		*count = DatumGetInt32(slot_getattr(s->uslot, s->use_count, &isnull));
 }
 
 /*
@@ -222,13 +264,7 @@ lock_usage(Relation rel, Relation index, Snapshot snap, TupleTableSlot *slot, Li
 void
 load_limits(RulesState *st, Column *owners, Column *currencies, Column *tiers)
 {
-	Relation	lim;
-	Relation	lim_index;
-	Relation	use;
-	Relation	use_index;
-	Snapshot	snap;
-	TupleTableSlot *lslot;
-	TupleTableSlot *uslot;
+	LimitsScan	s;
 	DateADT		day,
 				month;
 	LimitKey   *keys;
@@ -239,33 +275,19 @@ load_limits(RulesState *st, Column *owners, Column *currencies, Column *tiers)
 		return;
 	keys = limit_keys(owners, currencies, tiers, &nkeys);
 	st->limits = palloc0(sizeof(OwnerLimit) * (nkeys + 1));
-	lim = table_open(direct_relid("kyc_tier_limits"), AccessShareLock);
-	lim_index = index_open(direct_relid("kyc_tier_limits_pkey"), AccessShareLock);
-	use = table_open(direct_relid("limit_usage"), RowShareLock);
-	use_index = index_open(direct_relid("limit_usage_pkey"), AccessShareLock);
-	snap = RegisterSnapshot(GetTransactionSnapshot());
-	lslot = table_slot_create(lim, NULL);
-	uslot = table_slot_create(use, NULL);
+	scan_begin(&s);
 	utc_periods(&day, &month);
 	for (int i = 0; i < nkeys; i++)
 	{
 		OwnerLimit *ls = &st->limits[st->nlimits];
 
-		if (!fetch_tier_limits(lim, lim_index, snap, lslot, &keys[i], ls))
+		if (!fetch_tier_limits(&s, &keys[i], ls))
 			continue;			/* no limits for this tier and currency */
-		lock_usage(use, use_index, snap, uslot, &keys[i], 'D', day, &ls->day_tid,
-				   &ls->day_amount, &ls->day_count);
-		lock_usage(use, use_index, snap, uslot, &keys[i], 'M', month, &ls->month_tid,
-				   &ls->month_amount, NULL);
+		lock_usage(&s, &keys[i], 'D', day, &ls->day_tid, &ls->day_amount, &ls->day_count);
+		lock_usage(&s, &keys[i], 'M', month, &ls->month_tid, &ls->month_amount, NULL);
 		st->nlimits++;
 	}
-	ExecDropSingleTupleTableSlot(lslot);
-	ExecDropSingleTupleTableSlot(uslot);
-	UnregisterSnapshot(snap);
-	index_close(use_index, AccessShareLock);
-	table_close(use, NoLock);
-	index_close(lim_index, AccessShareLock);
-	table_close(lim, NoLock);
+	scan_end(&s);
 }
 
 static OwnerLimit *
