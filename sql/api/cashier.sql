@@ -32,10 +32,12 @@ COMMENT ON FUNCTION pg_wallet._cashier_frame(text, text, jsonb) IS
 
 CREATE OR REPLACE FUNCTION pg_wallet._cashier_me(token text)
 RETURNS pg_wallet.auth_principal
-LANGUAGE sql VOLATILE
+LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
-	SELECT pg_wallet._api_caller(token, 'cashier', ARRAY['user', 'merchant', 'client', 'admin'])
+BEGIN
+	RETURN pg_wallet._api_caller(token, 'cashier', ARRAY['user', 'merchant', 'client', 'admin']);
+END
 $$;
 COMMENT ON FUNCTION pg_wallet._cashier_me(text) IS
 	'Internal: authenticate a cashier caller (a cashier token).';

@@ -77,9 +77,13 @@ COMMENT ON FUNCTION pg_wallet._sp_currency() IS
 
 CREATE OR REPLACE FUNCTION pg_wallet._sp_me(token text)
 RETURNS pg_wallet.auth_principal
-LANGUAGE sql VOLATILE
+LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
-AS $$ SELECT pg_wallet._api_caller(token, 'sellapay', ARRAY['merchant', 'client', 'user']) $$;
+AS $$
+BEGIN
+	RETURN pg_wallet._api_caller(token, 'sellapay', ARRAY['merchant', 'client', 'user']);
+END
+$$;
 COMMENT ON FUNCTION pg_wallet._sp_me(text) IS
 	'Internal: authenticate a Sellapay caller (roles merchant, client, user; a sellapay token).';
 

@@ -32,10 +32,12 @@ COMMENT ON FUNCTION pg_wallet._tribble_bridge(pg_wallet.auth_principal) IS
 
 CREATE OR REPLACE FUNCTION pg_wallet._tribble_me(token text)
 RETURNS pg_wallet.auth_principal
-LANGUAGE sql VOLATILE
+LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
-	SELECT pg_wallet._api_caller(token, 'tribble', ARRAY['user', 'merchant', 'admin'])
+BEGIN
+	RETURN pg_wallet._api_caller(token, 'tribble', ARRAY['user', 'merchant', 'admin']);
+END
 $$;
 COMMENT ON FUNCTION pg_wallet._tribble_me(text) IS
 	'Internal: authenticate a Tribble caller (a token issued for the tribble audience).';
