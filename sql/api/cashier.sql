@@ -19,13 +19,16 @@
 
 CREATE OR REPLACE FUNCTION pg_wallet._cashier_frame(kind text, message text, data jsonb)
 RETURNS jsonb
-LANGUAGE sql STABLE
+LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-	SELECT jsonb_build_object('type', kind,
+BEGIN
+	-- PL/pgSQL keeps this plan per backend (a SQL function's is re-made per call)
+	RETURN jsonb_build_object('type', kind,
 		'data', CASE WHEN kind = 'error' THEN jsonb_build_object('message', message)
 		             ELSE jsonb_build_object('message', message, 'data', data) END,
-		'timestamp', extract(epoch FROM now())::bigint)
+		'timestamp', extract(epoch FROM now())::bigint);
+END
 $$;
 COMMENT ON FUNCTION pg_wallet._cashier_frame(text, text, jsonb) IS
 	'Internal: a cashier reply frame (success with message and data, or error).';

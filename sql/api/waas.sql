@@ -418,16 +418,18 @@ COMMENT ON FUNCTION pg_wallet.api_waas_create_client_service(text, jsonb) IS
 -- The transaction metadata kept on the journal and echoed back.
 CREATE OR REPLACE FUNCTION pg_wallet._waas_meta(b jsonb)
 RETURNS jsonb
-LANGUAGE sql IMMUTABLE
+LANGUAGE plpgsql IMMUTABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-	SELECT jsonb_strip_nulls(jsonb_build_object(
+BEGIN
+	RETURN jsonb_strip_nulls(jsonb_build_object(
 		'client_service_code', b ->> 'client_service_code',
 		'transaction_source', b ->> 'transaction_source',
 		'source_transaction_id', b ->> 'source_transaction_id',
 		'source_transaction_data', b -> 'source_transaction_data',
 		'transaction_narration', b ->> 'transaction_narration',
-		'transaction_date', b ->> 'transaction_date'))
+		'transaction_date', b ->> 'transaction_date'));
+END
 $$;
 COMMENT ON FUNCTION pg_wallet._waas_meta(jsonb) IS 'Internal: WaaS fields kept on a journal.';
 

@@ -12,22 +12,23 @@ AS $$
 DECLARE
 	r pg_wallet.balance_info;
 BEGIN
-	SELECT t.account_number, t.currency,
-		pg_wallet.minor_to_numeric(t.total, t.exponent),
-		pg_wallet.minor_to_numeric(t.total - t.pending_debit, t.exponent),
-		pg_wallet.minor_to_numeric(t.pending_debit, t.exponent),
-		pg_wallet.minor_to_numeric(t.incoming, t.exponent),
-		(SELECT e.created_at FROM pg_wallet.entries e WHERE e.account_id = t.id
+	-- the sums in LATERAL subqueries: each is computed once (a scalar subquery used in two
+	-- output columns would be planned and run twice)
+	SELECT a.account_number, a.currency,
+		pg_wallet.minor_to_numeric(a.balance + d.amount, a.exponent),
+		pg_wallet.minor_to_numeric(a.balance + d.amount - a.pending_debit, a.exponent),
+		pg_wallet.minor_to_numeric(a.pending_debit, a.exponent),
+		pg_wallet.minor_to_numeric(h.amount, a.exponent),
+		(SELECT e.created_at FROM pg_wallet.entries e WHERE e.account_id = a.id
 		 ORDER BY e.created_at DESC, e.id DESC LIMIT 1)
 	INTO r
-	FROM (SELECT a.id, a.account_number, a.currency, a.exponent, a.pending_debit,
-			a.balance + coalesce((SELECT sum(d.amount) FROM pg_wallet.account_deltas d
-			                      WHERE d.account_id = a.id), 0)::bigint AS total,
-			coalesce((SELECT sum(h.amount) FROM pg_wallet.holds h
-			          WHERE h.counterpart_account_id = a.id AND h.status = 'ACTIVE'), 0)::bigint
-				AS incoming
-		FROM pg_wallet.accounts a
-		WHERE a.account_number = get_balance.account_number) t;
+	FROM pg_wallet.accounts a
+	CROSS JOIN LATERAL (SELECT coalesce(sum(x.amount), 0)::bigint AS amount
+		FROM pg_wallet.account_deltas x WHERE x.account_id = a.id) d
+	CROSS JOIN LATERAL (SELECT coalesce(sum(x.amount), 0)::bigint AS amount
+		FROM pg_wallet.holds x
+		WHERE x.counterpart_account_id = a.id AND x.status = 'ACTIVE') h
+	WHERE a.account_number = get_balance.account_number;
 	IF NOT FOUND THEN
 		RAISE EXCEPTION 'account % does not exist', coalesce(get_balance.account_number, 'NULL')
 			USING ERRCODE = 'WL005';
