@@ -40,7 +40,9 @@ FROM pg_wallet.entries e JOIN pg_wallet.accounts a ON a.id = e.account_id
 GROUP BY e.journal_id, a.currency
 HAVING sum(CASE e.side WHEN 'CR' THEN e.amount ELSE -e.amount END) <> 0
 UNION ALL
--- entries and deltas point at existing rows (no foreign keys on these tables)
+-- entries and deltas point at existing rows (no foreign keys on these tables); a delta is
+-- its entry's signed amount (a credit, or a debit of a DEFERRED account that may overdraw,
+-- such as the WaaS settlement account the apiread fixture funds from)
 SELECT 'orphan_entry', e.id::text, 'account ' || e.account_id || ' / journal ' || e.journal_id
 FROM pg_wallet.entries e
 WHERE NOT EXISTS (SELECT 1 FROM pg_wallet.accounts a WHERE a.id = e.account_id)
@@ -49,8 +51,9 @@ UNION ALL
 SELECT 'orphan_delta', d.entry_id::text, 'account ' || d.account_id
 FROM pg_wallet.account_deltas d
 WHERE NOT EXISTS (SELECT 1 FROM pg_wallet.entries e
-                  WHERE e.id = d.entry_id AND e.account_id = d.account_id AND e.side = 'CR'
-                    AND e.amount = d.amount AND e.balance_after IS NULL)
+                  WHERE e.id = d.entry_id AND e.account_id = d.account_id
+                    AND d.amount = CASE e.side WHEN 'CR' THEN e.amount ELSE -e.amount END
+                    AND e.balance_after IS NULL)
 UNION ALL
 -- a posted journal has entries
 SELECT 'posted_without_entries', j.id::text, j.journal_type

@@ -19,23 +19,28 @@
 
 CREATE OR REPLACE FUNCTION pg_wallet._cashier_frame(kind text, message text, data jsonb)
 RETURNS jsonb
-LANGUAGE sql STABLE
+LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-	SELECT jsonb_build_object('type', kind,
+BEGIN
+	-- PL/pgSQL keeps this plan per backend (a SQL function's is re-made per call)
+	RETURN jsonb_build_object('type', kind,
 		'data', CASE WHEN kind = 'error' THEN jsonb_build_object('message', message)
 		             ELSE jsonb_build_object('message', message, 'data', data) END,
-		'timestamp', extract(epoch FROM now())::bigint)
+		'timestamp', extract(epoch FROM now())::bigint);
+END
 $$;
 COMMENT ON FUNCTION pg_wallet._cashier_frame(text, text, jsonb) IS
 	'Internal: a cashier reply frame (success with message and data, or error).';
 
 CREATE OR REPLACE FUNCTION pg_wallet._cashier_me(token text)
 RETURNS pg_wallet.auth_principal
-LANGUAGE sql VOLATILE
+LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
-	SELECT pg_wallet._api_caller(token, 'cashier', ARRAY['user', 'merchant', 'client', 'admin'])
+BEGIN
+	RETURN pg_wallet._api_caller(token, 'cashier', ARRAY['user', 'merchant', 'client', 'admin']);
+END
 $$;
 COMMENT ON FUNCTION pg_wallet._cashier_me(text) IS
 	'Internal: authenticate a cashier caller (a cashier token).';

@@ -11,9 +11,9 @@
 -- is not a WaaS token. authenticate() checks the audience (WL023), then the role (WL031).
 CREATE OR REPLACE FUNCTION pg_wallet._api_caller(token text, profile text, roles text[])
 RETURNS pg_wallet.auth_principal
-LANGUAGE sql VOLATILE
-SET search_path = pg_catalog, pg_temp
-AS $$ SELECT pg_wallet.authenticate(token, roles, profile) $$;
+AS 'MODULE_PATHNAME', 'wallet_api_caller'
+LANGUAGE C VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION pg_wallet._api_caller(text, text, text[]) IS
 	'Internal: authenticate() for one API profile: the token''s audience must be that '
 	'profile (WL023 otherwise, checked before the role: WL031).';
@@ -23,17 +23,25 @@ COMMENT ON FUNCTION pg_wallet._api_caller(text, text, text[]) IS
 -- carries waas.tenant_owner_id = the caller's owner (never the tenant's own owner); a WaaS
 -- admin acts for every owner. In every other profile it is the caller's own owner, and
 -- only that one (an admin included).
+--
+-- The API helpers on every call's path (_owns, _owned_account, the profiles' _<profile>_me)
+-- are PL/pgSQL, never SQL-language functions: a SQL function with SET search_path is never
+-- inlined, and PostgreSQL 15 parses and plans its body again on every call from PL/pgSQL or
+-- another statement, where PL/pgSQL keeps its plans per backend (issue 20).
 CREATE OR REPLACE FUNCTION pg_wallet._owns(me pg_wallet.auth_principal, owner_id bigint)
 RETURNS boolean
-LANGUAGE sql STABLE
+LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-	SELECT coalesce(CASE WHEN me.profile = 'waas' THEN
-		me.role = 'admin' OR EXISTS (
-			SELECT 1 FROM pg_wallet.owners o
-			WHERE o.id = $2 AND o.kind = 'client'
-				AND (o.metadata #>> '{waas,tenant_owner_id}')::bigint = me.owner_id)
-		ELSE $2 = me.owner_id END, false)
+BEGIN
+	IF me.profile IS DISTINCT FROM 'waas' THEN
+		RETURN coalesce(_owns.owner_id = me.owner_id, false);
+	END IF;
+	RETURN coalesce(me.role = 'admin', false) OR EXISTS (
+		SELECT 1 FROM pg_wallet.owners o
+		WHERE o.id = _owns.owner_id AND o.kind = 'client'
+			AND (o.metadata #>> '{waas,tenant_owner_id}')::bigint = me.owner_id);
+END
 $$;
 COMMENT ON FUNCTION pg_wallet._owns(pg_wallet.auth_principal, bigint) IS
 	'Internal: true when the owner belongs to the caller (WaaS: a client of the caller''s '

@@ -69,17 +69,21 @@ COMMENT ON FUNCTION pg_wallet._sp_check(jsonb, text[], text[]) IS
 -- sql/core/accounts.sql, opened on first use), the rule every profile shares.
 CREATE OR REPLACE FUNCTION pg_wallet._sp_currency()
 RETURNS text
-LANGUAGE sql IMMUTABLE
+LANGUAGE plpgsql IMMUTABLE
 SET search_path = pg_catalog, pg_temp
-AS $$ SELECT 'KES'::text $$;
+AS $$ BEGIN RETURN 'KES'; END $$;
 COMMENT ON FUNCTION pg_wallet._sp_currency() IS
 	'Internal: the currency of Sellapay accounts (KES, as the spec states every amount).';
 
 CREATE OR REPLACE FUNCTION pg_wallet._sp_me(token text)
 RETURNS pg_wallet.auth_principal
-LANGUAGE sql VOLATILE
+LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
-AS $$ SELECT pg_wallet._api_caller(token, 'sellapay', ARRAY['merchant', 'client', 'user']) $$;
+AS $$
+BEGIN
+	RETURN pg_wallet._api_caller(token, 'sellapay', ARRAY['merchant', 'client', 'user']);
+END
+$$;
 COMMENT ON FUNCTION pg_wallet._sp_me(text) IS
 	'Internal: authenticate a Sellapay caller (roles merchant, client, user; a sellapay token).';
 

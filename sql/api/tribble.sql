@@ -16,15 +16,19 @@
 -- and the caller, whom the bridge counts them on (per user, not per token or login).
 CREATE OR REPLACE FUNCTION pg_wallet._tribble_bridge(me pg_wallet.auth_principal)
 RETURNS jsonb
-LANGUAGE sql STABLE
+LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-	SELECT jsonb_build_object('_bridge', jsonb_build_object('rate',
-		format('%s/%s/%s', l.per_second, l.per_hour, l.per_day), 'principal', me.principal_id))
-	FROM pg_wallet.tribble_rate_limits l
-	WHERE l.kyc_tier IN (coalesce(me.kyc_tier, 0), 0)
-	ORDER BY l.kyc_tier = coalesce(me.kyc_tier, 0) DESC
-	LIMIT 1
+BEGIN
+	-- PL/pgSQL keeps this plan per backend (a SQL function's is re-made per call)
+	RETURN (SELECT jsonb_build_object('_bridge', jsonb_build_object('rate',
+			format('%s/%s/%s', l.per_second, l.per_hour, l.per_day), 'principal',
+			me.principal_id))
+		FROM pg_wallet.tribble_rate_limits l
+		WHERE l.kyc_tier IN (coalesce(me.kyc_tier, 0), 0)
+		ORDER BY l.kyc_tier = coalesce(me.kyc_tier, 0) DESC
+		LIMIT 1);
+END
 $$;
 COMMENT ON FUNCTION pg_wallet._tribble_bridge(pg_wallet.auth_principal) IS
 	'Internal: {"_bridge": {"rate": "s/h/d", "principal"}}, the caller''s KYC-tier rate limits '
@@ -32,10 +36,12 @@ COMMENT ON FUNCTION pg_wallet._tribble_bridge(pg_wallet.auth_principal) IS
 
 CREATE OR REPLACE FUNCTION pg_wallet._tribble_me(token text)
 RETURNS pg_wallet.auth_principal
-LANGUAGE sql VOLATILE
+LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
-	SELECT pg_wallet._api_caller(token, 'tribble', ARRAY['user', 'merchant', 'admin'])
+BEGIN
+	RETURN pg_wallet._api_caller(token, 'tribble', ARRAY['user', 'merchant', 'admin']);
+END
 $$;
 COMMENT ON FUNCTION pg_wallet._tribble_me(text) IS
 	'Internal: authenticate a Tribble caller (a token issued for the tribble audience).';

@@ -17,19 +17,20 @@
 -- The rule is _owns and _owned_account in sql/api/common.sql, shared with every profile.
 
 -- Four decimals, as the spec shows amounts ("96.0000").
+-- (PL/pgSQL, as every helper on a call's path: see _owns in sql/api/common.sql.)
 CREATE OR REPLACE FUNCTION pg_wallet._waas_amount(amount numeric)
 RETURNS text
-LANGUAGE sql IMMUTABLE
+LANGUAGE plpgsql IMMUTABLE
 SET search_path = pg_catalog, pg_temp
-AS $$ SELECT round(amount, 4)::text $$;
+AS $$ BEGIN RETURN round(amount, 4)::text; END $$;
 COMMENT ON FUNCTION pg_wallet._waas_amount(numeric) IS
 	'Internal: an amount with four decimals as the WaaS API shows it.';
 
 CREATE OR REPLACE FUNCTION pg_wallet._waas_time(t timestamptz)
 RETURNS text
-LANGUAGE sql IMMUTABLE
+LANGUAGE plpgsql IMMUTABLE
 SET search_path = pg_catalog, pg_temp
-AS $$ SELECT to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') $$;
+AS $$ BEGIN RETURN to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'); END $$;
 COMMENT ON FUNCTION pg_wallet._waas_time(timestamptz) IS 'Internal: ISO 8601 UTC time.';
 
 -- A returned WaaS refusal: sqlstate gives the HTTP status (the bridge's map), the body has
@@ -106,9 +107,9 @@ COMMENT ON FUNCTION pg_wallet._waas_validate(jsonb, jsonb, text[]) IS
 -- The caller: a WaaS principal (client) or an admin.
 CREATE OR REPLACE FUNCTION pg_wallet._waas_me(token text)
 RETURNS pg_wallet.auth_principal
-LANGUAGE sql VOLATILE
+LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
-AS $$ SELECT pg_wallet._api_caller(token, 'waas', ARRAY['client', 'admin']) $$;
+AS $$ BEGIN RETURN pg_wallet._api_caller(token, 'waas', ARRAY['client', 'admin']); END $$;
 COMMENT ON FUNCTION pg_wallet._waas_me(text) IS
 	'Internal: authenticate a WaaS caller (roles client, admin; a waas token).';
 
@@ -417,16 +418,18 @@ COMMENT ON FUNCTION pg_wallet.api_waas_create_client_service(text, jsonb) IS
 -- The transaction metadata kept on the journal and echoed back.
 CREATE OR REPLACE FUNCTION pg_wallet._waas_meta(b jsonb)
 RETURNS jsonb
-LANGUAGE sql IMMUTABLE
+LANGUAGE plpgsql IMMUTABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-	SELECT jsonb_strip_nulls(jsonb_build_object(
+BEGIN
+	RETURN jsonb_strip_nulls(jsonb_build_object(
 		'client_service_code', b ->> 'client_service_code',
 		'transaction_source', b ->> 'transaction_source',
 		'source_transaction_id', b ->> 'source_transaction_id',
 		'source_transaction_data', b -> 'source_transaction_data',
 		'transaction_narration', b ->> 'transaction_narration',
-		'transaction_date', b ->> 'transaction_date'))
+		'transaction_date', b ->> 'transaction_date'));
+END
 $$;
 COMMENT ON FUNCTION pg_wallet._waas_meta(jsonb) IS 'Internal: WaaS fields kept on a journal.';
 

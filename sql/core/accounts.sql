@@ -46,14 +46,18 @@ COMMENT ON FUNCTION pg_wallet.create_owner(text, text, text, jsonb) IS
 	'Create an owner (user, client, merchant, partner, agent, platform); returns its id.';
 
 -- The account_info of one account acct.
+-- PL/pgSQL, not SQL: see get_balance (sql/core/reads.sql).
 CREATE OR REPLACE FUNCTION pg_wallet._account_info(a pg_wallet.accounts)
 RETURNS pg_wallet.account_info
-LANGUAGE sql STABLE
+LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-	SELECT a.id, a.account_number, a.owner_id, a.currency, a.purpose, a.name,
+BEGIN
+	RETURN ROW(a.id, a.account_number, a.owner_id, a.currency, a.purpose, a.name,
 		pg_wallet.minor_to_numeric(a.minimum_balance, a.exponent), a.can_overdraw,
-		a.credit_mode, a.status, a.status_reason, a.created_at, a.updated_at
+		a.credit_mode, a.status, a.status_reason, a.created_at,
+		a.updated_at)::pg_wallet.account_info;
+END
 $$;
 COMMENT ON FUNCTION pg_wallet._account_info(pg_wallet.accounts) IS
 	'Internal: an accounts row as account_info.';

@@ -1,28 +1,40 @@
 -- Reads: balances, entries, statements, journals. Plain SQL over the tables the posting core
 -- writes. The balance of an account is always balance + its unfolded account_deltas.
 
+-- PL/pgSQL, not SQL: a SQL function with SET search_path is never inlined, and PostgreSQL 15
+-- parses and plans its body again on every call from another statement or PL/pgSQL; a
+-- PL/pgSQL function keeps its plan per backend (issue 20: most of an API balance read).
 CREATE OR REPLACE FUNCTION pg_wallet.get_balance(account_number text)
 RETURNS pg_wallet.balance_info
-LANGUAGE sql STABLE SECURITY DEFINER
+LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
-	WITH a AS (SELECT * FROM pg_wallet._account_row(account_number)),
-	t AS (
-		SELECT a.*,
-			a.balance + coalesce((SELECT sum(d.amount) FROM pg_wallet.account_deltas d
-			                      WHERE d.account_id = a.id), 0)::bigint AS total,
-			coalesce((SELECT sum(h.amount) FROM pg_wallet.holds h
-			          WHERE h.counterpart_account_id = a.id AND h.status = 'ACTIVE'), 0)::bigint
-				AS incoming
-		FROM a)
-	SELECT t.account_number, t.currency,
-		pg_wallet.minor_to_numeric(t.total, t.exponent),
-		pg_wallet.minor_to_numeric(t.total - t.pending_debit, t.exponent),
-		pg_wallet.minor_to_numeric(t.pending_debit, t.exponent),
-		pg_wallet.minor_to_numeric(t.incoming, t.exponent),
-		(SELECT e.created_at FROM pg_wallet.entries e WHERE e.account_id = t.id
+DECLARE
+	r pg_wallet.balance_info;
+BEGIN
+	-- the sums in LATERAL subqueries: each is computed once (a scalar subquery used in two
+	-- output columns would be planned and run twice)
+	SELECT a.account_number, a.currency,
+		pg_wallet.minor_to_numeric(a.balance + d.amount, a.exponent),
+		pg_wallet.minor_to_numeric(a.balance + d.amount - a.pending_debit, a.exponent),
+		pg_wallet.minor_to_numeric(a.pending_debit, a.exponent),
+		pg_wallet.minor_to_numeric(h.amount, a.exponent),
+		(SELECT e.created_at FROM pg_wallet.entries e WHERE e.account_id = a.id
 		 ORDER BY e.created_at DESC, e.id DESC LIMIT 1)
-	FROM t
+	INTO r
+	FROM pg_wallet.accounts a
+	CROSS JOIN LATERAL (SELECT coalesce(sum(x.amount), 0)::bigint AS amount
+		FROM pg_wallet.account_deltas x WHERE x.account_id = a.id) d
+	CROSS JOIN LATERAL (SELECT coalesce(sum(x.amount), 0)::bigint AS amount
+		FROM pg_wallet.holds x
+		WHERE x.counterpart_account_id = a.id AND x.status = 'ACTIVE') h
+	WHERE a.account_number = get_balance.account_number;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'account % does not exist', coalesce(get_balance.account_number, 'NULL')
+			USING ERRCODE = 'WL005';
+	END IF;
+	RETURN r;
+END
 $$;
 COMMENT ON FUNCTION pg_wallet.get_balance(text) IS
 	'Balance, available balance (balance - pending_debit), pending debit (active holds on the '

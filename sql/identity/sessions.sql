@@ -391,52 +391,18 @@ COMMENT ON FUNCTION pg_wallet.refresh_session(text) IS
 -- Authenticate: what every API function calls first
 -- ---------------------------------------------------------------------------------------
 
+-- C (src/identity/auth_authenticate.c): the token verified with the per-backend cached key
+-- of its kid, then ONE statement reads the jti's registry row, its session and principal by
+-- primary key and proves the cached key still current. Issue 20: the PL/pgSQL version behind
+-- two SQL wrappers was a third of an authenticated read.
 CREATE OR REPLACE FUNCTION pg_wallet.authenticate(
 	token text,
 	allowed_roles text[] DEFAULT NULL,
 	expected_audience text DEFAULT NULL)
 RETURNS pg_wallet.auth_principal
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-	c pg_wallet.jwt_claims := pg_wallet._jwt_verify(token);
-	a record;
-BEGIN
-	SELECT t.session_id, t.revoked_at AS token_revoked, s.revoked_at AS session_revoked, p.*
-	INTO a
-	FROM pg_wallet.access_tokens t
-	JOIN pg_wallet.auth_sessions s ON s.id = t.session_id
-	JOIN pg_wallet.principals p ON p.id = t.principal_id
-	WHERE t.jti = c.jti;
-	IF NOT FOUND OR a.token_revoked IS NOT NULL OR a.session_revoked IS NOT NULL
-		OR a.id <> c.sub OR a.session_id <> c.sid THEN
-		RAISE EXCEPTION 'access token has been revoked' USING ERRCODE = 'WL025';
-	END IF;
-	IF a.status <> 'ACTIVE' THEN
-		RAISE EXCEPTION 'account %', lower(a.status) USING ERRCODE = 'WL021';
-	END IF;
-	-- a token issued for another API (its aud, the profile that issued it) is refused
-	-- before the role is looked at
-	IF expected_audience IS NOT NULL AND c.aud IS DISTINCT FROM expected_audience THEN
-		RAISE EXCEPTION 'access token was not issued for this API' USING ERRCODE = 'WL023',
-			DETAIL = format('The token is for %s, not %s.', c.aud, left(expected_audience, 40));
-	END IF;
-	IF allowed_roles IS NOT NULL THEN
-		IF cardinality(allowed_roles) > 8 THEN
-			RAISE EXCEPTION 'allowed_roles has more than 8 elements'
-				USING ERRCODE = 'program_limit_exceeded';
-		END IF;
-		IF NOT (a.role = ANY (allowed_roles)) THEN
-			RAISE EXCEPTION 'forbidden: role % may not perform this operation', a.role
-				USING ERRCODE = 'WL031',
-				      DETAIL = format('Allowed roles: %s.', array_to_string(allowed_roles, ', '));
-		END IF;
-	END IF;
-	RETURN ROW(a.id, a.role, a.owner_id, a.email, a.username, a.status, a.kyc_status,
-		a.kyc_tier, c.jti, c.sid, c.aud, c.expires_at)::pg_wallet.auth_principal;
-END
-$$;
+AS 'MODULE_PATHNAME', 'wallet_authenticate'
+LANGUAGE C VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION pg_wallet.authenticate(text, text[], text) IS
 	'Token (optionally "Bearer ...") to the calling principal, or the precise error: WL022 '
 	'missing/malformed, WL023 algorithm not HS256/unknown key/bad signature, WL024 expired, '

@@ -96,4 +96,21 @@ extern bool auth_equal(const uint8 *a, size_t alen, const uint8 *b, size_t blen)
 extern void auth_hs256(const uint8 *key, size_t keylen, const char *data, size_t len,
 					   uint8 *out);
 
+/* The claims of a verified access token (auth_jwt_verify). */
+typedef struct AuthClaims
+{
+	Datum		sub;			/* uuid Datums */
+	Datum		sid;
+	Datum		jti;
+	char		role[33];
+	char		aud[33];
+	char		kid[AUTH_JWT_KID_MAX + 1];
+	int64		iat;			/* Unix seconds */
+	int64		exp;
+	uint8		key_digest[AUTH_HS256_LEN]; /* SHA-256 of the key that verified it */
+} AuthClaims;
+
+extern void auth_jwt_verify(text *token, bool use_cache, AuthClaims *claims);
+extern void auth_jwt_forget_key(const char *kid);
+
 #endif							/* PG_WALLET_AUTH_H */

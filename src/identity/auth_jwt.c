@@ -4,7 +4,9 @@
  *	  JSON Web Tokens signed with HS256 (RFC 7519, RFC 7515 compact form):
  *	  issue an access token, verify one.
  *
- * Owns: auth_hs256 (one-shot HMAC-SHA256), the token layout, and the SQL
+ * Owns: auth_hs256 (one-shot HMAC-SHA256), the token layout, the
+ * verification of a token (auth_jwt_verify, for _jwt_verify and
+ * authenticate()), the per-backend cache of verification keys, and the SQL
  * functions hs256_sign (test vectors), _jwt_issue and _jwt_verify.
  *
  * Never: accepts any algorithm but HS256 ("none", HS384, RS256, ... are
@@ -22,6 +24,15 @@
  * Keys live in pg_wallet.jwt_signing_keys (no role but the extension owner
  * can read it); the kid names the key, so retired keys keep verifying
  * until their tokens have expired.
+ *
+ * The key cache: authenticate() verifies with a key kept per backend (at
+ * most JWT_KEY_CACHE of them, by kid) instead of looking it up first, and
+ * proves the cached key still current in its one statement (the row of
+ * that kid, still verifying at the auth clock, whose secret's SHA-256 is
+ * the cached key's; auth_authenticate.c). When it is not, the caller drops
+ * it (auth_jwt_forget_key) and verifies again from the table. A signature
+ * that a cached key refuses is checked once more with the key read afresh.
+ * _jwt_verify() never uses the cache.
  *
  *-------------------------------------------------------------------------
  */
@@ -72,6 +83,20 @@ typedef struct JwtObject
 } JwtObject;
 
 static SPIPlanPtr key_plan = NULL;
+
+/* One cached verification key (authenticate() only; see the file header). */
+typedef struct JwtCachedKey
+{
+	bool		used;
+	char		kid[AUTH_JWT_KID_MAX + 1];
+	uint8		key[JWT_KEY_MAX];
+	size_t		keylen;
+	uint8		digest[AUTH_HS256_LEN];	/* SHA-256 of the key */
+} JwtCachedKey;
+
+#define JWT_KEY_CACHE	4
+static JwtCachedKey key_cache[JWT_KEY_CACHE];
+static int	key_cache_next = 0;
 
 /* HMAC-SHA256 of data with key into out[32] (one-shot HMAC()). */
 void
@@ -510,62 +535,191 @@ jwt_check_header(JwtObject *header)
 	return kid;
 }
 
-/* Verify the HS256 signature over header.payload; raises WL023. */
-static void
-jwt_check_signature(const char *kid, const char *token, const char *input_end,
-					const uint8 *sig, size_t siglen)
+/* The cached key of a kid, or NULL. */
+static JwtCachedKey *
+jwt_cached_key(const char *kid)
 {
-	uint8		key[JWT_KEY_MAX];
+	for (int i = 0; i < JWT_KEY_CACHE; i++)
+		if (key_cache[i].used && strcmp(key_cache[i].kid, kid) == 0)
+			return &key_cache[i];
+	return NULL;
+}
+
+/* Drop a cached key (wiped). */
+void
+auth_jwt_forget_key(const char *kid)
+{
+	JwtCachedKey *k = jwt_cached_key(kid);
+
+	if (k != NULL)
+	{
+		OPENSSL_cleanse(k, sizeof(*k));
+		k->used = false;
+	}
+}
+
+/* Keep a key read from the table in the cache (round robin). */
+static void
+jwt_cache_key(const char *kid, const uint8 *key, size_t keylen, const uint8 *digest)
+{
+	JwtCachedKey *k = jwt_cached_key(kid);
+
+	if (k == NULL)
+	{
+		k = &key_cache[key_cache_next];
+		key_cache_next = (key_cache_next + 1) % JWT_KEY_CACHE;
+	}
+	OPENSSL_cleanse(k, sizeof(*k));
+	strlcpy(k->kid, kid, sizeof(k->kid));
+	memcpy(k->key, key, keylen);
+	k->keylen = keylen;
+	memcpy(k->digest, digest, AUTH_HS256_LEN);
+	k->used = true;
+}
+
+/* Whether the HS256 of header.payload under key is sig (constant time). */
+static bool
+jwt_signature_ok(const uint8 *key, size_t keylen, const char *token, const char *input_end,
+				 const uint8 *sig, size_t siglen)
+{
 	uint8		mac[AUTH_HS256_LEN];
-	size_t		keylen = jwt_load_key(kid, key);
 	bool		ok;
 
+	auth_hs256(key, keylen, token, input_end - token, mac);
+	ok = auth_equal(mac, sizeof(mac), sig, siglen);
+	OPENSSL_cleanse(mac, sizeof(mac));
+	return ok;
+}
+
+/*
+ * Verify the HS256 signature over header.payload; raises WL023. With
+ * use_cache, a cached key of the kid is tried first and a key read from the
+ * table is cached. digest receives the SHA-256 of the key that verified it.
+ * True when that key came from the cache.
+ */
+static bool
+jwt_check_signature(const char *kid, const char *token, const char *input_end,
+					const uint8 *sig, size_t siglen, bool use_cache, uint8 *digest)
+{
+	JwtCachedKey *cached = use_cache ? jwt_cached_key(kid) : NULL;
+	uint8		key[JWT_KEY_MAX];
+	size_t		keylen;
+	bool		ok;
+
+	if (cached != NULL)
+	{
+		if (jwt_signature_ok(cached->key, cached->keylen, token, input_end, sig, siglen))
+		{
+			memcpy(digest, cached->digest, AUTH_HS256_LEN);
+			return true;
+		}
+		/* refused by the cached key: the key of that kid may have changed */
+		auth_jwt_forget_key(kid);
+	}
+	keylen = jwt_load_key(kid, key);
 	if (keylen == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_WALLET_TOKEN_SIGNATURE),
 				 errmsg("access token signing key is unknown or retired")));
-	auth_hs256(key, keylen, token, input_end - token, mac);
+	ok = jwt_signature_ok(key, keylen, token, input_end, sig, siglen);
+	auth_sha256(key, keylen, digest);
+	if (ok && use_cache)
+		jwt_cache_key(kid, key, keylen, digest);
 	OPENSSL_cleanse(key, sizeof(key));
-	ok = auth_equal(mac, sizeof(mac), sig, siglen);
-	OPENSSL_cleanse(mac, sizeof(mac));
 	if (!ok)
 		ereport(ERROR,
 				(errcode(ERRCODE_WALLET_TOKEN_SIGNATURE),
 				 errmsg("access token signature is invalid")));
+	return false;
 }
 
 /*
- * Claims of a verified payload into values[] (the jwt_claims columns):
- * sub, role, aud, sid, jti, kid, issued_at, expires_at. Raises WL022 when
- * incomplete, WL024 when expired.
+ * Claims of a verified payload into *c. Raises WL022 when incomplete, WL024
+ * when expired.
  */
 static void
-jwt_check_claims(JwtObject *claims, const char *kid, Datum *values)
+jwt_check_claims(JwtObject *claims, const char *kid, AuthClaims *c)
 {
 	const char *role = jwt_string(claims, "role");
 	const char *aud = jwt_string(claims, "aud");
 	const char *iss = jwt_string(claims, "iss");
-	int64		iat,
-				exp,
-				now = auth_now_unix();
+	int64		now = auth_now_unix();
 
 	if (iss == NULL || strcmp(iss, JWT_ISSUER) != 0 || role == NULL || aud == NULL ||
 		strlen(role) > 32 || strlen(aud) > 32 ||
-		!jwt_uuid(claims, "sub", &values[0]) || !jwt_uuid(claims, "sid", &values[3]) ||
-		!jwt_uuid(claims, "jti", &values[4]) ||
-		!jwt_int(claims, "iat", &iat) || !jwt_int(claims, "exp", &exp) || exp <= iat)
+		!jwt_uuid(claims, "sub", &c->sub) || !jwt_uuid(claims, "sid", &c->sid) ||
+		!jwt_uuid(claims, "jti", &c->jti) ||
+		!jwt_int(claims, "iat", &c->iat) || !jwt_int(claims, "exp", &c->exp) ||
+		c->exp <= c->iat)
 		jwt_malformed("The claims iss, sub, aud, role, sid, jti, iat and exp are required.");
-	if (iat > now + AUTH_JWT_CLOCK_SKEW_S)
+	if (c->iat > now + AUTH_JWT_CLOCK_SKEW_S)
 		jwt_malformed("The token was issued in the future.");
-	if (now >= exp)
+	if (now >= c->exp)
 		ereport(ERROR,
 				(errcode(ERRCODE_WALLET_TOKEN_EXPIRED),
 				 errmsg("access token has expired")));
-	values[1] = CStringGetTextDatum(role);
-	values[2] = CStringGetTextDatum(aud);
-	values[5] = CStringGetTextDatum(kid);
-	values[6] = TimestampTzGetDatum(auth_unix_to_timestamp(iat));
-	values[7] = TimestampTzGetDatum(auth_unix_to_timestamp(exp));
+	strlcpy(c->role, role, sizeof(c->role));
+	strlcpy(c->aud, aud, sizeof(c->aud));
+	strlcpy(c->kid, kid, sizeof(c->kid));
+}
+
+/*
+ * Verify a token (an optional "Bearer " prefix, at most AUTH_JWT_MAX_LEN
+ * bytes; NULL is missing) into *c: well-formed, HS256, signed by a current
+ * key, not expired. WL022 missing or malformed, WL023 algorithm, key or
+ * signature, WL024 expired. Revocation is the caller's. With use_cache the
+ * key may come from the per-backend cache, and the caller must prove it
+ * current (c->key_digest; see the file header).
+ */
+void
+auth_jwt_verify(text *token_text, bool use_cache, AuthClaims *c)
+{
+	char	   *token;
+	char	   *input_end;
+	char	   *payload_b64;
+	JwtObject	header;
+	JwtObject  *claims = palloc(sizeof(JwtObject));
+	uint8	   *sig,
+			   *payload;
+	size_t		siglen,
+				payloadlen;
+	const char *kid;
+	bool		cached;
+	int64		exp;
+
+	memset(c, 0, sizeof(*c));
+	if (token_text == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_WALLET_TOKEN_MALFORMED),
+				 errmsg("access token is missing")));
+	if (VARSIZE_ANY_EXHDR(token_text) > AUTH_JWT_MAX_LEN)
+		jwt_malformed("The token is too long.");
+	token = jwt_strip_bearer(text_to_cstring(token_text));
+	if (token[0] == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_WALLET_TOKEN_MALFORMED),
+				 errmsg("access token is missing")));
+	jwt_split(token, &input_end, &payload_b64, &header, &sig, &siglen);
+	kid = jwt_check_header(&header);
+	cached = jwt_check_signature(kid, token, input_end, sig, siglen, use_cache,
+								 c->key_digest);
+
+	/* from here on the content is ours: signed by one of our keys */
+	if (!auth_base64url_decode(payload_b64, input_end - payload_b64, &payload, &payloadlen) ||
+		!jwt_parse_object((char *) payload, payloadlen, claims))
+		jwt_malformed("The payload is not a JSON object.");
+	/*
+	 * An expired token verified by a cached key: the key is checked against
+	 * the table first, so that a key retired or gone is still the reason
+	 * given (WL023) before the expiry (WL024), as without the cache.
+	 */
+	if (cached && jwt_int(claims, "exp", &exp) && auth_now_unix() >= exp)
+	{
+		auth_jwt_forget_key(kid);
+		jwt_check_signature(kid, token, input_end, sig, siglen, use_cache, c->key_digest);
+	}
+	jwt_check_claims(claims, kid, c);
+	pfree(claims);
 }
 
 /*
@@ -578,44 +732,23 @@ jwt_check_claims(JwtObject *claims, const char *kid, Datum *values)
 Datum
 wallet_jwt_verify(PG_FUNCTION_ARGS)
 {
-	char	   *token;
-	char	   *input_end;
-	char	   *payload_b64;
-	JwtObject	header;
-	JwtObject  *claims = palloc(sizeof(JwtObject));
-	uint8	   *sig,
-			   *payload;
-	size_t		siglen,
-				payloadlen;
-	const char *kid;
+	AuthClaims	c;
 	TupleDesc	tupdesc;
 	Datum		values[8];
 	bool		nulls[8] = {0};
 
-	if (PG_ARGISNULL(0))
-		ereport(ERROR,
-				(errcode(ERRCODE_WALLET_TOKEN_MALFORMED),
-				 errmsg("access token is missing")));
-	if (VARSIZE_ANY_EXHDR(PG_GETARG_TEXT_PP(0)) > AUTH_JWT_MAX_LEN)
-		jwt_malformed("The token is too long.");
-	token = jwt_strip_bearer(text_to_cstring(PG_GETARG_TEXT_PP(0)));
-	if (token[0] == '\0')
-		ereport(ERROR,
-				(errcode(ERRCODE_WALLET_TOKEN_MALFORMED),
-				 errmsg("access token is missing")));
-	jwt_split(token, &input_end, &payload_b64, &header, &sig, &siglen);
-	kid = jwt_check_header(&header);
-	jwt_check_signature(kid, token, input_end, sig, siglen);
-
-	/* from here on the content is ours: signed by one of our keys */
-	if (!auth_base64url_decode(payload_b64, input_end - payload_b64, &payload, &payloadlen) ||
-		!jwt_parse_object((char *) payload, payloadlen, claims))
-		jwt_malformed("The payload is not a JSON object.");
-	jwt_check_claims(claims, kid, values);
-
+	auth_jwt_verify(PG_ARGISNULL(0) ? NULL : PG_GETARG_TEXT_PP(0), false, &c);
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE ||
 		tupdesc->natts != 8)
 		elog(ERROR, "_jwt_verify must return pg_wallet.jwt_claims");
+	values[0] = c.sub;
+	values[1] = CStringGetTextDatum(c.role);
+	values[2] = CStringGetTextDatum(c.aud);
+	values[3] = c.sid;
+	values[4] = c.jti;
+	values[5] = CStringGetTextDatum(c.kid);
+	values[6] = TimestampTzGetDatum(auth_unix_to_timestamp(c.iat));
+	values[7] = TimestampTzGetDatum(auth_unix_to_timestamp(c.exp));
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc),
 													  values, nulls)));
 }
