@@ -13,6 +13,9 @@
 T=/tribble/api/v1
 SIO_ENV=(PGW_BRIDGE_SIO_PING_INTERVAL_MS=1500 PGW_BRIDGE_SIO_PING_TIMEOUT_MS=1500)
 bridge_stop >/dev/null 2>&1
+# (45_tribble lowered the per-tier REST limits to see a 429; the fundings here need room)
+sql -c "UPDATE pg_wallet.tribble_rate_limits SET per_second = 1000, per_hour = 100000,
+	per_day = 1000000" >/dev/null
 if ! bridge_start "${SIO_ENV[@]}"; then
 	not_ok "75_socketio: the bridge starts"
 fi
