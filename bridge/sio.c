@@ -236,12 +236,24 @@ req_error(SioReq *r, int code, const char *message)
 	return 0;
 }
 
-/* The pending poll takes the queue: packets joined by 0x1e, within maxPayload bytes. */
+/*
+ * The largest packet the server sends, and a poll reply's bound: a reply of the database
+ * (response_bytes_max) with its framing, or maxPayload when that is larger.
+ */
+static size_t
+sio_out_max(void)
+{
+	size_t		reply = sio_cfg->response_bytes_max + 64;
+
+	return reply > sio_cfg->body_bytes_max ? reply : sio_cfg->body_bytes_max;
+}
+
+/* The pending poll takes the queue: packets joined by 0x1e, within sio_out_max() bytes. */
 static void
 sio_flush_poll(SioSession *s)
 {
 	SioReq	   *r = s->poll;
-	size_t		len = 0, cap = sio_cfg->body_bytes_max;
+	size_t		len = 0, cap = sio_out_max();
 	char	   *body;
 
 	if (!r || r->state != REQ_WAIT || (!s->out_head && !s->closing))
@@ -297,7 +309,7 @@ sio_send(SioSession *s, char type, const char *data, size_t len)
 
 	if (s->closing)
 		return -1;
-	if (s->out_count >= SIO_OUT_MAX || len + 1 > sio_cfg->body_bytes_max ||
+	if (s->out_count >= SIO_OUT_MAX || len + 1 > sio_out_max() ||
 		!(p = malloc(sizeof(SioPacket) + LWS_PRE + len + 2)))
 	{
 		sio_end(s);				/* the client does not read, or the packet cannot be sent */
@@ -436,6 +448,19 @@ sio_args(struct lws *wsi, char *transport, size_t tcap, char *sid, size_t scap, 
 	snprintf(sid, scap, "%s", e ? e : "");
 }
 
+/*
+ * Hold a poll until there is something to send: lws's own deadline for a request (a few
+ * seconds) is lifted; the server's ping, every sio_ping_interval_ms, answers it at the latest.
+ */
+static void
+sio_hold(SioReq *r, SioSession *s)
+{
+	lws_set_timeout(r->wsi, NO_PENDING_TIMEOUT, 0);
+	s->poll = r;
+	r->s = s;
+	r->state = REQ_WAIT;
+}
+
 /* A request of the polling transport: the handshake, a poll (GET) or packets (POST). */
 static int
 sio_http(struct lws *wsi, HttpSession *pss)
@@ -465,9 +490,7 @@ sio_http(struct lws *wsi, HttpSession *pss)
 					  "{\"code\":3,\"message\":\"server busy, retry later\"}", 47);
 			return 0;
 		}
-		s->poll = r;
-		r->s = s;
-		r->state = REQ_WAIT;
+		sio_hold(r, s);
 		sio_open_packet(s, 1);
 		return 0;
 	}
@@ -484,8 +507,7 @@ sio_http(struct lws *wsi, HttpSession *pss)
 			sio_end(s);			/* two polls at once: the client is confused or hostile */
 			return req_error(r, 3, "Bad request");
 		}
-		s->poll = r;
-		r->state = REQ_WAIT;
+		sio_hold(r, s);
 		sio_flush_poll(s);
 		return 0;
 	}
@@ -609,6 +631,11 @@ sio_ws_filter(struct lws *wsi)
 	if (sid[0] && (!(s = sio_find(sid)) || s->ws || s->upgraded || s->closing))
 	{
 		metrics_refused("sio_protocol");
+		return 1;
+	}
+	if (!sid[0] && n_used >= n_sessions)
+	{
+		metrics_refused("sio_sessions");
 		return 1;
 	}
 	return 0;
@@ -803,8 +830,10 @@ sio_sweep(lws_sorted_usec_list_t *sul)
 		{
 			s->ping_pending = 1;
 			s->ping_sent_us = now;
-			sio_send(s, '2', "", 0);
+			if (sio_send(s, '2', "", 0) != 0)
+				continue;		/* the session ended */
 		}
+		sio_socket_tick(s);
 	}
 	if (sio_ctx)
 		lws_sul_schedule(sio_ctx, 0, &sweep_sul, sio_sweep, SIO_SWEEP_US);

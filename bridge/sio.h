@@ -67,6 +67,7 @@ int			sio_session_count(void);
 void		sio_socket_init(void);
 int			sio_socket_packet(SioSession *s, const char *data, size_t len);
 void		sio_socket_closed(SioSession *s);
+void		sio_socket_tick(SioSession *s);
 void		sio_socket_on_event(const char *payload);
 
 #endif

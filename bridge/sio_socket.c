@@ -221,6 +221,17 @@ sio_fetch(SioSession *s)
 	}
 }
 
+/*
+ * The session's timer tick (sio.c, every 200 ms): a read that could not run (no free slot, a
+ * full queue, the database away) runs now.
+ */
+void
+sio_socket_tick(SioSession *s)
+{
+	if (s->nsp_state == 2 && s->fetch_again && !s->fetching)
+		sio_fetch(s);
+}
+
 /* NOTIFY on the events channel: the owner's connected sockets read their new events. */
 void
 sio_socket_on_event(const char *payload)
@@ -270,6 +281,8 @@ sio_deliver(RequestSlot *slot, int status, const char *body, size_t len)
 		s->fetching = 0;
 		if (status >= 400)
 		{
+			if (status >= 500)
+				s->fetch_again = 1;	/* the database was away: read again (sio_socket_tick) */
 			if (status == 401 || status == 403)
 			{
 				sio_emit(s, '1', SIO_ACK_NONE, "", 0);	/* the token ended: disconnect */
