@@ -11,7 +11,8 @@
 # bridge with short pings (after 72_limits left one with low limits); the card partner is
 # 45_tribble's, whose callback is played by pg_wallet._deposit_complete.
 T=/tribble/api/v1
-SIO_ENV=(PGW_BRIDGE_SIO_PING_INTERVAL_MS=1500 PGW_BRIDGE_SIO_PING_TIMEOUT_MS=1500)
+# (pings every 6 s: a poll is held longer than lws's own few seconds for a request)
+SIO_ENV=(PGW_BRIDGE_SIO_PING_INTERVAL_MS=6000 PGW_BRIDGE_SIO_PING_TIMEOUT_MS=3000)
 bridge_stop >/dev/null 2>&1
 # (45_tribble lowered the per-tier REST limits to see a 429; the fundings here need room)
 sql -c "UPDATE pg_wallet.tribble_rate_limits SET per_second = 1000, per_hour = 100000,

@@ -86,6 +86,11 @@ async function polling() {
 		poll.status === 200 && /^44\{"message":/.test(poll.body), poll.body);
 
 	h = await handshake();
+	r = await request('GET', base + 'polling&sid=' + h.sid);
+	report('a poll with nothing to send is held, and answered by the server\'s ping',
+		r.status === 200 && r.body === '2', `${r.status} ${JSON.stringify(r.body)}`);
+
+	h = await handshake();
 	const first = request('GET', base + 'polling&sid=' + h.sid);
 	await new Promise((res) => setTimeout(res, 200));	// (lets the first poll arrive first)
 	const second = await request('GET', base + 'polling&sid=' + h.sid);
@@ -121,14 +126,14 @@ async function websocket() {
 	report('a session whose pongs do not come is closed by the server',
 		c.frames[0][0] === '0' && c.frames.includes('2'), JSON.stringify(c.frames));
 
-	// a connected client that answers them stays (three pings answered, then it leaves)
+	// a connected client that answers them stays (two pings answered, then it leaves)
 	c = await wsOpen(base + 'websocket');
 	c.ws.send('40' + JSON.stringify({ token: `Bearer ${token}` }));
 	let pings = 0;
 	const left = await new Promise((res) => {
 		c.ws.on('message', (m) => {
-			if (m.toString() === '2' && ++pings <= 3) c.ws.send('3');
-			if (pings === 3) { c.ws.close(1000); res('client'); }
+			if (m.toString() === '2' && ++pings <= 2) c.ws.send('3');
+			if (pings === 2) { c.ws.close(1000); res('client'); }
 		});
 		c.closed.then(() => res('server'));
 	});
