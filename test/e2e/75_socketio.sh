@@ -7,9 +7,10 @@
 # ever gets another's, a client whose network drops reconnects by itself and receives what it
 # missed; then the bridge is restarted and a client resumes from its offset; then raw sockets
 # (socketio_raw.js) check the framing: Engine.IO's error codes, oversized payloads refused,
-# bad and binary packets ending the session, two polls at once, missed pongs. Runs its own
-# bridge with short pings (after 72_limits left one with low limits); the card partner is
-# 45_tribble's, whose callback is played by pg_wallet._deposit_complete.
+# bad and binary packets ending the session, two polls at once, missed pongs; last, 1,000 idle
+# connections whose bridge must not grow (socketio_idle.js). Runs bridges of its own (after
+# 72_limits left one with low limits); the card partner is 45_tribble's, whose callback is
+# played by pg_wallet._deposit_complete.
 T=/tribble/api/v1
 # (pings every 6 s: a poll is held longer than lws's own few seconds for a request)
 SIO_ENV=(PGW_BRIDGE_SIO_PING_INTERVAL_MS=6000 PGW_BRIDGE_SIO_PING_TIMEOUT_MS=3000)
@@ -61,3 +62,16 @@ check "/metrics counts socket.io protocol refusals" \
 	grep -Eq '^pgw_bridge_refused_total\{reason="sio_protocol"\} [1-9]' "$E2E_DIR/body"
 check "after the socket.io fundings every currency sums to zero (verify_ledger() is clean)" test \
 	"$(sql -c "SELECT count(*) FROM pg_wallet.verify_ledger()")" = 0
+
+# 1,000 idle socket.io connections held by one bridge (a bridge of their own: more
+# connections from one address, more sessions per user, slower pings), whose memory must
+# not grow while they only answer pings
+bridge_stop >/dev/null 2>&1
+ulimit -n 4096 2>/dev/null
+if bridge_start PGW_BRIDGE_SIO_PING_INTERVAL_MS=3000 PGW_BRIDGE_SIO_PING_TIMEOUT_MS=5000 \
+	PGW_BRIDGE_CONNECTIONS_PER_IP=2000 PGW_BRIDGE_CONNECTIONS_MAX=2000 \
+	PGW_BRIDGE_WS_SESSIONS_PER_USER=2000 PGW_BRIDGE_PREAUTH_RATE_PER_MIN=5000; then
+	sio_node socketio_idle.js "$URL" "$ST_A" 1000 "$BRIDGE_PID"
+else
+	not_ok "75_socketio: the bridge for 1,000 connections starts"
+fi
