@@ -821,7 +821,7 @@ sio_sweep(lws_sorted_usec_list_t *sul)
 		if (!s->used || s->closing)
 			continue;
 		if ((s->ping_pending && now - s->ping_sent_us > timeout) ||
-			(s->nsp_state == 0 && s->owner_id == 0 && now - s->created_us > interval + timeout))
+			(s->nsp_state != 2 && s->owner_id == 0 && now - s->created_us > interval + timeout))
 		{
 			sio_end(s);
 			continue;

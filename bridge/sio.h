@@ -46,6 +46,7 @@ typedef struct SioSession
 	unsigned char peer_key[16];
 	/* socket.io, namespace "/" (sio_socket.c) */
 	int			nsp_state;		/* 0: not connected, 1: CONNECT call in flight, 2: connected */
+	int			connect_queued;	/* the CONNECT waits for a free request slot */
 	char	   *auth;			/* the CONNECT's auth object, as sent (checked JSON) */
 	size_t		auth_len;
 	long long	owner_id;

@@ -37,6 +37,7 @@ static size_t sio_render_error(char *dst, size_t cap, int status, const char *co
 /* Tribble's statuses (set at init); errors as a CONNECT_ERROR's {"message", "data"}. */
 static Profile sio_profile = {"socket.io", NULL, NULL, 0, NULL, sio_render_error, 0};
 
+static void sio_connect_call(SioSession *s);
 static void sio_on_result(RequestSlot *s, PGresult *res);
 static void sio_on_error(RequestSlot *s, int status, const char *code, const char *msg);
 
@@ -222,13 +223,15 @@ sio_fetch(SioSession *s)
 }
 
 /*
- * The session's timer tick (sio.c, every 200 ms): a read that could not run (no free slot, a
- * full queue, the database away) runs now.
+ * The session's timer tick (sio.c, every 200 ms): a CONNECT or a read that could not run (no
+ * free slot, a full queue, the database away) runs now.
  */
 void
 sio_socket_tick(SioSession *s)
 {
-	if (s->nsp_state == 2 && s->fetch_again && !s->fetching)
+	if (s->nsp_state == 1 && s->connect_queued)
+		sio_connect_call(s);
+	else if (s->nsp_state == 2 && s->fetch_again && !s->fetching)
 		sio_fetch(s);
 }
 
@@ -382,6 +385,17 @@ sio_socket_closed(SioSession *s)
 	slot_detach(&sio_sink, s);
 }
 
+/*
+ * The CONNECT's call; when every request slot is taken (a crowd reconnecting at once) it
+ * waits and is tried again on the timer, within the session's connect deadline (sio.c).
+ */
+static void
+sio_connect_call(SioSession *s)
+{
+	s->connect_queued = sio_call(s, &sio_connect_route, "{", 1, s->auth + 1, s->auth_len - 1,
+								 SIO_ACK_NONE) != 0;
+}
+
 /* A CONNECT: its auth object is kept and checked by the database. */
 static int
 sio_connect(SioSession *s, const char *nsp, const char *payload, size_t len)
@@ -413,11 +427,7 @@ sio_connect(SioSession *s, const char *nsp, const char *payload, size_t len)
 	s->auth[len] = '\0';
 	s->auth_len = len;
 	s->nsp_state = 1;
-	if (sio_call(s, &sio_connect_route, "{", 1, payload + 1, len - 1, SIO_ACK_NONE) != 0)
-	{
-		s->nsp_state = 0;
-		sio_connect_error(s, "server busy, retry later");
-	}
+	sio_connect_call(s);
 	return 0;
 }
 
@@ -446,12 +456,13 @@ sio_event(SioSession *s, long long ack, const char *payload, size_t len)
 	}
 	tail = body + 1;
 	snprintf(owner, sizeof(owner), "%lld", s->owner_id);
-	if (!ratelimit_take("sio", owner, sio_cfg->ws_rate_per_min, &remaining, &reset) ||
-		sio_call_auth(s, &sio_message_route, tail, len + 9, ack) != 0)
+	if (!ratelimit_take("sio", owner, sio_cfg->ws_rate_per_min, &remaining, &reset))
 	{
 		if (ack >= 0)
 			sio_emit(s, '3', ack, "[{\"error\":\"rate limit exceeded\"}]", 33);
 	}
+	else if (sio_call_auth(s, &sio_message_route, tail, len + 9, ack) != 0 && ack >= 0)
+		sio_emit(s, '3', ack, "[{\"error\":\"server busy, retry later\"}]", 38);
 	free(body);
 	return 0;
 }
