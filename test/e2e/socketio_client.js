@@ -9,7 +9,7 @@
 //   success callback completes it (pg_wallet._deposit_complete: a CREDIT posting).
 'use strict';
 const { io } = require('socket.io-client');
-const { execFileSync } = require('child_process');
+const { execFile, execFileSync } = require('child_process');
 
 const [mode, url, tokenA, tokenB, walletA, walletB] = process.argv.slice(2);
 const T = '/tribble/api/v1';
@@ -18,9 +18,12 @@ function report(name, pass, detail) {
 	console.log(pass ? `ok - ${mode}: ${name}` : `not ok - ${mode}: ${name}: ${detail}`);
 }
 
+const psqlArgs = (text) => ['-X', '-q', '-tA', '-v', 'ON_ERROR_STOP=1', '-c', text];
+
+// SQL without blocking the loop (the sockets keep answering pings meanwhile)
 function sql(text) {
-	return execFileSync(process.env.SIO_PSQL, ['-X', '-q', '-tA', '-v', 'ON_ERROR_STOP=1',
-		'-c', text]).toString().trim();
+	return new Promise((resolve, reject) => execFile(process.env.SIO_PSQL, psqlArgs(text),
+		(e, out) => (e ? reject(e) : resolve(out.toString().trim()))));
 }
 
 // A client with its events queued: next(name) resolves with the next one (or 'timeout').
@@ -59,14 +62,12 @@ async function startFund(token, wallet, amount) {
 }
 
 // The partner's success, as its callback completes a funding: the CREDIT posting and one
-// transaction:completed event for the wallet's owner, committed when this returns.
-function complete(ref) {
-	sql(`SELECT pg_wallet._deposit_complete('${ref}', 'psp-${ref}')`);
-}
+// transaction:completed event for the wallet's owner.
+const completion = (ref) => `SELECT pg_wallet._deposit_complete('${ref}', 'psp-${ref}')`;
 
 async function fund(token, wallet, amount) {
 	const ref = await startFund(token, wallet, amount);
-	complete(ref);
+	await sql(completion(ref));
 	return ref;
 }
 
@@ -122,7 +123,7 @@ async function main() {
 	// socket.io's connection-state recovery (pid, offset) and receives what it missed, and
 	// nothing of B's before it (B's event committed earlier)
 	const ref2 = await startFund(tokenA, walletA, 11);
-	a.once('disconnect', () => complete(ref2));
+	a.once('disconnect', () => execFileSync(process.env.SIO_PSQL, psqlArgs(completion(ref2))));
 	const sock = a.io.engine.transport.ws && a.io.engine.transport.ws._socket;
 	if (sock) sock.destroy();
 	else a.io.engine.close();

@@ -10,7 +10,14 @@
 'use strict';
 const fs = require('fs');
 const { io } = require('socket.io-client');
-const { execFileSync } = require('child_process');
+const { execFile } = require('child_process');
+
+// SQL without blocking the loop (the socket keeps answering pings meanwhile)
+function sql(text) {
+	return new Promise((resolve, reject) => execFile(process.env.SIO_PSQL,
+		['-X', '-q', '-tA', '-v', 'ON_ERROR_STOP=1', '-c', text],
+		(e, out) => (e ? reject(e) : resolve(out.toString().trim()))));
+}
 
 const [step, url, token, file, arg] = process.argv.slice(2);
 
@@ -31,12 +38,10 @@ async function start() {
 		reconnection: false });
 	let f = await next(s, 'connect');
 	report('A connects before the restart', f.kind === 'connect', JSON.stringify(f));
-	const ref = execFileSync(process.env.SIO_PSQL, ['-X', '-q', '-tA', '-v', 'ON_ERROR_STOP=1',
-		'-c', `SELECT f ->> 'transactionId' FROM pg_wallet.fund_wallet('${arg}', 5, 'card-001') f`])
-		.toString().trim();
+	const ref = await sql(
+		`SELECT f ->> 'transactionId' FROM pg_wallet.fund_wallet('${arg}', 5, 'card-001') f`);
 	const got = next(s, 'transaction:completed');
-	execFileSync(process.env.SIO_PSQL, ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-c',
-		`SELECT pg_wallet._deposit_complete('${ref}', 'psp-${ref}')`]);
+	await sql(`SELECT pg_wallet._deposit_complete('${ref}', 'psp-${ref}')`);
 	f = await got;
 	report('A receives an event and its offset', f.kind === 'transaction:completed' &&
 		f.data.transactionId === ref && /^[0-9]+$/.test(f.offset), JSON.stringify(f));
