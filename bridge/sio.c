@@ -383,7 +383,10 @@ sio_packet(SioSession *s, const char *data, size_t len)
 			if (s->ping_pending)
 			{
 				s->ping_pending = 0;
-				s->next_ping_us = now_us() + (uint64_t) sio_cfg->sio_ping_interval_ms * 1000;
+				/* a ping every interval, however late the pong: the client's own deadline
+				 * (interval + timeout after the last ping) is never near */
+				s->next_ping_us = s->ping_sent_us +
+					(uint64_t) sio_cfg->sio_ping_interval_ms * 1000;
 			}
 			return 0;
 		case '4':				/* message: socket.io */
