@@ -65,6 +65,17 @@ SioSession *sio_session_at(int i);
 int			sio_session_count(void);
 
 /* sio_socket.c: socket.io */
+#define SIO_NSP_MAX 64
+typedef struct SioParsed
+{
+	char		type;			/* '0'..'6' */
+	char		nsp[SIO_NSP_MAX + 1];	/* "/" unless the packet names one */
+	long long	ack;			/* -1: none */
+	const char *payload;		/* within the packet */
+	size_t		payload_len;
+} SioParsed;
+int			sio_parse(const char *d, size_t len, SioParsed *p);
+const char *sio_json_member(const char *j, size_t len, const char *name, size_t *vlen);
 void		sio_socket_init(void);
 int			sio_socket_packet(SioSession *s, const char *data, size_t len);
 void		sio_socket_closed(SioSession *s);

@@ -23,7 +23,6 @@
 
 #include "sio.h"
 
-#define SIO_NSP_MAX 64
 #define SIO_ACK_NONE (-1LL)
 
 static const Route sio_connect_route = {-1, "", "api_tribble_socket_connect", 200, AUTH_NONE, 0, 0};
@@ -72,8 +71,8 @@ sio_render_error(char *dst, size_t cap, int status, const char *code, const char
 }
 
 /* The span of a top-level member's value in a JSON object the database wrote; NULL if none. */
-static const char *
-json_member(const char *j, size_t len, const char *name, size_t *vlen)
+const char *
+sio_json_member(const char *j, size_t len, const char *name, size_t *vlen)
 {
 	size_t		nlen = strlen(name), i = 1;
 	int			depth = 0, in_str = 0;
@@ -293,7 +292,7 @@ sio_deliver(RequestSlot *slot, int status, const char *body, size_t len)
 			}
 			return;
 		}
-		if (!slot->bridge_silent && (v = json_member(body, len, "packet", &vlen)) &&
+		if (!slot->bridge_silent && (v = sio_json_member(body, len, "packet", &vlen)) &&
 			sio_emit(s, '2', SIO_ACK_NONE, v, vlen) != 0)
 			return;
 		if (slot->bridge_last_event_id > s->last_event_id)
@@ -306,7 +305,7 @@ sio_deliver(RequestSlot *slot, int status, const char *body, size_t len)
 	{
 		if (slot->after_event_id < 0)
 			return;
-		if (status < 400 && (v = json_member(body, len, "ack", &vlen)))
+		if (status < 400 && (v = sio_json_member(body, len, "ack", &vlen)))
 			sio_emit(s, '3', slot->after_event_id, v, vlen);
 		else
 			sio_emit(s, '3', slot->after_event_id, "[{\"error\":\"refused\"}]", 21);
@@ -326,7 +325,7 @@ sio_deliver(RequestSlot *slot, int status, const char *body, size_t len)
 		sio_connect_error(s, "too many sessions for this user");
 		return;
 	}
-	if (!(v = json_member(body, len, "connect", &vlen)))
+	if (!(v = sio_json_member(body, len, "connect", &vlen)))
 	{
 		s->nsp_state = 0;
 		sio_connect_error(s, "internal error");
@@ -468,18 +467,20 @@ sio_event(SioSession *s, long long ack, const char *payload, size_t len)
 }
 
 /*
- * A socket.io packet (the data of an Engine.IO message): <type>[<nsp>,][<ack id>][<json>].
- * -1: malformed, binary, or not for a server: the session ends.
+ * The parts of a socket.io packet (the data of an Engine.IO message):
+ * <type>[<nsp>,][<ack id>][<payload>], the namespace at most SIO_NSP_MAX bytes and the ack
+ * id at most 9 digits. -1: malformed.
  */
 int
-sio_socket_packet(SioSession *s, const char *d, size_t len)
+sio_parse(const char *d, size_t len, SioParsed *p)
 {
-	char		nsp[SIO_NSP_MAX + 1] = "/";
-	long long	ack = SIO_ACK_NONE;
 	size_t		i = 1;
 
+	strcpy(p->nsp, "/");
+	p->ack = SIO_ACK_NONE;
 	if (len == 0 || d[0] < '0' || d[0] > '6')
 		return -1;
+	p->type = d[0];
 	if (i < len && d[i] == '/')
 	{
 		size_t		start = i;
@@ -488,8 +489,8 @@ sio_socket_packet(SioSession *s, const char *d, size_t len)
 			i++;
 		if (i >= len || d[i] != ',')
 			return -1;
-		memcpy(nsp, d + start, i - start);
-		nsp[i - start] = '\0';
+		memcpy(p->nsp, d + start, i - start);
+		p->nsp[i - start] = '\0';
 		i++;
 	}
 	if (i < len && d[i] >= '0' && d[i] <= '9')
@@ -500,20 +501,35 @@ sio_socket_packet(SioSession *s, const char *d, size_t len)
 			i++;
 		if (i - start > 9)
 			return -1;
-		ack = strtoll(d + start, NULL, 10);
+		p->ack = 0;
+		for (size_t k = start; k < i; k++)
+			p->ack = p->ack * 10 + (d[k] - '0');
 	}
-	switch (d[0])
+	p->payload = d + i;
+	p->payload_len = len - i;
+	return 0;
+}
+
+/* A socket.io packet. -1: malformed, binary, or not for a server: the session ends. */
+int
+sio_socket_packet(SioSession *s, const char *d, size_t len)
+{
+	SioParsed	p;
+
+	if (sio_parse(d, len, &p) != 0)
+		return -1;
+	switch (p.type)
 	{
 		case '0':
-			return ack >= 0 ? -1 : sio_connect(s, nsp, d + i, len - i);
+			return p.ack >= 0 ? -1 : sio_connect(s, p.nsp, p.payload, p.payload_len);
 		case '1':
-			if (!strcmp(nsp, "/"))
+			if (!strcmp(p.nsp, "/"))
 				s->nsp_state = 0;
 			return 0;
 		case '2':
-			if (strcmp(nsp, "/") != 0)
+			if (strcmp(p.nsp, "/") != 0)
 				return 0;
-			return sio_event(s, ack, d + i, len - i);
+			return sio_event(s, p.ack, p.payload, p.payload_len);
 		case '3':
 			return 0;			/* the server asks for no acknowledgement */
 		default:
