@@ -1,6 +1,6 @@
 /*
  * sio.c — the socket.io transport of the bridge, Engine.IO v4 part: sessions and their
- * transports at /socket.io/.
+ * transports at /socket.io/ (the HTTP long-polling requests are sio_poll.c's).
  *
  * Owns: the session table (sio_sessions_max entries, each a small record; queues and buffers
  * are allocated per packet and freed with the session), the handshake
@@ -27,29 +27,6 @@
 #include "sio.h"
 
 #define SIO_SWEEP_US 200000
-
-/* One HTTP request of the polling transport (HttpSession.sio_req). */
-typedef enum
-{
-	REQ_BODY,					/* a POST's body is being read */
-	REQ_WAIT,					/* a GET held until there is something to send */
-	REQ_HEADERS,				/* reply ready: headers next */
-	REQ_REPLY					/* headers written: body next */
-} SioReqState;
-
-typedef struct SioReq
-{
-	struct lws *wsi;
-	SioSession *s;				/* a poll's session (NULL once it ended or was answered) */
-	char		sid[SIO_SID_LEN + 1];	/* a POST's session, found again when its body is in */
-	SioReqState state;
-	int			status;
-	int			close_after;
-	const char *ctype;
-	char	   *reply;			/* LWS_PRE + reply_len */
-	size_t		reply_len;
-	unsigned char hdr[LWS_PRE + 512];
-} SioReq;
 
 const BridgeConfig *sio_cfg;
 static struct lws_context *sio_ctx;
@@ -101,7 +78,7 @@ sio_free_queue(SioSession *s)
 }
 
 /* The session is over and nothing refers to it any more: its memory goes. */
-static void
+void
 sio_release(SioSession *s)
 {
 	sio_socket_closed(s);
@@ -141,7 +118,7 @@ sio_session_count(void)
 	return n_sessions;
 }
 
-static SioSession *
+SioSession *
 sio_find(const char *sid)
 {
 	if (!sid || strlen(sid) != SIO_SID_LEN)
@@ -153,7 +130,7 @@ sio_find(const char *sid)
 }
 
 /* A new session, or NULL when the table is full or the address opens too many. */
-static SioSession *
+SioSession *
 sio_new(struct lws *wsi)
 {
 	static const char alphabet[] =
@@ -192,7 +169,7 @@ sio_new(struct lws *wsi)
 }
 
 /* The handshake packet: 0{"sid",...}. */
-static int
+int
 sio_open_packet(SioSession *s, int upgrades)
 {
 	char		open[256];
@@ -205,90 +182,16 @@ sio_open_packet(SioSession *s, int upgrades)
 	return sio_send(s, '0', open, (size_t) n);
 }
 
-/* Ask a reply of a request to be written. */
-static void
-req_reply(SioReq *r, int status, const char *ctype, const char *body, size_t len)
-{
-	free(r->reply);
-	r->reply = malloc(LWS_PRE + len + 1);
-	if (!r->reply)
-		len = 0, status = 500;
-	else
-		memcpy(r->reply + LWS_PRE, body, len);
-	r->reply_len = r->reply ? len : 0;
-	r->status = status;
-	r->ctype = ctype;
-	r->state = REQ_HEADERS;
-	lws_callback_on_writable(r->wsi);
-}
-
-/* An Engine.IO error reply: 400 {"code","message"}, and the connection closed after it. */
-static int
-req_error(SioReq *r, int code, const char *message)
-{
-	char		body[128];
-	int			n = snprintf(body, sizeof(body), "{\"code\":%d,\"message\":\"%s\"}", code,
-							 message);
-
-	metrics_refused("sio_protocol");
-	r->close_after = 1;
-	req_reply(r, 400, "application/json", body, (size_t) n);
-	return 0;
-}
-
 /*
  * The largest packet the server sends, and a poll reply's bound: a reply of the database
  * (response_bytes_max) with its framing, or maxPayload when that is larger.
  */
-static size_t
+size_t
 sio_out_max(void)
 {
 	size_t		reply = sio_cfg->response_bytes_max + 64;
 
 	return reply > sio_cfg->body_bytes_max ? reply : sio_cfg->body_bytes_max;
-}
-
-/* The pending poll takes the queue: packets joined by 0x1e, within sio_out_max() bytes. */
-static void
-sio_flush_poll(SioSession *s)
-{
-	SioReq	   *r = s->poll;
-	size_t		len = 0, cap = sio_out_max();
-	char	   *body;
-
-	if (!r || r->state != REQ_WAIT || (!s->out_head && !s->closing))
-		return;
-	if (!(body = malloc(cap + 2)))
-		return;
-	while (s->out_head && len + s->out_head->len + (len ? 1 : 0) <= cap)
-	{
-		SioPacket  *p = s->out_head;
-
-		if (len)
-			body[len++] = '\x1e';
-		memcpy(body + len, p->buf + LWS_PRE, p->len);
-		len += p->len;
-		s->out_head = p->next;
-		s->out_count--;
-		s->out_bytes -= p->len;
-		free(p);
-	}
-	if (!s->out_head)
-		s->out_tail = NULL;
-	if (len == 0 && s->out_head)
-		len = 0;				/* a packet larger than the bound cannot be: sio_send refused */
-	if (s->closing && !s->out_head)
-	{
-		if (len)
-			body[len++] = '\x1e';
-		body[len++] = '1';		/* close */
-	}
-	s->poll = NULL;
-	r->s = NULL;
-	req_reply(r, 200, "text/plain; charset=UTF-8", body, len);
-	free(body);
-	if (s->closing && !s->ws && !s->out_head)
-		sio_release(s);
 }
 
 /* Something is queued: wake the transport that carries it. */
@@ -344,14 +247,7 @@ sio_end(SioSession *s)
 	if (s->ws)
 	{
 		lws_callback_on_writable(s->ws);
-		if (s->poll)
-		{
-			SioReq	   *r = s->poll;
-
-			s->poll = NULL;
-			r->s = NULL;
-			req_reply(r, 200, "text/plain; charset=UTF-8", "1", 1);
-		}
+		sio_poll_answer(s, "1");	/* close */
 		return;
 	}
 	if (s->poll)
@@ -369,7 +265,7 @@ sio_close_all(void)
 }
 
 /* One Engine.IO packet from the client, on whichever transport. -1: a bad packet. */
-static int
+int
 sio_packet(SioSession *s, const char *data, size_t len)
 {
 	if (len == 0)
@@ -398,29 +294,6 @@ sio_packet(SioSession *s, const char *data, size_t len)
 	}
 }
 
-/* A POST's body: packets joined by 0x1e. */
-static int
-sio_post(SioReq *r, SioSession *s, const char *body, size_t len)
-{
-	size_t		start = 0;
-
-	for (size_t i = 0; i <= len; i++)
-		if (i == len || body[i] == '\x1e')
-		{
-			if (sio_packet(s, body + start, i - start) != 0)
-			{
-				if (s->used)
-					sio_end(s);
-				return req_error(r, 3, "Bad request");
-			}
-			if (!s->used || s->closing)
-				break;			/* a close packet ended the session */
-			start = i + 1;
-		}
-	req_reply(r, 200, "text/html", "ok", 2);
-	return 0;
-}
-
 /* One query argument's value ("name=" given), or NULL. lws's own look-up finds only the first. */
 static const char *
 sio_arg(struct lws *wsi, const char *name, char *buf, size_t cap)
@@ -438,7 +311,7 @@ sio_arg(struct lws *wsi, const char *name, char *buf, size_t cap)
 }
 
 /* The query arguments of an Engine.IO request: EIO=4 (eio), the transport, the sid. */
-static void
+void
 sio_args(struct lws *wsi, char *transport, size_t tcap, char *sid, size_t scap, int *eio)
 {
 	char		v[80];
@@ -449,169 +322,6 @@ sio_args(struct lws *wsi, char *transport, size_t tcap, char *sid, size_t scap, 
 	snprintf(transport, tcap, "%s", e ? e : "");
 	e = sio_arg(wsi, "sid=", v, sizeof(v));
 	snprintf(sid, scap, "%s", e ? e : "");
-}
-
-/*
- * Hold a poll until there is something to send: lws's own deadline for a request (a few
- * seconds) is lifted; the server's ping, every sio_ping_interval_ms, answers it at the latest.
- */
-static void
-sio_hold(SioReq *r, SioSession *s)
-{
-	lws_set_timeout(r->wsi, NO_PENDING_TIMEOUT, 0);
-	s->poll = r;
-	r->s = s;
-	r->state = REQ_WAIT;
-}
-
-/* A request of the polling transport: the handshake, a poll (GET) or packets (POST). */
-static int
-sio_http(struct lws *wsi, HttpSession *pss)
-{
-	char		transport[40], sid[64], *uri;
-	int			eio, uri_len, method = lws_http_get_uri_and_method(wsi, &uri, &uri_len);
-	SioReq	   *r = calloc(1, sizeof(SioReq));
-	SioSession *s;
-	HttpConn   *c = lws_get_opaque_user_data(wsi);
-
-	if (!r)
-		return -1;
-	r->wsi = wsi;
-	pss->sio_req = r;
-	sio_args(wsi, transport, sizeof(transport), sid, sizeof(sid), &eio);
-	if (!eio)
-		return req_error(r, 5, "Unsupported protocol version");
-	if (strcmp(transport, "polling") != 0)
-		return req_error(r, 0, "Transport unknown");
-	if (!sid[0])
-	{
-		if (method != LWSHUMETH_GET)
-			return req_error(r, 2, "Bad handshake method");
-		if (http_shutting_down || !(s = sio_new(wsi)))
-		{
-			req_reply(r, 503, "application/json",
-					  "{\"code\":3,\"message\":\"server busy, retry later\"}", 47);
-			return 0;
-		}
-		sio_hold(r, s);
-		sio_open_packet(s, 1);
-		return 0;
-	}
-	if (!(s = sio_find(sid)) || s->closing)
-		return req_error(r, 1, "Session ID unknown");
-	if (s->upgraded)
-		return req_error(r, 3, "Bad request");	/* the session moved to its WebSocket */
-	r->s = s;
-	if (method == LWSHUMETH_GET)
-	{
-		if (s->poll)
-		{
-			r->s = NULL;
-			sio_end(s);			/* two polls at once: the client is confused or hostile */
-			return req_error(r, 3, "Bad request");
-		}
-		sio_hold(r, s);
-		sio_flush_poll(s);
-		return 0;
-	}
-	if (method != LWSHUMETH_POST || !c)
-		return req_error(r, 3, "Bad request");
-	{
-		char		text[24];
-		int			n = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH);
-		long		cl;
-
-		if (n <= 0 || n > 18 || lws_hdr_copy(wsi, text, sizeof(text),
-											 WSI_TOKEN_HTTP_CONTENT_LENGTH) != n ||
-			strspn(text, "0123456789") != (size_t) n ||
-			lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0)
-			return req_error(r, 3, "Bad request");
-		cl = strtol(text, NULL, 10);
-		if (cl <= 0 || (size_t) cl > sio_cfg->body_bytes_max)
-		{
-			metrics_refused("sio_protocol");
-			r->close_after = 1;
-			req_reply(r, 413, "application/json",
-					  "{\"code\":3,\"message\":\"payload too large\"}", 40);
-			return 0;
-		}
-		r->state = REQ_BODY;
-		r->s = NULL;
-		memcpy(r->sid, s->sid, sizeof(r->sid));
-		client_read_begin(c, (size_t) cl);
-	}
-	return 0;
-}
-
-static int
-sio_http_body_done(struct lws *wsi, SioReq *r)
-{
-	HttpConn   *c = lws_get_opaque_user_data(wsi);
-	SioSession *s;
-	int			rc;
-
-	if (!c || r->state != REQ_BODY)
-		return 0;
-	if (!(s = sio_find(r->sid)) || s->closing || s->upgraded ||
-		c->body_len != c->body_expected)
-	{
-		client_read_end(c);
-		return req_error(r, 1, "Session ID unknown");
-	}
-	rc = sio_post(r, s, c->body, c->body_len);
-	client_read_end(c);
-	return rc;
-}
-
-static int
-sio_http_write(struct lws *wsi, HttpSession *pss, SioReq *r)
-{
-	unsigned char *start = r->hdr + LWS_PRE, *p = start, *end = r->hdr + sizeof(r->hdr) - 1;
-	int			close_after;
-
-	if (r->state == REQ_HEADERS)
-	{
-		if (lws_add_http_common_headers(wsi, (unsigned int) r->status, r->ctype,
-										(lws_filepos_t) r->reply_len, &p, end) ||
-			(r->close_after &&
-			 lws_add_http_header_by_token(wsi, WSI_TOKEN_CONNECTION,
-										  (const unsigned char *) "close", 5, &p, end)) ||
-			lws_finalize_write_http_header(wsi, start, &p, end))
-			return -1;
-		r->state = REQ_REPLY;
-		lws_callback_on_writable(wsi);
-		return 0;
-	}
-	if (r->state != REQ_REPLY)
-		return 0;
-	if (r->reply_len && lws_write(wsi, (unsigned char *) r->reply + LWS_PRE, r->reply_len,
-								  LWS_WRITE_HTTP_FINAL) != (int) r->reply_len)
-		return -1;
-	close_after = r->close_after || http_shutting_down;
-	free(r->reply);
-	free(r);
-	pss->sio_req = NULL;
-	if (close_after)
-		return -1;
-	return lws_http_transaction_completed(wsi) ? -1 : 0;
-}
-
-/* The request's connection is gone (or its reply written): forget it. */
-static void
-sio_http_closed(struct lws *wsi, HttpSession *pss)
-{
-	SioReq	   *r = pss->sio_req;
-	HttpConn   *c = lws_get_opaque_user_data(wsi);
-
-	if (c)
-		client_read_end(c);
-	if (!r)
-		return;
-	if (r->s && r->s->poll == r)
-		r->s->poll = NULL;		/* the session waits for the next poll (or its ping timeout) */
-	free(r->reply);
-	free(r);
-	pss->sio_req = NULL;
 }
 
 /*
@@ -678,27 +388,13 @@ sio_ws_message(SioSession *s, const char *m, size_t len)
 		{
 			s->probe_reply = 1;
 			lws_callback_on_writable(s->ws);
-			if (s->poll)		/* a noop ends the pending poll: the client pauses polling */
-			{
-				SioReq	   *r = s->poll;
-
-				s->poll = NULL;
-				r->s = NULL;
-				req_reply(r, 200, "text/plain; charset=UTF-8", "6", 1);
-			}
+			sio_poll_answer(s, "6");	/* a noop ends the pending poll: polling pauses */
 			return 0;
 		}
 		if (len == 1 && m[0] == '5')
 		{
 			s->upgraded = 1;
-			if (s->poll)
-			{
-				SioReq	   *r = s->poll;
-
-				s->poll = NULL;
-				r->s = NULL;
-				req_reply(r, 200, "text/plain; charset=UTF-8", "6", 1);
-			}
+			sio_poll_answer(s, "6");
 			if (s->out_head)
 				lws_callback_on_writable(s->ws);
 			return 0;
@@ -875,26 +571,14 @@ int
 sio_callback(struct lws *wsi, enum lws_callback_reasons reason, HttpSession *pss, void *in,
 			 size_t len)
 {
-	HttpConn   *c;
-
 	switch (reason)
 	{
 		case LWS_CALLBACK_HTTP:
-			if (!pss || pss->sio_req || pss->slot)
-				return -1;
-			return sio_http(wsi, pss);
 		case LWS_CALLBACK_HTTP_BODY:
-			c = lws_get_opaque_user_data(wsi);
-			if (!c || !c->reading || pss->sio_req->state != REQ_BODY)
-				return 0;
-			return client_read(c, in, len) == 0 ? 0 : -1;
 		case LWS_CALLBACK_HTTP_BODY_COMPLETION:
-			return sio_http_body_done(wsi, pss->sio_req);
 		case LWS_CALLBACK_HTTP_WRITEABLE:
-			return sio_http_write(wsi, pss, pss->sio_req);
 		case LWS_CALLBACK_CLOSED_HTTP:
-			sio_http_closed(wsi, pss);
-			return 0;
+			return sio_poll_callback(wsi, reason, pss, in, len);	/* sio_poll.c */
 		case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
 			return sio_ws_filter(wsi);
 		case LWS_CALLBACK_ESTABLISHED:

@@ -1,6 +1,7 @@
 /*
- * sio.h — the types shared by the socket.io transport's two files: sio.c (Engine.IO v4: the
- * sessions, the HTTP long-polling and WebSocket transports, the upgrade, pings) and
+ * sio.h — the types shared by the socket.io transport's files: sio.c (Engine.IO v4: the
+ * sessions, the WebSocket transport, the upgrade, pings), sio_poll.c (the HTTP long-polling
+ * requests) and
  * sio_socket.c (socket.io v5 on top: namespaces, CONNECT with its auth payload, EVENT, ACK,
  * the calls to pg_wallet.api_tribble_socket_*, events pushed from the durable log).
  * Must never be included by another transport: http.c and ws.c know nothing of socket.io.
@@ -58,9 +59,23 @@ typedef struct SioSession
 
 extern const BridgeConfig *sio_cfg;
 
-/* sio.c: Engine.IO */
+/* sio.c: Engine.IO sessions, the WebSocket transport */
 int			sio_send(SioSession *s, char type, const char *data, size_t len);
 void		sio_end(SioSession *s);
+SioSession *sio_find(const char *sid);
+SioSession *sio_new(struct lws *wsi);
+int			sio_open_packet(SioSession *s, int upgrades);
+int			sio_packet(SioSession *s, const char *data, size_t len);
+void		sio_release(SioSession *s);
+void		sio_args(struct lws *wsi, char *transport, size_t tcap, char *sid, size_t scap,
+					 int *eio);
+size_t		sio_out_max(void);
+
+/* sio_poll.c: the HTTP long-polling requests */
+void		sio_flush_poll(SioSession *s);
+void		sio_poll_answer(SioSession *s, const char *packet);
+int			sio_poll_callback(struct lws *wsi, enum lws_callback_reasons reason,
+							  HttpSession *pss, void *in, size_t len);
 SioSession *sio_session_at(int i);
 int			sio_session_count(void);
 
