@@ -4,17 +4,16 @@
  *
  * Owns: the session table (sio_sessions_max entries, each a small record; queues and buffers
  * are allocated per packet and freed with the session), the handshake
- * 0{"sid","upgrades","pingInterval","pingTimeout","maxPayload"}, the HTTP long-polling
- * transport (GET: the queued packets joined by the record separator 0x1e, held until there
- * is one; POST: packets in, "ok" out), the WebSocket transport (one packet per text frame),
+ * 0{"sid","upgrades","pingInterval","pingTimeout","maxPayload"}, a session's queue of
+ * packets and which transport carries it (a pending poll of sio_poll.c, or the WebSocket),
+ * the WebSocket transport (one packet per text frame),
  * the upgrade from polling (2probe/3probe on the new WebSocket, a noop 6 to the pending poll,
  * then 5), server pings every sio_ping_interval_ms and the end of a session whose pong does
  * not come back within sio_ping_timeout_ms (or whose socket.io CONNECT does not come within
- * their sum), the bounds (maxPayload = body_bytes_max per POST body and per WebSocket
- * message, SIO_OUT_MAX queued packets, sio_sessions_max sessions, new sessions per client
- * address under preauth_rate_per_min) and closing every session on shutdown. Errors are
- * Engine.IO's: 400 {"code","message"} (0 unknown transport, 1 unknown session, 2 bad
- * handshake method, 3 bad request, 5 unsupported protocol version).
+ * their sum), the bounds (maxPayload = body_bytes_max per WebSocket message, SIO_OUT_MAX
+ * queued packets, sio_sessions_max sessions, new sessions per client address under
+ * preauth_rate_per_min), routing protocol 0's reasons of /socket.io/ (sio_claims) and
+ * closing every session on shutdown.
  * Must never know another transport, never look inside a socket.io packet (sio_socket.c
  * does), and never log a packet.
  * Locking: none; one lws service thread.
