@@ -63,6 +63,9 @@ typedef struct BridgeConfig
 	int			preauth_rate_per_min;
 	int			login_rate_per_min;
 	int			password_concurrency_max;
+	int			sio_sessions_max;	/* socket.io (Engine.IO) sessions at once */
+	int			sio_ping_interval_ms;
+	int			sio_ping_timeout_ms;
 } BridgeConfig;
 
 struct PoolConn;
@@ -187,10 +190,14 @@ typedef struct RequestSlot
  * WebSocket after an upgrade (main.c sends each lws reason to http.c or ws.c).
  */
 struct WsSession;
+struct SioReq;
+struct SioSession;
 typedef struct HttpSession
 {
 	RequestSlot *slot;
 	struct WsSession *ws;
+	struct SioReq *sio_req;		/* socket.io: a polling request (sio.c) */
+	struct SioSession *sio;		/* socket.io: the session of a WebSocket (sio.c) */
 } HttpSession;
 
 /* peer.c: connections and requests in flight per client address */
@@ -316,6 +323,17 @@ int			ws_callback(struct lws *wsi, enum lws_callback_reasons reason, HttpSession
 						void *in, size_t len);
 void		ws_close_all(void);
 int			ws_open_count(void);
+
+/* sio.c: the socket.io transport (Engine.IO v4, socket.io v5; sio_socket.c) */
+int			sio_init(struct lws_context *ctx, const BridgeConfig *cfg);
+void		sio_stop(void);
+void		sio_free(void);
+void		sio_close_all(void);
+int			sio_open_count(void);
+int			sio_claims(struct lws *wsi, enum lws_callback_reasons reason, HttpSession *pss,
+					   void *in);
+int			sio_callback(struct lws *wsi, enum lws_callback_reasons reason, HttpSession *pss,
+						 void *in, size_t len);
 
 /* profile.c */
 typedef struct StatusMap

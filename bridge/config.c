@@ -76,6 +76,11 @@ static const Setting settings[] = {
 	  "logins and registrations per client address/min (30)"),
 	I("password_concurrency_max", password_concurrency_max, 1, 256,
 	  "logins and registrations in flight at once; more: 503 (2)"),
+	I("sio_sessions_max", sio_sessions_max, 1, 65536, "socket.io sessions at once (1024)"),
+	I("sio_ping_interval_ms", sio_ping_interval_ms, 100, 3600000,
+	  "socket.io: the server pings every this long (25000)"),
+	I("sio_ping_timeout_ms", sio_ping_timeout_ms, 100, 3600000,
+	  "socket.io: a pong must come within this, or the session ends (20000)"),
 };
 #define N_SETTINGS (sizeof(settings) / sizeof(settings[0]))
 
@@ -114,6 +119,9 @@ config_defaults(BridgeConfig *cfg)
 	cfg->preauth_rate_per_min = 120;
 	cfg->login_rate_per_min = 30;
 	cfg->password_concurrency_max = 2;
+	cfg->sio_sessions_max = 1024;
+	cfg->sio_ping_interval_ms = 25000;
+	cfg->sio_ping_timeout_ms = 20000;
 }
 
 static void

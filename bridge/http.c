@@ -482,7 +482,8 @@ http_request(struct lws *wsi, HttpSession *pss, HttpConn *c)
 		 (uri_len == 8 && !strncmp(uri, "/metrics", 8)));
 	RequestSlot *s;
 
-	if (!refusal && method == LWSHUMETH_POST && content_length > 0 &&
+	if (!refusal && (method == LWSHUMETH_POST || method == LWSHUMETH_PUT) &&
+		content_length > 0 &&
 		(size_t) content_length <= http_cfg->body_bytes_max &&
 		lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) == 0)
 	{

@@ -38,7 +38,7 @@ static void
 drain_check(lws_sorted_usec_list_t *sul)
 {
 	(void) sul;
-	if ((slot_inflight() == 0 && ws_open_count() == 0) ||
+	if ((slot_inflight() == 0 && ws_open_count() == 0 && sio_open_count() == 0) ||
 		now_us() - drain_started_us > (uint64_t) cfg.shutdown_grace_ms * 1000)
 	{
 		interrupted = 1;
@@ -57,6 +57,7 @@ shutdown_begin(void)
 	log_msg("info", "shutting down: %d request(s) in flight", slot_inflight());
 	drain_started_us = now_us();
 	ws_close_all();				/* 1001 going away, after their queued frames */
+	sio_close_all();
 	drain_check(&drain_sul);
 }
 
@@ -73,6 +74,8 @@ main_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, voi
 	/* (lws_context_deprecate would close the listen socket, but crashes in 4.1.6) */
 	if (reason == LWS_CALLBACK_FILTER_NETWORK_CONNECTION && http_shutting_down)
 		return 1;				/* refuse new connections while draining */
+	if (sio_claims(wsi, reason, user, in))	/* socket.io's requests and WebSockets */
+		return sio_callback(wsi, reason, user, in, len);
 	switch (reason)
 	{
 		case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
@@ -162,12 +165,15 @@ main(int argc, char **argv)
 		return 1;
 	}
 	http_init(context, &cfg);
-	if (ws_init(context, &cfg) != 0 || pool_start(context, vh, &cfg) != 0)
+	if (ws_init(context, &cfg) != 0 || sio_init(context, &cfg) != 0 ||
+		pool_start(context, vh, &cfg) != 0)
 	{
 		log_msg("error", "out of memory starting the pool");
+		sio_stop();
 		ws_free();
 		http_free();
 		lws_context_destroy(context);
+		sio_free();
 		slot_free();
 		peer_free();
 		return 1;
@@ -198,9 +204,11 @@ main(int argc, char **argv)
 
 	lws_sul_cancel(&drain_sul);
 	pool_stop();
+	sio_stop();
 	ws_free();
 	http_free();
 	lws_context_destroy(context);
+	sio_free();					/* after every socket closed */
 	slot_free();
 	peer_free();
 	if (cfg.pid_file[0])

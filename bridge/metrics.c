@@ -25,13 +25,13 @@ static struct
 	uint64_t	sum_us;
 	long		sockets;
 	uint64_t	events;
-	uint64_t	refused[6];
+	uint64_t	refused[8];
 } m;
 
 /* Why a connection, session or frame was refused: a fixed label set. */
 static const char *const refusal_reasons[] = {
 	"connections_max", "connections_per_ip", "slow_body", "ws_sessions_per_user",
-	"ws_protocol", "other"
+	"ws_protocol", "sio_protocol", "sio_sessions", "other"
 };
 #define N_REFUSALS (sizeof(refusal_reasons) / sizeof(refusal_reasons[0]))
 

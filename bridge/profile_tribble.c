@@ -1,7 +1,8 @@
 /*
  * profile_tribble.c — the Tribble REST profile (tribble-rest-api.md), the endpoints whose
- * functions exist so far: auth (register, login, refresh-token, logout, kyc-status), the
- * user's profile, wallets (list, one) and wallets/fund.
+ * functions exist so far: auth (register, login, refresh-token, logout, kyc-status,
+ * submit-kyc), the user's profile (read, update, change-password), wallets (list, one) and
+ * wallets/fund.
  *
  * Owns: its routes under tribble_base_path (default /tribble/api/v1), the HTTP statuses of the
  * standard SQLSTATEs (the wallet's own codes and their errorCode are in src/errors.tsv) and
@@ -29,7 +30,13 @@ static const Route tribble_routes[] = {
 	{LWSHUMETH_POST, "/auth/logout", "api_tribble_logout", 200, AUTH_BEARER, RATE_TIERED, 0},
 	{LWSHUMETH_GET, "/auth/kyc-status", "api_tribble_kyc_status", 200, AUTH_BEARER,
 	RATE_TIERED, 0},
+	{LWSHUMETH_POST, "/auth/submit-kyc", "api_tribble_submit_kyc", 200, AUTH_BEARER,
+	RATE_TIERED, 0},
 	{LWSHUMETH_GET, "/users/profile", "api_tribble_me", 200, AUTH_BEARER, RATE_TIERED, 0},
+	{LWSHUMETH_PUT, "/users/profile", "api_tribble_update_profile", 200, AUTH_BEARER,
+	RATE_TIERED, 0},
+	{LWSHUMETH_POST, "/users/change-password", "api_tribble_change_password", 200,
+	AUTH_BEARER, RATE_TIERED, 0},
 	{LWSHUMETH_GET, "/users/me", "api_tribble_me", 200, AUTH_BEARER, RATE_TIERED, 0},
 	{LWSHUMETH_GET, "/wallets", "api_tribble_wallets", 200, AUTH_BEARER, RATE_TIERED, 0},
 	{LWSHUMETH_POST, "/wallets/fund", "api_tribble_fund", 201, AUTH_BEARER, RATE_TIERED, 0},

@@ -472,3 +472,37 @@ CREATE OR REPLACE TRIGGER accounts_kyc_tier
 CREATE OR REPLACE TRIGGER principals_kyc_tier
 	AFTER INSERT OR DELETE OR UPDATE OF kyc_tier, owner_id ON pg_wallet.principals
 	FOR EACH ROW EXECUTE FUNCTION pg_wallet._principals_kyc_tier_sync();
+
+-- A principal's own profile: the names and phone number it may change itself. A new phone
+-- number is normalised to E.164 and is unverified until verified again.
+CREATE OR REPLACE FUNCTION pg_wallet.update_profile(
+	token text,
+	first_name text DEFAULT NULL,
+	last_name text DEFAULT NULL,
+	phone_number text DEFAULT NULL)
+RETURNS pg_wallet.principal_info
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	me pg_wallet.auth_principal := pg_wallet.authenticate(token);
+	v_first text := pg_wallet._check_name(first_name, 'first_name', false);
+	v_last text := pg_wallet._check_name(last_name, 'last_name', false);
+	v_phone text := pg_wallet._normalize_phone(nullif(btrim(phone_number), ''));
+BEGIN
+	PERFORM pg_wallet._principal_row(me.principal_id, true);	-- locked
+	UPDATE pg_wallet.principals x
+	SET first_name = coalesce(v_first, x.first_name),
+		last_name = coalesce(v_last, x.last_name),
+		phone_number = coalesce(v_phone, x.phone_number),
+		phone_verified_at = CASE WHEN v_phone IS DISTINCT FROM x.phone_number AND v_phone IS NOT NULL
+		                         THEN NULL ELSE x.phone_verified_at END,
+		updated_at = now()
+	WHERE x.id = me.principal_id;
+	RETURN pg_wallet.get_principal_by_id(me.principal_id);
+END
+$$;
+COMMENT ON FUNCTION pg_wallet.update_profile(text, text, text, text) IS
+	'Tribble PUT /users/profile: the caller changes its first and last name (1-80 characters) '
+	'and phone number (E.164, Kenyan local forms normalised); a NULL keeps the value; a new '
+	'phone number is unverified. Returns the principal.';
