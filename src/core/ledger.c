@@ -46,6 +46,7 @@
 
 #include "core/idempotency.h"
 #include "core/ledger_internal.h"
+#include "core/ledger_stripes.h"
 
 static SPIPlanPtr reversal_plan = NULL;
 
@@ -350,6 +351,7 @@ save_undo(AccountUndo *undo, int *nundo, LedgerAccount *acct)
 	undo[*nundo].pending_debit = acct->pending_debit;
 	undo[*nundo].version = acct->version;
 	undo[*nundo].dirty = acct->dirty;
+	undo[*nundo].stripe_left = acct->stripe_left;
 	undo[*nundo].chain_len = acct->chain_len;
 	memcpy(undo[*nundo].chain, acct->chain, WALLET_HASH_LEN);
 	(*nundo)++;
@@ -366,6 +368,7 @@ restore_undo(AccountUndo *undo, int nundo)
 		acct->pending_debit = undo[i].pending_debit;
 		acct->version = undo[i].version;
 		acct->dirty = undo[i].dirty;
+		acct->stripe_left = undo[i].stripe_left;
 		acct->chain_len = undo[i].chain_len;
 		memcpy(acct->chain, undo[i].chain, WALLET_HASH_LEN);
 	}
@@ -407,7 +410,7 @@ check_funds(LedgerRequest *req, AccountUndo *undo, int nundo, Refusal *r)
 
 /* Apply the legs to the working balances; fill balance_after per leg. */
 static bool
-apply_legs(LedgerRequest *req, LedgerAccount **accts, int64 *balance_after,
+apply_legs(Batch *b, LedgerRequest *req, LedgerAccount **accts, int64 *balance_after,
 		   AccountUndo *undo, int *nundo, Refusal *r)
 {
 	for (int i = 0; i < req->nlegs; i++)
@@ -417,10 +420,20 @@ apply_legs(LedgerRequest *req, LedgerAccount **accts, int64 *balance_after,
 
 		if (!acct->locked)
 		{
-			/* a delta: an unchecked credit or debit of a DEFERRED account */
-			Assert(acct->deferred &&
-				   (req->legs[i].side == SIDE_CREDIT || acct->can_overdraw));
+			/*
+			 * A delta: an unchecked credit or debit of a DEFERRED or striped
+			 * account, or a debit of a striped one checked against its stripe.
+			 */
+			Assert(acct->deferred || acct->nstripes > 0);
+			Assert(req->legs[i].side == SIDE_CREDIT || acct->can_overdraw ||
+				   acct->nstripes > 0);
 			balance_after[i] = 0;
+			if (req->legs[i].side == SIDE_DEBIT && !acct->can_overdraw)
+			{
+				save_undo(undo, nundo, acct);
+				if (!stripes_debit(b, acct, amount, r))
+					return false;
+			}
 			continue;
 		}
 		save_undo(undo, nundo, acct);
@@ -585,6 +598,8 @@ record_posting(Batch *b, LedgerRequest *req, LedgerAccount **accts, int64 *balan
 		LedgerAccount *acct = undo[i].acct;
 		uint8		next[WALLET_HASH_LEN];
 
+		if (!acct->locked)
+			continue;			/* a striped account's debit: a delta, no chain step */
 		acct->version++;
 		ledger_chain_hash(acct->chain, acct->chain_len, jhash, acct->version,
 						  acct->balance, next);
@@ -648,7 +663,7 @@ check_one(Batch *b, LedgerRequest *req, LedgerAccount **accts, int64 *balance_af
 		!check_reversal(req, r))
 		return false;
 	if (req->reserve ? !apply_reserve(req, accts, undo, nundo, r) :
-		(!apply_legs(req, accts, balance_after, undo, nundo, r) ||
+		(!apply_legs(b, req, accts, balance_after, undo, nundo, r) ||
 		 !apply_release(b, req, undo, nundo, r)))
 	{
 		restore_undo(undo, *nundo);
@@ -720,20 +735,23 @@ handle_refusal(Batch *b, LedgerRequest *req, bool atomic, LedgerResult *res, Ref
 }
 
 /*
- * Post a batch. atomic: the first refusal raises and nothing is posted.
- * Otherwise each request is posted or refused on its own, refusals are
- * recorded under their idempotency keys (when record_refusal is set), and
- * results[i] says which. The caller is connected to SPI.
+ * One pass over a batch (ledger_post_batch). try_stripes: striped accounts
+ * that are debited are not locked but debited from a stripe each
+ * (ledger_stripes.c); returns false, having written nothing, when a stripe
+ * could not cover them (or an idempotency key was claimed concurrently): the
+ * caller rolls the pass back and posts plainly. Without try_stripes it
+ * always returns true.
  */
-void
-ledger_post_batch(LedgerRequest *reqs, int nreqs, bool atomic, LedgerResult *results)
+static bool
+post_batch_pass(LedgerRequest *reqs, int nreqs, bool atomic, LedgerResult *results,
+				bool try_stripes)
 {
 	Batch		b;
 	bool	   *valid = palloc(sizeof(bool) * nreqs);
 	Refusal    *refusals = palloc0(sizeof(Refusal) * nreqs);
 
-	validate_batch(reqs, nreqs);
 	batch_init(&b);
+	b.try_stripes = try_stripes;
 	for (int i = 0; i < nreqs; i++)
 	{
 		memset(&results[i], 0, sizeof(LedgerResult));
@@ -742,25 +760,58 @@ ledger_post_batch(LedgerRequest *reqs, int nreqs, bool atomic, LedgerResult *res
 			raise_refusal(&reqs[i], &refusals[i]);
 	}
 	collect_accounts(&b, reqs, nreqs, valid);
+	stripes_mark(&b);
 	lock_accounts(&b);
+	if (!stripes_check_missing(&b))
+		return false;
+	stripes_consolidate(&b);
 	if (ledger_rules() != NULL)
 		b.rules_state = ledger_rules()->prepare(&b, reqs, nreqs, valid);
 	resolve_late_accounts(&b);
 	barrier_unlocked_accounts(&b);
 	fold_deferred(&b);
+	if (try_stripes && !stripes_take(&b, reqs, nreqs, valid))
+		return false;
 	load_keys(&b, reqs, nreqs);
 	for (int i = 0; i < nreqs; i++)
 	{
 		if (valid[i] && post_one(&b, &reqs[i], &results[i], &refusals[i]))
 			continue;
+		if (b.stripe_miss)
+			return false;
 		handle_refusal(&b, &reqs[i], atomic, &results[i], &refusals[i]);
 	}
-	write_claims(&b);
+	if (!try_stripes)
+		write_claims(&b);
+	else if (!write_claims_try(&b))
+		return false;
 	write_journals(&b);
 	write_entries(&b);
 	write_accounts(&b);
+	stripes_write(&b);
 	if (b.rules_state != NULL)
 		ledger_rules()->write(b.rules_state);
+	return true;
+}
+
+/*
+ * Post a batch. atomic: the first refusal raises and nothing is posted.
+ * Otherwise each request is posted or refused on its own, refusals are
+ * recorded under their idempotency keys (when record_refusal is set), and
+ * results[i] says which. The caller is connected to SPI.
+ *
+ * A batch that debits a striped account is first tried over stripes, in a
+ * subtransaction (ledger_stripes.c); when that pass falls back, it is
+ * rolled back (locks included) and the batch is posted plainly.
+ */
+void
+ledger_post_batch(LedgerRequest *reqs, int nreqs, bool atomic, LedgerResult *results)
+{
+	validate_batch(reqs, nreqs);
+	if (stripes_worth_trying(reqs, nreqs) &&
+		stripes_attempt(reqs, nreqs, atomic, results, post_batch_pass))
+		return;
+	(void) post_batch_pass(reqs, nreqs, atomic, results, false);
 }
 
 void

@@ -45,6 +45,15 @@ typedef struct LedgerAccount
 	int64		version;
 	uint8		chain[WALLET_HASH_LEN];
 	int			chain_len;
+	/* striping (ledger_stripes.c): accounts.stripes, 0 when not striped */
+	int			nstripes;
+	bool		try_stripe;		/* a debit may take a stripe instead of the row */
+	bool		consolidated;	/* locked with all its stripes: refilled on write */
+	bool		has_stripe;		/* holds one stripe for its unlocked debits */
+	int			stripe;			/* which (when has_stripe) */
+	int64		stripe_taken;	/* its allowance when taken */
+	int64		stripe_left;	/* what the batch has not debited of it yet */
+	int64	   *stripe_allowances;	/* consolidated: each stripe's, as locked */
 } LedgerAccount;
 
 /* Saved state of an account, to undo a refused request. */
@@ -57,6 +66,7 @@ typedef struct AccountUndo
 	uint8		chain[WALLET_HASH_LEN];
 	int			chain_len;
 	bool		dirty;
+	int64		stripe_left;
 } AccountUndo;
 
 /* A refusal: what would be raised (ledger_rules.h). */
@@ -112,6 +122,8 @@ typedef struct Batch
 	TimestampTz now;
 	int64		last_locked_id; /* lock order, asserted ascending */
 	bool		checking;		/* a request is being checked: nothing may be recorded */
+	bool		try_stripes;	/* first attempt: striped accounts debited from stripes */
+	bool		stripe_miss;	/* no stripe covered a debit: post again, plainly */
 } Batch;
 
 
@@ -126,6 +138,7 @@ extern KeyedJournal *find_keyed(Batch *b, int64 scope, const char *key);
 extern void claim_key(Batch *b, LedgerRequest *req, int64 journal_id);
 extern void write_journals(Batch *b);
 extern void write_claims(Batch *b);
+extern bool write_claims_try(Batch *b);
 extern void write_entries(Batch *b);
 extern void write_accounts(Batch *b);
 extern void resolve_late_accounts(Batch *b);

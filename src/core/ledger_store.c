@@ -164,10 +164,13 @@ load_account_row(LedgerAccount *acct, HeapTuple tup, TupleDesc desc)
  * must be locked (hold release, pending change, fold), and every debited
  * account whose debits are checked for funds. A DEFERRED account that is
  * only credited, or that can_overdraw (no funds check), takes its legs as
- * deltas without a lock.
+ * deltas without a lock. A striped account (STRIPES > 0, ledger_stripes.c)
+ * takes credits as deltas whatever its credit_mode, and its checked debits
+ * from a stripe instead of its row when the batch tries stripes (w.s).
  */
-#define LOCK_CONDITION \
-	"(NOT w.r AND (a.credit_mode = 'DIRECT' OR w.l OR (w.d AND NOT a.can_overdraw)))"
+#define LOCK_CONDITION(STRIPES) \
+	"(NOT w.r AND ((a.credit_mode = 'DIRECT' AND " STRIPES " = 0) OR w.l OR" \
+	" (w.d AND NOT a.can_overdraw AND NOT (w.s AND " STRIPES " > 0))))"
 
 /*
  * The lock query, with the expression that gives an account's KYC tier
@@ -175,31 +178,33 @@ load_account_row(LedgerAccount *acct, HeapTuple tup, TupleDesc desc)
  * yet (new binaries installed, ALTER EXTENSION pg_wallet UPDATE not run),
  * the tier read as 0.1.0 read it, so limits hold in that window too.
  */
-#define LOCK_SQL(TIER) \
-	"WITH want AS (SELECT w.n, w.d, w.l, w.r" \
-	"   FROM unnest($1::text[], $2::bool[], $3::bool[], $4::bool[])" \
-	"     AS w(n, d, l, r))," \
+#define LOCK_SQL(TIER, STRIPES) \
+	"WITH want AS (SELECT w.n, w.d, w.l, w.r, w.s" \
+	"   FROM unnest($1::text[], $2::bool[], $3::bool[], $4::bool[], $5::bool[])" \
+	"     AS w(n, d, l, r, s))," \
 	" locked AS (SELECT a.id, a.account_number, a.currency, a.credit_mode, a.status," \
 	"   a.balance, a.pending_debit, a.minimum_balance, a.can_overdraw, a.version," \
-	"   a.chain_hash, a.exponent, a.owner_id, a.is_system, " TIER " AS kyc_tier" \
+	"   a.chain_hash, a.exponent, a.owner_id, a.is_system, " TIER " AS kyc_tier," \
+	"   " STRIPES " AS stripes" \
 	"   FROM pg_wallet.accounts a JOIN want w ON w.n = a.account_number" \
-	"   WHERE " LOCK_CONDITION " ORDER BY a.id FOR UPDATE OF a)" \
+	"   WHERE " LOCK_CONDITION(STRIPES) " ORDER BY a.id FOR UPDATE OF a)" \
 	" SELECT l.id, l.account_number, l.currency, l.credit_mode, l.status, l.balance," \
 	"   l.pending_debit, l.minimum_balance, l.can_overdraw, l.version, l.chain_hash," \
 	"   l.exponent, true, l.owner_id, l.is_system, l.kyc_tier," \
-	"   (SELECT r.generation FROM pg_wallet.rules_generation r)" \
+	"   (SELECT r.generation FROM pg_wallet.rules_generation r), l.stripes" \
 	" FROM locked l" \
 	" UNION ALL" \
 	" SELECT a.id, a.account_number, a.currency, a.credit_mode, a.status," \
 	"   a.balance, a.pending_debit, a.minimum_balance, a.can_overdraw, a.version," \
 	"   a.chain_hash, a.exponent, false, a.owner_id, a.is_system, " TIER "," \
-	"   (SELECT r.generation FROM pg_wallet.rules_generation r)" \
+	"   (SELECT r.generation FROM pg_wallet.rules_generation r), " STRIPES \
 	"   FROM pg_wallet.accounts a JOIN want w ON w.n = a.account_number" \
-	"   WHERE NOT (" LOCK_CONDITION ")"
+	"   WHERE a.id NOT IN (SELECT l.id FROM locked l)"
 
 /* 0.1.0 schema only (see LOCK_SQL): to be removed with 0.1.0 support. */
 #define TIER_OF_OWNER_010 \
 	"(SELECT max(p.kyc_tier) FROM pg_wallet.principals p WHERE p.owner_id = a.owner_id)"
+#define STRIPES_010 "0::smallint"
 
 /*
  * Whether accounts has its kyc_tier column (0.2.0 on) or the schema is
@@ -222,24 +227,27 @@ schema_has_kyc_tier(void)
 void
 lock_accounts(Batch *b)
 {
-	Oid			argtypes[4] = {TEXTARRAYOID, BOOLARRAYOID, BOOLARRAYOID, BOOLARRAYOID};
-	Datum		values[4];
+	Oid			argtypes[5] = {TEXTARRAYOID, BOOLARRAYOID, BOOLARRAYOID, BOOLARRAYOID,
+	BOOLARRAYOID};
+	Datum		values[5];
 	Column		numbers,
 				debits,
 				wants,
-				checks;
+				checks,
+				tries;
 	HASH_SEQ_STATUS seq;
 	LedgerAccount *acct;
 	bool		has_tier = schema_has_kyc_tier();
 
 	if (has_tier)
-		wallet_plan(&lock_plan, LOCK_SQL("a.kyc_tier"), 4, argtypes);
+		wallet_plan(&lock_plan, LOCK_SQL("a.kyc_tier", "a.stripes"), 5, argtypes);
 	else
-		wallet_plan(&lock_plan_010, LOCK_SQL(TIER_OF_OWNER_010), 4, argtypes);
+		wallet_plan(&lock_plan_010, LOCK_SQL(TIER_OF_OWNER_010, STRIPES_010), 5, argtypes);
 	column_init(&numbers, TEXTOID);
 	column_init(&debits, BOOLOID);
 	column_init(&wants, BOOLOID);
 	column_init(&checks, BOOLOID);
+	column_init(&tries, BOOLOID);
 	hash_seq_init(&seq, b->accounts);
 	while ((acct = hash_seq_search(&seq)) != NULL)
 	{
@@ -250,6 +258,7 @@ lock_accounts(Batch *b)
 		column_add(&wants, BoolGetDatum(acct->want_lock), false);
 		column_add(&checks, BoolGetDatum(acct->checked_only && !acct->posted_to &&
 										 !acct->want_lock), false);
+		column_add(&tries, BoolGetDatum(acct->try_stripe), false);
 	}
 	if (numbers.n == 0)
 		return;
@@ -257,6 +266,7 @@ lock_accounts(Batch *b)
 	values[1] = column_array(&debits);
 	values[2] = column_array(&wants);
 	values[3] = column_array(&checks);
+	values[4] = column_array(&tries);
 	if (SPI_execute_plan(has_tier ? lock_plan : lock_plan_010, values, NULL, false, 0) !=
 		SPI_OK_SELECT)
 		elog(ERROR, "account lock query failed");
@@ -274,13 +284,14 @@ lock_accounts(Batch *b)
 			b->last_locked_id = acct->id;
 		b->config_generation = DatumGetInt64(SPI_getbinval(tup, SPI_tuptable->tupdesc, 17,
 														  &isnull));
+		acct->nstripes = DatumGetInt16(SPI_getbinval(tup, SPI_tuptable->tupdesc, 18, &isnull));
 	}
 }
 
 /*
- * Fold pending credits of the locked DEFERRED accounts into their balance.
- * The delta rows are deleted in the same transaction that adds them to the
- * balance, so balance + sum(deltas) never changes.
+ * Fold pending credits of the locked DEFERRED (and striped) accounts, and
+ * of every account locked for a fold or a hold, into their balance. The delta rows are deleted in the same transaction that
+ * adds them to the balance, so balance + sum(deltas) never changes.
  */
 void
 fold_deferred(Batch *b)
@@ -294,7 +305,8 @@ fold_deferred(Batch *b)
 	column_init(&ids, INT8OID);
 	hash_seq_init(&seq, b->accounts);
 	while ((acct = hash_seq_search(&seq)) != NULL)
-		if (acct->found && acct->locked && acct->deferred)
+		if (acct->found && acct->locked &&
+			(acct->deferred || acct->nstripes > 0 || acct->want_lock))
 			column_add(&ids, Int64GetDatum(acct->id), false);
 	if (ids.n == 0)
 		return;
@@ -478,11 +490,23 @@ write_journals(Batch *b)
 void
 write_claims(Batch *b)
 {
+	if (!write_claims_try(b))
+		idem_raise_concurrent();
+}
+
+/*
+ * write_claims(), but false instead of raising when a concurrent request
+ * claimed one of the keys first (a first attempt over stripes then posts
+ * again with the account's row, which waits for that request).
+ */
+bool
+write_claims_try(Batch *b)
+{
 	Oid			argtypes[K_NCOLS + 1];
 	Datum		values[K_NCOLS + 1];
 
 	if (b->kcols[K_KEY].n == 0)
-		return;
+		return true;
 	for (int i = 0; i < K_NCOLS; i++)
 	{
 		argtypes[i] = get_array_type(claim_types[i]);
@@ -498,8 +522,7 @@ write_claims(Batch *b)
 				K_NCOLS + 1, argtypes);
 	if (SPI_execute_plan(insert_claims_plan, values, NULL, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "idempotency key claim failed");
-	if (SPI_processed != (uint64) b->kcols[K_KEY].n)
-		idem_raise_concurrent();
+	return SPI_processed == (uint64) b->kcols[K_KEY].n;
 }
 
 void
