@@ -128,8 +128,8 @@ SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION pg_wallet.set_account_stripes(text, integer) IS
 	'Admin only: give an account 0 to 64 stripes (0: not striped). Its debits then take a '
 	'stripe''s allowance with SKIP LOCKED instead of its row lock, and its credits are deltas; '
-	'waits for the postings in flight, folds its deltas and deals its available money out to '
-	'the stripes. Balances, statements and verify_ledger() read the same.';
+	'waits for the postings in flight, folds its deltas and deals half its available money out '
+	'to the stripes. Balances, statements and verify_ledger() read the same.';
 
 CREATE OR REPLACE FUNCTION pg_wallet.rebalance_stripes(
 	account_number text DEFAULT NULL,
@@ -140,5 +140,6 @@ LANGUAGE C VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION pg_wallet.rebalance_stripes(text, integer) IS
 	'Admin only (and the expiry worker): consolidate and refill the stripes of a striped '
-	'account, or of up to max_accounts whose smallest stripe holds less than half an even '
-	'share of the available money. Returns how many were rebalanced.';
+	'account, or of up to max_accounts whose smallest stripe holds less than half its share '
+	'of the refill (half the available money, dealt out evenly). Returns how many were '
+	'rebalanced.';

@@ -379,18 +379,20 @@ restore_undo(AccountUndo *undo, int nundo)
  * floor. `before` is the available balance before the request.
  */
 static bool
-check_funds(LedgerRequest *req, AccountUndo *undo, int nundo, Refusal *r)
+check_funds(Batch *b, LedgerRequest *req, AccountUndo *undo, int nundo, Refusal *r)
 {
 	for (int i = 0; i < nundo; i++)
 	{
 		LedgerAccount *acct = undo[i].acct;
-		int64		before = undo[i].balance - undo[i].pending_debit;
-		int64		after = acct->balance - acct->pending_debit;
+		int64		before = undo[i].balance - undo[i].pending_debit - acct->stripe_hold;
+		int64		after = acct->balance - acct->pending_debit - acct->stripe_hold;
 
 		if (after >= before || acct->can_overdraw || req->force)
 			continue;
 		if (after < acct->minimum_balance)
 		{
+			if (stripes_funds_miss(b, acct))
+				return false;	/* its stripes may cover it: a later pass decides */
 			int64		spendable = Max(before - acct->minimum_balance, 0);
 
 			return ledger_refuse(r, ERRCODE_WALLET_INSUFFICIENT_FUNDS,
@@ -669,7 +671,7 @@ check_one(Batch *b, LedgerRequest *req, LedgerAccount **accts, int64 *balance_af
 		restore_undo(undo, *nundo);
 		return false;
 	}
-	if (!check_funds(req, undo, *nundo, r))
+	if (!check_funds(b, req, undo, *nundo, r))
 	{
 		restore_undo(undo, *nundo);
 		return false;
@@ -735,23 +737,22 @@ handle_refusal(Batch *b, LedgerRequest *req, bool atomic, LedgerResult *res, Ref
 }
 
 /*
- * One pass over a batch (ledger_post_batch). try_stripes: striped accounts
- * that are debited are not locked but debited from a stripe each
- * (ledger_stripes.c); returns false, having written nothing, when a stripe
- * could not cover them (or an idempotency key was claimed concurrently): the
- * caller rolls the pass back and posts plainly. Without try_stripes it
- * always returns true.
+ * One pass over a batch (ledger_post_batch); stripe_pass says how it treats
+ * striped accounts (STRIPE_PASS_*, ledger_stripes.h). Returns false, having
+ * written nothing, when the pass cannot post the batch (a stripe does not
+ * cover a debit, or an idempotency key was claimed concurrently): the caller
+ * rolls it back and runs the next pass. The last pass (ALL) never does.
  */
 static bool
 post_batch_pass(LedgerRequest *reqs, int nreqs, bool atomic, LedgerResult *results,
-				bool try_stripes)
+				int stripe_pass)
 {
 	Batch		b;
 	bool	   *valid = palloc(sizeof(bool) * nreqs);
 	Refusal    *refusals = palloc0(sizeof(Refusal) * nreqs);
 
 	batch_init(&b);
-	b.try_stripes = try_stripes;
+	b.stripe_pass = stripe_pass;
 	for (int i = 0; i < nreqs; i++)
 	{
 		memset(&results[i], 0, sizeof(LedgerResult));
@@ -770,7 +771,8 @@ post_batch_pass(LedgerRequest *reqs, int nreqs, bool atomic, LedgerResult *resul
 	resolve_late_accounts(&b);
 	barrier_unlocked_accounts(&b);
 	fold_deferred(&b);
-	if (try_stripes && !stripes_take(&b, reqs, nreqs, valid))
+	stripes_hold(&b);
+	if (!stripes_take(&b, reqs, nreqs, valid))
 		return false;
 	load_keys(&b, reqs, nreqs);
 	for (int i = 0; i < nreqs; i++)
@@ -781,7 +783,7 @@ post_batch_pass(LedgerRequest *reqs, int nreqs, bool atomic, LedgerResult *resul
 			return false;
 		handle_refusal(&b, &reqs[i], atomic, &results[i], &refusals[i]);
 	}
-	if (!try_stripes)
+	if (stripe_pass == STRIPE_PASS_ALL)
 		write_claims(&b);
 	else if (!write_claims_try(&b))
 		return false;
@@ -800,18 +802,22 @@ post_batch_pass(LedgerRequest *reqs, int nreqs, bool atomic, LedgerResult *resul
  * recorded under their idempotency keys (when record_refusal is set), and
  * results[i] says which. The caller is connected to SPI.
  *
- * A batch that debits a striped account is first tried over stripes, in a
- * subtransaction (ledger_stripes.c); when that pass falls back, it is
- * rolled back (locks included) and the batch is posted plainly.
+ * A batch that debits a striped account is first tried over stripes, then
+ * with the account's row, each in a subtransaction (ledger_stripes.c) that
+ * is rolled back (locks included) when the pass cannot post the batch; the
+ * last pass is the plain design.
  */
 void
 ledger_post_batch(LedgerRequest *reqs, int nreqs, bool atomic, LedgerResult *results)
 {
+	int			pass;
+
 	validate_batch(reqs, nreqs);
-	if (stripes_worth_trying(reqs, nreqs) &&
-		stripes_attempt(reqs, nreqs, atomic, results, post_batch_pass))
-		return;
-	(void) post_batch_pass(reqs, nreqs, atomic, results, false);
+	pass = stripes_worth_trying(reqs, nreqs) ? STRIPE_PASS_TAKE : STRIPE_PASS_ALL;
+	for (; pass < STRIPE_PASS_ALL; pass++)
+		if (stripes_attempt(reqs, nreqs, atomic, results, post_batch_pass, pass))
+			return;
+	(void) post_batch_pass(reqs, nreqs, atomic, results, STRIPE_PASS_ALL);
 }
 
 void

@@ -54,6 +54,9 @@ typedef struct LedgerAccount
 	int64		stripe_taken;	/* its allowance when taken */
 	int64		stripe_left;	/* what the batch has not debited of it yet */
 	int64	   *stripe_allowances;	/* consolidated: each stripe's, as locked */
+	int64		stripe_hold;	/* locked, not consolidated: what its stripes may
+								 * still debit beyond its balance, kept out of
+								 * the funds check (allowances - unfolded deltas) */
 } LedgerAccount;
 
 /* Saved state of an account, to undo a refused request. */
@@ -108,6 +111,20 @@ typedef struct KeyedJournal
 	int			exponent;		/* of the first leg's currency */
 } KeyedJournal;
 
+/*
+ * The passes of ledger_post_batch over a batch that debits a striped
+ * account, each tried when the one before cannot post the batch:
+ *	TAKE: debits of striped accounts take a stripe each (SKIP LOCKED), their
+ *	      rows unlocked;
+ *	ROW:  striped accounts' rows locked, their stripes not: a debit is
+ *	      checked against what the stripes do not hold (stripe_hold);
+ *	ALL:  rows and all their stripes locked (consolidated): the plain design.
+ * Batches that debit no known striped account take ALL directly.
+ */
+#define STRIPE_PASS_TAKE	0
+#define STRIPE_PASS_ROW		1
+#define STRIPE_PASS_ALL		2
+
 typedef struct Batch
 {
 	HTAB	   *accounts;
@@ -122,8 +139,8 @@ typedef struct Batch
 	TimestampTz now;
 	int64		last_locked_id; /* lock order, asserted ascending */
 	bool		checking;		/* a request is being checked: nothing may be recorded */
-	bool		try_stripes;	/* first attempt: striped accounts debited from stripes */
-	bool		stripe_miss;	/* no stripe covered a debit: post again, plainly */
+	int			stripe_pass;	/* STRIPE_PASS_* (ledger_stripes.h) */
+	bool		stripe_miss;	/* this pass cannot post it: roll back, next pass */
 } Batch;
 
 

@@ -81,6 +81,7 @@ batch_init(Batch *b)
 	HASHCTL		ctl;
 
 	memset(b, 0, sizeof(Batch));
+	b->stripe_pass = STRIPE_PASS_ALL;
 	b->now = GetCurrentTransactionStartTimestamp();
 	for (int i = 0; i < J_NCOLS; i++)
 		column_init(&b->jcols[i], journal_types[i]);

@@ -66,6 +66,8 @@ PG_FUNCTION_INFO_V1(wallet_rebalance_stripes);
 
 static SPIPlanPtr consolidate_plan = NULL;
 static SPIPlanPtr take_plan = NULL;
+static SPIPlanPtr hold_plan = NULL;
+static SPIPlanPtr top_up_plan = NULL;
 static SPIPlanPtr write_plan = NULL;
 
 /* ---------------------------------------------------------------------
@@ -140,7 +142,7 @@ stripes_worth_trying(LedgerRequest *reqs, int nreqs)
  */
 bool
 stripes_attempt(LedgerRequest *reqs, int nreqs, bool atomic, LedgerResult *results,
-				StripesPass pass)
+				StripesPass pass, int stripe_pass)
 {
 	MemoryContext oldcxt = CurrentMemoryContext;
 	ResourceOwner oldowner = CurrentResourceOwner;
@@ -157,7 +159,7 @@ stripes_attempt(LedgerRequest *reqs, int nreqs, bool atomic, LedgerResult *resul
 	MemoryContextSwitchTo(oldcxt);
 	PG_TRY();
 	{
-		posted = pass(reqs, nreqs, atomic, results, true);
+		posted = pass(reqs, nreqs, atomic, results, stripe_pass);
 	}
 	PG_CATCH();
 	{
@@ -187,14 +189,14 @@ stripes_attempt(LedgerRequest *reqs, int nreqs, bool atomic, LedgerResult *resul
 	return posted;
 }
 
-/* Before the lock query: in a stripe pass, debited accounts may use a stripe. */
+/* Before the lock query: in a TAKE pass, debited accounts may use a stripe. */
 void
 stripes_mark(Batch *b)
 {
 	HASH_SEQ_STATUS seq;
 	LedgerAccount *acct;
 
-	if (!b->try_stripes)
+	if (b->stripe_pass != STRIPE_PASS_TAKE)
 		return;
 	hash_seq_init(&seq, b->accounts);
 	while ((acct = hash_seq_search(&seq)) != NULL)
@@ -226,7 +228,7 @@ stripes_check_missing(Batch *b)
 			  (acct->debited && !acct->can_overdraw &&
 			   !(acct->try_stripe && acct->nstripes > 0))))
 			continue;
-		if (b->try_stripes)
+		if (b->stripe_pass != STRIPE_PASS_ALL)
 		{
 			hash_seq_term(&seq);
 			b->stripe_miss = true;
@@ -242,11 +244,11 @@ stripes_check_missing(Batch *b)
 }
 
 /*
- * Consolidate every locked striped account that checks funds: lock all its
- * stripes, in stripe order, waiting for the stripe debits in flight. The
- * fold that follows (fold_deferred) then sees all of them, so the account
- * is exactly as an unstriped one; stripes_write() deals its available
- * money out again. Also remembers which accounts are striped.
+ * In an ALL pass, consolidate every locked striped account that checks
+ * funds: lock all its stripes, in stripe order, waiting for the stripe
+ * debits in flight. The fold that follows (fold_deferred) then sees all of
+ * them, so the account is exactly as an unstriped one; stripes_write() deals
+ * its available money out again. Also remembers which accounts are striped.
  */
 void
 stripes_consolidate(Batch *b)
@@ -264,7 +266,8 @@ stripes_consolidate(Batch *b)
 		if (!acct->found || acct->consolidated)
 			continue;
 		known_set(acct->account_number, acct->nstripes > 0 && !acct->can_overdraw);
-		if (acct->locked && acct->nstripes > 0 && !acct->can_overdraw)
+		if (acct->locked && acct->nstripes > 0 && !acct->can_overdraw &&
+			b->stripe_pass == STRIPE_PASS_ALL)
 		{
 			column_add(&ids, Int64GetDatum(acct->id), false);
 			acct->consolidated = true;
@@ -293,6 +296,70 @@ stripes_consolidate(Batch *b)
 			if (acct->consolidated && acct->id == id && stripe < WALLET_MAX_STRIPES)
 				acct->stripe_allowances[stripe] = get_int64(tup, desc, 3);
 	}
+}
+
+/*
+ * In a TAKE or ROW pass, a striped account whose row is locked keeps its
+ * stripes unlocked: what they may still debit without the row is held out
+ * of its funds check. After the fold, in one snapshot: the stripes'
+ * allowances minus the deltas not folded (stripe debits that committed
+ * since, and credits). A stripe debit lowers both by the same amount, so
+ * the hold is exact whatever commits meanwhile, or conservative.
+ */
+void
+stripes_hold(Batch *b)
+{
+	Oid			argtypes[1] = {INT8ARRAYOID};
+	Datum		values[1];
+	Column		ids;
+	HASH_SEQ_STATUS seq;
+	LedgerAccount *acct;
+
+	if (b->stripe_pass == STRIPE_PASS_ALL)
+		return;
+	column_init(&ids, INT8OID);
+	hash_seq_init(&seq, b->accounts);
+	while ((acct = hash_seq_search(&seq)) != NULL)
+		if (acct->found && acct->locked && acct->nstripes > 0 && !acct->can_overdraw)
+			column_add(&ids, Int64GetDatum(acct->id), false);
+	if (ids.n == 0)
+		return;
+	wallet_plan(&hold_plan,
+				"SELECT w.id, ((SELECT coalesce(sum(s.allowance), 0)"
+				"   FROM pg_wallet.account_stripes s WHERE s.account_id = w.id)"
+				" - (SELECT coalesce(sum(d.amount), 0)"
+				"   FROM pg_wallet.account_deltas d WHERE d.account_id = w.id))::bigint"
+				" FROM unnest($1) AS w(id)",
+				1, argtypes);
+	values[0] = column_array(&ids);
+	if (SPI_execute_plan(hold_plan, values, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "stripe hold look-up failed");
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		int64		id = get_int64(tup, SPI_tuptable->tupdesc, 1);
+		int64		hold = get_int64(tup, SPI_tuptable->tupdesc, 2);
+
+		hash_seq_init(&seq, b->accounts);
+		while ((acct = hash_seq_search(&seq)) != NULL)
+			if (acct->found && acct->id == id)
+				acct->stripe_hold = hold;
+	}
+}
+
+/*
+ * A locked striped account failed its funds check while its stripes were
+ * held out of it: in a TAKE or ROW pass that is a fallback (the ALL pass
+ * takes the stripes back and decides), never a refusal.
+ */
+bool
+stripes_funds_miss(Batch *b, LedgerAccount *acct)
+{
+	if (b->stripe_pass == STRIPE_PASS_ALL || acct->nstripes == 0 || acct->consolidated ||
+		acct->can_overdraw)
+		return false;
+	b->stripe_miss = true;
+	return true;
 }
 
 /* What the batch's valid requests debit from an account before any rule. */
@@ -340,6 +407,8 @@ stripes_take(Batch *b, LedgerRequest *reqs, int nreqs, const bool *valid)
 	LedgerAccount *acct;
 	int			wanted = 0;
 
+	if (b->stripe_pass != STRIPE_PASS_TAKE)
+		return true;
 	column_init(&ids, INT8OID);
 	column_init(&needs, INT8OID);
 	column_init(&starts, INT4OID);
@@ -410,7 +479,11 @@ stripes_debit(Batch *b, LedgerAccount *acct, int64 amount, Refusal *r)
 	return true;
 }
 
-/* The refill of a consolidated account: its available money, dealt out evenly. */
+/*
+ * The refill of a consolidated account: half its available money, dealt out
+ * evenly. The other half stays with the row, so that a ROW pass (a debit no
+ * free stripe covered) usually posts without waiting for any stripe.
+ */
 static int64
 refill_share(LedgerAccount *acct, int stripe)
 {
@@ -418,9 +491,61 @@ refill_share(LedgerAccount *acct, int stripe)
 
 	if (acct->can_overdraw ||
 		pg_sub_s64_overflow(acct->balance, acct->pending_debit, &avail) ||
-		pg_sub_s64_overflow(avail, acct->minimum_balance, &avail) || avail <= 0)
+		pg_sub_s64_overflow(avail, acct->minimum_balance, &avail) || avail <= 1)
 		return 0;
+	avail /= 2;
 	return avail / acct->nstripes + (stripe == 0 ? avail % acct->nstripes : 0);
+}
+
+/*
+ * A TAKE or ROW pass that locked a striped account's row (not its stripes)
+ * tops up the stripes that ran low and are free (SKIP LOCKED: it never
+ * waits): each gets share = what the account has above its floor and its
+ * stripes' hold, after the batch, / (2 x stripes), if it holds less than
+ * half that. At most half of what is free moves, so the invariant holds.
+ */
+static void
+stripes_top_up(Batch *b)
+{
+	Oid			argtypes[2] = {INT8ARRAYOID, INT8ARRAYOID};
+	Datum		values[2];
+	Column		ids,
+				shares;
+	HASH_SEQ_STATUS seq;
+	LedgerAccount *acct;
+
+	column_init(&ids, INT8OID);
+	column_init(&shares, INT8OID);
+	hash_seq_init(&seq, b->accounts);
+	while ((acct = hash_seq_search(&seq)) != NULL)
+	{
+		int64		avail;
+
+		if (!acct->found || !acct->locked || acct->consolidated || acct->nstripes == 0 ||
+			acct->can_overdraw || b->stripe_pass == STRIPE_PASS_ALL ||
+			pg_sub_s64_overflow(acct->balance, acct->pending_debit, &avail) ||
+			pg_sub_s64_overflow(avail, acct->minimum_balance, &avail) ||
+			pg_sub_s64_overflow(avail, acct->stripe_hold, &avail) ||
+			avail / (2 * acct->nstripes) < 2)
+			continue;
+		column_add(&ids, Int64GetDatum(acct->id), false);
+		column_add(&shares, Int64GetDatum(avail / (2 * acct->nstripes)), false);
+	}
+	if (ids.n == 0)
+		return;
+	wallet_plan(&top_up_plan,
+				"WITH t AS (SELECT s.account_id, s.stripe, w.share"
+				"   FROM unnest($1, $2) AS w(id, share)"
+				"   JOIN pg_wallet.account_stripes s ON s.account_id = w.id"
+				"   WHERE s.allowance < w.share / 2 FOR UPDATE OF s SKIP LOCKED)"
+				" UPDATE pg_wallet.account_stripes s SET allowance = s.allowance + t.share,"
+				"   version = s.version + 1"
+				" FROM t WHERE s.account_id = t.account_id AND s.stripe = t.stripe",
+				2, argtypes);
+	values[0] = column_array(&ids);
+	values[1] = column_array(&shares);
+	if (ledger_guard_execute(top_up_plan, values, NULL, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "stripe top-up failed");
 }
 
 /*
@@ -459,20 +584,22 @@ stripes_write(Batch *b)
 				column_add(&allowances, Int64GetDatum(refill_share(acct, i)), false);
 			}
 	}
-	if (ids.n == 0)
-		return;
-	wallet_plan(&write_plan,
-				"UPDATE pg_wallet.account_stripes s SET allowance = v.allowance,"
-				" version = s.version + 1"
-				" FROM unnest($1, $2, $3) AS v(id, stripe, allowance)"
-				" WHERE s.account_id = v.id AND s.stripe = v.stripe",
-				3, argtypes);
-	values[0] = column_array(&ids);
-	values[1] = column_array(&stripes);
-	values[2] = column_array(&allowances);
-	if (ledger_guard_execute(write_plan, values, NULL, 0) != SPI_OK_UPDATE ||
-		SPI_processed != (uint64) ids.n)
-		elog(ERROR, "stripe update failed");
+	if (ids.n > 0)
+	{
+		wallet_plan(&write_plan,
+					"UPDATE pg_wallet.account_stripes s SET allowance = v.allowance,"
+					" version = s.version + 1"
+					" FROM unnest($1, $2, $3) AS v(id, stripe, allowance)"
+					" WHERE s.account_id = v.id AND s.stripe = v.stripe",
+					3, argtypes);
+		values[0] = column_array(&ids);
+		values[1] = column_array(&stripes);
+		values[2] = column_array(&allowances);
+		if (ledger_guard_execute(write_plan, values, NULL, 0) != SPI_OK_UPDATE ||
+			SPI_processed != (uint64) ids.n)
+			elog(ERROR, "stripe update failed");
+	}
+	stripes_top_up(b);
 }
 
 /* ---------------------------------------------------------------------
@@ -486,7 +613,7 @@ lock_consolidated(Batch *b, const char *account_number)
 {
 	LedgerAccount *acct;
 
-	batch_init(b);
+	batch_init(b);				/* an ALL pass: consolidated */
 	acct = batch_account(b, account_number, true);
 	acct->want_lock = true;
 	lock_accounts(b);
@@ -566,8 +693,8 @@ wallet_set_account_stripes(PG_FUNCTION_ARGS)
 /*
  * pg_wallet.rebalance_stripes(account_number text, max_accounts integer)
  * RETURNS bigint: consolidate and refill the named striped account, or up
- * to max_accounts of those whose smallest stripe holds less than half an
- * even share of the available money (credits came in, or debits drained a
+ * to max_accounts of those whose smallest stripe holds less than half its
+ * share of the refill (half the available money, dealt out evenly) (credits came in, or debits drained a
  * stripe). Returns how many were rebalanced. The expiry worker calls it.
  */
 Datum
@@ -595,7 +722,7 @@ wallet_rebalance_stripes(PG_FUNCTION_ARGS)
 			" JOIN (SELECT account_id, min(allowance) AS low FROM pg_wallet.account_stripes"
 			"   GROUP BY account_id) s ON s.account_id = a.id"
 			" WHERE a.stripes > 0 AND NOT a.can_overdraw"
-			"   AND s.low::numeric * 2 * a.stripes < a.balance - a.pending_debit"
+			"   AND s.low::numeric * 4 * a.stripes < a.balance - a.pending_debit"
 			"     - a.minimum_balance + coalesce((SELECT sum(d.amount)"
 			"       FROM pg_wallet.account_deltas d WHERE d.account_id = a.id), 0)"
 			" ORDER BY a.id LIMIT $1", 1, argtypes, values, NULL, true, 0) != SPI_OK_SELECT)

@@ -13,16 +13,18 @@
 
 #define WALLET_MAX_STRIPES	64		/* stripes of one account */
 
-/* One pass of ledger_post_batch (ledger.c); false: fall back to a plain pass. */
+/* One pass of ledger_post_batch (ledger.c); false: roll it back, try the next. */
 typedef bool (*StripesPass) (LedgerRequest *reqs, int nreqs, bool atomic,
-							 LedgerResult *results, bool try_stripes);
+							 LedgerResult *results, int stripe_pass);
 
 extern bool stripes_worth_trying(LedgerRequest *reqs, int nreqs);
 extern bool stripes_attempt(LedgerRequest *reqs, int nreqs, bool atomic,
-							LedgerResult *results, StripesPass pass);
+							LedgerResult *results, StripesPass pass, int stripe_pass);
 extern void stripes_mark(Batch *b);
 extern bool stripes_check_missing(Batch *b);
 extern void stripes_consolidate(Batch *b);
+extern void stripes_hold(Batch *b);
+extern bool stripes_funds_miss(Batch *b, LedgerAccount *acct);
 extern bool stripes_take(Batch *b, LedgerRequest *reqs, int nreqs, const bool *valid);
 extern bool stripes_debit(Batch *b, LedgerAccount *acct, int64 amount, Refusal *r);
 extern void stripes_write(Batch *b);
