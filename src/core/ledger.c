@@ -391,8 +391,8 @@ check_funds(Batch *b, LedgerRequest *req, AccountUndo *undo, int nundo, Refusal 
 			continue;
 		if (after < acct->minimum_balance)
 		{
-			if (stripes_funds_miss(b, acct))
-				return false;	/* its stripes may cover it: a later pass decides */
+			/* held out for its stripes: take them back and check again first */
+			stripes_funds_miss(b, acct);
 			int64		spendable = Max(before - acct->minimum_balance, 0);
 
 			return ledger_refuse(r, ERRCODE_WALLET_INSUFFICIENT_FUNDS,
@@ -765,7 +765,7 @@ post_batch_pass(LedgerRequest *reqs, int nreqs, bool atomic, LedgerResult *resul
 	lock_accounts(&b);
 	if (!stripes_check_missing(&b))
 		return false;
-	stripes_consolidate(&b);
+	stripes_learn(&b);
 	if (ledger_rules() != NULL)
 		b.rules_state = ledger_rules()->prepare(&b, reqs, nreqs, valid);
 	resolve_late_accounts(&b);
@@ -777,10 +777,23 @@ post_batch_pass(LedgerRequest *reqs, int nreqs, bool atomic, LedgerResult *resul
 	load_keys(&b, reqs, nreqs);
 	for (int i = 0; i < nreqs; i++)
 	{
+		LedgerLeg  *legs = reqs[i].legs;
+		int			nlegs = reqs[i].nlegs;
+
 		if (valid[i] && post_one(&b, &reqs[i], &results[i], &refusals[i]))
 			continue;
 		if (b.stripe_miss)
 			return false;
+		if (b.stripe_escalate != NULL)
+		{
+			/* its stripes were held out of a funds check: take them back, check again */
+			stripes_consolidate(&b, b.stripe_escalate);
+			b.stripe_escalate = NULL;
+			reqs[i].legs = legs;	/* without the legs the rules added */
+			reqs[i].nlegs = nlegs;
+			if (post_one(&b, &reqs[i], &results[i], &refusals[i]))
+				continue;
+		}
 		handle_refusal(&b, &reqs[i], atomic, &results[i], &refusals[i]);
 	}
 	if (stripe_pass == STRIPE_PASS_ALL)

@@ -117,9 +117,14 @@ typedef struct KeyedJournal
  *	TAKE: debits of striped accounts take a stripe each (SKIP LOCKED), their
  *	      rows unlocked;
  *	ROW:  striped accounts' rows locked, their stripes not: a debit is
- *	      checked against what the stripes do not hold (stripe_hold);
- *	ALL:  rows and all their stripes locked (consolidated): the plain design.
- * Batches that debit no known striped account take ALL directly.
+ *	      checked against what the stripes do not hold (stripe_hold); when
+ *	      that is not enough, all the account's stripes are locked and taken
+ *	      back (consolidated) and the request is checked again: the plain
+ *	      design's answer;
+ *	ALL:  as ROW, but the last pass: nothing falls back (no subtransaction).
+ * ROW falls back to ALL only when an idempotency key was claimed by a
+ * concurrent request, or an account was re-striped under it. Batches that
+ * debit no known striped account take ALL directly.
  */
 #define STRIPE_PASS_TAKE	0
 #define STRIPE_PASS_ROW		1
@@ -141,6 +146,7 @@ typedef struct Batch
 	bool		checking;		/* a request is being checked: nothing may be recorded */
 	int			stripe_pass;	/* STRIPE_PASS_* (ledger_stripes.h) */
 	bool		stripe_miss;	/* this pass cannot post it: roll back, next pass */
+	struct LedgerAccount *stripe_escalate;	/* to consolidate, then check again */
 } Batch;
 
 

@@ -14,30 +14,36 @@
  * that cannot overdraw:
  *	balance + sum(deltas) - pending_debit - minimum_balance >= sum(allowances)
  * A stripe debit lowers a delta and an allowance by the same amount; a
- * credit raises the left side; only a consolidation changes the allowances
- * otherwise, and it holds the account row and every stripe.
+ * credit raises the left side; otherwise only a posting that holds the
+ * account row changes the allowances: a consolidation (which holds every
+ * stripe too) or a top-up of free stripes with at most half of the slack.
  *
  * A debit that no stripe covers, and every posting that locks a striped
- * account for another reason (a hold placed or consumed), takes the plain
- * path: the account row, then all its stripes in stripe order (waiting for
- * the stripe debits in flight), then its deltas are folded: the account is
- * then exactly as an unstriped one. On write its available money is dealt
- * out to the stripes again (the refill). The expiry worker does the same
- * for accounts whose stripes ran low (pg_wallet.rebalance_stripes()).
+ * account for another reason (a hold placed or consumed), takes its row
+ * and checks the debit against what the stripes do not hold (allowances
+ * minus unfolded deltas: stripes_hold()). Only when that is not enough are
+ * all its stripes locked, in stripe order (waiting for the stripe debits in
+ * flight), its deltas folded again and the request checked again: the
+ * account is then exactly as an unstriped one, and on write half its
+ * available money is dealt out to the stripes again (the refill). A posting
+ * that holds the row tops up the free stripes that ran low; the expiry
+ * worker rebalances accounts whose stripes ran low (rebalance_stripes()).
  *
  * Owns: account_stripes and accounts.stripes (written through
  * ledger_guard_execute() only), the backend's list of accounts known to be
  * striped, the stripe pass of ledger_post_batch.
  *
- * Locking: a batch that debits a striped account is first posted in a
- * subtransaction, with the striped accounts' rows left unlocked and one
- * stripe taken per account with SKIP LOCKED after the row locks. If no
- * stripe covers the batch's debits (or a concurrent request claimed an
- * idempotency key first), the subtransaction is rolled back, releasing
- * every lock it took, and the batch is posted plainly. So a transaction
- * that holds a stripe never waits within the posting that took it, and
- * the plain order is rows (ascending id), then stripes (account, stripe):
- * no deadlock between postings.
+ * Locking: a batch that debits a striped account this backend knows is
+ * first posted in a subtransaction (TAKE pass), with the striped accounts'
+ * rows left unlocked and one stripe taken per account with SKIP LOCKED after
+ * the row locks and the rules' counters. If no stripe covers the batch's
+ * debits (or a concurrent request claimed an idempotency key first), the
+ * subtransaction is rolled back, releasing every lock it took, and the
+ * batch is posted with the rows (ROW pass; then ALL, see ledger_internal.h).
+ * Order: rows (ascending id), then the rules' counters, then stripes
+ * (account, stripe); a stripe taker never waits after taking its stripe
+ * within the posting, so the consolidation that waits for it cannot close
+ * a cycle: no deadlock between postings.
  *
  * Never: refuses a debit for funds while it is on a stripe (it falls back);
  * leaves a reader a balance different from the unstriped design's.
@@ -243,15 +249,29 @@ stripes_check_missing(Batch *b)
 	return true;
 }
 
+/* After the lock query: remember which accounts are striped (debits of them try stripes). */
+void
+stripes_learn(Batch *b)
+{
+	HASH_SEQ_STATUS seq;
+	LedgerAccount *acct;
+
+	hash_seq_init(&seq, b->accounts);
+	while ((acct = hash_seq_search(&seq)) != NULL)
+		if (acct->found)
+			known_set(acct->account_number, acct->nstripes > 0 && !acct->can_overdraw);
+}
+
 /*
- * In an ALL pass, consolidate every locked striped account that checks
- * funds: lock all its stripes, in stripe order, waiting for the stripe
- * debits in flight. The fold that follows (fold_deferred) then sees all of
- * them, so the account is exactly as an unstriped one; stripes_write() deals
- * its available money out again. Also remembers which accounts are striped.
+ * Consolidate a locked striped account that checks funds (only), or every
+ * one of the batch (NULL): lock all its stripes, in stripe order, waiting
+ * for the stripe debits in flight (they never wait themselves), then fold
+ * its deltas again: the fold now sees all of them, and with its stripes
+ * taken back the account is exactly as an unstriped one (no hold).
+ * stripes_write() deals half its available money out to the stripes again.
  */
 void
-stripes_consolidate(Batch *b)
+stripes_consolidate(Batch *b, LedgerAccount *only)
 {
 	Oid			argtypes[1] = {INT8ARRAYOID};
 	Datum		values[1];
@@ -263,16 +283,13 @@ stripes_consolidate(Batch *b)
 	hash_seq_init(&seq, b->accounts);
 	while ((acct = hash_seq_search(&seq)) != NULL)
 	{
-		if (!acct->found || acct->consolidated)
+		if (!acct->found || !acct->locked || acct->consolidated || acct->nstripes == 0 ||
+			acct->can_overdraw || (only != NULL && acct != only))
 			continue;
-		known_set(acct->account_number, acct->nstripes > 0 && !acct->can_overdraw);
-		if (acct->locked && acct->nstripes > 0 && !acct->can_overdraw &&
-			b->stripe_pass == STRIPE_PASS_ALL)
-		{
-			column_add(&ids, Int64GetDatum(acct->id), false);
-			acct->consolidated = true;
-			acct->stripe_allowances = palloc0(sizeof(int64) * WALLET_MAX_STRIPES);
-		}
+		column_add(&ids, Int64GetDatum(acct->id), false);
+		acct->consolidated = true;
+		acct->stripe_hold = 0;
+		acct->stripe_allowances = palloc0(sizeof(int64) * WALLET_MAX_STRIPES);
 	}
 	if (ids.n == 0)
 		return;
@@ -296,11 +313,12 @@ stripes_consolidate(Batch *b)
 			if (acct->consolidated && acct->id == id && stripe < WALLET_MAX_STRIPES)
 				acct->stripe_allowances[stripe] = get_int64(tup, desc, 3);
 	}
+	fold_deferred(b);
 }
 
 /*
- * In a TAKE or ROW pass, a striped account whose row is locked keeps its
- * stripes unlocked: what they may still debit without the row is held out
+ * A striped account whose row a posting locked keeps its stripes unlocked
+ * (until it is consolidated): what they may still debit without the row is held out
  * of its funds check. After the fold, in one snapshot: the stripes'
  * allowances minus the deltas not folded (stripe debits that committed
  * since, and credits). A stripe debit lowers both by the same amount, so
@@ -315,12 +333,11 @@ stripes_hold(Batch *b)
 	HASH_SEQ_STATUS seq;
 	LedgerAccount *acct;
 
-	if (b->stripe_pass == STRIPE_PASS_ALL)
-		return;
 	column_init(&ids, INT8OID);
 	hash_seq_init(&seq, b->accounts);
 	while ((acct = hash_seq_search(&seq)) != NULL)
-		if (acct->found && acct->locked && acct->nstripes > 0 && !acct->can_overdraw)
+		if (acct->found && acct->locked && acct->nstripes > 0 && !acct->can_overdraw &&
+			!acct->consolidated)
 			column_add(&ids, Int64GetDatum(acct->id), false);
 	if (ids.n == 0)
 		return;
@@ -349,17 +366,18 @@ stripes_hold(Batch *b)
 
 /*
  * A locked striped account failed its funds check while its stripes were
- * held out of it: in a TAKE or ROW pass that is a fallback (the ALL pass
- * takes the stripes back and decides), never a refusal.
+ * held out of it: never a refusal yet. A TAKE pass falls back (to ROW); a
+ * ROW or ALL pass consolidates it and checks the request again.
  */
-bool
+void
 stripes_funds_miss(Batch *b, LedgerAccount *acct)
 {
-	if (b->stripe_pass == STRIPE_PASS_ALL || acct->nstripes == 0 || acct->consolidated ||
-		acct->can_overdraw)
-		return false;
-	b->stripe_miss = true;
-	return true;
+	if (acct->nstripes == 0 || acct->consolidated || acct->can_overdraw || !acct->locked)
+		return;
+	if (b->stripe_pass == STRIPE_PASS_TAKE)
+		b->stripe_miss = true;
+	else
+		b->stripe_escalate = acct;
 }
 
 /* What the batch's valid requests debit from an account before any rule. */
@@ -522,7 +540,7 @@ stripes_top_up(Batch *b)
 		int64		avail;
 
 		if (!acct->found || !acct->locked || acct->consolidated || acct->nstripes == 0 ||
-			acct->can_overdraw || b->stripe_pass == STRIPE_PASS_ALL ||
+			acct->can_overdraw ||
 			pg_sub_s64_overflow(acct->balance, acct->pending_debit, &avail) ||
 			pg_sub_s64_overflow(avail, acct->minimum_balance, &avail) ||
 			pg_sub_s64_overflow(avail, acct->stripe_hold, &avail) ||
@@ -621,8 +639,9 @@ lock_consolidated(Batch *b, const char *account_number)
 		ereport(ERROR,
 				(errcode(ERRCODE_WALLET_ACCOUNT_NOT_FOUND),
 				 errmsg("account %s does not exist", account_number)));
-	stripes_consolidate(b);
-	fold_deferred(b);
+	stripes_learn(b);
+	stripes_consolidate(b, NULL);
+	fold_deferred(b);			/* an unstriped account's deltas too */
 	return acct;
 }
 

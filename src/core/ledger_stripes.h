@@ -22,9 +22,10 @@ extern bool stripes_attempt(LedgerRequest *reqs, int nreqs, bool atomic,
 							LedgerResult *results, StripesPass pass, int stripe_pass);
 extern void stripes_mark(Batch *b);
 extern bool stripes_check_missing(Batch *b);
-extern void stripes_consolidate(Batch *b);
+extern void stripes_learn(Batch *b);
+extern void stripes_consolidate(Batch *b, LedgerAccount *only);
 extern void stripes_hold(Batch *b);
-extern bool stripes_funds_miss(Batch *b, LedgerAccount *acct);
+extern void stripes_funds_miss(Batch *b, LedgerAccount *acct);
 extern bool stripes_take(Batch *b, LedgerRequest *reqs, int nreqs, const bool *valid);
 extern bool stripes_debit(Batch *b, LedgerAccount *acct, int64 amount, Refusal *r);
 extern void stripes_write(Batch *b);

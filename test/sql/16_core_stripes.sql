@@ -16,12 +16,13 @@ SELECT count(*) FROM (
 	                                          can_overdraw => true)) a;
 SELECT status FROM pg_wallet.credit('SFLOAT', 1000, 'SSETTLE');
 
--- What a striped account looks like: stored balance, version, deltas, and its stripes.
+-- What a striped account looks like: stored balance, version, deltas, and its stripes'
+-- allowances, largest first (which stripe a debit takes depends on the backend's pid).
 CREATE FUNCTION stripes(acct text) RETURNS text LANGUAGE sql AS $$
 	SELECT format('stored %s version %s deltas %s stripes %s [%s]', a.balance, a.version,
 	              (SELECT count(*) FROM pg_wallet.account_deltas d WHERE d.account_id = a.id),
 	              a.stripes,
-	              (SELECT string_agg(s.allowance::text, ' ' ORDER BY s.stripe)
+	              (SELECT string_agg(s.allowance::text, ' ' ORDER BY s.allowance DESC)
 	               FROM pg_wallet.account_stripes s WHERE s.account_id = a.id))
 	FROM pg_wallet.accounts a WHERE a.account_number = acct
 $$;
