@@ -29,9 +29,17 @@ SELECT 'below_minimum', account_number,
 	format('balance %s - pending %s < minimum %s', total, pending_debit, minimum_balance)
 FROM acct WHERE NOT can_overdraw AND total - pending_debit < minimum_balance
 UNION ALL
--- only DEFERRED accounts carry unfolded deltas
+-- only DEFERRED and striped accounts carry unfolded deltas
 SELECT 'deltas_on_direct', account_number, ndeltas || ' unfolded deltas'
-FROM acct WHERE credit_mode = 'DIRECT' AND ndeltas > 0
+FROM acct WHERE credit_mode = 'DIRECT' AND stripes = 0 AND ndeltas > 0
+UNION ALL
+-- a striped account's stripes allow no more than it has above its floor
+SELECT 'stripes_over_available', account_number,
+	format('allowances %s > balance %s - pending %s - minimum %s', s.allowed, total,
+	       pending_debit, minimum_balance)
+FROM acct JOIN (SELECT account_id, sum(allowance) AS allowed FROM pg_wallet.account_stripes
+                GROUP BY account_id) s ON s.account_id = acct.id
+WHERE NOT can_overdraw AND s.allowed > total - pending_debit - minimum_balance
 UNION ALL
 -- every journal balances per currency
 SELECT 'journal_unbalanced', e.journal_id::text, a.currency || ' net ' ||

@@ -4,6 +4,8 @@
 --   MDEF     merchant WALLET, credit_mode DEFERRED   (hot destination, shape b)
 --   MDIR     merchant WALLET, credit_mode DIRECT     (hot destination, shape c)
 --   FLOAT1   client FLOAT_ACCOUNT funded with :float_funds, no overdraft (hot source, shape d)
+--   MDIRS    as MDIR, with 32 stripes (set_account_stripes: shape c')
+--   FLOATS   as FLOAT1, with 32 stripes (shape d')
 \set ON_ERROR_STOP on
 SET client_min_messages = warning;
 
@@ -15,6 +17,10 @@ SELECT (pg_wallet.create_account(pg_wallet.create_owner('merchant', 'bench merch
 	'KES', 'WALLET', 'MDIR', credit_mode => 'DIRECT')).account_number;
 SELECT (pg_wallet.create_account(pg_wallet.create_owner('client', 'bench float'),
 	'KES', 'FLOAT_ACCOUNT', 'FLOAT1')).account_number;
+SELECT (pg_wallet.create_account(pg_wallet.create_owner('merchant', 'bench merchant striped'),
+	'KES', 'WALLET', 'MDIRS', credit_mode => 'DIRECT')).account_number;
+SELECT (pg_wallet.create_account(pg_wallet.create_owner('client', 'bench float striped'),
+	'KES', 'FLOAT_ACCOUNT', 'FLOATS')).account_number;
 
 -- one owner per user account, predictable account numbers B1..BN
 SELECT count(pg_wallet.create_account(pg_wallet.create_owner('user', 'bench user ' || i),
@@ -26,6 +32,9 @@ SELECT count(*) FILTER (WHERE (r).status = 'POSTED') AS funded
 FROM (SELECT pg_wallet.credit('B' || i, :user_funds, 'SETTLE', description => 'bench funding') r
       FROM generate_series(1, :accounts) i) s;
 SELECT (pg_wallet.credit('FLOAT1', :float_funds, 'SETTLE', description => 'bench funding')).status;
+SELECT (pg_wallet.credit('FLOATS', :float_funds, 'SETTLE', description => 'bench funding')).status;
+SELECT pg_wallet.set_account_stripes('FLOATS', 32), pg_wallet.set_account_stripes('MDIRS', 32);
+VACUUM ANALYZE pg_wallet.account_stripes;
 
 VACUUM ANALYZE pg_wallet.accounts;
 VACUUM ANALYZE pg_wallet.journals;

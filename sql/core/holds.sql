@@ -114,5 +114,32 @@ AS 'MODULE_PATHNAME', 'wallet_fold_deltas'
 LANGUAGE C VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION pg_wallet.fold_deltas(text, integer) IS
-	'Fold the pending credits of a DEFERRED account (or of up to max_accounts of them) into '
-	'the stored balance. Balances read the same before and after.';
+	'Fold the pending deltas of a DEFERRED or striped account (or of up to max_accounts of '
+	'them) into the stored balance. Balances read the same before and after.';
+
+-- Striped hot accounts (src/core/ledger_stripes.c, docs/operations.md "Hot accounts").
+CREATE OR REPLACE FUNCTION pg_wallet.set_account_stripes(
+	account_number text,
+	stripes integer)
+RETURNS integer
+AS 'MODULE_PATHNAME', 'wallet_set_account_stripes'
+LANGUAGE C VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION pg_wallet.set_account_stripes(text, integer) IS
+	'Admin only: give an account 0 to 64 stripes (0: not striped). Its debits then take a '
+	'stripe''s allowance with SKIP LOCKED instead of its row lock, and its credits are deltas; '
+	'waits for the postings in flight, folds its deltas and deals half its available money out '
+	'to the stripes. Balances, statements and verify_ledger() read the same.';
+
+CREATE OR REPLACE FUNCTION pg_wallet.rebalance_stripes(
+	account_number text DEFAULT NULL,
+	max_accounts integer DEFAULT 100)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'wallet_rebalance_stripes'
+LANGUAGE C VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION pg_wallet.rebalance_stripes(text, integer) IS
+	'Admin only (and the expiry worker): consolidate and refill the stripes of a striped '
+	'account, or of up to max_accounts whose smallest stripe holds less than half its share '
+	'of the refill (half the available money, dealt out evenly). Returns how many were '
+	'rebalanced.';

@@ -72,7 +72,8 @@ CREATE TABLE pg_wallet.accounts (
 	metadata jsonb NOT NULL DEFAULT '{}' CHECK (jsonb_typeof(metadata) = 'object'),
 	created_at timestamptz NOT NULL DEFAULT now(),
 	updated_at timestamptz NOT NULL DEFAULT now(),
-	kyc_tier smallint CHECK (kyc_tier BETWEEN 0 AND 9)
+	kyc_tier smallint CHECK (kyc_tier BETWEEN 0 AND 9),
+	stripes smallint NOT NULL DEFAULT 0	-- set by set_account_stripes() only (0..64)
 ) WITH (fillfactor = 80);	-- room on the page: a posting's UPDATE stays HOT (issue 20)
 CREATE INDEX accounts_owner_idx ON pg_wallet.accounts (owner_id);
 COMMENT ON TABLE pg_wallet.accounts IS
@@ -97,6 +98,10 @@ COMMENT ON COLUMN pg_wallet.accounts.kyc_tier IS
 	'posting core reads it as data with the account''s lock.';
 COMMENT ON COLUMN pg_wallet.accounts.chain_hash IS
 	'SHA-256 chained over every journal that changed this account (tamper evidence).';
+COMMENT ON COLUMN pg_wallet.accounts.stripes IS
+	'Number of rows of account_stripes (0: not striped). A striped account takes credits as '
+	'account_deltas and checked debits from a stripe''s allowance, without its row lock '
+	'(docs/operations.md, "Hot accounts"). Written by set_account_stripes() only.';
 
 -- Journal ids come from this sequence, drawn by the posting core before the insert so the
 -- receipt code and the hash can be computed from the id.
@@ -161,6 +166,23 @@ COMMENT ON TABLE pg_wallet.account_deltas IS
 	'Entries of DEFERRED accounts taken without a row lock (credits, and debits of accounts '
 	'that can_overdraw), signed, not yet folded into accounts.balance. Rows are removed only '
 	'by a fold, which adds them to the balance in the same transaction.';
+
+-- Stripes of a hot account (issue 20, docs/operations.md "Hot accounts"): debit allowances
+-- carved out of its available money, so that concurrent debits take different rows (SKIP
+-- LOCKED) instead of the account's. For an account that cannot overdraw, always:
+-- balance + sum(deltas) - pending_debit - minimum_balance >= sum(allowance)
+-- (verify_ledger() checks it). Written by the posting core only (single-writer trigger).
+CREATE TABLE pg_wallet.account_stripes (
+	account_id bigint NOT NULL,
+	stripe smallint NOT NULL CHECK (stripe >= 0),
+	allowance bigint NOT NULL DEFAULT 0 CHECK (allowance >= 0),
+	version bigint NOT NULL DEFAULT 0,
+	PRIMARY KEY (account_id, stripe)
+) WITH (fillfactor = 50);	-- room on the page: every stripe debit's UPDATE stays HOT
+COMMENT ON TABLE pg_wallet.account_stripes IS
+	'Stripes of striped accounts: each holds a debit allowance (minor units) that a debit may '
+	'take without the account''s row lock; version counts its writes. Consolidated and refilled '
+	'by the plain path and by rebalance_stripes().';
 
 -- No foreign keys to accounts, for the same reason as entries: an FK check takes a KEY SHARE
 -- lock on the counterpart's row, which waits for (and deadlocks with) postings holding it.

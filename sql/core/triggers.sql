@@ -14,8 +14,11 @@ CREATE OR REPLACE TRIGGER entries_single_writer
 CREATE OR REPLACE TRIGGER account_deltas_single_writer
 	BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON pg_wallet.account_deltas
 	FOR EACH STATEMENT EXECUTE FUNCTION pg_wallet._ledger_guard();
+CREATE OR REPLACE TRIGGER account_stripes_single_writer
+	BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON pg_wallet.account_stripes
+	FOR EACH STATEMENT EXECUTE FUNCTION pg_wallet._ledger_guard();
 CREATE OR REPLACE TRIGGER accounts_single_writer
-	BEFORE UPDATE OF balance, pending_debit, version, chain_hash OR DELETE OR TRUNCATE
+	BEFORE UPDATE OF balance, pending_debit, version, chain_hash, stripes OR DELETE OR TRUNCATE
 	ON pg_wallet.accounts
 	FOR EACH STATEMENT EXECUTE FUNCTION pg_wallet._ledger_guard();
 CREATE OR REPLACE TRIGGER accounts_open_empty

@@ -91,10 +91,27 @@ AS $$
 	 WHERE a.pending_debit <> coalesce(h.total, 0)
 	 LIMIT 1000)
 	UNION ALL
+	-- 5b. a striped account's stripes are its own and allow no more than it has available
+	(SELECT 'account_stripes', a.account_number,
+		format('%s stripe rows for %s stripes, allowances %s, available above the floor %s',
+		       s.n, a.stripes, s.total,
+		       a.balance + coalesce((SELECT sum(d.amount) FROM pg_wallet.account_deltas d
+		                             WHERE d.account_id = a.id), 0)
+		         - a.pending_debit - a.minimum_balance)
+	 FROM (SELECT account_id, count(*) AS n, max(stripe) AS top, sum(allowance) AS total
+	       FROM pg_wallet.account_stripes GROUP BY account_id) s
+	 LEFT JOIN pg_wallet.accounts a ON a.id = s.account_id
+	 WHERE a.id IS NULL OR s.n <> a.stripes OR s.top >= a.stripes
+	    OR (s.total > 0 AND (a.can_overdraw OR s.total > a.balance - a.pending_debit
+	          - a.minimum_balance + coalesce((SELECT sum(d.amount) FROM pg_wallet.account_deltas d
+	                                          WHERE d.account_id = a.id), 0)))
+	 LIMIT 1000)
+	UNION ALL
 	-- 6. history was not rewritten: journal hashes and account chains
 	SELECT * FROM pg_wallet._verify_hashes()
 $$;
 COMMENT ON FUNCTION pg_wallet.verify_ledger() IS
 	'Check every invariant of the ledger and return one row per violation (none: consistent): '
 	'currency and journal sums, account balances against entries, unfolded credits, pending '
-	'debits against holds, journal hashes and per-account hash chains.';
+	'debits against holds, stripe allowances against available money, journal hashes and '
+	'per-account hash chains.';

@@ -125,3 +125,22 @@ ALTER TABLE pg_wallet.journals DROP CONSTRAINT journals_reverses_journal_id_key;
 CREATE UNIQUE INDEX journals_reverses_journal_id_key ON pg_wallet.journals (reverses_journal_id)
 	WHERE reverses_journal_id IS NOT NULL;
 ALTER TABLE pg_wallet.accounts SET (fillfactor = 80);
+
+-- Striped hot accounts (issue 20, docs/operations.md "Hot accounts"): the stripe count of an
+-- account (last column, as in a fresh install) and the stripes' allowances.
+ALTER TABLE pg_wallet.accounts ADD COLUMN stripes smallint NOT NULL DEFAULT 0;
+COMMENT ON COLUMN pg_wallet.accounts.stripes IS
+	'Number of rows of account_stripes (0: not striped). A striped account takes credits as '
+	'account_deltas and checked debits from a stripe''s allowance, without its row lock '
+	'(docs/operations.md, "Hot accounts"). Written by set_account_stripes() only.';
+CREATE TABLE pg_wallet.account_stripes (
+	account_id bigint NOT NULL,
+	stripe smallint NOT NULL CHECK (stripe >= 0),
+	allowance bigint NOT NULL DEFAULT 0 CHECK (allowance >= 0),
+	version bigint NOT NULL DEFAULT 0,
+	PRIMARY KEY (account_id, stripe)
+) WITH (fillfactor = 50);
+COMMENT ON TABLE pg_wallet.account_stripes IS
+	'Stripes of striped accounts: each holds a debit allowance (minor units) that a debit may '
+	'take without the account''s row lock; version counts its writes. Consolidated and refilled '
+	'by the plain path and by rebalance_stripes().';

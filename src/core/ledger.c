@@ -46,6 +46,7 @@
 #include "core/direct.h"
 #include "core/idempotency.h"
 #include "core/ledger_internal.h"
+#include "core/ledger_stripes.h"
 
 static SPIPlanPtr reversal_plan = NULL;
 
@@ -350,6 +351,7 @@ save_undo(AccountUndo *undo, int *nundo, LedgerAccount *acct)
 	undo[*nundo].pending_debit = acct->pending_debit;
 	undo[*nundo].version = acct->version;
 	undo[*nundo].dirty = acct->dirty;
+	undo[*nundo].stripe_left = acct->stripe_left;
 	undo[*nundo].chain_len = acct->chain_len;
 	memcpy(undo[*nundo].chain, acct->chain, WALLET_HASH_LEN);
 	(*nundo)++;
@@ -366,6 +368,7 @@ restore_undo(AccountUndo *undo, int nundo)
 		acct->pending_debit = undo[i].pending_debit;
 		acct->version = undo[i].version;
 		acct->dirty = undo[i].dirty;
+		acct->stripe_left = undo[i].stripe_left;
 		acct->chain_len = undo[i].chain_len;
 		memcpy(acct->chain, undo[i].chain, WALLET_HASH_LEN);
 	}
@@ -376,18 +379,20 @@ restore_undo(AccountUndo *undo, int nundo)
  * floor. `before` is the available balance before the request.
  */
 static bool
-check_funds(LedgerRequest *req, AccountUndo *undo, int nundo, Refusal *r)
+check_funds(Batch *b, LedgerRequest *req, AccountUndo *undo, int nundo, Refusal *r)
 {
 	for (int i = 0; i < nundo; i++)
 	{
 		LedgerAccount *acct = undo[i].acct;
-		int64		before = undo[i].balance - undo[i].pending_debit;
-		int64		after = acct->balance - acct->pending_debit;
+		int64		before = undo[i].balance - undo[i].pending_debit - acct->stripe_hold;
+		int64		after = acct->balance - acct->pending_debit - acct->stripe_hold;
 
 		if (after >= before || acct->can_overdraw || req->force)
 			continue;
 		if (after < acct->minimum_balance)
 		{
+			/* held out for its stripes: take them back and check again first */
+			stripes_funds_miss(b, acct);
 			int64		spendable = Max(before - acct->minimum_balance, 0);
 
 			return ledger_refuse(r, ERRCODE_WALLET_INSUFFICIENT_FUNDS,
@@ -407,7 +412,7 @@ check_funds(LedgerRequest *req, AccountUndo *undo, int nundo, Refusal *r)
 
 /* Apply the legs to the working balances; fill balance_after per leg. */
 static bool
-apply_legs(LedgerRequest *req, LedgerAccount **accts, int64 *balance_after,
+apply_legs(Batch *b, LedgerRequest *req, LedgerAccount **accts, int64 *balance_after,
 		   AccountUndo *undo, int *nundo, Refusal *r)
 {
 	for (int i = 0; i < req->nlegs; i++)
@@ -417,10 +422,20 @@ apply_legs(LedgerRequest *req, LedgerAccount **accts, int64 *balance_after,
 
 		if (!acct->locked)
 		{
-			/* a delta: an unchecked credit or debit of a DEFERRED account */
-			Assert(acct->deferred &&
-				   (req->legs[i].side == SIDE_CREDIT || acct->can_overdraw));
+			/*
+			 * A delta: an unchecked credit or debit of a DEFERRED or striped
+			 * account, or a debit of a striped one checked against its stripe.
+			 */
+			Assert(acct->deferred || acct->nstripes > 0);
+			Assert(req->legs[i].side == SIDE_CREDIT || acct->can_overdraw ||
+				   acct->nstripes > 0);
 			balance_after[i] = 0;
+			if (req->legs[i].side == SIDE_DEBIT && !acct->can_overdraw)
+			{
+				save_undo(undo, nundo, acct);
+				if (!stripes_debit(b, acct, amount, r))
+					return false;
+			}
 			continue;
 		}
 		save_undo(undo, nundo, acct);
@@ -576,6 +591,8 @@ record_posting(Batch *b, LedgerRequest *req, LedgerAccount **accts, int64 *balan
 		LedgerAccount *acct = undo[i].acct;
 		uint8		next[WALLET_HASH_LEN];
 
+		if (!acct->locked)
+			continue;			/* a striped account's debit: a delta, no chain step */
 		acct->version++;
 		ledger_chain_hash(acct->chain, acct->chain_len, jhash, acct->version,
 						  acct->balance, next);
@@ -639,13 +656,13 @@ check_one(Batch *b, LedgerRequest *req, LedgerAccount **accts, int64 *balance_af
 		!check_reversal(req, r))
 		return false;
 	if (req->reserve ? !apply_reserve(req, accts, undo, nundo, r) :
-		(!apply_legs(req, accts, balance_after, undo, nundo, r) ||
+		(!apply_legs(b, req, accts, balance_after, undo, nundo, r) ||
 		 !apply_release(b, req, undo, nundo, r)))
 	{
 		restore_undo(undo, *nundo);
 		return false;
 	}
-	if (!check_funds(req, undo, *nundo, r))
+	if (!check_funds(b, req, undo, *nundo, r))
 	{
 		restore_undo(undo, *nundo);
 		return false;
@@ -713,20 +730,22 @@ handle_refusal(Batch *b, LedgerRequest *req, bool atomic, LedgerResult *res, Ref
 }
 
 /*
- * Post a batch. atomic: the first refusal raises and nothing is posted.
- * Otherwise each request is posted or refused on its own, refusals are
- * recorded under their idempotency keys (when record_refusal is set), and
- * results[i] says which. The caller is connected to SPI.
+ * One pass over a batch (ledger_post_batch); stripe_pass says how it treats
+ * striped accounts (STRIPE_PASS_*, ledger_stripes.h). Returns false, having
+ * written nothing, when the pass cannot post the batch (a stripe does not
+ * cover a debit, or an idempotency key was claimed concurrently): the caller
+ * rolls it back and runs the next pass. The last pass (ALL) never does.
  */
-void
-ledger_post_batch(LedgerRequest *reqs, int nreqs, bool atomic, LedgerResult *results)
+static bool
+post_batch_pass(LedgerRequest *reqs, int nreqs, bool atomic, LedgerResult *results,
+				int stripe_pass)
 {
 	Batch		b;
 	bool	   *valid = palloc(sizeof(bool) * nreqs);
 	Refusal    *refusals = palloc0(sizeof(Refusal) * nreqs);
 
-	validate_batch(reqs, nreqs);
 	batch_init(&b);
+	b.stripe_pass = stripe_pass;
 	for (int i = 0; i < nreqs; i++)
 	{
 		memset(&results[i], 0, sizeof(LedgerResult));
@@ -735,25 +754,73 @@ ledger_post_batch(LedgerRequest *reqs, int nreqs, bool atomic, LedgerResult *res
 			raise_refusal(&reqs[i], &refusals[i]);
 	}
 	collect_accounts(&b, reqs, nreqs, valid);
+	stripes_mark(&b);
 	lock_accounts(&b);
+	if (!stripes_check_missing(&b))
+		return false;
+	stripes_learn(&b);
 	if (ledger_rules() != NULL)
 		b.rules_state = ledger_rules()->prepare(&b, reqs, nreqs, valid);
 	resolve_late_accounts(&b);
 	barrier_unlocked_accounts(&b);
 	fold_deferred(&b);
+	stripes_hold(&b);
+	if (!stripes_take(&b, reqs, nreqs, valid))
+		return false;
 	load_keys(&b, reqs, nreqs);
 	for (int i = 0; i < nreqs; i++)
 	{
+		LedgerLeg  *legs = reqs[i].legs;
+		int			nlegs = reqs[i].nlegs;
+
 		if (valid[i] && post_one(&b, &reqs[i], &results[i], &refusals[i]))
 			continue;
+		if (b.stripe_miss)
+			return false;
+		if (b.stripe_escalate != NULL)
+		{
+			/* its stripes were held out of a funds check: take them back, check again */
+			stripes_consolidate(&b, b.stripe_escalate);
+			b.stripe_escalate = NULL;
+			reqs[i].legs = legs;	/* without the legs the rules added */
+			reqs[i].nlegs = nlegs;
+			if (post_one(&b, &reqs[i], &results[i], &refusals[i]))
+				continue;
+		}
 		handle_refusal(&b, &reqs[i], atomic, &results[i], &refusals[i]);
 	}
-	write_claims(&b);
+	write_claims(&b);			/* a key claimed concurrently: WL017 (see stripes_attempt) */
 	write_journals(&b);
 	write_entries(&b);
 	write_accounts(&b);
+	stripes_write(&b);
 	if (b.rules_state != NULL)
 		ledger_rules()->write(b.rules_state);
+	return true;
+}
+
+/*
+ * Post a batch. atomic: the first refusal raises and nothing is posted.
+ * Otherwise each request is posted or refused on its own, refusals are
+ * recorded under their idempotency keys (when record_refusal is set), and
+ * results[i] says which. The caller is connected to SPI.
+ *
+ * A batch that debits a striped account is first tried over stripes, then
+ * with the account's row, each in a subtransaction (ledger_stripes.c) that
+ * is rolled back (locks included) when the pass cannot post the batch; the
+ * last pass is the plain design.
+ */
+void
+ledger_post_batch(LedgerRequest *reqs, int nreqs, bool atomic, LedgerResult *results)
+{
+	int			pass;
+
+	validate_batch(reqs, nreqs);
+	pass = stripes_worth_trying(reqs, nreqs) ? STRIPE_PASS_TAKE : STRIPE_PASS_ALL;
+	for (; pass < STRIPE_PASS_ALL; pass++)
+		if (stripes_attempt(reqs, nreqs, atomic, results, post_batch_pass, pass))
+			return;
+	(void) post_batch_pass(reqs, nreqs, atomic, results, STRIPE_PASS_ALL);
 }
 
 void

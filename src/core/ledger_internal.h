@@ -47,6 +47,18 @@ typedef struct LedgerAccount
 	uint8		chain[WALLET_HASH_LEN];
 	int			chain_len;
 	ItemPointerData tid;		/* the row version read (and locked, if locked) */
+	/* striping (ledger_stripes.c): accounts.stripes, 0 when not striped */
+	int			nstripes;
+	bool		try_stripe;		/* a debit may take a stripe instead of the row */
+	bool		consolidated;	/* locked with all its stripes: refilled on write */
+	bool		has_stripe;		/* holds one stripe for its unlocked debits */
+	int			stripe;			/* which (when has_stripe) */
+	int64		stripe_taken;	/* its allowance when taken */
+	int64		stripe_left;	/* what the batch has not debited of it yet */
+	int64	   *stripe_allowances;	/* consolidated: each stripe's, as locked */
+	int64		stripe_hold;	/* locked, not consolidated: what its stripes may
+								 * still debit beyond its balance, kept out of
+								 * the funds check (allowances - unfolded deltas) */
 } LedgerAccount;
 
 /* Saved state of an account, to undo a refused request. */
@@ -59,6 +71,7 @@ typedef struct AccountUndo
 	uint8		chain[WALLET_HASH_LEN];
 	int			chain_len;
 	bool		dirty;
+	int64		stripe_left;
 } AccountUndo;
 
 /* A refusal: what would be raised (ledger_rules.h). */
@@ -100,6 +113,25 @@ typedef struct KeyedJournal
 	int			exponent;		/* of the first leg's currency */
 } KeyedJournal;
 
+/*
+ * The passes of ledger_post_batch over a batch that debits a striped
+ * account, each tried when the one before cannot post the batch:
+ *	TAKE: debits of striped accounts take a stripe each (SKIP LOCKED), their
+ *	      rows unlocked;
+ *	ROW:  striped accounts' rows locked, their stripes not: a debit is
+ *	      checked against what the stripes do not hold (stripe_hold); when
+ *	      that is not enough, all the account's stripes are locked and taken
+ *	      back (consolidated) and the request is checked again: the plain
+ *	      design's answer;
+ *	ALL:  as ROW, but the last pass: nothing falls back (no subtransaction).
+ * ROW falls back to ALL only when an idempotency key was claimed by a
+ * concurrent request, or an account was re-striped under it. Batches that
+ * debit no known striped account take ALL directly.
+ */
+#define STRIPE_PASS_TAKE	0
+#define STRIPE_PASS_ROW		1
+#define STRIPE_PASS_ALL		2
+
 typedef struct Batch
 {
 	HTAB	   *accounts;
@@ -115,6 +147,9 @@ typedef struct Batch
 	int64		last_locked_id; /* lock order, asserted ascending */
 	bool		checking;		/* a request is being checked: nothing may be recorded */
 	Datum		empty_metadata; /* '{}', made once per batch for journals without metadata */
+	int			stripe_pass;	/* STRIPE_PASS_* (ledger_stripes.h) */
+	bool		stripe_miss;	/* this pass cannot post it: roll back, next pass */
+	struct LedgerAccount *stripe_escalate;	/* to consolidate, then check again */
 } Batch;
 
 

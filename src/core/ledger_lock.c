@@ -51,12 +51,13 @@
 enum
 {
 	A_ID, A_NUMBER, A_CURRENCY, A_MODE, A_STATUS, A_BALANCE, A_PENDING, A_MINIMUM,
-	A_OVERDRAW, A_VERSION, A_CHAIN, A_EXPONENT, A_OWNER, A_SYSTEM, A_TIER, A_NCOLS
+	A_OVERDRAW, A_VERSION, A_CHAIN, A_EXPONENT, A_OWNER, A_SYSTEM, A_TIER, A_STRIPES,
+	A_NCOLS
 };
 static const char *const account_columns[A_NCOLS] = {
 	"id", "account_number", "currency", "credit_mode", "status", "balance", "pending_debit",
 	"minimum_balance", "can_overdraw", "version", "chain_hash", "exponent", "owner_id",
-	"is_system", "kyc_tier"
+	"is_system", "kyc_tier", "stripes"
 };
 
 /* An account of the batch found by the look-up, waiting for its lock. */
@@ -111,22 +112,29 @@ load_account(LedgerAccount *acct, TupleTableSlot *slot, const AttrNumber *att, b
 	acct->kyc_tier = DatumGetInt16(col(slot, att, A_TIER, &isnull));
 	if (isnull)
 		acct->kyc_tier = LEDGER_NO_TIER;
+	acct->nstripes = DatumGetInt16(col(slot, att, A_STRIPES, &isnull));
 	acct->tid = slot->tts_tid;
 }
 
-/* LOCK_CONDITION of ledger_store.c, on a row as the snapshot saw it. */
+/*
+ * LOCK_CONDITION of ledger_store.c, on a row as the snapshot saw it, with
+ * striped accounts (ledger_stripes.c): a striped account takes its credits
+ * as deltas whatever its credit_mode, and its checked debits from a stripe
+ * instead of its row when the pass tries stripes (try_stripe).
+ */
 static bool
 needs_lock(LedgerAccount *acct, TupleTableSlot *slot, const AttrNumber *att)
 {
 	bool		isnull;
 	char		mode[16];
 	bool		can_overdraw = DatumGetBool(col(slot, att, A_OVERDRAW, &isnull));
+	bool		striped = DatumGetInt16(col(slot, att, A_STRIPES, &isnull)) > 0;
 
 	if (ledger_check_only(acct))
 		return false;
 	copy_text(slot, att, A_MODE, mode, sizeof(mode));
-	return strcmp(mode, "DIRECT") == 0 || acct->want_lock ||
-		(acct->debited && !can_overdraw);
+	return (strcmp(mode, "DIRECT") == 0 && !striped) || acct->want_lock ||
+		(acct->debited && !can_overdraw && !(acct->try_stripe && striped));
 }
 
 static int

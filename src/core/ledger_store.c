@@ -167,7 +167,8 @@ load_account_row(LedgerAccount *acct, HeapTuple tup, TupleDesc desc)
  * must be locked (hold release, pending change, fold), and every debited
  * account whose debits are checked for funds. A DEFERRED account that is
  * only credited, or that can_overdraw (no funds check), takes its legs as
- * deltas without a lock.
+ * deltas without a lock. A 0.1.0 schema has no striped accounts; from
+ * 0.2.0 on, ledger_lock.c's needs_lock() adds them (ledger_stripes.c).
  */
 #define LOCK_CONDITION \
 	"(NOT w.r AND (a.credit_mode = 'DIRECT' OR w.l OR (w.d AND NOT a.can_overdraw)))"
@@ -284,9 +285,10 @@ lock_accounts(Batch *b)
 }
 
 /*
- * Fold pending credits of the locked DEFERRED accounts into their balance.
- * The delta rows are deleted in the same transaction that adds them to the
- * balance, so balance + sum(deltas) never changes.
+ * Fold the deltas of the locked DEFERRED and striped accounts, and of every
+ * account locked for a hold or a fold, into their balance. The delta rows
+ * are deleted in the same transaction that adds them to the balance, so
+ * balance + sum(deltas) never changes.
  */
 void
 fold_deferred(Batch *b)
@@ -300,7 +302,8 @@ fold_deferred(Batch *b)
 	column_init(&ids, INT8OID);
 	hash_seq_init(&seq, b->accounts);
 	while ((acct = hash_seq_search(&seq)) != NULL)
-		if (acct->found && acct->locked && acct->deferred)
+		if (acct->found && acct->locked &&
+			(acct->deferred || acct->nstripes > 0 || acct->want_lock))
 			column_add(&ids, Int64GetDatum(acct->id), false);
 	if (ids.n == 0)
 		return;

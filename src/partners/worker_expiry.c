@@ -3,7 +3,8 @@
  * worker_expiry.c
  *	  The expiry worker: every pg_wallet.expiry_interval_s seconds it times
  *	  out payouts, expires deposits and holds past their deadlines, purges
- *	  expired authentication rows, and folds the pending deltas of DEFERRED
+ *	  expired authentication rows, refills the stripes of striped accounts
+ *	  that ran low, and folds the pending deltas of DEFERRED (and striped)
  *	  accounts into their balances (so balance reads of a hot account that
  *	  is never debited stay cheap), each step in a transaction of its own and
  *	  through the SQL functions that own those rows (a voided hold is a ledger
@@ -44,6 +45,7 @@ static const char *const expiry_steps[] = {
 	"SELECT pg_wallet.expire_deposits($1)::bigint",
 	"SELECT pg_wallet.expire_holds($1)::bigint",
 	"SELECT pg_wallet.purge_expired_auth()::bigint WHERE $1 > 0",
+	"SELECT pg_wallet.rebalance_stripes(NULL, least($1, 100))",
 	"SELECT pg_wallet.fold_deltas(NULL, least($1, 5000))",
 };
 

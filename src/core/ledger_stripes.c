@@ -1,0 +1,776 @@
+/*-------------------------------------------------------------------------
+ *
+ * ledger_stripes.c
+ *	  Striped accounts: a hot account that must not serialise its payers
+ *	  (docs/operations.md, "Hot accounts"). An account with N stripes
+ *	  (set_account_stripes()) has N rows in account_stripes, each holding a
+ *	  debit allowance carved out of the account's available money. A debit
+ *	  of the account takes one stripe that covers it (FOR UPDATE SKIP
+ *	  LOCKED: it never waits), lowers the stripe's allowance and is recorded
+ *	  as an account_deltas row, like a DEFERRED account's credit: the
+ *	  account row is neither locked nor written. Its credits are deltas too.
+ *
+ * The invariant that keeps every debit within the floor, for an account
+ * that cannot overdraw:
+ *	balance + sum(deltas) - pending_debit - minimum_balance >= sum(allowances)
+ * A stripe debit lowers a delta and an allowance by the same amount; a
+ * credit raises the left side; otherwise only a posting that holds the
+ * account row changes the allowances: a consolidation (which holds every
+ * stripe too) or a top-up of free stripes with at most half of the slack.
+ *
+ * A debit that no stripe covers, and every posting that locks a striped
+ * account for another reason (a hold placed or consumed), takes its row
+ * and checks the debit against what the stripes do not hold (allowances
+ * minus unfolded deltas: stripes_hold()). Only when that is not enough are
+ * all its stripes locked, in stripe order (waiting for the stripe debits in
+ * flight), its deltas folded again and the request checked again: the
+ * account is then exactly as an unstriped one, and on write half its
+ * available money is dealt out to the stripes again (the refill). A posting
+ * that holds the row tops up the free stripes that ran low; the expiry
+ * worker rebalances accounts whose stripes ran low (rebalance_stripes()).
+ *
+ * Owns: account_stripes and accounts.stripes (written through
+ * ledger_guard_execute() only), the backend's list of accounts known to be
+ * striped, the stripe pass of ledger_post_batch.
+ *
+ * Locking: a batch that debits a striped account this backend knows is
+ * first posted in a subtransaction (TAKE pass), with the striped accounts'
+ * rows left unlocked and one stripe taken per account with SKIP LOCKED after
+ * the row locks and the rules' counters. If no stripe covers the batch's
+ * debits (or a concurrent request claimed an idempotency key first), the
+ * subtransaction is rolled back, releasing every lock it took, and the
+ * batch is posted with the rows (ROW pass; then ALL, see ledger_internal.h).
+ * Order: rows (ascending id), then the rules' counters, then stripes
+ * (account, stripe); a stripe taker never waits after taking its stripe
+ * within the posting, so the consolidation that waits for it cannot close
+ * a cycle: no deadlock between postings.
+ *
+ * Never: refuses a debit for funds while it is on a stripe (it falls back);
+ * leaves a reader a balance different from the unstriped design's.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "common/int.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/hsearch.h"
+#include "utils/memutils.h"
+#include "utils/resowner.h"
+
+#include "core/ledger_guard.h"
+#include "wallet_errors.h"
+#include "core/ledger_stripes.h"
+
+PG_FUNCTION_INFO_V1(wallet_set_account_stripes);
+PG_FUNCTION_INFO_V1(wallet_rebalance_stripes);
+
+#define KNOWN_MAX	4096		/* accounts this backend remembers as striped */
+
+static SPIPlanPtr consolidate_plan = NULL;
+static SPIPlanPtr take_plan = NULL;
+static SPIPlanPtr hold_plan = NULL;
+static SPIPlanPtr top_up_plan = NULL;
+static SPIPlanPtr write_plan = NULL;
+
+/* ---------------------------------------------------------------------
+ * The accounts this backend saw striped (debits of them try stripes)
+ * ---------------------------------------------------------------------
+ */
+static HTAB *known = NULL;
+
+static void
+known_set(const char *number, bool striped)
+{
+	char		key[WALLET_MAX_ACCOUNT_NUMBER + 1];
+
+	if (known == NULL)
+	{
+		HASHCTL		ctl;
+
+		if (!striped)
+			return;
+		memset(&ctl, 0, sizeof(ctl));
+		ctl.keysize = WALLET_MAX_ACCOUNT_NUMBER + 1;
+		ctl.entrysize = WALLET_MAX_ACCOUNT_NUMBER + 1;
+		ctl.hcxt = TopMemoryContext;
+		known = hash_create("pg_wallet striped accounts", 16, &ctl,
+							HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+	}
+	memset(key, 0, sizeof(key));
+	strlcpy(key, number, sizeof(key));
+	if (!striped)
+		(void) hash_search(known, key, HASH_REMOVE, NULL);
+	else if (hash_get_num_entries(known) < KNOWN_MAX)
+		(void) hash_search(known, key, HASH_ENTER, NULL);
+}
+
+static bool
+known_striped(const char *number)
+{
+	char		key[WALLET_MAX_ACCOUNT_NUMBER + 1];
+
+	if (known == NULL || strlen(number) > WALLET_MAX_ACCOUNT_NUMBER)
+		return false;
+	memset(key, 0, sizeof(key));
+	strlcpy(key, number, sizeof(key));
+	return hash_search(known, key, HASH_FIND, NULL) != NULL;
+}
+
+/* Whether a stripe pass is worth it: the batch debits a known striped account. */
+bool
+stripes_worth_trying(LedgerRequest *reqs, int nreqs)
+{
+	if (known == NULL)
+		return false;
+	for (int i = 0; i < nreqs; i++)
+		for (int j = 0; j < reqs[i].nlegs; j++)
+			if (reqs[i].legs[j].side == SIDE_DEBIT && reqs[i].legs[j].account_number &&
+				known_striped(reqs[i].legs[j].account_number))
+				return true;
+	return false;
+}
+
+/* ---------------------------------------------------------------------
+ * The stripe pass, in a subtransaction
+ * ---------------------------------------------------------------------
+ */
+
+/*
+ * Run pass(..., true) in a subtransaction. True: it posted, and the
+ * subtransaction is kept. False: it fell back, and everything it did is
+ * rolled back (its locks released, the rules' fee legs taken off the
+ * requests) for a plain pass. An error rolls the subtransaction back and
+ * is raised again.
+ */
+bool
+stripes_attempt(LedgerRequest *reqs, int nreqs, bool atomic, LedgerResult *results,
+				StripesPass pass, int stripe_pass)
+{
+	MemoryContext oldcxt = CurrentMemoryContext;
+	ResourceOwner oldowner = CurrentResourceOwner;
+	LedgerLeg **legs = palloc(sizeof(LedgerLeg *) * nreqs);
+	int		   *nlegs = palloc(sizeof(int) * nreqs);
+	volatile bool posted = false;
+	volatile bool rolled_back = false;
+
+	for (int i = 0; i < nreqs; i++)
+	{
+		legs[i] = reqs[i].legs;
+		nlegs[i] = reqs[i].nlegs;
+	}
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(oldcxt);
+	PG_TRY();
+	{
+		posted = pass(reqs, nreqs, atomic, results, stripe_pass);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(oldcxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcxt);
+		CurrentResourceOwner = oldowner;
+		/*
+		 * A concurrent request claimed one of the keys first (write_claims):
+		 * this pass took no row lock that would have waited for it, so the
+		 * next pass, with the rows, finds its key and answers its result.
+		 */
+		if (edata->sqlerrcode != ERRCODE_WALLET_CONCURRENT_REQUEST)
+			ReThrowError(edata);
+		FreeErrorData(edata);
+		rolled_back = true;
+	}
+	PG_END_TRY();
+	if (!rolled_back)
+	{
+		if (posted)
+			ReleaseCurrentSubTransaction();
+		else
+			RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcxt);
+		CurrentResourceOwner = oldowner;
+	}
+	if (!posted)
+		for (int i = 0; i < nreqs; i++)
+		{
+			reqs[i].legs = legs[i];
+			reqs[i].nlegs = nlegs[i];
+		}
+	return posted;
+}
+
+/* Before the lock query: in a TAKE pass, debited accounts may use a stripe. */
+void
+stripes_mark(Batch *b)
+{
+	HASH_SEQ_STATUS seq;
+	LedgerAccount *acct;
+
+	if (b->stripe_pass != STRIPE_PASS_TAKE)
+		return;
+	hash_seq_init(&seq, b->accounts);
+	while ((acct = hash_seq_search(&seq)) != NULL)
+		if (acct->debited && !acct->want_lock)
+			acct->try_stripe = true;
+}
+
+/*
+ * After the lock query: an account it returned unlocked although the lock
+ * condition (LOCK_CONDITION in ledger_store.c) chose it had its striping
+ * changed while the query waited for its row, and the row no longer met
+ * the condition. A stripe pass falls back; a plain pass cannot lock it in
+ * order any more and asks for a retry. Returns false when the stripe pass
+ * must fall back.
+ */
+bool
+stripes_check_missing(Batch *b)
+{
+	HASH_SEQ_STATUS seq;
+	LedgerAccount *acct;
+
+	hash_seq_init(&seq, b->accounts);
+	while ((acct = hash_seq_search(&seq)) != NULL)
+	{
+		bool		checked_only = acct->checked_only && !acct->posted_to && !acct->want_lock;
+
+		if (!acct->found || acct->locked || checked_only || acct->late ||
+			!((!acct->deferred && acct->nstripes == 0) || acct->want_lock ||
+			  (acct->debited && !acct->can_overdraw &&
+			   !(acct->try_stripe && acct->nstripes > 0))))
+			continue;
+		if (b->stripe_pass != STRIPE_PASS_ALL)
+		{
+			hash_seq_term(&seq);
+			b->stripe_miss = true;
+			return false;
+		}
+		ereport(ERROR,
+				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+				 errmsg("account %s was re-striped while the posting locked it",
+						acct->account_number),
+				 errhint("Retry the request.")));
+	}
+	return true;
+}
+
+/* After the lock query: remember which accounts are striped (debits of them try stripes). */
+void
+stripes_learn(Batch *b)
+{
+	HASH_SEQ_STATUS seq;
+	LedgerAccount *acct;
+
+	hash_seq_init(&seq, b->accounts);
+	while ((acct = hash_seq_search(&seq)) != NULL)
+		if (acct->found)
+			known_set(acct->account_number, acct->nstripes > 0 && !acct->can_overdraw);
+}
+
+/*
+ * Consolidate a locked striped account that checks funds (only), or every
+ * one of the batch (NULL): lock all its stripes, in stripe order, waiting
+ * for the stripe debits in flight (they never wait themselves), then fold
+ * its deltas again: the fold now sees all of them, and with its stripes
+ * taken back the account is exactly as an unstriped one (no hold).
+ * stripes_write() deals half its available money out to the stripes again.
+ */
+void
+stripes_consolidate(Batch *b, LedgerAccount *only)
+{
+	Oid			argtypes[1] = {INT8ARRAYOID};
+	Datum		values[1];
+	Column		ids;
+	HASH_SEQ_STATUS seq;
+	LedgerAccount *acct;
+
+	column_init(&ids, INT8OID);
+	hash_seq_init(&seq, b->accounts);
+	while ((acct = hash_seq_search(&seq)) != NULL)
+	{
+		if (!acct->found || !acct->locked || acct->consolidated || acct->nstripes == 0 ||
+			acct->can_overdraw || (only != NULL && acct != only))
+			continue;
+		column_add(&ids, Int64GetDatum(acct->id), false);
+		acct->consolidated = true;
+		acct->stripe_hold = 0;
+		acct->stripe_allowances = palloc0(sizeof(int64) * WALLET_MAX_STRIPES);
+	}
+	if (ids.n == 0)
+		return;
+	wallet_plan(&consolidate_plan,
+				"SELECT s.account_id, s.stripe, s.allowance FROM pg_wallet.account_stripes s"
+				" WHERE s.account_id = ANY($1) ORDER BY s.account_id, s.stripe FOR UPDATE",
+				1, argtypes);
+	values[0] = column_array(&ids);
+	if (SPI_execute_plan(consolidate_plan, values, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "stripe consolidation failed");
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		int64		id = get_int64(tup, desc, 1);
+		bool		isnull;
+		int			stripe = DatumGetInt16(SPI_getbinval(tup, desc, 2, &isnull));
+
+		hash_seq_init(&seq, b->accounts);
+		while ((acct = hash_seq_search(&seq)) != NULL)
+			if (acct->consolidated && acct->id == id && stripe < WALLET_MAX_STRIPES)
+				acct->stripe_allowances[stripe] = get_int64(tup, desc, 3);
+	}
+	fold_deferred(b);
+}
+
+/*
+ * A striped account whose row a posting locked keeps its stripes unlocked
+ * (until it is consolidated): what they may still debit without the row is held out
+ * of its funds check. After the fold, in one snapshot: the stripes'
+ * allowances minus the deltas not folded (stripe debits that committed
+ * since, and credits). A stripe debit lowers both by the same amount, so
+ * the hold is exact whatever commits meanwhile, or conservative.
+ */
+void
+stripes_hold(Batch *b)
+{
+	Oid			argtypes[1] = {INT8ARRAYOID};
+	Datum		values[1];
+	Column		ids;
+	HASH_SEQ_STATUS seq;
+	LedgerAccount *acct;
+
+	column_init(&ids, INT8OID);
+	hash_seq_init(&seq, b->accounts);
+	while ((acct = hash_seq_search(&seq)) != NULL)
+		if (acct->found && acct->locked && acct->nstripes > 0 && !acct->can_overdraw &&
+			!acct->consolidated)
+			column_add(&ids, Int64GetDatum(acct->id), false);
+	if (ids.n == 0)
+		return;
+	wallet_plan(&hold_plan,
+				"SELECT w.id, ((SELECT coalesce(sum(s.allowance), 0)"
+				"   FROM pg_wallet.account_stripes s WHERE s.account_id = w.id)"
+				" - (SELECT coalesce(sum(d.amount), 0)"
+				"   FROM pg_wallet.account_deltas d WHERE d.account_id = w.id))::bigint"
+				" FROM unnest($1) AS w(id)",
+				1, argtypes);
+	values[0] = column_array(&ids);
+	if (SPI_execute_plan(hold_plan, values, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "stripe hold look-up failed");
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		int64		id = get_int64(tup, SPI_tuptable->tupdesc, 1);
+		int64		hold = get_int64(tup, SPI_tuptable->tupdesc, 2);
+
+		hash_seq_init(&seq, b->accounts);
+		while ((acct = hash_seq_search(&seq)) != NULL)
+			if (acct->found && acct->id == id)
+				acct->stripe_hold = hold;
+	}
+}
+
+/*
+ * A locked striped account failed its funds check while its stripes were
+ * held out of it: never a refusal yet. A TAKE pass falls back (to ROW); a
+ * ROW or ALL pass consolidates it and checks the request again.
+ */
+void
+stripes_funds_miss(Batch *b, LedgerAccount *acct)
+{
+	if (acct->nstripes == 0 || acct->consolidated || acct->can_overdraw || !acct->locked)
+		return;
+	if (b->stripe_pass == STRIPE_PASS_TAKE)
+		b->stripe_miss = true;
+	else
+		b->stripe_escalate = acct;
+}
+
+/* What the batch's valid requests debit from an account before any rule. */
+static int64
+batch_debits(LedgerAccount *acct, LedgerRequest *reqs, int nreqs, const bool *valid)
+{
+	int64		need = 0;
+
+	for (int i = 0; i < nreqs; i++)
+	{
+		if (!valid[i])
+			continue;
+		for (int j = 0; j < reqs[i].nlegs; j++)
+		{
+			LedgerLeg  *leg = &reqs[i].legs[j];
+			int64		amount = leg->amount_minor;
+
+			if (leg->side != SIDE_DEBIT || strcmp(leg->account_number, acct->account_number) != 0)
+				continue;
+			if (amount == 0 &&
+				amount_parse_cstr(leg->amount_text, acct->exponent, &amount) != NULL)
+				continue;		/* refused when checked */
+			if (amount > 0 && pg_add_s64_overflow(need, amount, &need))
+				need = PG_INT64_MAX;
+		}
+	}
+	return Max(need, 1);
+}
+
+/*
+ * A stripe pass: take one stripe for each striped account the batch
+ * debits without its row, one that covers the batch's debits of it, with
+ * SKIP LOCKED (never waiting), starting at a stripe of this backend's own.
+ * False (a fallback) when one of them has no such stripe free.
+ */
+bool
+stripes_take(Batch *b, LedgerRequest *reqs, int nreqs, const bool *valid)
+{
+	Oid			argtypes[3] = {INT8ARRAYOID, INT8ARRAYOID, INT4ARRAYOID};
+	Datum		values[3];
+	Column		ids,
+				needs,
+				starts;
+	HASH_SEQ_STATUS seq;
+	LedgerAccount *acct;
+	int			wanted = 0;
+
+	if (b->stripe_pass != STRIPE_PASS_TAKE)
+		return true;
+	column_init(&ids, INT8OID);
+	column_init(&needs, INT8OID);
+	column_init(&starts, INT4OID);
+	hash_seq_init(&seq, b->accounts);
+	while ((acct = hash_seq_search(&seq)) != NULL)
+		if (acct->found && !acct->locked && acct->debited && acct->nstripes > 0 &&
+			!acct->can_overdraw)
+		{
+			column_add(&ids, Int64GetDatum(acct->id), false);
+			column_add(&needs, Int64GetDatum(batch_debits(acct, reqs, nreqs, valid)), false);
+			column_add(&starts, Int32GetDatum(MyProcPid % acct->nstripes), false);
+			wanted++;
+		}
+	if (wanted == 0)
+		return true;
+	wallet_plan(&take_plan,
+				"SELECT w.id, s.stripe, s.allowance"
+				" FROM unnest($1, $2, $3) AS w(id, need, start)"
+				" CROSS JOIN LATERAL (SELECT s.stripe, s.allowance"
+				"   FROM pg_wallet.account_stripes s"
+				"   WHERE s.account_id = w.id AND s.allowance >= w.need"
+				"   ORDER BY s.stripe < w.start, s.stripe"
+				"   LIMIT 1 FOR UPDATE SKIP LOCKED) s",
+				3, argtypes);
+	values[0] = column_array(&ids);
+	values[1] = column_array(&needs);
+	values[2] = column_array(&starts);
+	if (SPI_execute_plan(take_plan, values, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "stripe take failed");
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		int64		id = get_int64(tup, desc, 1);
+		bool		isnull;
+
+		hash_seq_init(&seq, b->accounts);
+		while ((acct = hash_seq_search(&seq)) != NULL)
+			if (acct->found && acct->id == id && !acct->locked)
+			{
+				acct->has_stripe = true;
+				acct->stripe = DatumGetInt16(SPI_getbinval(tup, desc, 2, &isnull));
+				acct->stripe_taken = acct->stripe_left = get_int64(tup, desc, 3);
+			}
+	}
+	if (SPI_processed == (uint64) wanted)
+		return true;
+	b->stripe_miss = true;
+	return false;
+}
+
+/*
+ * A debit of a striped account that is not locked, checked against its
+ * stripe. False (with a placeholder refusal) and a fallback when the stripe
+ * does not cover it: the plain pass decides with the whole account.
+ */
+bool
+stripes_debit(Batch *b, LedgerAccount *acct, int64 amount, Refusal *r)
+{
+	if (!acct->has_stripe || acct->stripe_left < amount)
+	{
+		b->stripe_miss = true;
+		return ledger_refuse(r, ERRCODE_WALLET_INSUFFICIENT_FUNDS,
+							 psprintf("no stripe of account %s covers the debit",
+									  acct->account_number), NULL);
+	}
+	acct->stripe_left -= amount;
+	return true;
+}
+
+/*
+ * The refill of a consolidated account: half its available money, dealt out
+ * evenly. The other half stays with the row, so that a ROW pass (a debit no
+ * free stripe covered) usually posts without waiting for any stripe.
+ */
+static int64
+refill_share(LedgerAccount *acct, int stripe)
+{
+	int64		avail;
+
+	if (acct->can_overdraw ||
+		pg_sub_s64_overflow(acct->balance, acct->pending_debit, &avail) ||
+		pg_sub_s64_overflow(avail, acct->minimum_balance, &avail) || avail <= 1)
+		return 0;
+	avail /= 2;
+	return avail / acct->nstripes + (stripe == 0 ? avail % acct->nstripes : 0);
+}
+
+/*
+ * A TAKE or ROW pass that locked a striped account's row (not its stripes)
+ * tops up the stripes that ran low and are free (SKIP LOCKED: it never
+ * waits): each gets share = what the account has above its floor and its
+ * stripes' hold, after the batch, / (2 x stripes), if it holds less than
+ * half that. At most half of what is free moves, so the invariant holds.
+ */
+static void
+stripes_top_up(Batch *b)
+{
+	Oid			argtypes[2] = {INT8ARRAYOID, INT8ARRAYOID};
+	Datum		values[2];
+	Column		ids,
+				shares;
+	HASH_SEQ_STATUS seq;
+	LedgerAccount *acct;
+
+	column_init(&ids, INT8OID);
+	column_init(&shares, INT8OID);
+	hash_seq_init(&seq, b->accounts);
+	while ((acct = hash_seq_search(&seq)) != NULL)
+	{
+		int64		avail;
+
+		if (!acct->found || !acct->locked || acct->consolidated || acct->nstripes == 0 ||
+			acct->can_overdraw ||
+			pg_sub_s64_overflow(acct->balance, acct->pending_debit, &avail) ||
+			pg_sub_s64_overflow(avail, acct->minimum_balance, &avail) ||
+			pg_sub_s64_overflow(avail, acct->stripe_hold, &avail) ||
+			avail / (2 * acct->nstripes) < 2)
+			continue;
+		column_add(&ids, Int64GetDatum(acct->id), false);
+		column_add(&shares, Int64GetDatum(avail / (2 * acct->nstripes)), false);
+	}
+	if (ids.n == 0)
+		return;
+	wallet_plan(&top_up_plan,
+				"WITH t AS (SELECT s.account_id, s.stripe, w.share"
+				"   FROM unnest($1, $2) AS w(id, share)"
+				"   JOIN pg_wallet.account_stripes s ON s.account_id = w.id"
+				"   WHERE s.allowance < w.share / 2 FOR UPDATE OF s SKIP LOCKED)"
+				" UPDATE pg_wallet.account_stripes s SET allowance = s.allowance + t.share,"
+				"   version = s.version + 1"
+				" FROM t WHERE s.account_id = t.account_id AND s.stripe = t.stripe",
+				2, argtypes);
+	values[0] = column_array(&ids);
+	values[1] = column_array(&shares);
+	if (ledger_guard_execute(top_up_plan, values, NULL, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "stripe top-up failed");
+}
+
+/*
+ * Write the stripes: what the batch debited from the stripes it took, and
+ * the refill of the consolidated accounts (only the rows that change). One
+ * statement.
+ */
+void
+stripes_write(Batch *b)
+{
+	Oid			argtypes[3] = {INT8ARRAYOID, INT2ARRAYOID, INT8ARRAYOID};
+	Datum		values[3];
+	Column		ids,
+				stripes,
+				allowances;
+	HASH_SEQ_STATUS seq;
+	LedgerAccount *acct;
+
+	column_init(&ids, INT8OID);
+	column_init(&stripes, INT2OID);
+	column_init(&allowances, INT8OID);
+	hash_seq_init(&seq, b->accounts);
+	while ((acct = hash_seq_search(&seq)) != NULL)
+	{
+		if (acct->has_stripe && acct->stripe_left != acct->stripe_taken)
+		{
+			column_add(&ids, Int64GetDatum(acct->id), false);
+			column_add(&stripes, Int16GetDatum(acct->stripe), false);
+			column_add(&allowances, Int64GetDatum(acct->stripe_left), false);
+		}
+		for (int i = 0; acct->consolidated && i < acct->nstripes; i++)
+			if (refill_share(acct, i) != acct->stripe_allowances[i])
+			{
+				column_add(&ids, Int64GetDatum(acct->id), false);
+				column_add(&stripes, Int16GetDatum(i), false);
+				column_add(&allowances, Int64GetDatum(refill_share(acct, i)), false);
+			}
+	}
+	if (ids.n > 0)
+	{
+		wallet_plan(&write_plan,
+					"UPDATE pg_wallet.account_stripes s SET allowance = v.allowance,"
+					" version = s.version + 1"
+					" FROM unnest($1, $2, $3) AS v(id, stripe, allowance)"
+					" WHERE s.account_id = v.id AND s.stripe = v.stripe",
+					3, argtypes);
+		values[0] = column_array(&ids);
+		values[1] = column_array(&stripes);
+		values[2] = column_array(&allowances);
+		if (ledger_guard_execute(write_plan, values, NULL, 0) != SPI_OK_UPDATE ||
+			SPI_processed != (uint64) ids.n)
+			elog(ERROR, "stripe update failed");
+	}
+	stripes_top_up(b);
+}
+
+/* ---------------------------------------------------------------------
+ * Administration: striping an account, and the worker's rebalance
+ * ---------------------------------------------------------------------
+ */
+
+/* Lock one account as the plain path does, with its stripes; fold its deltas. */
+static LedgerAccount *
+lock_consolidated(Batch *b, const char *account_number)
+{
+	LedgerAccount *acct;
+
+	batch_init(b);				/* an ALL pass: consolidated */
+	acct = batch_account(b, account_number, true);
+	acct->want_lock = true;
+	lock_accounts(b);
+	if (!acct->found)
+		ereport(ERROR,
+				(errcode(ERRCODE_WALLET_ACCOUNT_NOT_FOUND),
+				 errmsg("account %s does not exist", account_number)));
+	stripes_learn(b);
+	stripes_consolidate(b, NULL);
+	fold_deferred(b);			/* an unstriped account's deltas too */
+	return acct;
+}
+
+/* Run one write statement on the stripes (or the account's stripe count). */
+static void
+stripes_exec(const char *sql, int64 account_id, int stripes)
+{
+	Oid			argtypes[2] = {INT8OID, INT2OID};
+	Datum		values[2] = {Int64GetDatum(account_id), Int16GetDatum(stripes)};
+	SPIPlanPtr	plan = SPI_prepare(sql, 2, argtypes);
+
+	if (plan == NULL || ledger_guard_execute(plan, values, NULL, 0) < 0)
+		elog(ERROR, "stripe statement failed: %s", sql);
+	SPI_freeplan(plan);
+}
+
+/*
+ * pg_wallet.set_account_stripes(account_number text, stripes integer)
+ * RETURNS integer: give an account that many stripes (0: none, the plain
+ * design). Waits for the postings in flight on it (its status barrier, its
+ * row, its stripes), folds its deltas and deals its available money out to
+ * the new stripes.
+ */
+Datum
+wallet_set_account_stripes(PG_FUNCTION_ARGS)
+{
+	char	   *number = text_arg_cstring(fcinfo, 0, "account_number",
+										  WALLET_MAX_ACCOUNT_NUMBER, true);
+	int32		n = PG_ARGISNULL(1) ? -1 : PG_GETARG_INT32(1);
+	Batch		b;
+	LedgerAccount *acct;
+
+	if (n < 0 || n > WALLET_MAX_STRIPES)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("stripes must be between 0 and %d", WALLET_MAX_STRIPES)));
+	SPI_connect();
+	/* postings that debit or credit the account without its row hold this shared */
+	ledger_account_barrier(number, true);
+	acct = lock_consolidated(&b, number);
+	if (acct->is_system)
+		ereport(ERROR,
+				(errcode(ERRCODE_WALLET_ACCOUNT_NOT_ACTIVE),
+				 errmsg("account %s is a system account", number),
+				 errdetail("System accounts are DEFERRED: they take credits without a lock.")));
+	stripes_exec("DELETE FROM pg_wallet.account_stripes WHERE account_id = $1 AND stripe >= $2",
+				 acct->id, n);
+	stripes_exec("INSERT INTO pg_wallet.account_stripes (account_id, stripe)"
+				 " SELECT $1, g FROM generate_series(0, $2 - 1) g ON CONFLICT DO NOTHING",
+				 acct->id, n);
+	stripes_exec("UPDATE pg_wallet.accounts SET stripes = $2, updated_at = now()"
+				 " WHERE id = $1", acct->id, n);
+	if (!acct->consolidated)
+	{
+		acct->stripe_allowances = palloc0(sizeof(int64) * WALLET_MAX_STRIPES);
+		acct->consolidated = n > 0 && !acct->can_overdraw;
+	}
+	for (int i = n; i < WALLET_MAX_STRIPES; i++)
+		acct->stripe_allowances[i] = 0;
+	acct->nstripes = n;
+	known_set(number, n > 0 && !acct->can_overdraw);
+	write_accounts(&b);
+	stripes_write(&b);
+	SPI_finish();
+	PG_RETURN_INT32(n);
+}
+
+/*
+ * pg_wallet.rebalance_stripes(account_number text, max_accounts integer)
+ * RETURNS bigint: consolidate and refill the named striped account, or up
+ * to max_accounts of those whose smallest stripe holds less than half its
+ * share of the refill (half the available money, dealt out evenly) (credits came in, or debits drained a
+ * stripe). Returns how many were rebalanced. The expiry worker calls it.
+ */
+Datum
+wallet_rebalance_stripes(PG_FUNCTION_ARGS)
+{
+	char	   *number = text_arg_cstring(fcinfo, 0, "account_number",
+										  WALLET_MAX_ACCOUNT_NUMBER, false);
+	int32		max_accounts = PG_ARGISNULL(1) ? 100 : PG_GETARG_INT32(1);
+	Oid			argtypes[1] = {INT4OID};
+	Datum		values[1] = {Int32GetDatum(max_accounts)};
+	List	   *numbers = NIL;
+	ListCell   *lc;
+
+	if (max_accounts < 1 || max_accounts > WALLET_MAX_BATCH)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("max_accounts must be between 1 and %d", WALLET_MAX_BATCH)));
+	SPI_connect();
+	if (number != NULL)
+		numbers = list_make1(number);
+	else
+	{
+		if (SPI_execute_with_args(
+			"SELECT a.account_number FROM pg_wallet.accounts a"
+			" JOIN (SELECT account_id, min(allowance) AS low FROM pg_wallet.account_stripes"
+			"   GROUP BY account_id) s ON s.account_id = a.id"
+			" WHERE a.stripes > 0 AND NOT a.can_overdraw"
+			"   AND s.low::numeric * 4 * a.stripes < a.balance - a.pending_debit"
+			"     - a.minimum_balance + coalesce((SELECT sum(d.amount)"
+			"       FROM pg_wallet.account_deltas d WHERE d.account_id = a.id), 0)"
+			" ORDER BY a.id LIMIT $1", 1, argtypes, values, NULL, true, 0) != SPI_OK_SELECT)
+			elog(ERROR, "striped account look-up failed");
+		for (uint64 i = 0; i < SPI_processed; i++)
+			numbers = lappend(numbers, SPI_getvalue(SPI_tuptable->vals[i],
+													SPI_tuptable->tupdesc, 1));
+	}
+	foreach(lc, numbers)
+	{
+		Batch		b;
+
+		(void) lock_consolidated(&b, (const char *) lfirst(lc));
+		write_accounts(&b);
+		stripes_write(&b);
+	}
+	SPI_finish();
+	PG_RETURN_INT64(list_length(numbers));
+}
