@@ -188,4 +188,16 @@ extern void write_accounts(Batch *b);
 /* ledger_rules.c */
 extern void ledger_account_view(const LedgerAccount *acct, LedgerAccountView *out);
 
+/* ledger_apply.c: step 4, one request applied in memory (with its undo). */
+extern void save_undo(AccountUndo *undo, int *nundo, LedgerAccount *acct);
+extern void restore_undo(AccountUndo *undo, int nundo);
+extern bool check_funds(Batch *b, LedgerRequest *req, AccountUndo *undo, int nundo,
+						Refusal *r);
+extern bool apply_legs(Batch *b, LedgerRequest *req, LedgerAccount **accts,
+					   int64 *balance_after, AccountUndo *undo, int *nundo, Refusal *r);
+extern bool apply_reserve(LedgerRequest *req, LedgerAccount **accts, AccountUndo *undo,
+						  int *nundo, Refusal *r);
+extern bool apply_release(Batch *b, LedgerRequest *req, AccountUndo *undo, int *nundo,
+						  Refusal *r);
+
 #endif							/* LEDGER_INTERNAL_H */
