@@ -151,7 +151,7 @@ validate_batch(LedgerRequest *reqs, int nreqs)
 }
 
 /* ---------------------------------------------------------------------
- * Step 4: check and apply one request in memory
+ * Step 4: check one request (applied to the balances in ledger_apply.c)
  * ---------------------------------------------------------------------
  */
 
