@@ -4,7 +4,8 @@
  * Owns: pool_size request connections and one LISTEN connection; connecting them without
  * blocking (PQconnectStart, then PQconnectPoll on a short timer), adopting dup(PQsocket())
  * into the loop as a raw file descriptor (lws closes what it adopts, so it gets a copy, and
- * a reconnected connection is adopted again), sending one parameterised call per request,
+ * a reconnected connection is adopted again), sending one parameterised call per request (each
+ * route's call prepared once per connection, then run by name),
  * collecting the result, reconnecting with exponential backoff when the server goes away,
  * the queue of requests waiting for a free connection, and handing each notification heard on
  * the LISTEN connection to the handlers registered with pool_on_event.
@@ -23,6 +24,7 @@
 #define CONNECT_POLL_US 2000
 #define CONNECT_TIMEOUT_US (10 * 1000000)
 #define BACKOFF_MIN_MS 100
+#define POOL_PREPARED_MAX 256	/* statements kept per connection: more than all routes */
 
 typedef enum { PC_DOWN, PC_CONNECTING, PC_INIT, PC_IDLE, PC_BUSY } PcState;
 
@@ -38,6 +40,9 @@ typedef struct PoolConn
 	PGresult   *result;
 	int			backoff_ms;
 	uint64_t	connect_started_us;
+	const char *preparing;		/* PC_BUSY on the preparation of this route function's call */
+	int			n_prepared;
+	const char *prepared[POOL_PREPARED_MAX];	/* route functions prepared on this link */
 } PoolConn;
 
 static struct lws_context *pool_ctx;
@@ -52,6 +57,8 @@ static PoolEventHandler event_handlers[POOL_EVENT_HANDLERS_MAX];
 static int	n_event_handlers;
 
 static void conn_timer(lws_sorted_usec_list_t *sul);
+static void conn_prepared_done(PoolConn *c);
+static void pool_dispatch(void);
 
 /* Server notices (a FATAL on restart, RAISE NOTICE) are not the bridge's to print. */
 static void
@@ -106,6 +113,8 @@ conn_broken(PoolConn *c, const char *why)
 		PQfinish(c->pg);
 	c->pg = NULL;
 	c->state = PC_DOWN;
+	c->preparing = NULL;
+	c->n_prepared = 0;			/* a new session has no prepared statements */
 	if (slot)
 	{
 		slot->conn = NULL;
@@ -265,6 +274,11 @@ conn_readable(PoolConn *c)
 		if (PQisBusy(c->pg))
 			return 0;
 		res = PQgetResult(c->pg);
+		if (!res && c->preparing)
+		{
+			conn_prepared_done(c);	/* sends the call itself: results follow */
+			continue;
+		}
 		if (!res)
 		{
 			if (c->state == PC_INIT)
@@ -329,34 +343,126 @@ pool_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, voi
 const struct lws_protocols pool_protocol = {"pgw-pool", pool_callback, 0, 0, 0, NULL, 0};
 const struct lws_protocols listen_protocol = {"pgw-listen", pool_callback, 0, 0, 0, NULL, 0};
 
-/* Start the query of slot on c. */
-static void
-conn_run(PoolConn *c, RequestSlot *slot)
+/*
+ * The call of a route, as one fixed text: the function name is a compile-time constant of a
+ * profile's route table. Its reply columns are what the transports read (slot.c).
+ */
+static int
+call_sql(const char *function, char *sql, size_t size)
 {
-	char		sql[512];
-	const char *values[2];
+	return snprintf(sql, size,
+					"SELECT r #>> '{error,code}', r #>> '{error,message}', "
+					"(r #> '{error,body}')::text, (r - '_bridge')::text, "
+					"r #>> '{_bridge,owner_id}', r #>> '{_bridge,last_event_id}', "
+					"r #>> '{_bridge,more}', r #>> '{_bridge,silent}', r #>> '{_bridge,rate}', "
+					"r #>> '{_bridge,principal}' "
+					"FROM pg_wallet.%s($1, $2::jsonb) AS r", function) < (int) size ? 0 : -1;
+}
 
-	/* route->function is a compile-time constant of a profile's route table */
-	if (snprintf(sql, sizeof(sql),
-			 "SELECT r #>> '{error,code}', r #>> '{error,message}', "
-			 "(r #> '{error,body}')::text, (r - '_bridge')::text, "
-			 "r #>> '{_bridge,owner_id}', r #>> '{_bridge,last_event_id}', "
-			 "r #>> '{_bridge,more}', r #>> '{_bridge,silent}', r #>> '{_bridge,rate}', "
-			 "r #>> '{_bridge,principal}' "
-			 "FROM pg_wallet.%s($1, $2::jsonb) AS r", slot->route->function) >=
-		(int) sizeof(sql))
+/* The name of a route's prepared statement on every connection. */
+static void
+statement_name(const char *function, char *name, size_t size)
+{
+	snprintf(name, size, "pgw_%s", function);
+}
+
+static int
+conn_has_prepared(const PoolConn *c, const char *function)
+{
+	for (int i = 0; i < c->n_prepared; i++)
+		if (strcmp(c->prepared[i], function) == 0)	/* routes may share a function */
+			return 1;
+	return 0;
+}
+
+/*
+ * Send the call of c's slot: as its route's prepared statement when this connection has it
+ * (parse, analysis and the plan are kept by the server), else as a one-off text.
+ */
+static void
+conn_exec(PoolConn *c)
+{
+	RequestSlot *slot = c->slot;
+	const char *values[2];
+	char		name[96];
+	char		sql[512];
+	int			rc;
+
+	values[0] = slot->has_token ? slot->token : NULL;
+	values[1] = slot->args;
+	if (conn_has_prepared(c, slot->route->function))
 	{
+		statement_name(slot->route->function, name, sizeof(name));
+		rc = PQsendQueryPrepared(c->pg, name, 2, values, NULL, NULL, 0) ? 0 : -1;
+		if (rc == 0 && PQflush(c->pg) == 1)
+			lws_callback_on_writable(c->raw);
+	}
+	else if (call_sql(slot->route->function, sql, sizeof(sql)) == 0)
+		rc = conn_send(c, sql, 2, values);
+	else
+	{
+		/* cannot happen: route names are short */
+		c->slot = NULL;
+		c->state = PC_IDLE;
+		slot->conn = NULL;
 		slot->sink->on_error(slot, 500, "INTERNAL_ERROR", "internal error");
 		return;
 	}
-	values[0] = slot->has_token ? slot->token : NULL;
-	values[1] = slot->args;
+	if (rc != 0)
+		conn_broken(c, PQerrorMessage(c->pg));
+}
+
+/*
+ * The preparation sent by conn_run finished: remember it if it worked, then run the call (a
+ * client gone meanwhile leaves the connection idle).
+ */
+static void
+conn_prepared_done(PoolConn *c)
+{
+	PGresult   *res = c->result;
+
+	c->result = NULL;
+	/* a failure (no such function in this database) is the call's own error, below */
+	if (res && PQresultStatus(res) == PGRES_COMMAND_OK)
+		c->prepared[c->n_prepared++] = c->preparing;
+	c->preparing = NULL;
+	if (res)
+		PQclear(res);
+	if (c->slot)
+		conn_exec(c);			/* unprepared, the one-off text: the call still runs */
+	else
+	{
+		c->state = PC_IDLE;
+		pool_dispatch();
+	}
+}
+
+/* Start the query of slot on c: its route's statement is prepared first on a new link. */
+static void
+conn_run(PoolConn *c, RequestSlot *slot)
+{
+	char		name[96];
+	char		sql[512];
+
 	c->slot = slot;
 	c->state = PC_BUSY;
 	slot->conn = c;
 	slot->state = SLOT_RUNNING;
-	if (conn_send(c, sql, 2, values) != 0)
+	if (conn_has_prepared(c, slot->route->function) || c->n_prepared >= POOL_PREPARED_MAX ||
+		call_sql(slot->route->function, sql, sizeof(sql)) != 0)
+	{
+		conn_exec(c);
+		return;
+	}
+	statement_name(slot->route->function, name, sizeof(name));
+	c->preparing = slot->route->function;
+	if (!PQsendPrepare(c->pg, name, sql, 2, NULL))
+	{
 		conn_broken(c, PQerrorMessage(c->pg));
+		return;
+	}
+	if (PQflush(c->pg) == 1)
+		lws_callback_on_writable(c->raw);
 }
 
 static void
