@@ -342,7 +342,7 @@ conn_run(PoolConn *c, RequestSlot *slot)
 			 "(r #> '{error,body}')::text, (r - '_bridge')::text, "
 			 "r #>> '{_bridge,owner_id}', r #>> '{_bridge,last_event_id}', "
 			 "r #>> '{_bridge,more}', r #>> '{_bridge,silent}', r #>> '{_bridge,rate}', "
-			 "r #>> '{_bridge,principal}' "
+			 "r #>> '{_bridge,principal}', r #>> '{_bridge,stream_owner_id}' "
 			 "FROM pg_wallet.%s($1, $2::jsonb) AS r", slot->route->function) >=
 		(int) sizeof(sql))
 	{

@@ -60,6 +60,8 @@ reply_bridge_fields(RequestSlot *s, PGresult *res)
 		strtoll(PQgetvalue(res, 0, 5), NULL, 10);
 	s->bridge_more = !PQgetisnull(res, 0, 6) && !strcmp(PQgetvalue(res, 0, 6), "true");
 	s->bridge_silent = !PQgetisnull(res, 0, 7) && !strcmp(PQgetvalue(res, 0, 7), "true");
+	s->bridge_stream_owner_id = PQgetisnull(res, 0, 10) ? 0 :
+		strtoll(PQgetvalue(res, 0, 10), NULL, 10);
 }
 
 /* A row came back: the result, or a returned refusal. */
