@@ -110,10 +110,10 @@ reply_result(RequestSlot *s, PGresult *res, ReplySend send)
 	/*
 	 * columns (pool.c): error code, error message, error body, the result without its
 	 * "_bridge" object, and that object's owner_id, last_event_id, more, silent, rate,
-	 * principal
+	 * principal, stream_owner_id
 	 */
 	if (res && PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 &&
-		PQnfields(res) == 10)
+		PQnfields(res) == 11)
 	{
 		reply_row(s, res, send);
 		return;
