@@ -4,7 +4,8 @@
 // Connects USERS x PER_USER official socket.io clients (socket.io-client from
 // test/node_modules, transports: ['websocket']), each with its user's Tribble token; then, for
 // each rate of RATES, emits EVENTS events through SQL (one psql session: a DO block that calls
-// pg_wallet.emit_event and COMMITs once per event, paced to the rate, 0 = as fast as it can),
+// pg_wallet.emit_event and COMMITs once per event, paced on a schedule to the rate, 0 = as fast as
+// it can),
 // round-robin over the users' owners, so each event is delivered to PER_USER clients. Each
 // payload carries the commit side's timestamp (clock_timestamp() just before the COMMIT, in ms
 // since the epoch); a client takes its own clock at delivery (same machine). Prints, per
@@ -49,9 +50,13 @@ function connect(token) {
 
 function emitter(run, rate) {
 	// one session, one transaction per event; the payload's committedAt is taken last
-	const sleep = rate > 0 ? `PERFORM pg_sleep(${1 / rate});` : '';
+	// paced on a schedule (event i at t0 + i / rate), so the rate is what was asked for
+	const sleep = rate > 0 ? `PERFORM pg_sleep(greatest(0, extract(epoch FROM t0 +
+			make_interval(secs => (i + 1)::float8 / ${rate}) - clock_timestamp())));` : '';
 	const sql = `DO $$
-DECLARE owners bigint[] := '{${owners.join(',')}}';
+DECLARE
+	owners bigint[] := '{${owners.join(',')}}';
+	t0 timestamptz := clock_timestamp();
 BEGIN
 	FOR i IN 0..${nEvents - 1} LOOP
 		PERFORM pg_wallet.emit_event(owners[1 + i % cardinality(owners)],
