@@ -179,6 +179,7 @@ typedef struct RequestSlot
 	uint64_t	started_us;
 	/* what the SQL function told the bridge in its result's "_bridge" object */
 	long long	bridge_owner_id;	/* 0: none */
+	long long	bridge_stream_owner_id;	/* the events stream read, when not the owner's; 0: none */
 	long long	bridge_last_event_id;	/* -1: none */
 	int			bridge_more;
 	int			bridge_silent;	/* nothing to send */

@@ -355,7 +355,7 @@ call_sql(const char *function, char *sql, size_t size)
 					"(r #> '{error,body}')::text, (r - '_bridge')::text, "
 					"r #>> '{_bridge,owner_id}', r #>> '{_bridge,last_event_id}', "
 					"r #>> '{_bridge,more}', r #>> '{_bridge,silent}', r #>> '{_bridge,rate}', "
-					"r #>> '{_bridge,principal}' "
+					"r #>> '{_bridge,principal}', r #>> '{_bridge,stream_owner_id}' "
 					"FROM pg_wallet.%s($1, $2::jsonb) AS r", function) < (int) size ? 0 : -1;
 }
 

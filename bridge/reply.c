@@ -60,6 +60,8 @@ reply_bridge_fields(RequestSlot *s, PGresult *res)
 		strtoll(PQgetvalue(res, 0, 5), NULL, 10);
 	s->bridge_more = !PQgetisnull(res, 0, 6) && !strcmp(PQgetvalue(res, 0, 6), "true");
 	s->bridge_silent = !PQgetisnull(res, 0, 7) && !strcmp(PQgetvalue(res, 0, 7), "true");
+	s->bridge_stream_owner_id = PQgetisnull(res, 0, 10) ? 0 :
+		strtoll(PQgetvalue(res, 0, 10), NULL, 10);
 }
 
 /* A row came back: the result, or a returned refusal. */
@@ -108,10 +110,10 @@ reply_result(RequestSlot *s, PGresult *res, ReplySend send)
 	/*
 	 * columns (pool.c): error code, error message, error body, the result without its
 	 * "_bridge" object, and that object's owner_id, last_event_id, more, silent, rate,
-	 * principal
+	 * principal, stream_owner_id
 	 */
 	if (res && PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 &&
-		PQnfields(res) == 10)
+		PQnfields(res) == 11)
 	{
 		reply_row(s, res, send);
 		return;

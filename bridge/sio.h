@@ -50,7 +50,8 @@ typedef struct SioSession
 	int			connect_queued;	/* the CONNECT waits for a free request slot */
 	char	   *auth;			/* the CONNECT's auth object, as sent (checked JSON) */
 	size_t		auth_len;
-	long long	owner_id;
+	long long	owner_id;		/* the user's owner: the per-user caps */
+	long long	stream_owner_id;	/* the events stream it reads (an admin's: fraud alerts) */
 	long long	last_event_id;
 	int			fetching;
 	int			fetch_again;

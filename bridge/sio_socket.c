@@ -8,9 +8,10 @@
  * token and the recovery offset), answered 40{"sid","pid"} or 44{"message","data"}; the
  * per-user session cap (ws_sessions_per_user, CONNECT_ERROR beyond); EVENT frames the client
  * emits (one call of api_tribble_socket_message each, under ws_rate_per_min per user, an ACK
- * 43<id>[...] when the client asked for one); pushing the owner's events: on NOTIFY for the
- * session's owner, api_tribble_socket_events reads the next one after the session's cursor
- * and it is sent as 42["<event>",<data>,"<offset>"]. Binary packets and anything malformed
+ * 43<id>[...] when the client asked for one); pushing the events of the session's stream
+ * (its user's owner's, or for an admin the fraud-alerts stream: the CONNECT's
+ * _bridge.stream_owner_id): on NOTIFY for that owner, api_tribble_socket_events reads the
+ * next one after the session's cursor and it is sent as 42["<event>",<data>,"<offset>"]. Binary packets and anything malformed
  * end the session. Each call runs in a request slot that carries this file's sink.
  * Must never look inside a payload beyond checking it is bounded JSON and taking the one
  * member its SQL function returned ("connect", "packet", "ack"), and never log a packet.
@@ -234,7 +235,7 @@ sio_socket_tick(SioSession *s)
 		sio_fetch(s);
 }
 
-/* NOTIFY on the events channel: the owner's connected sockets read their new events. */
+/* NOTIFY on the events channel: the sockets reading that owner's stream read what is new. */
 void
 sio_socket_on_event(const char *payload)
 {
@@ -248,7 +249,7 @@ sio_socket_on_event(const char *payload)
 	{
 		SioSession *s = sio_session_at(i);
 
-		if (s && s->nsp_state == 2 && s->owner_id == owner_id)
+		if (s && s->nsp_state == 2 && s->stream_owner_id == owner_id)
 			sio_fetch(s);
 	}
 }
@@ -333,6 +334,8 @@ sio_deliver(RequestSlot *slot, int status, const char *body, size_t len)
 	}
 	s->nsp_state = 2;
 	s->owner_id = slot->bridge_owner_id;
+	s->stream_owner_id = slot->bridge_stream_owner_id ? slot->bridge_stream_owner_id :
+		slot->bridge_owner_id;
 	s->last_event_id = slot->bridge_last_event_id >= 0 ? slot->bridge_last_event_id : 0;
 	if (sio_emit(s, '0', SIO_ACK_NONE, v, vlen) == 0)
 		sio_fetch(s);			/* what was missed since the offset */

@@ -101,6 +101,7 @@ slot_take(const SlotSink *sink, void *client, int from, int to)
 			s->sqlstate[0] = '\0';
 			s->error_field[0] = '\0';
 			s->bridge_owner_id = 0;
+			s->bridge_stream_owner_id = 0;
 			s->bridge_last_event_id = -1;
 			s->bridge_more = 0;
 			s->bridge_silent = 0;

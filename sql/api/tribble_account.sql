@@ -86,6 +86,7 @@ DECLARE
 	me pg_wallet.auth_principal := pg_wallet._tribble_me(token);
 	b jsonb := args -> 'body';
 	r pg_wallet.auth_outcome;
+	revoked integer;
 BEGIN
 	PERFORM pg_wallet._tribble_require(b, ARRAY['currentPassword', 'newPassword']);
 	r := pg_wallet.change_password(token, b ->> 'currentPassword', b ->> 'newPassword');
@@ -94,6 +95,14 @@ BEGIN
 		RETURN jsonb_build_object('error', jsonb_build_object('code', r.sqlstate,
 			'message', r.message));
 	END IF;
+	-- the sessions change_password() revoked just now (the auth clock is the transaction's)
+	SELECT count(*) INTO revoked FROM pg_wallet.auth_sessions s
+	WHERE s.principal_id = me.principal_id AND s.revoked_at = pg_wallet._auth_now()
+		AND s.revoke_reason = 'password changed';
+	-- the change is an event of the durable log, in this transaction; no secret in it
+	PERFORM pg_wallet.emit_event(me.owner_id, 'account:password_changed',
+		jsonb_build_object('userId', me.principal_id, 'changedAt', pg_wallet._ts_iso(now()),
+			'sessionsRevoked', revoked), me.principal_id);
 	RETURN jsonb_build_object('message', 'Password changed successfully')
 		|| pg_wallet._tribble_bridge(me);
 END
@@ -101,4 +110,5 @@ $$;
 COMMENT ON FUNCTION pg_wallet.api_tribble_change_password(text, jsonb) IS
 	'Tribble POST /users/change-password: the current password is required (a wrong one is '
 	'401 and counts as a failed login); the new one must pass the policy (400); every other '
-	'session and its refresh tokens are revoked (change_password).';
+	'session and its refresh tokens are revoked (change_password), and the event '
+	'account:password_changed {"userId", "changedAt", "sessionsRevoked"} is written.';

@@ -9,6 +9,14 @@
 -- (until commit). Two transactions writing events of one owner therefore commit in id order,
 -- so "after id N" never misses an event that commits later with a smaller id. Lock order:
 -- events are written last in a transaction, owners in ascending id.
+--
+-- The fraud-alerts stream (issue 16): every fraud:risk_alert of an owner is also copied, in
+-- the same transaction, into the stream of one platform owner (external_ref
+-- 'pg_wallet:fraud_alerts', created on first use), which admins' Tribble sockets read: one
+-- stream, so its ids commit in order like any owner's, and no reader ever needs a cursor
+-- over several owners. Its row is locked FIRST, before any owner's: a transaction that
+-- emits a fraud:risk_alert emits it before any other event (emit_event refuses otherwise,
+-- 55000), and nobody emits into that stream directly.
 
 CREATE OR REPLACE FUNCTION pg_wallet._ts_iso(ts timestamptz)
 RETURNS text
@@ -28,11 +36,11 @@ AS $$
 	SELECT ARRAY['deposit_completed', 'deposit_failed', 'withdrawal_completed',
 		'withdrawal_failed', 'transfer_completed', 'transaction_completed',
 		'transaction_failed', 'transaction:completed', 'subscription:charged',
-		'dispute:created', 'fraud:risk_alert']
+		'dispute:created', 'fraud:risk_alert', 'account:password_changed']
 $$;
 COMMENT ON FUNCTION pg_wallet._event_types() IS
 	'Internal: the event types the specs push (cashier push events, Tribble socket.io '
-	'events).';
+	'events), and account:password_changed (the log only, pushed by no socket).';
 
 -- The principal an event of an owner is for: the given one (it must be one of the owner's
 -- principals), else the owner's only principal, else NULL (none, or several and no way to
@@ -77,6 +85,74 @@ COMMENT ON FUNCTION pg_wallet._event_notification(bigint, bigint, text, uuid) IS
 	'Internal: the pg_wallet_events NOTIFY payload, {"event_id", "owner_id", "event_type", '
 	'"principal_id"} (principal_id null when not known).';
 
+-- The owner of the fraud-alerts stream, created on first use (a platform owner with a fixed
+-- external_ref; created lazily rather than seeded, so existing owner ids do not move).
+CREATE OR REPLACE FUNCTION pg_wallet._fraud_alerts_owner()
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	found_id bigint;
+BEGIN
+	SELECT o.id INTO found_id FROM pg_wallet.owners o
+	WHERE o.external_ref = 'pg_wallet:fraud_alerts' AND o.kind = 'platform';
+	IF found_id IS NULL THEN
+		INSERT INTO pg_wallet.owners (kind, name, external_ref)
+		VALUES ('platform', 'pg_wallet fraud alerts', 'pg_wallet:fraud_alerts')
+		ON CONFLICT (external_ref) DO NOTHING;
+		SELECT o.id INTO found_id FROM pg_wallet.owners o
+		WHERE o.external_ref = 'pg_wallet:fraud_alerts' AND o.kind = 'platform';
+		IF found_id IS NULL THEN
+			RAISE EXCEPTION 'the owner "pg_wallet:fraud_alerts" is not a platform owner'
+				USING ERRCODE = 'object_not_in_prerequisite_state';
+		END IF;
+	END IF;
+	RETURN found_id;
+END
+$$;
+COMMENT ON FUNCTION pg_wallet._fraud_alerts_owner() IS
+	'Internal: the owner of the fraud-alerts stream (external_ref pg_wallet:fraud_alerts, '
+	'kind platform), created on first use; admins'' Tribble sockets read its events.';
+
+-- Write one event into a stream whose row the caller has locked: the id, the stream's last
+-- id, the row, the NOTIFY.
+CREATE OR REPLACE FUNCTION pg_wallet._event_write(
+	p_owner_id bigint, p_event_type text, p_payload jsonb, p_principal_id uuid)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	new_id bigint := nextval('pg_wallet.event_id_seq');
+BEGIN
+	UPDATE pg_wallet.event_streams s SET last_event_id = new_id, event_count = s.event_count + 1
+	WHERE s.owner_id = p_owner_id;
+	INSERT INTO pg_wallet.events (id, owner_id, event_type, payload, principal_id)
+	VALUES (new_id, p_owner_id, p_event_type, p_payload, p_principal_id);
+	-- owner_id stays the routing key (the bridge reads it); principal_id is null when unknown
+	PERFORM pg_notify('pg_wallet_events', pg_wallet._event_notification(new_id, p_owner_id,
+		p_event_type, p_principal_id));
+	RETURN new_id;
+END
+$$;
+COMMENT ON FUNCTION pg_wallet._event_write(bigint, text, jsonb, uuid) IS
+	'Internal: write an event into a stream whose event_streams row the caller holds locked '
+	'(the id is drawn under that lock) and NOTIFY pg_wallet_events; returns its id.';
+
+-- Lock a stream's row until commit (created when the owner has no events yet).
+CREATE OR REPLACE FUNCTION pg_wallet._event_stream_lock(p_owner_id bigint)
+RETURNS void
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	INSERT INTO pg_wallet.event_streams AS s (owner_id, last_event_id, event_count)
+	VALUES (p_owner_id, 0, 0)
+	ON CONFLICT ON CONSTRAINT event_streams_pkey DO UPDATE SET event_count = s.event_count
+$$;
+COMMENT ON FUNCTION pg_wallet._event_stream_lock(bigint) IS
+	'Internal: lock an owner''s event_streams row until commit, creating it if need be.';
+
 CREATE OR REPLACE FUNCTION pg_wallet.emit_event(
 	owner_id bigint,
 	event_type text,
@@ -89,6 +165,10 @@ AS $$
 DECLARE
 	new_id bigint;
 	who uuid;
+	alerts bigint;
+	-- this transaction's event locks so far: NULL/'' none, 'owners', or 'alerts' (the
+	-- fraud-alerts stream first, then owners)
+	held text := current_setting('pg_wallet_events.locked', true);
 BEGIN
 	IF event_type IS NULL OR NOT (event_type = ANY (pg_wallet._event_types())) THEN
 		RAISE EXCEPTION 'unknown event type "%"', left(event_type, 50) USING ERRCODE = 'WL075',
@@ -103,19 +183,31 @@ BEGIN
 		RAISE EXCEPTION 'owner % does not exist', coalesce(owner_id::text, 'NULL')
 			USING ERRCODE = 'WL018';
 	END IF;
+	IF EXISTS (SELECT 1 FROM pg_wallet.owners o WHERE o.id = emit_event.owner_id
+	           AND o.external_ref = 'pg_wallet:fraud_alerts') THEN
+		RAISE EXCEPTION 'the fraud-alerts stream takes only copies of owners'' fraud:risk_alert'
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
 	who := pg_wallet._event_principal(emit_event.owner_id, emit_event.principal_id);
+	IF event_type = 'fraud:risk_alert' THEN
+		IF held = 'owners' THEN
+			RAISE EXCEPTION 'a fraud:risk_alert must be emitted before any other event of its '
+				'transaction' USING ERRCODE = 'object_not_in_prerequisite_state',
+				HINT = 'The fraud-alerts stream is locked before any owner''s stream.';
+		END IF;
+		alerts := pg_wallet._fraud_alerts_owner();
+		PERFORM pg_wallet._event_stream_lock(alerts);
+		held := 'alerts';
+	END IF;
 	-- the owner's stream row, locked until commit, then the id
-	INSERT INTO pg_wallet.event_streams AS s (owner_id, last_event_id, event_count)
-	VALUES (emit_event.owner_id, 0, 0)
-	ON CONFLICT ON CONSTRAINT event_streams_pkey DO UPDATE SET event_count = s.event_count;
-	new_id := nextval('pg_wallet.event_id_seq');
-	UPDATE pg_wallet.event_streams s SET last_event_id = new_id, event_count = s.event_count + 1
-	WHERE s.owner_id = emit_event.owner_id;
-	INSERT INTO pg_wallet.events (id, owner_id, event_type, payload, principal_id)
-	VALUES (new_id, emit_event.owner_id, emit_event.event_type, emit_event.payload, who);
-	-- owner_id stays the routing key (the bridge reads it); principal_id is null when unknown
-	PERFORM pg_notify('pg_wallet_events', pg_wallet._event_notification(new_id,
-		emit_event.owner_id, emit_event.event_type, who));
+	PERFORM pg_wallet._event_stream_lock(emit_event.owner_id);
+	new_id := pg_wallet._event_write(emit_event.owner_id, emit_event.event_type,
+		emit_event.payload, who);
+	IF alerts IS NOT NULL THEN
+		-- the copy for admins, in the stream locked first; for no principal in particular
+		PERFORM pg_wallet._event_write(alerts, emit_event.event_type, emit_event.payload, NULL);
+	END IF;
+	PERFORM set_config('pg_wallet_events.locked', coalesce(nullif(held, ''), 'owners'), true);
 	RETURN new_id;
 END
 $$;
@@ -126,8 +218,10 @@ COMMENT ON FUNCTION pg_wallet.emit_event(bigint, text, jsonb, uuid) IS
 	'the owner''s), by default the owner''s only principal, else null. Types: '
 	'deposit_completed, deposit_failed, withdrawal_completed, withdrawal_failed, '
 	'transfer_completed, transaction_completed, transaction_failed, transaction:completed, '
-	'subscription:charged, dispute:created, fraud:risk_alert (WL075 otherwise). Call it last '
-	'in a transaction.';
+	'subscription:charged, dispute:created, fraud:risk_alert, account:password_changed '
+	'(WL075 otherwise). A fraud:risk_alert is also copied into the fraud-alerts stream '
+	'(admins read it) and must come before any other event of its transaction (55000). '
+	'Call it last in a transaction.';
 
 CREATE OR REPLACE FUNCTION pg_wallet.get_events(
 	owner_id bigint,

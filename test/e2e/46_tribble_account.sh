@@ -3,7 +3,8 @@
 # curl: POST /auth/submit-kyc (a document by reference, then kyc-status shows it pending and
 # an operator's review approves it), PUT /users/profile, POST /users/change-password (the
 # current password required; every other session and its refresh token revoked, this one
-# kept), each error in the Tribble format. Sourced by test/e2e/run after 45_tribble (ERRFMT).
+# kept; one account:password_changed event, written only by the change that succeeded),
+# each error in the Tribble format. Sourced by test/e2e/run after 45_tribble (ERRFMT).
 T=/tribble/api/v1
 sql -c "UPDATE pg_wallet.tribble_rate_limits SET per_second = 1000, per_hour = 100000,
 	per_day = 1000000" >/dev/null
@@ -80,6 +81,12 @@ req POST $T/users/change-password '{"currentPassword": "SecurePassword123!", "ne
 	"NewPassword456!"}' "$TK1"
 expect "change-password with the current password (200)" 200 \
 	'.message == "Password changed successfully"'
+PWEV=$(sql -c "SELECT count(*) || ' ' || max(e.payload ->> 'sessionsRevoked') || ' '
+	|| bool_and(e.payload::text !~* 'password[0-9]|scrypt')
+	FROM pg_wallet.events e JOIN pg_wallet.principals p ON p.owner_id = e.owner_id
+	WHERE p.id = '$TU_K' AND e.event_type = 'account:password_changed'")
+check "... is one account:password_changed event (a session revoked, no secret in it): $PWEV" \
+	test "$PWEV" = "1 1 true"
 req GET $T/users/profile '' "$TK1"
 expect "the session that changed it goes on" 200 '.userId == "'"$TU_K"'"'
 req GET $T/users/profile '' "$TK2"

@@ -4,7 +4,7 @@
 # configuration (polling, then the upgrade to WebSocket) and with transports: ['websocket']
 # (socketio_client.js): a missing and a bad token get CONNECT_ERROR, a good one connects, an
 # EVENT is acknowledged, an event caused by a posting arrives with the spec's payload, no user
-# ever gets another's, a client whose network drops reconnects by itself and receives what it
+# ever gets another's, an admin receives a user's fraud:risk_alert (socketio_admin.js), a client whose network drops reconnects by itself and receives what it
 # missed; then the bridge is restarted and a client resumes from its offset; then raw sockets
 # (socketio_raw.js) check the framing: Engine.IO's error codes, oversized payloads refused,
 # bad and binary packets ending the session, two polls at once, missed pongs; last, 1,000 idle
@@ -43,6 +43,16 @@ sio_node() { # SCRIPT ARGS...: its TAP lines become checks
 }
 for mode in default websocket; do
 	sio_node socketio_client.js "$mode" "$URL" "$ST_A" "$ST_B" "$SW_A" "$SW_B"
+done
+
+# admins receive the fraud alerts: every user's fraud:risk_alert, from the fraud-alerts
+# stream; a plain user does not get another's
+sql -c "SELECT 1 FROM pg_wallet.create_principal('admin', 'sio-admin@example.com',
+	'Passw0rd-e2e')" >/dev/null
+ST_ADM=$(sql -c "SELECT access_token FROM pg_wallet.login('sio-admin@example.com',
+	'Passw0rd-e2e', 'tribble')")
+for mode in default websocket; do
+	sio_node socketio_admin.js "$mode" "$URL" "$ST_ADM" "$ST_B" "$SO_A" "$SO_B"
 done
 
 # a bridge restart: A connects and records its offset, the bridge goes away, an event commits

@@ -2,9 +2,11 @@
 -- (sql/api/tribble_account.sql), as the bridge calls them: the token in the auth object,
 -- the cursor, each user only its own events (its owner's, for it or for nobody in
 -- particular), only the four Tribble types, in id order, and the acknowledgement of
--- subscribe. Run by scripts/test (stage pgtap); everything is rolled back.
+-- subscribe; an admin reads the fraud-alerts stream (every owner's fraud:risk_alert, nothing
+-- else); a password change is an event of the log, with no secret in it. Run by scripts/test
+-- (stage pgtap); everything is rolled back.
 BEGIN;
-SELECT plan(23);
+SELECT plan(41);
 
 -- two users, and an owner with two principals (a household): P1 and P2
 SELECT principal_id AS ua, owner_id AS oa
@@ -23,11 +25,15 @@ SELECT access_token AS tb FROM pg_wallet.login('sock-b@example.com', 'Passw0rd-t
 SELECT access_token AS t1 FROM pg_wallet.login('sock-p1@example.com', 'Passw0rd-tap') \gset
 SELECT access_token AS tc FROM pg_wallet.login('sock-a@example.com', 'Passw0rd-tap', 'cashier')
 \gset
+SELECT principal_id AS uadm, owner_id AS oadm
+FROM pg_wallet.create_principal('admin', 'sock-admin@example.com', 'Passw0rd-tap') \gset
+SELECT access_token AS tadm FROM pg_wallet.login('sock-admin@example.com', 'Passw0rd-tap') \gset
 
 CREATE TEMP TABLE auth AS SELECT
 	jsonb_build_object('token', 'Bearer ' || :'ta') AS a,
 	jsonb_build_object('token', 'Bearer ' || :'tb') AS b,
-	jsonb_build_object('token', 'Bearer ' || :'t1') AS p1;
+	jsonb_build_object('token', 'Bearer ' || :'t1') AS p1,
+	jsonb_build_object('token', 'Bearer ' || :'tadm') AS adm;
 CREATE FUNCTION pg_temp.connect(auth jsonb) RETURNS jsonb LANGUAGE sql
 AS $$ SELECT pg_wallet.api_tribble_socket_connect(NULL, jsonb_build_object('body', auth)) $$;
 CREATE FUNCTION pg_temp.next_event(auth jsonb, after bigint) RETURNS jsonb LANGUAGE sql
@@ -51,6 +57,47 @@ SELECT is(pg_temp.connect(a || '{"pid": "kept-pid", "offset": "41"}') #>> '{conn
 	'kept-pid', 'a recovering client gets its pid back') FROM auth;
 SELECT is((pg_temp.connect(a || '{"offset": "41"}') #>> '{_bridge,last_event_id}')::bigint, 41::bigint,
 	'the offset of the auth object is the cursor') FROM auth;
+
+-- fraud alerts: an admin's socket reads the fraud-alerts stream, where emit_event copies every
+-- owner's fraud:risk_alert (locked before any owner's stream, so an alert comes first)
+SELECT throws_ok(format($q$DO $d$ BEGIN
+		PERFORM pg_wallet.emit_event(%s, 'transaction:completed', '{"n": 0}');
+		PERFORM pg_wallet.emit_event(%s, 'fraud:risk_alert', '{"riskScore": 1}');
+	END $d$$q$, :oa, :ob), '55000', NULL,
+	'a fraud:risk_alert after another event of its transaction is refused (lock order)');
+SELECT (pg_temp.connect(adm) #>> '{_bridge,stream_owner_id}')::bigint AS oalerts,
+	(pg_temp.connect(adm) #>> '{_bridge,last_event_id}')::bigint AS start_adm,
+	(pg_temp.connect(b) #>> '{_bridge,last_event_id}')::bigint AS start_b0,
+	(pg_temp.connect(a) #>> '{_bridge,last_event_id}')::bigint AS start_a0
+FROM auth \gset
+SELECT is((SELECT o.external_ref FROM pg_wallet.owners o WHERE o.id = :oalerts),
+	'pg_wallet:fraud_alerts', 'an admin''s socket reads the fraud-alerts stream');
+SELECT is((pg_temp.connect(adm) #>> '{_bridge,owner_id}')::bigint, :oadm::bigint,
+	'... while its per-user caps stay the admin''s own owner''s') FROM auth;
+SELECT is((pg_temp.connect(a) #>> '{_bridge,stream_owner_id}')::bigint, :oa::bigint,
+	'a user''s socket reads its own owner''s stream') FROM auth;
+SELECT pg_wallet.emit_event(:oa, 'fraud:risk_alert', '{"transactionId": "txn-f1",
+	"riskScore": 85, "riskLevel": "CRITICAL", "decision": "HOLD", "requiresAction": true,
+	"timestamp": "2025-11-10T10:35:00Z"}') AS ef \gset
+SELECT is(pg_temp.next_event(adm, :start_adm) #> '{packet,0}' || (pg_temp.next_event(adm,
+	:start_adm) #> '{packet,1}'), '["fraud:risk_alert", {"transactionId": "txn-f1",
+	"riskScore": 85, "riskLevel": "CRITICAL", "decision": "HOLD", "requiresAction": true,
+	"timestamp": "2025-11-10T10:35:00Z"}]'::jsonb,
+	'the admin reads the alert emitted for A, with its payload') FROM auth;
+SELECT (pg_temp.next_event(adm, :start_adm) #>> '{packet,2}')::bigint AS ef_copy FROM auth \gset
+SELECT ok(:ef_copy > :ef, '... as the copy in its stream, after A''s event');
+SELECT is(pg_temp.next_event(adm, :ef_copy) #>> '{_bridge,silent}', 'true',
+	'... once') FROM auth;
+SELECT is(pg_temp.next_event(b, :start_b0) #>> '{_bridge,silent}', 'true',
+	'B does not get A''s alert') FROM auth;
+SELECT is(pg_temp.next_event(a, :start_a0) #>> '{packet,2}', :ef::text,
+	'A gets its own alert') FROM auth;
+SELECT is((SELECT count(*) FROM pg_wallet.get_events(:oalerts, 0, 1000) g
+	WHERE g.event_type = 'fraud:risk_alert' AND g.principal_id IS NULL
+		AND g.payload ->> 'transactionId' = 'txn-f1'), 1::bigint,
+	'the fraud-alerts stream holds one copy, for no principal');
+SELECT throws_ok(format($$SELECT pg_wallet.emit_event(%s, 'fraud:risk_alert', '{}')$$,
+	:oalerts), '22023', NULL, 'nobody emits into the fraud-alerts stream directly');
 
 -- events: A's, B's, the household's (one for P2, one for nobody), a cashier-only type
 SELECT (pg_temp.connect(a) #>> '{_bridge,last_event_id}')::bigint AS start_a FROM auth \gset
@@ -76,6 +123,8 @@ SELECT is(pg_temp.next_event(a, :e1) -> 'packet',
 SELECT is(pg_temp.next_event(a, :e3) #>> '{_bridge,silent}', 'true', 'then nothing') FROM auth;
 SELECT is(pg_temp.next_event(b, :start_a) #>> '{packet,1,n}', '2', 'B gets only its own')
 FROM auth;
+SELECT is(pg_temp.next_event(adm, :ef_copy) #>> '{_bridge,silent}', 'true',
+	'the admin gets no user''s other events') FROM auth;
 SELECT is(pg_temp.next_event(p1, :start_h) #>> '{packet,1,n}', '5',
 	'P1 skips the event for P2 and gets the one for nobody in particular') FROM auth;
 SELECT throws_ok(format($$SELECT pg_temp.next_event(%L, 0)$$,
@@ -106,6 +155,24 @@ SELECT throws_ok(format($$SELECT pg_wallet.api_tribble_update_profile(%L, %L)$$,
 SELECT is(pg_wallet.api_tribble_change_password(:'ta', '{"body": {"currentPassword":
 	"wrong-1a", "newPassword": "NewPassw0rd-tap"}}') #>> '{error,code}', 'WL020',
 	'a wrong current password is returned as WL020 (the failed attempt is kept)');
+SELECT is((SELECT count(*) FROM pg_wallet.events e WHERE e.owner_id = :oa
+	AND e.event_type = 'account:password_changed'), 0::bigint,
+	'... and writes no event');
+SELECT is(pg_wallet.api_tribble_change_password(:'ta', '{"body": {"currentPassword":
+	"Passw0rd-tap", "newPassword": "NewPassw0rd-tap2"}}') ->> 'message',
+	'Password changed successfully', 'change-password with the current password');
+SELECT is((SELECT count(*) FROM pg_wallet.get_events(:oa, :e3, 1000) g
+	WHERE g.event_type = 'account:password_changed'), 1::bigint,
+	'... writes one account:password_changed event, readable through get_events');
+SELECT is((SELECT g.payload - 'changedAt' FROM pg_wallet.get_events(:oa, :e3, 1000) g
+	WHERE g.event_type = 'account:password_changed'),
+	jsonb_build_object('userId', :'ua', 'sessionsRevoked', 1),
+	'... for the user, counting the other session it revoked (the cashier one)');
+SELECT ok((SELECT g.payload::text !~* 'passw0rd|scrypt|\$' AND g.payload ? 'changedAt'
+	FROM pg_wallet.get_events(:oa, :e3, 1000) g
+	WHERE g.event_type = 'account:password_changed'), '... with no password or hash in it');
+SELECT is(pg_temp.next_event(a, :e3) #>> '{_bridge,silent}', 'true',
+	'... and it is not pushed over socket.io') FROM auth;
 SELECT ok(pg_wallet.api_tribble_submit_kyc(:'ta', jsonb_build_object('body',
 	jsonb_build_object('documentType', 'passport', 'document', jsonb_build_object(
 		'reference', 'store://a/passport', 'sha256', repeat('ab', 32))))) ->> 'status'

@@ -1,0 +1,99 @@
+// test/e2e/socketio_admin.js — admins receive the fraud alerts (issue 16): an admin connected
+// with the official `socket.io-client` receives a fraud:risk_alert emitted for a user (user
+// A's owner) with the spec's payload, from the fraud-alerts stream; a plain user B does not
+// (B's own later event is the barrier: nothing of A's comes before it); the admin, away while
+// another alert commits, connects again with the offset of the last alert it saw and
+// receives the one it missed, once. Prints "ok - NAME" / "not ok - NAME: DETAIL" lines, read
+// by test/e2e/75_socketio.sh. Events are written with $SIO_PSQL (PGHOST, PGPORT, PGDATABASE)
+// through pg_wallet.emit_event, as the fraud domain will.
+// Usage: node socketio_admin.js MODE URL ADMIN_TOKEN TOKEN_B OWNER_A OWNER_B
+'use strict';
+const { io } = require('socket.io-client');
+const { execFile } = require('child_process');
+
+const [mode, url, tokenAdmin, tokenB, ownerA, ownerB] = process.argv.slice(2);
+
+function report(name, pass, detail) {
+	console.log(pass ? `ok - admin ${mode}: ${name}` :
+		`not ok - admin ${mode}: ${name}: ${detail}`);
+}
+
+function sql(text) {
+	return new Promise((resolve, reject) => execFile(process.env.SIO_PSQL,
+		['-X', '-q', '-tA', '-v', 'ON_ERROR_STOP=1', '-c', text],
+		(e, out) => (e ? reject(e) : resolve(out.toString().trim()))));
+}
+
+// A client with its frames queued: next() resolves with the next one (or 'timeout').
+function client(auth) {
+	const opts = { auth, reconnection: false };
+	if (mode === 'websocket') opts.transports = ['websocket'];
+	const s = io(url, opts);
+	const q = { frames: [], waiters: [] };
+	const push = (f) => { if (q.waiters.length) q.waiters.shift()(f); else q.frames.push(f); };
+	s.on('connect', () => push({ kind: 'connect' }));
+	s.on('connect_error', (e) => push({ kind: 'connect_error', message: e.message }));
+	for (const ev of ['transaction:completed', 'subscription:charged', 'dispute:created',
+		'fraud:risk_alert'])
+		s.on(ev, (data, offset) => push({ kind: 'event', event: ev, data, offset }));
+	s.next = (ms = 15000) => new Promise((res) => {
+		if (q.frames.length) return res(q.frames.shift());
+		const t = setTimeout(() => { q.waiters.shift(); res({ kind: 'timeout' }); }, ms);
+		q.waiters.push((f) => { clearTimeout(t); res(f); });
+	});
+	s.pending = () => q.frames.slice();
+	return s;
+}
+
+const alert = (owner, txn) => `SELECT pg_wallet.emit_event(${Number(owner)}, 'fraud:risk_alert',
+	jsonb_build_object('transactionId', '${txn}', 'riskScore', 85, 'riskLevel', 'CRITICAL',
+	'decision', 'HOLD', 'requiresAction', true, 'timestamp', '2025-11-10T10:35:00Z'))`;
+
+async function main() {
+	const adm = client({ token: `Bearer ${tokenAdmin}` });
+	let f = await adm.next();
+	report('the admin connects', f.kind === 'connect', JSON.stringify(f));
+	const b = client({ token: `Bearer ${tokenB}` });
+	f = await b.next();
+	report('B connects', f.kind === 'connect', JSON.stringify(f));
+
+	const txn1 = `txn-fraud-${mode}-1`;
+	await sql(alert(ownerA, txn1));
+	f = await adm.next();
+	const d = f.data || {};
+	report('the admin receives the fraud:risk_alert emitted for A, with the spec\'s payload',
+		f.kind === 'event' && f.event === 'fraud:risk_alert' && d.transactionId === txn1 &&
+		d.riskScore === 85 && d.riskLevel === 'CRITICAL' && d.decision === 'HOLD' &&
+		d.requiresAction === true && d.timestamp === '2025-11-10T10:35:00Z' &&
+		/^[0-9]+$/.test(f.offset), JSON.stringify(f));
+	const offset = f.offset;
+
+	// B's own event is the barrier: B gets it, and nothing of A's (the alert) before it
+	await sql(`SELECT pg_wallet.emit_event(${Number(ownerB)}, 'dispute:created',
+		'{"disputeId": "dsp-admin-${mode}"}')`);
+	f = await b.next();
+	report('B does not receive A\'s alert (its own later event comes first, alone)',
+		f.kind === 'event' && f.event === 'dispute:created' && b.pending().length === 0,
+		JSON.stringify(f));
+	report('the admin receives no user\'s other events', adm.pending().length === 0,
+		JSON.stringify(adm.pending()));
+	b.close();
+
+	// the admin is away while another alert commits; with its offset it gets it, once
+	adm.close();
+	const txn2 = `txn-fraud-${mode}-2`;
+	await sql(alert(ownerA, txn2));
+	const again = client({ token: `Bearer ${tokenAdmin}`, offset });
+	f = await again.next();
+	report('the admin connects again with its offset', f.kind === 'connect', JSON.stringify(f));
+	f = await again.next();
+	report('... and receives the alert it missed, and not the one it had',
+		f.kind === 'event' && f.event === 'fraud:risk_alert' && f.data.transactionId === txn2,
+		JSON.stringify(f));
+	again.close();
+}
+
+main().then(() => process.exit(0), (e) => {
+	console.log(`not ok - admin ${mode}: the scenario ran: ${e.message}`);
+	process.exit(1);
+});
