@@ -41,8 +41,9 @@ SELECT status FROM pg_wallet.credit('FR-A', 100000, 'FR-BANK');
 SELECT status FROM pg_wallet.credit('FR-B', 100000, 'FR-BANK');
 SELECT status FROM pg_wallet.credit('FR-C', 100000, 'FR-BANK');
 SELECT status FROM pg_wallet.credit('FR-D', 100000, 'FR-BANK');
-SELECT count(*) AS scores, (SELECT count(*) FROM pg_wallet.fraud_owner_stats) AS stats
-FROM pg_wallet.fraud_scores;
+SELECT count(*) AS scores, (SELECT count(*) FROM pg_wallet.fraud_owner_stats
+	WHERE owner_id IN (:a, :b, :c, :d, :m, :bank)) AS stats
+FROM pg_wallet.fraud_scores WHERE owner_id IN (:a, :b, :c, :d, :m, :bank);
 
 -- the first transfer of a user: no history, no context: score 0, confidence 0.40 - 3 x 0.10
 SELECT status FROM pg_wallet.transfer('FR-A', 'FR-B', 90);
@@ -171,11 +172,11 @@ SELECT tx_count - :count_before AS stats_moved FROM pg_wallet.fraud_owner_stats 
 SELECT count(*) - :scores_before AS new_scores FROM pg_wallet.fraud_scores;
 SELECT s.request_ref, s.decision, j.status AS journal_status, s.context ->> 'country' AS country
 FROM pg_wallet.fraud_scores s JOIN pg_wallet.journals j ON j.id = s.journal_id
-WHERE s.decision = 'BLOCK';
+WHERE s.decision = 'BLOCK' AND s.owner_id = :a;
 -- a retry under the same key replays the refusal and scores nothing again
 SELECT status, replayed FROM pg_wallet.post_transfers(
 	'[{"from": "FR-A", "to": "FR-B", "amount": 400, "idempotency_key": "fr-blk-1"}]', false);
-SELECT count(*) AS block_scores FROM pg_wallet.fraud_scores WHERE decision = 'BLOCK';
+SELECT count(*) AS block_scores FROM pg_wallet.fraud_scores WHERE decision = 'BLOCK' AND owner_id = :a;
 UPDATE pg_wallet.fraud_settings SET block_from = 80;
 
 -- rules override the score: a deny blocks a low score, an allow lets a high one through,
@@ -287,4 +288,7 @@ SELECT err(format('SELECT pg_wallet.api_tribble_risk_score(%L, %L)', 'not-a-toke
 	jsonb_build_object('path', jsonb_build_object('id', :'urcpt')))) AS no_token;
 
 SELECT ledger_ok();
-SELECT currency, sum(balance) FROM pg_wallet.accounts GROUP BY currency HAVING sum(balance) <> 0;
+-- each currency's entries sum to zero
+SELECT a.currency, sum(CASE e.side WHEN 'CR' THEN e.amount ELSE -e.amount END)
+FROM pg_wallet.entries e JOIN pg_wallet.accounts a ON a.id = e.account_id
+GROUP BY a.currency HAVING sum(CASE e.side WHEN 'CR' THEN e.amount ELSE -e.amount END) <> 0;
