@@ -24,11 +24,13 @@
  */
 #include "postgres.h"
 
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/hsearch.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/numeric.h"
 
@@ -109,6 +111,15 @@ fraud_load_settings(FraudSettings *s)
 	TupleDesc	d;
 	bool		isnull;
 
+	memset(s, 0, sizeof(*s));
+	/*
+	 * Before ALTER EXTENSION ... UPDATE has created the fraud tables (the
+	 * new library serves the old schema meanwhile), scoring is off.
+	 */
+	if (settings_plan == NULL &&
+		!OidIsValid(get_relname_relid("fraud_settings",
+									  get_namespace_oid("pg_wallet", false))))
+		return;
 	wallet_plan(&settings_plan,
 				"SELECT is_enabled, weight_amount, weight_device, weight_velocity, weight_geo,"
 				" weight_ip, medium_from, high_from, critical_from, block_from,"
@@ -116,7 +127,6 @@ fraud_load_settings(FraudSettings *s)
 				" FROM pg_wallet.fraud_settings WHERE id", 0, NULL);
 	if (SPI_execute_plan(settings_plan, NULL, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "fraud settings read failed");
-	memset(s, 0, sizeof(*s));
 	if (SPI_processed == 0)
 		return;					/* no settings row: scoring is off */
 	t = SPI_tuptable->vals[0];
