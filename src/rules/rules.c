@@ -2,8 +2,9 @@
  *
  * rules.c
  *	  The money rules as one plug-in of the posting core (core/ledger_rules.h):
- *	  client services (services.c), fees (fees.c) and KYC tier limits
- *	  (limits.c) applied to every posting and hold, and calculate_fee, the
+ *	  client services (services.c), fees (fees.c), KYC tier limits
+ *	  (limits.c) and fraud scoring (fraud.c) applied to every posting and
+ *	  hold, and calculate_fee, the
  *	  quote that runs the same code as the charge.
  *
  * Fee legs: the payer's account is debited its part, SYS-FEE-<currency>
@@ -26,6 +27,7 @@
 #include "utils/builtins.h"
 #include "utils/memutils.h"
 
+#include "rules/fraud.h"
 #include "rules/rules.h"
 #include "rules/rules_internal.h"
 
@@ -113,6 +115,7 @@ rules_prepare(LedgerBatch *batch, LedgerRequest *reqs, int nreqs, const bool *va
 		load_schedules(st, ledger_batch_config_generation(batch));
 	load_limits(st, &owners, &currencies, &tiers);
 	add_fee_accounts(batch, st, reqs, nreqs, valid);
+	st->fraud = fraud_prepare(batch, reqs, nreqs, valid);
 	return st;
 }
 
@@ -138,11 +141,11 @@ rules_add_fee_legs(LedgerRequest *req, const char *currency, const char *sender,
 }
 
 /*
- * Apply the rules to a resolved simple request: check its client service
- * and append its fee legs. The caller resolves the new legs.
+ * Apply the money rules to a resolved simple request: check its client
+ * service and KYC limits and append its fee legs.
  */
 static bool
-rules_apply(void *state, LedgerRequest *req, const LedgerAccountView *accts,
+money_apply(void *state, LedgerRequest *req, const LedgerAccountView *accts,
 			LedgerResult *res, LedgerRefusal *r)
 {
 	RulesState *st = state;
@@ -152,6 +155,7 @@ rules_apply(void *state, LedgerRequest *req, const LedgerAccountView *accts,
 	FeeQuote	q;
 	LedgerLeg  *legs;
 
+	st->pending_limit = NULL;
 	if (req->fee_type == NULL && req->client_service_code == NULL)
 		return true;
 	if (req->nlegs < 2 || req->legs[0].side != SIDE_DEBIT || req->legs[1].side != SIDE_CREDIT)
@@ -159,7 +163,6 @@ rules_apply(void *state, LedgerRequest *req, const LedgerAccountView *accts,
 	src = &accts[0];
 	amount = req->legs[0].amount_minor;
 	res->exponent = src->exponent;
-	st->pending_limit = NULL;
 	if (req->client_service_code && !check_service(st, req, accts, &service_id, r))
 		return false;
 	if (req->fee_type == NULL)
@@ -198,16 +201,34 @@ rules_apply(void *state, LedgerRequest *req, const LedgerAccountView *accts,
 	return true;
 }
 
+/*
+ * Apply the rules to a resolved request: the money rules, then fraud
+ * scoring (which sees the request as the money rules let it through). The
+ * caller resolves the new legs.
+ */
+static bool
+rules_apply(void *state, LedgerRequest *req, const LedgerAccountView *accts,
+			LedgerResult *res, LedgerRefusal *r)
+{
+	RulesState *st = state;
+
+	return money_apply(state, req, accts, res, r) &&
+		fraud_apply(st->fraud, req, accts, res, r);
+}
+
 static void
 rules_commit(void *state)
 {
 	limits_commit(state);
+	fraud_commit(((RulesState *) state)->fraud);
 }
 
 static void
 rules_write(void *state)
 {
 	limits_write(state);
+	if (state != NULL)
+		fraud_write(((RulesState *) state)->fraud);
 }
 
 /* A capture's fee, reserved when its hold was placed: paid by the holder. */

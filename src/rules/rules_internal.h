@@ -79,6 +79,8 @@ typedef struct RulesState
 	/* the usage the request being posted will add, once it is posted */
 	OwnerLimit *pending_limit;
 	int64		pending_amount;
+	/* fraud scoring's batch state (fraud.c) */
+	void	   *fraud;
 } RulesState;
 
 /* What a fee comes to for one amount. */

@@ -179,6 +179,18 @@ is( $src->safe_psql('wallet', q{
 is($src->safe_psql('wallet', 'SELECT count(*) FROM pg_wallet.verify_ledger()'), '0',
 	'the source ledger verifies');
 
+# fraud scoring: a rule, a reputation range, a posting from a known device (issue 12)
+$src->safe_psql('wallet', q{
+	SELECT pg_wallet.fraud_add_rule('ALLOW', 'IP', '192.0.2.0/24', 'office');
+	INSERT INTO pg_wallet.fraud_ip_reputation (ip_range, score, label)
+	VALUES ('198.51.100.0/24', 40, 'hosting');
+	BEGIN;
+	SELECT pg_wallet.set_request_context(
+		'{"device_id": "cat-phone", "ip": "198.51.100.9", "country": "KE"}');
+	SELECT pg_wallet.transfer('CAT-KES', 'BOB-KES', 1);
+	COMMIT;
+});
+
 my $before = snapshot($src);
 my @empty = grep { $before->{$_} =~ /^0 / } sort keys %$before;
 is(join(', ', @empty), '', 'every table has rows to compare');

@@ -1,0 +1,585 @@
+/*-------------------------------------------------------------------------
+ *
+ * fraud.c
+ *	  Fraud scoring in the posting path: a member of the money rules
+ *	  (rules.c calls fraud_prepare/apply/commit/write from its LedgerRules
+ *	  callbacks), so every posting and hold that goes through the core is
+ *	  scored and no caller can skip it. docs/fraud.md has the factors, the
+ *	  formulas, the defaults and the decisions.
+ *
+ * Scored: a request whose first leg debits a non-system account of an
+ * owner of kind 'user', unless it reverses a journal, is forced, or
+ * captures a hold (the hold was scored when placed). Each factor scores
+ * 0..100 against the owner's running statistics in the currency
+ * (fraud_stats.c), never against history; the weighted mean is the score,
+ * thresholds give the level and the decision, allow/deny rules override.
+ *
+ * Decisions: BLOCK refuses the request (WL047); ALLOW lets it post and adds
+ * it to the statistics when it is posted. A score is recorded (and, for
+ * HIGH and CRITICAL, a fraud:risk_alert event emitted) for each posted
+ * request, and for each blocked request whose refusal the core records
+ * (per-item batches, record_refusal): a raised refusal rolls everything
+ * back, its score record included.
+ *
+ * Owns: fraud_scores. Never: writes balances or journals; the core never
+ * knows this file exists.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "lib/stringinfo.h"
+#include "utils/builtins.h"
+#include "utils/json.h"
+#include "utils/jsonb.h"
+#include "utils/timestamp.h"
+
+#include "core/pg_wallet.h"
+#include "rules/fraud.h"
+
+static SPIPlanPtr record_plan = NULL;
+static SPIPlanPtr event_plan = NULL;
+
+static const char *const factor_names[FF_COUNT] = {
+	"Amount Deviation", "Device Mismatch", "Velocity Check", "Geographic Anomaly",
+	"IP Reputation"
+};
+
+/* One scored request of the batch. */
+typedef struct FraudEntry
+{
+	LedgerResult *res;			/* the core's result: journal id once written */
+	FraudStats *stats;
+	const char *account_number;
+	const char *request_ref;
+	int64		amount_minor;
+	int			exponent;
+	FraudScore	score;
+	bool		posted;
+} FraudEntry;
+
+typedef struct FraudState
+{
+	FraudSettings settings;
+	FraudContext ctx;
+	bool		has_ctx;
+	TimestampTz now;
+	int			nstats;
+	FraudStats *stats;
+	int			nrules;
+	FraudRule  *rules;
+	bool		has_ip_rep;
+	int			ip_score;
+	char	   *ip_label;
+	int			nentries;
+	FraudEntry *entries;
+	FraudEntry *pending;		/* the entry of the request being applied */
+} FraudState;
+
+/* ---------------------------------------------------------------------
+ * The factors
+ * ---------------------------------------------------------------------
+ */
+static int64
+isqrt64(int64 v)
+{
+	int64		r = 0;
+
+	for (int64 bit = ((int64) 1) << 62; bit > 0; bit >>= 2)
+	{
+		if (v >= r + bit)
+		{
+			v -= r + bit;
+			r = (r >> 1) + bit;
+		}
+		else
+			r >>= 1;
+	}
+	return r;
+}
+
+/*
+ * Amount deviation: how many standard deviations the amount lies above the
+ * owner's mean (z), with the deviation floored at a tenth of the mean (and
+ * one minor unit) so that a steady history does not make any change
+ * extreme; score = 25 per unit of z, 100 from z = 4. Amounts at or below
+ * the mean, and owners with fewer than two earlier postings, score 0.
+ */
+static void
+factor_amount(const FraudStats *st, int64 amount_minor, FraudFactor *f)
+{
+	int128		x = (int128) amount_minor * 10000;
+	int128		mean = st->mean_e4;
+	int128		var,
+				floor_sd,
+				d2,
+				q;
+	int64		z_e2;
+	int64		ratio_e1;
+
+	if (st->tx_count < 2)
+	{
+		f->score = 0;
+		f->explanation = psprintf("Not enough history: %lld earlier transactions",
+								  (long long) st->tx_count);
+		return;
+	}
+	if (x <= mean || mean <= 0)
+	{
+		f->score = 0;
+		f->explanation = pstrdup("Amount is within user average");
+		return;
+	}
+	var = st->m2_e8 / (st->tx_count - 1);
+	floor_sd = Max(mean / 10, 10000);
+	var = Max(var, floor_sd * floor_sd);
+	ratio_e1 = (int64) Min((x * 10) / mean, (int128) PG_INT64_MAX);
+	if (x - mean > (((int128) 1) << 56) ||
+		__builtin_mul_overflow((x - mean), (x - mean), &d2) ||
+		__builtin_mul_overflow(d2, (int128) 10000, &d2) ||
+		(q = d2 / var) > (int128) 1000000000000)
+		z_e2 = 1000000;
+	else
+		z_e2 = isqrt64((int64) q);
+	f->score = (int) Min(z_e2 / 4, 100);
+	f->explanation = psprintf("Amount is %lld.%lldx user average transaction "
+							  "(%lld.%02lld standard deviations above it)",
+							  (long long) (ratio_e1 / 10), (long long) (ratio_e1 % 10),
+							  (long long) (z_e2 / 100), (long long) (z_e2 % 100));
+}
+
+static void
+factor_device(const FraudStats *st, const FraudContext *ctx, FraudFactor *f)
+{
+	if (ctx == NULL || !ctx->has_device)
+	{
+		f->score = 0;
+		f->explanation = pstrdup("No device id in the request context");
+	}
+	else if (st->device_known)
+	{
+		f->score = 0;
+		f->explanation = pstrdup("Known device");
+	}
+	else if (st->tx_count == 0)
+	{
+		f->score = 50;
+		f->explanation = pstrdup("First device seen for this user");
+	}
+	else
+	{
+		f->score = 80;
+		f->explanation = pstrdup("New device detected - first time from this device");
+	}
+}
+
+/*
+ * Velocity: postings in the owner's current minute and hour windows, this
+ * one included (c); each window scores (c - 1) x 100 / its ceiling, capped
+ * at 100; the factor is the higher of the two.
+ */
+static void
+factor_velocity(const FraudSettings *s, const FraudStats *st, TimestampTz now,
+				FraudFactor *f)
+{
+	int64		m = fraud_in_window(st->minute_start, now, USECS_PER_MINUTE) ?
+		st->minute_count : 0;
+	int64		h = fraud_in_window(st->hour_start, now, USECS_PER_HOUR) ? st->hour_count : 0;
+	int64		sm = Min(m * 100 / s->max_per_minute, 100);
+	int64		sh = Min(h * 100 / s->max_per_hour, 100);
+
+	f->score = (int) Max(sm, sh);
+	f->explanation = psprintf("%lld transactions in the last minute, %lld in the last hour "
+							  "(ceilings %d and %d)%s", (long long) (m + 1),
+							  (long long) (h + 1), s->max_per_minute, s->max_per_hour,
+							  f->score >= 100 ? " - over the ceiling" :
+							  f->score >= 50 ? " - elevated but within limits" : "");
+}
+
+static void
+factor_geo(const FraudStats *st, const FraudContext *ctx, FraudFactor *f)
+{
+	f->score = 0;
+	if (ctx == NULL || ctx->country[0] == '\0')
+	{
+		f->explanation = pstrdup("No country in the request context");
+		return;
+	}
+	if (st->ncountries == 0)
+	{
+		f->explanation = pstrdup("No country history for this user yet");
+		return;
+	}
+	for (int i = 0; i < st->ncountries; i++)
+		if (strcmp(st->countries[i], ctx->country) == 0)
+		{
+			f->explanation = pstrdup("Transaction location consistent with user profile");
+			return;
+		}
+	f->score = 70;
+	f->explanation = psprintf("Country %s is not among the user's recent countries",
+							  ctx->country);
+}
+
+static void
+factor_ip(const FraudContext *ctx, bool has_rep, int ip_score, const char *label,
+		  FraudFactor *f)
+{
+	f->score = 0;
+	if (ctx == NULL || !ctx->has_ip)
+		f->explanation = pstrdup("No IP address in the request context");
+	else if (!has_rep)
+		f->explanation = pstrdup("No reputation entry for the address");
+	else
+	{
+		f->score = ip_score;
+		f->explanation = psprintf("IP in a range listed as %s", label);
+	}
+}
+
+/*
+ * Score one request: each factor, the weighted mean (rounded half up), the
+ * level, the decision (before rules) and the confidence: 40 % without
+ * history rising to 100 % at min_samples earlier postings, less 10 points
+ * for each of device, IP and country missing from the context.
+ */
+void
+fraud_score(const FraudSettings *s, const FraudStats *st, const FraudContext *ctx,
+			int64 amount_minor, int exponent, bool has_ip_rep, int ip_score,
+			const char *ip_label, TimestampTz now, FraudScore *out)
+{
+	int			weights[FF_COUNT] = {s->w_amount, s->w_device, s->w_velocity, s->w_geo,
+	s->w_ip};
+	int64		sum = 0,
+				wsum = 0;
+	int64		conf;
+
+	memset(out, 0, sizeof(*out));
+	factor_amount(st, amount_minor, &out->factors[FF_AMOUNT]);
+	factor_device(st, ctx, &out->factors[FF_DEVICE]);
+	factor_velocity(s, st, now, &out->factors[FF_VELOCITY]);
+	factor_geo(st, ctx, &out->factors[FF_GEO]);
+	factor_ip(ctx, has_ip_rep, ip_score, ip_label, &out->factors[FF_IP]);
+	for (int i = 0; i < FF_COUNT; i++)
+	{
+		out->factors[i].weight = weights[i];
+		sum += (int64) out->factors[i].score * weights[i];
+		wsum += weights[i];
+	}
+	out->score = wsum > 0 ? (int) ((sum * 2 + wsum) / (wsum * 2)) : 0;
+	out->level = out->score >= s->critical_from ? "CRITICAL" :
+		out->score >= s->high_from ? "HIGH" :
+		out->score >= s->medium_from ? "MEDIUM" : "LOW";
+	out->decision = out->score >= s->block_from ? "BLOCK" : "ALLOW";
+	conf = 40 + 60 * Min(st->tx_count, (int64) s->min_samples) / s->min_samples;
+	if (ctx == NULL || !ctx->has_device)
+		conf -= 10;
+	if (ctx == NULL || !ctx->has_ip)
+		conf -= 10;
+	if (ctx == NULL || ctx->country[0] == '\0')
+		conf -= 10;
+	out->confidence_pct = (int) Max(conf, 10);
+}
+
+/* The factors as the spec's riskFactors: [{name, weight, score, explanation}]. */
+Jsonb *
+fraud_factors_jsonb(const FraudScore *sc)
+{
+	StringInfoData b;
+
+	initStringInfo(&b);
+	appendStringInfoChar(&b, '[');
+	for (int i = 0; i < FF_COUNT; i++)
+	{
+		appendStringInfo(&b, "%s{\"name\": \"%s\", \"weight\": %d.%02d, \"score\": %d, "
+						 "\"explanation\": ", i ? ", " : "", factor_names[i],
+						 sc->factors[i].weight / 100, sc->factors[i].weight % 100,
+						 sc->factors[i].score);
+		escape_json(&b, sc->factors[i].explanation);
+		appendStringInfoChar(&b, '}');
+	}
+	if (sc->rule != NULL)
+	{
+		appendStringInfoString(&b, ", {\"name\": \"Rule\", \"weight\": 0, \"score\": 0, "
+							   "\"explanation\": ");
+		escape_json(&b, sc->rule);
+		appendStringInfoChar(&b, '}');
+	}
+	appendStringInfoChar(&b, ']');
+	return DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(b.data)));
+}
+
+/* ---------------------------------------------------------------------
+ * In the posting path
+ * ---------------------------------------------------------------------
+ */
+
+/* Whether a request is scored (the account's kind aside): see the header. */
+static bool
+request_scored(const LedgerRequest *req)
+{
+	return req->nlegs >= 1 && req->legs[0].side == SIDE_DEBIT &&
+		req->reverses_journal_id == 0 && !req->force &&
+		req->release_account_number == NULL;
+}
+
+static int
+stats_cmp(const void *a, const void *b)
+{
+	const FraudStats *x = a;
+	const FraudStats *y = b;
+
+	if (x->owner_id != y->owner_id)
+		return x->owner_id < y->owner_id ? -1 : 1;
+	return strcmp(x->currency, y->currency);
+}
+
+static FraudStats *
+find_stats(FraudState *fs, int64 owner_id, const char *currency)
+{
+	for (int i = 0; i < fs->nstats; i++)
+		if (fs->stats[i].owner_id == owner_id && strcmp(fs->stats[i].currency, currency) == 0)
+			return &fs->stats[i];
+	return NULL;
+}
+
+/* The distinct (user owner, currency) the batch debits, in lock order. */
+static void
+collect_owners(FraudState *fs, LedgerBatch *batch, LedgerRequest *reqs, int nreqs,
+			   const bool *valid)
+{
+	fs->stats = palloc0(sizeof(FraudStats) * Max(nreqs, 1));
+	for (int i = 0; i < nreqs; i++)
+	{
+		LedgerAccountView src;
+
+		if (!valid[i] || !request_scored(&reqs[i]) ||
+			!ledger_batch_account(batch, reqs[i].legs[0].account_number, &src) ||
+			src.is_system || find_stats(fs, src.owner_id, src.currency) != NULL ||
+			!fraud_owner_is_user(src.owner_id))
+			continue;
+		fs->stats[fs->nstats].owner_id = src.owner_id;
+		strlcpy(fs->stats[fs->nstats].currency, src.currency, 4);
+		fs->stats[fs->nstats].is_user = true;
+		fs->nstats++;
+	}
+	qsort(fs->stats, fs->nstats, sizeof(FraudStats), stats_cmp);
+}
+
+/*
+ * Once per batch, after the accounts and the KYC counters are locked: read
+ * the settings, lock the statistics of the user owners the batch debits
+ * (in owner, currency order), and read the rules and the IP reputation
+ * that may apply.
+ */
+void *
+fraud_prepare(LedgerBatch *batch, LedgerRequest *reqs, int nreqs, const bool *valid)
+{
+	FraudState *fs = palloc0(sizeof(FraudState));
+	const FraudContext *ctx = fraud_context();
+	int64	   *owners;
+	char	  **accounts;
+	int			naccounts = 0;
+
+	fraud_load_settings(&fs->settings);
+	if (!fs->settings.enabled)
+		return fs;
+	fs->has_ctx = ctx != NULL;
+	if (ctx != NULL)
+		fs->ctx = *ctx;
+	fs->now = GetCurrentTransactionStartTimestamp();
+	collect_owners(fs, batch, reqs, nreqs, valid);
+	if (fs->nstats == 0)
+		return fs;
+	for (int i = 0; i < fs->nstats; i++)
+		fraud_load_stats(&fs->stats[i], fs->has_ctx ? &fs->ctx : NULL, true);
+	owners = palloc(sizeof(int64) * fs->nstats);
+	for (int i = 0; i < fs->nstats; i++)
+		owners[i] = fs->stats[i].owner_id;
+	accounts = palloc(sizeof(char *) * Max(nreqs, 1));
+	for (int i = 0; i < nreqs; i++)
+		if (valid[i] && reqs[i].nlegs >= 2 && reqs[i].legs[1].side == SIDE_CREDIT)
+			accounts[naccounts++] = reqs[i].legs[1].account_number;
+	fs->nrules = fraud_load_rules(fs->has_ctx ? &fs->ctx : NULL, owners, fs->nstats,
+								  accounts, naccounts, &fs->rules);
+	fs->has_ip_rep = fraud_ip_reputation(fs->has_ctx ? &fs->ctx : NULL, &fs->ip_score,
+										 &fs->ip_label);
+	fs->entries = palloc0(sizeof(FraudEntry) * nreqs);
+	return fs;
+}
+
+/* The rule that decides a request, if any: a deny before an allow. */
+static FraudRule *
+match_rule(FraudState *fs, int64 owner_id, const LedgerRequest *req)
+{
+	const char *credited = req->nlegs >= 2 && req->legs[1].side == SIDE_CREDIT ?
+		req->legs[1].account_number : NULL;
+
+	/* the rules come denies first */
+	for (int i = 0; i < fs->nrules; i++)
+	{
+		FraudRule  *r = &fs->rules[i];
+
+		if ((r->subject == 'U' && r->owner_id == owner_id) ||
+			(r->subject == 'M' && credited != NULL &&
+			 strcmp(r->account_number, credited) == 0) ||
+			r->subject == 'D' || r->subject == 'I')
+			return r;
+	}
+	return NULL;
+}
+
+static const char *
+subject_name(char subject)
+{
+	return subject == 'U' ? "user" : subject == 'D' ? "device" : subject == 'I' ?
+		"IP range" : "merchant";
+}
+
+/*
+ * Score one resolved request; refuse it (WL047) when the decision is
+ * BLOCK. The score is kept for write(), whatever the core then does.
+ */
+bool
+fraud_apply(void *state, LedgerRequest *req, const LedgerAccountView *accts,
+			LedgerResult *res, LedgerRefusal *r)
+{
+	FraudState *fs = state;
+	FraudStats *st;
+	FraudEntry *e;
+	FraudRule  *rule;
+
+	if (fs == NULL)
+		return true;
+	fs->pending = NULL;
+	if (fs->nstats == 0 || !request_scored(req) || accts[0].is_system ||
+		(st = find_stats(fs, accts[0].owner_id, accts[0].currency)) == NULL)
+		return true;
+	e = &fs->entries[fs->nentries++];
+	e->res = res;
+	e->stats = st;
+	e->account_number = req->legs[0].account_number;
+	e->request_ref = req->idempotency_key;
+	e->amount_minor = req->legs[0].amount_minor;
+	e->exponent = accts[0].exponent;
+	fraud_score(&fs->settings, st, fs->has_ctx ? &fs->ctx : NULL, e->amount_minor,
+				e->exponent, fs->has_ip_rep, fs->ip_score, fs->ip_label, fs->now, &e->score);
+	rule = match_rule(fs, accts[0].owner_id, req);
+	if (rule != NULL)
+	{
+		e->score.decision = rule->deny ? "BLOCK" : "ALLOW";
+		e->score.rule = psprintf("%s %s rule: %s", rule->deny ? "Deny" : "Allow",
+								 subject_name(rule->subject), rule->reason);
+	}
+	if (strcmp(e->score.decision, "BLOCK") == 0)
+		return ledger_refuse(r, ERRCODE_WALLET_FRAUD_BLOCK,
+							 pstrdup("transaction blocked by fraud detection"),
+							 psprintf("risk score %d (%s)%s", e->score.score, e->score.level,
+									  rule != NULL ? "; a fraud rule applies" : ""));
+	fs->pending = e;
+	return true;
+}
+
+/* The request last applied was posted: it counts in its owner's statistics. */
+void
+fraud_commit(void *state)
+{
+	FraudState *fs = state;
+	FraudEntry *e = fs != NULL ? fs->pending : NULL;
+
+	if (e == NULL)
+		return;
+	e->posted = true;
+	fraud_stats_add(e->stats, e->amount_minor, fs->has_ctx ? fs->ctx.country : NULL,
+					fs->now);
+	if (fs->has_ctx && fs->ctx.has_device)
+		e->stats->device_known = true;
+	fs->pending = NULL;
+}
+
+/* Record one score; emit fraud:risk_alert for HIGH and CRITICAL. */
+static void
+record_score(FraudState *fs, FraudEntry *e, Jsonb *context)
+{
+	Oid			argtypes[13] = {INT8OID, TEXTOID, INT8OID, TEXTOID, INT8OID, TEXTOID, INT2OID,
+		TEXTOID, TEXTOID, JSONBOID, NUMERICOID, TEXTOID, JSONBOID};
+	Datum		v[13];
+	char		n[13];
+	int64		journal_id = e->res->journal_id;
+
+	memset(n, ' ', sizeof(n));
+	v[0] = Int64GetDatum(e->stats->owner_id);
+	v[1] = CStringGetTextDatum(e->account_number);
+	v[2] = Int64GetDatum(journal_id);
+	n[2] = journal_id == 0 ? 'n' : ' ';
+	v[3] = e->request_ref ? CStringGetTextDatum(e->request_ref) : (Datum) 0;
+	n[3] = e->request_ref ? ' ' : 'n';
+	v[4] = Int64GetDatum(e->amount_minor);
+	v[5] = CStringGetTextDatum(e->stats->currency);
+	v[6] = Int16GetDatum(e->score.score);
+	v[7] = CStringGetTextDatum(e->score.level);
+	v[8] = CStringGetTextDatum(e->score.decision);
+	v[9] = JsonbPGetDatum(fraud_factors_jsonb(&e->score));
+	v[10] = amount_to_numeric(e->score.confidence_pct, 2);
+	v[11] = CStringGetTextDatum(fs->settings.model_version);
+	v[12] = JsonbPGetDatum(context);
+	wallet_plan(&record_plan,
+				"INSERT INTO pg_wallet.fraud_scores (owner_id, account_number, journal_id,"
+				" request_ref, amount_minor, currency, score, risk_level, decision, factors,"
+				" confidence, model_version, context)"
+				" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)", 13, argtypes);
+	if (SPI_execute_plan(record_plan, v, n, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "fraud score record failed");
+	if (strcmp(e->score.level, "HIGH") != 0 && strcmp(e->score.level, "CRITICAL") != 0)
+		return;
+	{
+		Oid			eargs[6] = {INT8OID, TEXTOID, INT2OID, TEXTOID, TEXTOID, BOOLOID};
+		Datum		ev[6];
+		char		en[6] = {' ', ' ', ' ', ' ', ' ', ' '};
+
+		ev[0] = Int64GetDatum(e->stats->owner_id);
+		if (journal_id != 0)
+			ev[1] = CStringGetTextDatum(receipt_encode(journal_id, e->res->created_at));
+		en[1] = journal_id == 0 ? 'n' : ' ';
+		ev[2] = Int16GetDatum(e->score.score);
+		ev[3] = CStringGetTextDatum(e->score.level);
+		ev[4] = CStringGetTextDatum(e->score.decision);
+		ev[5] = BoolGetDatum(strcmp(e->score.decision, "ALLOW") != 0);
+		wallet_plan(&event_plan,
+					"SELECT pg_wallet.emit_event($1, 'fraud:risk_alert', jsonb_build_object("
+					"'transactionId', $2, 'riskScore', $3, 'riskLevel', $4, 'decision', $5,"
+					" 'requiresAction', $6, 'timestamp',"
+					" to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')))",
+					6, eargs);
+		if (SPI_execute_plan(event_plan, ev, en, false, 0) != SPI_OK_SELECT)
+			elog(ERROR, "fraud:risk_alert event failed");
+	}
+}
+
+/*
+ * Once per batch, after the core's writes: the statistics of the owners
+ * whose postings were posted, and the score of each posted request and of
+ * each blocked one whose refusal was recorded.
+ */
+void
+fraud_write(void *state)
+{
+	FraudState *fs = state;
+	Jsonb	   *context;
+
+	if (fs == NULL || fs->nstats == 0)
+		return;
+	for (int i = 0; i < fs->nstats; i++)
+		fraud_write_stats(&fs->stats[i], fs->has_ctx ? &fs->ctx : NULL, fs->now);
+	context = fraud_context_jsonb(fs->has_ctx ? &fs->ctx : NULL);
+	for (int i = 0; i < fs->nentries; i++)
+	{
+		FraudEntry *e = &fs->entries[i];
+
+		if (e->posted ||
+			(strcmp(e->score.decision, "BLOCK") == 0 && e->res->journal_id != 0))
+			record_score(fs, e, context);
+	}
+}

@@ -1,0 +1,141 @@
+/*-------------------------------------------------------------------------
+ *
+ * fraud.h
+ *	  Fraud scoring as a member of the money rules (rules.c calls it from its
+ *	  LedgerRules callbacks): the request context (fraud_context.c), the
+ *	  owners' running statistics (fraud_stats.c) and the scoring itself
+ *	  (fraud.c). docs/fraud.md describes the factors and the decisions.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef FRAUD_H
+#define FRAUD_H
+
+#include "core/ledger_rules.h"
+
+#define FRAUD_MAX_COUNTRIES 5
+
+/* What the caller said about the request (pg_wallet.set_request_context). */
+typedef struct FraudContext
+{
+	bool		has_ip;
+	char		ip[64];			/* canonical inet text */
+	bool		has_device;
+	uint8		device_hash[32];	/* SHA-256 of the device id */
+	char		user_agent[257];
+	char		country[3];		/* ISO 3166-1 alpha-2, or "" */
+	char		lat[24];		/* decimal text, or "" */
+	char		lon[24];
+} FraudContext;
+
+/* The settings row. */
+typedef struct FraudSettings
+{
+	bool		enabled;
+	int			w_amount,
+				w_device,
+				w_velocity,
+				w_geo,
+				w_ip;
+	int			medium_from,
+				high_from,
+				critical_from,
+				block_from;
+	int			max_per_minute,
+				max_per_hour,
+				min_samples;
+	char		model_version[24];
+} FraudSettings;
+
+/* An owner's statistics in one currency (fraud_owner_stats), as loaded. */
+typedef struct FraudStats
+{
+	int64		owner_id;
+	char		currency[4];
+	bool		is_user;		/* only users' postings are scored */
+	bool		exists;			/* the row exists (locked when posting) */
+	ItemPointerData tid;
+	int64		tx_count;
+	int128		mean_e4;
+	int128		m2_e8;
+	TimestampTz minute_start;
+	int			minute_count;
+	TimestampTz hour_start;
+	int			hour_count;
+	int			ncountries;
+	char		countries[FRAUD_MAX_COUNTRIES][3];
+	bool		device_known;	/* the context's device is known for the owner */
+	bool		dirty;
+} FraudStats;
+
+typedef enum FraudFactorKind
+{
+	FF_AMOUNT,
+	FF_DEVICE,
+	FF_VELOCITY,
+	FF_GEO,
+	FF_IP,
+	FF_COUNT
+} FraudFactorKind;
+
+typedef struct FraudFactor
+{
+	int			score;			/* 0..100 */
+	int			weight;			/* hundredths */
+	char	   *explanation;
+} FraudFactor;
+
+/* One score. */
+typedef struct FraudScore
+{
+	FraudFactor factors[FF_COUNT];
+	int			score;
+	const char *level;
+	const char *decision;
+	int			confidence_pct;
+	char	   *rule;			/* the allow/deny rule that decided, or NULL */
+} FraudScore;
+
+/* An allow/deny rule that may apply to the batch. */
+typedef struct FraudRule
+{
+	bool		deny;
+	char		subject;		/* U, D, I (matched when loaded), M */
+	int64		owner_id;
+	char	   *account_number;
+	char	   *reason;
+} FraudRule;
+
+/* fraud_context.c */
+extern const FraudContext *fraud_context(void);
+extern Jsonb *fraud_context_jsonb(const FraudContext *ctx);
+
+/* fraud_stats.c */
+extern void fraud_load_settings(FraudSettings *s);
+extern bool fraud_owner_is_user(int64 owner_id);
+extern void fraud_load_stats(FraudStats *st, const FraudContext *ctx, bool lock);
+extern bool fraud_in_window(TimestampTz start, TimestampTz now, int64 length);
+extern void fraud_stats_add(FraudStats *st, int64 amount_minor, const char *country,
+							TimestampTz now);
+extern void fraud_write_stats(FraudStats *st, const FraudContext *ctx, TimestampTz now);
+extern int	fraud_load_rules(const FraudContext *ctx, int64 *owners, int nowners,
+							 char **accounts, int naccounts, FraudRule **out);
+extern bool fraud_ip_reputation(const FraudContext *ctx, int *score, char **label);
+extern char *int128_to_cstring(int128 v);
+extern int128 numeric_to_int128(Datum num);
+
+/* fraud.c: the rules' member */
+extern void *fraud_prepare(LedgerBatch *batch, LedgerRequest *reqs, int nreqs,
+						   const bool *valid);
+extern bool fraud_apply(void *state, LedgerRequest *req, const LedgerAccountView *accts,
+						LedgerResult *res, LedgerRefusal *r);
+extern void fraud_commit(void *state);
+extern void fraud_write(void *state);
+
+/* fraud.c: scoring, shared by the posting path and the preview */
+extern void fraud_score(const FraudSettings *s, const FraudStats *st, const FraudContext *ctx,
+						int64 amount_minor, int exponent, bool has_ip_rep, int ip_score,
+						const char *ip_label, TimestampTz now, FraudScore *out);
+extern Jsonb *fraud_factors_jsonb(const FraudScore *sc);
+
+#endif							/* FRAUD_H */

@@ -1,0 +1,168 @@
+/*-------------------------------------------------------------------------
+ *
+ * fraud_preview.c
+ *	  fraud_score_preview(): the score a debit of an account would get now,
+ *	  with the current request context, by the same code as the posting
+ *	  path (fraud.c), without posting, locking or recording anything.
+ *
+ * Owns: nothing. Never: writes a table.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "lib/stringinfo.h"
+#include "utils/builtins.h"
+#include "utils/json.h"
+#include "utils/jsonb.h"
+#include "utils/datetime.h"
+#include "utils/timestamp.h"
+
+#include "core/pg_wallet.h"
+#include "rules/fraud.h"
+
+PG_FUNCTION_INFO_V1(wallet_fraud_score_preview);
+
+static SPIPlanPtr account_plan = NULL;
+
+/* The account's owner, currency, exponent and system flag; false when unknown. */
+static bool
+preview_account(const char *number, FraudStats *st, int *exponent, bool *is_system)
+{
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		values[1] = {CStringGetTextDatum(number)};
+	HeapTuple	t;
+	TupleDesc	d;
+	bool		isnull;
+
+	wallet_plan(&account_plan,
+				"SELECT owner_id, currency, exponent, is_system FROM pg_wallet.accounts"
+				" WHERE account_number = $1", 1, argtypes);
+	if (SPI_execute_plan(account_plan, values, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "account read failed");
+	if (SPI_processed == 0)
+		return false;
+	t = SPI_tuptable->vals[0];
+	d = SPI_tuptable->tupdesc;
+	st->owner_id = DatumGetInt64(SPI_getbinval(t, d, 1, &isnull));
+	text_to_cstring_buffer(DatumGetTextPP(SPI_getbinval(t, d, 2, &isnull)), st->currency, 4);
+	*exponent = DatumGetInt16(SPI_getbinval(t, d, 3, &isnull));
+	*is_system = DatumGetBool(SPI_getbinval(t, d, 4, &isnull));
+	return true;
+}
+
+/* A time as ISO 8601 UTC, to the second. */
+static char *
+iso_utc(TimestampTz t)
+{
+	struct pg_tm tm;
+	fsec_t		fsec;
+
+	if (timestamp2tm(t, NULL, &tm, &fsec, NULL, NULL) != 0)
+		elog(ERROR, "timestamp out of range");
+	return psprintf("%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year, tm.tm_mon, tm.tm_mday,
+					tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+/* The rule that would decide, as fraud_apply matches it (denies first). */
+static const char *
+preview_rule(const FraudContext *ctx, const FraudStats *st, const char *counterpart,
+			 bool *deny)
+{
+	FraudRule  *rules;
+	char	   *accounts[1] = {(char *) counterpart};
+	int			n = fraud_load_rules(ctx, (int64 *) &st->owner_id, 1, accounts,
+									 counterpart ? 1 : 0, &rules);
+
+	for (int i = 0; i < n; i++)
+		if (rules[i].subject != 'U' || rules[i].owner_id == st->owner_id)
+		{
+			*deny = rules[i].deny;
+			return psprintf("%s rule: %s", rules[i].deny ? "Deny" : "Allow",
+							rules[i].reason);
+		}
+	return NULL;
+}
+
+/*
+ * fraud_score_preview(account_number text, amount numeric, counterpart text)
+ *	returns jsonb
+ *
+ * The risk-score response (tribble-rest-api.md) for a debit of the account,
+ * transactionId null, plus "scored": false when such a debit is not scored
+ * (a system account, an owner that is not a user, scoring disabled).
+ */
+Datum
+wallet_fraud_score_preview(PG_FUNCTION_ARGS)
+{
+	char	   *account = text_arg_cstring(fcinfo, 0, "account_number",
+										   WALLET_MAX_ACCOUNT_NUMBER, true);
+	char	   *counterpart = text_arg_cstring(fcinfo, 2, "counterpart",
+											   WALLET_MAX_ACCOUNT_NUMBER, false);
+	const FraudContext *ctx = fraud_context();
+	MemoryContext caller = CurrentMemoryContext;
+	FraudSettings s;
+	FraudStats	st;
+	FraudScore	sc;
+	int			exponent;
+	bool		is_system;
+	int64		amount;
+	bool		has_rep;
+	int			ip_score = 0;
+	char	   *ip_label = NULL;
+	bool		deny = false;
+	StringInfoData b;
+	Jsonb	   *factors;
+	char	   *out;
+
+	if (PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("amount must not be null")));
+	memset(&st, 0, sizeof(st));
+	SPI_connect();
+	if (!preview_account(account, &st, &exponent, &is_system))
+		ereport(ERROR,
+				(errcode(ERRCODE_WALLET_ACCOUNT_NOT_FOUND),
+				 errmsg("account %s does not exist", account)));
+	amount = amount_from_numeric(PG_GETARG_DATUM(1), exponent, st.currency);
+	if (amount <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_WALLET_INVALID_AMOUNT),
+				 errmsg("amount must be positive")));
+	fraud_load_settings(&s);
+	initStringInfo(&b);
+	if (!s.enabled || is_system || !fraud_owner_is_user(st.owner_id))
+		appendStringInfo(&b, "{\"transactionId\": null, \"scored\": false, "
+						 "\"modelVersion\": \"%s\"}", s.model_version);
+	else
+	{
+		const char *rule;
+
+		fraud_load_stats(&st, ctx, false);
+		has_rep = fraud_ip_reputation(ctx, &ip_score, &ip_label);
+		fraud_score(&s, &st, ctx, amount, exponent, has_rep, ip_score, ip_label,
+					GetCurrentTransactionStartTimestamp(), &sc);
+		rule = preview_rule(ctx, &st, counterpart, &deny);
+		if (rule != NULL)
+		{
+			sc.decision = deny ? "BLOCK" : "ALLOW";
+			sc.rule = (char *) rule;
+		}
+		factors = fraud_factors_jsonb(&sc);
+		appendStringInfo(&b, "{\"transactionId\": null, \"scored\": true, \"riskScore\": %d, "
+						 "\"riskLevel\": \"%s\", \"decision\": \"%s\", \"confidence\": %d.%02d, "
+						 "\"riskFactors\": %s, \"modelVersion\": \"%s\", \"calculatedAt\": ",
+						 sc.score, sc.level, sc.decision, sc.confidence_pct / 100,
+						 sc.confidence_pct % 100,
+						 JsonbToCString(NULL, &factors->root, VARSIZE(factors)),
+						 s.model_version);
+		appendStringInfo(&b, "\"%s\"}", iso_utc(GetCurrentTransactionStartTimestamp()));
+	}
+	MemoryContextSwitchTo(caller);
+	out = pstrdup(b.data);
+	SPI_finish();
+	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(out)));
+}
