@@ -72,12 +72,13 @@ sql/$(EXTENSION)--$(EXTVERSION).sql: sql/install.list $(SQL_PARTS)
 	cat $(SQL_PARTS) > $@
 
 # A replayed file may hold only statements that can run twice: CREATE OR REPLACE FUNCTION or
-# TRIGGER, COMMENT, GRANT, REVOKE. Anything else at the start of a line (CREATE TABLE, INSERT, ...)
+# TRIGGER, COMMENT, GRANT, REVOKE, and a constraint trigger (which has no OR REPLACE) as
+# DROP TRIGGER IF EXISTS then CREATE CONSTRAINT TRIGGER. Anything else at the start of a line (CREATE TABLE, INSERT, ...)
 # belongs in a tables file, or in $(UPGRADE_SQL) for an upgrade.
 sql/$(EXTENSION)--$(UPGRADE_FROM)--$(EXTVERSION).sql: sql/install.list $(UPGRADE_SQL) $(SQL_REPLAY)
 	@test -n '$(SQL_REPLAY)' || { echo 'sql/install.list: no "#@replay-on-upgrade" line' >&2; exit 1; }
 	@! grep -nE '^(CREATE|ALTER|DROP|INSERT|UPDATE|DELETE|TRUNCATE|DO)\b' $(SQL_REPLAY) | \
-	   grep -vE ':(CREATE OR REPLACE (FUNCTION|TRIGGER)|ALTER FUNCTION)\b' | \
+	   grep -vE ':(CREATE OR REPLACE (FUNCTION|TRIGGER)|ALTER FUNCTION|DROP TRIGGER IF EXISTS|CREATE CONSTRAINT TRIGGER)\b' | \
 	   sed 's/^/replayed on upgrade, not repeatable: /' | grep . >&2
 	{ printf '%s\n' \
 	    '-- pg_wallet upgrade script $(UPGRADE_FROM) -> $(EXTVERSION), built by the Makefile:' \

@@ -10,13 +10,14 @@
 -- so "after id N" never misses an event that commits later with a smaller id. Lock order:
 -- events are written last in a transaction, owners in ascending id.
 --
--- The fraud-alerts stream (issue 16): every fraud:risk_alert of an owner is also copied, in
--- the same transaction, into the stream of one platform owner (external_ref
--- 'pg_wallet:fraud_alerts', created on first use), which admins' Tribble sockets read: one
--- stream, so its ids commit in order like any owner's, and no reader ever needs a cursor
--- over several owners. Its row is locked FIRST, before any owner's: a transaction that
--- emits a fraud:risk_alert emits it before any other event (emit_event refuses otherwise,
--- 55000), and nobody emits into that stream directly.
+-- The fraud-alerts stream (issue 16): every fraud:risk_alert of an owner is also copied into
+-- the stream of one platform owner (external_ref 'pg_wallet:fraud_alerts', created on first
+-- use), which admins' Tribble sockets read: one stream, so its ids commit in order like any
+-- owner's, and no reader ever needs a cursor over several owners. The copy is written at
+-- commit, by the deferred constraint trigger events_fraud_alert_copy (partners/triggers.sql):
+-- so that stream's row is always the LAST lock of a transaction, after every owner's, and an
+-- alert may come anywhere in a transaction (a batch's tenth posting, after other events).
+-- Nobody emits into that stream directly.
 
 CREATE OR REPLACE FUNCTION pg_wallet._ts_iso(ts timestamptz)
 RETURNS text
@@ -165,10 +166,6 @@ AS $$
 DECLARE
 	new_id bigint;
 	who uuid;
-	alerts bigint;
-	-- this transaction's event locks so far: NULL/'' none, 'owners', or 'alerts' (the
-	-- fraud-alerts stream first, then owners)
-	held text := current_setting('pg_wallet_events.locked', true);
 BEGIN
 	IF event_type IS NULL OR NOT (event_type = ANY (pg_wallet._event_types())) THEN
 		RAISE EXCEPTION 'unknown event type "%"', left(event_type, 50) USING ERRCODE = 'WL075',
@@ -189,25 +186,10 @@ BEGIN
 			USING ERRCODE = 'invalid_parameter_value';
 	END IF;
 	who := pg_wallet._event_principal(emit_event.owner_id, emit_event.principal_id);
-	IF event_type = 'fraud:risk_alert' THEN
-		IF held = 'owners' THEN
-			RAISE EXCEPTION 'a fraud:risk_alert must be emitted before any other event of its '
-				'transaction' USING ERRCODE = 'object_not_in_prerequisite_state',
-				HINT = 'The fraud-alerts stream is locked before any owner''s stream.';
-		END IF;
-		alerts := pg_wallet._fraud_alerts_owner();
-		PERFORM pg_wallet._event_stream_lock(alerts);
-		held := 'alerts';
-	END IF;
 	-- the owner's stream row, locked until commit, then the id
 	PERFORM pg_wallet._event_stream_lock(emit_event.owner_id);
 	new_id := pg_wallet._event_write(emit_event.owner_id, emit_event.event_type,
 		emit_event.payload, who);
-	IF alerts IS NOT NULL THEN
-		-- the copy for admins, in the stream locked first; for no principal in particular
-		PERFORM pg_wallet._event_write(alerts, emit_event.event_type, emit_event.payload, NULL);
-	END IF;
-	PERFORM set_config('pg_wallet_events.locked', coalesce(nullif(held, ''), 'owners'), true);
 	RETURN new_id;
 END
 $$;
@@ -219,9 +201,35 @@ COMMENT ON FUNCTION pg_wallet.emit_event(bigint, text, jsonb, uuid) IS
 	'deposit_completed, deposit_failed, withdrawal_completed, withdrawal_failed, '
 	'transfer_completed, transaction_completed, transaction_failed, transaction:completed, '
 	'subscription:charged, dispute:created, fraud:risk_alert, account:password_changed '
-	'(WL075 otherwise). A fraud:risk_alert is also copied into the fraud-alerts stream '
-	'(admins read it) and must come before any other event of its transaction (55000). '
+	'(WL075 otherwise). A fraud:risk_alert is also copied, at commit, into the fraud-alerts '
+	'stream (admins read it). '
 	'Call it last in a transaction.';
+
+-- The copy of an owner's fraud:risk_alert for admins, run at commit (a deferred constraint
+-- trigger, partners/triggers.sql): the fraud-alerts stream's row is locked last.
+CREATE OR REPLACE FUNCTION pg_wallet._fraud_alert_copy()
+RETURNS trigger
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	alerts bigint;
+BEGIN
+	IF EXISTS (SELECT 1 FROM pg_wallet.owners o WHERE o.id = NEW.owner_id
+	           AND o.external_ref = 'pg_wallet:fraud_alerts') THEN
+		RETURN NULL;	-- the copy itself
+	END IF;
+	alerts := pg_wallet._fraud_alerts_owner();
+	PERFORM pg_wallet._event_stream_lock(alerts);
+	-- for no principal in particular
+	PERFORM pg_wallet._event_write(alerts, NEW.event_type, NEW.payload, NULL);
+	RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION pg_wallet._fraud_alert_copy() IS
+	'Internal (trigger events_fraud_alert_copy, deferred to commit): copy an owner''s '
+	'fraud:risk_alert into the fraud-alerts stream that admins read, locking that stream''s '
+	'row last in the transaction.';
 
 CREATE OR REPLACE FUNCTION pg_wallet.get_events(
 	owner_id bigint,

@@ -1,0 +1,15 @@
+-- The partners layer's triggers (after the functions they execute).
+--
+-- events_fraud_alert_copy: every owner's fraud:risk_alert is copied into the fraud-alerts
+-- stream (partners/events.sql) at commit, so that stream's row is the last lock a
+-- transaction takes and an alert may be emitted anywhere in it. A constraint trigger (the
+-- only kind that can be deferred), so not CREATE OR REPLACE: dropped and created again on
+-- an upgrade's replay. A session that sets it IMMEDIATE copies at once instead (the tests
+-- that read the copy inside their transaction).
+
+DROP TRIGGER IF EXISTS events_fraud_alert_copy ON pg_wallet.events;
+CREATE CONSTRAINT TRIGGER events_fraud_alert_copy
+	AFTER INSERT ON pg_wallet.events
+	DEFERRABLE INITIALLY DEFERRED
+	FOR EACH ROW WHEN (NEW.event_type = 'fraud:risk_alert')
+	EXECUTE FUNCTION pg_wallet._fraud_alert_copy();
