@@ -191,6 +191,16 @@ $src->safe_psql('wallet', q{
 	COMMIT;
 });
 
+# a striped account (issue 20): its stripes hold allowances, and a debit took from one
+$src->safe_psql('wallet', q{
+	SELECT pg_wallet.set_account_stripes('BOB-KES', 4);
+	SELECT pg_wallet.transfer('BOB-KES', 'CAT-KES', 1);
+});
+is($src->safe_psql('wallet', q{
+		SELECT count(*) FROM pg_wallet.account_stripes s JOIN pg_wallet.accounts a
+		ON a.id = s.account_id WHERE a.account_number = 'BOB-KES'}), '4',
+	'the striped account has its 4 stripes');
+
 my $before = snapshot($src);
 my @empty = grep { $before->{$_} =~ /^0 / } sort keys %$before;
 is(join(', ', @empty), '', 'every table has rows to compare');
