@@ -122,3 +122,153 @@ COMMENT ON FUNCTION pg_wallet.fraud_add_rule(text, text, text, text) IS
 	'Add an allow or deny rule for a user (owner id), a device (its id, stored as SHA-256), '
 	'an IP range (CIDR) or a merchant account (the account credited); it overrides the '
 	'score from the next posting on. Administration: no caller check, grant with care.';
+
+-- Admin analytics (GET /admin/fraud/analytics): aggregates over the score records of a
+-- period, read through fraud_scores_created_idx (the period is at most a year). A record is
+-- "fraudulent" when its decision is not ALLOW: blocked (BLOCK) or declined as asked (HOLD,
+-- REQUIRE_VERIFICATION). A factor "occurs" in a record when it scored above 0 (the Rule entry,
+-- weight and score 0, never does). Times in UTC; the period is [start, "end").
+CREATE OR REPLACE FUNCTION pg_wallet._fraud_analytics_check(
+	start timestamptz,
+	"end" timestamptz,
+	group_by text)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF start IS NULL OR NOT isfinite(start) THEN
+		RAISE EXCEPTION 'start must be a finite timestamp'
+			USING ERRCODE = 'invalid_parameter_value', COLUMN = 'start';
+	END IF;
+	IF _fraud_analytics_check."end" IS NULL OR NOT isfinite(_fraud_analytics_check."end") THEN
+		RAISE EXCEPTION 'end must be a finite timestamp'
+			USING ERRCODE = 'invalid_parameter_value', COLUMN = 'end';
+	END IF;
+	IF _fraud_analytics_check."end" <= start THEN
+		RAISE EXCEPTION 'end must be after start'
+			USING ERRCODE = 'invalid_parameter_value', COLUMN = 'end';
+	END IF;
+	IF _fraud_analytics_check."end" > start + interval '1 year' THEN
+		RAISE EXCEPTION 'the period must be at most one year'
+			USING ERRCODE = 'invalid_parameter_value', COLUMN = 'end',
+			      DETAIL = 'The analytics read every score record of the period.';
+	END IF;
+	IF group_by IS NOT NULL AND group_by NOT IN ('day', 'week', 'month') THEN
+		RAISE EXCEPTION 'group_by must be day, week or month'
+			USING ERRCODE = 'invalid_parameter_value', COLUMN = 'group_by';
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION pg_wallet._fraud_analytics_check(timestamptz, timestamptz, text) IS
+	'Internal: fraud_analytics arguments: finite start < end, at most one year apart, group_by '
+	'NULL, day, week or month; 22023 naming the argument (COLUMN) otherwise.';
+
+-- One bucket's figures (or the period's): the spec's summary fields from the counts.
+CREATE OR REPLACE FUNCTION pg_wallet._fraud_analytics_figures(
+	total bigint,
+	blocked bigint,
+	declined bigint,
+	score_avg numeric)
+RETURNS jsonb
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT jsonb_build_object('totalTransactions', total,
+		'fraudulentTransactions', blocked + declined,
+		'fraudRate', CASE WHEN total > 0
+			THEN trim_scale(round(100.0 * (blocked + declined) / total, 2)) ELSE 0 END,
+		'averageFraudScore', coalesce(trim_scale(round(score_avg, 2)), 0),
+		'blockedTransactions', blocked, 'declinedTransactions', declined)
+$$;
+COMMENT ON FUNCTION pg_wallet._fraud_analytics_figures(bigint, bigint, bigint, numeric) IS
+	'Internal: totalTransactions, fraudulentTransactions (blocked + declined), fraudRate (% of '
+	'the total, 2 decimals), averageFraudScore (2 decimals), blocked and declined counts.';
+
+-- The series of a grouped analytics: every day, week (ISO, from Monday) or month of the
+-- period, empty ones included (at most 367 buckets: the period is at most a year).
+CREATE OR REPLACE FUNCTION pg_wallet._fraud_analytics_series(
+	start timestamptz,
+	"end" timestamptz,
+	unit text)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	t timestamptz := _fraud_analytics_series."end";
+BEGIN
+	RETURN (SELECT coalesce(jsonb_agg(jsonb_build_object('period', to_char(b.b, 'YYYY-MM-DD'))
+			|| pg_wallet._fraud_analytics_figures(coalesce(x.n, 0), coalesce(x.blocked, 0),
+				coalesce(x.declined, 0), x.score_avg) ORDER BY b.b), '[]')
+		FROM generate_series(date_trunc(unit, start AT TIME ZONE 'UTC'),
+			t AT TIME ZONE 'UTC' - interval '1 microsecond', ('1 ' || unit)::interval) AS b (b)
+		LEFT JOIN (
+			SELECT date_trunc(unit, f.created_at AT TIME ZONE 'UTC') AS b, count(*) AS n,
+				count(*) FILTER (WHERE f.decision = 'BLOCK') AS blocked,
+				count(*) FILTER (WHERE f.decision IN ('HOLD', 'REQUIRE_VERIFICATION'))
+					AS declined,
+				avg(f.score) AS score_avg
+			FROM pg_wallet.fraud_scores f
+			WHERE f.created_at >= start AND f.created_at < t
+			GROUP BY 1) x ON x.b = b.b);
+END
+$$;
+COMMENT ON FUNCTION pg_wallet._fraud_analytics_series(timestamptz, timestamptz, text) IS
+	'Internal: the figures of each day, week or month (UTC) of a period, empty ones included, '
+	'as [{"period": "YYYY-MM-DD" (the bucket''s first day), the summary fields}].';
+
+CREATE OR REPLACE FUNCTION pg_wallet.fraud_analytics(
+	start timestamptz,
+	"end" timestamptz,
+	group_by text DEFAULT NULL)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	t timestamptz := fraud_analytics."end";
+	total bigint;
+	r jsonb;
+BEGIN
+	PERFORM pg_wallet._fraud_analytics_check(start, t, group_by);
+	SELECT count(*), jsonb_build_object(
+			'period', jsonb_build_object(
+				'start', to_char(start AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
+				'end', to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')),
+			'summary', pg_wallet._fraud_analytics_figures(count(*),
+				count(*) FILTER (WHERE f.decision = 'BLOCK'),
+				count(*) FILTER (WHERE f.decision IN ('HOLD', 'REQUIRE_VERIFICATION')),
+				avg(f.score)),
+			'riskLevelDistribution', jsonb_build_object(
+				'LOW', count(*) FILTER (WHERE f.risk_level = 'LOW'),
+				'MEDIUM', count(*) FILTER (WHERE f.risk_level = 'MEDIUM'),
+				'HIGH', count(*) FILTER (WHERE f.risk_level = 'HIGH'),
+				'CRITICAL', count(*) FILTER (WHERE f.risk_level = 'CRITICAL')))
+		INTO total, r
+	FROM pg_wallet.fraud_scores f
+	WHERE f.created_at >= start AND f.created_at < t;
+	r := r || jsonb_build_object('topFraudFactors', (
+		SELECT coalesce(jsonb_agg(jsonb_build_object('factor', x.name, 'occurrences', x.n,
+				'percentage', trim_scale(round(100.0 * x.n / total, 2)))
+			ORDER BY x.n DESC, x.name), '[]')
+		FROM (SELECT e ->> 'name' AS name, count(*) AS n
+			FROM pg_wallet.fraud_scores f, jsonb_array_elements(f.factors) e
+			WHERE f.created_at >= start AND f.created_at < t
+				AND (e ->> 'score')::integer > 0
+			GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 10) x));
+	IF group_by IS NOT NULL THEN
+		r := r || jsonb_build_object('series',
+			pg_wallet._fraud_analytics_series(start, t, group_by));
+	END IF;
+	RETURN r;
+END
+$$;
+COMMENT ON FUNCTION pg_wallet.fraud_analytics(timestamptz, timestamptz, text) IS
+	'Fraud analytics of the score records created in [start, end) (at most a year; 22023 '
+	'naming the argument otherwise): period, summary (totalTransactions, '
+	'fraudulentTransactions = blocked + declined, fraudRate %, averageFraudScore, '
+	'blockedTransactions = BLOCK, declinedTransactions = HOLD or REQUIRE_VERIFICATION), '
+	'riskLevelDistribution, topFraudFactors (the 10 factors most often scored above 0, with '
+	'their share of the records) and, with group_by day, week or month, a series. '
+	'Administration: no caller check, grant with care.';
