@@ -25,6 +25,11 @@
 #define PGW_FIELD_MAX 64
 #define PGW_MESSAGE_MAX 512
 #define PGW_QUERY_ARGS_MAX 16
+/* the request context (slot_context): what pg_wallet.set_request_context accepts at most */
+#define PGW_CONTEXT_IP_MAX 45
+#define PGW_CONTEXT_USER_AGENT_MAX 256
+#define PGW_CONTEXT_DEVICE_ID_MAX 200
+#define PGW_CONTEXT_MAX 1200		/* the three, JSON-escaped, with their keys */
 
 /* Configuration: file, then environment, then defaults (config.c). */
 typedef struct BridgeConfig
@@ -167,6 +172,7 @@ typedef struct RequestSlot
 	size_t		body_len;
 	char	   *args;			/* the jsonb argument: envelope around the body */
 	size_t		args_cap;
+	char		context[PGW_CONTEXT_MAX];	/* $3: the request context JSON; "": none */
 	char	   *reply;			/* LWS_PRE headroom + reply_cap */
 	size_t		reply_len;
 	size_t		reply_cap;		/* response_bytes_max */
@@ -264,6 +270,8 @@ int			slot_args_begin(RequestSlot *slot, const char *id, int api_key,
 int			slot_args_add(RequestSlot *slot, size_t *n, const char *text, size_t len);
 int			slot_args_add_string(RequestSlot *slot, size_t *n, const char *text);
 int			slot_args_envelope(RequestSlot *slot);
+void		slot_context(RequestSlot *slot, const char *ip, const char *user_agent,
+						 const char *device_id);
 
 /* reply.c: a slot's outcome in its profile's shape, handed to the transport's send */
 typedef void (*ReplySend) (RequestSlot *slot, int status, const char *body, size_t len);

@@ -4,7 +4,8 @@
  * Owns: the HTTP side of a request slot (its sink: the pool's outcome becomes a reply written
  * on the connection), X-Request-ID, bounds on the path, the Authorization header, the body
  * and its JSON (depth, fields), routing to a profile, rate limits, the jsonb envelope passed
- * as $2 ({"request_id","path","query","body"}), the reply headers (status, X-Request-ID,
+ * as $2 ({"request_id","path","query","body"}), the request context passed as $3 (the peer
+ * address, User-Agent, X-Device-Id; never X-Forwarded-For), the reply headers (status, X-Request-ID,
  * X-Process-Time, X-RateLimit-*), /healthz and /metrics (the gauges it passes to metrics.c),
  * and the client connections: the per-address caps (peer.c counts), the open_sockets gauge,
  * a strict HTTP/1.1 reading of the framing headers (one Content-Length of digits only, no
@@ -262,6 +263,31 @@ http_strict(struct lws *wsi, long *content_length)
 	return NULL;
 }
 
+/*
+ * The request context of fraud scoring (docs/fraud.md): the peer address of the socket,
+ * User-Agent and X-Device-Id, each given to slot_context only when within its bound (a
+ * longer one is left out, never cut). X-Forwarded-For, Forwarded and X-Real-IP are never
+ * read: no proxy in front is trusted (there is no setting for one), so a client cannot
+ * choose the address it is scored by.
+ */
+static void
+request_context(struct lws *wsi, RequestSlot *s)
+{
+	char		ip[64] = "";
+	char		agent[PGW_CONTEXT_USER_AGENT_MAX + 1] = "";
+	char		device[PGW_CONTEXT_DEVICE_ID_MAX + 1] = "";
+
+	if (!lws_get_peer_simple(wsi, ip, sizeof(ip)))
+		ip[0] = '\0';
+	if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_USER_AGENT) > PGW_CONTEXT_USER_AGENT_MAX ||
+		lws_hdr_copy(wsi, agent, sizeof(agent), WSI_TOKEN_HTTP_USER_AGENT) < 0)
+		agent[0] = '\0';
+	if (lws_hdr_custom_length(wsi, "x-device-id:", 12) > PGW_CONTEXT_DEVICE_ID_MAX ||
+		lws_hdr_custom_copy(wsi, device, sizeof(device), "x-device-id:", 12) < 0)
+		device[0] = '\0';
+	slot_context(s, ip, agent, device);
+}
+
 /* The address's in-flight cap, the credentials and the rate limits: 0 when refused. */
 static int
 request_admit(struct lws *wsi, RequestSlot *s, HttpConn *c)
@@ -331,6 +357,7 @@ request_start(struct lws *wsi, RequestSlot *s, HttpConn *c, const char *refusal,
 	}
 	if (!request_admit(wsi, s, c))
 		return 0;
+	request_context(wsi, s);
 	prefix = args_begin(wsi, s, id);
 	if (prefix < 0)
 	{

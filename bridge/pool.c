@@ -5,7 +5,8 @@
  * blocking (PQconnectStart, then PQconnectPoll on a short timer), adopting dup(PQsocket())
  * into the loop as a raw file descriptor (lws closes what it adopts, so it gets a copy, and
  * a reconnected connection is adopted again), sending one parameterised call per request (each
- * route's call prepared once per connection, then run by name),
+ * route's call prepared once per connection, then run by name; the request context as a
+ * parameter of the same statement),
  * collecting the result, reconnecting with exponential backoff when the server goes away,
  * the queue of requests waiting for a free connection, and handing each notification heard on
  * the LISTEN connection to the handlers registered with pool_on_event.
@@ -345,7 +346,10 @@ const struct lws_protocols listen_protocol = {"pgw-listen", pool_callback, 0, 0,
 
 /*
  * The call of a route, as one fixed text: the function name is a compile-time constant of a
- * profile's route table. Its reply columns are what the transports read (slot.c).
+ * profile's route table. Its reply columns are what the transports read (slot.c). $3, the
+ * request context (slot_context; NULL when none), goes to pg_wallet.api_request_context,
+ * which sets it for fraud scoring and hands $2 on: as an argument of the route's function it
+ * runs first, in the same statement and so the same transaction.
  */
 static int
 call_sql(const char *function, char *sql, size_t size)
@@ -356,7 +360,8 @@ call_sql(const char *function, char *sql, size_t size)
 					"r #>> '{_bridge,owner_id}', r #>> '{_bridge,last_event_id}', "
 					"r #>> '{_bridge,more}', r #>> '{_bridge,silent}', r #>> '{_bridge,rate}', "
 					"r #>> '{_bridge,principal}', r #>> '{_bridge,stream_owner_id}' "
-					"FROM pg_wallet.%s($1, $2::jsonb) AS r", function) < (int) size ? 0 : -1;
+					"FROM pg_wallet.%s($1, pg_wallet.api_request_context($2::jsonb, $3::jsonb)) "
+					"AS r", function) < (int) size ? 0 : -1;
 }
 
 /* The name of a route's prepared statement on every connection. */
@@ -383,22 +388,23 @@ static void
 conn_exec(PoolConn *c)
 {
 	RequestSlot *slot = c->slot;
-	const char *values[2];
+	const char *values[3];
 	char		name[96];
-	char		sql[512];
+	char		sql[640];
 	int			rc;
 
 	values[0] = slot->has_token ? slot->token : NULL;
 	values[1] = slot->args;
+	values[2] = slot->context[0] ? slot->context : NULL;
 	if (conn_has_prepared(c, slot->route->function))
 	{
 		statement_name(slot->route->function, name, sizeof(name));
-		rc = PQsendQueryPrepared(c->pg, name, 2, values, NULL, NULL, 0) ? 0 : -1;
+		rc = PQsendQueryPrepared(c->pg, name, 3, values, NULL, NULL, 0) ? 0 : -1;
 		if (rc == 0 && PQflush(c->pg) == 1)
 			lws_callback_on_writable(c->raw);
 	}
 	else if (call_sql(slot->route->function, sql, sizeof(sql)) == 0)
-		rc = conn_send(c, sql, 2, values);
+		rc = conn_send(c, sql, 3, values);
 	else
 	{
 		/* cannot happen: route names are short */
@@ -442,7 +448,7 @@ static void
 conn_run(PoolConn *c, RequestSlot *slot)
 {
 	char		name[96];
-	char		sql[512];
+	char		sql[640];
 
 	c->slot = slot;
 	c->state = PC_BUSY;
@@ -456,7 +462,7 @@ conn_run(PoolConn *c, RequestSlot *slot)
 	}
 	statement_name(slot->route->function, name, sizeof(name));
 	c->preparing = slot->route->function;
-	if (!PQsendPrepare(c->pg, name, sql, 2, NULL))
+	if (!PQsendPrepare(c->pg, name, sql, 3, NULL))
 	{
 		conn_broken(c, PQerrorMessage(c->pg));
 		return;

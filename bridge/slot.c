@@ -5,7 +5,8 @@
  * for a transport's sink and client handle and releasing it (with the request's log line and
  * its count in the metrics), forgetting a client that went away, generated request ids, and
  * the jsonb envelope passed as $2 (bounded appends; the plain {"request_id","body"} envelope
- * of a message transport). Must never know a transport (it stores the sink a transport
+ * of a message transport), and the request context passed as $3 (the values a transport read,
+ * each kept only when the database will take it). Must never know a transport (it stores the sink a transport
  * registers and calls nothing of it), never talk to the database, and never look inside a
  * body.
  */
@@ -93,6 +94,7 @@ slot_take(const SlotSink *sink, void *client, int from, int to)
 			s->retry_after_s = 0;
 			s->api_key[0] = '\0';
 			s->api_secret[0] = '\0';
+			s->context[0] = '\0';
 			s->body_len = 0;
 			s->reply_len = 0;
 			s->status = 0;
@@ -275,4 +277,62 @@ slot_args_begin(RequestSlot *s, const char *id, int api_key, char query[][1024],
 	if (slot_args_add(s, &n, "},\"body\":", 9))
 		return -1;
 	return (int) n;
+}
+
+/* A context value the database will take: 1 to max bytes of printable ASCII. */
+static int
+context_value_ok(const char *v, size_t max)
+{
+	size_t		n = v ? strnlen(v, max + 1) : 0;
+
+	if (n == 0 || n > max)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char) v[i] < 0x20 || (unsigned char) v[i] > 0x7e)
+			return 0;
+	return 1;
+}
+
+/*
+ * The request context of fraud scoring, passed as the call's $3 (pool.c):
+ * {"ip","user_agent","device_id"}, each value only when it is 1 to its bound of printable
+ * ASCII (pg_wallet.set_request_context refuses control characters and longer values, and
+ * the bridge does not guess at other bytes): a value that is not is left out, never cut.
+ * Nothing at all leaves the context empty ($3 NULL).
+ */
+void
+slot_context(RequestSlot *s, const char *ip, const char *user_agent, const char *device_id)
+{
+	const char *const keys[3] = {"ip", "user_agent", "device_id"};
+	const char *const values[3] = {ip, user_agent, device_id};
+	const size_t max[3] = {PGW_CONTEXT_IP_MAX, PGW_CONTEXT_USER_AGENT_MAX,
+	PGW_CONTEXT_DEVICE_ID_MAX};
+	char		esc[2 * PGW_CONTEXT_USER_AGENT_MAX + 1];
+	size_t		n = 0;
+
+	s->context[0] = '\0';
+	for (int i = 0; i < 3; i++)
+	{
+		size_t		k;
+		int			w;
+
+		if (!context_value_ok(values[i], max[i]))
+			continue;
+		k = json_escape(esc, sizeof(esc), values[i], strlen(values[i]));
+		if (k == (size_t) -1)
+			continue;
+		w = snprintf(s->context + n, sizeof(s->context) - n, "%c\"%s\":\"%s\"",
+					 n ? ',' : '{', keys[i], esc);
+		if (w < 0 || (size_t) w >= sizeof(s->context) - n - 1)
+		{
+			s->context[n] = '\0';	/* cannot happen: the buffer holds all three */
+			continue;
+		}
+		n += (size_t) w;
+	}
+	if (n > 0)
+	{
+		s->context[n] = '}';
+		s->context[n + 1] = '\0';
+	}
 }

@@ -73,3 +73,26 @@ $$;
 COMMENT ON FUNCTION pg_wallet._owned_account(pg_wallet.auth_principal, text) IS
 	'Internal: one of the caller''s accounts (see _owns), or WL005 "account not found", the '
 	'same whether the number is unknown or another''s.';
+
+-- The bridge's request context (docs/bridge.md, "Request context"): every call the bridge
+-- makes is pg_wallet.api_<op>($1, pg_wallet.api_request_context($2, $3)), so the client's
+-- address, User-Agent and X-Device-Id are set for fraud scoring (set_request_context, which
+-- validates them) before the API function runs, in the same statement and transaction. The
+-- bridge only ever passes values set_request_context takes (bounded printable ASCII, the
+-- socket's peer address); one it refused would be the request's 400.
+CREATE OR REPLACE FUNCTION pg_wallet.api_request_context(args jsonb, context jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF context IS NOT NULL THEN
+		PERFORM pg_wallet.set_request_context(context);
+	END IF;
+	RETURN args;
+END
+$$;
+COMMENT ON FUNCTION pg_wallet.api_request_context(jsonb, jsonb) IS
+	'The bridge: set the request context of the current transaction (set_request_context: '
+	'{"ip", "user_agent", "device_id"}; NULL leaves it unset) and return args unchanged, to '
+	'be passed on to the API function of the same statement.';

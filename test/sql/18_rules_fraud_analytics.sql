@@ -2,7 +2,8 @@
 -- records of a period, checked against figures computed by hand from eight records written
 -- here in January 2020 (no other test writes scores then), its refusals (SQLSTATE, message,
 -- the argument named) leaving everything as it was, and the Tribble endpoint's function:
--- admins only, query parameters validated and named. All in one transaction, rolled back.
+-- admins only, query parameters validated and named (all in one transaction, rolled back);
+-- last, the bridge's api_request_context.
 BEGIN;
 SET LOCAL TimeZone = 'UTC';
 CREATE FUNCTION fa_err(stmt text) RETURNS text LANGUAGE plpgsql AS $$
@@ -155,3 +156,13 @@ SELECT fa_err(format('SELECT fa_api(%L, %L)', :'tok_admin',
 SELECT md5(string_agg(f::text, ',' ORDER BY f.id)) = :'before' AS unchanged
 FROM pg_wallet.fraud_scores f;
 ROLLBACK;
+-- The bridge's call: api_request_context(args, context) sets the context for the API
+-- function of the same statement and hands args on; the next transaction has none.
+SELECT pg_wallet.api_request_context('{"request_id": "r1"}',
+		'{"ip": "192.0.2.7", "user_agent": "curl/8", "device_id": "dev-1"}') AS args,
+	pg_wallet.request_context() - 'device_sha256' AS context,
+	pg_wallet.request_context() ->> 'device_sha256' = encode(sha256('dev-1'), 'hex') AS hashed;
+SELECT pg_wallet.request_context() IS NULL AS gone_after_commit;
+SELECT pg_wallet.api_request_context('{}', NULL) AS args, pg_wallet.request_context() AS none;
+SELECT err($$SELECT pg_wallet.api_request_context('{}', '{"ip": "not-an-address"}')$$)
+	AS bad_ip;
