@@ -5,8 +5,8 @@
  * on the connection), X-Request-ID, bounds on the path, the Authorization header, the body
  * and its JSON (depth, fields), routing to a profile, rate limits, the jsonb envelope passed
  * as $2 ({"request_id","path","query","body"}), the request context passed as $3 (the peer
- * address, User-Agent, X-Device-Id; never X-Forwarded-For), the reply headers (status, X-Request-ID,
- * X-Process-Time, X-RateLimit-*), /healthz and /metrics (the gauges it passes to metrics.c),
+ * address, User-Agent, X-Device-Id; never X-Forwarded-For), the reply headers (status,
+ * X-Request-ID, X-Process-Time, X-RateLimit-*), /healthz and /metrics (the gauges it passes to metrics.c),
  * and the client connections: the per-address caps (peer.c counts), the open_sockets gauge,
  * a strict HTTP/1.1 reading of the framing headers (one Content-Length of digits only, no
  * Transfer-Encoding with it, no whitespace before the colon of a header we or lws read: 400

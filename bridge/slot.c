@@ -5,10 +5,10 @@
  * for a transport's sink and client handle and releasing it (with the request's log line and
  * its count in the metrics), forgetting a client that went away, generated request ids, and
  * the jsonb envelope passed as $2 (bounded appends; the plain {"request_id","body"} envelope
- * of a message transport), and the request context passed as $3 (the values a transport read,
- * each kept only when the database will take it). Must never know a transport (it stores the sink a transport
- * registers and calls nothing of it), never talk to the database, and never look inside a
- * body.
+ * of a message transport), and the request context passed as $3 (the values a transport
+ * read, each kept only when the database will take it). Must never know a transport (it
+ * stores the sink a transport registers and calls nothing of it), never talk to the
+ * database, and never look inside a body.
  */
 #include <stdio.h>
 #include <stdlib.h>
