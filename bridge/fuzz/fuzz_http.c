@@ -2,10 +2,12 @@
  * fuzz_http.c — libFuzzer target: the parts of an HTTP request that are the bridge's own
  * (not libwebsockets'): X-Request-ID, routing of the path, the Authorization header's
  * canonical token and its rate-limit key, the budgets of limits.c, the query arguments and
- * the body in the envelope (slot.c). Input: lines "METHOD-BYTE PATH", "X-Request-ID",
- * "Authorization", then query arguments "k=v" one a line up to an empty line, then the body.
- * Whatever the input, a body that json_check accepts must make a valid JSON envelope, and
- * the canonical token must be what the database reads (no blank at either end).
+ * the body in the envelope, and the request context (slot.c). Input: lines "METHOD-BYTE
+ * PATH", "X-Request-ID", "Authorization", then query arguments "k=v" one a line up to an
+ * empty line, then the body. Whatever the input, a body that json_check accepts must make a
+ * valid JSON envelope, the request context (the Authorization line as its User-Agent and
+ * device id) must be valid JSON, and the canonical token must be what the database reads (no
+ * blank at either end).
  */
 #include "fuzz.h"
 
@@ -112,6 +114,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	next_line(&p, end, line, sizeof(line));
 	check_token(s, line);
+	/* the Authorization line as a User-Agent and X-Device-Id too: the context must be JSON */
+	slot_context(s, "192.0.2.1", line, line);
+	if (s->context[0])
+		fuzz_assert_json("a request context", s->context, strlen(s->context));
 	while (p < end && n_query < PGW_QUERY_ARGS_MAX &&
 		   next_line(&p, end, query[n_query], sizeof(query[0])) > 0)
 		n_query++;
