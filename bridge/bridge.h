@@ -254,6 +254,15 @@ void		message_append(char *buf, size_t *used, size_t cap, int *too_big, const vo
 const char *message_verdict(const char *buf, size_t used, int too_big, int depth_max,
 							int fields_max);
 
+/* context.c: the client facts given to fraud scoring, read from a request's headers */
+typedef struct ClientContext
+{
+	char		ip[64];			/* the socket's peer address; "": unknown */
+	char		user_agent[PGW_CONTEXT_USER_AGENT_MAX + 1];	/* "": none or too long */
+	char		device_id[PGW_CONTEXT_DEVICE_ID_MAX + 1];	/* X-Device-Id; "": none or too long */
+} ClientContext;
+void		context_read(struct lws *wsi, ClientContext *c);
+
 /* slot.c: the request slots, request ids, the jsonb envelope */
 int			slot_init(const BridgeConfig *cfg);
 void		slot_free(void);
@@ -270,8 +279,7 @@ int			slot_args_begin(RequestSlot *slot, const char *id, int api_key,
 int			slot_args_add(RequestSlot *slot, size_t *n, const char *text, size_t len);
 int			slot_args_add_string(RequestSlot *slot, size_t *n, const char *text);
 int			slot_args_envelope(RequestSlot *slot);
-void		slot_context(RequestSlot *slot, const char *ip, const char *user_agent,
-						 const char *device_id);
+void		slot_context(RequestSlot *slot, const ClientContext *c);
 
 /* reply.c: a slot's outcome in its profile's shape, handed to the transport's send */
 typedef void (*ReplySend) (RequestSlot *slot, int status, const char *body, size_t len);

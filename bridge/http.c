@@ -263,31 +263,6 @@ http_strict(struct lws *wsi, long *content_length)
 	return NULL;
 }
 
-/*
- * The request context of fraud scoring (docs/fraud.md): the peer address of the socket,
- * User-Agent and X-Device-Id, each given to slot_context only when within its bound (a
- * longer one is left out, never cut). X-Forwarded-For, Forwarded and X-Real-IP are never
- * read: no proxy in front is trusted (there is no setting for one), so a client cannot
- * choose the address it is scored by.
- */
-static void
-request_context(struct lws *wsi, RequestSlot *s)
-{
-	char		ip[64] = "";
-	char		agent[PGW_CONTEXT_USER_AGENT_MAX + 1] = "";
-	char		device[PGW_CONTEXT_DEVICE_ID_MAX + 1] = "";
-
-	if (!lws_get_peer_simple(wsi, ip, sizeof(ip)))
-		ip[0] = '\0';
-	if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_USER_AGENT) > PGW_CONTEXT_USER_AGENT_MAX ||
-		lws_hdr_copy(wsi, agent, sizeof(agent), WSI_TOKEN_HTTP_USER_AGENT) < 0)
-		agent[0] = '\0';
-	if (lws_hdr_custom_length(wsi, "x-device-id:", 12) > PGW_CONTEXT_DEVICE_ID_MAX ||
-		lws_hdr_custom_copy(wsi, device, sizeof(device), "x-device-id:", 12) < 0)
-		device[0] = '\0';
-	slot_context(s, ip, agent, device);
-}
-
 /* The address's in-flight cap, the credentials and the rate limits: 0 when refused. */
 static int
 request_admit(struct lws *wsi, RequestSlot *s, HttpConn *c)
@@ -357,7 +332,12 @@ request_start(struct lws *wsi, RequestSlot *s, HttpConn *c, const char *refusal,
 	}
 	if (!request_admit(wsi, s, c))
 		return 0;
-	request_context(wsi, s);
+	{
+		ClientContext ctx;		/* the request context of fraud scoring (context.c) */
+
+		context_read(wsi, &ctx);
+		slot_context(s, &ctx);
+	}
 	prefix = args_begin(wsi, s, id);
 	if (prefix < 0)
 	{

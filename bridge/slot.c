@@ -301,10 +301,10 @@ context_value_ok(const char *v, size_t max)
  * Nothing at all leaves the context empty ($3 NULL).
  */
 void
-slot_context(RequestSlot *s, const char *ip, const char *user_agent, const char *device_id)
+slot_context(RequestSlot *s, const ClientContext *c)
 {
 	const char *const keys[3] = {"ip", "user_agent", "device_id"};
-	const char *const values[3] = {ip, user_agent, device_id};
+	const char *const values[3] = {c->ip, c->user_agent, c->device_id};
 	const size_t max[3] = {PGW_CONTEXT_IP_MAX, PGW_CONTEXT_USER_AGENT_MAX,
 	PGW_CONTEXT_DEVICE_ID_MAX};
 	char		esc[2 * PGW_CONTEXT_USER_AGENT_MAX + 1];

@@ -50,6 +50,7 @@ typedef struct WsSession
 	int			want_write;		/* we asked lws for a writeable callback */
 	int			ping_due;		/* send a ping at the next writeable */
 	int			pinged;			/* a ping was sent since the last activity */
+	ClientContext context;		/* from the handshake: $3 of every call (context.c) */
 	long long	owner_id;		/* from the connect call */
 	long long	last_event_id;	/* the events cursor; -1 until connected */
 	int			fetching;		/* an events call is in flight */
@@ -191,6 +192,7 @@ ws_call(WsSession *ws, const Route *route, const char *text, size_t len)
 			 (unsigned long long) (now_us() & 0xffffffffffffULL));
 	memcpy(s->token, ws->token, sizeof(s->token));
 	s->has_token = 1;
+	slot_context(s, &ws->context);
 	memcpy(s->body, text, len);
 	s->body_len = len;
 	if (slot_args_envelope(s) != 0)
@@ -584,6 +586,7 @@ ws_callback(struct lws *wsi, enum lws_callback_reasons reason, HttpSession *pss,
 			if (lws_hdr_copy(wsi, ws->token, sizeof(ws->token),
 							 WSI_TOKEN_HTTP_AUTHORIZATION) <= 0)
 				return -1;
+			context_read(wsi, &ws->context);
 			{
 				char		arg[32], body[64] = "{}";
 

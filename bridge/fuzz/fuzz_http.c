@@ -115,7 +115,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	next_line(&p, end, line, sizeof(line));
 	check_token(s, line);
 	/* the Authorization line as a User-Agent and X-Device-Id too: the context must be JSON */
-	slot_context(s, "192.0.2.1", line, line);
+	{
+		ClientContext ctx = {"192.0.2.1", "", ""};
+
+		snprintf(ctx.user_agent, sizeof(ctx.user_agent), "%s", line);
+		snprintf(ctx.device_id, sizeof(ctx.device_id), "%s", line);
+		slot_context(s, &ctx);
+	}
 	if (s->context[0])
 		fuzz_assert_json("a request context", s->context, strlen(s->context));
 	while (p < end && n_query < PGW_QUERY_ARGS_MAX &&

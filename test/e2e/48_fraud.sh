@@ -2,7 +2,7 @@
 # test/e2e/48_fraud.sh — fraud scoring over the bridge (issue 12 phase 2, docs/fraud.md):
 # the request context the bridge passes (the socket's address, User-Agent, X-Device-Id; not
 # X-Forwarded-For) reaches the score of a Sellapay payment, and the device factor sees a
-# device again; Tribble GET /transactions/:transactionId/risk-score of one's own payment in
+# device again; a cashier WebSocket transfer (38_cashier's) carries the handshake's address; Tribble GET /transactions/:transactionId/risk-score of one's own payment in
 # the spec's shape, another user's, an unknown and an unscored transaction (404), no token
 # (401); GET /admin/fraud/analytics as an admin (the day's figures, as SQL counts them), as a
 # user (403), with a bad period or date (400 naming the parameter). Money moved here must
@@ -96,6 +96,13 @@ pay dev-e2e-denied 10
 expect "a payment from a denied device is FRAUD_BLOCK (403 in Sellapay)" 403
 check "the blocked payment moved nothing" test \
 	"$(sql -c "SELECT (pg_wallet.get_balance('$SPA_F')).balance")" = "340.00"
+
+# the cashier WebSocket passes its handshake's context with every message (38_cashier ran a
+# transfer of user A's)
+check "a cashier WebSocket transfer's score records the handshake's address" test "$(sql -c "
+	SELECT f.context ->> 'ip' FROM pg_wallet.fraud_scores f
+	JOIN pg_wallet.principals p ON p.owner_id = f.owner_id
+	WHERE p.email = 'cashier-a@example.com' ORDER BY f.id DESC LIMIT 1")" = 127.0.0.1
 
 # risk-score: F's own payment in the spec's shape; G, unknown, unscored: 404; no token: 401
 req GET "$T/transactions/$RCPT_1/risk-score" '' "$TT_F"
