@@ -272,3 +272,19 @@ COMMENT ON FUNCTION pg_wallet.fraud_analytics(timestamptz, timestamptz, text) IS
 	'riskLevelDistribution, topFraudFactors (the 10 factors most often scored above 0, with '
 	'their share of the records) and, with group_by day, week or month, a series. '
 	'Administration: no caller check, grant with care.';
+
+CREATE OR REPLACE FUNCTION pg_wallet.fraud_disable_rule(rule_id bigint)
+RETURNS boolean
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	UPDATE pg_wallet.fraud_rules r SET is_active = false
+	WHERE r.id = fraud_disable_rule.rule_id AND r.is_active;
+	RETURN FOUND;
+END
+$$;
+COMMENT ON FUNCTION pg_wallet.fraud_disable_rule(bigint) IS
+	'Deactivate an allow or deny rule (kept, is_active false): it no longer applies from the '
+	'next posting on. True when an active rule was deactivated. Administration: no caller '
+	'check, grant with care.';
