@@ -14,10 +14,6 @@ SELECT (pg_wallet.create_account(:ra_owner, 'KES', 'WALLET', 'RA-U')).account_nu
 SELECT (pg_wallet.create_account(pg_wallet.create_owner('user', 'Rules B'), 'KES', 'WALLET',
 	'RA-B')).account_number;
 SELECT status FROM pg_wallet.credit('RA-U', 100, 'SYS-SUSPENSE-KES', 'ra-fund');
--- A new session from here: in the session that created the owner and funded it, a USER rule
--- added later did not apply to its first transfer (a phase-1 oddity reported with issue 12,
--- not what this file tests).
-\c -
 CREATE FUNCTION ra_add(tok text, b jsonb) RETURNS jsonb LANGUAGE sql AS $$
 	SELECT pg_wallet.api_tribble_admin_fraud_rule_add(tok, jsonb_build_object('body', b))
 		- '_bridge'
