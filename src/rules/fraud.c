@@ -16,13 +16,14 @@
  *
  * Decisions: BLOCK refuses the request (WL047); ALLOW lets it post and adds
  * it to the statistics when it is posted. A score is recorded (and, for
- * HIGH and CRITICAL, a fraud:risk_alert event emitted) for each posted
- * request, and for each blocked request whose refusal the core records
+ * HIGH and CRITICAL, announced to the alert sink the partners layer
+ * registers: a fraud:risk_alert event) for each posted request, and for each blocked request whose refusal the core records
  * (per-item batches, record_refusal): a raised refusal rolls everything
  * back, its score record included.
  *
- * Owns: fraud_scores. Never: writes balances or journals; the core never
- * knows this file exists.
+ * Owns: the scores (fraud_store.c writes them). Never: writes balances or
+ * journals; calls a layer above the rules (events come through the sink);
+ * the core never knows this file exists.
  *
  *-------------------------------------------------------------------------
  */
@@ -38,8 +39,8 @@
 
 #include "core/pg_wallet.h"
 #include "rules/fraud.h"
+#include "rules/rules.h"
 
-static SPIPlanPtr event_plan = NULL;
 
 static const char *const factor_names[FF_COUNT] = {
 	"Amount Deviation", "Device Mismatch", "Velocity Check", "Geographic Anomaly",
@@ -501,31 +502,29 @@ fraud_commit(void *state)
 	fs->pending = NULL;
 }
 
-/* Emit fraud:risk_alert for a recorded HIGH or CRITICAL score. */
-static void
-emit_alert(FraudEntry *e)
+static FraudAlertSink alert_sink = NULL;
+
+void
+rules_set_fraud_alert_sink(FraudAlertSink sink)
 {
-	Oid			eargs[6] = {INT8OID, TEXTOID, INT2OID, TEXTOID, TEXTOID, BOOLOID};
-	Datum		ev[6];
-	char		en[6] = {' ', ' ', ' ', ' ', ' ', ' '};
+	alert_sink = sink;
+}
+
+/* Announce a recorded HIGH or CRITICAL score through the registered sink. */
+static void
+announce(FraudEntry *e)
+{
+	FraudAlert	a;
 	int64		journal_id = e->res->journal_id;
 
-	ev[0] = Int64GetDatum(e->stats->owner_id);
-	if (journal_id != 0)
-		ev[1] = CStringGetTextDatum(receipt_encode(journal_id, e->res->created_at));
-	en[1] = journal_id == 0 ? 'n' : ' ';
-	ev[2] = Int16GetDatum(e->score.score);
-	ev[3] = CStringGetTextDatum(e->score.level);
-	ev[4] = CStringGetTextDatum(e->score.decision);
-	ev[5] = BoolGetDatum(strcmp(e->score.decision, "ALLOW") != 0);
-	wallet_plan(&event_plan,
-				"SELECT pg_wallet.emit_event($1, 'fraud:risk_alert', jsonb_build_object("
-				"'transactionId', $2, 'riskScore', $3, 'riskLevel', $4, 'decision', $5,"
-				" 'requiresAction', $6, 'timestamp',"
-				" to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')))",
-				6, eargs);
-	if (SPI_execute_plan(event_plan, ev, en, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "fraud:risk_alert event failed");
+	if (alert_sink == NULL)
+		return;
+	a.owner_id = e->stats->owner_id;
+	a.transaction_id = journal_id != 0 ? receipt_encode(journal_id, e->res->created_at) : NULL;
+	a.score = e->score.score;
+	a.level = e->score.level;
+	a.decision = e->score.decision;
+	alert_sink(&a);
 }
 
 /* Whether an entry's score is recorded: posted, or blocked with its refusal recorded. */
@@ -539,7 +538,7 @@ entry_recorded(const FraudEntry *e)
  * Once per batch, after the core's writes: the statistics of the owners
  * whose postings were posted (and the devices they posted from), the score
  * of each posted request and of each blocked one whose refusal was
- * recorded, then a fraud:risk_alert for each HIGH and CRITICAL one.
+ * recorded, then each HIGH and CRITICAL one is announced.
  */
 void
 fraud_write(void *state)
@@ -585,6 +584,6 @@ fraud_write(void *state)
 
 		if (entry_recorded(e) && (strcmp(e->score.level, "HIGH") == 0 ||
 								  strcmp(e->score.level, "CRITICAL") == 0))
-			emit_alert(e);
+			announce(e);
 	}
 }
