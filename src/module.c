@@ -4,7 +4,8 @@
  *	  Module entry point of the pg_wallet extension.
  *
  * Owns: the module magic block and _PG_init (the money rules plugged into
- * the posting core, settings, shared memory and the background workers).
+ * the posting core, the partners' fraud alert sink plugged into the rules,
+ * settings, shared memory and the background workers).
  * Never: business logic, or a setting defined anywhere but src/settings.c.
  *
  * Without shared_preload_libraries the ledger, identity and every SQL
@@ -22,6 +23,7 @@
 #include "miscadmin.h"
 
 #include "core/pg_wallet.h"
+#include "partners/events.h"
 #include "partners/outbox.h"
 #include "rules/rules.h"
 #include "settings.h"
@@ -39,6 +41,7 @@ void
 _PG_init(void)
 {
 	rules_register();
+	events_register();
 	if (IsBinaryUpgrade)
 		return;
 	settings_define();

@@ -288,3 +288,20 @@ COMMENT ON FUNCTION pg_wallet.fraud_disable_rule(bigint) IS
 	'Deactivate an allow or deny rule (kept, is_active false): it no longer applies from the '
 	'next posting on. True when an active rule was deactivated. Administration: no caller '
 	'check, grant with care.';
+
+-- The settings, rules and IP reputation ranges are cached per backend with the rules stamp
+-- (src/rules/fraud_stats.c): any change to them, by these functions or by a plain UPDATE of
+-- fraud_settings, bumps the stamp (statement triggers, rules/triggers.sql).
+CREATE OR REPLACE FUNCTION pg_wallet._fraud_config_changed()
+RETURNS trigger
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	PERFORM pg_wallet._bump_rules_generation();
+	RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION pg_wallet._fraud_config_changed() IS
+	'Internal: statement trigger of fraud_settings, fraud_rules and fraud_ip_reputation; '
+	'bumps the rules stamp so every backend reloads its cached fraud configuration.';

@@ -16,13 +16,14 @@
  *
  * Decisions: BLOCK refuses the request (WL047); ALLOW lets it post and adds
  * it to the statistics when it is posted. A score is recorded (and, for
- * HIGH and CRITICAL, a fraud:risk_alert event emitted) for each posted
- * request, and for each blocked request whose refusal the core records
+ * HIGH and CRITICAL, announced to the alert sink the partners layer
+ * registers: a fraud:risk_alert event) for each posted request, and for each blocked request whose refusal the core records
  * (per-item batches, record_refusal): a raised refusal rolls everything
  * back, its score record included.
  *
- * Owns: fraud_scores. Never: writes balances or journals; the core never
- * knows this file exists.
+ * Owns: the scores (fraud_store.c writes them). Never: writes balances or
+ * journals; calls a layer above the rules (events come through the sink);
+ * the core never knows this file exists.
  *
  *-------------------------------------------------------------------------
  */
@@ -38,9 +39,8 @@
 
 #include "core/pg_wallet.h"
 #include "rules/fraud.h"
+#include "rules/rules.h"
 
-static SPIPlanPtr record_plan = NULL;
-static SPIPlanPtr event_plan = NULL;
 
 static const char *const factor_names[FF_COUNT] = {
 	"Amount Deviation", "Device Mismatch", "Velocity Check", "Geographic Anomaly",
@@ -383,7 +383,7 @@ fraud_prepare(LedgerBatch *batch, LedgerRequest *reqs, int nreqs, const bool *va
 	char	  **accounts;
 	int			naccounts = 0;
 
-	fraud_load_settings(&fs->settings);
+	fraud_load_settings(&fs->settings, ledger_batch_config_generation(batch));
 	if (!fs->settings.enabled)
 		return fs;
 	fs->has_ctx = ctx != NULL;
@@ -393,8 +393,10 @@ fraud_prepare(LedgerBatch *batch, LedgerRequest *reqs, int nreqs, const bool *va
 	collect_owners(fs, batch, reqs, nreqs, valid);
 	if (fs->nstats == 0)
 		return fs;
+	fraud_lock_stats(fs->stats, fs->nstats);
 	for (int i = 0; i < fs->nstats; i++)
-		fraud_load_stats(&fs->stats[i], fs->has_ctx ? &fs->ctx : NULL, true);
+		fs->stats[i].device_known = fs->has_ctx && fs->ctx.has_device &&
+			fraud_device_known(&fs->stats[i], &fs->ctx);
 	owners = palloc(sizeof(int64) * fs->nstats);
 	for (int i = 0; i < fs->nstats; i++)
 		owners[i] = fs->stats[i].owner_id;
@@ -402,10 +404,11 @@ fraud_prepare(LedgerBatch *batch, LedgerRequest *reqs, int nreqs, const bool *va
 	for (int i = 0; i < nreqs; i++)
 		if (valid[i] && reqs[i].nlegs >= 2 && reqs[i].legs[1].side == SIDE_CREDIT)
 			accounts[naccounts++] = reqs[i].legs[1].account_number;
-	fs->nrules = fraud_load_rules(fs->has_ctx ? &fs->ctx : NULL, owners, fs->nstats,
-								  accounts, naccounts, &fs->rules);
-	fs->has_ip_rep = fraud_ip_reputation(fs->has_ctx ? &fs->ctx : NULL, &fs->ip_score,
-										 &fs->ip_label);
+	if (fs->settings.any_rules)
+		fs->nrules = fraud_load_rules(fs->has_ctx ? &fs->ctx : NULL, owners, fs->nstats,
+									  accounts, naccounts, &fs->rules);
+	fs->has_ip_rep = fs->settings.any_ip_rep &&
+		fraud_ip_reputation(fs->has_ctx ? &fs->ctx : NULL, &fs->ip_score, &fs->ip_label);
 	fs->entries = palloc0(sizeof(FraudEntry) * nreqs);
 	return fs;
 }
@@ -499,87 +502,88 @@ fraud_commit(void *state)
 	fs->pending = NULL;
 }
 
-/* Record one score; emit fraud:risk_alert for HIGH and CRITICAL. */
-static void
-record_score(FraudState *fs, FraudEntry *e, Jsonb *context)
+static FraudAlertSink alert_sink = NULL;
+
+void
+rules_set_fraud_alert_sink(FraudAlertSink sink)
 {
-	Oid			argtypes[13] = {INT8OID, TEXTOID, INT8OID, TEXTOID, INT8OID, TEXTOID, INT2OID,
-		TEXTOID, TEXTOID, JSONBOID, NUMERICOID, TEXTOID, JSONBOID};
-	Datum		v[13];
-	char		n[13];
+	alert_sink = sink;
+}
+
+/* Announce a recorded HIGH or CRITICAL score through the registered sink. */
+static void
+announce(FraudEntry *e)
+{
+	FraudAlert	a;
 	int64		journal_id = e->res->journal_id;
 
-	memset(n, ' ', sizeof(n));
-	v[0] = Int64GetDatum(e->stats->owner_id);
-	v[1] = CStringGetTextDatum(e->account_number);
-	v[2] = Int64GetDatum(journal_id);
-	n[2] = journal_id == 0 ? 'n' : ' ';
-	v[3] = e->request_ref ? CStringGetTextDatum(e->request_ref) : (Datum) 0;
-	n[3] = e->request_ref ? ' ' : 'n';
-	v[4] = Int64GetDatum(e->amount_minor);
-	v[5] = CStringGetTextDatum(e->stats->currency);
-	v[6] = Int16GetDatum(e->score.score);
-	v[7] = CStringGetTextDatum(e->score.level);
-	v[8] = CStringGetTextDatum(e->score.decision);
-	v[9] = JsonbPGetDatum(fraud_factors_jsonb(&e->score));
-	v[10] = amount_to_numeric(e->score.confidence_pct, 2);
-	v[11] = CStringGetTextDatum(fs->settings.model_version);
-	v[12] = JsonbPGetDatum(context);
-	wallet_plan(&record_plan,
-				"INSERT INTO pg_wallet.fraud_scores (owner_id, account_number, journal_id,"
-				" request_ref, amount_minor, currency, score, risk_level, decision, factors,"
-				" confidence, model_version, context)"
-				" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)", 13, argtypes);
-	if (SPI_execute_plan(record_plan, v, n, false, 0) != SPI_OK_INSERT)
-		elog(ERROR, "fraud score record failed");
-	if (strcmp(e->score.level, "HIGH") != 0 && strcmp(e->score.level, "CRITICAL") != 0)
+	if (alert_sink == NULL)
 		return;
-	{
-		Oid			eargs[6] = {INT8OID, TEXTOID, INT2OID, TEXTOID, TEXTOID, BOOLOID};
-		Datum		ev[6];
-		char		en[6] = {' ', ' ', ' ', ' ', ' ', ' '};
+	a.owner_id = e->stats->owner_id;
+	a.transaction_id = journal_id != 0 ? receipt_encode(journal_id, e->res->created_at) : NULL;
+	a.score = e->score.score;
+	a.level = e->score.level;
+	a.decision = e->score.decision;
+	alert_sink(&a);
+}
 
-		ev[0] = Int64GetDatum(e->stats->owner_id);
-		if (journal_id != 0)
-			ev[1] = CStringGetTextDatum(receipt_encode(journal_id, e->res->created_at));
-		en[1] = journal_id == 0 ? 'n' : ' ';
-		ev[2] = Int16GetDatum(e->score.score);
-		ev[3] = CStringGetTextDatum(e->score.level);
-		ev[4] = CStringGetTextDatum(e->score.decision);
-		ev[5] = BoolGetDatum(strcmp(e->score.decision, "ALLOW") != 0);
-		wallet_plan(&event_plan,
-					"SELECT pg_wallet.emit_event($1, 'fraud:risk_alert', jsonb_build_object("
-					"'transactionId', $2, 'riskScore', $3, 'riskLevel', $4, 'decision', $5,"
-					" 'requiresAction', $6, 'timestamp',"
-					" to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')))",
-					6, eargs);
-		if (SPI_execute_plan(event_plan, ev, en, false, 0) != SPI_OK_SELECT)
-			elog(ERROR, "fraud:risk_alert event failed");
-	}
+/* Whether an entry's score is recorded: posted, or blocked with its refusal recorded. */
+static bool
+entry_recorded(const FraudEntry *e)
+{
+	return e->posted || (strcmp(e->score.decision, "BLOCK") == 0 && e->res->journal_id != 0);
 }
 
 /*
  * Once per batch, after the core's writes: the statistics of the owners
- * whose postings were posted, and the score of each posted request and of
- * each blocked one whose refusal was recorded.
+ * whose postings were posted (and the devices they posted from), the score
+ * of each posted request and of each blocked one whose refusal was
+ * recorded, then each HIGH and CRITICAL one is announced.
  */
 void
 fraud_write(void *state)
 {
 	FraudState *fs = state;
 	Jsonb	   *context;
+	FraudRecord *recs;
+	int			nrecs = 0;
 
 	if (fs == NULL || fs->nstats == 0)
 		return;
+	fraud_store_stats(fs->stats, fs->nstats, fs->now);
 	for (int i = 0; i < fs->nstats; i++)
-		fraud_write_stats(&fs->stats[i], fs->has_ctx ? &fs->ctx : NULL, fs->now);
+	{
+		if (fs->stats[i].dirty && fs->has_ctx && fs->ctx.has_device)
+			fraud_remember_device(&fs->stats[i], &fs->ctx, fs->now);
+		fs->stats[i].dirty = false;
+	}
 	context = fraud_context_jsonb(fs->has_ctx ? &fs->ctx : NULL);
+	recs = palloc(sizeof(FraudRecord) * Max(fs->nentries, 1));
+	for (int i = 0; i < fs->nentries; i++)
+	{
+		FraudEntry *e = &fs->entries[i];
+		FraudRecord *r = &recs[nrecs];
+
+		if (!entry_recorded(e))
+			continue;
+		r->owner_id = e->stats->owner_id;
+		r->account_number = e->account_number;
+		r->journal_id = e->res->journal_id;
+		r->request_ref = e->request_ref;
+		r->amount_minor = e->amount_minor;
+		r->currency = e->stats->currency;
+		r->score = &e->score;
+		r->model_version = fs->settings.model_version;
+		r->context = context;
+		nrecs++;
+	}
+	fraud_store_scores(recs, nrecs);
 	for (int i = 0; i < fs->nentries; i++)
 	{
 		FraudEntry *e = &fs->entries[i];
 
-		if (e->posted ||
-			(strcmp(e->score.decision, "BLOCK") == 0 && e->res->journal_id != 0))
-			record_score(fs, e, context);
+		if (entry_recorded(e) && (strcmp(e->score.level, "HIGH") == 0 ||
+								  strcmp(e->score.level, "CRITICAL") == 0))
+			announce(e);
 	}
 }

@@ -45,6 +45,8 @@ typedef struct FraudSettings
 				max_per_hour,
 				min_samples;
 	char		model_version[24];
+	bool		any_rules;		/* an active allow/deny rule exists */
+	bool		any_ip_rep;		/* an IP reputation range exists */
 } FraudSettings;
 
 /* An owner's statistics in one currency (fraud_owner_stats), as loaded. */
@@ -85,6 +87,9 @@ typedef struct FraudFactor
 	char	   *explanation;
 } FraudFactor;
 
+/* Columns of a fraud_owner_stats row that fraud_stats_fill() reads, in its order. */
+#define FRAUD_STATS_NCOLS 8
+
 /* One score. */
 typedef struct FraudScore
 {
@@ -106,23 +111,46 @@ typedef struct FraudRule
 	char	   *reason;
 } FraudRule;
 
+/* One score record to write (fraud_scores). */
+typedef struct FraudRecord
+{
+	int64		owner_id;
+	const char *account_number;
+	int64		journal_id;		/* 0: none (NULL) */
+	const char *request_ref;
+	int64		amount_minor;
+	const char *currency;
+	const FraudScore *score;
+	const char *model_version;
+	Jsonb	   *context;
+} FraudRecord;
+
 /* fraud_context.c */
 extern const FraudContext *fraud_context(void);
 extern Jsonb *fraud_context_jsonb(const FraudContext *ctx);
 
 /* fraud_stats.c */
-extern void fraud_load_settings(FraudSettings *s);
+extern void fraud_load_settings(FraudSettings *s, int64 generation);
 extern bool fraud_owner_is_user(int64 owner_id);
-extern void fraud_load_stats(FraudStats *st, const FraudContext *ctx, bool lock);
+extern void fraud_load_stats(FraudStats *st, const FraudContext *ctx);
+extern void fraud_stats_fill(FraudStats *st, const Datum *values);
+extern bool fraud_device_known(const FraudStats *st, const FraudContext *ctx);
+extern void fraud_remember_device(const FraudStats *st, const FraudContext *ctx,
+								  TimestampTz now);
 extern bool fraud_in_window(TimestampTz start, TimestampTz now, int64 length);
 extern void fraud_stats_add(FraudStats *st, int64 amount_minor, const char *country,
 							TimestampTz now);
-extern void fraud_write_stats(FraudStats *st, const FraudContext *ctx, TimestampTz now);
 extern int	fraud_load_rules(const FraudContext *ctx, int64 *owners, int nowners,
 							 char **accounts, int naccounts, FraudRule **out);
 extern bool fraud_ip_reputation(const FraudContext *ctx, int *score, char **label);
 extern char *int128_to_cstring(int128 v);
 extern int128 numeric_to_int128(Datum num);
+extern Datum int128_numeric(int128 v);
+
+/* fraud_store.c: the posting path's writes, through core/direct.c */
+extern void fraud_lock_stats(FraudStats *stats, int n);
+extern void fraud_store_stats(FraudStats *stats, int n, TimestampTz now);
+extern void fraud_store_scores(const FraudRecord *recs, int n);
 
 /* fraud.c: the rules' member */
 extern void *fraud_prepare(LedgerBatch *batch, LedgerRequest *reqs, int nreqs,

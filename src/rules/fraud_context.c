@@ -210,6 +210,10 @@ wallet_set_request_context(PG_FUNCTION_ARGS)
 		else if (tok == WJB_VALUE && v.type != jbvNull)
 			context_field(key, &v, &c);
 	}
+	/* {} (or only nulls) clears it, as NULL does */
+	if (!c.has_ip && !c.has_device && !c.user_agent[0] && !c.country[0] && !c.lat[0] &&
+		!c.lon[0])
+		PG_RETURN_VOID();
 	context = c;
 	context_lxid = MyProc->lxid;
 	context_set = true;

@@ -132,7 +132,7 @@ wallet_fraud_score_preview(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_WALLET_INVALID_AMOUNT),
 				 errmsg("amount must be positive")));
-	fraud_load_settings(&s);
+	fraud_load_settings(&s, ledger_config_generation_now());
 	initStringInfo(&b);
 	if (!s.enabled || is_system || !fraud_owner_is_user(st.owner_id))
 		appendStringInfo(&b, "{\"transactionId\": null, \"scored\": false, "
@@ -141,11 +141,11 @@ wallet_fraud_score_preview(PG_FUNCTION_ARGS)
 	{
 		const char *rule;
 
-		fraud_load_stats(&st, ctx, false);
-		has_rep = fraud_ip_reputation(ctx, &ip_score, &ip_label);
+		fraud_load_stats(&st, ctx);
+		has_rep = s.any_ip_rep && fraud_ip_reputation(ctx, &ip_score, &ip_label);
 		fraud_score(&s, &st, ctx, amount, exponent, has_rep, ip_score, ip_label,
 					GetCurrentTransactionStartTimestamp(), &sc);
-		rule = preview_rule(ctx, &st, counterpart, &deny);
+		rule = s.any_rules ? preview_rule(ctx, &st, counterpart, &deny) : NULL;
 		if (rule != NULL)
 		{
 			sc.decision = deny ? "BLOCK" : "ALLOW";

@@ -1,21 +1,18 @@
 /*-------------------------------------------------------------------------
  *
  * fraud_stats.c
- *	  The tables fraud scoring reads and writes: its settings, the owners'
- *	  running statistics (fraud_owner_stats: count, mean and Welford M2 of
- *	  amounts, velocity windows, recent countries), known devices, IP
- *	  reputation ranges and allow/deny rules. Every read is an index probe
- *	  by key: the cost of a score does not grow with an owner's history.
+ *	  What fraud scoring reads: its settings (cached per backend with the
+ *	  rules stamp), the owners' kinds, the running statistics of an owner in
+ *	  a currency as numbers (fraud_owner_stats: count, mean and Welford M2
+ *	  of amounts, velocity windows, recent countries) and their update,
+ *	  known devices, IP reputation ranges and allow/deny rules. Every read
+ *	  is an index probe by key: the cost of a score does not grow with an
+ *	  owner's history.
  *
- * Owns: fraud_owner_stats and fraud_known_devices (written only here, in
- * the posting's transaction). Never: writes balances or journals.
- *
- * Locking: an owner's statistics row in one currency is locked (FOR
- * UPDATE) once per batch, in (owner, currency) order, after the accounts
- * and the KYC limit counters; it is created first (INSERT ... ON CONFLICT
- * DO NOTHING) by the owner's first scored posting in that currency. So two
- * concurrent postings of one owner take turns and neither loses the
- * other's update.
+ * Owns: fraud_known_devices (written only here, in the posting's
+ * transaction), the settings cache. Never: writes balances or journals;
+ * locks or writes fraud_owner_stats (fraud_store.c does, in the posting
+ * path).
  *
  * Money stays exact: amounts are int64 minor units, the mean and M2 are
  * int128 fixed-point in C and numeric in the table.
@@ -24,16 +21,21 @@
  */
 #include "postgres.h"
 
+#include "access/genam.h"
+#include "access/table.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/snapmgr.h"
 #include "utils/hsearch.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/numeric.h"
 
+#include "core/direct.h"
 #include "core/pg_wallet.h"
 #include "rules/fraud.h"
 
@@ -41,11 +43,7 @@
 #define INT128_CAP (((int128) 1) << 120)	/* M2 saturates here */
 
 static SPIPlanPtr settings_plan = NULL;
-static SPIPlanPtr kind_plan = NULL;
-static SPIPlanPtr stats_lock_plan = NULL;
 static SPIPlanPtr stats_read_plan = NULL;
-static SPIPlanPtr stats_create_plan = NULL;
-static SPIPlanPtr stats_write_plan = NULL;
 static SPIPlanPtr device_plan = NULL;
 static SPIPlanPtr device_write_plan = NULL;
 static SPIPlanPtr rules_plan = NULL;
@@ -93,7 +91,7 @@ numeric_to_int128(Datum num)
 	return neg ? -v : v;
 }
 
-static Datum
+Datum
 int128_numeric(int128 v)
 {
 	return DirectFunctionCall3(numeric_in, CStringGetDatum(int128_to_cstring(v)),
@@ -104,48 +102,75 @@ int128_numeric(int128 v)
  * Settings and owners
  * ---------------------------------------------------------------------
  */
+/* This backend's copy of the settings, and the rules stamp it is for. */
+static FraudSettings cached_settings;
+static int64 cached_generation = -1;
+
+/*
+ * The settings, and whether any rule or IP reputation range exists (when
+ * none does, a batch reads neither table). Cached per backend like the fee
+ * schedules: reloaded only when the rules stamp (rules_generation, read
+ * with the batch's account locks) moved; a statement trigger on each of the
+ * three tables bumps it (sql/rules/triggers.sql).
+ */
 void
-fraud_load_settings(FraudSettings *s)
+fraud_load_settings(FraudSettings *s, int64 generation)
 {
 	HeapTuple	t;
 	TupleDesc	d;
 	bool		isnull;
 
+	if (generation == cached_generation)
+	{
+		*s = cached_settings;
+		return;
+	}
 	memset(s, 0, sizeof(*s));
 	/*
 	 * Before ALTER EXTENSION ... UPDATE has created the fraud tables (the
-	 * new library serves the old schema meanwhile), scoring is off.
+	 * new library serves the old schema meanwhile), scoring is off; that
+	 * state is not cached (creating the tables bumps no stamp).
 	 */
 	if (settings_plan == NULL &&
 		!OidIsValid(get_relname_relid("fraud_settings",
 									  get_namespace_oid("pg_wallet", false))))
 		return;
 	wallet_plan(&settings_plan,
-				"SELECT is_enabled, weight_amount, weight_device, weight_velocity, weight_geo,"
-				" weight_ip, medium_from, high_from, critical_from, block_from,"
-				" max_per_minute, max_per_hour, min_samples, model_version"
-				" FROM pg_wallet.fraud_settings WHERE id", 0, NULL);
+				"SELECT s.is_enabled, s.weight_amount, s.weight_device, s.weight_velocity,"
+				" s.weight_geo, s.weight_ip, s.medium_from, s.high_from, s.critical_from,"
+				" s.block_from, s.max_per_minute, s.max_per_hour, s.min_samples,"
+				" s.model_version,"
+				" EXISTS (SELECT FROM pg_wallet.fraud_rules r WHERE r.is_active),"
+				" EXISTS (SELECT FROM pg_wallet.fraud_ip_reputation i)"
+				" FROM pg_wallet.fraud_settings s WHERE s.id", 0, NULL);
 	if (SPI_execute_plan(settings_plan, NULL, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "fraud settings read failed");
-	if (SPI_processed == 0)
-		return;					/* no settings row: scoring is off */
-	t = SPI_tuptable->vals[0];
-	d = SPI_tuptable->tupdesc;
-	s->enabled = DatumGetBool(SPI_getbinval(t, d, 1, &isnull));
-	s->w_amount = DatumGetInt16(SPI_getbinval(t, d, 2, &isnull));
-	s->w_device = DatumGetInt16(SPI_getbinval(t, d, 3, &isnull));
-	s->w_velocity = DatumGetInt16(SPI_getbinval(t, d, 4, &isnull));
-	s->w_geo = DatumGetInt16(SPI_getbinval(t, d, 5, &isnull));
-	s->w_ip = DatumGetInt16(SPI_getbinval(t, d, 6, &isnull));
-	s->medium_from = DatumGetInt16(SPI_getbinval(t, d, 7, &isnull));
-	s->high_from = DatumGetInt16(SPI_getbinval(t, d, 8, &isnull));
-	s->critical_from = DatumGetInt16(SPI_getbinval(t, d, 9, &isnull));
-	s->block_from = DatumGetInt16(SPI_getbinval(t, d, 10, &isnull));
-	s->max_per_minute = DatumGetInt32(SPI_getbinval(t, d, 11, &isnull));
-	s->max_per_hour = DatumGetInt32(SPI_getbinval(t, d, 12, &isnull));
-	s->min_samples = DatumGetInt32(SPI_getbinval(t, d, 13, &isnull));
-	strlcpy(s->model_version, TextDatumGetCString(SPI_getbinval(t, d, 14, &isnull)),
-			sizeof(s->model_version));
+	cached_generation = -1;
+	if (SPI_processed > 0)
+	{
+		t = SPI_tuptable->vals[0];
+		d = SPI_tuptable->tupdesc;
+		s->enabled = DatumGetBool(SPI_getbinval(t, d, 1, &isnull));
+		s->w_amount = DatumGetInt16(SPI_getbinval(t, d, 2, &isnull));
+		s->w_device = DatumGetInt16(SPI_getbinval(t, d, 3, &isnull));
+		s->w_velocity = DatumGetInt16(SPI_getbinval(t, d, 4, &isnull));
+		s->w_geo = DatumGetInt16(SPI_getbinval(t, d, 5, &isnull));
+		s->w_ip = DatumGetInt16(SPI_getbinval(t, d, 6, &isnull));
+		s->medium_from = DatumGetInt16(SPI_getbinval(t, d, 7, &isnull));
+		s->high_from = DatumGetInt16(SPI_getbinval(t, d, 8, &isnull));
+		s->critical_from = DatumGetInt16(SPI_getbinval(t, d, 9, &isnull));
+		s->block_from = DatumGetInt16(SPI_getbinval(t, d, 10, &isnull));
+		s->max_per_minute = DatumGetInt32(SPI_getbinval(t, d, 11, &isnull));
+		s->max_per_hour = DatumGetInt32(SPI_getbinval(t, d, 12, &isnull));
+		s->min_samples = DatumGetInt32(SPI_getbinval(t, d, 13, &isnull));
+		strlcpy(s->model_version, TextDatumGetCString(SPI_getbinval(t, d, 14, &isnull)),
+				sizeof(s->model_version));
+		s->any_rules = DatumGetBool(SPI_getbinval(t, d, 15, &isnull));
+		s->any_ip_rep = DatumGetBool(SPI_getbinval(t, d, 16, &isnull));
+	}
+	/* no settings row: scoring is off */
+	cached_settings = *s;
+	cached_generation = generation;
 }
 
 typedef struct OwnerKindEntry
@@ -155,6 +180,32 @@ typedef struct OwnerKindEntry
 } OwnerKindEntry;
 
 static HTAB *owner_kinds = NULL;
+
+/* The owner's kind is 'user' (a primary key probe, no SQL); false when there is no owner. */
+static bool
+owner_kind_is_user(int64 owner_id)
+{
+	Relation	rel = table_open(direct_relid("owners"), AccessShareLock);
+	Relation	index = index_open(direct_relid("owners_pkey"), AccessShareLock);
+	Snapshot	snap = RegisterSnapshot(GetTransactionSnapshot());
+	TupleTableSlot *slot = table_slot_create(rel, NULL);
+	ScanKeyData key;
+	bool		isnull;
+	bool		is_user = false;
+
+	direct_key(&key, index, 1, F_INT8EQ, Int64GetDatum(owner_id));
+	if (direct_fetch(rel, index, snap, &key, 1, slot))
+	{
+		Datum		kind = slot_getattr(slot, direct_attnum(rel, "kind"), &isnull);
+
+		is_user = !isnull && direct_text_is(kind, "user");
+	}
+	ExecDropSingleTupleTableSlot(slot);
+	UnregisterSnapshot(snap);
+	index_close(index, AccessShareLock);
+	table_close(rel, AccessShareLock);
+	return is_user;
+}
 
 /*
  * Whether an owner is a user (owners.kind = 'user'): only users' postings
@@ -166,9 +217,6 @@ fraud_owner_is_user(int64 owner_id)
 {
 	OwnerKindEntry *e;
 	bool		found;
-	Oid			argtypes[1] = {INT8OID};
-	Datum		values[1] = {Int64GetDatum(owner_id)};
-	bool		isnull;
 	bool		is_user;
 
 	if (owner_kinds != NULL && hash_get_num_entries(owner_kinds) >= OWNER_CACHE_MAX)
@@ -188,14 +236,7 @@ fraud_owner_is_user(int64 owner_id)
 	e = hash_search(owner_kinds, &owner_id, HASH_FIND, NULL);
 	if (e != NULL)
 		return e->is_user;
-	wallet_plan(&kind_plan, "SELECT kind = 'user' FROM pg_wallet.owners WHERE id = $1",
-				1, argtypes);
-	if (SPI_execute_plan(kind_plan, values, NULL, true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "owner kind read failed");
-	if (SPI_processed == 0)
-		return false;
-	is_user = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1,
-										 &isnull));
+	is_user = owner_kind_is_user(owner_id);
 	e = hash_search(owner_kinds, &owner_id, HASH_ENTER, &found);
 	e->is_user = is_user;
 	return is_user;
@@ -212,59 +253,69 @@ fraud_in_window(TimestampTz start, TimestampTz now, int64 length)
 {
 	return start <= now && start > now - length;
 }
-#define STATS_COLUMNS \
-	"SELECT tx_count, mean_e4, m2_e8, minute_start, minute_count, hour_start, hour_count," \
-	" countries FROM pg_wallet.fraud_owner_stats WHERE owner_id = $1 AND currency = $2"
+/*
+ * Fill st from the values of its row's columns (FRAUD_STATS_NCOLS, in
+ * fraud_store.c's stats_columns order): the one reading of a row, for the
+ * lock of the posting path and the preview's plain read.
+ */
+void
+fraud_stats_fill(FraudStats *st, const Datum *v)
+{
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n;
 
-static bool
-stats_select(FraudStats *st, bool lock)
+	st->tx_count = DatumGetInt64(v[0]);
+	st->mean_e4 = numeric_to_int128(v[1]);
+	st->m2_e8 = numeric_to_int128(v[2]);
+	st->minute_start = DatumGetTimestampTz(v[3]);
+	st->minute_count = DatumGetInt32(v[4]);
+	st->hour_start = DatumGetTimestampTz(v[5]);
+	st->hour_count = DatumGetInt32(v[6]);
+	st->ncountries = 0;
+	deconstruct_array(DatumGetArrayTypeP(v[7]), TEXTOID, -1, false, TYPALIGN_INT,
+					  &elems, &nulls, &n);
+	for (int i = 0; i < n && st->ncountries < FRAUD_MAX_COUNTRIES; i++)
+		if (!nulls[i])
+			text_to_cstring_buffer(DatumGetTextPP(elems[i]),
+								   st->countries[st->ncountries++], 3);
+	st->exists = true;
+}
+
+/*
+ * Read an owner's statistics in one currency as they are, without a lock
+ * (the preview; the posting path locks them: fraud_store.c). A missing row
+ * reads as no history.
+ */
+void
+fraud_load_stats(FraudStats *st, const FraudContext *ctx)
 {
 	Oid			argtypes[2] = {INT8OID, TEXTOID};
 	Datum		values[2] = {Int64GetDatum(st->owner_id), CStringGetTextDatum(st->currency)};
-	SPIPlanPtr	plan;
-	HeapTuple	t;
-	TupleDesc	d;
+	Datum		row[FRAUD_STATS_NCOLS];
 	bool		isnull;
-	Datum		countries;
 
-	if (lock)
-		plan = wallet_plan(&stats_lock_plan, STATS_COLUMNS " FOR UPDATE", 2, argtypes);
-	else
-		plan = wallet_plan(&stats_read_plan, STATS_COLUMNS, 2, argtypes);
-	if (SPI_execute_plan(plan, values, NULL, !lock, 1) != SPI_OK_SELECT)
+	st->exists = false;
+	st->minute_start = st->hour_start = DT_NOBEGIN;
+	wallet_plan(&stats_read_plan,
+				"SELECT tx_count, mean_e4, m2_e8, minute_start, minute_count, hour_start,"
+				" hour_count, countries FROM pg_wallet.fraud_owner_stats"
+				" WHERE owner_id = $1 AND currency = $2", 2, argtypes);
+	if (SPI_execute_plan(stats_read_plan, values, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "fraud statistics read failed");
-	if (SPI_processed == 0)
-		return false;
-	t = SPI_tuptable->vals[0];
-	d = SPI_tuptable->tupdesc;
-	st->tx_count = DatumGetInt64(SPI_getbinval(t, d, 1, &isnull));
-	st->mean_e4 = numeric_to_int128(SPI_getbinval(t, d, 2, &isnull));
-	st->m2_e8 = numeric_to_int128(SPI_getbinval(t, d, 3, &isnull));
-	st->minute_start = DatumGetTimestampTz(SPI_getbinval(t, d, 4, &isnull));
-	st->minute_count = DatumGetInt32(SPI_getbinval(t, d, 5, &isnull));
-	st->hour_start = DatumGetTimestampTz(SPI_getbinval(t, d, 6, &isnull));
-	st->hour_count = DatumGetInt32(SPI_getbinval(t, d, 7, &isnull));
-	countries = SPI_getbinval(t, d, 8, &isnull);
-	st->ncountries = 0;
-	if (!isnull)
+	if (SPI_processed > 0)
 	{
-		Datum	   *elems;
-		bool	   *nulls;
-		int			n;
-
-		deconstruct_array(DatumGetArrayTypeP(countries), TEXTOID, -1, false, TYPALIGN_INT,
-						  &elems, &nulls, &n);
-		for (int i = 0; i < n && st->ncountries < FRAUD_MAX_COUNTRIES; i++)
-			if (!nulls[i])
-				text_to_cstring_buffer(DatumGetTextPP(elems[i]),
-									   st->countries[st->ncountries++], 3);
+		for (int i = 0; i < FRAUD_STATS_NCOLS; i++)
+			row[i] = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, i + 1,
+								   &isnull);
+		fraud_stats_fill(st, row);
 	}
-	st->exists = true;
-	return true;
+	st->device_known = ctx != NULL && ctx->has_device && fraud_device_known(st, ctx);
 }
 
-static bool
-device_known(FraudStats *st, const FraudContext *ctx)
+/* Whether the context's device is one the owner has posted from. */
+bool
+fraud_device_known(const FraudStats *st, const FraudContext *ctx)
 {
 	Oid			argtypes[2] = {INT8OID, BYTEAOID};
 	Datum		values[2] = {Int64GetDatum(st->owner_id), bytea_datum(ctx->device_hash, 32)};
@@ -275,35 +326,6 @@ device_known(FraudStats *st, const FraudContext *ctx)
 	if (SPI_execute_plan(device_plan, values, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "known device read failed");
 	return SPI_processed > 0;
-}
-
-/*
- * Load an owner's statistics in one currency (st->owner_id, st->currency
- * set): locked when lock is set (the row is created first if need be),
- * else read as they are (a preview). A missing row reads as no history.
- */
-void
-fraud_load_stats(FraudStats *st, const FraudContext *ctx, bool lock)
-{
-	st->exists = false;
-	st->minute_start = st->hour_start = DT_NOBEGIN;
-	if (!stats_select(st, lock) && lock)
-	{
-		Oid			argtypes[2] = {INT8OID, TEXTOID};
-		Datum		values[2] = {Int64GetDatum(st->owner_id),
-		CStringGetTextDatum(st->currency)};
-
-		wallet_plan(&stats_create_plan,
-					"INSERT INTO pg_wallet.fraud_owner_stats (owner_id, currency)"
-					" VALUES ($1, $2) ON CONFLICT DO NOTHING", 2, argtypes);
-		if (SPI_execute_plan(stats_create_plan, values, NULL, false, 0) != SPI_OK_INSERT)
-			elog(ERROR, "fraud statistics row creation failed");
-		CommandCounterIncrement();
-		if (!stats_select(st, true))
-			elog(ERROR, "fraud statistics of owner %lld are missing after their creation",
-				 (long long) st->owner_id);
-	}
-	st->device_known = ctx != NULL && ctx->has_device && device_known(st, ctx);
 }
 
 /*
@@ -356,43 +378,13 @@ fraud_stats_add(FraudStats *st, int64 amount_minor, const char *country, Timesta
 	st->dirty = true;
 }
 
-/* Write the statistics the batch changed (the row is locked) and the device seen. */
+/* Remember the context's device as one the owner has posted from (now). */
 void
-fraud_write_stats(FraudStats *st, const FraudContext *ctx, TimestampTz now)
+fraud_remember_device(const FraudStats *st, const FraudContext *ctx, TimestampTz now)
 {
-	Oid			argtypes[10] = {INT8OID, TEXTOID, INT8OID, NUMERICOID, NUMERICOID,
-	TIMESTAMPTZOID, INT4OID, TIMESTAMPTZOID, INT4OID, TEXTARRAYOID};
-	Datum		values[10];
 	Oid			dargs[3] = {INT8OID, BYTEAOID, TIMESTAMPTZOID};
 	Datum		dvalues[3];
-	Datum		elems[FRAUD_MAX_COUNTRIES];
 
-	if (!st->dirty)
-		return;
-	values[0] = Int64GetDatum(st->owner_id);
-	values[1] = CStringGetTextDatum(st->currency);
-	values[2] = Int64GetDatum(st->tx_count);
-	values[3] = int128_numeric(st->mean_e4);
-	values[4] = int128_numeric(st->m2_e8);
-	values[5] = TimestampTzGetDatum(st->minute_start);
-	values[6] = Int32GetDatum(st->minute_count);
-	values[7] = TimestampTzGetDatum(st->hour_start);
-	values[8] = Int32GetDatum(st->hour_count);
-	for (int i = 0; i < st->ncountries; i++)
-		elems[i] = CStringGetTextDatum(st->countries[i]);
-	values[9] = PointerGetDatum(construct_array(elems, st->ncountries, TEXTOID, -1, false,
-												TYPALIGN_INT));
-	wallet_plan(&stats_write_plan,
-				"UPDATE pg_wallet.fraud_owner_stats SET tx_count = $3, mean_e4 = $4,"
-				" m2_e8 = $5, minute_start = $6, minute_count = $7, hour_start = $8,"
-				" hour_count = $9, countries = $10, updated_at = now()"
-				" WHERE owner_id = $1 AND currency = $2", 10, argtypes);
-	if (SPI_execute_plan(stats_write_plan, values, NULL, false, 0) != SPI_OK_UPDATE ||
-		SPI_processed != 1)
-		elog(ERROR, "fraud statistics update failed");
-	st->dirty = false;
-	if (ctx == NULL || !ctx->has_device)
-		return;
 	dvalues[0] = Int64GetDatum(st->owner_id);
 	dvalues[1] = bytea_datum(ctx->device_hash, 32);
 	dvalues[2] = TimestampTzGetDatum(now);

@@ -14,4 +14,24 @@
 /* rules.c: register the money rules with the posting core (from _PG_init) */
 extern void rules_register(void);
 
+/*
+ * A recorded HIGH or CRITICAL fraud score, handed to whoever announces it:
+ * the partners layer registers a sink that emits the fraud:risk_alert event
+ * (src/partners/events_fraud.c), so the rules never call a layer above them.
+ * Called inside the posting's transaction, after its score is written.
+ */
+typedef struct FraudAlert
+{
+	int64		owner_id;
+	const char *transaction_id;	/* receipt code, NULL for a hold */
+	int			score;
+	const char *level;
+	const char *decision;
+} FraudAlert;
+
+typedef void (*FraudAlertSink) (const FraudAlert *alert);
+
+/* fraud.c: set the sink (from _PG_init); without one, no alert is announced */
+extern void rules_set_fraud_alert_sink(FraudAlertSink sink);
+
 #endif							/* RULES_H */

@@ -84,6 +84,18 @@ SELECT pg_wallet.set_request_context('{"ip": "203.0.113.5", "device_id": "phone-
 SELECT pg_wallet.request_context();
 ROLLBACK;
 SELECT pg_wallet.request_context() AS after_rollback;
+-- {} or an object of nulls clears it, as NULL does
+BEGIN;
+SELECT pg_wallet.set_request_context('{"country": "KE"}');
+SELECT pg_wallet.set_request_context('{}');
+SELECT pg_wallet.request_context() IS NULL AS cleared_by_empty;
+SELECT pg_wallet.set_request_context('{"country": "KE"}');
+SELECT pg_wallet.set_request_context('{"country": null, "ip": null}');
+SELECT pg_wallet.request_context() IS NULL AS cleared_by_nulls;
+SELECT pg_wallet.set_request_context('{"country": "KE"}');
+SELECT pg_wallet.set_request_context(NULL);
+SELECT pg_wallet.request_context() IS NULL AS cleared_by_null;
+ROLLBACK;
 
 -- device novelty: a new device scores 80 (50 for a user's very first posting), a known one 0;
 -- only its SHA-256 is stored

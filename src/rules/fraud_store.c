@@ -1,0 +1,279 @@
+/*-------------------------------------------------------------------------
+ *
+ * fraud_store.c
+ *	  The rows fraud scoring writes in the posting path, through PostgreSQL's
+ *	  table and index access methods (core/direct.c) instead of SQL: an
+ *	  owner's statistics row in a currency, locked then updated, and the
+ *	  score record of each scored request. Through SPI these three
+ *	  statements took half of a scored transfer's time in the server, most
+ *	  of it executor starts and the re-compilation of the tables' CHECKs
+ *	  (issue 20; bench/README.md, "Fraud scoring").
+ *
+ * Owns: the CHECK constraints of fraud_owner_stats and fraud_scores for
+ * these writes, in C (direct.c runs any CHECK not listed here through
+ * ExecConstraints). Never: scores (fraud.c); reads the settings, rules or
+ * known devices (fraud_stats.c).
+ *
+ * Locking: an owner's statistics row in one currency is locked (FOR
+ * UPDATE's meaning, direct_lock) once per batch, in (owner, currency)
+ * order, after the accounts and the KYC limit counters. The owner's first
+ * scored posting in the currency creates it first (INSERT ... ON CONFLICT
+ * DO NOTHING, which waits for a concurrent creator), then locks it. So two
+ * postings of one owner take turns and neither loses the other's update.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/table.h"
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+
+#include "core/direct.h"
+#include "core/pg_wallet.h"
+#include "rules/fraud.h"
+
+static SPIPlanPtr create_plan = NULL;
+
+/* The statistics columns, in fraud_stats_fill()'s order, then updated_at. */
+static const char *const stats_columns[FRAUD_STATS_NCOLS + 1] = {
+	"tx_count", "mean_e4", "m2_e8", "minute_start", "minute_count", "hour_start",
+	"hour_count", "countries", "updated_at"
+};
+
+/* fraud_owner_stats and its primary key, opened for one batch's locks. */
+typedef struct StatsScan
+{
+	Relation	rel;
+	Relation	index;
+	Snapshot	snap;
+	TupleTableSlot *slot;
+	AttrNumber	att[FRAUD_STATS_NCOLS];
+} StatsScan;
+
+/* The row of st's owner and currency visible in snap, into the scan's slot. */
+static bool
+stats_find(StatsScan *s, Snapshot snap, const FraudStats *st)
+{
+	ScanKeyData keys[2];
+
+	direct_key(&keys[0], s->index, 1, F_INT8EQ, Int64GetDatum(st->owner_id));
+	direct_key(&keys[1], s->index, 2, F_TEXTEQ, CStringGetTextDatum(st->currency));
+	return direct_fetch(s->rel, s->index, snap, keys, 2, s->slot);
+}
+
+/* Create the owner's row in the currency (zero), unless another transaction just did. */
+static void
+stats_create(const FraudStats *st)
+{
+	Oid			argtypes[2] = {INT8OID, TEXTOID};
+	Datum		values[2] = {Int64GetDatum(st->owner_id), CStringGetTextDatum(st->currency)};
+
+	wallet_plan(&create_plan,
+				"INSERT INTO pg_wallet.fraud_owner_stats (owner_id, currency)"
+				" VALUES ($1, $2) ON CONFLICT DO NOTHING", 2, argtypes);
+	if (SPI_execute_plan(create_plan, values, NULL, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "fraud statistics row creation failed");
+	CommandCounterIncrement();
+}
+
+/* Lock one owner's row (created first if need be) and load it into st. */
+static void
+stats_lock_one(StatsScan *s, FraudStats *st)
+{
+	Datum		values[FRAUD_STATS_NCOLS];
+	bool		isnull;
+
+	if (!stats_find(s, s->snap, st))
+	{
+		Snapshot	latest;
+		bool		found;
+
+		stats_create(st);
+		latest = RegisterSnapshot(GetLatestSnapshot());
+		found = stats_find(s, latest, st);
+		UnregisterSnapshot(latest);
+		if (!found)
+			elog(ERROR, "fraud statistics of owner %lld are missing after their creation",
+				 (long long) st->owner_id);
+	}
+	st->tid = s->slot->tts_tid;
+	if (!direct_lock(s->rel, &st->tid, s->snap, s->slot, "a fraud statistics row"))
+		ereport(ERROR,
+				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+				 errmsg("a fraud statistics row was deleted while this posting waited for it"),
+				 errhint("Retry the transaction.")));
+	for (int i = 0; i < FRAUD_STATS_NCOLS; i++)
+		values[i] = slot_getattr(s->slot, s->att[i], &isnull);
+	fraud_stats_fill(st, values);
+}
+
+/*
+ * Lock and load the statistics of the batch's owners (stats sorted by
+ * owner and currency, owner_id and currency set).
+ */
+void
+fraud_lock_stats(FraudStats *stats, int n)
+{
+	StatsScan	s;
+
+	if (n == 0)
+		return;
+	s.rel = table_open(direct_relid("fraud_owner_stats"), RowShareLock);
+	s.index = index_open(direct_relid("fraud_owner_stats_pkey"), AccessShareLock);
+	s.snap = RegisterSnapshot(GetTransactionSnapshot());
+	s.slot = table_slot_create(s.rel, NULL);
+	direct_attnums(s.rel, stats_columns, FRAUD_STATS_NCOLS, s.att);
+	for (int i = 0; i < n; i++)
+		stats_lock_one(&s, &stats[i]);
+	ExecDropSingleTupleTableSlot(s.slot);
+	UnregisterSnapshot(s.snap);
+	index_close(s.index, AccessShareLock);
+	table_close(s.rel, NoLock);
+}
+
+/*
+ * Write the statistics the batch changed into the rows fraud_lock_stats()
+ * locked. st->dirty stays set: the caller remembers the devices.
+ */
+void
+fraud_store_stats(FraudStats *stats, int n, TimestampTz now)
+{
+	static const char *const checks[] = {
+		"fraud_owner_stats_tx_count_check", "fraud_owner_stats_mean_e4_check",
+		"fraud_owner_stats_m2_e8_check", "fraud_owner_stats_minute_count_check",
+		"fraud_owner_stats_hour_count_check", "fraud_owner_stats_countries_check", NULL
+	};
+	DirectTable t;
+	AttrNumber	att[FRAUD_STATS_NCOLS + 1];
+	bool		open = false;
+
+	for (int i = 0; i < n; i++)
+	{
+		FraudStats *st = &stats[i];
+		Datum		values[FRAUD_STATS_NCOLS + 1];
+		Datum		elems[FRAUD_MAX_COUNTRIES];
+
+		if (!st->dirty)
+			continue;
+		if (!open)
+		{
+			direct_begin(&t, "fraud_owner_stats", checks, true);
+			direct_attnums(t.rel, stats_columns, FRAUD_STATS_NCOLS + 1, att);
+			open = true;
+		}
+		/* the CHECKs: what fraud_stats_add() computes never breaks them */
+		if (st->tx_count < 0)
+			direct_violated(&t, "fraud_owner_stats_tx_count_check");
+		if (st->mean_e4 < 0)
+			direct_violated(&t, "fraud_owner_stats_mean_e4_check");
+		if (st->m2_e8 < 0)
+			direct_violated(&t, "fraud_owner_stats_m2_e8_check");
+		if (st->minute_count < 0)
+			direct_violated(&t, "fraud_owner_stats_minute_count_check");
+		if (st->hour_count < 0)
+			direct_violated(&t, "fraud_owner_stats_hour_count_check");
+		if (st->ncountries > FRAUD_MAX_COUNTRIES)
+			direct_violated(&t, "fraud_owner_stats_countries_check");
+		for (int c = 0; c < st->ncountries; c++)
+			elems[c] = CStringGetTextDatum(st->countries[c]);
+		values[0] = Int64GetDatum(st->tx_count);
+		values[1] = int128_numeric(st->mean_e4);
+		values[2] = int128_numeric(st->m2_e8);
+		values[3] = TimestampTzGetDatum(st->minute_start);
+		values[4] = Int32GetDatum(st->minute_count);
+		values[5] = TimestampTzGetDatum(st->hour_start);
+		values[6] = Int32GetDatum(st->hour_count);
+		values[7] = PointerGetDatum(construct_array(elems, st->ncountries, TEXTOID, -1, false,
+													TYPALIGN_INT));
+		values[8] = TimestampTzGetDatum(now);
+		direct_update(&t, &st->tid, FRAUD_STATS_NCOLS + 1, att, values);
+	}
+	if (open)
+		direct_end(&t);
+}
+
+static bool
+one_of(const char *value, const char *const *list)
+{
+	for (; *list != NULL; list++)
+		if (strcmp(value, *list) == 0)
+			return true;
+	return false;
+}
+
+/* Record the scores: one heap multi-insert and their index entries. */
+void
+fraud_store_scores(const FraudRecord *recs, int n)
+{
+	static const char *const checks[] = {
+		"fraud_scores_amount_minor_check", "fraud_scores_confidence_check",
+		"fraud_scores_decision_check", "fraud_scores_factors_check",
+		"fraud_scores_request_ref_check", "fraud_scores_risk_level_check",
+		"fraud_scores_score_check", NULL
+	};
+	static const char *const columns[] = {
+		"id", "owner_id", "account_number", "journal_id", "request_ref", "amount_minor",
+		"currency", "score", "risk_level", "decision", "factors", "confidence",
+		"model_version", "context", "created_at"
+	};
+	static const char *const levels[] = {"LOW", "MEDIUM", "HIGH", "CRITICAL", NULL};
+	static const char *const decisions[] = {
+		"ALLOW", "REQUIRE_VERIFICATION", "HOLD", "BLOCK", NULL
+	};
+	DirectTable t;
+	AttrNumber	att[lengthof(columns)];
+	TimestampTz now = GetCurrentTransactionStartTimestamp();
+
+	if (n == 0)
+		return;
+	direct_begin(&t, "fraud_scores", checks, false);
+	direct_attnums(t.rel, columns, lengthof(columns), att);
+	for (int i = 0; i < n; i++)
+	{
+		const FraudRecord *r = &recs[i];
+		const FraudScore *sc = r->score;
+		TupleTableSlot *slot;
+		Jsonb	   *factors = fraud_factors_jsonb(sc);
+		Datum		ref = r->request_ref ? CStringGetTextDatum(r->request_ref) : (Datum) 0;
+
+		if (r->amount_minor <= 0)
+			direct_violated(&t, "fraud_scores_amount_minor_check");
+		if (sc->confidence_pct < 0 || sc->confidence_pct > 100)
+			direct_violated(&t, "fraud_scores_confidence_check");
+		if (!one_of(sc->decision, decisions))
+			direct_violated(&t, "fraud_scores_decision_check");
+		if (!JB_ROOT_IS_ARRAY(factors) || JB_ROOT_IS_SCALAR(factors))
+			direct_violated(&t, "fraud_scores_factors_check");
+		if (r->request_ref && direct_text_chars(ref) > 128)
+			direct_violated(&t, "fraud_scores_request_ref_check");
+		if (!one_of(sc->level, levels))
+			direct_violated(&t, "fraud_scores_risk_level_check");
+		if (sc->score < 0 || sc->score > 100)
+			direct_violated(&t, "fraud_scores_score_check");
+		slot = direct_row(&t);
+		direct_set(slot, att[0], Int64GetDatum(direct_nextval("fraud_scores_id_seq")), false);
+		direct_set(slot, att[1], Int64GetDatum(r->owner_id), false);
+		direct_set(slot, att[2], CStringGetTextDatum(r->account_number), false);
+		direct_set(slot, att[3], Int64GetDatum(r->journal_id), r->journal_id == 0);
+		direct_set(slot, att[4], ref, r->request_ref == NULL);
+		direct_set(slot, att[5], Int64GetDatum(r->amount_minor), false);
+		direct_set(slot, att[6], CStringGetTextDatum(r->currency), false);
+		direct_set(slot, att[7], Int16GetDatum(sc->score), false);
+		direct_set(slot, att[8], CStringGetTextDatum(sc->level), false);
+		direct_set(slot, att[9], CStringGetTextDatum(sc->decision), false);
+		direct_set(slot, att[10], JsonbPGetDatum(factors), false);
+		direct_set(slot, att[11], amount_to_numeric(sc->confidence_pct, 2), false);
+		direct_set(slot, att[12], CStringGetTextDatum(r->model_version), false);
+		direct_set(slot, att[13], JsonbPGetDatum(r->context), false);
+		direct_set(slot, att[14], TimestampTzGetDatum(now), false);
+	}
+	direct_end(&t);
+}
