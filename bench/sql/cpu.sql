@@ -22,6 +22,9 @@ BEGIN
 		fee_id := pg_wallet.create_fee_schedule('TRANSFER', 'PERCENTAGE', rate => 0.01,
 			currency => 'KES', min_fee => 0.10, description => 'bench/cpu');
 	END IF;
+	IF shape = 'nofraud' THEN	-- bench/run's (i): fraud scoring off, for this run only
+		UPDATE pg_wallet.fraud_settings SET is_enabled = false;
+	END IF;
 	COMMIT;
 	t0 := bench_cpu.ticks();
 	FOR i IN 1 .. calls LOOP
@@ -31,7 +34,7 @@ BEGIN
 		WHEN 'ref' THEN
 			PERFORM ref.transfer('R' || a, 'R' || b, ((floor(random() * 9901) + 100) / 100)::numeric,
 								 gen_random_uuid()::text);
-		WHEN 'uniform', 'fees' THEN
+		WHEN 'uniform', 'fees', 'nofraud' THEN
 			PERFORM pg_wallet.transfer('B' || a, 'B' || b, ((floor(random() * 9901) + 100) / 100)::numeric);
 		WHEN 'keyed' THEN
 			PERFORM pg_wallet.transfer('B' || a, 'B' || b, ((floor(random() * 9901) + 100) / 100)::numeric,
@@ -57,5 +60,8 @@ BEGIN
 	us := (bench_cpu.ticks() - t0) * 10000 / (calls * per);	-- ticks are 10 ms (CLK_TCK 100)
 	IF fee_id IS NOT NULL THEN
 		PERFORM pg_wallet.set_fee_schedule_active(fee_id, false);
+	END IF;
+	IF shape = 'nofraud' THEN
+		UPDATE pg_wallet.fraud_settings SET is_enabled = true;
 	END IF;
 END $$;

@@ -34,6 +34,15 @@ FROM (SELECT pg_wallet.credit('B' || i, :user_funds, 'SETTLE', description => 'b
 SELECT (pg_wallet.credit('FLOAT1', :float_funds, 'SETTLE', description => 'bench funding')).status;
 SELECT (pg_wallet.credit('FLOATS', :float_funds, 'SETTLE', description => 'bench funding')).status;
 SELECT pg_wallet.set_account_stripes('FLOATS', 32), pg_wallet.set_account_stripes('MDIRS', 32);
+
+-- fraud scoring's steady state: every user has posted before, so its statistics row exists
+-- (a user's first scored posting creates it, which a system in service has long done): 20
+-- earlier postings, mean 50.00 KES, standard deviation 25.00 KES (M2 = 19 x 2500^2 minor
+-- units^2), as the shapes' amounts (1.00-100.00 KES) roughly are
+INSERT INTO pg_wallet.fraud_owner_stats (owner_id, currency, tx_count, mean_e4, m2_e8)
+SELECT a.owner_id, 'KES', 20, 5000 * 10000, 19 * 2500 * 2500 * 100000000::numeric
+FROM pg_wallet.accounts a WHERE a.account_number ~ '^B[0-9]+$';
+VACUUM ANALYZE pg_wallet.fraud_owner_stats;
 VACUUM ANALYZE pg_wallet.account_stripes;
 
 VACUUM ANALYZE pg_wallet.accounts;

@@ -196,7 +196,7 @@ CREATE TABLE pg_wallet.fraud_owner_stats (
 	countries text[] NOT NULL DEFAULT '{}' CHECK (cardinality(countries) <= 5),
 	updated_at timestamptz NOT NULL DEFAULT now(),
 	PRIMARY KEY (owner_id, currency)
-);
+) WITH (fillfactor = 80);	-- room on the page: the posting's update stays HOT
 COMMENT ON TABLE pg_wallet.fraud_owner_stats IS
 	'Running statistics of an owner''s scored postings in one currency: count, mean and '
 	'Welford M2 of amounts, velocity windows, usual countries. Never rebuilt from history.';

@@ -31,10 +31,9 @@
 
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
-#include "lib/stringinfo.h"
 #include "utils/builtins.h"
-#include "utils/json.h"
 #include "utils/jsonb.h"
+#include "utils/numeric.h"
 #include "utils/timestamp.h"
 
 #include "core/pg_wallet.h"
@@ -283,32 +282,62 @@ fraud_score(const FraudSettings *s, const FraudStats *st, const FraudContext *ct
 	out->confidence_pct = (int) Max(conf, 10);
 }
 
-/* The factors as the spec's riskFactors: [{name, weight, score, explanation}]. */
+/* One key and its value into the object being built. */
+static void
+push_pair(JsonbParseState **ps, const char *key, JsonbValue *value)
+{
+	JsonbValue	k;
+
+	k.type = jbvString;
+	k.val.string.val = (char *) key;
+	k.val.string.len = strlen(key);
+	pushJsonbValue(ps, WJB_KEY, &k);
+	pushJsonbValue(ps, WJB_VALUE, value);
+}
+
+/* One factor: {name, weight, score, explanation}. */
+static void
+push_factor(JsonbParseState **ps, const char *name, Numeric weight, int score,
+			const char *explanation)
+{
+	JsonbValue	v;
+
+	pushJsonbValue(ps, WJB_BEGIN_OBJECT, NULL);
+	v.type = jbvString;
+	v.val.string.val = (char *) name;
+	v.val.string.len = strlen(name);
+	push_pair(ps, "name", &v);
+	v.type = jbvNumeric;
+	v.val.numeric = weight;
+	push_pair(ps, "weight", &v);
+	v.val.numeric = int64_to_numeric(score);
+	push_pair(ps, "score", &v);
+	v.type = jbvString;
+	v.val.string.val = (char *) explanation;
+	v.val.string.len = strlen(explanation);
+	push_pair(ps, "explanation", &v);
+	pushJsonbValue(ps, WJB_END_OBJECT, NULL);
+}
+
+/*
+ * The factors as the spec's riskFactors: [{name, weight (hundredths, as
+ * 0.25), score, explanation}], plus a "Rule" entry (weight 0, score 0) when
+ * an allow/deny rule decided.
+ * Built as a jsonb value directly (it is written with every score).
+ */
 Jsonb *
 fraud_factors_jsonb(const FraudScore *sc)
 {
-	StringInfoData b;
+	JsonbParseState *ps = NULL;
 
-	initStringInfo(&b);
-	appendStringInfoChar(&b, '[');
+	pushJsonbValue(&ps, WJB_BEGIN_ARRAY, NULL);
 	for (int i = 0; i < FF_COUNT; i++)
-	{
-		appendStringInfo(&b, "%s{\"name\": \"%s\", \"weight\": %d.%02d, \"score\": %d, "
-						 "\"explanation\": ", i ? ", " : "", factor_names[i],
-						 sc->factors[i].weight / 100, sc->factors[i].weight % 100,
-						 sc->factors[i].score);
-		escape_json(&b, sc->factors[i].explanation);
-		appendStringInfoChar(&b, '}');
-	}
+		push_factor(&ps, factor_names[i],
+					DatumGetNumeric(amount_to_numeric(sc->factors[i].weight, 2)),
+					sc->factors[i].score, sc->factors[i].explanation);
 	if (sc->rule != NULL)
-	{
-		appendStringInfoString(&b, ", {\"name\": \"Rule\", \"weight\": 0, \"score\": 0, "
-							   "\"explanation\": ");
-		escape_json(&b, sc->rule);
-		appendStringInfoChar(&b, '}');
-	}
-	appendStringInfoChar(&b, ']');
-	return DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(b.data)));
+		push_factor(&ps, "Rule", int64_to_numeric(0), 0, sc->rule);
+	return JsonbValueToJsonb(pushJsonbValue(&ps, WJB_END_ARRAY, NULL));
 }
 
 /* ---------------------------------------------------------------------
