@@ -261,6 +261,30 @@ COMMENT ON FUNCTION pg_wallet._cashier_receipt(pg_wallet.auth_principal, text) I
 
 -- calculate_fee: transaction_type transfer, withdrawal or conversion (target_currency
 -- required), a positive amount, the fee the posting would charge in source_currency.
+-- A money-moving message may carry a verification token (purpose payment): used up here, in
+-- the message's transaction, it meets a fraud decision of REQUIRE_VERIFICATION (WL048,
+-- docs/fraud.md) for the caller's postings. Not sent: nothing happens.
+CREATE OR REPLACE FUNCTION pg_wallet._cashier_step_up(me pg_wallet.auth_principal, d jsonb)
+RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF d ? 'verification_token' THEN
+		IF jsonb_typeof(d -> 'verification_token') IS DISTINCT FROM 'string' THEN
+			RAISE EXCEPTION 'verification_token must be a string'
+				USING ERRCODE = 'invalid_parameter_value';
+		END IF;
+		PERFORM pg_wallet.consume_verification_token(me.principal_id, 'payment',
+			d ->> 'verification_token');
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION pg_wallet._cashier_step_up(pg_wallet.auth_principal, jsonb) IS
+	'Internal: cashier transfer / convert_and_transfer: use up the message''s optional '
+	'verification_token (purpose payment; WL028 when invalid) so that a fraud decision of '
+	'REQUIRE_VERIFICATION lets the posting through.';
+
 CREATE OR REPLACE FUNCTION pg_wallet._cashier_fee(d jsonb)
 RETURNS jsonb
 LANGUAGE plpgsql STABLE
@@ -366,6 +390,7 @@ BEGIN
 			END IF;
 		END IF;
 		src := pg_wallet._owner_wallet(me.owner_id, d ->> 'from_currency');
+		PERFORM pg_wallet._cashier_step_up(me, d);
 		BEGIN
 			c := pg_wallet.convert(src, pg_wallet._owner_wallet(recipient, d ->> 'to_currency'),
 				(d ->> 'amount')::numeric,
@@ -526,6 +551,7 @@ BEGIN
 		END IF;
 		src := pg_wallet._owner_wallet(me.owner_id, d ->> 'currency');
 		dst := pg_wallet._owner_wallet(recipient, d ->> 'currency');
+		PERFORM pg_wallet._cashier_step_up(me, d);
 		-- the core's P2P transfer: posts and emits transfer_completed to both owners
 		sent := pg_wallet.send_funds_to_account(src, dst, (d ->> 'amount')::numeric,
 			d ->> 'reference',

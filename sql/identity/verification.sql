@@ -408,6 +408,9 @@ BEGIN
 			USING ERRCODE = 'WL028', DETAIL = problem;
 	END IF;
 	UPDATE pg_wallet.verification_tokens x SET used_at = t WHERE x.token_hash = v.token_hash;
+	-- fraud scoring: the owner is verified for the rest of this transaction
+	PERFORM pg_wallet._fraud_verified(p.owner_id, v.method)
+	FROM pg_wallet.principals p WHERE p.id = v.principal_id;
 	RETURN v.method;
 END
 $$;
@@ -416,7 +419,8 @@ COMMENT ON FUNCTION pg_wallet.consume_verification_token(uuid, text, text) IS
 	'"verification_token is required. Please complete verification first." when missing, '
 	'WL028 "invalid or expired verification token. Please verify again." when unknown, '
 	'expired, used, or bound to another principal or purpose. Returns the method that '
-	'verified (otp_email, otp_sms, otp_whatsapp, totp).';
+	'verified (otp_email, otp_sms, otp_whatsapp, totp). The principal''s owner then counts '
+	'as verified for fraud scoring until the transaction ends (REQUIRE_VERIFICATION).';
 
 CREATE OR REPLACE FUNCTION pg_wallet.test_otp_code(principal_id uuid, purpose text)
 RETURNS text

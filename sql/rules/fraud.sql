@@ -13,6 +13,18 @@ COMMENT ON FUNCTION pg_wallet.set_request_context(jsonb) IS
 	'optional, bounded and validated (22023 otherwise); the device id is kept only as its '
 	'SHA-256. NULL or {} clears it. Call it in the same transaction, before the posting.';
 
+-- Identity's consume_verification_token tells the rules that an owner presented a step-up
+-- verification in this transaction (REQUIRE_VERIFICATION, docs/fraud.md). Not granted: only
+-- the extension's SECURITY DEFINER functions reach it.
+CREATE OR REPLACE FUNCTION pg_wallet._fraud_verified(owner_id bigint, method text)
+RETURNS void
+AS 'MODULE_PATHNAME', 'wallet_fraud_verified'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION pg_wallet._fraud_verified(bigint, text) IS
+	'Internal: the owner presented a step-up verification (method otp_sms, totp, ...) in the '
+	'current transaction, so a posting whose fraud decision is REQUIRE_VERIFICATION may go on '
+	'in it (cleared at its end). Called by consume_verification_token.';
+
 CREATE OR REPLACE FUNCTION pg_wallet.request_context()
 RETURNS jsonb
 AS 'MODULE_PATHNAME', 'wallet_request_context'

@@ -16,9 +16,10 @@ CREATE TABLE pg_wallet.fraud_settings (
 	medium_from smallint NOT NULL DEFAULT 30,
 	high_from smallint NOT NULL DEFAULT 60,
 	critical_from smallint NOT NULL DEFAULT 80,
-	-- decisions: BLOCK from block_from (101: never); REQUIRE_VERIFICATION and HOLD are not
-	-- implemented yet (docs/fraud.md), so every other score is ALLOW
+	-- decisions (docs/fraud.md), the first that applies: BLOCK from block_from, then
+	-- REQUIRE_VERIFICATION from verify_from, else ALLOW (101: never)
 	block_from smallint NOT NULL DEFAULT 80 CHECK (block_from BETWEEN 1 AND 101),
+	verify_from smallint NOT NULL DEFAULT 60 CHECK (verify_from BETWEEN 1 AND 101),
 	-- velocity ceilings: postings of one owner in one currency per minute and per hour
 	max_per_minute integer NOT NULL DEFAULT 5 CHECK (max_per_minute >= 1),
 	max_per_hour integer NOT NULL DEFAULT 30 CHECK (max_per_hour >= 1),

@@ -14,10 +14,13 @@
  * (fraud_stats.c), never against history; the weighted mean is the score,
  * thresholds give the level and the decision, allow/deny rules override.
  *
- * Decisions: BLOCK refuses the request (WL047); ALLOW lets it post and adds
- * it to the statistics when it is posted. A score is recorded (and, for
- * HIGH and CRITICAL, announced to the alert sink the partners layer
- * registers: a fraud:risk_alert event) for each posted request, and for each blocked request whose refusal the core records
+ * Decisions: BLOCK refuses the request (WL047); REQUIRE_VERIFICATION
+ * refuses it (WL048) unless the owner presented a step-up verification in
+ * the same transaction (fraud_verified.c); ALLOW lets it post. A posted
+ * request adds to the statistics. A score is recorded (and, for HIGH and
+ * CRITICAL, announced to the alert sink the partners layer registers: a
+ * fraud:risk_alert event) for each posted request, and for each refused
+ * request whose refusal the core records
  * (per-item batches, record_refusal): a raised refusal rolls everything
  * back, its score record included.
  *
@@ -57,6 +60,7 @@ typedef struct FraudEntry
 	int			exponent;
 	FraudScore	score;
 	bool		posted;
+	bool		refused;		/* refused by the decision (BLOCK, unverified) */
 } FraudEntry;
 
 typedef struct FraudState
@@ -271,7 +275,8 @@ fraud_score(const FraudSettings *s, const FraudStats *st, const FraudContext *ct
 	out->level = out->score >= s->critical_from ? "CRITICAL" :
 		out->score >= s->high_from ? "HIGH" :
 		out->score >= s->medium_from ? "MEDIUM" : "LOW";
-	out->decision = out->score >= s->block_from ? "BLOCK" : "ALLOW";
+	out->decision = out->score >= s->block_from ? "BLOCK" :
+		out->score >= s->verify_from ? "REQUIRE_VERIFICATION" : "ALLOW";
 	conf = 40 + 60 * Min(st->tx_count, (int64) s->min_samples) / s->min_samples;
 	if (ctx == NULL || !ctx->has_device)
 		conf -= 10;
@@ -322,7 +327,8 @@ push_factor(JsonbParseState **ps, const char *name, Numeric weight, int score,
 /*
  * The factors as the spec's riskFactors: [{name, weight (hundredths, as
  * 0.25), score, explanation}], plus a "Rule" entry (weight 0, score 0) when
- * an allow/deny rule decided.
+ * an allow/deny rule decided and a "Verification" entry when a step-up
+ * verification met REQUIRE_VERIFICATION.
  * Built as a jsonb value directly (it is written with every score).
  */
 Jsonb *
@@ -337,6 +343,8 @@ fraud_factors_jsonb(const FraudScore *sc)
 					sc->factors[i].score, sc->factors[i].explanation);
 	if (sc->rule != NULL)
 		push_factor(&ps, "Rule", int64_to_numeric(0), 0, sc->rule);
+	if (sc->verification != NULL)
+		push_factor(&ps, "Verification", int64_to_numeric(0), 0, sc->verification);
 	return JsonbValueToJsonb(pushJsonbValue(&ps, WJB_END_ARRAY, NULL));
 }
 
@@ -471,8 +479,42 @@ subject_name(char subject)
 }
 
 /*
- * Score one resolved request; refuse it (WL047) when the decision is
- * BLOCK. The score is kept for write(), whatever the core then does.
+ * The decision in the money path: BLOCK refuses (WL047); REQUIRE_VERIFICATION
+ * refuses (WL048) unless the owner presented a step-up verification in this
+ * transaction (fraud_verified.c), which the record then names; ALLOW posts.
+ */
+static bool
+decide(FraudEntry *e, int64 owner_id, const FraudRule *rule, LedgerRefusal *r)
+{
+	const char *method;
+
+	if (strcmp(e->score.decision, "BLOCK") == 0)
+	{
+		e->refused = true;
+		return ledger_refuse(r, ERRCODE_WALLET_FRAUD_BLOCK,
+							 pstrdup("transaction blocked by fraud detection"),
+							 psprintf("risk score %d (%s)%s", e->score.score, e->score.level,
+									  rule != NULL ? "; a fraud rule applies" : ""));
+	}
+	if (strcmp(e->score.decision, "REQUIRE_VERIFICATION") != 0)
+		return true;
+	method = fraud_verified_method(owner_id);
+	if (method != NULL)
+	{
+		e->score.verification = psprintf("Step-up verification presented (%s)", method);
+		return true;
+	}
+	e->refused = true;
+	return ledger_refuse(r, ERRCODE_WALLET_FRAUD_VERIFICATION_REQUIRED,
+						 pstrdup("verification required by fraud detection"),
+						 psprintf("risk score %d (%s): verify (purpose payment) and present "
+								  "the verification token with the request",
+								  e->score.score, e->score.level));
+}
+
+/*
+ * Score one resolved request and decide (decide()). The score is kept for
+ * write(), whatever the core then does.
  */
 bool
 fraud_apply(void *state, LedgerRequest *req, const LedgerAccountView *accts,
@@ -505,11 +547,8 @@ fraud_apply(void *state, LedgerRequest *req, const LedgerAccountView *accts,
 		e->score.rule = psprintf("%s %s rule: %s", rule->deny ? "Deny" : "Allow",
 								 subject_name(rule->subject), rule->reason);
 	}
-	if (strcmp(e->score.decision, "BLOCK") == 0)
-		return ledger_refuse(r, ERRCODE_WALLET_FRAUD_BLOCK,
-							 pstrdup("transaction blocked by fraud detection"),
-							 psprintf("risk score %d (%s)%s", e->score.score, e->score.level,
-									  rule != NULL ? "; a fraud rule applies" : ""));
+	if (!decide(e, accts[0].owner_id, rule, r))
+		return false;
 	fs->pending = e;
 	return true;
 }
@@ -556,11 +595,11 @@ announce(FraudEntry *e)
 	alert_sink(&a);
 }
 
-/* Whether an entry's score is recorded: posted, or blocked with its refusal recorded. */
+/* Whether an entry's score is recorded: posted, or refused with its refusal recorded. */
 static bool
 entry_recorded(const FraudEntry *e)
 {
-	return e->posted || (strcmp(e->score.decision, "BLOCK") == 0 && e->res->journal_id != 0);
+	return e->posted || (e->refused && e->res->journal_id != 0);
 }
 
 /*

@@ -40,7 +40,8 @@ typedef struct FraudSettings
 	int			medium_from,
 				high_from,
 				critical_from,
-				block_from;
+				block_from,
+				verify_from;
 	int			max_per_minute,
 				max_per_hour,
 				min_samples;
@@ -99,6 +100,7 @@ typedef struct FraudScore
 	const char *decision;
 	int			confidence_pct;
 	char	   *rule;			/* the allow/deny rule that decided, or NULL */
+	char	   *verification;	/* REQUIRE_VERIFICATION met: how, or NULL */
 } FraudScore;
 
 /* An allow/deny rule that may apply to the batch. */
@@ -128,6 +130,9 @@ typedef struct FraudRecord
 /* fraud_context.c */
 extern const FraudContext *fraud_context(void);
 extern Jsonb *fraud_context_jsonb(const FraudContext *ctx);
+
+/* fraud_verified.c */
+extern const char *fraud_verified_method(int64 owner_id);
 
 /* fraud_stats.c */
 extern void fraud_load_settings(FraudSettings *s, int64 generation);
