@@ -259,6 +259,10 @@ async function block(wsUrl, label) {
 	blocked(`${label}: withdraw_request is the FRAUD_BLOCK error frame`,
 		await ask(c, 'withdraw_request', { amount: 10, currency: 'KES',
 			destination: '+254712000490', verification_token: vt, service: 'mpesa' }));
+	// the token is checked (and consumed) before the money: the block rolled that back too
+	blocked(`${label}: withdraw_request again with the same token: blocked, not spent`,
+		await ask(c, 'withdraw_request', { amount: 10, currency: 'KES',
+			destination: '+254712000490', verification_token: vt, service: 'mpesa' }));
 
 	f = await ask(c, 'get_account_balance', { account_number: env.BLOCK_KES });
 	const after = f.data && f.data.data;
@@ -442,5 +446,6 @@ async function main() {
 
 const mode = process.argv[2];
 (mode === 'withdraw' ? withdraw(process.argv[3]) :
-	mode === 'block' ? block(process.argv[3], process.argv[4]) : main()).then(() => process.exit(0), (e) => { console.log(`not ok - client crashed: ${e}`);
-	process.exit(1); });
+	mode === 'block' ? block(process.argv[3], process.argv[4]) : main()).then(
+	() => process.exit(0),
+	(e) => { console.log(`not ok - client crashed: ${e}`); process.exit(1); });
