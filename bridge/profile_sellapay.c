@@ -39,6 +39,12 @@ sellapay_status_for(const char *sqlstate)
 						  sizeof(sellapay_statuses) / sizeof(sellapay_statuses[0]), sqlstate);
 }
 
+/*
+ * The "error" member of a refusal by its status: the spec's own titles where it shows an
+ * error body (400, 401, 402), else the meaning its "HTTP Status Codes" table gives (404,
+ * 500, 503), else the standard reason phrase (403 and the bridge's own refusals, which the
+ * spec does not list).
+ */
 static const char *
 title(int status)
 {
@@ -50,22 +56,24 @@ title(int status)
 			return "Invalid or expired access token";
 		case 402:
 			return "Insufficient balance";
+		case 403:
+			return "Forbidden";
 		case 404:
-			return "Not found";
+			return "Not Found";
 		case 409:
 			return "Conflict";
 		case 411:
-			return "Length required";
+			return "Length Required";
 		case 413:
-			return "Payload too large";
+			return "Payload Too Large";
 		case 414:
-			return "URI too long";
+			return "URI Too Long";
 		case 429:
-			return "Too many requests";
+			return "Too Many Requests";
 		case 503:
-			return "Service unavailable";
+			return "Service Unavailable";
 		default:
-			return status >= 500 ? "Internal server error" : "Bad request";
+			return status >= 500 ? "Server Error" : "Bad Request";
 	}
 }
 

@@ -111,7 +111,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 	SELECT jsonb_build_object('error', jsonb_build_object('code', sqlstate,
 		'message', what || ' unavailable: no active partner serves it; retry later',
-		'body', jsonb_build_object('error', 'Service unavailable',
+		'body', jsonb_build_object('error', 'Service Unavailable',
 			'message', what || ' unavailable: no active partner serves it; retry later',
 			'details', jsonb_build_object('service', service))))
 $$;

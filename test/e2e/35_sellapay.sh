@@ -96,7 +96,7 @@ expect "sendFundsToSellapay moves funds to another account" 200 \
 req GET $S/getBalance '' "$SP_TOKEN_B"
 expect "the recipient sees the funds" 200 '.balance.KES == 50'
 req POST $S/sendFundsToSellapay '{"account": "NO-SUCH-ACCOUNT", "amount": 5}' "$SP_TOKEN_A"
-expect "sendFundsToSellapay to an unknown account is 404" 404 '.error == "Not found"'
+expect "sendFundsToSellapay to an unknown account is 404" 404 '.error == "Not Found"'
 req POST $S/sendFundsToSellapay '{"amount": 5}' "$SP_TOKEN_A"
 expect "sendFundsToSellapay without account is 400" 400 '.details.field == "account"'
 req POST $S/sendFundsToSellapay "{\"account\": \"$SP_ACC_A\", \"amount\": 800}" "$SP_TOKEN_B"
@@ -137,7 +137,7 @@ for _ in $(seq 12); do
 	authorize "$KEY_A" "$SECRET_A"
 	[ "$STATUS" = 429 ] && break
 done
-expect "authorize over 10/min is 429" 429 '.error == "Too many requests"'
+expect "authorize over 10/min is 429" 429 '.error == "Too Many Requests"'
 check "a 429 carries Retry-After and X-RateLimit-Remaining 0" bash -c \
 	"grep -qi '^retry-after: [0-9]' '$E2E_DIR/headers' &&
 	 grep -qi '^x-ratelimit-remaining: 0' '$E2E_DIR/headers'"

@@ -128,7 +128,7 @@ expect "no partner: requestStkPush still validates first (400 phone)" 400 \
 	'.details.field == "phone"'
 req POST $S/requestStkPush '{"phone": "712345678", "amount": 100}' "$TOKEN_M"
 expect "no partner: requestStkPush is 503 saying M-Pesa is unavailable" 503 \
-	'.error == "Service unavailable"' '.message | test("M-Pesa")' \
+	'.error == "Service Unavailable"' '.message | test("M-Pesa")' \
 	'.message != "internal error"'
 req POST $S/sendFundsToMobile '{"phone": "712345678", "amount": 500}' "$TOKEN_M"
 expect "no partner: sendFundsToMobile beyond the balance is still 402" 402 \

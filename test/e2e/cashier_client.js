@@ -3,9 +3,14 @@
 // "ok - NAME" or "not ok - NAME: DETAIL", read by test/e2e/38_cashier.sh.
 // Usage: node cashier_client.js URL TOKEN_A TOKEN_B USER_ID_B ACCOUNT_A ACCOUNT_B IDLE_MS
 //        node cashier_client.js withdraw URL
+//        node cashier_client.js block URL CASE
 // User C and D (reports(), withdraw()) come from the environment: CASHIER_C_TOKEN,
 // CASHIER_C_ID, CASHIER_C_KES, CASHIER_C_USD, CASHIER_D_TOKEN; the OTP code of the
 // withdrawal is read with $CASHIER_PSQL (PGHOST, PGPORT, PGDATABASE) and the test hook.
+// block (test/e2e/49_fraud_block.sh): every money request of a user whose debits fraud
+// scoring blocks gets the FRAUD_BLOCK error frame; the user and the secrets that must not be
+// echoed come from the environment: BLOCK_TOKEN, BLOCK_USER_ID, BLOCK_TO_USER, BLOCK_KES,
+// BLOCK_DEVICE; CASE prefixes the checks' names.
 'use strict';
 const WebSocket = require('ws');
 const { execFileSync } = require('child_process');
@@ -207,6 +212,67 @@ async function withdraw(wsUrl) {
 	await c.closed;
 }
 
+// The error frame of WL047, exactly: {"type": "error", "data": {"message"}, "timestamp"},
+// the wallet's message and nothing else (no score, no SQLSTATE, no device id, no token).
+function blocked(name, f) {
+	const raw = JSON.stringify(f);
+	report(name, f.type === 'error' &&
+		JSON.stringify(Object.keys(f).sort()) === '["data","timestamp","type"]' &&
+		JSON.stringify(Object.keys(f.data)) === '["message"]' &&
+		f.data.message === 'transaction blocked by fraud detection' &&
+		Number.isInteger(f.timestamp) && f.timestamp > 1700000000 &&
+		!raw.includes(env.BLOCK_DEVICE) && !raw.includes(env.BLOCK_TOKEN) &&
+		!/WL047|risk score|device/i.test(raw), raw);
+}
+
+// A user whose debits are blocked (by a deny rule or by the score): transfer,
+// convert_and_transfer and withdraw_request (after a real OTP verification) are refused with
+// the FRAUD_BLOCK frame, and the balance does not move. The handshake carries a device id
+// and a User-Agent, which the bridge passes to the score of every call of the session.
+async function block(wsUrl, label) {
+	const c = await open(wsUrl, { headers: { Authorization: `Bearer ${env.BLOCK_TOKEN}`,
+		'X-Device-Id': env.BLOCK_DEVICE, 'User-Agent': 'e2e-block/1.0' } });
+	if (c.error) { report(`${label}: the user connects`, false, c.error); return; }
+	let f = await c.next();
+	report(`${label}: the user connects`, f.type === 'connected', JSON.stringify(f));
+	f = await ask(c, 'get_account_balance', { account_number: env.BLOCK_KES });
+	const before = f.data && f.data.data;
+	report(`${label}: the balance before`, f.type === 'success' && Number(before.balance) > 0,
+		JSON.stringify(f));
+
+	blocked(`${label}: transfer is the FRAUD_BLOCK error frame`, await ask(c, 'transfer', {
+		to_user_id: env.BLOCK_TO_USER, amount: 10, currency: 'KES', reference: `blk-${label}` }));
+	blocked(`${label}: convert_and_transfer is the FRAUD_BLOCK error frame`,
+		await ask(c, 'convert_and_transfer', { from_currency: 'KES', to_currency: 'USD',
+			amount: 10 }));
+	f = await ask(c, 'verification_request', { method: 'otp_email', purpose: 'withdrawal' });
+	report(`${label}: verification_request for a withdrawal`, f.type === 'success',
+		JSON.stringify(f));
+	const code = execFileSync(env.CASHIER_PSQL, ['-X', '-q', '-At', '-c',
+		'SET pg_wallet.enable_test_hooks = on',
+		'-c', `SELECT pg_wallet.test_otp_code('${env.BLOCK_USER_ID}', 'withdrawal')`])
+		.toString().trim();
+	f = await ask(c, 'verify_otp', { code, purpose: 'withdrawal' });
+	const vt = f.data && f.data.data && f.data.data.verification_token;
+	report(`${label}: verify_otp returns a verification token`,
+		f.type === 'success' && typeof vt === 'string', JSON.stringify(f));
+	blocked(`${label}: withdraw_request is the FRAUD_BLOCK error frame`,
+		await ask(c, 'withdraw_request', { amount: 10, currency: 'KES',
+			destination: '+254712000490', verification_token: vt, service: 'mpesa' }));
+	// the token is checked (and consumed) before the money: the block rolled that back too
+	blocked(`${label}: withdraw_request again with the same token: blocked, not spent`,
+		await ask(c, 'withdraw_request', { amount: 10, currency: 'KES',
+			destination: '+254712000490', verification_token: vt, service: 'mpesa' }));
+
+	f = await ask(c, 'get_account_balance', { account_number: env.BLOCK_KES });
+	const after = f.data && f.data.data;
+	report(`${label}: the balance did not move`, f.type === 'success' &&
+		after.balance === before.balance &&
+		after.available_balance === before.available_balance, JSON.stringify(f));
+	c.ws.close();
+	await c.closed;
+}
+
 async function main() {
 	let r = await open(url);
 	report('an upgrade without Authorization is refused', !!r.error, 'accepted');
@@ -378,5 +444,8 @@ async function main() {
 	await reports();
 }
 
-(process.argv[2] === 'withdraw' ? withdraw(process.argv[3]) : main()).then(() => process.exit(0), (e) => { console.log(`not ok - client crashed: ${e}`);
-	process.exit(1); });
+const mode = process.argv[2];
+(mode === 'withdraw' ? withdraw(process.argv[3]) :
+	mode === 'block' ? block(process.argv[3], process.argv[4]) : main()).then(
+	() => process.exit(0),
+	(e) => { console.log(`not ok - client crashed: ${e}`); process.exit(1); });
