@@ -556,6 +556,12 @@ BEGIN
 		sent := pg_wallet.send_funds_to_account(src, dst, (d ->> 'amount')::numeric,
 			d ->> 'reference',
 			left(d ->> 'description', 200));
+		IF sent ->> 'status' = 'pending' THEN
+			-- held for fraud review (docs/fraud.md): reserved, not sent
+			RETURN pg_wallet._cashier_frame('success', 'transfer held for review',
+				jsonb_build_object('status', 'held_for_review', 'hold_id', sent -> 'hold_id',
+					'amount', (sent ->> 'amount')::numeric));
+		END IF;
 		j := pg_wallet.get_journal(sent ->> 'transaction_id');
 		RETURN pg_wallet._cashier_frame('success', 'transfer completed', jsonb_build_object(
 			'receipt_code', sent ->> 'transaction_id', 'journal_id', j #> '{journal,id}',

@@ -208,6 +208,9 @@ CREATE TABLE pg_wallet.holds (
 	closed_reason text CHECK (length(closed_reason) <= 500),
 	created_at timestamptz NOT NULL DEFAULT now(),
 	closed_at timestamptz,
+	-- a request a rule held for review instead of posting it (docs/fraud.md, HOLD): what
+	-- post_hold posts; NULL for a hold placed with place_hold
+	review jsonb CHECK (jsonb_typeof(review) = 'object'),
 	CHECK ((status = 'POSTED') = (journal_id IS NOT NULL)),
 	CHECK ((status = 'ACTIVE') = (closed_at IS NULL))
 );

@@ -4,13 +4,14 @@
 CREATE TYPE pg_wallet.journal_result AS (
 	journal_id bigint,
 	receipt_code text,
-	status text,            -- POSTED or REFUSED
+	status text,            -- POSTED, REFUSED or HELD (kept for review by a rule: hold_id)
 	replayed boolean,       -- true when an idempotency key returned an earlier result
 	sqlstate text,          -- set when REFUSED
-	message text,           -- set when REFUSED
+	message text,           -- set when REFUSED or HELD
 	created_at timestamptz,
 	fee numeric,            -- fee charged by the money rules (POSTED)
-	agent_commission numeric -- part of the fee credited to an agent (POSTED)
+	agent_commission numeric, -- part of the fee credited to an agent (POSTED)
+	hold_id bigint          -- HELD: the hold that reserves the funds until the review
 );
 
 CREATE TYPE pg_wallet.fee_quote AS (
@@ -27,12 +28,13 @@ CREATE TYPE pg_wallet.fee_quote AS (
 
 CREATE TYPE pg_wallet.batch_item_result AS (
 	item integer,           -- 1-based position in the batch
-	status text,            -- POSTED, REFUSED or SKIPPED (atomic batch never returns these)
+	status text,            -- POSTED, REFUSED, HELD or SKIPPED (atomic batch never returns these)
 	journal_id bigint,
 	receipt_code text,
 	replayed boolean,
 	sqlstate text,
-	message text
+	message text,
+	hold_id bigint          -- HELD: the hold that reserves the funds until the review
 );
 
 CREATE TYPE pg_wallet.account_info AS (

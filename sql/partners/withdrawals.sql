@@ -350,6 +350,17 @@ BEGIN
 		END IF;
 		RAISE EXCEPTION 'Recipient account doesn''t exist' USING ERRCODE = 'WL067';
 	END;
+	IF res.status = 'HELD' THEN
+		-- fraud scoring holds it for review (docs/fraud.md): the funds are reserved, nothing
+		-- is sent yet, no event
+		RETURN jsonb_build_object('message', 'Funds held for review',
+			'transaction_id', NULL, 'hold_id', res.hold_id,
+			'recipient_account', dst.account_number,
+			'amount', pg_wallet.amount_format(pg_wallet.amount_parse(amount, src.currency),
+			                                  src.currency),
+			'status', 'pending', 'timestamp', extract(epoch FROM res.created_at)::bigint,
+			'replayed', res.replayed);
+	END IF;
 	IF NOT res.replayed THEN
 		PERFORM pg_wallet._transfer_events(res, src, dst,
 			pg_wallet.amount_format(pg_wallet.amount_parse(amount, src.currency), src.currency));
@@ -368,7 +379,7 @@ COMMENT ON FUNCTION pg_wallet.send_funds_to_account(text, text, numeric, text, t
 	'recipient that is not ACTIVE or holds another currency (nothing of it is told), WL001 '
 	'"insufficient balance: available ..." (402). reference is the '
 	'idempotency key, per owner of the sending account. transfer_completed events for both '
-	'owners.';
+	'owners. Held for fraud review: status pending, hold_id, no transaction_id, no event.';
 
 CREATE OR REPLACE FUNCTION pg_wallet._transfer_events(
 	res pg_wallet.journal_result, src pg_wallet.accounts, dst pg_wallet.accounts,

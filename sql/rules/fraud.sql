@@ -47,6 +47,24 @@ COMMENT ON FUNCTION pg_wallet.fraud_score_preview(text, numeric, text) IS
 	'locking or recording anything; transactionId is null; "scored": false when such a debit '
 	'is not scored.';
 
+-- The score record of a journal: its own, or that of the request held for review that the
+-- journal posted (post_hold of a review hold).
+CREATE OR REPLACE FUNCTION pg_wallet._fraud_score_of(journal_id bigint)
+RETURNS pg_wallet.fraud_scores
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT f.* FROM pg_wallet.fraud_scores f
+	WHERE f.journal_id = _fraud_score_of.journal_id
+		OR f.hold_id = (SELECT h.id FROM pg_wallet.holds h
+		                WHERE h.journal_id = _fraud_score_of.journal_id
+		                AND h.review IS NOT NULL)
+	ORDER BY f.id LIMIT 1
+$$;
+COMMENT ON FUNCTION pg_wallet._fraud_score_of(bigint) IS
+	'Internal: the fraud score record of a journal, or of the request held for review that '
+	'the journal posted; NULL fields when none.';
+
 -- The spec's risk-score response for a recorded score (GET /transactions/:id/risk-score).
 CREATE OR REPLACE FUNCTION pg_wallet.fraud_risk_score(journal_id bigint)
 RETURNS jsonb
@@ -57,14 +75,14 @@ DECLARE
 	s pg_wallet.fraud_scores;
 	created timestamptz;
 BEGIN
-	SELECT * INTO s FROM pg_wallet.fraud_scores f WHERE f.journal_id = fraud_risk_score.journal_id
-	ORDER BY f.id LIMIT 1;
+	s := pg_wallet._fraud_score_of(fraud_risk_score.journal_id);
 	IF s.id IS NULL THEN
 		RETURN NULL;
 	END IF;
-	SELECT j.created_at INTO created FROM pg_wallet.journals j WHERE j.id = s.journal_id;
+	SELECT j.created_at INTO created FROM pg_wallet.journals j
+	WHERE j.id = fraud_risk_score.journal_id;
 	RETURN jsonb_build_object(
-		'transactionId', pg_wallet.receipt_code(s.journal_id, created),
+		'transactionId', pg_wallet.receipt_code(fraud_risk_score.journal_id, created),
 		'riskScore', s.score, 'riskLevel', s.risk_level, 'decision', s.decision,
 		'confidence', s.confidence, 'riskFactors', s.factors,
 		'modelVersion', s.model_version,
@@ -82,12 +100,109 @@ LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-	RETURN (SELECT f.owner_id FROM pg_wallet.fraud_scores f
-	        WHERE f.journal_id = _fraud_score_owner.journal_id ORDER BY f.id LIMIT 1);
+	RETURN (pg_wallet._fraud_score_of(_fraud_score_owner.journal_id)).owner_id;
 END
 $$;
 COMMENT ON FUNCTION pg_wallet._fraud_score_owner(bigint) IS
 	'Internal: the owner whose account a scored journal debited, or NULL.';
+
+-- ---------------------------------------------------------------------------------------
+-- HOLD: requests held for review (holds.review), released (posted) or rejected by an admin
+-- ---------------------------------------------------------------------------------------
+
+-- The ACTIVE review hold hold_id, locked; WL016 when there is no such hold, WL008 when it is
+-- not ACTIVE.
+CREATE OR REPLACE FUNCTION pg_wallet._fraud_review_hold(hold_id bigint)
+RETURNS pg_wallet.holds
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	h pg_wallet.holds;
+BEGIN
+	SELECT * INTO h FROM pg_wallet.holds x
+	WHERE x.id = _fraud_review_hold.hold_id AND x.review IS NOT NULL FOR UPDATE;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'no request held for review with hold id %', hold_id
+			USING ERRCODE = 'WL016';
+	END IF;
+	IF h.status <> 'ACTIVE' THEN
+		RAISE EXCEPTION 'the review of hold % is over: it is %', hold_id, h.status
+			USING ERRCODE = 'WL008';
+	END IF;
+	RETURN h;
+END
+$$;
+COMMENT ON FUNCTION pg_wallet._fraud_review_hold(bigint) IS
+	'Internal: lock the ACTIVE hold of a request held for fraud review (WL016 none, WL008 '
+	'no longer ACTIVE).';
+
+CREATE OR REPLACE FUNCTION pg_wallet.fraud_reviews(
+	lim integer DEFAULT 50,
+	off integer DEFAULT 0)
+RETURNS TABLE (hold_id bigint, account_number text, counterpart text, amount numeric,
+	currency text, request_type text, request_ref text, score smallint, risk_level text,
+	factors jsonb, held_at timestamptz, expires_at timestamptz)
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF lim IS NULL OR lim NOT BETWEEN 1 AND 500 OR off IS NULL OR off < 0 THEN
+		RAISE EXCEPTION 'lim must be 1 to 500 and off at least 0'
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	RETURN QUERY
+	SELECT h.id, a.account_number, c.account_number,
+		pg_wallet.minor_to_numeric(h.amount, cur.exponent), a.currency, h.review ->> 'type',
+		h.idempotency_key, f.score, f.risk_level, f.factors, h.created_at, h.expires_at
+	FROM pg_wallet.holds h
+	JOIN pg_wallet.accounts a ON a.id = h.account_id
+	JOIN pg_wallet.accounts c ON c.id = h.counterpart_account_id
+	JOIN pg_wallet.currencies cur ON cur.code = a.currency
+	LEFT JOIN pg_wallet.fraud_scores f ON f.hold_id = h.id
+	WHERE h.status = 'ACTIVE' AND h.review IS NOT NULL
+	ORDER BY h.id
+	LIMIT lim OFFSET off;
+END
+$$;
+COMMENT ON FUNCTION pg_wallet.fraud_reviews(integer, integer) IS
+	'Administration: the requests fraud scoring holds for review (decision HOLD), oldest '
+	'first, with the score that held them; paginated (lim 1..500, off >= 0).';
+
+CREATE OR REPLACE FUNCTION pg_wallet.fraud_review_release(hold_id bigint)
+RETURNS pg_wallet.journal_result
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	PERFORM pg_wallet._fraud_review_hold(hold_id);
+	RETURN pg_wallet.post_hold(hold_id);
+END
+$$;
+COMMENT ON FUNCTION pg_wallet.fraud_review_release(bigint) IS
+	'Administration: release a request held for fraud review: post it as it was asked (its '
+	'journal type, legs, fee and money rules, not scored again), releasing its hold in the '
+	'same posting. WL016 no such review, WL008 review over; the posting''s own refusals '
+	'(funds, account status) raise and leave the hold ACTIVE.';
+
+CREATE OR REPLACE FUNCTION pg_wallet.fraud_review_reject(hold_id bigint, reason text)
+RETURNS pg_wallet.hold_info
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF reason IS NULL OR length(btrim(reason)) NOT BETWEEN 1 AND 500 THEN
+		RAISE EXCEPTION 'reason must be 1 to 500 characters'
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	PERFORM pg_wallet._fraud_review_hold(hold_id);
+	RETURN pg_wallet.void_hold(hold_id, 'fraud review: ' || btrim(reason));
+END
+$$;
+COMMENT ON FUNCTION pg_wallet.fraud_review_reject(bigint, text) IS
+	'Administration: reject a request held for fraud review: its hold is voided (the funds '
+	'are available again, its limit usage given back) with the reason; a retry of the '
+	'request under its idempotency key is then refused (WL008). WL016 / WL008 as release.';
 
 -- subject_value: the owner id (USER), the device id as the client sends it (DEVICE: stored
 -- as its SHA-256), a CIDR range (IP) or an account number (MERCHANT).

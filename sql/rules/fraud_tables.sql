@@ -16,10 +16,14 @@ CREATE TABLE pg_wallet.fraud_settings (
 	medium_from smallint NOT NULL DEFAULT 30,
 	high_from smallint NOT NULL DEFAULT 60,
 	critical_from smallint NOT NULL DEFAULT 80,
-	-- decisions (docs/fraud.md), the first that applies: BLOCK from block_from, then
-	-- REQUIRE_VERIFICATION from verify_from, else ALLOW (101: never)
+	-- decisions (docs/fraud.md), the first that applies: BLOCK from block_from, HOLD from
+	-- hold_from, REQUIRE_VERIFICATION from verify_from, else ALLOW (101: never)
 	block_from smallint NOT NULL DEFAULT 80 CHECK (block_from BETWEEN 1 AND 101),
 	verify_from smallint NOT NULL DEFAULT 60 CHECK (verify_from BETWEEN 1 AND 101),
+	-- HOLD from hold_from (between the two above by default): the request is held for an
+	-- admin's review (fraud_review_release / _reject), at most review_hours, then released
+	hold_from smallint NOT NULL DEFAULT 70 CHECK (hold_from BETWEEN 1 AND 101),
+	review_hours integer NOT NULL DEFAULT 72 CHECK (review_hours BETWEEN 1 AND 720),
 	-- velocity ceilings: postings of one owner in one currency per minute and per hour
 	max_per_minute integer NOT NULL DEFAULT 5 CHECK (max_per_minute >= 1),
 	max_per_hour integer NOT NULL DEFAULT 30 CHECK (max_per_hour >= 1),
@@ -128,13 +132,15 @@ CREATE TABLE pg_wallet.fraud_scores (
 	confidence numeric(3, 2) NOT NULL CHECK (confidence BETWEEN 0 AND 1),
 	model_version text NOT NULL,
 	context jsonb NOT NULL DEFAULT '{}',
-	created_at timestamptz NOT NULL DEFAULT now()
+	created_at timestamptz NOT NULL DEFAULT now(),
+	hold_id bigint				-- HOLD: the hold that keeps the request for review
 );
 CREATE INDEX fraud_scores_journal_idx ON pg_wallet.fraud_scores (journal_id)
 	WHERE journal_id IS NOT NULL;
 -- Periods (the admin analytics): rows come in time order, so a BRIN index serves a range at
 -- a fraction of a B-tree's cost per insert (every scored posting inserts here).
 CREATE INDEX fraud_scores_created_idx ON pg_wallet.fraud_scores USING brin (created_at);
+CREATE INDEX fraud_scores_hold_idx ON pg_wallet.fraud_scores (hold_id) WHERE hold_id IS NOT NULL;
 COMMENT ON TABLE pg_wallet.fraud_scores IS
 	'The score of each scored request: score, level, decision, factors (name, weight, score, '
 	'explanation), confidence, model version and the request context (device id hashed).';

@@ -24,6 +24,7 @@
 #include "utils/builtins.h"
 #include "utils/timestamp.h"
 
+#include "core/holds_internal.h"
 #include "core/idempotency.h"
 #include "core/ledger_rules.h"
 
@@ -32,25 +33,6 @@ PG_FUNCTION_INFO_V1(wallet_post_hold);
 PG_FUNCTION_INFO_V1(wallet_void_hold);
 PG_FUNCTION_INFO_V1(wallet_expire_holds);
 
-/* A locked hold row with what its operations need. */
-typedef struct HoldRow
-{
-	int64		id;
-	char	   *account_number;
-	char	   *counterpart_number;
-	char	   *currency;
-	int			exponent;
-	int64		amount;
-	char	   *status;
-	bool		expired;		/* ACTIVE past expires_at */
-	int64		journal_id;
-	int64		fee;
-	int64		commission;
-	char	   *agent_number;	/* NULL: no agent */
-	bool		limit_counted;
-	int64		owner_id;
-	TimestampTz created_at;
-} HoldRow;
 
 static SPIPlanPtr hold_lock_plan = NULL;
 static SPIPlanPtr hold_insert_plan = NULL;
@@ -98,7 +80,7 @@ hold_info_datum(int64 hold_id, bool replayed, TupleDesc tupdesc, MemoryContext c
 }
 
 /* Lock a hold and read it; error WL016 when it does not exist. */
-static void
+void
 lock_hold(int64 hold_id, HoldRow *h)
 {
 	Oid			argtypes[1] = {INT8OID};
@@ -111,7 +93,7 @@ lock_hold(int64 hold_id, HoldRow *h)
 				"SELECT h.id, a.account_number, c.account_number, a.currency, cur.exponent,"
 				" h.amount, h.status, h.status = 'ACTIVE' AND h.expires_at <= now(),"
 				" h.journal_id, h.fee_minor, h.commission_minor, g.account_number,"
-				" h.limit_counted, a.owner_id, h.created_at"
+				" h.limit_counted, a.owner_id, h.created_at, h.review"
 				" FROM pg_wallet.holds h"
 				" JOIN pg_wallet.accounts a ON a.id = h.account_id"
 				" JOIN pg_wallet.accounts c ON c.id = h.counterpart_account_id"
@@ -144,6 +126,8 @@ lock_hold(int64 hold_id, HoldRow *h)
 	h->limit_counted = DatumGetBool(SPI_getbinval(tup, desc, 13, &isnull));
 	h->owner_id = DatumGetInt64(SPI_getbinval(tup, desc, 14, &isnull));
 	h->created_at = DatumGetTimestampTz(SPI_getbinval(tup, desc, 15, &isnull));
+	h->review = SPI_getbinval(tup, desc, 16, &isnull);
+	h->has_review = !isnull;
 }
 
 /*
@@ -175,7 +159,7 @@ hold_not_active(HoldRow *h)
 }
 
 /* Mark a hold closed: POSTED (with journal), VOIDED or EXPIRED. */
-static void
+void
 close_hold(int64 hold_id, const char *status, int64 posted_amount, int64 journal_id,
 		   const char *reason)
 {
@@ -431,7 +415,7 @@ wallet_place_hold(PG_FUNCTION_ARGS)
 }
 
 /* Release a hold's reservation and give its counted amount back. */
-static void
+void
 hold_release(HoldRow *h)
 {
 	ledger_release_pending(h->account_number, h->amount + h->fee);
@@ -489,20 +473,27 @@ wallet_post_hold(PG_FUNCTION_ARGS)
 	else if (strcmp(h.status, "ACTIVE") != 0 || h.expired)
 		hold_not_active(&h);
 
-	memset(&req, 0, sizeof(req));
-	req.journal_type = "HOLD_CAPTURE";
+	if (h.has_review)
+		hold_review_request(&h, amount_minor, &req);
+	else
+	{
+		memset(&req, 0, sizeof(req));
+		req.journal_type = "HOLD_CAPTURE";
+		req.release_account_number = h.account_number;
+		req.release_amount_minor = h.amount + h.fee;
+		req.legs = palloc0(sizeof(LedgerLeg) * 5);
+		ledger_add_leg(&req, h.account_number, SIDE_DEBIT, amount_minor, NULL);
+		ledger_add_leg(&req, h.counterpart_number, SIDE_CREDIT, amount_minor, NULL);
+		/* the fee quoted when the hold was placed, paid by the holder */
+		ledger_rules_hold_fee_legs(&req, h.currency, h.account_number, h.fee, h.commission,
+								   h.agent_number);
+		req.known_fee_minor = h.fee;
+		req.known_commission_minor = h.commission;
+	}
 	req.idempotency_key = key;
-	req.description = text_arg_cstring(fcinfo, 3, "description", WALLET_MAX_TEXT_LEN, false);
-	req.release_account_number = h.account_number;
-	req.release_amount_minor = h.amount + h.fee;
-	req.legs = palloc0(sizeof(LedgerLeg) * 5);
-	ledger_add_leg(&req, h.account_number, SIDE_DEBIT, amount_minor, NULL);
-	ledger_add_leg(&req, h.counterpart_number, SIDE_CREDIT, amount_minor, NULL);
-	/* the fee quoted when the hold was placed, paid by the holder */
-	ledger_rules_hold_fee_legs(&req, h.currency, h.account_number, h.fee, h.commission,
-							   h.agent_number);
-	req.known_fee_minor = h.fee;
-	req.known_commission_minor = h.commission;
+	if (!PG_ARGISNULL(3) || !h.has_review)
+		req.description = text_arg_cstring(fcinfo, 3, "description", WALLET_MAX_TEXT_LEN,
+										   false);
 	ledger_post(&req, &res);
 	if (!res.replayed)
 		close_hold(h.id, "POSTED", amount_minor, res.journal_id, NULL);

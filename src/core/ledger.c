@@ -276,6 +276,30 @@ request_hash_of(LedgerRequest *req)
 	return req->request_hash;
 }
 
+/*
+ * The replay of a request that was held for review and is not posted: still
+ * held (ACTIVE), or released without posting (VOIDED, EXPIRED): refused.
+ */
+static bool
+replay_review(LedgerRequest *req, KeyedJournal *k, LedgerResult *res, Refusal *r)
+{
+	res->replayed = true;
+	res->hold_id = k->review_hold_id;
+	res->created_at = k->created_at;
+	if (strcmp(k->hold_status, "ACTIVE") == 0)
+	{
+		res->held = true;
+		res->message = psprintf("held for review (hold %lld)", (long long) k->review_hold_id);
+		return true;
+	}
+	return ledger_refuse(r, ERRCODE_WALLET_HOLD_NOT_ACTIVE,
+						 psprintf("the request was held for review and released without "
+								  "posting (hold %lld is %s)",
+								  (long long) k->review_hold_id, k->hold_status),
+						 psprintf("This is the recorded result of an earlier request with "
+								  "idempotency key \"%s\".", req->idempotency_key));
+}
+
 /* Compare with an earlier request under the same key. */
 static bool
 check_replay(LedgerRequest *req, KeyedJournal *k, LedgerResult *res, Refusal *r)
@@ -285,6 +309,8 @@ check_replay(LedgerRequest *req, KeyedJournal *k, LedgerResult *res, Refusal *r)
 		return ledger_refuse(r, ERRCODE_WALLET_IDEMPOTENCY_CONFLICT,
 							 idem_conflict_message(req->idempotency_key),
 							 pstrdup(idem_conflict_detail()));
+	if (k->review_hold_id != 0 && strcmp(k->hold_status, "POSTED") != 0)
+		return replay_review(req, k, res, r);
 	res->journal_id = k->id;
 	res->created_at = k->created_at;
 	res->fee_minor = k->fee_minor;
@@ -456,6 +482,26 @@ record_posting(Batch *b, LedgerRequest *req, LedgerAccount **accts, int64 *balan
 	return id;
 }
 
+/*
+ * A request a rule asks to hold for review: a posting (not a hold, a
+ * capture or a reversal) whose first account is locked (a hold's account
+ * must be: a striped pass that takes a stripe instead cannot hold it).
+ */
+static bool
+check_review(LedgerRequest *req, LedgerAccount **accts, int nlegs, LedgerResult *res,
+			 Refusal *r)
+{
+	if (req->reserve || req->release_account_number != NULL || req->reverses_journal_id != 0 ||
+		nlegs < 2 || req->legs[0].side != SIDE_DEBIT)
+		elog(ERROR, "only a posting whose first leg debits can be held for review");
+	if (!accts[0]->locked)
+		return ledger_refuse(r, ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+							 psprintf("the request cannot be held for review: account %s is "
+									  "striped", accts[0]->account_number), NULL);
+	res->review_nlegs = nlegs;
+	return true;
+}
+
 /* The registered rules' checks and legs (a fee) for one resolved request. */
 static bool
 apply_rules(Batch *b, LedgerRequest *req, LedgerAccount **accts, LedgerResult *res,
@@ -481,6 +527,7 @@ check_one(Batch *b, LedgerRequest *req, LedgerAccount **accts, int64 *balance_af
 {
 	int			nlegs = req->nlegs;
 
+	req->review = false;
 	if (!resolve_request(b, req, accts, r))
 		return false;
 	res->exponent = accts[0]->exponent;
@@ -490,9 +537,9 @@ check_one(Batch *b, LedgerRequest *req, LedgerAccount **accts, int64 *balance_af
 		(req->nlegs != nlegs && !resolve_request(b, req, accts, r)))
 		return false;
 	if (!check_statuses(req, accts, r) || !check_agent(b, req, accts, r) ||
-		!check_reversal(req, r))
+		!check_reversal(req, r) || (req->review && !check_review(req, accts, nlegs, res, r)))
 		return false;
-	if (req->reserve ? !apply_reserve(req, accts, undo, nundo, r) :
+	if (req->reserve || req->review ? !apply_reserve(req, accts, undo, nundo, r) :
 		(!apply_legs(b, req, accts, balance_after, undo, nundo, r) ||
 		 !apply_release(b, req, undo, nundo, r)))
 	{
@@ -530,14 +577,15 @@ post_one(Batch *b, LedgerRequest *req, LedgerResult *res, Refusal *r)
 	b->checking = false;
 	if (!ok)
 		return false;
-	if (!req->reserve)
+	if (!req->reserve && !req->review)
 		res->journal_id = record_posting(b, req, accts, balance_after, undo, nundo,
 										 req->idempotency_key ? request_hash_of(req) : NULL,
 										 res);
 	if (b->rules_state != NULL)
 		ledger_rules()->commit(b->rules_state);
 	res->created_at = b->now;
-	res->posted = true;
+	res->posted = !req->review;
+	res->held = req->review;
 	return true;
 }
 
@@ -631,6 +679,7 @@ post_batch_pass(LedgerRequest *reqs, int nreqs, bool atomic, LedgerResult *resul
 	write_entries(&b);
 	write_accounts(&b);
 	stripes_write(&b);
+	holds_record_reviews(reqs, nreqs, results);
 	if (b.rules_state != NULL)
 		ledger_rules()->write(b.rules_state);
 	return true;
@@ -670,25 +719,31 @@ ledger_post(LedgerRequest *req, LedgerResult *result)
 Datum
 ledger_result_datum(LedgerResult *res, TupleDesc tupdesc)
 {
-	Datum		values[9];
-	bool		nulls[9] = {false};
+	Datum		values[10];
+	bool		nulls[10] = {false};
+	const char *status = res->held ? "HELD" : res->posted ? "POSTED" : "REFUSED";
 
 	values[0] = Int64GetDatum(res->journal_id);
 	nulls[0] = res->journal_id == 0;
 	if (res->posted)
 		values[1] = CStringGetTextDatum(receipt_encode(res->journal_id, res->created_at));
 	nulls[1] = !res->posted;
-	values[2] = CStringGetTextDatum(res->posted ? "POSTED" : "REFUSED");
+	values[2] = CStringGetTextDatum(status);
 	values[3] = BoolGetDatum(res->replayed);
-	values[4] = res->posted ? 0 : CStringGetTextDatum(res->sqlstate);
-	nulls[4] = res->posted;
-	values[5] = res->posted ? 0 : CStringGetTextDatum(res->message);
-	nulls[5] = res->posted;
+	nulls[4] = res->posted || res->held;
+	if (!nulls[4])
+		values[4] = CStringGetTextDatum(res->sqlstate);
+	nulls[5] = res->posted || res->message == NULL;
+	if (!nulls[5])
+		values[5] = CStringGetTextDatum(res->message);
 	values[6] = TimestampTzGetDatum(res->created_at);
 	nulls[6] = res->created_at == 0;
 	values[7] = res->posted ? amount_to_numeric(res->fee_minor, res->exponent) : 0;
 	nulls[7] = !res->posted;
 	values[8] = res->posted ? amount_to_numeric(res->commission_minor, res->exponent) : 0;
 	nulls[8] = !res->posted;
+	/* (a 0.1.0 schema's journal_result has no hold_id: heap_form_tuple stops at natts) */
+	values[9] = Int64GetDatum(res->hold_id);
+	nulls[9] = res->hold_id == 0;
 	return HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc), values, nulls));
 }

@@ -111,6 +111,8 @@ typedef struct KeyedJournal
 	int64		fee_minor;
 	int64		commission_minor;
 	int			exponent;		/* of the first leg's currency */
+	int64		review_hold_id; /* claimed by a request held for review: its hold */
+	char		hold_status[10];	/* that hold's status */
 } KeyedJournal;
 
 /*
@@ -184,6 +186,9 @@ extern void lock_accounts_direct(Batch *b);
 extern void write_journals(Batch *b);
 extern void write_entries(Batch *b);
 extern void write_accounts(Batch *b);
+
+/* holds_review.c: a hold row for each request held for review */
+extern void holds_record_reviews(LedgerRequest *reqs, int nreqs, LedgerResult *results);
 
 /* ledger_rules.c */
 extern void ledger_account_view(const LedgerAccount *acct, LedgerAccountView *out);

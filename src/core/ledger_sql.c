@@ -381,24 +381,28 @@ wallet_post_transfers(PG_FUNCTION_ARGS)
 	ledger_post_batch(reqs, n, atomic, results);
 	for (int i = 0; i < n; i++)
 	{
-		Datum		values[7];
-		bool		nulls[7] = {false};
+		LedgerResult *res = &results[i];
+		Datum		values[8];
+		bool		nulls[8] = {false};
 
 		values[0] = Int32GetDatum(i + 1);
-		values[1] = CStringGetTextDatum(results[i].posted ? "POSTED" : "REFUSED");
-		values[2] = Int64GetDatum(results[i].journal_id);
-		nulls[2] = results[i].journal_id == 0;
-		nulls[3] = !results[i].posted;
-		if (results[i].posted)
-			values[3] = CStringGetTextDatum(receipt_encode(results[i].journal_id,
-														   results[i].created_at));
-		values[4] = BoolGetDatum(results[i].replayed);
-		nulls[5] = nulls[6] = results[i].posted;
-		if (!results[i].posted)
-		{
-			values[5] = CStringGetTextDatum(results[i].sqlstate);
-			values[6] = CStringGetTextDatum(results[i].message);
-		}
+		values[1] = CStringGetTextDatum(res->held ? "HELD" : res->posted ? "POSTED" :
+										"REFUSED");
+		values[2] = Int64GetDatum(res->journal_id);
+		nulls[2] = res->journal_id == 0;
+		nulls[3] = !res->posted;
+		if (res->posted)
+			values[3] = CStringGetTextDatum(receipt_encode(res->journal_id, res->created_at));
+		values[4] = BoolGetDatum(res->replayed);
+		nulls[5] = res->posted || res->held;
+		nulls[6] = res->posted || res->message == NULL;
+		if (!nulls[5])
+			values[5] = CStringGetTextDatum(res->sqlstate);
+		if (!nulls[6])
+			values[6] = CStringGetTextDatum(res->message);
+		/* (a 0.1.0 schema's batch_item_result has no hold_id: the store stops at natts) */
+		values[7] = Int64GetDatum(res->hold_id);
+		nulls[7] = res->hold_id == 0;
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	SPI_finish();

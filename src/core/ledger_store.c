@@ -354,6 +354,15 @@ read_keyed(KeyedJournal *k, HeapTuple tup, TupleDesc desc)
 	d = SPI_getbinval(tup, desc, 4, &isnull);
 	if (!isnull && VARSIZE_ANY_EXHDR(DatumGetByteaPP(d)) == WALLET_HASH_LEN)
 		memcpy(k->request_hash, VARDATA_ANY(DatumGetByteaPP(d)), WALLET_HASH_LEN);
+	d = SPI_getbinval(tup, desc, 9, &isnull);
+	k->created_at = isnull ? 0 : DatumGetTimestampTz(d);
+	d = SPI_getbinval(tup, desc, 13, &isnull);
+	if (!isnull)
+	{
+		/* a request held for review: its hold, posted or not */
+		k->review_hold_id = DatumGetInt64(d);
+		strlcpy(k->hold_status, SPI_getvalue(tup, desc, 14), sizeof(k->hold_status));
+	}
 	d = SPI_getbinval(tup, desc, 5, &isnull);
 	if (isnull)
 		return;					/* not a journal (or not found): a conflict */
@@ -364,7 +373,6 @@ read_keyed(KeyedJournal *k, HeapTuple tup, TupleDesc desc)
 		strlcpy(k->sqlstate, SPI_getvalue(tup, desc, 7), sizeof(k->sqlstate));
 		k->message = SPI_getvalue(tup, desc, 8);
 	}
-	k->created_at = DatumGetTimestampTz(SPI_getbinval(tup, desc, 9, &isnull));
 	k->fee_minor = DatumGetInt64(SPI_getbinval(tup, desc, 10, &isnull));
 	k->commission_minor = DatumGetInt64(SPI_getbinval(tup, desc, 11, &isnull));
 	d = SPI_getbinval(tup, desc, 12, &isnull);
@@ -446,15 +454,20 @@ load_keys(Batch *b, LedgerRequest *reqs, int nreqs)
 	if (keys.n == 0)
 		return;
 	wallet_plan(&keys_plan,
-				"SELECT k.scope, k.key, k.kind = 'journal', k.request_hash, j.id,"
-				" j.status = 'POSTED', j.refusal_sqlstate, j.refusal_message, j.created_at,"
+				"SELECT k.scope, k.key, k.kind = 'journal' OR h.id IS NOT NULL, k.request_hash,"
+				" j.id, j.status = 'POSTED', j.refusal_sqlstate, j.refusal_message,"
+				" coalesce(j.created_at, h.created_at),"
 				" j.fee_minor, j.commission_minor, (SELECT c.exponent FROM pg_wallet.entries e"
 				"   JOIN pg_wallet.accounts a ON a.id = e.account_id"
 				"   JOIN pg_wallet.currencies c ON c.code = a.currency"
-				"   WHERE e.journal_id = j.id ORDER BY e.leg LIMIT 1)"
+				"   WHERE e.journal_id = j.id ORDER BY e.leg LIMIT 1), h.id, h.status"
 				" FROM unnest($1, $2) AS q(scope, key)"
 				" JOIN pg_wallet.idempotency_keys k ON k.scope = q.scope AND k.key = q.key"
-				" LEFT JOIN pg_wallet.journals j ON k.kind = 'journal' AND j.id = k.result_id",
+				/* a request held for review claimed its key for its hold */
+				" LEFT JOIN pg_wallet.holds h ON k.kind = 'hold' AND h.id = k.result_id"
+				"  AND h.review IS NOT NULL"
+				" LEFT JOIN pg_wallet.journals j ON j.id = CASE k.kind"
+				"  WHEN 'journal' THEN k.result_id WHEN 'hold' THEN h.journal_id END",
 				2, argtypes);
 	values[0] = column_array(&scopes);
 	values[1] = column_array(&keys);

@@ -114,6 +114,17 @@ typedef struct LedgerRequest
 	 * the hold's idempotency key is the hold's.
 	 */
 	bool		reserve;
+
+	/*
+	 * Set by a rule's apply() (the core clears it first): hold the request
+	 * for review instead of posting it. It is checked as a posting, then
+	 * reserved like a hold (what it debits the first leg's account raises
+	 * its pending_debit) and kept in a hold row (holds.review) that
+	 * post_hold posts as the request itself and void_hold or expiry at
+	 * review_expires_at (0: none) releases. Its key then names the hold.
+	 */
+	bool		review;
+	TimestampTz review_expires_at;
 	/* a fee the caller already put in the legs (a hold's capture) */
 	int64		known_fee_minor;
 	int64		known_commission_minor;
@@ -133,6 +144,9 @@ typedef struct LedgerResult
 	bool		posted;
 	bool		replayed;
 	bool		limit_counted;	/* the amount was added to the owner's limit usage */
+	bool		held;			/* held for review (req->review): not posted */
+	int64		hold_id;		/* held: the hold that keeps it */
+	int			review_nlegs;	/* held: the caller's legs (before the rules' legs) */
 	char		sqlstate[6];	/* refused: the SQLSTATE */
 	char	   *message;		/* refused: the message */
 } LedgerResult;

@@ -14,10 +14,12 @@
  * (fraud_stats.c), never against history; the weighted mean is the score,
  * thresholds give the level and the decision, allow/deny rules override.
  *
- * Decisions: BLOCK refuses the request (WL047); REQUIRE_VERIFICATION
- * refuses it (WL048) unless the owner presented a step-up verification in
- * the same transaction (fraud_verified.c); ALLOW lets it post. A posted
- * request adds to the statistics. A score is recorded (and, for HIGH and
+ * Decisions: BLOCK refuses the request (WL047); HOLD asks the core to hold
+ * it for review (req->review: the funds are reserved in a hold that an
+ * admin posts or voids; a hold placement is blocked instead);
+ * REQUIRE_VERIFICATION refuses it (WL048) unless the owner presented a
+ * step-up verification in the same transaction (fraud_verified.c); ALLOW
+ * lets it post. A posted or held request adds to the statistics. A score is recorded (and, for HIGH and
  * CRITICAL, announced to the alert sink the partners layer registers: a
  * fraud:risk_alert event) for each posted request, and for each refused
  * request whose refusal the core records
@@ -61,6 +63,7 @@ typedef struct FraudEntry
 	FraudScore	score;
 	bool		posted;
 	bool		refused;		/* refused by the decision (BLOCK, unverified) */
+	bool		held;			/* HOLD: held for review instead of posted */
 } FraudEntry;
 
 typedef struct FraudState
@@ -276,6 +279,7 @@ fraud_score(const FraudSettings *s, const FraudStats *st, const FraudContext *ct
 		out->score >= s->high_from ? "HIGH" :
 		out->score >= s->medium_from ? "MEDIUM" : "LOW";
 	out->decision = out->score >= s->block_from ? "BLOCK" :
+		out->score >= s->hold_from ? "HOLD" :
 		out->score >= s->verify_from ? "REQUIRE_VERIFICATION" : "ALLOW";
 	conf = 40 + 60 * Min(st->tx_count, (int64) s->min_samples) / s->min_samples;
 	if (ctx == NULL || !ctx->has_device)
@@ -479,22 +483,35 @@ subject_name(char subject)
 }
 
 /*
- * The decision in the money path: BLOCK refuses (WL047); REQUIRE_VERIFICATION
- * refuses (WL048) unless the owner presented a step-up verification in this
- * transaction (fraud_verified.c), which the record then names; ALLOW posts.
+ * The decision in the money path: BLOCK refuses (WL047); HOLD holds the
+ * request for review (a hold placement cannot be: it is blocked);
+ * REQUIRE_VERIFICATION refuses (WL048) unless the owner presented a step-up
+ * verification in this transaction (fraud_verified.c), which the record then
+ * names; ALLOW posts.
  */
 static bool
-decide(FraudEntry *e, int64 owner_id, const FraudRule *rule, LedgerRefusal *r)
+decide(FraudState *fs, FraudEntry *e, LedgerRequest *req, int64 owner_id,
+	   const FraudRule *rule, LedgerRefusal *r)
 {
 	const char *method;
 
-	if (strcmp(e->score.decision, "BLOCK") == 0)
+	/* a hold placement is not held again for review: it is blocked */
+	if (strcmp(e->score.decision, "HOLD") == 0 && !req->reserve)
+	{
+		req->review = true;
+		req->review_expires_at = fs->now + (int64) fs->settings.review_hours * USECS_PER_HOUR;
+		e->held = true;
+		return true;
+	}
+	if (strcmp(e->score.decision, "BLOCK") == 0 || strcmp(e->score.decision, "HOLD") == 0)
 	{
 		e->refused = true;
 		return ledger_refuse(r, ERRCODE_WALLET_FRAUD_BLOCK,
 							 pstrdup("transaction blocked by fraud detection"),
 							 psprintf("risk score %d (%s)%s", e->score.score, e->score.level,
-									  rule != NULL ? "; a fraud rule applies" : ""));
+									  rule != NULL ? "; a fraud rule applies" :
+									  req->reserve && strcmp(e->score.decision, "HOLD") == 0 ?
+									  "; a hold cannot be held for review" : ""));
 	}
 	if (strcmp(e->score.decision, "REQUIRE_VERIFICATION") != 0)
 		return true;
@@ -547,7 +564,7 @@ fraud_apply(void *state, LedgerRequest *req, const LedgerAccountView *accts,
 		e->score.rule = psprintf("%s %s rule: %s", rule->deny ? "Deny" : "Allow",
 								 subject_name(rule->subject), rule->reason);
 	}
-	if (!decide(e, accts[0].owner_id, rule, r))
+	if (!decide(fs, e, req, accts[0].owner_id, rule, r))
 		return false;
 	fs->pending = e;
 	return true;
@@ -637,6 +654,7 @@ fraud_write(void *state)
 		r->owner_id = e->stats->owner_id;
 		r->account_number = e->account_number;
 		r->journal_id = e->res->journal_id;
+		r->hold_id = e->res->hold_id;
 		r->request_ref = e->request_ref;
 		r->amount_minor = e->amount_minor;
 		r->currency = e->stats->currency;

@@ -41,7 +41,9 @@ typedef struct FraudSettings
 				high_from,
 				critical_from,
 				block_from,
-				verify_from;
+				verify_from,
+				hold_from,
+				review_hours;
 	int			max_per_minute,
 				max_per_hour,
 				min_samples;
@@ -119,6 +121,7 @@ typedef struct FraudRecord
 	int64		owner_id;
 	const char *account_number;
 	int64		journal_id;		/* 0: none (NULL) */
+	int64		hold_id;		/* HOLD: the hold that keeps the request (0: none) */
 	const char *request_ref;
 	int64		amount_minor;
 	const char *currency;

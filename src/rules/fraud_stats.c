@@ -142,7 +142,7 @@ fraud_load_settings(FraudSettings *s, int64 generation)
 				" s.model_version,"
 				" EXISTS (SELECT FROM pg_wallet.fraud_rules r WHERE r.is_active),"
 				" EXISTS (SELECT FROM pg_wallet.fraud_ip_reputation i),"
-				" s.verify_from"
+				" s.verify_from, s.hold_from, s.review_hours"
 				" FROM pg_wallet.fraud_settings s WHERE s.id", 0, NULL);
 	if (SPI_execute_plan(settings_plan, NULL, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "fraud settings read failed");
@@ -169,6 +169,8 @@ fraud_load_settings(FraudSettings *s, int64 generation)
 		s->any_rules = DatumGetBool(SPI_getbinval(t, d, 15, &isnull));
 		s->any_ip_rep = DatumGetBool(SPI_getbinval(t, d, 16, &isnull));
 		s->verify_from = DatumGetInt16(SPI_getbinval(t, d, 17, &isnull));
+		s->hold_from = DatumGetInt16(SPI_getbinval(t, d, 18, &isnull));
+		s->review_hours = DatumGetInt32(SPI_getbinval(t, d, 19, &isnull));
 	}
 	/* no settings row: scoring is off */
 	cached_settings = *s;

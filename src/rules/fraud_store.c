@@ -222,7 +222,7 @@ fraud_store_scores(const FraudRecord *recs, int n)
 	static const char *const columns[] = {
 		"id", "owner_id", "account_number", "journal_id", "request_ref", "amount_minor",
 		"currency", "score", "risk_level", "decision", "factors", "confidence",
-		"model_version", "context", "created_at"
+		"model_version", "context", "created_at", "hold_id"
 	};
 	static const char *const levels[] = {"LOW", "MEDIUM", "HIGH", "CRITICAL", NULL};
 	static const char *const decisions[] = {
@@ -274,6 +274,7 @@ fraud_store_scores(const FraudRecord *recs, int n)
 		direct_set(slot, att[12], CStringGetTextDatum(r->model_version), false);
 		direct_set(slot, att[13], JsonbPGetDatum(r->context), false);
 		direct_set(slot, att[14], TimestampTzGetDatum(now), false);
+		direct_set(slot, att[15], Int64GetDatum(r->hold_id), r->hold_id == 0);
 	}
 	direct_end(&t);
 }

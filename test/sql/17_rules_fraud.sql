@@ -6,11 +6,11 @@
 -- owner's history.
 -- Velocity ceilings are raised to 10000 while the other factors are driven, so that the
 -- velocity factor stays 0 whatever the test's speed; its own part runs in one transaction.
--- REQUIRE_VERIFICATION is off here (verify_from 101), so that scores of 60..79 post:
--- 26_identity_fraud_verification drives that decision.
+-- REQUIRE_VERIFICATION and HOLD are off here (verify_from, hold_from 101), so that scores of
+-- 60..79 post: 26_identity_fraud_verification and 27_rules_fraud_hold drive them.
 
 UPDATE pg_wallet.fraud_settings SET max_per_minute = 10000, max_per_hour = 10000,
-	verify_from = 101;
+	verify_from = 101, hold_from = 101;
 SELECT pg_wallet.create_owner('user', 'Fraud A') AS a \gset
 SELECT pg_wallet.create_owner('user', 'Fraud B') AS b \gset
 SELECT pg_wallet.create_owner('user', 'Fraud C') AS c \gset
@@ -307,4 +307,4 @@ SELECT ledger_ok();
 SELECT a.currency, sum(CASE e.side WHEN 'CR' THEN e.amount ELSE -e.amount END)
 FROM pg_wallet.entries e JOIN pg_wallet.accounts a ON a.id = e.account_id
 GROUP BY a.currency HAVING sum(CASE e.side WHEN 'CR' THEN e.amount ELSE -e.amount END) <> 0;
-UPDATE pg_wallet.fraud_settings SET verify_from = 60;
+UPDATE pg_wallet.fraud_settings SET verify_from = 60, hold_from = 70;

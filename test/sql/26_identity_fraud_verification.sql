@@ -1,5 +1,5 @@
 -- REQUIRE_VERIFICATION (issue 12, docs/fraud.md "Decisions"): a score from verify_from (60)
--- and below block_from (80) refuses a user's debit with WL048 unless the user presented a
+-- and below hold_from (70) refuses a user's debit with WL048 unless the user presented a
 -- step-up verification in the same transaction: a verification token (purpose payment, or
 -- the withdrawal's own) used up by consume_verification_token. The posted record keeps the
 -- decision and names the verification; a refused one posts nothing; a verification never
@@ -57,11 +57,11 @@ SELECT status FROM pg_wallet.credit(:'wa', 10000, 'FV-BANK');
 
 -- the default thresholds: REQUIRE_VERIFICATION from 60, BLOCK from 80
 SELECT verify_from, block_from, high_from FROM pg_wallet.fraud_settings;
--- a score of 70 from the IP alone: every weight but the IP's set to 0
+-- a score of 65 from the IP alone (HOLD is from 70): every weight but the IP's set to 0
 UPDATE pg_wallet.fraud_settings SET weight_amount = 0, weight_device = 0, weight_velocity = 0,
 	weight_geo = 0, weight_ip = 100;
 INSERT INTO pg_wallet.fraud_ip_reputation (ip_range, score, label)
-VALUES ('198.51.100.0/24', 70, 'suspicious hosting');
+VALUES ('198.51.100.0/24', 65, 'suspicious hosting');
 CREATE FUNCTION fv_send(src text, dst text, amount numeric, ip text) RETURNS text
 LANGUAGE plpgsql AS $$
 BEGIN
