@@ -483,6 +483,10 @@ subject_name(char subject)
 }
 
 /*
+ * The refusals' details are what a client may see (the bridge shows them):
+ * never the score, its level or a factor, which would let a client probe the
+ * thresholds; the record keeps them for the admins.
+ *
  * The decision in the money path: BLOCK refuses (WL047); HOLD holds the
  * request for review (a hold placement cannot be: it is blocked);
  * REQUIRE_VERIFICATION refuses (WL048) unless the owner presented a step-up
@@ -495,8 +499,13 @@ decide(FraudState *fs, FraudEntry *e, LedgerRequest *req, int64 owner_id,
 {
 	const char *method;
 
-	/* a hold placement is not held again for review: it is blocked */
-	if (strcmp(e->score.decision, "HOLD") == 0 && !req->reserve)
+	/*
+	 * Held for review: any posting but a hold placement (it reserves already)
+	 * and an FX conversion (its rate is of the moment); those are blocked.
+	 */
+	bool		can_hold = !req->reserve && strcmp(req->journal_type, "FX_CONVERSION") != 0;
+
+	if (strcmp(e->score.decision, "HOLD") == 0 && can_hold)
 	{
 		req->review = true;
 		req->review_expires_at = fs->now + (int64) fs->settings.review_hours * USECS_PER_HOUR;
@@ -508,10 +517,10 @@ decide(FraudState *fs, FraudEntry *e, LedgerRequest *req, int64 owner_id,
 		e->refused = true;
 		return ledger_refuse(r, ERRCODE_WALLET_FRAUD_BLOCK,
 							 pstrdup("transaction blocked by fraud detection"),
-							 psprintf("risk score %d (%s)%s", e->score.score, e->score.level,
-									  rule != NULL ? "; a fraud rule applies" :
-									  req->reserve && strcmp(e->score.decision, "HOLD") == 0 ?
-									  "; a hold cannot be held for review" : ""));
+							 pstrdup(rule != NULL ? "a fraud rule applies" :
+									 strcmp(e->score.decision, "HOLD") == 0 ?
+									 "the transaction's risk is too high to hold it for review" :
+									 "the transaction's risk is too high"));
 	}
 	if (strcmp(e->score.decision, "REQUIRE_VERIFICATION") != 0)
 		return true;
@@ -524,9 +533,8 @@ decide(FraudState *fs, FraudEntry *e, LedgerRequest *req, int64 owner_id,
 	e->refused = true;
 	return ledger_refuse(r, ERRCODE_WALLET_FRAUD_VERIFICATION_REQUIRED,
 						 pstrdup("verification required by fraud detection"),
-						 psprintf("risk score %d (%s): verify (purpose payment) and present "
-								  "the verification token with the request",
-								  e->score.score, e->score.level));
+						 pstrdup("verify (purpose payment) and present the verification "
+								 "token with the request"));
 }
 
 /*

@@ -105,7 +105,7 @@ cashier_blocked() { # CASE: the cashier WebSocket's debits of X are the FRAUD_BL
 # 1. a DENY rule naming X (its owner id); X's score is 10: a new device on a first posting
 RULE_X=$(sql -c "SELECT pg_wallet.fraud_add_rule('DENY', 'USER', '$X_OWNER', 'e2e: blocked')")
 cashier_blocked "deny rule"
-sellapay_blocked "deny rule" "risk score 10 (LOW); a fraud rule applies"
+sellapay_blocked "deny rule" "a fraud rule applies"
 check "deny rule: nothing of X's moved and no score was kept" test "$(x_state)" = "$X_BEFORE"
 sql -c "SELECT pg_wallet.fraud_disable_rule($RULE_X)" >/dev/null
 
@@ -116,7 +116,7 @@ sql -c "UPDATE pg_wallet.fraud_settings SET block_from = 30" >/dev/null
 IP_RANGE=$(sql -c "INSERT INTO pg_wallet.fraud_ip_reputation (ip_range, score, label)
 	VALUES ('127.0.0.1/32', 100, 'e2e: loopback as a bad range') RETURNING id")
 cashier_blocked "score"
-sellapay_blocked "score" "risk score 30 (MEDIUM)"
+sellapay_blocked "score" "the transaction's risk is too high"
 check "score: nothing of X's moved and no score was kept" test "$(x_state)" = "$X_BEFORE"
 
 # the paths that never answer FRAUD_BLOCK go through under a deny rule naming their owner and

@@ -1,8 +1,8 @@
 # shellcheck shell=bash
 # test/e2e/49_fraud_verify.sh — the fraud decision REQUIRE_VERIFICATION over the bridge
 # (issue 12, docs/fraud.md "Decisions"): with the weights set so that the address alone
-# scores, and the loopback range listed at 70 (HIGH, between verify_from 60 and block_from
-# 80), a cashier WebSocket transfer is refused until it carries a payment verification
+# scores, and the loopback range listed at 65 (HIGH, between verify_from 60 and hold_from
+# 70), a cashier WebSocket transfer is refused until it carries a payment verification
 # token (cashier_verify.js), and Sellapay's sendFundsToSellapay answers 403 with the reason.
 # The verified transfer's record keeps the decision and names the verification, and Tribble's
 # risk-score endpoint shows it. Nothing else posts; every currency sums to zero. The settings
@@ -29,7 +29,7 @@ SAVED=$(sql -c "SELECT row_to_json(s) FROM (SELECT weight_amount, weight_device,
 sql -c "UPDATE pg_wallet.fraud_settings SET weight_amount = 0, weight_device = 0,
 		weight_velocity = 0, weight_geo = 0, weight_ip = 100, verify_from = 60, block_from = 80" \
 	-c "INSERT INTO pg_wallet.fraud_ip_reputation (ip_range, score, label)
-		VALUES ('127.0.0.0/8', 70, 'e2e loopback')" >/dev/null
+		VALUES ('127.0.0.0/8', 65, 'e2e loopback')" >/dev/null
 
 export CASHIER_PSQL="$PGBIN/psql" PGHOST=$E2E_DIR PGPORT PGDATABASE=pgwallet
 RECEIPT=
@@ -58,7 +58,7 @@ VTT_P=$(sql -c "SELECT access_token FROM pg_wallet.login('verify-p@example.com',
 req GET "$T/transactions/$RECEIPT/risk-score" "" "$VTT_P"
 expect "Tribble risk-score of the verified transfer says REQUIRE_VERIFICATION" 200 \
 	".transactionId == \"$RECEIPT\"" '.decision == "REQUIRE_VERIFICATION"' \
-	'.riskLevel == "HIGH"' '.riskScore == 70' \
+	'.riskLevel == "HIGH"' '.riskScore == 65' \
 	'[.riskFactors[] | select(.name == "Verification")] | length == 1'
 
 # Sellapay: a user's payment is scored too; it has no way to carry a token: 403 with the reason

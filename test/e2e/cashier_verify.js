@@ -4,7 +4,7 @@
 // verify_otp; the OTP code read with $CASHIER_PSQL and the test hook); the token is single
 // use. `ws` from Debian (NODE_PATH=/usr/share/nodejs). Prints "ok - NAME" or
 // "not ok - NAME: DETAIL" lines, read by test/e2e/49_fraud_verify.sh.
-// Usage: node cashier_verify.js WS_URL TOKEN PRINCIPAL_ID TO_USER_ID
+// Usage: node cashier_verify.js WS_URL TOKEN PRINCIPAL_ID TO_USER_ID [hold]
 'use strict';
 const WebSocket = require('ws');
 const { execFileSync } = require('child_process');
@@ -100,4 +100,24 @@ async function main() {
 	c.ws.close();
 }
 
-main().catch((e) => { report('cashier_verify runs', false, e.stack); });
+// hold mode: a transfer that scores HOLD is held for review: the success frame says so
+async function hold() {
+	const c = await open();
+	if (c.error) { report('the payer connects (hold)', false, c.error); return; }
+	let f = await c.next();
+	f = await ask(c, 'transfer', { to_user_id: toUser, amount: 25, currency: 'KES',
+		reference: 'e2e-held-1' });
+	report('a transfer that scores HOLD is held for review',
+		f.type === 'success' && f.data.message === 'transfer held for review' &&
+		f.data.data.status === 'held_for_review' && Number.isInteger(f.data.data.hold_id) &&
+		f.data.data.amount === 25, JSON.stringify(f));
+	console.log(`hold ${f.data && f.data.data && f.data.data.hold_id}`);
+	f = await ask(c, 'transfer', { to_user_id: toUser, amount: 25, currency: 'KES',
+		reference: 'e2e-held-1' });
+	report('its retry under the same reference is the same hold',
+		f.type === 'success' && f.data.data.status === 'held_for_review', JSON.stringify(f));
+	c.ws.close();
+}
+
+(process.argv[6] === 'hold' ? hold() : main())
+	.catch((e) => { report('cashier_verify runs', false, e.stack); });
