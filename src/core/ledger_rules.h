@@ -17,9 +17,12 @@
  *	   calls commit() when the request was posted;
  *	4. after the core wrote journals, entries and accounts: write() once.
  * A hold is placed through the same path (a request that reserves instead
- * of posting: apply() sees req->reserve); a hold released without capture
- * gives back what its placement counted (hold_release); a capture's
- * reserved fee becomes legs through hold_fee_legs.
+ * of posting: apply() sees req->reserve). apply() may ask that a posting be
+ * held for review instead (req->review: reserved like a hold, kept in a hold
+ * row that post_hold posts as the request; holds_review.c). A hold
+ * released without capture gives back what its placement counted
+ * (hold_release); a capture's reserved fee becomes legs through
+ * hold_fee_legs.
  *
  * Never: a callback writes a balance, an entry or a journal; the core never
  * calls a rule by name.

@@ -78,8 +78,8 @@ sql -c "SELECT pg_wallet.fraud_review_reject($HOLD2, 'e2e: looks like a mule')" 
 check "rejected by an admin: the funds are available again" test "$(balances)" = \
 	"300.00 300.00 0.00 / 100.00"
 send 50 e2e-hold-2
-check "... and a retry of it is refused (422: the hold is no longer active)" \
-	test "$STATUS" != 200
+check "... and a retry of it is refused (409: the hold is no longer active)" \
+	test "$STATUS" = 409
 
 # the cashier WebSocket's transfer
 HTOKEN_P=$(sql -c "SELECT access_token FROM pg_wallet.login('hold-p@example.com',
