@@ -22,8 +22,10 @@
 #include "fmgr.h"
 #include "funcapi.h"
 #include "utils/builtins.h"
+#include "utils/lsyscache.h"
 #include "utils/timestamp.h"
 
+#include "core/direct.h"
 #include "core/holds_internal.h"
 #include "core/idempotency.h"
 #include "core/ledger_rules.h"
@@ -35,6 +37,7 @@ PG_FUNCTION_INFO_V1(wallet_expire_holds);
 
 
 static SPIPlanPtr hold_lock_plan = NULL;
+static SPIPlanPtr hold_lock_plan_010 = NULL;
 static SPIPlanPtr hold_insert_plan = NULL;
 static SPIPlanPtr hold_close_plan = NULL;
 static SPIPlanPtr hold_info_plan = NULL;
@@ -88,20 +91,27 @@ lock_hold(int64 hold_id, HoldRow *h)
 	HeapTuple	tup;
 	TupleDesc	desc;
 	bool		isnull;
+	/* a 0.1.0 schema (before ALTER EXTENSION UPDATE) has no review column */
+	bool		reviews = get_attnum(direct_relid("holds"), "review") != InvalidAttrNumber;
+	SPIPlanPtr *plan = reviews ? &hold_lock_plan : &hold_lock_plan_010;
 
-	wallet_plan(&hold_lock_plan,
-				"SELECT h.id, a.account_number, c.account_number, a.currency, cur.exponent,"
-				" h.amount, h.status, h.status = 'ACTIVE' AND h.expires_at <= now(),"
-				" h.journal_id, h.fee_minor, h.commission_minor, g.account_number,"
-				" h.limit_counted, a.owner_id, h.created_at, h.review"
-				" FROM pg_wallet.holds h"
-				" JOIN pg_wallet.accounts a ON a.id = h.account_id"
-				" JOIN pg_wallet.accounts c ON c.id = h.counterpart_account_id"
-				" JOIN pg_wallet.currencies cur ON cur.code = a.currency"
-				" LEFT JOIN pg_wallet.accounts g ON g.id = h.agent_account_id"
-				" WHERE h.id = $1 FOR UPDATE OF h",
-				1, argtypes);
-	if (SPI_execute_plan(hold_lock_plan, values, NULL, false, 1) != SPI_OK_SELECT)
+#define HOLD_LOCK_SELECT \
+	"SELECT h.id, a.account_number, c.account_number, a.currency, cur.exponent," \
+	" h.amount, h.status, h.status = 'ACTIVE' AND h.expires_at <= now()," \
+	" h.journal_id, h.fee_minor, h.commission_minor, g.account_number," \
+	" h.limit_counted, a.owner_id, h.created_at, "
+#define HOLD_LOCK_FROM \
+	" FROM pg_wallet.holds h" \
+	" JOIN pg_wallet.accounts a ON a.id = h.account_id" \
+	" JOIN pg_wallet.accounts c ON c.id = h.counterpart_account_id" \
+	" JOIN pg_wallet.currencies cur ON cur.code = a.currency" \
+	" LEFT JOIN pg_wallet.accounts g ON g.id = h.agent_account_id" \
+	" WHERE h.id = $1 FOR UPDATE OF h"
+	wallet_plan(plan, reviews ? HOLD_LOCK_SELECT "h.review" HOLD_LOCK_FROM :
+				HOLD_LOCK_SELECT "NULL::jsonb" HOLD_LOCK_FROM, 1, argtypes);
+#undef HOLD_LOCK_SELECT
+#undef HOLD_LOCK_FROM
+	if (SPI_execute_plan(*plan, values, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "hold look-up failed");
 	if (SPI_processed != 1)
 		ereport(ERROR,
