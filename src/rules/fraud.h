@@ -3,8 +3,9 @@
  * fraud.h
  *	  Fraud scoring as a member of the money rules (rules.c calls it from its
  *	  LedgerRules callbacks): the request context (fraud_context.c), the
- *	  owners' running statistics (fraud_stats.c) and the scoring itself
- *	  (fraud.c). docs/fraud.md describes the factors and the decisions.
+ *	  owners' running statistics (fraud_stats.c), the factors
+ *	  (fraud_factors.c) and the scoring itself (fraud.c). docs/fraud.md
+ *	  describes the factors and the decisions.
  *
  *-------------------------------------------------------------------------
  */
