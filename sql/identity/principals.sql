@@ -489,8 +489,9 @@ DECLARE
 	v_first text := pg_wallet._check_name(first_name, 'first_name', false);
 	v_last text := pg_wallet._check_name(last_name, 'last_name', false);
 	v_phone text := pg_wallet._normalize_phone(nullif(btrim(phone_number), ''));
+	old_phone text;
 BEGIN
-	PERFORM pg_wallet._principal_row(me.principal_id, true);	-- locked
+	old_phone := (pg_wallet._principal_row(me.principal_id, true)).phone_number;	-- locked
 	UPDATE pg_wallet.principals x
 	SET first_name = coalesce(v_first, x.first_name),
 		last_name = coalesce(v_last, x.last_name),
@@ -499,6 +500,10 @@ BEGIN
 		                         THEN NULL ELSE x.phone_verified_at END,
 		updated_at = now()
 	WHERE x.id = me.principal_id;
+	IF v_phone IS DISTINCT FROM old_phone AND v_phone IS NOT NULL THEN
+		-- fraud scoring's Credential Change factor (the rules layer keeps the stamp)
+		PERFORM pg_wallet._fraud_note_credential_change(me.owner_id, 'phone');
+	END IF;
 	RETURN pg_wallet.get_principal_by_id(me.principal_id);
 END
 $$;

@@ -488,6 +488,8 @@ BEGIN
 	SET hash = pg_wallet._password_hash(new_password), updated_at = now()
 	WHERE h.principal_id = p.id;
 	UPDATE pg_wallet.principals x SET failed_logins = 0, updated_at = now() WHERE x.id = p.id;
+	-- fraud scoring's Credential Change factor (the rules layer keeps the stamp)
+	PERFORM pg_wallet._fraud_note_credential_change(p.owner_id, 'password');
 	FOR s IN SELECT x.id FROM pg_wallet.auth_sessions x
 	         WHERE x.principal_id = p.id AND x.revoked_at IS NULL AND x.id <> me.session_id
 	LOOP

@@ -432,3 +432,36 @@ $$;
 COMMENT ON FUNCTION pg_wallet._fraud_config_changed() IS
 	'Internal: statement trigger of fraud_settings, fraud_rules and fraud_ip_reputation; '
 	'bumps the rules stamp so every backend reloads its cached fraud configuration.';
+
+-- Identity (a layer above) tells the rules that an owner's password or phone number changed;
+-- the rules never read identity's tables. The stamp is kept in the owner's statistics rows
+-- (one per currency of the owner's non-system accounts, created when missing), where the
+-- posting path reads it with the row it locks anyway: the first scored posting in each
+-- currency within credential_window_hours scores the Credential Change factor, and clears it.
+CREATE OR REPLACE FUNCTION pg_wallet._fraud_note_credential_change(owner_id bigint, what text)
+RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF what IS NULL OR what NOT IN ('password', 'phone') THEN
+		RAISE EXCEPTION 'what must be password or phone' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF owner_id IS NULL THEN
+		RETURN;
+	END IF;
+	INSERT INTO pg_wallet.fraud_owner_stats AS s (owner_id, currency, credential_change,
+		credential_changed_at)
+	SELECT DISTINCT a.owner_id, a.currency, what, now()
+	FROM pg_wallet.accounts a
+	WHERE a.owner_id = _fraud_note_credential_change.owner_id AND NOT a.is_system
+	ORDER BY 1, 2
+	ON CONFLICT ON CONSTRAINT fraud_owner_stats_pkey DO UPDATE
+	SET credential_change = excluded.credential_change,
+		credential_changed_at = excluded.credential_changed_at;
+END
+$$;
+COMMENT ON FUNCTION pg_wallet._fraud_note_credential_change(bigint, text) IS
+	'Internal (identity calls it): the owner''s password or phone (what) changed now; the first '
+	'scored posting in each currency within fraud_settings.credential_window_hours scores the '
+	'Credential Change factor. Not granted to PUBLIC.';

@@ -149,12 +149,12 @@ COMMENT ON TABLE pg_wallet.account_stripes IS
 CREATE TABLE pg_wallet.fraud_settings (
 	id boolean PRIMARY KEY DEFAULT true CHECK (id),
 	-- the weight of each factor, in hundredths: the overall score is sum(score x weight) /
-	-- sum(weight)
-	weight_amount smallint NOT NULL DEFAULT 25 CHECK (weight_amount BETWEEN 0 AND 100),
-	weight_device smallint NOT NULL DEFAULT 20 CHECK (weight_device BETWEEN 0 AND 100),
-	weight_velocity smallint NOT NULL DEFAULT 20 CHECK (weight_velocity BETWEEN 0 AND 100),
+	-- sum(weight); the defaults of all eight sum to 100
+	weight_amount smallint NOT NULL DEFAULT 20 CHECK (weight_amount BETWEEN 0 AND 100),
+	weight_device smallint NOT NULL DEFAULT 15 CHECK (weight_device BETWEEN 0 AND 100),
+	weight_velocity smallint NOT NULL DEFAULT 15 CHECK (weight_velocity BETWEEN 0 AND 100),
 	weight_geo smallint NOT NULL DEFAULT 15 CHECK (weight_geo BETWEEN 0 AND 100),
-	weight_ip smallint NOT NULL DEFAULT 20 CHECK (weight_ip BETWEEN 0 AND 100),
+	weight_ip smallint NOT NULL DEFAULT 15 CHECK (weight_ip BETWEEN 0 AND 100),
 	-- risk levels: LOW below medium_from, then MEDIUM, HIGH, CRITICAL
 	medium_from smallint NOT NULL DEFAULT 30,
 	high_from smallint NOT NULL DEFAULT 60,
@@ -175,7 +175,24 @@ CREATE TABLE pg_wallet.fraud_settings (
 	model_version text NOT NULL DEFAULT '1.0.0' CHECK (model_version ~ '^[0-9A-Za-z.+-]{1,20}$'),
 	is_enabled boolean NOT NULL DEFAULT true,
 	updated_at timestamptz NOT NULL DEFAULT now(),
-	CHECK (weight_amount + weight_device + weight_velocity + weight_geo + weight_ip > 0),
+	-- the weights of the factors of issue 12's second list (docs/fraud.md), in hundredths
+	weight_beneficiary smallint NOT NULL DEFAULT 5
+		CHECK (weight_beneficiary BETWEEN 0 AND 100),
+	weight_credential smallint NOT NULL DEFAULT 10 CHECK (weight_credential BETWEEN 0 AND 100),
+	weight_round smallint NOT NULL DEFAULT 5 CHECK (weight_round BETWEEN 0 AND 100),
+	-- coordinates: a speed over this since the last located posting is impossible travel
+	max_travel_kmh integer NOT NULL DEFAULT 900 CHECK (max_travel_kmh BETWEEN 1 AND 100000),
+	-- credential change: the first scored posting this many hours after a password or phone
+	-- change scores
+	credential_window_hours integer NOT NULL DEFAULT 24
+		CHECK (credential_window_hours BETWEEN 1 AND 720),
+	-- round amount just under a limit: 1, 2 or 5 x 10^k major units, from round_from_major
+	-- on, and an amount at most round_margin_bp hundredths of a per cent below it
+	round_from_major bigint NOT NULL DEFAULT 1000
+		CHECK (round_from_major BETWEEN 1 AND 1000000000000),
+	round_margin_bp smallint NOT NULL DEFAULT 200 CHECK (round_margin_bp BETWEEN 1 AND 5000),
+	CHECK (weight_amount + weight_device + weight_velocity + weight_geo + weight_ip
+		+ weight_beneficiary + weight_credential + weight_round > 0),
 	CHECK (0 < medium_from AND medium_from <= high_from AND high_from <= critical_from
 		AND critical_from <= 100)
 );
@@ -200,6 +217,17 @@ CREATE TABLE pg_wallet.fraud_owner_stats (
 	-- the last few distinct countries, most recent first
 	countries text[] NOT NULL DEFAULT '{}' CHECK (cardinality(countries) <= 5),
 	updated_at timestamptz NOT NULL DEFAULT now(),
+	-- the last coordinates of a located posting, in millionths of a degree, and when
+	-- (-infinity: none yet)
+	last_lat_e6 integer NOT NULL DEFAULT 0 CHECK (last_lat_e6 BETWEEN -90000000 AND 90000000),
+	last_lon_e6 integer NOT NULL DEFAULT 0
+		CHECK (last_lon_e6 BETWEEN -180000000 AND 180000000),
+	located_at timestamptz NOT NULL DEFAULT '-infinity',
+	-- the owner's last password or phone change not yet followed by a scored posting
+	-- (pg_wallet._fraud_note_credential_change; '' and -infinity: none)
+	credential_change text NOT NULL DEFAULT ''
+		CHECK (credential_change IN ('', 'password', 'phone')),
+	credential_changed_at timestamptz NOT NULL DEFAULT '-infinity',
 	PRIMARY KEY (owner_id, currency)
 ) WITH (fillfactor = 80);	-- room on the page: the posting's update stays HOT
 COMMENT ON TABLE pg_wallet.fraud_owner_stats IS
@@ -216,6 +244,17 @@ CREATE TABLE pg_wallet.fraud_known_devices (
 );
 COMMENT ON TABLE pg_wallet.fraud_known_devices IS
 	'Devices (SHA-256 of the device id) from which an owner''s postings were accepted.';
+
+-- Accounts an owner has paid (the credited account of a posted scored posting): the New
+-- Beneficiary factor probes it by primary key; written only when a new one is paid.
+CREATE TABLE pg_wallet.fraud_known_beneficiaries (
+	owner_id bigint NOT NULL REFERENCES pg_wallet.owners (id),
+	account_id bigint NOT NULL,
+	first_paid timestamptz NOT NULL DEFAULT now(),
+	PRIMARY KEY (owner_id, account_id)
+);
+COMMENT ON TABLE pg_wallet.fraud_known_beneficiaries IS
+	'Accounts (by id) to which an owner''s scored postings have paid money.';
 
 CREATE TABLE pg_wallet.fraud_ip_reputation (
 	id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,

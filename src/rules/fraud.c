@@ -48,7 +48,7 @@
 
 static const char *const factor_names[FF_COUNT] = {
 	"Amount Deviation", "Device Mismatch", "Velocity Check", "Geographic Anomaly",
-	"IP Reputation"
+	"IP Reputation", "New Beneficiary", "Credential Change", "Round Amount"
 };
 
 /* One scored request of the batch. */
@@ -60,6 +60,8 @@ typedef struct FraudEntry
 	const char *request_ref;
 	int64		amount_minor;
 	int			exponent;
+	FraudBeneficiary ben;
+	int64		beneficiary_id; /* the credited account, when ben is not FB_NONE */
 	FraudScore	score;
 	bool		posted;
 	bool		refused;		/* refused by the decision (BLOCK, unverified) */
@@ -84,190 +86,29 @@ typedef struct FraudState
 	FraudEntry *pending;		/* the entry of the request being applied */
 } FraudState;
 
-/* ---------------------------------------------------------------------
- * The factors
- * ---------------------------------------------------------------------
- */
-static int64
-isqrt64(int64 v)
-{
-	int64		r = 0;
-
-	for (int64 bit = ((int64) 1) << 62; bit > 0; bit >>= 2)
-	{
-		if (v >= r + bit)
-		{
-			v -= r + bit;
-			r = (r >> 1) + bit;
-		}
-		else
-			r >>= 1;
-	}
-	return r;
-}
-
-/*
- * Amount deviation: how many standard deviations the amount lies above the
- * owner's mean (z), with the deviation floored at a tenth of the mean (and
- * one minor unit) so that a steady history does not make any change
- * extreme; score = 25 per unit of z, 100 from z = 4. Amounts at or below
- * the mean, and owners with fewer than two earlier postings, score 0.
- */
-static void
-factor_amount(const FraudStats *st, int64 amount_minor, FraudFactor *f)
-{
-	int128		x = (int128) amount_minor * 10000;
-	int128		mean = st->mean_e4;
-	int128		var,
-				floor_sd,
-				d2,
-				q;
-	int64		z_e2;
-	int64		ratio_e1;
-
-	if (st->tx_count < 2)
-	{
-		f->score = 0;
-		f->explanation = psprintf("Not enough history: %lld earlier transactions",
-								  (long long) st->tx_count);
-		return;
-	}
-	if (x <= mean || mean <= 0)
-	{
-		f->score = 0;
-		f->explanation = pstrdup("Amount is within user average");
-		return;
-	}
-	var = st->m2_e8 / (st->tx_count - 1);
-	floor_sd = Max(mean / 10, 10000);
-	var = Max(var, floor_sd * floor_sd);
-	ratio_e1 = (int64) Min((x * 10) / mean, (int128) PG_INT64_MAX);
-	if (x - mean > (((int128) 1) << 56) ||
-		__builtin_mul_overflow((x - mean), (x - mean), &d2) ||
-		__builtin_mul_overflow(d2, (int128) 10000, &d2) ||
-		(q = d2 / var) > (int128) 1000000000000)
-		z_e2 = 1000000;
-	else
-		z_e2 = isqrt64((int64) q);
-	f->score = (int) Min(z_e2 / 4, 100);
-	f->explanation = psprintf("Amount is %lld.%lldx user average transaction "
-							  "(%lld.%02lld standard deviations above it)",
-							  (long long) (ratio_e1 / 10), (long long) (ratio_e1 % 10),
-							  (long long) (z_e2 / 100), (long long) (z_e2 % 100));
-}
-
-static void
-factor_device(const FraudStats *st, const FraudContext *ctx, FraudFactor *f)
-{
-	if (ctx == NULL || !ctx->has_device)
-	{
-		f->score = 0;
-		f->explanation = pstrdup("No device id in the request context");
-	}
-	else if (st->device_known)
-	{
-		f->score = 0;
-		f->explanation = pstrdup("Known device");
-	}
-	else if (st->tx_count == 0)
-	{
-		f->score = 50;
-		f->explanation = pstrdup("First device seen for this user");
-	}
-	else
-	{
-		f->score = 80;
-		f->explanation = pstrdup("New device detected - first time from this device");
-	}
-}
-
-/*
- * Velocity: postings in the owner's current minute and hour windows, this
- * one included (c); each window scores (c - 1) x 100 / its ceiling, capped
- * at 100; the factor is the higher of the two.
- */
-static void
-factor_velocity(const FraudSettings *s, const FraudStats *st, TimestampTz now,
-				FraudFactor *f)
-{
-	int64		m = fraud_in_window(st->minute_start, now, USECS_PER_MINUTE) ?
-		st->minute_count : 0;
-	int64		h = fraud_in_window(st->hour_start, now, USECS_PER_HOUR) ? st->hour_count : 0;
-	int64		sm = Min(m * 100 / s->max_per_minute, 100);
-	int64		sh = Min(h * 100 / s->max_per_hour, 100);
-
-	f->score = (int) Max(sm, sh);
-	f->explanation = psprintf("%lld transactions in the last minute, %lld in the last hour "
-							  "(ceilings %d and %d)%s", (long long) (m + 1),
-							  (long long) (h + 1), s->max_per_minute, s->max_per_hour,
-							  f->score >= 100 ? " - over the ceiling" :
-							  f->score >= 50 ? " - elevated but within limits" : "");
-}
-
-static void
-factor_geo(const FraudStats *st, const FraudContext *ctx, FraudFactor *f)
-{
-	f->score = 0;
-	if (ctx == NULL || ctx->country[0] == '\0')
-	{
-		f->explanation = pstrdup("No country in the request context");
-		return;
-	}
-	if (st->ncountries == 0)
-	{
-		f->explanation = pstrdup("No country history for this user yet");
-		return;
-	}
-	for (int i = 0; i < st->ncountries; i++)
-		if (strcmp(st->countries[i], ctx->country) == 0)
-		{
-			f->explanation = pstrdup("Transaction location consistent with user profile");
-			return;
-		}
-	f->score = 70;
-	f->explanation = psprintf("Country %s is not among the user's recent countries",
-							  ctx->country);
-}
-
-static void
-factor_ip(const FraudContext *ctx, bool has_rep, int ip_score, const char *label,
-		  FraudFactor *f)
-{
-	f->score = 0;
-	if (ctx == NULL || !ctx->has_ip)
-		f->explanation = pstrdup("No IP address in the request context");
-	else if (!has_rep)
-		f->explanation = pstrdup("No reputation entry for the address");
-	else
-	{
-		f->score = ip_score;
-		f->explanation = psprintf("IP in a range listed as %s", label);
-	}
-}
-
 /*
  * Score one request: each factor, the weighted mean (rounded half up), the
  * level, the decision (before rules) and the confidence: 40 % without
  * history rising to 100 % at min_samples earlier postings, less 10 points
- * for each of device, IP and country missing from the context.
+ * for each of device, IP and location (country or coordinates) missing from
+ * the context.
  */
 void
 fraud_score(const FraudSettings *s, const FraudStats *st, const FraudContext *ctx,
-			int64 amount_minor, int exponent, bool has_ip_rep, int ip_score,
-			const char *ip_label, TimestampTz now, FraudScore *out)
+			int64 amount_minor, int exponent, FraudBeneficiary ben, bool has_ip_rep,
+			int ip_score, const char *ip_label, TimestampTz now, FraudScore *out)
 {
 	int			weights[FF_COUNT] = {s->w_amount, s->w_device, s->w_velocity, s->w_geo,
-	s->w_ip};
+	s->w_ip, s->w_beneficiary, s->w_credential, s->w_round};
 	int64		sum = 0,
 				wsum = 0;
 	int64		conf;
+	int32		lat,
+				lon;
 
 	memset(out, 0, sizeof(*out));
-	factor_amount(st, amount_minor, &out->factors[FF_AMOUNT]);
-	factor_device(st, ctx, &out->factors[FF_DEVICE]);
-	factor_velocity(s, st, now, &out->factors[FF_VELOCITY]);
-	factor_geo(st, ctx, &out->factors[FF_GEO]);
-	factor_ip(ctx, has_ip_rep, ip_score, ip_label, &out->factors[FF_IP]);
+	fraud_factors(s, st, ctx, amount_minor, exponent, ben, has_ip_rep, ip_score, ip_label,
+				  now, out->factors);
 	for (int i = 0; i < FF_COUNT; i++)
 	{
 		out->factors[i].weight = weights[i];
@@ -286,7 +127,7 @@ fraud_score(const FraudSettings *s, const FraudStats *st, const FraudContext *ct
 		conf -= 10;
 	if (ctx == NULL || !ctx->has_ip)
 		conf -= 10;
-	if (ctx == NULL || ctx->country[0] == '\0')
+	if ((ctx == NULL || ctx->country[0] == '\0') && !fraud_context_location(ctx, &lat, &lon))
 		conf -= 10;
 	out->confidence_pct = (int) Max(conf, 10);
 }
@@ -538,6 +379,28 @@ decide(FraudState *fs, FraudEntry *e, LedgerRequest *req, int64 owner_id,
 }
 
 /*
+ * The request's credited account as the New Beneficiary factor sees it: an
+ * index probe of the owner's known beneficiaries, unless a posting earlier
+ * in the batch already paid it.
+ */
+static void
+beneficiary(FraudState *fs, FraudEntry *e, const LedgerRequest *req,
+			const LedgerAccountView *accts)
+{
+	const LedgerAccountView *credited = req->nlegs >= 2 && req->legs[1].side == SIDE_CREDIT ?
+		&accts[1] : NULL;
+
+	e->ben = fraud_beneficiary(e->stats->owner_id, credited);
+	if (e->ben == FB_NONE)
+		return;
+	e->beneficiary_id = credited->id;
+	for (int i = 0; i < fs->nentries - 1 && e->ben == FB_NEW; i++)
+		if (fs->entries[i].posted && fs->entries[i].stats->owner_id == e->stats->owner_id &&
+			fs->entries[i].beneficiary_id == e->beneficiary_id)
+			e->ben = FB_KNOWN;
+}
+
+/*
  * Score one resolved request and decide (decide()). The score is kept for
  * write(), whatever the core then does.
  */
@@ -563,8 +426,10 @@ fraud_apply(void *state, LedgerRequest *req, const LedgerAccountView *accts,
 	e->request_ref = req->idempotency_key;
 	e->amount_minor = req->legs[0].amount_minor;
 	e->exponent = accts[0].exponent;
+	beneficiary(fs, e, req, accts);
 	fraud_score(&fs->settings, st, fs->has_ctx ? &fs->ctx : NULL, e->amount_minor,
-				e->exponent, fs->has_ip_rep, fs->ip_score, fs->ip_label, fs->now, &e->score);
+				e->exponent, e->ben, fs->has_ip_rep, fs->ip_score, fs->ip_label, fs->now,
+				&e->score);
 	rule = match_rule(fs, accts[0].owner_id, req);
 	if (rule != NULL)
 	{
@@ -588,8 +453,7 @@ fraud_commit(void *state)
 	if (e == NULL)
 		return;
 	e->posted = true;
-	fraud_stats_add(e->stats, e->amount_minor, fs->has_ctx ? fs->ctx.country : NULL,
-					fs->now);
+	fraud_stats_add(e->stats, e->amount_minor, fs->has_ctx ? &fs->ctx : NULL, fs->now);
 	if (fs->has_ctx && fs->ctx.has_device)
 		e->stats->device_known = true;
 	fs->pending = NULL;
@@ -631,7 +495,8 @@ entry_recorded(const FraudEntry *e)
  * Once per batch, after the core's writes: the statistics of the owners
  * whose postings were posted (and the devices they posted from), the score
  * of each posted request and of each blocked one whose refusal was
- * recorded, then each HIGH and CRITICAL one is announced.
+ * recorded, the new beneficiaries paid, then each HIGH and CRITICAL one is
+ * announced.
  */
 void
 fraud_write(void *state)
@@ -672,6 +537,10 @@ fraud_write(void *state)
 		nrecs++;
 	}
 	fraud_store_scores(recs, nrecs);
+	for (int i = 0; i < fs->nentries; i++)
+		if (fs->entries[i].posted && fs->entries[i].ben == FB_NEW)
+			fraud_remember_beneficiary(fs->entries[i].stats->owner_id,
+									   fs->entries[i].beneficiary_id, fs->now);
 	for (int i = 0; i < fs->nentries; i++)
 	{
 		FraudEntry *e = &fs->entries[i];

@@ -3,8 +3,9 @@
  * fraud.h
  *	  Fraud scoring as a member of the money rules (rules.c calls it from its
  *	  LedgerRules callbacks): the request context (fraud_context.c), the
- *	  owners' running statistics (fraud_stats.c) and the scoring itself
- *	  (fraud.c). docs/fraud.md describes the factors and the decisions.
+ *	  owners' running statistics (fraud_stats.c), the factors
+ *	  (fraud_factors.c) and the scoring itself (fraud.c). docs/fraud.md
+ *	  describes the factors and the decisions.
  *
  *-------------------------------------------------------------------------
  */
@@ -36,7 +37,10 @@ typedef struct FraudSettings
 				w_device,
 				w_velocity,
 				w_geo,
-				w_ip;
+				w_ip,
+				w_beneficiary,
+				w_credential,
+				w_round;
 	int			medium_from,
 				high_from,
 				critical_from,
@@ -47,6 +51,10 @@ typedef struct FraudSettings
 	int			max_per_minute,
 				max_per_hour,
 				min_samples;
+	int			max_travel_kmh;
+	int			credential_window_h;
+	int64		round_from_major;
+	int			round_margin_bp;
 	char		model_version[24];
 	bool		any_rules;		/* an active allow/deny rule exists */
 	bool		any_ip_rep;		/* an IP reputation range exists */
@@ -69,6 +77,11 @@ typedef struct FraudStats
 	int			hour_count;
 	int			ncountries;
 	char		countries[FRAUD_MAX_COUNTRIES][3];
+	int32		lat_e6;			/* the last located posting's coordinates */
+	int32		lon_e6;
+	TimestampTz located_at;		/* DT_NOBEGIN: none yet */
+	char		credential_change[12];	/* "password", "phone" or "" */
+	TimestampTz credential_changed_at;	/* DT_NOBEGIN: none pending */
 	bool		device_known;	/* the context's device is known for the owner */
 	bool		dirty;
 } FraudStats;
@@ -80,6 +93,9 @@ typedef enum FraudFactorKind
 	FF_VELOCITY,
 	FF_GEO,
 	FF_IP,
+	FF_BENEFICIARY,
+	FF_CREDENTIAL,
+	FF_ROUND,
 	FF_COUNT
 } FraudFactorKind;
 
@@ -91,7 +107,15 @@ typedef struct FraudFactor
 } FraudFactor;
 
 /* Columns of a fraud_owner_stats row that fraud_stats_fill() reads, in its order. */
-#define FRAUD_STATS_NCOLS 8
+#define FRAUD_STATS_NCOLS 13
+
+/* The credited account of a request, as the New Beneficiary factor sees it. */
+typedef enum FraudBeneficiary
+{
+	FB_NONE,					/* no credited account of another owner (own, system) */
+	FB_KNOWN,					/* paid before by the owner */
+	FB_NEW						/* never paid by the owner */
+} FraudBeneficiary;
 
 /* One score. */
 typedef struct FraudScore
@@ -142,11 +166,14 @@ extern void fraud_load_settings(FraudSettings *s, int64 generation);
 extern bool fraud_owner_is_user(int64 owner_id);
 extern void fraud_load_stats(FraudStats *st, const FraudContext *ctx);
 extern void fraud_stats_fill(FraudStats *st, const Datum *values);
+extern FraudBeneficiary fraud_beneficiary(int64 owner_id, const LedgerAccountView *credited);
+extern void fraud_remember_beneficiary(int64 owner_id, int64 account_id, TimestampTz now);
+extern bool fraud_context_location(const FraudContext *ctx, int32 *lat_e6, int32 *lon_e6);
 extern bool fraud_device_known(const FraudStats *st, const FraudContext *ctx);
 extern void fraud_remember_device(const FraudStats *st, const FraudContext *ctx,
 								  TimestampTz now);
 extern bool fraud_in_window(TimestampTz start, TimestampTz now, int64 length);
-extern void fraud_stats_add(FraudStats *st, int64 amount_minor, const char *country,
+extern void fraud_stats_add(FraudStats *st, int64 amount_minor, const FraudContext *ctx,
 							TimestampTz now);
 extern int	fraud_load_rules(const FraudContext *ctx, int64 *owners, int nowners,
 							 char **accounts, int naccounts, FraudRule **out);
@@ -168,10 +195,17 @@ extern bool fraud_apply(void *state, LedgerRequest *req, const LedgerAccountView
 extern void fraud_commit(void *state);
 extern void fraud_write(void *state);
 
+/* fraud_factors.c: the factors of one request */
+extern void fraud_factors(const FraudSettings *s, const FraudStats *st, const FraudContext *ctx,
+						  int64 amount_minor, int exponent, FraudBeneficiary ben,
+						  bool has_ip_rep, int ip_score, const char *ip_label, TimestampTz now,
+						  FraudFactor *out);
+
 /* fraud.c: scoring, shared by the posting path and the preview */
 extern void fraud_score(const FraudSettings *s, const FraudStats *st, const FraudContext *ctx,
-						int64 amount_minor, int exponent, bool has_ip_rep, int ip_score,
-						const char *ip_label, TimestampTz now, FraudScore *out);
+						int64 amount_minor, int exponent, FraudBeneficiary ben,
+						bool has_ip_rep, int ip_score, const char *ip_label, TimestampTz now,
+						FraudScore *out);
 extern Jsonb *fraud_factors_jsonb(const FraudScore *sc);
 
 #endif							/* FRAUD_H */

@@ -65,6 +65,47 @@ fraud_context(void)
 	return &context;
 }
 
+/* A coordinate's decimal text (validated: at most 6 decimals) in millionths of a degree. */
+static int32
+coordinate_e6(const char *text)
+{
+	const char *p = text;
+	bool		neg = *p == '-';
+	int64		v = 0;
+	int			decimals = -1;
+
+	if (neg)
+		p++;
+	for (; *p && decimals < 6; p++)
+	{
+		if (*p == '.')
+			decimals = 0;
+		else
+		{
+			v = v * 10 + (*p - '0');
+			if (decimals >= 0)
+				decimals++;
+		}
+	}
+	for (decimals = Max(decimals, 0); decimals < 6; decimals++)
+		v *= 10;
+	return (int32) (neg ? -v : v);
+}
+
+/*
+ * The context's coordinates in millionths of a degree; false when it has
+ * no context or not both of lat and lon.
+ */
+bool
+fraud_context_location(const FraudContext *ctx, int32 *lat_e6, int32 *lon_e6)
+{
+	if (ctx == NULL || ctx->lat[0] == '\0' || ctx->lon[0] == '\0')
+		return false;
+	*lat_e6 = coordinate_e6(ctx->lat);
+	*lon_e6 = coordinate_e6(ctx->lon);
+	return true;
+}
+
 static void
 bad_context(const char *key, const char *what)
 {

@@ -27,9 +27,10 @@ PG_FUNCTION_INFO_V1(wallet_fraud_score_preview);
 
 static SPIPlanPtr account_plan = NULL;
 
-/* The account's owner, currency, exponent and system flag; false when unknown. */
+/* The account's owner, currency, exponent, system flag and id; false when unknown. */
 static bool
-preview_account(const char *number, FraudStats *st, int *exponent, bool *is_system)
+preview_account(const char *number, FraudStats *st, int *exponent, bool *is_system,
+				int64 *id)
 {
 	Oid			argtypes[1] = {TEXTOID};
 	Datum		values[1] = {CStringGetTextDatum(number)};
@@ -38,7 +39,7 @@ preview_account(const char *number, FraudStats *st, int *exponent, bool *is_syst
 	bool		isnull;
 
 	wallet_plan(&account_plan,
-				"SELECT owner_id, currency, exponent, is_system FROM pg_wallet.accounts"
+				"SELECT owner_id, currency, exponent, is_system, id FROM pg_wallet.accounts"
 				" WHERE account_number = $1", 1, argtypes);
 	if (SPI_execute_plan(account_plan, values, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "account read failed");
@@ -50,7 +51,24 @@ preview_account(const char *number, FraudStats *st, int *exponent, bool *is_syst
 	text_to_cstring_buffer(DatumGetTextPP(SPI_getbinval(t, d, 2, &isnull)), st->currency, 4);
 	*exponent = DatumGetInt16(SPI_getbinval(t, d, 3, &isnull));
 	*is_system = DatumGetBool(SPI_getbinval(t, d, 4, &isnull));
+	*id = DatumGetInt64(SPI_getbinval(t, d, 5, &isnull));
 	return true;
+}
+
+/* The counterpart as the New Beneficiary factor sees it (FB_NONE when none or unknown). */
+static FraudBeneficiary
+preview_beneficiary(const FraudStats *st, const char *counterpart)
+{
+	FraudStats	cp;
+	LedgerAccountView v;
+	int			exponent;
+
+	memset(&cp, 0, sizeof(cp));
+	if (counterpart == NULL ||
+		!preview_account(counterpart, &cp, &exponent, &v.is_system, &v.id))
+		return FB_NONE;
+	v.owner_id = cp.owner_id;
+	return fraud_beneficiary(st->owner_id, &v);
 }
 
 /* A time as ISO 8601 UTC, to the second. */
@@ -108,6 +126,7 @@ wallet_fraud_score_preview(PG_FUNCTION_ARGS)
 	FraudScore	sc;
 	int			exponent;
 	bool		is_system;
+	int64		account_id;
 	int64		amount;
 	bool		has_rep;
 	int			ip_score = 0;
@@ -123,7 +142,7 @@ wallet_fraud_score_preview(PG_FUNCTION_ARGS)
 				 errmsg("amount must not be null")));
 	memset(&st, 0, sizeof(st));
 	SPI_connect();
-	if (!preview_account(account, &st, &exponent, &is_system))
+	if (!preview_account(account, &st, &exponent, &is_system, &account_id))
 		ereport(ERROR,
 				(errcode(ERRCODE_WALLET_ACCOUNT_NOT_FOUND),
 				 errmsg("account %s does not exist", account)));
@@ -143,8 +162,8 @@ wallet_fraud_score_preview(PG_FUNCTION_ARGS)
 
 		fraud_load_stats(&st, ctx);
 		has_rep = s.any_ip_rep && fraud_ip_reputation(ctx, &ip_score, &ip_label);
-		fraud_score(&s, &st, ctx, amount, exponent, has_rep, ip_score, ip_label,
-					GetCurrentTransactionStartTimestamp(), &sc);
+		fraud_score(&s, &st, ctx, amount, exponent, preview_beneficiary(&st, counterpart),
+					has_rep, ip_score, ip_label, GetCurrentTransactionStartTimestamp(), &sc);
 		rule = s.any_rules ? preview_rule(ctx, &st, counterpart, &deny) : NULL;
 		if (rule != NULL)
 		{

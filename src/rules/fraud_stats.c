@@ -4,13 +4,14 @@
  *	  What fraud scoring reads: its settings (cached per backend with the
  *	  rules stamp), the owners' kinds, the running statistics of an owner in
  *	  a currency as numbers (fraud_owner_stats: count, mean and Welford M2
- *	  of amounts, velocity windows, recent countries) and their update,
- *	  known devices, IP reputation ranges and allow/deny rules. Every read
+ *	  of amounts, velocity windows, recent countries, last coordinates, a
+ *	  pending credential change) and their update, known devices and
+ *	  beneficiaries, IP reputation ranges and allow/deny rules. Every read
  *	  is an index probe by key: the cost of a score does not grow with an
  *	  owner's history.
  *
- * Owns: fraud_known_devices (written only here, in the posting's
- * transaction), the settings cache. Never: writes balances or journals;
+ * Owns: fraud_known_devices and fraud_known_beneficiaries (written only
+ * here, in the posting's transaction), the settings cache. Never: writes balances or journals;
  * locks or writes fraud_owner_stats (fraud_store.c does, in the posting
  * path).
  *
@@ -48,6 +49,7 @@ static SPIPlanPtr device_plan = NULL;
 static SPIPlanPtr device_write_plan = NULL;
 static SPIPlanPtr rules_plan = NULL;
 static SPIPlanPtr ip_plan = NULL;
+static SPIPlanPtr beneficiary_write_plan = NULL;
 
 /* ---------------------------------------------------------------------
  * int128 <-> numeric
@@ -139,7 +141,9 @@ fraud_load_settings(FraudSettings *s, int64 generation)
 				"SELECT s.is_enabled, s.weight_amount, s.weight_device, s.weight_velocity,"
 				" s.weight_geo, s.weight_ip, s.medium_from, s.high_from, s.critical_from,"
 				" s.block_from, s.max_per_minute, s.max_per_hour, s.min_samples,"
-				" s.model_version,"
+				" s.model_version, s.weight_beneficiary, s.weight_credential, s.weight_round,"
+				" s.max_travel_kmh, s.credential_window_hours, s.round_from_major,"
+				" s.round_margin_bp,"
 				" EXISTS (SELECT FROM pg_wallet.fraud_rules r WHERE r.is_active),"
 				" EXISTS (SELECT FROM pg_wallet.fraud_ip_reputation i),"
 				" s.verify_from, s.hold_from, s.review_hours"
@@ -166,11 +170,18 @@ fraud_load_settings(FraudSettings *s, int64 generation)
 		s->min_samples = DatumGetInt32(SPI_getbinval(t, d, 13, &isnull));
 		strlcpy(s->model_version, TextDatumGetCString(SPI_getbinval(t, d, 14, &isnull)),
 				sizeof(s->model_version));
-		s->any_rules = DatumGetBool(SPI_getbinval(t, d, 15, &isnull));
-		s->any_ip_rep = DatumGetBool(SPI_getbinval(t, d, 16, &isnull));
-		s->verify_from = DatumGetInt16(SPI_getbinval(t, d, 17, &isnull));
-		s->hold_from = DatumGetInt16(SPI_getbinval(t, d, 18, &isnull));
-		s->review_hours = DatumGetInt32(SPI_getbinval(t, d, 19, &isnull));
+		s->w_beneficiary = DatumGetInt16(SPI_getbinval(t, d, 15, &isnull));
+		s->w_credential = DatumGetInt16(SPI_getbinval(t, d, 16, &isnull));
+		s->w_round = DatumGetInt16(SPI_getbinval(t, d, 17, &isnull));
+		s->max_travel_kmh = DatumGetInt32(SPI_getbinval(t, d, 18, &isnull));
+		s->credential_window_h = DatumGetInt32(SPI_getbinval(t, d, 19, &isnull));
+		s->round_from_major = DatumGetInt64(SPI_getbinval(t, d, 20, &isnull));
+		s->round_margin_bp = DatumGetInt16(SPI_getbinval(t, d, 21, &isnull));
+		s->any_rules = DatumGetBool(SPI_getbinval(t, d, 22, &isnull));
+		s->any_ip_rep = DatumGetBool(SPI_getbinval(t, d, 23, &isnull));
+		s->verify_from = DatumGetInt16(SPI_getbinval(t, d, 24, &isnull));
+		s->hold_from = DatumGetInt16(SPI_getbinval(t, d, 25, &isnull));
+		s->review_hours = DatumGetInt32(SPI_getbinval(t, d, 26, &isnull));
 	}
 	/* no settings row: scoring is off */
 	cached_settings = *s;
@@ -283,6 +294,12 @@ fraud_stats_fill(FraudStats *st, const Datum *v)
 		if (!nulls[i])
 			text_to_cstring_buffer(DatumGetTextPP(elems[i]),
 								   st->countries[st->ncountries++], 3);
+	st->lat_e6 = DatumGetInt32(v[8]);
+	st->lon_e6 = DatumGetInt32(v[9]);
+	st->located_at = DatumGetTimestampTz(v[10]);
+	text_to_cstring_buffer(DatumGetTextPP(v[11]), st->credential_change,
+						   sizeof(st->credential_change));
+	st->credential_changed_at = DatumGetTimestampTz(v[12]);
 	st->exists = true;
 }
 
@@ -300,10 +317,11 @@ fraud_load_stats(FraudStats *st, const FraudContext *ctx)
 	bool		isnull;
 
 	st->exists = false;
-	st->minute_start = st->hour_start = DT_NOBEGIN;
+	st->minute_start = st->hour_start = st->located_at = st->credential_changed_at = DT_NOBEGIN;
 	wallet_plan(&stats_read_plan,
 				"SELECT tx_count, mean_e4, m2_e8, minute_start, minute_count, hour_start,"
-				" hour_count, countries FROM pg_wallet.fraud_owner_stats"
+				" hour_count, countries, last_lat_e6, last_lon_e6, located_at,"
+				" credential_change, credential_changed_at FROM pg_wallet.fraud_owner_stats"
 				" WHERE owner_id = $1 AND currency = $2", 2, argtypes);
 	if (SPI_execute_plan(stats_read_plan, values, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "fraud statistics read failed");
@@ -335,11 +353,14 @@ fraud_device_known(const FraudStats *st, const FraudContext *ctx)
 /*
  * Add one posted amount (minor units) to the statistics: Welford's update
  * of the mean and M2 in fixed point (mean x 10^4, M2 x 10^8), the velocity
- * windows and the recent countries.
+ * windows, the recent countries and the last coordinates (from the
+ * context); a pending credential change is consumed (the first posting
+ * after it has been scored).
  */
 void
-fraud_stats_add(FraudStats *st, int64 amount_minor, const char *country, TimestampTz now)
+fraud_stats_add(FraudStats *st, int64 amount_minor, const FraudContext *ctx, TimestampTz now)
 {
+	const char *country = ctx != NULL ? ctx->country : NULL;
 	int128		x = (int128) amount_minor * 10000;
 	int128		delta = x - st->mean_e4;
 	int128		delta2;
@@ -379,6 +400,10 @@ fraud_stats_add(FraudStats *st, int64 amount_minor, const char *country, Timesta
 		memmove(st->countries[1], st->countries[0], 3 * i);
 		strlcpy(st->countries[0], country, 3);
 	}
+	if (fraud_context_location(ctx, &st->lat_e6, &st->lon_e6))
+		st->located_at = now;
+	st->credential_change[0] = '\0';
+	st->credential_changed_at = DT_NOBEGIN;
 	st->dirty = true;
 }
 
@@ -398,6 +423,56 @@ fraud_remember_device(const FraudStats *st, const FraudContext *ctx, TimestampTz
 				" ON CONFLICT (owner_id, device_hash) DO UPDATE SET last_seen = $3", 3, dargs);
 	if (SPI_execute_plan(device_write_plan, dvalues, NULL, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "known device write failed");
+}
+
+/*
+ * The credited account of a request as the New Beneficiary factor sees it:
+ * none (no credited account, a system account or the owner's own), known
+ * (a primary key probe of fraud_known_beneficiaries finds it, no SQL) or
+ * new.
+ */
+FraudBeneficiary
+fraud_beneficiary(int64 owner_id, const LedgerAccountView *credited)
+{
+	Relation	rel;
+	Relation	index;
+	Snapshot	snap;
+	TupleTableSlot *slot;
+	ScanKeyData keys[2];
+	bool		known;
+
+	if (credited == NULL || credited->is_system || credited->owner_id == owner_id)
+		return FB_NONE;
+	rel = table_open(direct_relid("fraud_known_beneficiaries"), AccessShareLock);
+	index = index_open(direct_relid("fraud_known_beneficiaries_pkey"), AccessShareLock);
+	snap = RegisterSnapshot(GetTransactionSnapshot());
+	slot = table_slot_create(rel, NULL);
+	direct_key(&keys[0], index, 1, F_INT8EQ, Int64GetDatum(owner_id));
+	direct_key(&keys[1], index, 2, F_INT8EQ, Int64GetDatum(credited->id));
+	known = direct_fetch(rel, index, snap, keys, 2, slot);
+	ExecDropSingleTupleTableSlot(slot);
+	UnregisterSnapshot(snap);
+	index_close(index, AccessShareLock);
+	table_close(rel, AccessShareLock);
+	return known ? FB_KNOWN : FB_NEW;
+}
+
+/* Remember an account as one the owner has paid (a new one: nothing when known). */
+void
+fraud_remember_beneficiary(int64 owner_id, int64 account_id, TimestampTz now)
+{
+	Oid			argtypes[3] = {INT8OID, INT8OID, TIMESTAMPTZOID};
+	Datum		values[3];
+
+	values[0] = Int64GetDatum(owner_id);
+	values[1] = Int64GetDatum(account_id);
+	values[2] = TimestampTzGetDatum(now);
+	wallet_plan(&beneficiary_write_plan,
+				"INSERT INTO pg_wallet.fraud_known_beneficiaries (owner_id, account_id, first_paid)"
+				" VALUES ($1, $2, $3) ON CONFLICT (owner_id, account_id) DO NOTHING",
+				3, argtypes);
+	if (SPI_execute_plan(beneficiary_write_plan, values, NULL, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "known beneficiary write failed");
 }
 
 /* ---------------------------------------------------------------------

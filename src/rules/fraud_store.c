@@ -45,7 +45,8 @@ static SPIPlanPtr create_plan = NULL;
 /* The statistics columns, in fraud_stats_fill()'s order, then updated_at. */
 static const char *const stats_columns[FRAUD_STATS_NCOLS + 1] = {
 	"tx_count", "mean_e4", "m2_e8", "minute_start", "minute_count", "hour_start",
-	"hour_count", "countries", "updated_at"
+	"hour_count", "countries", "last_lat_e6", "last_lon_e6", "located_at",
+	"credential_change", "credential_changed_at", "updated_at"
 };
 
 /* fraud_owner_stats and its primary key, opened for one batch's locks. */
@@ -149,7 +150,9 @@ fraud_store_stats(FraudStats *stats, int n, TimestampTz now)
 	static const char *const checks[] = {
 		"fraud_owner_stats_tx_count_check", "fraud_owner_stats_mean_e4_check",
 		"fraud_owner_stats_m2_e8_check", "fraud_owner_stats_minute_count_check",
-		"fraud_owner_stats_hour_count_check", "fraud_owner_stats_countries_check", NULL
+		"fraud_owner_stats_hour_count_check", "fraud_owner_stats_countries_check",
+		"fraud_owner_stats_last_lat_e6_check", "fraud_owner_stats_last_lon_e6_check",
+		"fraud_owner_stats_credential_change_check", NULL
 	};
 	DirectTable t;
 	AttrNumber	att[FRAUD_STATS_NCOLS + 1];
@@ -182,6 +185,13 @@ fraud_store_stats(FraudStats *stats, int n, TimestampTz now)
 			direct_violated(&t, "fraud_owner_stats_hour_count_check");
 		if (st->ncountries > FRAUD_MAX_COUNTRIES)
 			direct_violated(&t, "fraud_owner_stats_countries_check");
+		if (st->lat_e6 < -90000000 || st->lat_e6 > 90000000)
+			direct_violated(&t, "fraud_owner_stats_last_lat_e6_check");
+		if (st->lon_e6 < -180000000 || st->lon_e6 > 180000000)
+			direct_violated(&t, "fraud_owner_stats_last_lon_e6_check");
+		if (st->credential_change[0] != '\0' && strcmp(st->credential_change, "password") != 0 &&
+			strcmp(st->credential_change, "phone") != 0)
+			direct_violated(&t, "fraud_owner_stats_credential_change_check");
 		for (int c = 0; c < st->ncountries; c++)
 			elems[c] = CStringGetTextDatum(st->countries[c]);
 		values[0] = Int64GetDatum(st->tx_count);
@@ -193,7 +203,12 @@ fraud_store_stats(FraudStats *stats, int n, TimestampTz now)
 		values[6] = Int32GetDatum(st->hour_count);
 		values[7] = PointerGetDatum(construct_array(elems, st->ncountries, TEXTOID, -1, false,
 													TYPALIGN_INT));
-		values[8] = TimestampTzGetDatum(now);
+		values[8] = Int32GetDatum(st->lat_e6);
+		values[9] = Int32GetDatum(st->lon_e6);
+		values[10] = TimestampTzGetDatum(st->located_at);
+		values[11] = CStringGetTextDatum(st->credential_change);
+		values[12] = TimestampTzGetDatum(st->credential_changed_at);
+		values[13] = TimestampTzGetDatum(now);
 		direct_update(&t, &st->tid, FRAUD_STATS_NCOLS + 1, att, values);
 	}
 	if (open)

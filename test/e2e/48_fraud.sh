@@ -112,7 +112,8 @@ expect "risk-score of one's own payment (200, the spec's fields)" 200 \
 	'.confidence | type == "number" and . > 0 and . <= 1' '.modelVersion | type == "string"' \
 	'.calculatedAt | test("'"$ISO"'")' \
 	'[.riskFactors[].name] == ["Amount Deviation", "Device Mismatch", "Velocity Check",
-		"Geographic Anomaly", "IP Reputation"]' \
+		"Geographic Anomaly", "IP Reputation", "New Beneficiary", "Credential Change",
+		"Round Amount"]' \
 	'all(.riskFactors[]; (.weight | type == "number") and (.score | type == "number") and
 		(.explanation | type == "string" and length > 0))' \
 	'(.riskFactors[] | select(.name == "Device Mismatch") | .score) == 50' \

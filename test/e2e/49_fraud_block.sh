@@ -110,9 +110,12 @@ check "deny rule: nothing of X's moved and no score was kept" test "$(x_state)" 
 sql -c "SELECT pg_wallet.fraud_disable_rule($RULE_X)" >/dev/null
 
 # 2. the score: 127.0.0.1 in a range of score 100 gives IP Reputation 100 x 0.20 = 20, the
-# new device 50 x 0.20 = 10: 30, MEDIUM; block_from lowered to 30 for the test
+# new device 50 x 0.20 = 10: 30, MEDIUM, with phase 1's weights (the later factors weighed 0);
+# block_from lowered to 30 for the test
 BLOCK_FROM=$(sql -c "SELECT block_from FROM pg_wallet.fraud_settings")
-sql -c "UPDATE pg_wallet.fraud_settings SET block_from = 30" >/dev/null
+sql -c "UPDATE pg_wallet.fraud_settings SET block_from = 30, weight_amount = 25,
+	weight_device = 20, weight_velocity = 20, weight_geo = 15, weight_ip = 20,
+	weight_beneficiary = 0, weight_credential = 0, weight_round = 0" >/dev/null
 IP_RANGE=$(sql -c "INSERT INTO pg_wallet.fraud_ip_reputation (ip_range, score, label)
 	VALUES ('127.0.0.1/32', 100, 'e2e: loopback as a bad range') RETURNING id")
 cashier_blocked "score"
@@ -151,7 +154,10 @@ check "no score was recorded for the client or the merchant" test "$(sql -c "SEL
 
 # restored: the range, block_from and the rules; X pays again
 sql -c "DELETE FROM pg_wallet.fraud_ip_reputation WHERE id = $IP_RANGE" \
-	-c "UPDATE pg_wallet.fraud_settings SET block_from = $BLOCK_FROM" \
+	-c "UPDATE pg_wallet.fraud_settings SET block_from = $BLOCK_FROM, weight_amount = DEFAULT,
+		weight_device = DEFAULT, weight_velocity = DEFAULT, weight_geo = DEFAULT,
+		weight_ip = DEFAULT, weight_beneficiary = DEFAULT, weight_credential = DEFAULT,
+		weight_round = DEFAULT" \
 	-c "SELECT pg_wallet.fraud_disable_rule(r::bigint)
 		FROM unnest(string_to_array('$RULES_NEVER', ',')) r" >/dev/null
 check "the fraud settings are restored (no active rule of this test, no range)" test "$(sql -c "

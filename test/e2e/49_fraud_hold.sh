@@ -29,11 +29,9 @@ balances() { # the payer's "balance available pending" and the payee's balance
 		q.balance FROM pg_wallet.get_balance('$HACC_P') p, pg_wallet.get_balance('$HACC_Q') q"
 }
 
-SAVED=$(sql -c "SELECT row_to_json(s) FROM (SELECT weight_amount, weight_device,
-	weight_velocity, weight_geo, weight_ip, hold_from, block_from
-	FROM pg_wallet.fraud_settings) s")
 sql -c "UPDATE pg_wallet.fraud_settings SET weight_amount = 0, weight_device = 0,
-		weight_velocity = 0, weight_geo = 0, weight_ip = 100, hold_from = 70, block_from = 80" \
+		weight_velocity = 0, weight_geo = 0, weight_ip = 100, weight_beneficiary = 0,
+		weight_credential = 0, weight_round = 0, hold_from = 70, block_from = 80" \
 	-c "INSERT INTO pg_wallet.fraud_ip_reputation (ip_range, score, label)
 		VALUES ('127.0.0.0/8', 75, 'e2e loopback')" >/dev/null
 
@@ -99,11 +97,10 @@ sql -c "SELECT pg_wallet.fraud_review_reject(hold_id, 'e2e: cleanup')
 	FROM pg_wallet.fraud_reviews() WHERE account_number = '$HACC_P'" >/dev/null
 
 sql -c "DELETE FROM pg_wallet.fraud_ip_reputation WHERE ip_range = '127.0.0.0/8'" \
-	-c "UPDATE pg_wallet.fraud_settings s SET (weight_amount, weight_device, weight_velocity,
-		weight_geo, weight_ip, hold_from, block_from) =
-		(SELECT * FROM json_to_record('$SAVED') AS x(weight_amount smallint,
-			weight_device smallint, weight_velocity smallint, weight_geo smallint,
-			weight_ip smallint, hold_from smallint, block_from smallint))" >/dev/null
+	-c "UPDATE pg_wallet.fraud_settings SET weight_amount = DEFAULT, weight_device = DEFAULT,
+		weight_velocity = DEFAULT, weight_geo = DEFAULT, weight_ip = DEFAULT,
+		weight_beneficiary = DEFAULT, weight_credential = DEFAULT, weight_round = DEFAULT,
+		verify_from = DEFAULT, hold_from = DEFAULT, block_from = DEFAULT" >/dev/null
 check "the hold test leaves no open review and the ledger verified" test "$(sql -c \
 	"SELECT count(*) FROM pg_wallet.fraud_reviews()") $(sql -c \
 	"SELECT count(*) FROM pg_wallet.verify_ledger()")" = "0 0"

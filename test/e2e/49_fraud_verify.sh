@@ -6,7 +6,7 @@
 # token (cashier_verify.js), and Sellapay's sendFundsToSellapay answers 403 with the reason.
 # The verified transfer's record keeps the decision and names the verification, and Tribble's
 # risk-score endpoint shows it. Nothing else posts; every currency sums to zero. The settings
-# and the range are restored at the end. Sourced by test/e2e/run; its users are its own.
+# (back to their defaults) and the range are restored at the end. Sourced by test/e2e/run; its users are its own.
 T=/tribble/api/v1
 S=/sellapay/api/v1
 
@@ -23,11 +23,9 @@ VTOKEN_P=$(sql -c "SELECT access_token FROM pg_wallet.login('verify-p@example.co
 	'Passw0rd-e2e', 'cashier')")
 check "the verification users exist" test -n "$VU_P" -a -n "$VACC_Q" -a -n "$VTOKEN_P"
 
-SAVED=$(sql -c "SELECT row_to_json(s) FROM (SELECT weight_amount, weight_device,
-	weight_velocity, weight_geo, weight_ip, verify_from, block_from, max_per_minute,
-	max_per_hour FROM pg_wallet.fraud_settings) s")
 sql -c "UPDATE pg_wallet.fraud_settings SET weight_amount = 0, weight_device = 0,
-		weight_velocity = 0, weight_geo = 0, weight_ip = 100, verify_from = 60, block_from = 80" \
+		weight_velocity = 0, weight_geo = 0, weight_ip = 100, weight_beneficiary = 0,
+		weight_credential = 0, weight_round = 0, verify_from = 60, block_from = 80" \
 	-c "INSERT INTO pg_wallet.fraud_ip_reputation (ip_range, score, label)
 		VALUES ('127.0.0.0/8', 65, 'e2e loopback')" >/dev/null
 
@@ -74,12 +72,10 @@ check "... and nothing posted" test "$(sql -c \
 	"SELECT (pg_wallet.get_balance('$VACC_P')).available_balance")" = "290.00"
 
 sql -c "DELETE FROM pg_wallet.fraud_ip_reputation WHERE ip_range = '127.0.0.0/8'" \
-	-c "UPDATE pg_wallet.fraud_settings s SET (weight_amount, weight_device, weight_velocity,
-		weight_geo, weight_ip, verify_from, block_from, max_per_minute, max_per_hour) =
-		(SELECT * FROM json_to_record('$SAVED') AS x(weight_amount smallint,
-			weight_device smallint, weight_velocity smallint, weight_geo smallint,
-			weight_ip smallint, verify_from smallint, block_from smallint,
-			max_per_minute integer, max_per_hour integer))" >/dev/null
+	-c "UPDATE pg_wallet.fraud_settings SET weight_amount = DEFAULT, weight_device = DEFAULT,
+		weight_velocity = DEFAULT, weight_geo = DEFAULT, weight_ip = DEFAULT,
+		weight_beneficiary = DEFAULT, weight_credential = DEFAULT, weight_round = DEFAULT,
+		verify_from = DEFAULT, hold_from = DEFAULT, block_from = DEFAULT" >/dev/null
 check "the verification test leaves the ledger verified" test "$(sql -c \
 	"SELECT count(*) FROM pg_wallet.verify_ledger()")" = 0
 check "every currency sums to zero after the verification test" test -z "$(sql -c "

@@ -6,10 +6,14 @@
 -- owner's history.
 -- Velocity ceilings are raised to 10000 while the other factors are driven, so that the
 -- velocity factor stays 0 whatever the test's speed; its own part runs in one transaction.
+-- The five factors of phase 1 are driven with the weights this test was written for (25, 20,
+-- 20, 15, 20), the three later ones weighed 0 (19_rules_fraud_factors drives those with the
+-- defaults); the defaults are restored at the end.
 -- REQUIRE_VERIFICATION and HOLD are off here (verify_from, hold_from 101), so that scores of
 -- 60..79 post: 26_identity_fraud_verification and 27_rules_fraud_hold drive them.
-
 UPDATE pg_wallet.fraud_settings SET max_per_minute = 10000, max_per_hour = 10000,
+	weight_amount = 25, weight_device = 20, weight_velocity = 20, weight_geo = 15,
+	weight_ip = 20, weight_beneficiary = 0, weight_credential = 0, weight_round = 0,
 	verify_from = 101, hold_from = 101;
 SELECT pg_wallet.create_owner('user', 'Fraud A') AS a \gset
 SELECT pg_wallet.create_owner('user', 'Fraud B') AS b \gset
@@ -243,7 +247,8 @@ ROLLBACK;
 SELECT tx_count - :before AS after_rollback FROM pg_wallet.fraud_owner_stats WHERE owner_id = :c;
 
 -- constant cost: a posting of a user with 300 earlier postings reads exactly the rows one
--- with 2 does (the statistics row, one probe each), and never scans history. The backend's
+-- with 2 does (the statistics row and the known payee, one probe each), and never scans
+-- history. The backend's
 -- pending statistics are flushed first, so that the xact view counts only the posting.
 SELECT pg_wallet.create_owner('user', 'Fraud E') AS e \gset
 SELECT pg_wallet.create_owner('user', 'Fraud F') AS f \gset
@@ -260,16 +265,16 @@ BEGIN;
 SELECT status FROM pg_wallet.transfer('FR-E', 'FR-B', 1);
 INSERT INTO cost SELECT 'short', relname, seq_scan, idx_scan, idx_tup_fetch, n_tup_ins, n_tup_upd
 FROM pg_stat_xact_user_tables WHERE schemaname = 'pg_wallet'
-	AND relname IN ('fraud_owner_stats', 'fraud_scores', 'fraud_known_devices', 'entries',
-	                'journals');
+	AND relname IN ('fraud_owner_stats', 'fraud_scores', 'fraud_known_devices',
+	                'fraud_known_beneficiaries', 'entries', 'journals');
 COMMIT;
 SELECT pg_stat_force_next_flush();
 BEGIN;
 SELECT status FROM pg_wallet.transfer('FR-F', 'FR-B', 1);
 INSERT INTO cost SELECT 'long', relname, seq_scan, idx_scan, idx_tup_fetch, n_tup_ins, n_tup_upd
 FROM pg_stat_xact_user_tables WHERE schemaname = 'pg_wallet'
-	AND relname IN ('fraud_owner_stats', 'fraud_scores', 'fraud_known_devices', 'entries',
-	                'journals');
+	AND relname IN ('fraud_owner_stats', 'fraud_scores', 'fraud_known_devices',
+	                'fraud_known_beneficiaries', 'entries', 'journals');
 COMMIT;
 SELECT relname, seq_scan, idx_scan, idx_tup_fetch, n_tup_ins, n_tup_upd FROM cost
 WHERE who = 'short' ORDER BY relname;
@@ -301,6 +306,10 @@ SELECT err(format('SELECT pg_wallet.api_tribble_risk_score(%L, %L)', :'tok_u',
 	AS unknown;
 SELECT err(format('SELECT pg_wallet.api_tribble_risk_score(%L, %L)', 'not-a-token',
 	jsonb_build_object('path', jsonb_build_object('id', :'urcpt')))) AS no_token;
+
+UPDATE pg_wallet.fraud_settings SET weight_amount = DEFAULT, weight_device = DEFAULT,
+	weight_velocity = DEFAULT, weight_geo = DEFAULT, weight_ip = DEFAULT,
+	weight_beneficiary = DEFAULT, weight_credential = DEFAULT, weight_round = DEFAULT;
 
 SELECT ledger_ok();
 -- each currency's entries sum to zero

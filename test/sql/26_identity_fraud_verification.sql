@@ -59,7 +59,8 @@ SELECT status FROM pg_wallet.credit(:'wa', 10000, 'FV-BANK');
 SELECT verify_from, block_from, high_from FROM pg_wallet.fraud_settings;
 -- a score of 65 from the IP alone (HOLD is from 70): every weight but the IP's set to 0
 UPDATE pg_wallet.fraud_settings SET weight_amount = 0, weight_device = 0, weight_velocity = 0,
-	weight_geo = 0, weight_ip = 100;
+	weight_geo = 0, weight_ip = 100, weight_beneficiary = 0,
+	weight_credential = 0, weight_round = 0;
 INSERT INTO pg_wallet.fraud_ip_reputation (ip_range, score, label)
 VALUES ('198.51.100.0/24', 65, 'suspicious hosting');
 CREATE FUNCTION fv_send(src text, dst text, amount numeric, ip text) RETURNS text
@@ -152,8 +153,9 @@ SELECT fv_err('SELECT pg_wallet._fraud_verified(1, ''Bad Method'')');
 SELECT fv_err('SELECT pg_wallet._fraud_verified(NULL, ''totp'')');
 
 -- the ledger is intact: each currency sums to zero
-UPDATE pg_wallet.fraud_settings SET verify_from = 60, weight_amount = 25, weight_device = 20,
-	weight_velocity = 20, weight_geo = 15, weight_ip = 20;
+UPDATE pg_wallet.fraud_settings SET verify_from = 60, weight_amount = DEFAULT, weight_device = DEFAULT,
+	weight_velocity = DEFAULT, weight_geo = DEFAULT, weight_ip = DEFAULT,
+	weight_beneficiary = DEFAULT, weight_credential = DEFAULT, weight_round = DEFAULT;
 DELETE FROM pg_wallet.fraud_ip_reputation WHERE ip_range = '198.51.100.0/24';
 SELECT a.currency, sum(CASE e.side WHEN 'CR' THEN e.amount ELSE -e.amount END)
 FROM pg_wallet.entries e JOIN pg_wallet.accounts a ON a.id = e.account_id

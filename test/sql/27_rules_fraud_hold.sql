@@ -41,7 +41,8 @@ SELECT status FROM pg_wallet.credit('FH-H', 1000, 'FH-BANK');
 
 SELECT hold_from, review_hours, verify_from, block_from FROM pg_wallet.fraud_settings;
 UPDATE pg_wallet.fraud_settings SET weight_amount = 0, weight_device = 0, weight_velocity = 0,
-	weight_geo = 0, weight_ip = 100, max_per_minute = 10000, max_per_hour = 10000;
+	weight_geo = 0, weight_ip = 100, weight_beneficiary = 0,
+	weight_credential = 0, weight_round = 0, max_per_minute = 10000, max_per_hour = 10000;
 INSERT INTO pg_wallet.fraud_ip_reputation (ip_range, score, label)
 VALUES ('198.51.100.0/24', 75, 'known mule network');
 
@@ -131,8 +132,9 @@ SELECT has_function_privilege('public', 'pg_wallet.fraud_review_release(bigint)'
 	AS public_can_review;
 
 -- restore the defaults; the ledger is intact and each currency sums to zero
-UPDATE pg_wallet.fraud_settings SET weight_amount = 25, weight_device = 20,
-	weight_velocity = 20, weight_geo = 15, weight_ip = 20;
+UPDATE pg_wallet.fraud_settings SET weight_amount = DEFAULT, weight_device = DEFAULT,
+	weight_velocity = DEFAULT, weight_geo = DEFAULT, weight_ip = DEFAULT,
+	weight_beneficiary = DEFAULT, weight_credential = DEFAULT, weight_round = DEFAULT;
 DELETE FROM pg_wallet.fraud_ip_reputation WHERE ip_range = '198.51.100.0/24';
 SELECT a.currency, sum(CASE e.side WHEN 'CR' THEN e.amount ELSE -e.amount END)
 FROM pg_wallet.entries e JOIN pg_wallet.accounts a ON a.id = e.account_id
