@@ -233,6 +233,12 @@ BEGIN
 		RAISE EXCEPTION 'a USER rule''s subject_value is an owner id'
 			USING ERRCODE = 'invalid_parameter_value';
 	END IF;
+	-- only users' debits are scored: a rule naming another owner would never apply
+	IF subject = 'USER' AND NOT EXISTS (SELECT FROM pg_wallet.owners o
+		WHERE o.id = subject_value::bigint AND o.kind = 'user') THEN
+		RAISE EXCEPTION 'owner % is not a user: only users'' debits are scored', subject_value
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
 	INSERT INTO pg_wallet.fraud_rules (action, subject, owner_id, device_hash, ip_range,
 		account_number, reason)
 	VALUES (action, subject,

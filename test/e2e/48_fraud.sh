@@ -90,12 +90,13 @@ check "both are left out of the context (the address stays)" test \
 check "the payments moved 160 from F to G" test \
 	"$(sql -c "SELECT (pg_wallet.get_balance('$SPA_F')).balance || ' ' ||
 		(pg_wallet.get_balance('$SPA_G')).balance")" = "340.00 160.00"
-sql -c "SELECT pg_wallet.fraud_add_rule('DENY', 'DEVICE', 'dev-e2e-denied', 'e2e: denied')" \
-	>/dev/null
+DENIED_RULE=$(sql -c "SELECT pg_wallet.fraud_add_rule('DENY', 'DEVICE', 'dev-e2e-denied',
+	'e2e: denied')")
 pay dev-e2e-denied 10
 expect "a payment from a denied device is FRAUD_BLOCK (403 in Sellapay)" 403
 check "the blocked payment moved nothing" test \
 	"$(sql -c "SELECT (pg_wallet.get_balance('$SPA_F')).balance")" = "340.00"
+sql -c "SELECT pg_wallet.fraud_disable_rule($DENIED_RULE)" >/dev/null
 
 # the cashier WebSocket passes its handshake's context with every message (38_cashier ran a
 # transfer of user A's)
@@ -187,5 +188,7 @@ check "after the fraud payments every currency's entries sum to zero" test "$(sq
 	SELECT count(*) FROM (SELECT a.currency FROM pg_wallet.entries e
 		JOIN pg_wallet.accounts a ON a.id = e.account_id GROUP BY a.currency
 		HAVING sum(CASE e.side WHEN 'CR' THEN e.amount ELSE -e.amount END) <> 0) x")" = 0
-sql -c "UPDATE pg_wallet.tribble_rate_limits SET per_second = 1, per_hour = 100, per_day = 1000
-	WHERE kyc_tier = 0" >/dev/null
+# the spec's rate limits again, every tier (tribble-rest-api.md "Rate Limiting")
+sql -c "UPDATE pg_wallet.tribble_rate_limits l SET (per_second, per_hour, per_day) =
+	(x.s, x.h, x.d) FROM (VALUES (0, 1, 100, 1000), (1, 5, 500, 10000), (2, 10, 1000, 50000),
+	(3, 20, 5000, 100000)) AS x(t, s, h, d) WHERE l.kyc_tier = x.t" >/dev/null

@@ -122,8 +122,8 @@ cashier_blocked "score"
 sellapay_blocked "score" "the transaction's risk is too high"
 check "score: nothing of X's moved and no score was kept" test "$(x_state)" = "$X_BEFORE"
 
-# the paths that never answer FRAUD_BLOCK go through under a deny rule naming their owner and
-# the same range: X's Tribble funding (a deposit), a WaaS client's DEBIT, a Sellapay
+# the paths that never answer FRAUD_BLOCK go through under the same range (and X's funding
+# under a deny rule naming X): X's Tribble funding (a deposit), a WaaS client's DEBIT, a Sellapay
 # merchant's transfer and payout
 req POST $W/auth/login '{"username": "tenant_a", "password": "Tenant-pass1"}'
 W_TOKEN=$(field .access_token)
@@ -131,8 +131,14 @@ WAAS_OWNER=$(sql -c "SELECT owner_id FROM pg_wallet.accounts WHERE account_numbe
 read -r M_PRINCIPAL M_OWNER <<<"$(sql -c "SELECT id || ' ' || owner_id FROM pg_wallet.principals
 	WHERE email = 'shop-a@example.com'")"
 read -r M_SP M_SP_ACC <<<"$(block_sp_token "$M_PRINCIPAL")"
-RULES_NEVER=$(sql -c "SELECT string_agg(pg_wallet.fraud_add_rule('DENY', 'USER', o::text,
-	'e2e: never scored')::text, ',') FROM unnest(ARRAY[$X_OWNER, $WAAS_OWNER, $M_OWNER]) o")
+RULES_NEVER=$(sql -c "SELECT pg_wallet.fraud_add_rule('DENY', 'USER', '$X_OWNER',
+	'e2e: never scored')")
+# a USER rule can name only a user: a client's or a merchant's debits are never scored
+for o in "$WAAS_OWNER" "$M_OWNER"; do
+	NONUSER=$(sql -c "SELECT pg_wallet.fraud_add_rule('DENY', 'USER', '$o', 'e2e: x')" 2>&1)
+	check "a USER rule naming a client or merchant owner is refused (it could never apply)" \
+		bash -c '[[ $1 == *"is not a user"* ]]' _ "$NONUSER"
+done
 req POST $T/wallets/fund "{\"walletId\": \"$X_KES\", \"amount\": 20,
 	\"paymentMethodId\": \"card-001\"}" "$X_TRIBBLE"
 expect "Tribble wallets/fund of a denied user is 201 (a deposit: not scored)" 201 \

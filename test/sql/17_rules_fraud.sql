@@ -223,6 +223,9 @@ UPDATE pg_wallet.fraud_settings SET block_from = 80;
 UPDATE pg_wallet.fraud_rules SET is_active = false;
 SELECT err($$SELECT pg_wallet.fraud_add_rule('MAYBE', 'USER', '1', 'x')$$);
 SELECT err($$SELECT pg_wallet.fraud_add_rule('DENY', 'USER', 'abc', 'x')$$);
+-- a USER rule names a user: a merchant's debits are never scored, so it could never apply
+SELECT regexp_replace(err(format('SELECT pg_wallet.fraud_add_rule(''DENY'', ''USER'', %L, ''x'')',
+	:m)), 'owner [0-9]+', 'owner N') AS merchant_rule;
 
 -- what is not scored: a merchant's debit, a reversal, a hold's capture; a hold is scored
 SELECT status FROM pg_wallet.credit('FR-M', 100, 'FR-BANK');
