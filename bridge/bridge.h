@@ -52,6 +52,7 @@ typedef struct BridgeConfig
 	int			reconnect_max_ms;
 	char		tls_cert[512];
 	char		tls_key[512];
+	char		trusted_proxies[512];	/* CIDR list whose X-Forwarded-For is believed */
 	char		listen_channel[64];
 	char		pid_file[512];
 	char		cashier_path[128];
@@ -262,6 +263,10 @@ typedef struct ClientContext
 	char		device_id[PGW_CONTEXT_DEVICE_ID_MAX + 1];	/* X-Device-Id; "": none or too long */
 } ClientContext;
 void		context_read(struct lws *wsi, ClientContext *c);
+
+/* proxy.c: trusted reverse proxies and the client address they forward (fraud scoring) */
+int			proxy_configure(const char *list);
+void		proxy_client_address(struct lws *wsi, char *ip, size_t len);
 
 /* slot.c: the request slots, request ids, the jsonb envelope */
 int			slot_init(const BridgeConfig *cfg);

@@ -50,6 +50,8 @@ static const Setting settings[] = {
 	I("reconnect_max_ms", reconnect_max_ms, 50, 600000, "longest reconnect backoff (5000)"),
 	S("tls_cert", tls_cert, "PEM certificate: set with tls_key to serve HTTPS/WSS"),
 	S("tls_key", tls_key, "PEM private key of tls_cert"),
+	S("trusted_proxies", trusted_proxies,
+	  "CIDR ranges of reverse proxies whose X-Forwarded-For names the client (none)"),
 	S("listen_channel", listen_channel, "NOTIFY channel the LISTEN connection uses"),
 	S("pid_file", pid_file, "write the process id here while running (default: none)"),
 	S("cashier_path", cashier_path, "the cashier WebSocket endpoint (/cashier/svc/ws)"),
@@ -300,5 +302,5 @@ config_load(BridgeConfig *cfg, int argc, char **argv)
 		fprintf(stderr, "base paths must start with / and differ\n");
 		return -1;
 	}
-	return 0;
+	return proxy_configure(cfg->trusted_proxies);
 }
