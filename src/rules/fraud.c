@@ -491,6 +491,23 @@ entry_recorded(const FraudEntry *e)
 	return e->posted || (e->refused && e->res->journal_id != 0);
 }
 
+/* The beneficiaries the batch's posted (or held) requests paid for the first time. */
+static void
+store_beneficiaries(FraudState *fs)
+{
+	int64	   *owners = palloc(sizeof(int64) * Max(fs->nentries, 1));
+	int64	   *accounts = palloc(sizeof(int64) * Max(fs->nentries, 1));
+	int			n = 0;
+
+	for (int i = 0; i < fs->nentries; i++)
+		if (fs->entries[i].posted && fs->entries[i].ben == FB_NEW)
+		{
+			owners[n] = fs->entries[i].stats->owner_id;
+			accounts[n++] = fs->entries[i].beneficiary_id;
+		}
+	fraud_store_beneficiaries(owners, accounts, n, fs->now);
+}
+
 /*
  * Once per batch, after the core's writes: the statistics of the owners
  * whose postings were posted (and the devices they posted from), the score
@@ -537,10 +554,7 @@ fraud_write(void *state)
 		nrecs++;
 	}
 	fraud_store_scores(recs, nrecs);
-	for (int i = 0; i < fs->nentries; i++)
-		if (fs->entries[i].posted && fs->entries[i].ben == FB_NEW)
-			fraud_remember_beneficiary(fs->entries[i].stats->owner_id,
-									   fs->entries[i].beneficiary_id, fs->now);
+	store_beneficiaries(fs);
 	for (int i = 0; i < fs->nentries; i++)
 	{
 		FraudEntry *e = &fs->entries[i];

@@ -167,7 +167,6 @@ extern bool fraud_owner_is_user(int64 owner_id);
 extern void fraud_load_stats(FraudStats *st, const FraudContext *ctx);
 extern void fraud_stats_fill(FraudStats *st, const Datum *values);
 extern FraudBeneficiary fraud_beneficiary(int64 owner_id, const LedgerAccountView *credited);
-extern void fraud_remember_beneficiary(int64 owner_id, int64 account_id, TimestampTz now);
 extern bool fraud_context_location(const FraudContext *ctx, int32 *lat_e6, int32 *lon_e6);
 extern bool fraud_device_known(const FraudStats *st, const FraudContext *ctx);
 extern void fraud_remember_device(const FraudStats *st, const FraudContext *ctx,
@@ -186,6 +185,8 @@ extern Datum int128_numeric(int128 v);
 extern void fraud_lock_stats(FraudStats *stats, int n);
 extern void fraud_store_stats(FraudStats *stats, int n, TimestampTz now);
 extern void fraud_store_scores(const FraudRecord *recs, int n);
+extern void fraud_store_beneficiaries(const int64 *owners, const int64 *accounts, int n,
+									  TimestampTz now);
 
 /* fraud.c: the rules' member */
 extern void *fraud_prepare(LedgerBatch *batch, LedgerRequest *reqs, int nreqs,

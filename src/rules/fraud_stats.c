@@ -49,7 +49,6 @@ static SPIPlanPtr device_plan = NULL;
 static SPIPlanPtr device_write_plan = NULL;
 static SPIPlanPtr rules_plan = NULL;
 static SPIPlanPtr ip_plan = NULL;
-static SPIPlanPtr beneficiary_write_plan = NULL;
 
 /* ---------------------------------------------------------------------
  * int128 <-> numeric
@@ -455,24 +454,6 @@ fraud_beneficiary(int64 owner_id, const LedgerAccountView *credited)
 	index_close(index, AccessShareLock);
 	table_close(rel, AccessShareLock);
 	return known ? FB_KNOWN : FB_NEW;
-}
-
-/* Remember an account as one the owner has paid (a new one: nothing when known). */
-void
-fraud_remember_beneficiary(int64 owner_id, int64 account_id, TimestampTz now)
-{
-	Oid			argtypes[3] = {INT8OID, INT8OID, TIMESTAMPTZOID};
-	Datum		values[3];
-
-	values[0] = Int64GetDatum(owner_id);
-	values[1] = Int64GetDatum(account_id);
-	values[2] = TimestampTzGetDatum(now);
-	wallet_plan(&beneficiary_write_plan,
-				"INSERT INTO pg_wallet.fraud_known_beneficiaries (owner_id, account_id, first_paid)"
-				" VALUES ($1, $2, $3) ON CONFLICT (owner_id, account_id) DO NOTHING",
-				3, argtypes);
-	if (SPI_execute_plan(beneficiary_write_plan, values, NULL, false, 0) != SPI_OK_INSERT)
-		elog(ERROR, "known beneficiary write failed");
 }
 
 /* ---------------------------------------------------------------------

@@ -224,6 +224,35 @@ one_of(const char *value, const char *const *list)
 	return false;
 }
 
+/*
+ * Remember the new beneficiaries the batch paid: one heap multi-insert and its
+ * index entries. Race-free without ON CONFLICT: each owner's statistics row is
+ * locked for the batch (fraud_lock_stats), and the probe that found the
+ * beneficiary new ran under that lock; the batch counts a beneficiary once.
+ */
+void
+fraud_store_beneficiaries(const int64 *owners, const int64 *accounts, int n, TimestampTz now)
+{
+	static const char *const checks[] = {NULL};
+	static const char *const columns[] = {"owner_id", "account_id", "first_paid"};
+	DirectTable t;
+	AttrNumber	att[lengthof(columns)];
+
+	if (n == 0)
+		return;
+	direct_begin(&t, "fraud_known_beneficiaries", checks, false);
+	direct_attnums(t.rel, columns, lengthof(columns), att);
+	for (int i = 0; i < n; i++)
+	{
+		TupleTableSlot *slot = direct_row(&t);
+
+		direct_set(slot, att[0], Int64GetDatum(owners[i]), false);
+		direct_set(slot, att[1], Int64GetDatum(accounts[i]), false);
+		direct_set(slot, att[2], TimestampTzGetDatum(now), false);
+	}
+	direct_end(&t);
+}
+
 /* Record the scores: one heap multi-insert and their index entries. */
 void
 fraud_store_scores(const FraudRecord *recs, int n)
