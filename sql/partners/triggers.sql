@@ -13,3 +13,15 @@ CREATE CONSTRAINT TRIGGER events_fraud_alert_copy
 	DEFERRABLE INITIALLY DEFERRED
 	FOR EACH ROW WHEN (NEW.event_type = 'fraud:risk_alert')
 	EXECUTE FUNCTION pg_wallet._fraud_alert_copy();
+
+-- holds_review_released_events: a transfer that fraud scoring held for review (holds.review,
+-- docs/fraud.md "HOLD") and an admin released is a transfer that completed: the payer and the
+-- payee get transfer_completed as send_funds_to_account gives them, in the release's
+-- transaction, whichever way the hold was posted (fraud_review_release, post_hold): the
+-- function is in partners/withdrawals.sql.
+CREATE OR REPLACE TRIGGER holds_review_released_events
+	AFTER UPDATE OF status ON pg_wallet.holds
+	FOR EACH ROW
+	WHEN (OLD.status = 'ACTIVE' AND NEW.status = 'POSTED' AND NEW.review IS NOT NULL
+		AND NEW.review ->> 'type' = 'TRANSFER')
+	EXECUTE FUNCTION pg_wallet._review_released_events();

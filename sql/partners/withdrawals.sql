@@ -405,6 +405,33 @@ COMMENT ON FUNCTION pg_wallet._transfer_events(pg_wallet.journal_result, pg_wall
 	pg_wallet.accounts, numeric) IS
 	'Internal: transfer_completed for the sender and the recipient (owners in id order).';
 
+-- The trigger holds_review_released_events (partners/triggers.sql): a transfer held for fraud
+-- review and released completes now.
+CREATE OR REPLACE FUNCTION pg_wallet._review_released_events()
+RETURNS trigger
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	src pg_wallet.accounts;
+	dst pg_wallet.accounts;
+	j pg_wallet.journals;
+BEGIN
+	SELECT * INTO src FROM pg_wallet.accounts a WHERE a.id = NEW.account_id;
+	SELECT * INTO dst FROM pg_wallet.accounts a WHERE a.id = NEW.counterpart_account_id;
+	SELECT * INTO j FROM pg_wallet.journals x WHERE x.id = NEW.journal_id;
+	PERFORM pg_wallet._transfer_events(
+		(j.id, pg_wallet.receipt_code(j.id, j.created_at), 'POSTED', false, NULL, NULL,
+			j.created_at, pg_wallet.amount_format(j.fee_minor, src.currency), NULL,
+			NULL)::pg_wallet.journal_result,
+		src, dst, pg_wallet.amount_format(NEW.amount, src.currency));
+	RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION pg_wallet._review_released_events() IS
+	'Internal: trigger of holds: transfer_completed for both owners when a transfer held for '
+	'fraud review is posted.';
+
 CREATE OR REPLACE FUNCTION pg_wallet._withdrawal_events(w pg_wallet.withdrawals)
 RETURNS void
 LANGUAGE plpgsql VOLATILE

@@ -60,6 +60,11 @@ check "released by an admin: posted as a transfer" test "$(sql -c "SELECT j.jour
 	WHERE h.id = $HOLD1")" = TRANSFER
 check "... the money moved and the reservation is gone" test "$(balances)" = \
 	"300.00 300.00 0.00 / 100.00"
+check "... and transfer_completed reached the payer and the payee, naming the posting" \
+	test "$(sql -c "SELECT count(*) FILTER (WHERE owner_id = $HO_P) || ' ' ||
+		count(*) FILTER (WHERE owner_id = $HO_Q) FROM pg_wallet.events
+		WHERE event_type = 'transfer_completed' AND payload ->> 'receipt_code' = '$RCPT'
+		AND (payload ->> 'amount')::numeric = 100")" = "1 1"
 HTT_P=$(sql -c "SELECT access_token FROM pg_wallet.login('hold-p@example.com',
 	'Passw0rd-e2e', 'tribble')")
 req GET "$T/transactions/$RCPT/risk-score" "" "$HTT_P"

@@ -80,6 +80,13 @@ SELECT j.journal_type, j.status FROM pg_wallet.journals j
 SELECT status, posted_amount FROM pg_wallet.holds WHERE id = :h1;
 SELECT fh_bal('FH-H') AS payer, fh_bal('FH-J') AS payee;
 SELECT count(*) AS records FROM pg_wallet.fraud_scores WHERE owner_id = :h;
+-- the release is a completed transfer: transfer_completed for the payer and the payee
+SELECT owner_id = :h AS payer, payload ->> 'amount' AS amount,
+	payload ->> 'receipt_code' = (SELECT pg_wallet.receipt_code(j.id, j.created_at)
+		FROM pg_wallet.journals j JOIN pg_wallet.holds h ON h.journal_id = j.id
+		WHERE h.id = :h1) AS receipt
+FROM pg_wallet.events WHERE event_type = 'transfer_completed' AND owner_id IN (:h, :j)
+ORDER BY owner_id;
 -- a retry under the key now gets the posting; the risk score of the posting is the hold's
 SELECT status, replayed, journal_id = (SELECT journal_id FROM pg_wallet.holds WHERE id = :h1)
 	AS same_journal FROM fh_send('FH-H', 'FH-J', 100, 'fh-1');
@@ -97,6 +104,9 @@ SELECT fh_err(format('SELECT pg_wallet.fraud_review_reject(%s, '' '')', :h2));
 SELECT status FROM pg_wallet.fraud_review_reject(:h2, 'account takeover');
 SELECT closed_reason FROM pg_wallet.holds WHERE id = :h2;
 SELECT fh_bal('FH-H') AS payer, fh_bal('FH-J') AS payee;
+SELECT count(*) AS events_of_rejection FROM pg_wallet.events
+WHERE event_type = 'transfer_completed' AND owner_id IN (:h, :j)
+	AND (payload ->> 'amount')::numeric = 200;
 SELECT fh_err('SELECT fh_send(''FH-H'', ''FH-J'', 200, ''fh-2'')');
 SELECT fh_err(format('SELECT pg_wallet.fraud_review_reject(%s, ''again'')', :h2));
 SELECT fh_err(format('SELECT pg_wallet.fraud_review_release(%s)', :h2));
