@@ -12,8 +12,9 @@
 -- "_bridge": {"rate": "<per second>/<per hour>/<per day>"} for its caller's tier; the bridge
 -- keeps that for the token and counts the token's next requests against it (429 beyond).
 
--- The "_bridge" object of a Tribble reply: the caller's rate limits (its tier's, else tier 0's)
--- and the caller, whom the bridge counts them on (per user, not per token or login).
+-- The "_bridge" object of a Tribble reply: the caller's rate limits (its tier's, else tier 0's;
+-- an admin, who has no tier, the highest tier's) and the caller, whom the bridge counts them
+-- on (per user, not per token or login).
 CREATE OR REPLACE FUNCTION pg_wallet._tribble_bridge(me pg_wallet.auth_principal)
 RETURNS jsonb
 LANGUAGE plpgsql STABLE
@@ -21,18 +22,21 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
 	-- PL/pgSQL keeps this plan per backend (a SQL function's is re-made per call)
+	-- an admin has no KYC tier: it gets the highest tier's limits, not tier 0's
 	RETURN (SELECT jsonb_build_object('_bridge', jsonb_build_object('rate',
 			format('%s/%s/%s', l.per_second, l.per_hour, l.per_day), 'principal',
 			me.principal_id))
 		FROM pg_wallet.tribble_rate_limits l
-		WHERE l.kyc_tier IN (coalesce(me.kyc_tier, 0), 0)
-		ORDER BY l.kyc_tier = coalesce(me.kyc_tier, 0) DESC
+		WHERE l.kyc_tier IN (coalesce(me.kyc_tier, 0), 0) OR me.role = 'admin'
+		ORDER BY CASE WHEN me.role = 'admin' THEN l.kyc_tier END DESC NULLS LAST,
+			l.kyc_tier = coalesce(me.kyc_tier, 0) DESC
 		LIMIT 1);
 END
 $$;
 COMMENT ON FUNCTION pg_wallet._tribble_bridge(pg_wallet.auth_principal) IS
 	'Internal: {"_bridge": {"rate": "s/h/d", "principal"}}, the caller''s KYC-tier rate limits '
-	'and principal id, for the bridge (which counts the limits per user).';
+	'(an admin: the highest tier''s) and principal id, for the bridge (which counts the '
+	'limits per user).';
 
 CREATE OR REPLACE FUNCTION pg_wallet._tribble_me(token text)
 RETURNS pg_wallet.auth_principal

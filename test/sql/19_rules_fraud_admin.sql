@@ -89,3 +89,9 @@ SELECT ra_err(format('SELECT pg_wallet.api_tribble_admin_fraud_rule_disable(%L, 
 SELECT pg_wallet.fraud_disable_rule(id) FROM pg_wallet.fraud_rules
 WHERE is_active AND ip_range = '192.0.2.0/24';
 SELECT ledger_ok();
+
+-- an admin has no KYC tier: the bridge counts it at the highest tier's rate limits (tier 3:
+-- 20/s, 5,000/h, 100,000/day), a tier-0 user at tier 0's
+SELECT pg_wallet.api_tribble_admin_fraud_rules(:'tok_admin', '{"query": {}}')
+	#>> '{_bridge,rate}' AS admin_rate,
+	pg_wallet.api_tribble_me(:'tok_user', '{}') #>> '{_bridge,rate}' AS user_rate;
