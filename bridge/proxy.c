@@ -11,6 +11,7 @@
  * The per-address limits (peer.c, ratelimit.c) keep counting the socket's peer.
  */
 #include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,22 +30,17 @@ typedef struct ProxyRange
 static ProxyRange ranges[PGW_PROXIES_MAX];
 static int	n_ranges;
 
-/* An address literal as 16 bytes (IPv4 as ::ffff:a.b.c.d); 0 when it is none. */
+/* An address literal as peer.c keys a socket's address (peer_key); 0 when it is none. */
 static int
 addr16(const char *text, unsigned char out[16], int *v4)
 {
-	unsigned char a4[4];
+	struct sockaddr_in s4 = {.sin_family = AF_INET};
+	struct sockaddr_in6 s6 = {.sin6_family = AF_INET6};
 
-	*v4 = 0;
-	if (inet_pton(AF_INET6, text, out) == 1)
-		return 1;
-	if (inet_pton(AF_INET, text, a4) != 1)
+	*v4 = inet_pton(AF_INET6, text, &s6.sin6_addr) != 1;
+	if (*v4 && inet_pton(AF_INET, text, &s4.sin_addr) != 1)
 		return 0;
-	memset(out, 0, 10);
-	out[10] = out[11] = 0xff;
-	memcpy(out + 12, a4, 4);
-	*v4 = 1;
-	return 1;
+	return peer_key(*v4 ? (const struct sockaddr *) &s4 : (const struct sockaddr *) &s6, out);
 }
 
 static int

@@ -319,6 +319,7 @@ DECLARE
 	dst pg_wallet.accounts;
 	res pg_wallet.journal_result;
 	avail numeric;
+	sent numeric;			-- the amount as the currency writes it
 BEGIN
 	SELECT * INTO dst FROM pg_wallet.accounts a WHERE a.account_number = recipient_account;
 	-- one refusal, byte for byte, for an account that cannot receive this transfer: unknown,
@@ -350,25 +351,22 @@ BEGIN
 		END IF;
 		RAISE EXCEPTION 'Recipient account doesn''t exist' USING ERRCODE = 'WL067';
 	END;
+	sent := pg_wallet.amount_format(pg_wallet.amount_parse(amount, src.currency), src.currency);
 	IF res.status = 'HELD' THEN
 		-- fraud scoring holds it for review (docs/fraud.md): the funds are reserved, nothing
 		-- is sent yet, no event
 		RETURN jsonb_build_object('message', 'Funds held for review',
 			'transaction_id', NULL, 'hold_id', res.hold_id,
-			'recipient_account', dst.account_number,
-			'amount', pg_wallet.amount_format(pg_wallet.amount_parse(amount, src.currency),
-			                                  src.currency),
+			'recipient_account', dst.account_number, 'amount', sent,
 			'status', 'pending', 'timestamp', extract(epoch FROM res.created_at)::bigint,
 			'replayed', res.replayed);
 	END IF;
 	IF NOT res.replayed THEN
-		PERFORM pg_wallet._transfer_events(res, src, dst,
-			pg_wallet.amount_format(pg_wallet.amount_parse(amount, src.currency), src.currency));
+		PERFORM pg_wallet._transfer_events(res, src, dst, sent);
 	END IF;
 	RETURN jsonb_build_object('message', 'Funds sent successfully',
 		'transaction_id', res.receipt_code, 'recipient_account', dst.account_number,
-		'amount', pg_wallet.amount_format(pg_wallet.amount_parse(amount, src.currency),
-		                                  src.currency),
+		'amount', sent,
 		'status', 'completed', 'timestamp', extract(epoch FROM res.created_at)::bigint,
 		'replayed', res.replayed);
 END

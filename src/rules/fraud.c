@@ -65,7 +65,6 @@ typedef struct FraudEntry
 	FraudScore	score;
 	bool		posted;
 	bool		refused;		/* refused by the decision (BLOCK, unverified) */
-	bool		held;			/* HOLD: held for review instead of posted */
 } FraudEntry;
 
 typedef struct FraudState
@@ -339,29 +338,33 @@ decide(FraudState *fs, FraudEntry *e, LedgerRequest *req, int64 owner_id,
 	   const FraudRule *rule, LedgerRefusal *r)
 {
 	const char *method;
+	const char *block_detail = rule != NULL ? "a fraud rule applies" :
+		"the transaction's risk is too high";
 
-	/*
-	 * Held for review: any posting but a hold placement (it reserves already)
-	 * and an FX conversion (its rate is of the moment); those are blocked.
-	 */
-	bool		can_hold = !req->reserve && strcmp(req->journal_type, "FX_CONVERSION") != 0;
-
-	if (strcmp(e->score.decision, "HOLD") == 0 && can_hold)
+	if (strcmp(e->score.decision, "HOLD") == 0)
 	{
-		req->review = true;
-		req->review_expires_at = fs->now + (int64) fs->settings.review_hours * USECS_PER_HOUR;
-		e->held = true;
-		return true;
+		/*
+		 * Held for review: any posting but a hold placement (it reserves
+		 * already) and an FX conversion (its rate is of the moment), which
+		 * are blocked instead.
+		 */
+		if (!req->reserve && strcmp(req->journal_type, "FX_CONVERSION") != 0)
+		{
+			req->review = true;
+			req->review_expires_at = fs->now +
+				(int64) fs->settings.review_hours * USECS_PER_HOUR;
+			return true;
+		}
+		block_detail = "the transaction's risk is too high to hold it for review";
 	}
-	if (strcmp(e->score.decision, "BLOCK") == 0 || strcmp(e->score.decision, "HOLD") == 0)
+	else if (strcmp(e->score.decision, "BLOCK") != 0)
+		block_detail = NULL;
+	if (block_detail != NULL)
 	{
 		e->refused = true;
 		return ledger_refuse(r, ERRCODE_WALLET_FRAUD_BLOCK,
 							 pstrdup("transaction blocked by fraud detection"),
-							 pstrdup(rule != NULL ? "a fraud rule applies" :
-									 strcmp(e->score.decision, "HOLD") == 0 ?
-									 "the transaction's risk is too high to hold it for review" :
-									 "the transaction's risk is too high"));
+							 pstrdup(block_detail));
 	}
 	if (strcmp(e->score.decision, "REQUIRE_VERIFICATION") != 0)
 		return true;

@@ -10,14 +10,8 @@
 T=/tribble/api/v1
 S=/sellapay/api/v1
 
-hold_user() { # EMAIL PHONE: prints "principal_id owner_id account_number"
-	sql -c "WITH p AS MATERIALIZED (SELECT * FROM pg_wallet.register_user('$1',
-		'Passw0rd-e2e', 'Hal', 'Test', '$2'))
-		SELECT p.principal_id || ' ' || p.owner_id || ' ' ||
-			(pg_wallet.create_account(p.owner_id, 'KES')).account_number FROM p"
-}
-read -r HU_P HO_P HACC_P <<<"$(hold_user hold-p@example.com +254700000493)"
-read -r HU_Q HO_Q HACC_Q <<<"$(hold_user hold-q@example.com +254700000494)"
+read -r HU_P HO_P HACC_P <<<"$(wallet_user hold-p@example.com +254700000493)"
+read -r HU_Q HO_Q HACC_Q <<<"$(wallet_user hold-q@example.com +254700000494)"
 sql -c "SELECT pg_wallet.credit('$HACC_P', 400, 'SYS-SUSPENSE-KES', 'e2e-hold-p')" >/dev/null
 read -r HSP_P HSPA_P <<<"$(sql -c "SELECT r ->> 'access_token', r ->> 'account'
 	FROM pg_wallet.create_api_credential('$HU_P') c,

@@ -10,14 +10,8 @@
 T=/tribble/api/v1
 S=/sellapay/api/v1
 
-verify_user() { # EMAIL PHONE: prints "principal_id owner_id account_number"
-	sql -c "WITH p AS MATERIALIZED (SELECT * FROM pg_wallet.register_user('$1',
-		'Passw0rd-e2e', 'Vee', 'Test', '$2'))
-		SELECT p.principal_id || ' ' || p.owner_id || ' ' ||
-			(pg_wallet.create_account(p.owner_id, 'KES')).account_number FROM p"
-}
-read -r VU_P VO_P VACC_P <<<"$(verify_user verify-p@example.com +254700000491)"
-read -r VU_Q VO_Q VACC_Q <<<"$(verify_user verify-q@example.com +254700000492)"
+read -r VU_P VO_P VACC_P <<<"$(wallet_user verify-p@example.com +254700000491)"
+read -r VU_Q VO_Q VACC_Q <<<"$(wallet_user verify-q@example.com +254700000492)"
 sql -c "SELECT pg_wallet.credit('$VACC_P', 300, 'SYS-SUSPENSE-KES', 'e2e-verify-p')" >/dev/null
 VTOKEN_P=$(sql -c "SELECT access_token FROM pg_wallet.login('verify-p@example.com',
 	'Passw0rd-e2e', 'cashier')")

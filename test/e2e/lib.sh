@@ -145,3 +145,12 @@ expect() {
 
 field() { jq -r "$1" "$E2E_DIR/body"; }
 header() { grep -i "^$1:" "$E2E_DIR/headers" | head -1 | cut -d' ' -f2- | tr -d '\r'; }
+
+# wallet_user EMAIL PHONE: a registered user (password Passw0rd-e2e) with a KES wallet; prints
+# "principal_id owner_id account_number"
+wallet_user() {
+	sql -c "WITH p AS MATERIALIZED (SELECT * FROM pg_wallet.register_user('$1',
+		'Passw0rd-e2e', 'Eve', 'Test', '$2'))
+		SELECT p.principal_id || ' ' || p.owner_id || ' ' ||
+			(pg_wallet.create_account(p.owner_id, 'KES')).account_number FROM p"
+}
