@@ -43,7 +43,7 @@ rows() {
 			n = split(codes, c, /[ \n]+/)
 			for (i = 1; i <= n; i++) { split(c[i], kv, ":"); spec[kv[1]] = kv[2] }
 			want = "code\tname\tlayer\twaas\tsellapay\ttribble\tcashier\ttribble_code\tmessage"
-			layers = " core rules identity partners api "
+			layers = " core rules identity partners payments api "
 			split("- - - waas sellapay tribble cashier", profile, " ")
 		}
 		/^#/ || /^[ \t]*$/ { next }
@@ -160,7 +160,7 @@ renumbered or reused: clients depend on them. Standard SQLSTATEs (\`22xxx\` inva
 answers to them are in \`bridge/profile_<name>.c\`.
 
 The list is \`src/errors.tsv\`: add a code there (next free number of its layer's range:
-core WL001-WL019, identity WL020-WL039, rules WL040-WL059, partners WL060-WL079), and
+core WL001-WL019, identity WL020-WL039, rules WL040-WL059, partners WL060-WL079, payments WL080-WL099), and
 \`make\` regenerates the C and bridge headers; \`make docs\` regenerates this page.
 
 | Code | Name | Layer | Meaning | WaaS | Sellapay | Tribble | Tribble errorCode | Cashier |

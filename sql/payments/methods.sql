@@ -1,0 +1,1 @@
+-- Payment methods (issue 13): the functions over payments/methods_tables.sql.

@@ -1,0 +1,3 @@
+-- Payment methods (issue 13; the Tribble spec's "Payment Methods"): cards kept as a token and
+-- the few fields a person recognises, and bank accounts, masked. Tables only; the functions
+-- are in payments/methods.sql.

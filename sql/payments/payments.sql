@@ -1,0 +1,1 @@
+-- Payments, refunds and receipts (issue 13): the functions over payments/payments_tables.sql.

@@ -1,0 +1,3 @@
+-- Payments (issue 13; the Tribble spec's "Transactions", "Refunds", "Receipts"): a customer's
+-- payment to a merchant, its refunds and its receipt. Tables only; the functions are in
+-- payments/payments.sql.
