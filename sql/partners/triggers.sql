@@ -14,6 +14,16 @@ CREATE CONSTRAINT TRIGGER events_fraud_alert_copy
 	FOR EACH ROW WHEN (NEW.event_type = 'fraud:risk_alert')
 	EXECUTE FUNCTION pg_wallet._fraud_alert_copy();
 
+-- holds_review_closed_events: a request held for review that is rejected (voided) or expires
+-- failed: transaction_failed for the payer (pg_wallet._review_closed_events, in
+-- partners/withdrawals.sql).
+CREATE OR REPLACE TRIGGER holds_review_closed_events
+	AFTER UPDATE OF status ON pg_wallet.holds
+	FOR EACH ROW
+	WHEN (OLD.status = 'ACTIVE' AND NEW.status IN ('VOIDED', 'EXPIRED')
+		AND NEW.review IS NOT NULL)
+	EXECUTE FUNCTION pg_wallet._review_closed_events();
+
 -- holds_review_released_events: a transfer that fraud scoring held for review (holds.review,
 -- docs/fraud.md "HOLD") and an admin released is a transfer that completed: the payer and the
 -- payee get transfer_completed as send_funds_to_account gives them, in the release's

@@ -430,6 +430,36 @@ COMMENT ON FUNCTION pg_wallet._review_released_events() IS
 	'Internal: trigger of holds: transfer_completed for both owners when a transfer held for '
 	'fraud review is posted.';
 
+-- The trigger holds_review_closed_events (partners/triggers.sql): a request held for fraud
+-- review that an admin rejected, or whose review window passed, failed: the payer gets
+-- transaction_failed (the cashier spec's generic failure event) naming the hold that the
+-- pending answer gave. The payee was never told of it. The admin's reason stays internal.
+CREATE OR REPLACE FUNCTION pg_wallet._review_closed_events()
+RETURNS trigger
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	src pg_wallet.accounts;
+	ts bigint := extract(epoch FROM now())::bigint;
+BEGIN
+	SELECT * INTO src FROM pg_wallet.accounts a WHERE a.id = NEW.account_id;
+	PERFORM pg_wallet.emit_event(src.owner_id, 'transaction_failed', jsonb_build_object(
+		'receipt_code', NULL, 'transaction_id', NULL,
+		'transaction_type', lower(NEW.review ->> 'type'), 'hold_id', NEW.id,
+		'amount', pg_wallet.amount_format(NEW.amount, src.currency),
+		'currency', src.currency,
+		'error', CASE NEW.status WHEN 'EXPIRED'
+			THEN 'the transaction was not approved within its review period'
+			ELSE 'the transaction was rejected after review' END,
+		'timestamp', ts));
+	RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION pg_wallet._review_closed_events() IS
+	'Internal: trigger of holds: transaction_failed for the payer when a request held for '
+	'fraud review is voided (rejected) or expires.';
+
 CREATE OR REPLACE FUNCTION pg_wallet._withdrawal_events(w pg_wallet.withdrawals)
 RETURNS void
 LANGUAGE plpgsql VOLATILE

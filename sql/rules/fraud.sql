@@ -47,6 +47,43 @@ COMMENT ON FUNCTION pg_wallet.fraud_score_preview(text, numeric, text) IS
 	'locking or recording anything; transactionId is null; "scored": false when such a debit '
 	'is not scored.';
 
+-- A score record's factors as the spec's riskFactors, their explanations rendered from the
+-- stored notes (src/rules/fraud_explain.c).
+CREATE OR REPLACE FUNCTION pg_wallet.fraud_score_factors(
+	scores smallint[],
+	weights smallint[],
+	notes bigint[],
+	currency text,
+	ip_label text,
+	rule text,
+	verification text)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'wallet_fraud_score_factors'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION pg_wallet.fraud_score_factors(smallint[], smallint[], bigint[], text, text,
+	text, text) IS
+	'The riskFactors of a score record ([{name, weight, score, explanation}], then a Rule and '
+	'a Verification entry when they apply) from its factor_scores, factor_weights, '
+	'factor_notes, currency, ip_label, rule and verification columns.';
+
+CREATE OR REPLACE FUNCTION pg_wallet.fraud_score_factors(s pg_wallet.fraud_scores)
+RETURNS jsonb
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT pg_wallet.fraud_score_factors(s.factor_scores, s.factor_weights, s.factor_notes,
+		s.currency, s.ip_label, s.rule, s.verification)
+$$;
+COMMENT ON FUNCTION pg_wallet.fraud_score_factors(pg_wallet.fraud_scores) IS
+	'The riskFactors of a score record (see the other form).';
+
+CREATE OR REPLACE FUNCTION pg_wallet.fraud_factor_names()
+RETURNS text[]
+AS 'MODULE_PATHNAME', 'wallet_fraud_factor_names'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION pg_wallet.fraud_factor_names() IS
+	'The names of the fraud factors, in the order of a score record''s factor arrays.';
+
 -- The score record of a journal: its own, or that of the request held for review that the
 -- journal posted (post_hold of a review hold).
 CREATE OR REPLACE FUNCTION pg_wallet._fraud_score_of(journal_id bigint)
@@ -84,7 +121,7 @@ BEGIN
 	RETURN jsonb_build_object(
 		'transactionId', pg_wallet.receipt_code(fraud_risk_score.journal_id, created),
 		'riskScore', s.score, 'riskLevel', s.risk_level, 'decision', s.decision,
-		'confidence', s.confidence, 'riskFactors', s.factors,
+		'confidence', s.confidence, 'riskFactors', pg_wallet.fraud_score_factors(s),
 		'modelVersion', s.model_version,
 		'calculatedAt', to_char(s.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'));
 END
@@ -154,7 +191,9 @@ BEGIN
 	RETURN QUERY
 	SELECT h.id, a.account_number, c.account_number,
 		pg_wallet.minor_to_numeric(h.amount, cur.exponent), a.currency, h.review ->> 'type',
-		h.idempotency_key, f.score, f.risk_level, f.factors, h.created_at, h.expires_at
+		h.idempotency_key, f.score, f.risk_level,
+		CASE WHEN f.id IS NOT NULL THEN pg_wallet.fraud_score_factors(f) END, h.created_at,
+		h.expires_at
 	FROM pg_wallet.holds h
 	JOIN pg_wallet.accounts a ON a.id = h.account_id
 	JOIN pg_wallet.accounts c ON c.id = h.counterpart_account_id
@@ -385,10 +424,10 @@ BEGIN
 		SELECT coalesce(jsonb_agg(jsonb_build_object('factor', x.name, 'occurrences', x.n,
 				'percentage', trim_scale(round(100.0 * x.n / total, 2)))
 			ORDER BY x.n DESC, x.name), '[]')
-		FROM (SELECT e ->> 'name' AS name, count(*) AS n
-			FROM pg_wallet.fraud_scores f, jsonb_array_elements(f.factors) e
-			WHERE f.created_at >= start AND f.created_at < t
-				AND (e ->> 'score')::integer > 0
+		FROM (SELECT (pg_wallet.fraud_factor_names())[u.i] AS name, count(*) AS n
+			FROM pg_wallet.fraud_scores f,
+				unnest(f.factor_scores) WITH ORDINALITY AS u (score, i)
+			WHERE f.created_at >= start AND f.created_at < t AND u.score > 0
 			GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 10) x));
 	IF group_by IS NOT NULL THEN
 		r := r || jsonb_build_object('series',
@@ -438,6 +477,40 @@ $$;
 COMMENT ON FUNCTION pg_wallet._fraud_config_changed() IS
 	'Internal: statement trigger of fraud_settings, fraud_rules and fraud_ip_reputation; '
 	'bumps the rules stamp so every backend reloads its cached fraud configuration.';
+
+-- A payee becomes known when money reaches it. The posting path records the new payees of
+-- the requests it posts; a request it holds (a review hold, or any hold placement) is
+-- recorded here when the hold is posted (trigger holds_posted_beneficiary,
+-- rules/triggers.sql), so a held request that is rejected, voided or left to expire never
+-- makes its payee known. The owner's statistics row in the currency is locked first, as the
+-- posting path locks it before it probes and inserts known payees (after the accounts, which
+-- the posting of the hold has locked already).
+CREATE OR REPLACE FUNCTION pg_wallet._fraud_hold_posted()
+RETURNS trigger
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	a pg_wallet.accounts;
+	c pg_wallet.accounts;
+BEGIN
+	SELECT * INTO a FROM pg_wallet.accounts x WHERE x.id = NEW.account_id;
+	SELECT * INTO c FROM pg_wallet.accounts x WHERE x.id = NEW.counterpart_account_id;
+	IF a.is_system OR c.is_system OR c.owner_id = a.owner_id
+		OR NOT EXISTS (SELECT 1 FROM pg_wallet.owners o WHERE o.id = a.owner_id
+			AND o.kind = 'user') THEN
+		RETURN NULL;
+	END IF;
+	PERFORM 1 FROM pg_wallet.fraud_owner_stats s
+	WHERE s.owner_id = a.owner_id AND s.currency = a.currency FOR UPDATE;
+	INSERT INTO pg_wallet.fraud_known_beneficiaries (owner_id, account_id)
+	VALUES (a.owner_id, c.id) ON CONFLICT DO NOTHING;
+	RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION pg_wallet._fraud_hold_posted() IS
+	'Internal: trigger of holds: a posted hold of a user''s account makes its counterpart (another '
+	'owner''s non-system account) a known beneficiary of the user (New Beneficiary factor).';
 
 -- Identity (a layer above) tells the rules that an owner's password or phone number changed;
 -- the rules never read identity's tables. The stamp is kept in the owner's statistics rows

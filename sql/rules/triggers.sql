@@ -15,3 +15,11 @@ CREATE OR REPLACE TRIGGER fraud_rules_changed
 CREATE OR REPLACE TRIGGER fraud_ip_reputation_changed
 	AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON pg_wallet.fraud_ip_reputation
 	FOR EACH STATEMENT EXECUTE FUNCTION pg_wallet._fraud_config_changed();
+
+-- holds_posted_beneficiary: a held request's payee becomes known only when the hold is posted
+-- (pg_wallet._fraud_hold_posted, docs/fraud.md "New Beneficiary").
+CREATE OR REPLACE TRIGGER holds_posted_beneficiary
+	AFTER UPDATE OF status ON pg_wallet.holds
+	FOR EACH ROW
+	WHEN (OLD.status = 'ACTIVE' AND NEW.status = 'POSTED')
+	EXECUTE FUNCTION pg_wallet._fraud_hold_posted();

@@ -310,7 +310,16 @@ CREATE TABLE pg_wallet.fraud_scores (
 	risk_level text NOT NULL CHECK (risk_level IN ('LOW', 'MEDIUM', 'HIGH', 'CRITICAL')),
 	decision text NOT NULL
 		CHECK (decision IN ('ALLOW', 'REQUIRE_VERIFICATION', 'HOLD', 'BLOCK')),
-	factors jsonb NOT NULL CHECK (jsonb_typeof(factors) = 'array'),
+	-- the factors, in pg_wallet.fraud_factor_names() order: each one's score and weight
+	-- (hundredths), and what each found (factor_notes: a note code and its numbers, in C's
+	-- FraudNote terms); pg_wallet.fraud_score_factors() renders them as the spec's riskFactors
+	-- with their explanations, which are not stored (issue 12: they were most of the row)
+	factor_scores smallint[] NOT NULL,
+	factor_weights smallint[] NOT NULL,
+	factor_notes bigint[] NOT NULL,
+	ip_label text,				-- IP Reputation: the label of the range the address is in
+	rule text,					-- the allow/deny rule that decided, if any
+	verification text,			-- REQUIRE_VERIFICATION met by a step-up of this method
 	confidence numeric(3, 2) NOT NULL CHECK (confidence BETWEEN 0 AND 1),
 	model_version text NOT NULL,
 	context jsonb NOT NULL DEFAULT '{}',
@@ -324,8 +333,9 @@ CREATE INDEX fraud_scores_journal_idx ON pg_wallet.fraud_scores (journal_id)
 CREATE INDEX fraud_scores_created_idx ON pg_wallet.fraud_scores USING brin (created_at);
 CREATE INDEX fraud_scores_hold_idx ON pg_wallet.fraud_scores (hold_id) WHERE hold_id IS NOT NULL;
 COMMENT ON TABLE pg_wallet.fraud_scores IS
-	'The score of each scored request: score, level, decision, factors (name, weight, score, '
-	'explanation), confidence, model version and the request context (device id hashed).';
+	'The score of each scored request: score, level, decision, the factors (scores, weights '
+	'and notes; pg_wallet.fraud_score_factors renders them), confidence, model version and '
+	'the request context (device id hashed).';
 
 -- Fraud decision HOLD (issue 12, docs/fraud.md): a request a rule holds for review is a hold
 -- that keeps the request (holds.review) until post_hold posts it or void_hold releases it;

@@ -46,11 +46,6 @@
 #include "rules/rules.h"
 
 
-static const char *const factor_names[FF_COUNT] = {
-	"Amount Deviation", "Device Mismatch", "Velocity Check", "Geographic Anomaly",
-	"IP Reputation", "New Beneficiary", "Credential Change", "Round Amount"
-};
-
 /* One scored request of the batch. */
 typedef struct FraudEntry
 {
@@ -106,8 +101,9 @@ fraud_score(const FraudSettings *s, const FraudStats *st, const FraudContext *ct
 				lon;
 
 	memset(out, 0, sizeof(*out));
-	fraud_factors(s, st, ctx, amount_minor, exponent, ben, has_ip_rep, ip_score, ip_label,
-				  now, out->factors);
+	fraud_factors(s, st, ctx, amount_minor, exponent, ben, has_ip_rep, ip_score, now,
+				  out->factors);
+	out->ip_label = has_ip_rep ? ip_label : NULL;
 	for (int i = 0; i < FF_COUNT; i++)
 	{
 		out->factors[i].weight = weights[i];
@@ -129,67 +125,6 @@ fraud_score(const FraudSettings *s, const FraudStats *st, const FraudContext *ct
 	if ((ctx == NULL || ctx->country[0] == '\0') && !fraud_context_location(ctx, &lat, &lon))
 		conf -= 10;
 	out->confidence_pct = (int) Max(conf, 10);
-}
-
-/* One key and its value into the object being built. */
-static void
-push_pair(JsonbParseState **ps, const char *key, JsonbValue *value)
-{
-	JsonbValue	k;
-
-	k.type = jbvString;
-	k.val.string.val = (char *) key;
-	k.val.string.len = strlen(key);
-	pushJsonbValue(ps, WJB_KEY, &k);
-	pushJsonbValue(ps, WJB_VALUE, value);
-}
-
-/* One factor: {name, weight, score, explanation}. */
-static void
-push_factor(JsonbParseState **ps, const char *name, Numeric weight, int score,
-			const char *explanation)
-{
-	JsonbValue	v;
-
-	pushJsonbValue(ps, WJB_BEGIN_OBJECT, NULL);
-	v.type = jbvString;
-	v.val.string.val = (char *) name;
-	v.val.string.len = strlen(name);
-	push_pair(ps, "name", &v);
-	v.type = jbvNumeric;
-	v.val.numeric = weight;
-	push_pair(ps, "weight", &v);
-	v.val.numeric = int64_to_numeric(score);
-	push_pair(ps, "score", &v);
-	v.type = jbvString;
-	v.val.string.val = (char *) explanation;
-	v.val.string.len = strlen(explanation);
-	push_pair(ps, "explanation", &v);
-	pushJsonbValue(ps, WJB_END_OBJECT, NULL);
-}
-
-/*
- * The factors as the spec's riskFactors: [{name, weight (hundredths, as
- * 0.25), score, explanation}], plus a "Rule" entry (weight 0, score 0) when
- * an allow/deny rule decided and a "Verification" entry when a step-up
- * verification met REQUIRE_VERIFICATION.
- * Built as a jsonb value directly (it is written with every score).
- */
-Jsonb *
-fraud_factors_jsonb(const FraudScore *sc)
-{
-	JsonbParseState *ps = NULL;
-
-	pushJsonbValue(&ps, WJB_BEGIN_ARRAY, NULL);
-	for (int i = 0; i < FF_COUNT; i++)
-		push_factor(&ps, factor_names[i],
-					DatumGetNumeric(amount_to_numeric(sc->factors[i].weight, 2)),
-					sc->factors[i].score, sc->factors[i].explanation);
-	if (sc->rule != NULL)
-		push_factor(&ps, "Rule", int64_to_numeric(0), 0, sc->rule);
-	if (sc->verification != NULL)
-		push_factor(&ps, "Verification", int64_to_numeric(0), 0, sc->verification);
-	return JsonbValueToJsonb(pushJsonbValue(&ps, WJB_END_ARRAY, NULL));
 }
 
 /* ---------------------------------------------------------------------
@@ -371,7 +306,7 @@ decide(FraudState *fs, FraudEntry *e, LedgerRequest *req, int64 owner_id,
 	method = fraud_verified_method(owner_id);
 	if (method != NULL)
 	{
-		e->score.verification = psprintf("Step-up verification presented (%s)", method);
+		e->score.verification = pstrdup(method);
 		return true;
 	}
 	e->refused = true;
@@ -502,8 +437,10 @@ store_beneficiaries(FraudState *fs)
 	int64	   *accounts = palloc(sizeof(int64) * Max(fs->nentries, 1));
 	int			n = 0;
 
+	/* a held request's payee becomes known when the hold is posted (_fraud_hold_posted) */
 	for (int i = 0; i < fs->nentries; i++)
-		if (fs->entries[i].posted && fs->entries[i].ben == FB_NEW)
+		if (fs->entries[i].posted && fs->entries[i].ben == FB_NEW &&
+			fs->entries[i].res->hold_id == 0)
 		{
 			owners[n] = fs->entries[i].stats->owner_id;
 			accounts[n++] = fs->entries[i].beneficiary_id;

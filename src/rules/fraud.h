@@ -13,6 +13,7 @@
 #define FRAUD_H
 
 #include "core/ledger_rules.h"
+#include "utils/array.h"
 
 #define FRAUD_MAX_COUNTRIES 5
 
@@ -99,11 +100,52 @@ typedef enum FraudFactorKind
 	FF_COUNT
 } FraudFactorKind;
 
+/*
+ * What a factor found, as a note and its numbers (fraud_explain.c renders
+ * the one-line explanation from them, when a score is read): the record
+ * keeps these few integers instead of the text (issue 12: the text was most
+ * of a score record's size and of its cost in the posting path).
+ */
+typedef enum FraudNote
+{
+	FN_AMOUNT_HISTORY,			/* earlier postings */
+	FN_AMOUNT_WITHIN,
+	FN_AMOUNT_ABOVE,			/* ratio x10, standard deviations x100 */
+	FN_DEVICE_NONE,
+	FN_DEVICE_KNOWN,
+	FN_DEVICE_FIRST,
+	FN_DEVICE_NEW,
+	FN_VELOCITY,				/* minute count, hour count, the two ceilings */
+	FN_GEO_NO_COUNTRY,
+	FN_GEO_NO_HISTORY,
+	FN_GEO_CONSISTENT,
+	FN_GEO_COUNTRY,				/* the country, two letters packed in one number */
+	FN_GEO_NO_COORDS,
+	FN_GEO_NO_LOCATION,
+	FN_GEO_IMPOSSIBLE,			/* km, minutes, km/h ceiling */
+	FN_GEO_DISTANCE,			/* km: far (score > 0) or within */
+	FN_IP_NONE,
+	FN_IP_NO_ENTRY,
+	FN_IP_LISTED,				/* the label: FraudScore.ip_label */
+	FN_BENEFICIARY_NONE,
+	FN_BENEFICIARY_KNOWN,
+	FN_BENEFICIARY_FIRST,
+	FN_BENEFICIARY_NEW,
+	FN_CREDENTIAL_NONE,			/* window hours */
+	FN_CREDENTIAL_AFTER,		/* minutes, 1 password / 2 phone */
+	FN_ROUND_NO,
+	FN_ROUND_UNDER,				/* gap, threshold (minor units), exponent */
+	FN_COUNT
+} FraudNote;
+
+#define FRAUD_NOTE_MAX_ARGS 4
+
 typedef struct FraudFactor
 {
 	int			score;			/* 0..100 */
 	int			weight;			/* hundredths */
-	char	   *explanation;
+	FraudNote	note;
+	int64		args[FRAUD_NOTE_MAX_ARGS];
 } FraudFactor;
 
 /* Columns of a fraud_owner_stats row that fraud_stats_fill() reads, in its order. */
@@ -125,8 +167,9 @@ typedef struct FraudScore
 	const char *level;
 	const char *decision;
 	int			confidence_pct;
+	const char *ip_label;		/* FN_IP_LISTED: the range's label */
 	char	   *rule;			/* the allow/deny rule that decided, or NULL */
-	char	   *verification;	/* REQUIRE_VERIFICATION met: how, or NULL */
+	char	   *verification;	/* REQUIRE_VERIFICATION met: the method, or NULL */
 } FraudScore;
 
 /* An allow/deny rule that may apply to the batch. */
@@ -199,14 +242,19 @@ extern void fraud_write(void *state);
 /* fraud_factors.c: the factors of one request */
 extern void fraud_factors(const FraudSettings *s, const FraudStats *st, const FraudContext *ctx,
 						  int64 amount_minor, int exponent, FraudBeneficiary ben,
-						  bool has_ip_rep, int ip_score, const char *ip_label, TimestampTz now,
-						  FraudFactor *out);
+						  bool has_ip_rep, int ip_score, TimestampTz now, FraudFactor *out);
 
 /* fraud.c: scoring, shared by the posting path and the preview */
 extern void fraud_score(const FraudSettings *s, const FraudStats *st, const FraudContext *ctx,
 						int64 amount_minor, int exponent, FraudBeneficiary ben,
 						bool has_ip_rep, int ip_score, const char *ip_label, TimestampTz now,
 						FraudScore *out);
-extern Jsonb *fraud_factors_jsonb(const FraudScore *sc);
+extern Jsonb *fraud_factors_jsonb(const FraudScore *sc, const char *currency);
+
+/* fraud_explain.c: the names and the explanations of the factors */
+extern const char *const fraud_factor_names[FF_COUNT];
+extern int	fraud_note_nargs(FraudNote note);
+extern char *fraud_explain(const FraudFactor *f, const char *currency, const char *ip_label);
+extern ArrayType *fraud_notes_array(const FraudScore *sc);
 
 #endif							/* FRAUD_H */

@@ -1,7 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * fraud_factors.c
- *	  The factors of a fraud score, each 0..100 with a one-line explanation,
+ *	  The factors of a fraud score, each 0..100 with a note of what it found
+ *	  (fraud_explain.c renders the note as a one-line explanation),
  *	  computed from the owner's running statistics in the currency
  *	  (fraud_stats.c), the request context and what the posting path probed
  *	  for the request (the credited account's novelty, the IP reputation):
@@ -25,6 +26,17 @@
 
 #define EARTH_RADIUS_KM 6371.0
 #define NEAR_KM 100				/* closer than this to the last location: no anomaly */
+
+/* What the factor found: its note and the note's numbers (fraud.h). */
+static void
+note(FraudFactor *f, FraudNote n, int64 a0, int64 a1, int64 a2, int64 a3)
+{
+	f->note = n;
+	f->args[0] = a0;
+	f->args[1] = a1;
+	f->args[2] = a2;
+	f->args[3] = a3;
+}
 
 static int64
 isqrt64(int64 v)
@@ -66,14 +78,13 @@ factor_amount(const FraudStats *st, int64 amount_minor, FraudFactor *f)
 	if (st->tx_count < 2)
 	{
 		f->score = 0;
-		f->explanation = psprintf("Not enough history: %lld earlier transactions",
-								  (long long) st->tx_count);
+		note(f, FN_AMOUNT_HISTORY, st->tx_count, 0, 0, 0);
 		return;
 	}
 	if (x <= mean || mean <= 0)
 	{
 		f->score = 0;
-		f->explanation = pstrdup("Amount is within user average");
+		note(f, FN_AMOUNT_WITHIN, 0, 0, 0, 0);
 		return;
 	}
 	var = st->m2_e8 / (st->tx_count - 1);
@@ -88,10 +99,7 @@ factor_amount(const FraudStats *st, int64 amount_minor, FraudFactor *f)
 	else
 		z_e2 = isqrt64((int64) q);
 	f->score = (int) Min(z_e2 / 4, 100);
-	f->explanation = psprintf("Amount is %lld.%lldx user average transaction "
-							  "(%lld.%02lld standard deviations above it)",
-							  (long long) (ratio_e1 / 10), (long long) (ratio_e1 % 10),
-							  (long long) (z_e2 / 100), (long long) (z_e2 % 100));
+	note(f, FN_AMOUNT_ABOVE, ratio_e1, z_e2, 0, 0);
 }
 
 static void
@@ -100,22 +108,22 @@ factor_device(const FraudStats *st, const FraudContext *ctx, FraudFactor *f)
 	if (ctx == NULL || !ctx->has_device)
 	{
 		f->score = 0;
-		f->explanation = pstrdup("No device id in the request context");
+		note(f, FN_DEVICE_NONE, 0, 0, 0, 0);
 	}
 	else if (st->device_known)
 	{
 		f->score = 0;
-		f->explanation = pstrdup("Known device");
+		note(f, FN_DEVICE_KNOWN, 0, 0, 0, 0);
 	}
 	else if (st->tx_count == 0)
 	{
 		f->score = 50;
-		f->explanation = pstrdup("First device seen for this user");
+		note(f, FN_DEVICE_FIRST, 0, 0, 0, 0);
 	}
 	else
 	{
 		f->score = 80;
-		f->explanation = pstrdup("New device detected - first time from this device");
+		note(f, FN_DEVICE_NEW, 0, 0, 0, 0);
 	}
 }
 
@@ -135,11 +143,7 @@ factor_velocity(const FraudSettings *s, const FraudStats *st, TimestampTz now,
 	int64		sh = Min(h * 100 / s->max_per_hour, 100);
 
 	f->score = (int) Max(sm, sh);
-	f->explanation = psprintf("%lld transactions in the last minute, %lld in the last hour "
-							  "(ceilings %d and %d)%s", (long long) (m + 1),
-							  (long long) (h + 1), s->max_per_minute, s->max_per_hour,
-							  f->score >= 100 ? " - over the ceiling" :
-							  f->score >= 50 ? " - elevated but within limits" : "");
+	note(f, FN_VELOCITY, m + 1, h + 1, s->max_per_minute, s->max_per_hour);
 }
 
 static void
@@ -148,38 +152,37 @@ factor_country(const FraudStats *st, const FraudContext *ctx, FraudFactor *f)
 	f->score = 0;
 	if (ctx == NULL || ctx->country[0] == '\0')
 	{
-		f->explanation = pstrdup("No country in the request context");
+		note(f, FN_GEO_NO_COUNTRY, 0, 0, 0, 0);
 		return;
 	}
 	if (st->ncountries == 0)
 	{
-		f->explanation = pstrdup("No country history for this user yet");
+		note(f, FN_GEO_NO_HISTORY, 0, 0, 0, 0);
 		return;
 	}
 	for (int i = 0; i < st->ncountries; i++)
 		if (strcmp(st->countries[i], ctx->country) == 0)
 		{
-			f->explanation = pstrdup("Transaction location consistent with user profile");
+			note(f, FN_GEO_CONSISTENT, 0, 0, 0, 0);
 			return;
 		}
 	f->score = 70;
-	f->explanation = psprintf("Country %s is not among the user's recent countries",
-							  ctx->country);
+	note(f, FN_GEO_COUNTRY, ((int64) (unsigned char) ctx->country[0] << 8) |
+		 (unsigned char) ctx->country[1], 0, 0, 0);
 }
 
 static void
-factor_ip(const FraudContext *ctx, bool has_rep, int ip_score, const char *label,
-		  FraudFactor *f)
+factor_ip(const FraudContext *ctx, bool has_rep, int ip_score, FraudFactor *f)
 {
 	f->score = 0;
 	if (ctx == NULL || !ctx->has_ip)
-		f->explanation = pstrdup("No IP address in the request context");
+		note(f, FN_IP_NONE, 0, 0, 0, 0);
 	else if (!has_rep)
-		f->explanation = pstrdup("No reputation entry for the address");
+		note(f, FN_IP_NO_ENTRY, 0, 0, 0, 0);
 	else
 	{
 		f->score = ip_score;
-		f->explanation = psprintf("IP in a range listed as %s", label);
+		note(f, FN_IP_LISTED, 0, 0, 0, 0);
 	}
 }
 
@@ -218,12 +221,12 @@ factor_coordinates(const FraudSettings *s, const FraudStats *st, const FraudCont
 	f->score = 0;
 	if (!fraud_context_location(ctx, &lat, &lon))
 	{
-		f->explanation = pstrdup("No coordinates in the request context");
+		note(f, FN_GEO_NO_COORDS, 0, 0, 0, 0);
 		return;
 	}
 	if (st->located_at == DT_NOBEGIN)
 	{
-		f->explanation = pstrdup("No location history for this user yet");
+		note(f, FN_GEO_NO_LOCATION, 0, 0, 0, 0);
 		return;
 	}
 	km = distance_km(st->lat_e6, st->lon_e6, lat, lon);
@@ -232,17 +235,11 @@ factor_coordinates(const FraudSettings *s, const FraudStats *st, const FraudCont
 		(int128) km * USECS_PER_HOUR > (int128) s->max_travel_kmh * elapsed_us)
 	{
 		f->score = 100;
-		f->explanation = psprintf("Impossible travel: %lld km from the last located "
-								  "transaction %lld minutes earlier (over %d km/h)",
-								  (long long) km, (long long) (elapsed_us / USECS_PER_MINUTE),
-								  s->max_travel_kmh);
+		note(f, FN_GEO_IMPOSSIBLE, km, elapsed_us / USECS_PER_MINUTE, s->max_travel_kmh, 0);
 		return;
 	}
 	f->score = km >= 2000 ? 70 : km >= 500 ? 50 : km >= NEAR_KM ? 30 : 0;
-	f->explanation = psprintf(f->score > 0 ?
-							  "Location %lld km from the user's last known location" :
-							  "Location within %lld km of the user's last known location",
-							  (long long) (f->score > 0 ? km : NEAR_KM));
+	note(f, FN_GEO_DISTANCE, f->score > 0 ? km : NEAR_KM, 0, 0, 0);
 }
 
 /*
@@ -274,19 +271,18 @@ factor_beneficiary(const FraudStats *st, FraudBeneficiary ben, FraudFactor *f)
 {
 	f->score = 0;
 	if (ben == FB_NONE)
-		f->explanation = pstrdup("No payee: the credited account is the user's own or a "
-								 "system account");
+		note(f, FN_BENEFICIARY_NONE, 0, 0, 0, 0);
 	else if (ben == FB_KNOWN)
-		f->explanation = pstrdup("Known beneficiary - paid before");
+		note(f, FN_BENEFICIARY_KNOWN, 0, 0, 0, 0);
 	else if (st->tx_count == 0)
 	{
 		f->score = 30;
-		f->explanation = pstrdup("First beneficiary of this user");
+		note(f, FN_BENEFICIARY_FIRST, 0, 0, 0, 0);
 	}
 	else
 	{
 		f->score = 60;
-		f->explanation = pstrdup("New beneficiary - first payment to this account");
+		note(f, FN_BENEFICIARY_NEW, 0, 0, 0, 0);
 	}
 }
 
@@ -308,15 +304,13 @@ factor_credential(const FraudSettings *s, const FraudStats *st, TimestampTz now,
 	if (st->credential_change[0] == '\0' || st->credential_changed_at == DT_NOBEGIN ||
 		now - st->credential_changed_at >= window_us)
 	{
-		f->explanation = psprintf("No password or phone change since the user's last "
-								  "transaction (window %d hours)", s->credential_window_h);
+		note(f, FN_CREDENTIAL_NONE, s->credential_window_h, 0, 0, 0);
 		return;
 	}
 	elapsed_us = Max(now - st->credential_changed_at, 0);
 	f->score = (int) (100 - 50 * elapsed_us / window_us);
-	f->explanation = psprintf("First transaction %lld minutes after a %s change",
-							  (long long) (elapsed_us / USECS_PER_MINUTE),
-							  st->credential_change);
+	note(f, FN_CREDENTIAL_AFTER, elapsed_us / USECS_PER_MINUTE,
+		 strcmp(st->credential_change, "phone") == 0 ? 2 : 1, 0, 0);
 }
 
 /*
@@ -353,20 +347,13 @@ factor_round(const FraudSettings *s, const FraudStats *st, int64 amount_minor, i
 	if (threshold == 0 ||
 		(int128) (threshold - amount_minor) * 10000 > (int128) threshold * s->round_margin_bp)
 	{
-		f->explanation = pstrdup("Amount is not just under a round threshold");
+		note(f, FN_ROUND_NO, 0, 0, 0, 0);
 		return;
 	}
 	gap = threshold - amount_minor;
 	f->score = (int) (100 - (int128) 50 * (gap - 1) * 10000 /
 					  ((int128) threshold * s->round_margin_bp));
-	if (exponent > 0)
-		f->explanation = psprintf("Amount is %lld.%0*lld %s under %lld %s, a round threshold",
-								  (long long) (gap / unit), exponent, (long long) (gap % unit),
-								  st->currency, (long long) (threshold / unit), st->currency);
-	else
-		f->explanation = psprintf("Amount is %lld %s under %lld %s, a round threshold",
-								  (long long) gap, st->currency, (long long) threshold,
-								  st->currency);
+	note(f, FN_ROUND_UNDER, gap, threshold, exponent, 0);
 }
 
 /*
@@ -375,13 +362,13 @@ factor_round(const FraudSettings *s, const FraudStats *st, int64 amount_minor, i
 void
 fraud_factors(const FraudSettings *s, const FraudStats *st, const FraudContext *ctx,
 			  int64 amount_minor, int exponent, FraudBeneficiary ben, bool has_ip_rep,
-			  int ip_score, const char *ip_label, TimestampTz now, FraudFactor *out)
+			  int ip_score, TimestampTz now, FraudFactor *out)
 {
 	factor_amount(st, amount_minor, &out[FF_AMOUNT]);
 	factor_device(st, ctx, &out[FF_DEVICE]);
 	factor_velocity(s, st, now, &out[FF_VELOCITY]);
 	factor_geo(s, st, ctx, now, &out[FF_GEO]);
-	factor_ip(ctx, has_ip_rep, ip_score, ip_label, &out[FF_IP]);
+	factor_ip(ctx, has_ip_rep, ip_score, &out[FF_IP]);
 	factor_beneficiary(st, ben, &out[FF_BENEFICIARY]);
 	factor_credential(s, st, now, &out[FF_CREDENTIAL]);
 	factor_round(s, st, amount_minor, exponent, &out[FF_ROUND]);

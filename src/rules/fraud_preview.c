@@ -170,7 +170,7 @@ wallet_fraud_score_preview(PG_FUNCTION_ARGS)
 			sc.decision = deny ? "BLOCK" : "ALLOW";
 			sc.rule = (char *) rule;
 		}
-		factors = fraud_factors_jsonb(&sc);
+		factors = fraud_factors_jsonb(&sc, st.currency);
 		appendStringInfo(&b, "{\"transactionId\": null, \"scored\": true, \"riskScore\": %d, "
 						 "\"riskLevel\": \"%s\", \"decision\": \"%s\", \"confidence\": %d.%02d, "
 						 "\"riskFactors\": %s, \"modelVersion\": \"%s\", \"calculatedAt\": ",

@@ -253,19 +253,37 @@ fraud_store_beneficiaries(const int64 *owners, const int64 *accounts, int n, Tim
 	direct_end(&t);
 }
 
-/* Record the scores: one heap multi-insert and their index entries. */
+/* FF_COUNT smallints as a smallint[]. */
+static Datum
+smallint_array(Datum *values)
+{
+	return PointerGetDatum(construct_array(values, FF_COUNT, INT2OID, sizeof(int16), true,
+										   TYPALIGN_SHORT));
+}
+
+static Datum
+text_or_null(const char *s)
+{
+	return s != NULL ? CStringGetTextDatum(s) : (Datum) 0;
+}
+
+/*
+ * Record the scores: one heap multi-insert and their index entries. The
+ * factors go in as three small arrays (scores, weights, notes); their
+ * explanations are rendered when read (fraud_explain.c).
+ */
 void
 fraud_store_scores(const FraudRecord *recs, int n)
 {
 	static const char *const checks[] = {
 		"fraud_scores_amount_minor_check", "fraud_scores_confidence_check",
-		"fraud_scores_decision_check", "fraud_scores_factors_check",
-		"fraud_scores_request_ref_check", "fraud_scores_risk_level_check",
-		"fraud_scores_score_check", NULL
+		"fraud_scores_decision_check", "fraud_scores_request_ref_check",
+		"fraud_scores_risk_level_check", "fraud_scores_score_check", NULL
 	};
 	static const char *const columns[] = {
 		"id", "owner_id", "account_number", "journal_id", "request_ref", "amount_minor",
-		"currency", "score", "risk_level", "decision", "factors", "confidence",
+		"currency", "score", "risk_level", "decision", "factor_scores", "factor_weights",
+		"factor_notes", "ip_label", "rule", "verification", "confidence",
 		"model_version", "context", "created_at", "hold_id"
 	};
 	static const char *const levels[] = {"LOW", "MEDIUM", "HIGH", "CRITICAL", NULL};
@@ -285,7 +303,8 @@ fraud_store_scores(const FraudRecord *recs, int n)
 		const FraudRecord *r = &recs[i];
 		const FraudScore *sc = r->score;
 		TupleTableSlot *slot;
-		Jsonb	   *factors = fraud_factors_jsonb(sc);
+		Datum		scores[FF_COUNT],
+					weights[FF_COUNT];
 		Datum		ref = r->request_ref ? CStringGetTextDatum(r->request_ref) : (Datum) 0;
 
 		if (r->amount_minor <= 0)
@@ -294,8 +313,6 @@ fraud_store_scores(const FraudRecord *recs, int n)
 			direct_violated(&t, "fraud_scores_confidence_check");
 		if (!one_of(sc->decision, decisions))
 			direct_violated(&t, "fraud_scores_decision_check");
-		if (!JB_ROOT_IS_ARRAY(factors) || JB_ROOT_IS_SCALAR(factors))
-			direct_violated(&t, "fraud_scores_factors_check");
 		if (r->request_ref && direct_text_chars(ref) > 128)
 			direct_violated(&t, "fraud_scores_request_ref_check");
 		if (!one_of(sc->level, levels))
@@ -313,12 +330,22 @@ fraud_store_scores(const FraudRecord *recs, int n)
 		direct_set(slot, att[7], Int16GetDatum(sc->score), false);
 		direct_set(slot, att[8], CStringGetTextDatum(sc->level), false);
 		direct_set(slot, att[9], CStringGetTextDatum(sc->decision), false);
-		direct_set(slot, att[10], JsonbPGetDatum(factors), false);
-		direct_set(slot, att[11], amount_to_numeric(sc->confidence_pct, 2), false);
-		direct_set(slot, att[12], CStringGetTextDatum(r->model_version), false);
-		direct_set(slot, att[13], JsonbPGetDatum(r->context), false);
-		direct_set(slot, att[14], TimestampTzGetDatum(now), false);
-		direct_set(slot, att[15], Int64GetDatum(r->hold_id), r->hold_id == 0);
+		for (int k = 0; k < FF_COUNT; k++)
+		{
+			scores[k] = Int16GetDatum(sc->factors[k].score);
+			weights[k] = Int16GetDatum(sc->factors[k].weight);
+		}
+		direct_set(slot, att[10], smallint_array(scores), false);
+		direct_set(slot, att[11], smallint_array(weights), false);
+		direct_set(slot, att[12], PointerGetDatum(fraud_notes_array(sc)), false);
+		direct_set(slot, att[13], text_or_null(sc->ip_label), sc->ip_label == NULL);
+		direct_set(slot, att[14], text_or_null(sc->rule), sc->rule == NULL);
+		direct_set(slot, att[15], text_or_null(sc->verification), sc->verification == NULL);
+		direct_set(slot, att[16], amount_to_numeric(sc->confidence_pct, 2), false);
+		direct_set(slot, att[17], CStringGetTextDatum(r->model_version), false);
+		direct_set(slot, att[18], JsonbPGetDatum(r->context), false);
+		direct_set(slot, att[19], TimestampTzGetDatum(now), false);
+		direct_set(slot, att[20], Int64GetDatum(r->hold_id), r->hold_id == 0);
 	}
 	direct_end(&t);
 }

@@ -57,7 +57,7 @@ last_score() {
 		ORDER BY f.id DESC LIMIT 1"
 }
 device_factor() {
-	last_score "(SELECT e ->> 'score' FROM jsonb_array_elements(f.factors) e
+	last_score "(SELECT e ->> 'score' FROM jsonb_array_elements(pg_wallet.fraud_score_factors(f)) e
 		WHERE e ->> 'name' = 'Device Mismatch')"
 }
 sha() { printf '%s' "$1" | sha256sum | cut -d' ' -f1; }
@@ -147,7 +147,8 @@ WANT=$(sql -c "SELECT jsonb_build_object('totalTransactions', count(*),
 		'fraudulentTransactions', count(*) FILTER (WHERE decision <> 'ALLOW'),
 		'averageFraudScore', coalesce(round(avg(score), 2), 0),
 		'LOW', count(*) FILTER (WHERE risk_level = 'LOW'),
-		'devices', count(*) FILTER (WHERE EXISTS (SELECT 1 FROM jsonb_array_elements(factors) e
+		'devices', count(*) FILTER (WHERE EXISTS (SELECT 1
+			FROM jsonb_array_elements(pg_wallet.fraud_score_factors(fraud_scores)) e
 			WHERE e ->> 'name' = 'Device Mismatch' AND (e ->> 'score')::int > 0)))
 	FROM pg_wallet.fraud_scores WHERE created_at >= (now() AT TIME ZONE 'UTC')::date::timestamp
 		AT TIME ZONE 'UTC'")

@@ -39,7 +39,7 @@ check "only the verified transfer posted (300 - 10)" test "$(sql -c \
 	"SELECT (pg_wallet.get_balance('$VACC_P')).available_balance")" = "290.00"
 check "the verified transfer's record keeps REQUIRE_VERIFICATION and names the verification" \
 	test "$(sql -c "SELECT f.risk_level || ' ' || f.decision || ' ' || (SELECT e ->> 'explanation'
-		FROM jsonb_array_elements(f.factors) e WHERE e ->> 'name' = 'Verification')
+		FROM jsonb_array_elements(pg_wallet.fraud_score_factors(f)) e WHERE e ->> 'name' = 'Verification')
 		FROM pg_wallet.fraud_scores f WHERE f.owner_id = $VO_P AND f.journal_id IS NOT NULL
 		ORDER BY f.id DESC LIMIT 1")" = \
 	"HIGH REQUIRE_VERIFICATION Step-up verification presented (otp_sms)"

@@ -55,7 +55,8 @@ FROM pg_wallet.fraud_scores WHERE owner_id IN (:a, :b, :c, :d, :m, :bank);
 -- the first transfer of a user: no history, no context: score 0, confidence 0.40 - 3 x 0.10
 SELECT status FROM pg_wallet.transfer('FR-A', 'FR-B', 90);
 SELECT last_score(:a);
-SELECT factor(factors, 'Amount Deviation') FROM pg_wallet.fraud_scores WHERE owner_id = :a;
+SELECT factor(pg_wallet.fraud_score_factors(f), 'Amount Deviation')
+FROM pg_wallet.fraud_scores f WHERE owner_id = :a;
 
 -- Welford's statistics, exact: 90, 110 five times each: mean 100.00, M2 = 10 x 10.00^2
 SELECT status FROM pg_wallet.transfer('FR-A', 'FR-B', 110);
@@ -152,8 +153,8 @@ COMMIT;
 UPDATE pg_wallet.fraud_settings SET max_per_minute = 5, max_per_hour = 30;
 BEGIN;
 SELECT count(*) FROM (SELECT pg_wallet.transfer('FR-D', 'FR-B', 10) FROM generate_series(1, 6)) t;
-SELECT score, factor(factors, 'Velocity Check') FROM pg_wallet.fraud_scores
-WHERE owner_id = :d ORDER BY id;
+SELECT score, factor(pg_wallet.fraud_score_factors(f), 'Velocity Check')
+FROM pg_wallet.fraud_scores f WHERE owner_id = :d ORDER BY id;
 COMMIT;
 UPDATE pg_wallet.fraud_settings SET max_per_minute = 10000, max_per_hour = 10000;
 
@@ -211,8 +212,8 @@ BEGIN;
 SELECT pg_wallet.set_request_context('{"ip": "203.0.113.5", "device_id": "trusted-7",
 	"country": "ZA"}');
 SELECT status FROM pg_wallet.transfer('FR-A', 'FR-B', 300);
-SELECT last_score(:a), factor(factors, 'Rule') FROM pg_wallet.fraud_scores
-WHERE owner_id = :a ORDER BY id DESC LIMIT 1;
+SELECT last_score(:a), factor(pg_wallet.fraud_score_factors(f), 'Rule')
+FROM pg_wallet.fraud_scores f WHERE owner_id = :a ORDER BY id DESC LIMIT 1;
 COMMIT;
 SELECT pg_wallet.fraud_add_rule('DENY', 'IP', '203.0.113.0/24', 'proxy range') > 0;
 BEGIN;

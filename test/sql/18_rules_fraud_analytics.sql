@@ -17,13 +17,11 @@ EXCEPTION WHEN OTHERS THEN
 	RETURN SQLSTATE || ': ' || SQLERRM || coalesce(' (' || nullif(col, '') || ')', '');
 END
 $$;
--- f(name, score): one factor of a record; the others score 0
-CREATE FUNCTION fa_factors(VARIADIC f text[]) RETURNS jsonb LANGUAGE sql AS $$
-	SELECT jsonb_agg(jsonb_build_object('name', n, 'weight', 0.20,
-		'score', coalesce((SELECT split_part(x, ':', 2)::int FROM unnest(f) x
-			WHERE split_part(x, ':', 1) = n), 0), 'explanation', 'test') ORDER BY o)
-	FROM unnest(ARRAY['Amount Deviation', 'Device Mismatch', 'Velocity Check',
-		'Geographic Anomaly', 'IP Reputation']) WITH ORDINALITY AS t (n, o)
+-- f(name, score): the factor scores of a record (fraud_factor_names() order); others score 0
+CREATE FUNCTION fa_factors(VARIADIC f text[]) RETURNS smallint[] LANGUAGE sql AS $$
+	SELECT array_agg(coalesce((SELECT split_part(x, ':', 2)::smallint FROM unnest(f) x
+			WHERE split_part(x, ':', 1) = n), 0) ORDER BY o)
+	FROM unnest(pg_wallet.fraud_factor_names()) WITH ORDINALITY AS t (n, o)
 $$;
 -- Eight records: six in January 2020 (UTC), one on each side of it.
 --   Jan  1 10:00     10 LOW      ALLOW                 Amount 20
@@ -31,30 +29,31 @@ $$;
 --   Jan  2 00:00     85 CRITICAL BLOCK                 Device 80, Velocity 60, IP 100
 --   Jan  6 12:00     65 HIGH     HOLD                  Velocity 100
 --   Jan 15 08:00     35 MEDIUM   REQUIRE_VERIFICATION  Device 80
---   Jan 31 23:59:59   0 LOW      ALLOW                 none (and a Rule entry, score 0)
+--   Jan 31 23:59:59   0 LOW      ALLOW                 none (an allow rule decided)
 --   Dec 31 2019 23:59:59 and Feb 1 2020 00:00: 90 CRITICAL BLOCK, IP 100, outside
 INSERT INTO pg_wallet.fraud_scores (owner_id, account_number, amount_minor, currency, score,
-	risk_level, decision, factors, confidence, model_version, created_at)
+	risk_level, decision, factor_scores, confidence, model_version, created_at, factor_weights,
+	factor_notes, rule)
 VALUES
 	(0, 'FA-1', 100, 'KES', 10, 'LOW', 'ALLOW', fa_factors('Amount Deviation:20'), 0.5, '1.0.0',
-	 '2020-01-01 10:00:00+00'),
+	 '2020-01-01 10:00:00+00', '{20,20,20,20,20,0,0,0}', '{}', NULL),
 	(0, 'FA-1', 100, 'KES', 40, 'MEDIUM', 'ALLOW',
 	 fa_factors('Amount Deviation:50', 'Device Mismatch:80'), 0.5, '1.0.0',
-	 '2020-01-01 23:59:59+00'),
+	 '2020-01-01 23:59:59+00', '{20,20,20,20,20,0,0,0}', '{}', NULL),
 	(0, 'FA-1', 100, 'KES', 85, 'CRITICAL', 'BLOCK',
 	 fa_factors('Device Mismatch:80', 'Velocity Check:60', 'IP Reputation:100'), 0.5, '1.0.0',
-	 '2020-01-02 00:00:00+00'),
+	 '2020-01-02 00:00:00+00', '{20,20,20,20,20,0,0,0}', '{}', NULL),
 	(0, 'FA-1', 100, 'KES', 65, 'HIGH', 'HOLD', fa_factors('Velocity Check:100'), 0.5, '1.0.0',
-	 '2020-01-06 12:00:00+00'),
+	 '2020-01-06 12:00:00+00', '{20,20,20,20,20,0,0,0}', '{}', NULL),
 	(0, 'FA-1', 100, 'KES', 35, 'MEDIUM', 'REQUIRE_VERIFICATION',
-	 fa_factors('Device Mismatch:80'), 0.5, '1.0.0', '2020-01-15 08:00:00+00'),
-	(0, 'FA-1', 100, 'KES', 0, 'LOW', 'ALLOW', fa_factors(VARIADIC '{}') || jsonb_build_array(
-	 jsonb_build_object('name', 'Rule', 'weight', 0, 'score', 0, 'explanation', 'allowed')),
-	 0.5, '1.0.0', '2020-01-31 23:59:59+00'),
+	 fa_factors('Device Mismatch:80'), 0.5, '1.0.0', '2020-01-15 08:00:00+00',
+	 '{20,20,20,20,20,0,0,0}', '{}', NULL),
+	(0, 'FA-1', 100, 'KES', 0, 'LOW', 'ALLOW', fa_factors(VARIADIC '{}'), 0.5, '1.0.0',
+	 '2020-01-31 23:59:59+00', '{20,20,20,20,20,0,0,0}', '{}', 'allowed'),
 	(0, 'FA-1', 100, 'KES', 90, 'CRITICAL', 'BLOCK', fa_factors('IP Reputation:100'), 0.5,
-	 '1.0.0', '2019-12-31 23:59:59+00'),
+	 '1.0.0', '2019-12-31 23:59:59+00', '{20,20,20,20,20,0,0,0}', '{}', NULL),
 	(0, 'FA-1', 100, 'KES', 90, 'CRITICAL', 'BLOCK', fa_factors('IP Reputation:100'), 0.5,
-	 '1.0.0', '2020-02-01 00:00:00+00');
+	 '1.0.0', '2020-02-01 00:00:00+00', '{20,20,20,20,20,0,0,0}', '{}', NULL);
 SELECT md5(string_agg(f::text, ',' ORDER BY f.id)) AS before FROM pg_wallet.fraud_scores f \gset
 -- January: 6 records; blocked 1, declined 2 (HOLD, REQUIRE_VERIFICATION), fraudulent 3, rate
 -- 3/6 = 50 %; average score 235/6 = 39.17; LOW 2, MEDIUM 2, HIGH 1, CRITICAL 1; Device 3 of 6

@@ -25,7 +25,7 @@ SELECT status FROM pg_wallet.credit('FF-G', 100000, 'FF-BANK');
 -- ff(owner, factor): one factor of the owner's last score record, as "score x weight: why"
 CREATE FUNCTION ff(o bigint, n text) RETURNS text LANGUAGE sql AS $$
 	SELECT format('%s x %s: %s', e ->> 'score', e ->> 'weight', e ->> 'explanation')
-	FROM pg_wallet.fraud_scores s, jsonb_array_elements(s.factors) e
+	FROM pg_wallet.fraud_scores s, jsonb_array_elements(pg_wallet.fraud_score_factors(s)) e
 	WHERE s.id = (SELECT max(id) FROM pg_wallet.fraud_scores WHERE owner_id = o)
 		AND e ->> 'name' = n
 $$;
@@ -40,7 +40,7 @@ $$;
 -- every score lists the eight factors, in this order, with the default weights
 SELECT status FROM pg_wallet.transfer('FF-A', 'FF-B', 10);
 SELECT e ->> 'name' AS name, e ->> 'weight' AS weight
-FROM pg_wallet.fraud_scores s, jsonb_array_elements(s.factors) e
+FROM pg_wallet.fraud_scores s, jsonb_array_elements(pg_wallet.fraud_score_factors(s)) e
 WHERE s.id = (SELECT max(id) FROM pg_wallet.fraud_scores WHERE owner_id = :a);
 
 -- New Beneficiary: the user's first payee scores 30 (every payee is new then), a payee paid
@@ -55,7 +55,8 @@ SELECT ff(:a, 'New Beneficiary') AS own_account;
 -- one batch paying the merchant twice: the second item knows the first's payee
 SELECT status, sqlstate FROM pg_wallet.post_transfers(
 	'[{"from": "FF-A", "to": "FF-M", "amount": 5}, {"from": "FF-A", "to": "FF-M", "amount": 6}]');
-SELECT s.amount_minor, (SELECT e ->> 'score' FROM jsonb_array_elements(s.factors) e
+SELECT s.amount_minor, (SELECT e ->> 'score'
+	FROM jsonb_array_elements(pg_wallet.fraud_score_factors(s)) e
 	WHERE e ->> 'name' = 'New Beneficiary') AS beneficiary
 FROM pg_wallet.fraud_scores s WHERE s.owner_id = :a ORDER BY s.id DESC LIMIT 2;
 -- a refused posting pays no one: its payee stays new (insufficient funds, per item)

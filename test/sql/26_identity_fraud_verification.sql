@@ -33,7 +33,7 @@ CREATE FUNCTION fv_last(o bigint) RETURNS text LANGUAGE sql AS $$
 $$;
 CREATE FUNCTION fv_factor(o bigint, n text) RETURNS text LANGUAGE sql AS $$
 	SELECT format('%s x %s: %s', e ->> 'score', e ->> 'weight', e ->> 'explanation')
-	FROM pg_wallet.fraud_scores s, jsonb_array_elements(s.factors) e
+	FROM pg_wallet.fraud_scores s, jsonb_array_elements(pg_wallet.fraud_score_factors(s)) e
 	WHERE s.owner_id = o AND e ->> 'name' = n AND s.id = (SELECT max(id)
 		FROM pg_wallet.fraud_scores WHERE owner_id = o)
 $$;

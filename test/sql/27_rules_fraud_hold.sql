@@ -32,11 +32,13 @@ $$;
 
 SELECT pg_wallet.create_owner('user', 'Hold H') AS h \gset
 SELECT pg_wallet.create_owner('user', 'Hold J') AS j \gset
+SELECT pg_wallet.create_owner('user', 'Hold K') AS k \gset
 SELECT pg_wallet.create_owner('partner', 'Hold bank') AS bank \gset
 SELECT count(*) FROM (
 	SELECT pg_wallet.create_account(:bank, 'KES', 'SETTLEMENT', 'FH-BANK', can_overdraw => true)
 	UNION ALL SELECT pg_wallet.create_account(:h, 'KES', 'WALLET', 'FH-H')
-	UNION ALL SELECT pg_wallet.create_account(:j, 'KES', 'WALLET', 'FH-J')) x;
+	UNION ALL SELECT pg_wallet.create_account(:j, 'KES', 'WALLET', 'FH-J')
+	UNION ALL SELECT pg_wallet.create_account(:k, 'KES', 'WALLET', 'FH-K')) x;
 SELECT status FROM pg_wallet.credit('FH-H', 1000, 'FH-BANK');
 
 SELECT hold_from, review_hours, verify_from, block_from FROM pg_wallet.fraud_settings;
@@ -65,6 +67,10 @@ ORDER BY id DESC LIMIT 1;
 -- a retry under the key gets the same hold; another request under it is a conflict
 SELECT status, replayed, hold_id = :h1 AS same_hold FROM fh_send('FH-H', 'FH-J', 100, 'fh-1');
 SELECT fh_err('SELECT fh_send(''FH-H'', ''FH-J'', 101, ''fh-1'')');
+-- the payee is not known while the request is held
+SELECT count(*) AS payee_known FROM pg_wallet.fraud_known_beneficiaries
+WHERE owner_id = :h AND account_id = (SELECT id FROM pg_wallet.accounts
+	WHERE account_number = 'FH-J');
 -- the admins' queue
 SELECT hold_id = :h1 AS h1, account_number, counterpart, amount, currency, request_type,
 	request_ref, score, risk_level
@@ -80,6 +86,10 @@ SELECT j.journal_type, j.status FROM pg_wallet.journals j
 SELECT status, posted_amount FROM pg_wallet.holds WHERE id = :h1;
 SELECT fh_bal('FH-H') AS payer, fh_bal('FH-J') AS payee;
 SELECT count(*) AS records FROM pg_wallet.fraud_scores WHERE owner_id = :h;
+-- money reached the payee: it is known now
+SELECT count(*) AS payee_known FROM pg_wallet.fraud_known_beneficiaries
+WHERE owner_id = :h AND account_id = (SELECT id FROM pg_wallet.accounts
+	WHERE account_number = 'FH-J');
 -- the release is a completed transfer: transfer_completed for the payer and the payee
 SELECT owner_id = :h AS payer, payload ->> 'amount' AS amount,
 	payload ->> 'receipt_code' = (SELECT pg_wallet.receipt_code(j.id, j.created_at)
@@ -108,6 +118,25 @@ SELECT count(*) AS events_of_rejection FROM pg_wallet.events
 WHERE event_type = 'transfer_completed' AND owner_id IN (:h, :j)
 	AND (payload ->> 'amount')::numeric = 200;
 SELECT fh_err('SELECT fh_send(''FH-H'', ''FH-J'', 200, ''fh-2'')');
+-- a rejected transfer to a new payee: the payer is told it failed (not why), the payee never
+-- becomes known
+SELECT status, hold_id AS h3 FROM fh_send('FH-H', 'FH-K', 40, 'fh-3') \gset
+SELECT :'status' AS status;
+SELECT status FROM pg_wallet.fraud_review_reject(:h3, 'mule account');
+SELECT payload - 'timestamp' - 'hold_id' AS failed, payload ->> 'hold_id' = :'h3' AS same_hold
+FROM pg_wallet.events WHERE owner_id = :h AND event_type = 'transaction_failed'
+ORDER BY id DESC LIMIT 1;
+SELECT count(*) AS told_payee FROM pg_wallet.events WHERE owner_id = :k;
+SELECT count(*) AS payee_known FROM pg_wallet.fraud_known_beneficiaries
+WHERE owner_id = :h AND account_id = (SELECT id FROM pg_wallet.accounts
+	WHERE account_number = 'FH-K');
+-- a review window that passes fails the request too
+SELECT status, hold_id AS h4 FROM fh_send('FH-H', 'FH-K', 45, 'fh-4') \gset
+UPDATE pg_wallet.holds SET expires_at = now() - interval '1 second' WHERE id = :h4;
+SELECT pg_wallet.expire_holds() >= 1 AS expired;
+SELECT payload ->> 'error' AS error, payload ->> 'amount' AS amount
+FROM pg_wallet.events WHERE owner_id = :h AND event_type = 'transaction_failed'
+ORDER BY id DESC LIMIT 1;
 SELECT fh_err(format('SELECT pg_wallet.fraud_review_reject(%s, ''again'')', :h2));
 SELECT fh_err(format('SELECT pg_wallet.fraud_review_release(%s)', :h2));
 SELECT fh_err('SELECT pg_wallet.fraud_review_release(999999999)');
