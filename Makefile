@@ -120,7 +120,7 @@ clean-errors:
 BRIDGE_SRCS   = $(wildcard bridge/*.c)
 BRIDGE_CFLAGS = -std=gnu11 -O2 -g -Wall -Wextra -Werror \
                 $(shell pkg-config --cflags libwebsockets libpq)
-BRIDGE_LIBS   = $(shell pkg-config --libs libwebsockets libpq)
+BRIDGE_LIBS   = $(shell pkg-config --libs libwebsockets libpq) -lhpdf
 
 all: bridge/pg_wallet_bridge
 

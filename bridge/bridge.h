@@ -42,6 +42,7 @@ typedef struct BridgeConfig
 	char		waas_base_path[128];
 	char		sellapay_base_path[128];
 	char		tribble_base_path[128];
+	char		public_url[256];	/* how clients reach the bridge (links it hands out) */
 	size_t		body_bytes_max;
 	int			header_bytes_max;
 	int			json_depth_max;
@@ -95,6 +96,7 @@ typedef struct Route
 	RouteAuth	auth;
 	int			rate_per_min;	/* 0: no limit */
 	int			rate_by_ip;		/* 1: per client address; 0: per token */
+	int			document;		/* 1: the result is a document to render (document.c) */
 } Route;
 
 /* A spec served under its own base path. */
@@ -293,6 +295,9 @@ void		reply_send(RequestSlot *slot, int status, const char *body, size_t len,
 void		reply_error(RequestSlot *slot, int status, const char *code, const char *msg,
 						const char *detail, ReplySend send);
 void		reply_result(RequestSlot *slot, PGresult *res, ReplySend send);
+
+/* document.c: a document route's result rendered as HTML or PDF */
+void		document_reply(RequestSlot *slot, const char *json, size_t len, ReplySend send);
 
 /* pool.c: knows slots and their sinks, no transport */
 typedef void (*PoolEventHandler) (const char *payload);

@@ -40,6 +40,8 @@ static const Setting settings[] = {
 	S("waas_base_path", waas_base_path, "Wallet-as-a-Service profile mount (/waas/api/v1)"),
 	S("sellapay_base_path", sellapay_base_path, "Sellapay profile mount (/sellapay/api/v1)"),
 	S("tribble_base_path", tribble_base_path, "Tribble profile mount (/tribble/api/v1)"),
+	S("public_url", public_url,
+	  "scheme://host[:port] clients reach the bridge at, for links (http[s]://address:port)"),
 	Z("body_bytes_max", body_bytes_max, 64, 16777216, "largest request body (65536)"),
 	I("header_bytes_max", header_bytes_max, 1024, 65535, "room for request headers (8192)"),
 	I("json_depth_max", json_depth_max, 1, 64, "deepest JSON nesting accepted (16)"),
@@ -302,5 +304,23 @@ config_load(BridgeConfig *cfg, int argc, char **argv)
 		fprintf(stderr, "base paths must start with / and differ\n");
 		return -1;
 	}
+	if (cfg->public_url[0] == '\0')
+		snprintf(cfg->public_url, sizeof(cfg->public_url), "%s://%s%s%s:%d",
+				 cfg->tls_cert[0] ? "https" : "http", strchr(cfg->listen_address, ':') ? "[" : "",
+				 cfg->listen_address, strchr(cfg->listen_address, ':') ? "]" : "", cfg->port);
+	if (strncmp(cfg->public_url, "http://", 7) != 0 && strncmp(cfg->public_url, "https://", 8) != 0)
+	{
+		fprintf(stderr, "public_url must start with http:// or https://\n");
+		return -1;
+	}
+	for (const char *c = cfg->public_url; *c; c++)
+		if (*c <= ' ' || *c == '"' || *c == '\\' || *c == 0x7f)
+		{
+			fprintf(stderr, "public_url must not hold spaces, quotes or backslashes\n");
+			return -1;
+		}
+	cfg->public_url[strcspn(cfg->public_url, "?#")] = '\0';
+	if (cfg->public_url[0] && cfg->public_url[strlen(cfg->public_url) - 1] == '/')
+		cfg->public_url[strlen(cfg->public_url) - 1] = '\0';
 	return proxy_configure(cfg->trusted_proxies);
 }

@@ -384,6 +384,12 @@ extra_headers(struct lws *wsi, RequestSlot *s, unsigned char **p, unsigned char 
 		if (add_header(wsi, "x-process-time:", v, p, end))
 			return -1;
 	}
+	/* a rendered document (document.c): no script, nothing fetched, no type sniffing */
+	if (strncmp(s->content_type, "text/html", 9) == 0 &&
+		(add_header(wsi, "content-security-policy:",
+					"default-src 'none'; style-src 'unsafe-inline'", p, end) ||
+		 add_header(wsi, "x-content-type-options:", "nosniff", p, end)))
+		return -1;
 	if (s->retry_after_s > 0)
 	{
 		snprintf(v, sizeof(v), "%d", s->retry_after_s);

@@ -2,7 +2,8 @@
  * profile_tribble.c — the Tribble REST profile (tribble-rest-api.md), the endpoints whose
  * functions exist so far: auth (register, login, refresh-token, logout, kyc-status,
  * submit-kyc), the user's profile (read, update, change-password), wallets (list, one),
- * wallets/fund, a transaction's fraud risk score and the admins' fraud analytics.
+ * wallets/fund, a transaction's fraud risk score, the admins' fraud analytics, and receipts
+ * (a transaction's signed receipt, and the receipt rendered for people: document.c).
  *
  * Owns: its routes under tribble_base_path (default /tribble/api/v1), the HTTP statuses of the
  * standard SQLSTATEs (the wallet's own codes and their errorCode are in src/errors.tsv) and
@@ -24,27 +25,33 @@
 #include "wallet_errors.h"
 
 static const Route tribble_routes[] = {
-	{LWSHUMETH_POST, "/auth/register", "api_tribble_register", 201, AUTH_PASSWORD, 0, 0},
-	{LWSHUMETH_POST, "/auth/login", "api_tribble_login", 200, AUTH_PASSWORD, 0, 0},
-	{LWSHUMETH_POST, "/auth/refresh-token", "api_tribble_refresh", 200, AUTH_NONE, 0, 0},
-	{LWSHUMETH_POST, "/auth/logout", "api_tribble_logout", 200, AUTH_BEARER, RATE_TIERED, 0},
+	{LWSHUMETH_POST, "/auth/register", "api_tribble_register", 201, AUTH_PASSWORD, 0, 0, 0},
+	{LWSHUMETH_POST, "/auth/login", "api_tribble_login", 200, AUTH_PASSWORD, 0, 0, 0},
+	{LWSHUMETH_POST, "/auth/refresh-token", "api_tribble_refresh", 200, AUTH_NONE, 0, 0, 0},
+	{LWSHUMETH_POST, "/auth/logout", "api_tribble_logout", 200, AUTH_BEARER, RATE_TIERED, 0, 0},
 	{LWSHUMETH_GET, "/auth/kyc-status", "api_tribble_kyc_status", 200, AUTH_BEARER,
-	RATE_TIERED, 0},
+	RATE_TIERED, 0, 0},
 	{LWSHUMETH_POST, "/auth/submit-kyc", "api_tribble_submit_kyc", 200, AUTH_BEARER,
-	RATE_TIERED, 0},
-	{LWSHUMETH_GET, "/users/profile", "api_tribble_me", 200, AUTH_BEARER, RATE_TIERED, 0},
+	RATE_TIERED, 0, 0},
+	{LWSHUMETH_GET, "/users/profile", "api_tribble_me", 200, AUTH_BEARER, RATE_TIERED, 0, 0},
 	{LWSHUMETH_PUT, "/users/profile", "api_tribble_update_profile", 200, AUTH_BEARER,
-	RATE_TIERED, 0},
+	RATE_TIERED, 0, 0},
 	{LWSHUMETH_POST, "/users/change-password", "api_tribble_change_password", 200,
-	AUTH_BEARER, RATE_TIERED, 0},
-	{LWSHUMETH_GET, "/users/me", "api_tribble_me", 200, AUTH_BEARER, RATE_TIERED, 0},
-	{LWSHUMETH_GET, "/wallets", "api_tribble_wallets", 200, AUTH_BEARER, RATE_TIERED, 0},
-	{LWSHUMETH_POST, "/wallets/fund", "api_tribble_fund", 201, AUTH_BEARER, RATE_TIERED, 0},
-	{LWSHUMETH_GET, "/wallets/:id", "api_tribble_wallet", 200, AUTH_BEARER, RATE_TIERED, 0},
+	AUTH_BEARER, RATE_TIERED, 0, 0},
+	{LWSHUMETH_GET, "/users/me", "api_tribble_me", 200, AUTH_BEARER, RATE_TIERED, 0, 0},
+	{LWSHUMETH_GET, "/wallets", "api_tribble_wallets", 200, AUTH_BEARER, RATE_TIERED, 0, 0},
+	{LWSHUMETH_POST, "/wallets/fund", "api_tribble_fund", 201, AUTH_BEARER, RATE_TIERED, 0, 0},
+	{LWSHUMETH_GET, "/wallets/:id", "api_tribble_wallet", 200, AUTH_BEARER, RATE_TIERED, 0, 0},
 	{LWSHUMETH_GET, "/transactions/:id/risk-score", "api_tribble_risk_score", 200, AUTH_BEARER,
-	RATE_TIERED, 0},
+	RATE_TIERED, 0, 0},
 	{LWSHUMETH_GET, "/admin/fraud/analytics", "api_tribble_admin_fraud_analytics", 200,
-	AUTH_BEARER, RATE_TIERED, 0},
+	AUTH_BEARER, RATE_TIERED, 0, 0},
+	{LWSHUMETH_GET, "/transactions/:id/receipt", "api_tribble_receipt", 200, AUTH_BEARER,
+	RATE_TIERED, 0, 0},
+	{LWSHUMETH_POST, "/transactions/:id/receipt/generate", "api_tribble_receipt_generate", 201,
+	AUTH_BEARER, RATE_TIERED, 0, 0},
+	/* a receipt for people (HTML or PDF): the URL's token is the capability, no bearer */
+	{LWSHUMETH_GET, "/receipts/:id", "api_tribble_receipt_file", 200, AUTH_NONE, 120, 1, 1},
 };
 
 /* the wallet's codes from src/errors.tsv, then the standard SQLSTATEs */

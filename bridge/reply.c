@@ -77,8 +77,11 @@ reply_row(RequestSlot *s, PGresult *res, ReplySend send)
 		limits_learn(s, s->route->success_status,
 					 PQgetisnull(res, 0, 9) ? NULL : PQgetvalue(res, 0, 9),
 					 PQgetisnull(res, 0, 8) ? NULL : PQgetvalue(res, 0, 8));
-		reply_send(s, s->route->success_status, PQgetvalue(res, 0, 3),
-				   (size_t) PQgetlength(res, 0, 3), send);
+		if (s->route->document)
+			document_reply(s, PQgetvalue(res, 0, 3), (size_t) PQgetlength(res, 0, 3), send);
+		else
+			reply_send(s, s->route->success_status, PQgetvalue(res, 0, 3),
+					   (size_t) PQgetlength(res, 0, 3), send);
 		return;
 	}
 	/* a returned refusal: its own body, the result as is, or the profile's shape */

@@ -23,6 +23,7 @@ static int	n_slots;
 static int	n_inflight;
 static uint64_t request_seq;
 static uint64_t request_salt;
+static const char *public_url = "";	/* the configuration's, for the envelope's "base" */
 
 /* Allocate inflight_max slots and their buffers; -1 when out of memory (call slot_free). */
 int
@@ -30,6 +31,7 @@ slot_init(const BridgeConfig *cfg)
 {
 	struct timespec ts;
 
+	public_url = cfg->public_url;
 	n_slots = cfg->inflight_max + PGW_SLOTS_RESERVED;
 	slots = calloc((size_t) n_slots, sizeof(RequestSlot));
 	if (!slots)
@@ -38,8 +40,8 @@ slot_init(const BridgeConfig *cfg)
 	{
 		RequestSlot *s = &slots[i];
 
-		/* the envelope: the body plus room for ids, path and query arguments */
-		s->args_cap = cfg->body_bytes_max + PGW_PATH_MAX * 2 + PGW_QUERY_ARGS_MAX * 1100 + 512;
+		/* the envelope: the body plus room for ids, base, path and query arguments */
+		s->args_cap = cfg->body_bytes_max + PGW_PATH_MAX * 2 + PGW_QUERY_ARGS_MAX * 1100 + 1024;
 		s->reply_cap = cfg->response_bytes_max;
 		s->body = malloc(cfg->body_bytes_max + 1);
 		s->args = malloc(s->args_cap);
@@ -247,17 +249,22 @@ args_credentials(RequestSlot *s, size_t *n)
 }
 
 /*
- * The envelope of a REST call up to its body: {"request_id":"…","path":{"id":"…"},
- * ["credentials":{…},]"query":{"k":"v",…},"body": — the body and "}" follow. query holds
- * n_query "k=v" fragments (cut at the "="). Returns the length, or -1 when it does not fit.
+ * The envelope of a REST call up to its body: {"request_id":"…","base":"…","path":{"id":"…"},
+ * ["credentials":{…},]"query":{"k":"v",…},"body": — the body and "}" follow. base is the
+ * public URL of the profile (public_url and its base path: links the API hands out). query
+ * holds n_query "k=v" fragments (cut at the "="). Returns the length, or -1 when it does not
+ * fit.
  */
 int
 slot_args_begin(RequestSlot *s, const char *id, int api_key, char query[][1024], int n_query)
 {
 	size_t		n = 0;
+	char		base[512];
 
+	snprintf(base, sizeof(base), "%s%s", public_url, s->profile ? s->profile->base_path : "");
 	if (slot_args_add(s, &n, "{\"request_id\":", 14) ||
-		slot_args_add_string(s, &n, s->request_id) || slot_args_add(s, &n, ",\"path\":{", 9))
+		slot_args_add_string(s, &n, s->request_id) || slot_args_add(s, &n, ",\"base\":", 8) ||
+		slot_args_add_string(s, &n, base) || slot_args_add(s, &n, ",\"path\":{", 9))
 		return -1;
 	if (id[0] && (slot_args_add(s, &n, "\"id\":", 5) || slot_args_add_string(s, &n, id)))
 		return -1;

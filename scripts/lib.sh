@@ -33,6 +33,8 @@ PGW_PACKAGES=(
 	python3
 	libssl-dev
 	libwebsockets-dev
+	libhpdf-dev
+	poppler-utils
 	libpq-dev
 	wrk
 	make
