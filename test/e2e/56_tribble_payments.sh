@@ -8,10 +8,10 @@
 # the risk factors), the merchant, and 404 for another user; GET /transactions with status,
 # dates, limit, offset and sorting; refunds: 403 for the customer, 404 for another user, a
 # partial one, its replay, 422 beyond what remains, the rest, GET .../refunds with its totals;
-# the transaction:completed events of both parties; every currency sums to zero.
+# FRAUD_BLOCK (403) and a payment held for review (PROCESSING, then released: SUCCESS); the
+# transaction:completed events of both parties; every currency sums to zero.
 T=/tribble/api/v1
-sql -c "DROP TABLE IF EXISTS public.e2e56_rate_limits" \
-	-c "CREATE TABLE public.e2e56_rate_limits AS SELECT * FROM pg_wallet.tribble_rate_limits" \
+sql -c "CREATE TABLE public.e2e56_rate_limits AS SELECT * FROM pg_wallet.tribble_rate_limits" \
 	-c "UPDATE pg_wallet.tribble_rate_limits SET per_second = 1000, per_hour = 100000,
 		per_day = 1000000" >/dev/null
 ERRFMT='(.statusCode | type) == "number" and (.errorCode | type) == "string" and
@@ -205,6 +205,41 @@ req GET "$T/transactions/$PT1" "" "$PT_C"
 expect "... the payment stays SUCCESS, refundedAmount 100" 200 '.status == "SUCCESS"' \
 	'.refundedAmount == 100'
 check "the refunds gave the customer its 100.00 back" test "$(state)" = "990.00 10.00 3"
+
+# fraud scoring of the payment (docs/fraud.md): the loopback address alone scores 75 (HOLD)
+# or 95 (BLOCK); the settings are restored after
+fraud_ip() { # SCORE
+	sql -c "DELETE FROM pg_wallet.fraud_ip_reputation WHERE ip_range = '127.0.0.0/8'" \
+		-c "INSERT INTO pg_wallet.fraud_ip_reputation (ip_range, score, label)
+			VALUES ('127.0.0.0/8', $1, 'e2e payments')" >/dev/null
+}
+sql -c "UPDATE pg_wallet.fraud_settings SET weight_amount = 0, weight_device = 0,
+	weight_velocity = 0, weight_geo = 0, weight_ip = 100, weight_beneficiary = 0,
+	weight_credential = 0, weight_round = 0, hold_from = 70, block_from = 80" >/dev/null
+fraud_ip 95
+pay "$(body 20 REF-BLOCK)"
+expect "a payment that scores BLOCK is 403 FRAUD_BLOCK" 403 '.errorCode == "FRAUD_BLOCK"' \
+	"$ERRFMT" '.message == "transaction blocked by fraud detection"'
+fraud_ip 75
+pay "$(body 20 REF-HOLD)"
+expect "a payment that scores HOLD is 201 PROCESSING, its score says HOLD" 201 \
+	'.status == "PROCESSING"' '.fraudScore.decision == "HOLD"' '.fraudScore.score == 75'
+PT_H=$(field .transactionId)
+refund "$PT_H" '{}' "$PT_M"
+expect "... it cannot be refunded while PROCESSING (422)" 422 \
+	'.message | test("PROCESSING and cannot be refunded")'
+sql -c "SELECT pg_wallet.fraud_review_release(hold_id) FROM pg_wallet.payments
+	WHERE transaction_ref = '$PT_H'" >/dev/null
+req GET "$T/transactions/$PT_H" "" "$PT_C"
+expect "... released by an admin: SUCCESS" 200 '.status == "SUCCESS"' \
+	'.completedAt | test("Z$")' '.fraudScore.decision == "HOLD"'
+sql -c "DELETE FROM pg_wallet.fraud_ip_reputation WHERE ip_range = '127.0.0.0/8'" \
+	-c "UPDATE pg_wallet.fraud_settings SET weight_amount = DEFAULT, weight_device = DEFAULT,
+		weight_velocity = DEFAULT, weight_geo = DEFAULT, weight_ip = DEFAULT,
+		weight_beneficiary = DEFAULT, weight_credential = DEFAULT, weight_round = DEFAULT,
+		hold_from = DEFAULT, block_from = DEFAULT" >/dev/null
+check "... after the release: 20.00 more paid, the blocked one kept FAILED" \
+	test "$(state)" = "970.00 30.00 5"
 
 # transaction:completed, to the customer and to the merchant
 check "transaction:completed reached the customer and the merchant, in the spec's shape" \
