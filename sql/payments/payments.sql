@@ -198,12 +198,19 @@ DECLARE
 	a pg_wallet.accounts;
 BEGIN
 	IF wallet IS NULL THEN
-		BEGIN
-			wallet := pg_wallet._owner_wallet(owner_id, currency);
-		EXCEPTION WHEN SQLSTATE 'WL005' THEN
+		-- _owner_wallet's rule (not CLOSED, ACTIVE first, oldest first), without the
+		-- subtransaction that catching its WL005 would cost every payment
+		SELECT * INTO a FROM pg_wallet.accounts x
+		WHERE x.owner_id = _payment_customer_wallet.owner_id
+			AND x.currency = _payment_customer_wallet.currency
+			AND x.purpose = 'WALLET' AND x.status <> 'CLOSED'
+		ORDER BY x.status = 'ACTIVE' DESC, x.id
+		LIMIT 1;
+		IF NOT FOUND THEN
 			RAISE EXCEPTION 'you have no % wallet to pay from', currency
 				USING ERRCODE = 'WL087', COLUMN = 'currency';
-		END;
+		END IF;
+		RETURN a;
 	END IF;
 	SELECT * INTO a FROM pg_wallet.accounts x
 	WHERE length(wallet) <= 64 AND x.account_number = wallet
