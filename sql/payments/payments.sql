@@ -95,12 +95,16 @@ AS $$
 DECLARE
 	s pg_wallet.fraud_scores;
 BEGIN
+	-- OFFSET 0: the few rows of the key through its index, then the first; without it the
+	-- planner walks the primary key in id order for the LIMIT 1, past every later score
 	IF p.hold_id IS NOT NULL THEN
-		SELECT * INTO s FROM pg_wallet.fraud_scores f WHERE f.hold_id = p.hold_id
+		SELECT * INTO s FROM (SELECT * FROM pg_wallet.fraud_scores x WHERE x.hold_id = p.hold_id
+		                      OFFSET 0) f
 		ORDER BY f.id LIMIT 1;
 	END IF;
 	IF s.id IS NULL AND p.journal_id IS NOT NULL THEN
-		SELECT * INTO s FROM pg_wallet.fraud_scores f WHERE f.journal_id = p.journal_id
+		SELECT * INTO s FROM (SELECT * FROM pg_wallet.fraud_scores x
+		                      WHERE x.journal_id = p.journal_id OFFSET 0) f
 		ORDER BY f.id LIMIT 1;
 	END IF;
 	RETURN s;
