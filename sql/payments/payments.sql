@@ -131,7 +131,7 @@ BEGIN
 		score := jsonb_build_object('score', s.score, 'riskLevel', s.risk_level,
 			'decision', s.decision);
 		IF detailed AND customer THEN
-			score := score || jsonb_build_object('riskFactors', s.factors);
+			score := score || jsonb_build_object('riskFactors', pg_wallet.fraud_score_factors(s));
 		END IF;
 	END IF;
 	IF NOT detailed THEN
