@@ -2,8 +2,9 @@
  * profile_tribble.c — the Tribble REST profile (tribble-rest-api.md), the endpoints whose
  * functions exist so far: auth (register, login, refresh-token, logout, kyc-status,
  * submit-kyc), the user's profile (read, update, change-password), wallets (list, one),
- * wallets/fund, a transaction's fraud risk score, the admins' fraud analytics, and receipts
- * (a transaction's signed receipt, and the receipt rendered for people: document.c).
+ * wallets/fund, payments (pay, list, one) and their refunds (refund, list), a transaction's
+ * fraud risk score, the admins' fraud analytics, and receipts (a transaction's signed
+ * receipt, and the receipt rendered for people: document.c).
  *
  * Owns: its routes under tribble_base_path (default /tribble/api/v1), the HTTP statuses of the
  * standard SQLSTATEs (the wallet's own codes and their errorCode are in src/errors.tsv) and
@@ -42,6 +43,15 @@ static const Route tribble_routes[] = {
 	{LWSHUMETH_GET, "/wallets", "api_tribble_wallets", 200, AUTH_BEARER, RATE_TIERED, 0, 0},
 	{LWSHUMETH_POST, "/wallets/fund", "api_tribble_fund", 201, AUTH_BEARER, RATE_TIERED, 0, 0},
 	{LWSHUMETH_GET, "/wallets/:id", "api_tribble_wallet", 200, AUTH_BEARER, RATE_TIERED, 0, 0},
+	{LWSHUMETH_POST, "/transactions", "api_tribble_pay", 201, AUTH_BEARER, RATE_TIERED, 0, 0},
+	{LWSHUMETH_GET, "/transactions", "api_tribble_transactions", 200, AUTH_BEARER,
+	RATE_TIERED, 0, 0},
+	{LWSHUMETH_GET, "/transactions/:id", "api_tribble_transaction", 200, AUTH_BEARER,
+	RATE_TIERED, 0, 0},
+	{LWSHUMETH_POST, "/transactions/:id/refund", "api_tribble_refund", 201, AUTH_BEARER,
+	RATE_TIERED, 0, 0},
+	{LWSHUMETH_GET, "/transactions/:id/refunds", "api_tribble_refunds", 200, AUTH_BEARER,
+	RATE_TIERED, 0, 0},
 	{LWSHUMETH_GET, "/transactions/:id/risk-score", "api_tribble_risk_score", 200, AUTH_BEARER,
 	RATE_TIERED, 0, 0},
 	{LWSHUMETH_GET, "/admin/fraud/analytics", "api_tribble_admin_fraud_analytics", 200,

@@ -4,7 +4,8 @@
 -- format, or emails its link through the outbox; GET /receipts/:file serves it as HTML or
 -- PDF (bridge/document.c renders pg_wallet.receipt_layout) to whoever holds the URL's token.
 
--- The journal of one of the caller's transactions (a receipt code: the caller owns an
+-- The journal of one of the caller's transactions: a payment's transactionId (TXN-..., the
+-- caller its customer or merchant, the payment SUCCESS) or a receipt code (the caller owns an
 -- account the journal moved); another user's and an unknown one are the same 404 (WL014).
 CREATE OR REPLACE FUNCTION pg_wallet._tribble_transaction_journal(
 	me pg_wallet.auth_principal, transaction_id text)
@@ -15,6 +16,13 @@ AS $$
 DECLARE
 	jid bigint;
 BEGIN
+	-- a payment (TXN-...): its posting, for its customer and its merchant
+	SELECT p.journal_id INTO jid FROM pg_wallet.payments p
+	WHERE p.transaction_ref = transaction_id AND p.status = 'SUCCESS'
+		AND (pg_wallet._owns(me, p.customer_owner_id) OR pg_wallet._owns(me, p.merchant_owner_id));
+	IF jid IS NOT NULL THEN
+		RETURN jid;
+	END IF;
 	IF length(transaction_id) <= 64 THEN
 		jid := pg_wallet.journal_id_from_receipt(transaction_id);
 	END IF;

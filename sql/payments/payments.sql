@@ -1,1 +1,681 @@
 -- Payments, refunds and receipts (issue 13): the functions over payments/payments_tables.sql.
+--
+-- A payment: a customer (a principal of role user) pays a merchant (a principal of role
+-- merchant whose owner is of kind merchant) from one of its wallets. It posts at once, as one
+-- pg_wallet.transfer() from the customer's wallet to the merchant's account, so fees (fee
+-- type TRANSFER), KYC tier limits and fraud scoring apply exactly as to any transfer; the
+-- journal is a TRANSFER whose metadata names the payment ({"payment": "TXN-..."}). The
+-- posting records its refusal (record_refusal): a refused payment is kept as FAILED with its
+-- refused journal (and the fraud score recorded for it), so a retry under the same reference
+-- gets the same refusal. A payment held for fraud review is PROCESSING until the review ends
+-- (the trigger holds_review_payment, payments/triggers.sql): SUCCESS when the hold is posted,
+-- FAILED when it is rejected or expires. A SUCCESS payment emits transaction:completed to the
+-- customer and the merchant.
+--
+-- A refund: the payment's merchant (or an admin) gives back part or all of what remains
+-- refundable, as one REFUND journal from the merchant's account to the customer's wallet
+-- (post_journal: no fee, no KYC limit; a merchant's debit is not scored). The payment's row
+-- is locked first, so concurrent refunds never together exceed the payment. The customer's
+-- fee on the payment, if a fee schedule charged one, is not given back.
+--
+-- Idempotency: the one claim (core/idempotency.sql), kind payment under the customer's owner
+-- (key: the client's reference, metadata.reference in the API), kind refund under the
+-- merchant's owner (the owner of the account a refund debits).
+--
+-- Must never: move money other than through the ledger core, or show one party's balances,
+-- ledger messages or fraud factors to the other.
+
+-- A merchantId: the id of a principal of role merchant whose owner is of kind merchant, or
+-- WL085; WL086 when that principal is not ACTIVE.
+CREATE OR REPLACE FUNCTION pg_wallet._payment_merchant(merchant_id text)
+RETURNS pg_wallet.principals
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	p pg_wallet.principals;
+BEGIN
+	IF length(merchant_id) <= 64
+		AND merchant_id ~* '^[0-9a-f]{8}-([0-9a-f]{4}-){3}[0-9a-f]{12}$' THEN
+		SELECT x.* INTO p FROM pg_wallet.principals x
+		JOIN pg_wallet.owners o ON o.id = x.owner_id
+		WHERE x.id = merchant_id::uuid AND x.role = 'merchant' AND o.kind = 'merchant';
+	END IF;
+	IF p.id IS NULL THEN
+		RAISE EXCEPTION 'merchant not found' USING ERRCODE = 'WL085', COLUMN = 'merchantId';
+	END IF;
+	IF p.status <> 'ACTIVE' THEN
+		RAISE EXCEPTION 'merchant % is not active', p.id
+			USING ERRCODE = 'WL086', COLUMN = 'merchantId';
+	END IF;
+	RETURN p;
+END
+$$;
+COMMENT ON FUNCTION pg_wallet._payment_merchant(text) IS
+	'Internal: the merchant principal a merchantId names (role merchant, owner of kind '
+	'merchant), or WL085 "merchant not found"; WL086 when it is not ACTIVE.';
+
+-- The account a merchant is paid into in a currency: its AVAILABLE_COLLECTIONS account, else
+-- its HYBRID_ACCOUNT, else its WALLET (not CLOSED, ACTIVE first, oldest first), or WL087.
+CREATE OR REPLACE FUNCTION pg_wallet._payment_merchant_account(owner_id bigint, currency text)
+RETURNS pg_wallet.accounts
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	a pg_wallet.accounts;
+BEGIN
+	SELECT * INTO a FROM pg_wallet.accounts x
+	WHERE x.owner_id = _payment_merchant_account.owner_id
+		AND x.currency = _payment_merchant_account.currency
+		AND x.status <> 'CLOSED' AND NOT x.is_system
+		AND x.purpose IN ('AVAILABLE_COLLECTIONS', 'HYBRID_ACCOUNT', 'WALLET')
+	ORDER BY x.status = 'ACTIVE' DESC,
+		array_position(ARRAY['AVAILABLE_COLLECTIONS', 'HYBRID_ACCOUNT', 'WALLET'], x.purpose),
+		x.id
+	LIMIT 1;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'the merchant has no account in %', currency
+			USING ERRCODE = 'WL087', COLUMN = 'currency',
+			      DETAIL = 'The merchant cannot be paid in this currency.';
+	END IF;
+	RETURN a;
+END
+$$;
+COMMENT ON FUNCTION pg_wallet._payment_merchant_account(bigint, text) IS
+	'Internal: the merchant''s account that payments in a currency credit (collections, then '
+	'hybrid, then wallet; not CLOSED, ACTIVE first), or WL087.';
+
+-- The fraud score record of a payment: its posting's or refusal's, else its review hold's.
+CREATE OR REPLACE FUNCTION pg_wallet._payment_score(p pg_wallet.payments)
+RETURNS pg_wallet.fraud_scores
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	s pg_wallet.fraud_scores;
+BEGIN
+	-- OFFSET 0: the few rows of the key through its index, then the first; without it the
+	-- planner walks the primary key in id order for the LIMIT 1, past every later score
+	IF p.hold_id IS NOT NULL THEN
+		SELECT * INTO s FROM (SELECT * FROM pg_wallet.fraud_scores x WHERE x.hold_id = p.hold_id
+		                      OFFSET 0) f
+		ORDER BY f.id LIMIT 1;
+	END IF;
+	IF s.id IS NULL AND p.journal_id IS NOT NULL THEN
+		SELECT * INTO s FROM (SELECT * FROM pg_wallet.fraud_scores x
+		                      WHERE x.journal_id = p.journal_id OFFSET 0) f
+		ORDER BY f.id LIMIT 1;
+	END IF;
+	RETURN s;
+END
+$$;
+COMMENT ON FUNCTION pg_wallet._payment_score(pg_wallet.payments) IS
+	'Internal: the fraud score recorded for a payment (the held request''s, else the '
+	'posting''s or the refusal''s); NULL fields when it was not scored.';
+
+-- A payment as POST /transactions answers it; detailed, as GET /transactions/:id shows it to
+-- a party (customer: true when the viewer is the customer: the fraud factors and a failure's
+-- message are the customer's only).
+CREATE OR REPLACE FUNCTION pg_wallet._payment_json(p pg_wallet.payments, detailed boolean,
+	customer boolean)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	s pg_wallet.fraud_scores := pg_wallet._payment_score(p);
+	score jsonb;
+BEGIN
+	IF s.id IS NOT NULL THEN
+		score := jsonb_build_object('score', s.score, 'riskLevel', s.risk_level,
+			'decision', s.decision);
+		IF detailed AND customer THEN
+			score := score || jsonb_build_object('riskFactors', pg_wallet.fraud_score_factors(s));
+		END IF;
+	END IF;
+	IF NOT detailed THEN
+		RETURN jsonb_build_object('transactionId', p.transaction_ref,
+			'amount', pg_wallet.amount_format(p.amount_minor, p.currency),
+			'currency', p.currency, 'customerId', p.customer_principal_id,
+			'merchantId', p.merchant_principal_id, 'status', p.status,
+			'fraudScore', score, 'createdAt', pg_wallet._ts_iso(p.created_at),
+			'completedAt', pg_wallet._ts_iso(p.completed_at));
+	END IF;
+	RETURN jsonb_build_object('transactionId', p.transaction_ref,
+		'amount', pg_wallet.amount_format(p.amount_minor, p.currency),
+		'currency', p.currency, 'customerId', p.customer_principal_id,
+		'merchantId', p.merchant_principal_id, 'status', p.status,
+		'description', p.description, 'metadata', p.metadata, 'fraudScore', score,
+		'paymentMethod', jsonb_build_object('type', p.payment_method),
+		'refundedAmount', pg_wallet.amount_format(p.refunded_minor, p.currency),
+		'failureReason', CASE WHEN customer THEN p.error_message END,
+		'receipt', (SELECT jsonb_build_object('receiptId', r.receipt_id)
+			FROM pg_wallet.receipts r WHERE r.journal_id = p.journal_id AND p.status = 'SUCCESS'),
+		'createdAt', pg_wallet._ts_iso(p.created_at),
+		'completedAt', pg_wallet._ts_iso(p.completed_at));
+END
+$$;
+COMMENT ON FUNCTION pg_wallet._payment_json(pg_wallet.payments, boolean, boolean) IS
+	'Internal: a payment in the Tribble shape: POST /transactions''s (detailed false) or GET '
+	'/transactions/:id''s; riskFactors and failureReason only for the customer.';
+
+-- transaction:completed (the spec's "WebSocket Events") to the customer and the merchant, in
+-- ascending owner id (the event stream locks of one transaction are taken in order).
+CREATE OR REPLACE FUNCTION pg_wallet._payment_events(p pg_wallet.payments)
+RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	payload jsonb := jsonb_build_object('transactionId', p.transaction_ref,
+		'amount', pg_wallet.amount_format(p.amount_minor, p.currency),
+		'currency', p.currency, 'status', p.status, 'merchantId', p.merchant_principal_id,
+		'customerId', p.customer_principal_id,
+		'timestamp', pg_wallet._ts_iso(coalesce(p.completed_at, now())));
+	o record;
+BEGIN
+	FOR o IN
+		SELECT x.owner_id, x.principal_id
+		FROM (VALUES (p.customer_owner_id, p.customer_principal_id),
+		             (p.merchant_owner_id, p.merchant_principal_id)) x(owner_id, principal_id)
+		ORDER BY x.owner_id
+	LOOP
+		PERFORM pg_wallet.emit_event(o.owner_id, 'transaction:completed', payload,
+			o.principal_id);
+	END LOOP;
+END
+$$;
+COMMENT ON FUNCTION pg_wallet._payment_events(pg_wallet.payments) IS
+	'Internal: transaction:completed {transactionId, amount, currency, status, merchantId, '
+	'customerId, timestamp} to the customer and the merchant of a SUCCESS payment.';
+
+-- The customer's wallet a payment is taken from: the one named (one of the customer's
+-- WALLET accounts, else WL005; in the payment's currency, else WL009), else the customer's
+-- default wallet in the currency (WL087 when there is none).
+CREATE OR REPLACE FUNCTION pg_wallet._payment_customer_wallet(owner_id bigint, currency text,
+	wallet text)
+RETURNS pg_wallet.accounts
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	a pg_wallet.accounts;
+BEGIN
+	IF wallet IS NULL THEN
+		-- _owner_wallet's rule (not CLOSED, ACTIVE first, oldest first), without the
+		-- subtransaction that catching its WL005 would cost every payment
+		SELECT * INTO a FROM pg_wallet.accounts x
+		WHERE x.owner_id = _payment_customer_wallet.owner_id
+			AND x.currency = _payment_customer_wallet.currency
+			AND x.purpose = 'WALLET' AND x.status <> 'CLOSED'
+		ORDER BY x.status = 'ACTIVE' DESC, x.id
+		LIMIT 1;
+		IF NOT FOUND THEN
+			RAISE EXCEPTION 'you have no % wallet to pay from', currency
+				USING ERRCODE = 'WL087', COLUMN = 'currency';
+		END IF;
+		RETURN a;
+	END IF;
+	SELECT * INTO a FROM pg_wallet.accounts x
+	WHERE length(wallet) <= 64 AND x.account_number = wallet
+		AND x.owner_id = _payment_customer_wallet.owner_id AND x.purpose = 'WALLET';
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'account not found' USING ERRCODE = 'WL005';
+	END IF;
+	IF a.currency <> currency THEN
+		RAISE EXCEPTION 'wallet % holds %, not %', a.account_number, a.currency, currency
+			USING ERRCODE = 'WL009', COLUMN = 'currency';
+	END IF;
+	RETURN a;
+END
+$$;
+COMMENT ON FUNCTION pg_wallet._payment_customer_wallet(bigint, text, text) IS
+	'Internal: the customer''s wallet a payment debits: the one named (WL005 unless it is '
+	'the customer''s, WL009 in another currency) or its default one in the currency (WL087 '
+	'when it has none).';
+
+-- The checks of payment_create's arguments that need no row (22023 / 22001 naming the field).
+CREATE OR REPLACE FUNCTION pg_wallet._payment_check_args(amount numeric, currency text,
+	reference text, description text, metadata jsonb)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF currency IS NULL OR currency !~ '^[A-Z]{3}$' OR NOT EXISTS (
+		SELECT 1 FROM pg_wallet.currencies c WHERE c.code = currency AND c.is_active) THEN
+		RAISE EXCEPTION 'currency must be an active ISO 4217 code'
+			USING ERRCODE = 'invalid_parameter_value', COLUMN = 'currency';
+	END IF;
+	IF amount IS NULL OR amount <= 0 THEN
+		RAISE EXCEPTION 'Amount must be greater than 0' USING ERRCODE = 'WL010', COLUMN = 'amount';
+	END IF;
+	IF length(description) > 200 THEN
+		RAISE EXCEPTION 'description must be at most 200 characters'
+			USING ERRCODE = 'string_data_right_truncation', COLUMN = 'description';
+	END IF;
+	IF metadata IS NOT NULL AND (jsonb_typeof(metadata) <> 'object'
+		OR octet_length(metadata::text) > 2048) THEN
+		RAISE EXCEPTION 'metadata must be a JSON object of at most 2048 bytes'
+			USING ERRCODE = 'invalid_parameter_value', COLUMN = 'metadata';
+	END IF;
+	IF length(reference) NOT BETWEEN 1 AND 100 THEN
+		RAISE EXCEPTION 'reference must be 1 to 100 characters'
+			USING ERRCODE = 'invalid_parameter_value', COLUMN = 'reference';
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION pg_wallet._payment_check_args(numeric, text, text, text, jsonb) IS
+	'Internal: payment_create''s argument checks (currency, amount > 0, description 200, '
+	'metadata an object of 2048 bytes, reference 1-100), naming the field.';
+
+CREATE OR REPLACE FUNCTION pg_wallet.payment_create(
+	customer_id uuid,
+	merchant_id text,
+	amount numeric,
+	currency text,
+	reference text DEFAULT NULL,
+	description text DEFAULT NULL,
+	metadata jsonb DEFAULT NULL,
+	wallet text DEFAULT NULL)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	c pg_wallet.principals;
+	m pg_wallet.principals;
+	src pg_wallet.accounts;
+	dst pg_wallet.accounts;
+	v_amount bigint;
+	hash bytea;
+	earlier bigint;
+	new_id bigint;
+	ref text;
+	res pg_wallet.journal_result;
+	p pg_wallet.payments;
+BEGIN
+	PERFORM pg_wallet._payment_check_args(amount, currency, reference, description, metadata);
+	v_amount := pg_wallet.amount_parse(amount, currency);
+	c := pg_wallet._principal_row(customer_id);
+	IF c.role <> 'user' THEN
+		RAISE EXCEPTION 'only a user pays a merchant' USING ERRCODE = 'WL031';
+	END IF;
+	m := pg_wallet._payment_merchant(merchant_id);
+	src := pg_wallet._payment_customer_wallet(c.owner_id, currency, wallet);
+	dst := pg_wallet._payment_merchant_account(m.owner_id, currency);
+	hash := sha256(convert_to(concat_ws('|', 'payment', src.id, m.id, v_amount, currency,
+		description, metadata::text), 'UTF8'));
+	-- a retry gets the payment its reference made, whatever became of it
+	earlier := pg_wallet._idempotency_find(c.owner_id, reference, 'payment', hash);
+	IF earlier IS NOT NULL THEN
+		SELECT * INTO STRICT p FROM pg_wallet.payments x WHERE x.id = earlier;
+		RETURN pg_wallet._payment_json(p, false, true) || jsonb_build_object('replayed', true,
+			'error', CASE WHEN p.status = 'FAILED' THEN jsonb_build_object('code',
+				p.error_code, 'message', p.error_message) END);
+	END IF;
+	new_id := nextval(pg_get_serial_sequence('pg_wallet.payments', 'id'));
+	ref := format('TXN-%s-%s', to_char(now() AT TIME ZONE 'UTC', 'YYYYMMDD'),
+		lpad(new_id::text, 6, '0'));
+	res := pg_wallet.transfer(src.account_number, dst.account_number,
+		pg_wallet.amount_format(v_amount, currency), 'payment:' || ref,
+		left(coalesce(description, 'Payment ' || ref), 500),
+		jsonb_build_object('payment', ref), record_refusal => true);
+	INSERT INTO pg_wallet.payments (id, transaction_ref, customer_owner_id,
+		customer_principal_id, merchant_owner_id, merchant_principal_id, account_id,
+		merchant_account_id, amount_minor, currency, fee_minor, status, description, metadata,
+		reference, request_hash, journal_id, hold_id, error_code, error_message, completed_at)
+	OVERRIDING SYSTEM VALUE
+	VALUES (new_id, ref, c.owner_id, c.id, m.owner_id, m.id, src.id, dst.id, v_amount,
+		currency, coalesce(pg_wallet.amount_parse(res.fee, currency), 0),
+		CASE res.status WHEN 'POSTED' THEN 'SUCCESS' WHEN 'HELD' THEN 'PROCESSING'
+			ELSE 'FAILED' END,
+		description, coalesce(metadata, '{}'), reference, hash, res.journal_id, res.hold_id,
+		CASE WHEN res.status = 'REFUSED' THEN res.sqlstate END,
+		CASE WHEN res.status = 'REFUSED' THEN left(res.message, 500) END,
+		CASE WHEN res.status = 'POSTED' THEN now() END)
+	RETURNING * INTO p;
+	PERFORM pg_wallet._idempotency_record(c.owner_id, reference, 'payment', hash, p.id);
+	IF p.status = 'SUCCESS' THEN
+		PERFORM pg_wallet._payment_events(p);
+	END IF;
+	RETURN pg_wallet._payment_json(p, false, true) || jsonb_build_object('replayed', false,
+		'error', CASE WHEN p.status = 'FAILED' THEN jsonb_build_object('code', p.error_code,
+			'message', p.error_message) END);
+END
+$$;
+COMMENT ON FUNCTION pg_wallet.payment_create(uuid, text, numeric, text, text, text, jsonb, text)
+	IS
+	'Tribble POST /transactions: the customer (a principal of role user; WL031 otherwise) '
+	'pays the merchant merchant_id (a merchant principal''s id: WL085, WL086) from its wallet '
+	'(the one named, or its default one in the currency: WL087) into the merchant''s account '
+	'in the currency (WL087). One TRANSFER posting with its refusal recorded: status SUCCESS, '
+	'PROCESSING when held for fraud review, or FAILED with "error" {code, message} (the '
+	'ledger''s refusal: WL001, WL044, WL047, ...). Idempotent on reference per customer (kind '
+	'payment; WL003 for another request under it). Returns transactionId, amount, currency, '
+	'customerId, merchantId, status, fraudScore {score, riskLevel, decision}, createdAt, '
+	'completedAt, replayed; emits transaction:completed to both parties on SUCCESS.';
+
+-- A party's view of a payment: the row (locked when asked) when the principal is its
+-- customer's or merchant's (an admin too, with admins), else WL088 for anyone else: an
+-- unknown payment and another's are the same error.
+CREATE OR REPLACE FUNCTION pg_wallet._payment_for(transaction_id text, principal_id uuid,
+	admins boolean, p_lock boolean DEFAULT false)
+RETURNS pg_wallet.payments
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	me pg_wallet.principals := pg_wallet._principal_row(principal_id);
+	p pg_wallet.payments;
+BEGIN
+	IF length(transaction_id) <= 64 THEN
+		SELECT * INTO p FROM pg_wallet.payments x WHERE x.transaction_ref = transaction_id;
+	END IF;
+	IF p.id IS NULL OR NOT (me.owner_id IN (p.customer_owner_id, p.merchant_owner_id)
+		OR (admins AND me.role = 'admin')) THEN
+		RAISE EXCEPTION 'transaction not found' USING ERRCODE = 'WL088';
+	END IF;
+	IF p_lock THEN
+		SELECT * INTO STRICT p FROM pg_wallet.payments x WHERE x.id = p.id FOR UPDATE;
+	END IF;
+	RETURN p;
+END
+$$;
+COMMENT ON FUNCTION pg_wallet._payment_for(text, uuid, boolean, boolean) IS
+	'Internal: a payment its customer or merchant (or, with admins, an admin) may see, locked '
+	'when asked; WL088 "transaction not found" for an unknown one and another''s alike.';
+
+CREATE OR REPLACE FUNCTION pg_wallet.payment_get(transaction_id text, principal_id uuid)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	p pg_wallet.payments := pg_wallet._payment_for(transaction_id, principal_id, false);
+BEGIN
+	RETURN pg_wallet._payment_json(p, true, p.customer_principal_id = principal_id
+		OR p.customer_owner_id = (SELECT x.owner_id FROM pg_wallet.principals x
+		                          WHERE x.id = principal_id));
+END
+$$;
+COMMENT ON FUNCTION pg_wallet.payment_get(text, uuid) IS
+	'Tribble GET /transactions/:transactionId: a payment seen by its customer or its merchant '
+	'(WL088 for anyone else): transactionId, amount, currency, customerId, merchantId, status, '
+	'description, metadata, fraudScore {score, riskLevel, decision, riskFactors (the '
+	'customer only)}, paymentMethod {type}, refundedAmount, failureReason (the customer '
+	'only), receipt ({receiptId} once GET /transactions/:id/receipt issued it, else null), '
+	'createdAt, completedAt.';
+
+CREATE OR REPLACE FUNCTION pg_wallet.payments_list(
+	principal_id uuid,
+	status text DEFAULT NULL,
+	from_time timestamptz DEFAULT NULL,
+	to_time timestamptz DEFAULT NULL,
+	page_size integer DEFAULT 20,
+	page_offset integer DEFAULT 0,
+	sort_by text DEFAULT 'createdAt',
+	sort_order text DEFAULT 'desc')
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	me pg_wallet.principals := pg_wallet._principal_row(principal_id);
+	party text := CASE me.role WHEN 'merchant' THEN 'merchant_owner_id'
+		ELSE 'customer_owner_id' END;
+	total bigint;
+	items jsonb;
+BEGIN
+	IF status IS NOT NULL AND status NOT IN ('PROCESSING', 'SUCCESS', 'FAILED') THEN
+		RAISE EXCEPTION 'status must be PROCESSING, SUCCESS or FAILED'
+			USING ERRCODE = 'invalid_parameter_value', COLUMN = 'status';
+	END IF;
+	IF page_size IS NULL OR page_size NOT BETWEEN 1 AND 100 THEN
+		RAISE EXCEPTION 'limit must be between 1 and 100'
+			USING ERRCODE = 'invalid_parameter_value', COLUMN = 'limit';
+	END IF;
+	IF page_offset IS NULL OR page_offset NOT BETWEEN 0 AND 1000000 THEN
+		RAISE EXCEPTION 'offset must be between 0 and 1000000'
+			USING ERRCODE = 'invalid_parameter_value', COLUMN = 'offset';
+	END IF;
+	IF sort_by IS NULL OR sort_by NOT IN ('createdAt', 'amount') THEN
+		RAISE EXCEPTION 'sortBy must be createdAt or amount'
+			USING ERRCODE = 'invalid_parameter_value', COLUMN = 'sortBy';
+	END IF;
+	IF sort_order IS NULL OR sort_order NOT IN ('asc', 'desc') THEN
+		RAISE EXCEPTION 'sortOrder must be asc or desc'
+			USING ERRCODE = 'invalid_parameter_value', COLUMN = 'sortOrder';
+	END IF;
+	-- the party's column and the order are chosen from fixed words above, never from input
+	EXECUTE format($q$
+		SELECT (SELECT count(*) FROM pg_wallet.payments p WHERE %1$s),
+			coalesce((SELECT jsonb_agg(jsonb_build_object('transactionId', x.transaction_ref,
+					'amount', pg_wallet.amount_format(x.amount_minor, x.currency),
+					'currency', x.currency, 'customerId', x.customer_principal_id,
+					'merchantId', x.merchant_principal_id, 'status', x.status,
+					'createdAt', pg_wallet._ts_iso(x.created_at))
+					ORDER BY x.%2$s %3$s, x.id %3$s)
+				FROM (SELECT * FROM pg_wallet.payments p WHERE %1$s
+				      ORDER BY p.%2$s %3$s, p.id %3$s LIMIT $5 OFFSET $6) x), '[]')$q$,
+		format('p.%I = $1 AND ($2::text IS NULL OR p.status = $2)
+			AND ($3::timestamptz IS NULL OR p.created_at >= $3)
+			AND ($4::timestamptz IS NULL OR p.created_at < $4)', party),
+		CASE sort_by WHEN 'amount' THEN 'amount_minor' ELSE 'created_at' END, sort_order)
+	INTO total, items
+	USING me.owner_id, status, from_time, to_time, page_size, page_offset;
+	RETURN jsonb_build_object('transactions', items, 'pagination', jsonb_build_object(
+		'total', total, 'limit', page_size, 'offset', page_offset,
+		'hasMore', page_offset + page_size < total));
+END
+$$;
+COMMENT ON FUNCTION pg_wallet.payments_list(uuid, text, timestamptz, timestamptz, integer,
+	integer, text, text) IS
+	'Tribble GET /transactions: the payments of a principal (a merchant: those it received; '
+	'anyone else: those it made), filtered by status (PROCESSING, SUCCESS, FAILED) and '
+	'[from_time, to_time), sorted by createdAt (default) or amount, desc (default) or asc, '
+	'page_size 1-100 (default 20) from page_offset: {transactions [{transactionId, amount, '
+	'currency, customerId, merchantId, status, createdAt}], pagination {total, limit, offset, '
+	'hasMore}}.';
+
+-- A refund as POST /transactions/:id/refund answers it.
+CREATE OR REPLACE FUNCTION pg_wallet._refund_json(r pg_wallet.refunds, p pg_wallet.payments)
+RETURNS jsonb
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT jsonb_build_object('refundId', r.refund_ref, 'transactionId', p.transaction_ref,
+		'amount', pg_wallet.amount_format(r.amount_minor, r.currency), 'currency', r.currency,
+		'status', r.status, 'reason', r.reason, 'description', r.description,
+		'createdAt', pg_wallet._ts_iso(r.created_at),
+		'completedAt', pg_wallet._ts_iso(r.completed_at))
+$$;
+COMMENT ON FUNCTION pg_wallet._refund_json(pg_wallet.refunds, pg_wallet.payments) IS
+	'Internal: a refund in the Tribble shape.';
+
+-- payment_refund's argument checks that need no row (22023 / 22001 naming the field).
+CREATE OR REPLACE FUNCTION pg_wallet._refund_check_args(amount numeric, reason text,
+	description text, idempotency_key text)
+RETURNS void
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF amount IS NOT NULL AND amount <= 0 THEN
+		RAISE EXCEPTION 'Amount must be greater than 0' USING ERRCODE = 'WL010', COLUMN = 'amount';
+	END IF;
+	IF reason IS NOT NULL AND reason !~ '^[A-Za-z0-9_ -]{1,50}$' THEN
+		RAISE EXCEPTION 'reason must be 1 to 50 letters, digits, spaces, "_" or "-"'
+			USING ERRCODE = 'invalid_parameter_value', COLUMN = 'reason';
+	END IF;
+	IF length(description) > 200 THEN
+		RAISE EXCEPTION 'description must be at most 200 characters'
+			USING ERRCODE = 'string_data_right_truncation', COLUMN = 'description';
+	END IF;
+	IF length(idempotency_key) NOT BETWEEN 1 AND 100 THEN
+		RAISE EXCEPTION 'idempotencyKey must be 1 to 100 characters'
+			USING ERRCODE = 'invalid_parameter_value', COLUMN = 'idempotencyKey';
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION pg_wallet._refund_check_args(numeric, text, text, text) IS
+	'Internal: payment_refund''s argument checks (amount > 0, reason, description 200, key '
+	'1-100), naming the field.';
+
+CREATE OR REPLACE FUNCTION pg_wallet.payment_refund(
+	transaction_id text,
+	principal_id uuid,
+	amount numeric DEFAULT NULL,
+	reason text DEFAULT NULL,
+	description text DEFAULT NULL,
+	idempotency_key text DEFAULT NULL)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	me pg_wallet.principals;
+	p pg_wallet.payments;
+	r pg_wallet.refunds;
+	hash bytea;
+	earlier bigint;
+	v_amount bigint;
+	remaining bigint;
+	new_id bigint;
+	ref text;
+	res pg_wallet.journal_result;
+BEGIN
+	PERFORM pg_wallet._refund_check_args(amount, reason, description, idempotency_key);
+	me := pg_wallet._principal_row(principal_id);
+	p := pg_wallet._payment_for(transaction_id, principal_id, true);
+	IF me.role <> 'admin' AND me.owner_id <> p.merchant_owner_id THEN
+		RAISE EXCEPTION 'only the payment''s merchant or an admin may refund it'
+			USING ERRCODE = 'WL092';
+	END IF;
+	-- the payment's row, locked until commit: refunds of one payment run one at a time, so
+	-- each reads the refunded total the previous one left
+	p := pg_wallet._payment_for(transaction_id, principal_id, true, true);
+	hash := sha256(convert_to(concat_ws('|', 'refund', p.id, coalesce(amount::text, 'rest'),
+		reason, description), 'UTF8'));
+	earlier := pg_wallet._idempotency_find(p.merchant_owner_id, idempotency_key, 'refund', hash);
+	IF earlier IS NOT NULL THEN
+		SELECT * INTO STRICT r FROM pg_wallet.refunds x WHERE x.id = earlier;
+		RETURN pg_wallet._refund_json(r, p) || jsonb_build_object('replayed', true,
+			'remaining', pg_wallet.amount_format(p.amount_minor - p.refunded_minor, p.currency));
+	END IF;
+	IF p.status <> 'SUCCESS' THEN
+		RAISE EXCEPTION 'payment % is % and cannot be refunded', p.transaction_ref, p.status
+			USING ERRCODE = 'WL091';
+	END IF;
+	remaining := p.amount_minor - p.refunded_minor;
+	v_amount := coalesce(pg_wallet.amount_parse(amount, p.currency), remaining);
+	IF remaining = 0 THEN
+		RAISE EXCEPTION 'payment % is refunded in full', p.transaction_ref
+			USING ERRCODE = 'WL090';
+	END IF;
+	IF v_amount > remaining THEN
+		RAISE EXCEPTION 'refund of % % exceeds the % % that remains refundable',
+			pg_wallet.amount_format(v_amount, p.currency), p.currency,
+			pg_wallet.amount_format(remaining, p.currency), p.currency
+			USING ERRCODE = 'WL090', COLUMN = 'amount';
+	END IF;
+	new_id := nextval(pg_get_serial_sequence('pg_wallet.refunds', 'id'));
+	ref := format('RFD-%s-%s', to_char(now() AT TIME ZONE 'UTC', 'YYYYMMDD'),
+		lpad(new_id::text, 6, '0'));
+	res := pg_wallet.post_journal('REFUND', jsonb_build_array(
+			jsonb_build_object('account', (SELECT a.account_number FROM pg_wallet.accounts a
+				WHERE a.id = p.merchant_account_id), 'side', 'DR',
+				'amount', pg_wallet.amount_format(v_amount, p.currency)),
+			jsonb_build_object('account', (SELECT a.account_number FROM pg_wallet.accounts a
+				WHERE a.id = p.account_id), 'side', 'CR',
+				'amount', pg_wallet.amount_format(v_amount, p.currency))),
+		'refund:' || ref, left('Refund ' || ref || ' of ' || p.transaction_ref, 500),
+		jsonb_build_object('payment', p.transaction_ref, 'refund', ref));
+	INSERT INTO pg_wallet.refunds (id, refund_ref, payment_id, amount_minor, currency, reason,
+		description, requested_by, idempotency_key, request_hash, journal_id)
+	OVERRIDING SYSTEM VALUE
+	VALUES (new_id, ref, p.id, v_amount, p.currency, reason, description, me.id,
+		idempotency_key, hash, res.journal_id)
+	RETURNING * INTO r;
+	UPDATE pg_wallet.payments x SET refunded_minor = x.refunded_minor + v_amount
+	WHERE x.id = p.id
+	RETURNING * INTO p;
+	PERFORM pg_wallet._idempotency_record(p.merchant_owner_id, idempotency_key, 'refund', hash,
+		r.id);
+	RETURN pg_wallet._refund_json(r, p) || jsonb_build_object('replayed', false,
+		'remaining', pg_wallet.amount_format(p.amount_minor - p.refunded_minor, p.currency));
+END
+$$;
+COMMENT ON FUNCTION pg_wallet.payment_refund(text, uuid, numeric, text, text, text) IS
+	'Tribble POST /transactions/:transactionId/refund: the payment''s merchant (any principal '
+	'of its owner) or an admin refunds amount (default: all that remains) of a SUCCESS payment '
+	'(WL091 otherwise) as one REFUND journal from the merchant''s account to the customer''s '
+	'wallet (no fee; the payment''s own fee is not given back; WL001 when the merchant''s '
+	'account cannot pay it). Never more in total than the payment (WL090): the payment''s row '
+	'is locked. The customer may not (WL092); anyone else sees no such payment (WL088). '
+	'Idempotent on idempotency_key per merchant (kind refund). Returns refundId, '
+	'transactionId, amount, currency, status COMPLETED, reason, description, createdAt, '
+	'completedAt, remaining, replayed.';
+
+CREATE OR REPLACE FUNCTION pg_wallet.payment_refunds(transaction_id text, principal_id uuid)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	p pg_wallet.payments := pg_wallet._payment_for(transaction_id, principal_id, true);
+BEGIN
+	RETURN jsonb_build_object('transactionId', p.transaction_ref,
+		'refunds', coalesce((SELECT jsonb_agg(pg_wallet._refund_json(r, p) - 'transactionId'
+				ORDER BY r.id)
+			FROM pg_wallet.refunds r WHERE r.payment_id = p.id), '[]'),
+		'summary', jsonb_build_object(
+			'totalRefunded', pg_wallet.amount_format(p.refunded_minor, p.currency),
+			'refundCount', (SELECT count(*) FROM pg_wallet.refunds r WHERE r.payment_id = p.id),
+			'remaining', pg_wallet.amount_format(p.amount_minor - p.refunded_minor,
+				p.currency)));
+END
+$$;
+COMMENT ON FUNCTION pg_wallet.payment_refunds(text, uuid) IS
+	'Tribble GET /transactions/:transactionId/refunds: the refunds of a payment, oldest first, '
+	'and summary {totalRefunded, refundCount, remaining}; for its customer, its merchant and '
+	'admins (WL088 for anyone else).';
+
+-- The trigger holds_review_payment (payments/triggers.sql): the review of a payment held for
+-- fraud review ended. Posted: the payment succeeded (its journal, its fee, its events);
+-- voided or expired: it failed. A payment that is no longer PROCESSING is left as it is.
+CREATE OR REPLACE FUNCTION pg_wallet._payment_review_ended()
+RETURNS trigger
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	p pg_wallet.payments;
+BEGIN
+	SELECT * INTO p FROM pg_wallet.payments x WHERE x.hold_id = NEW.id FOR UPDATE;
+	IF NOT FOUND OR p.status <> 'PROCESSING' THEN
+		RETURN NULL;
+	END IF;
+	IF NEW.status = 'POSTED' THEN
+		UPDATE pg_wallet.payments x
+		SET status = 'SUCCESS', journal_id = NEW.journal_id, completed_at = now(),
+			fee_minor = coalesce((SELECT j.fee_minor FROM pg_wallet.journals j
+			                      WHERE j.id = NEW.journal_id), 0)
+		WHERE x.id = p.id
+		RETURNING * INTO p;
+		PERFORM pg_wallet._payment_events(p);
+	ELSE
+		UPDATE pg_wallet.payments x
+		SET status = 'FAILED', error_code = 'WL047',
+			error_message = format('held for fraud review and not released (%s)',
+				lower(NEW.status))
+		WHERE x.id = p.id;
+	END IF;
+	RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION pg_wallet._payment_review_ended() IS
+	'Internal, trigger holds_review_payment: a payment held for fraud review succeeds when '
+	'its hold is posted (transaction:completed to both parties) and fails (WL047) when it is '
+	'voided or expires.';

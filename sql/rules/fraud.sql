@@ -91,12 +91,17 @@ RETURNS pg_wallet.fraud_scores
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-	SELECT f.* FROM pg_wallet.fraud_scores f
-	WHERE f.journal_id = _fraud_score_of.journal_id
-		OR f.hold_id = (SELECT h.id FROM pg_wallet.holds h
-		                WHERE h.journal_id = _fraud_score_of.journal_id
-		                AND h.review IS NOT NULL)
-	ORDER BY f.id LIMIT 1
+	-- each branch through its own index (an OR under ORDER BY id LIMIT 1 walked the primary
+	-- key: 90 ms a read after 120,000 scores)
+	SELECT x.* FROM (
+		SELECT f.* FROM pg_wallet.fraud_scores f
+		WHERE f.journal_id = _fraud_score_of.journal_id
+		UNION ALL
+		SELECT f.* FROM pg_wallet.fraud_scores f
+		WHERE f.hold_id = (SELECT h.id FROM pg_wallet.holds h
+		                   WHERE h.journal_id = _fraud_score_of.journal_id
+		                   AND h.review IS NOT NULL)) x
+	ORDER BY x.id LIMIT 1
 $$;
 COMMENT ON FUNCTION pg_wallet._fraud_score_of(bigint) IS
 	'Internal: the fraud score record of a journal, or of the request held for review that '

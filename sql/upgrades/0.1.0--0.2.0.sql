@@ -61,7 +61,8 @@ COMMENT ON TABLE pg_wallet.principal_passwords IS
 CREATE TABLE pg_wallet.idempotency_keys (
 	scope bigint NOT NULL,
 	key text NOT NULL CHECK (length(key) BETWEEN 1 AND 128),
-	kind text NOT NULL CHECK (kind IN ('journal', 'hold', 'deposit', 'withdrawal')),
+	kind text NOT NULL
+		CHECK (kind IN ('journal', 'hold', 'deposit', 'withdrawal', 'payment', 'refund')),
 	request_hash bytea,
 	result_id bigint NOT NULL,
 	created_at timestamptz NOT NULL DEFAULT now(),
@@ -70,7 +71,8 @@ CREATE TABLE pg_wallet.idempotency_keys (
 COMMENT ON TABLE pg_wallet.idempotency_keys IS
 	'The claim of every idempotency key: (scope = the owner of the account the request acts '
 	'for, key) -> the kind of request, the hash of the request and the id of its result '
-	'(journals.id, holds.id, deposits.id, withdrawals.id). Never updated or deleted.';
+	'(journals.id, holds.id, deposits.id, withdrawals.id, payments.id, refunds.id). Never '
+	'updated or deleted.';
 -- The keys 0.1.0 recorded. The API profiles scoped theirs by a prefix ("c<owner>-",
 -- "t<owner>-", "send:<owner>:"), which becomes the scope; other journal keys take the owner
 -- of the journal's first leg on a customer account (the account it acted for), or 0 when
@@ -344,6 +346,84 @@ ALTER TABLE pg_wallet.holds ADD COLUMN review jsonb CHECK (jsonb_typeof(review) 
 ALTER TYPE pg_wallet.journal_result ADD ATTRIBUTE hold_id bigint;
 ALTER TYPE pg_wallet.batch_item_result ADD ATTRIBUTE hold_id bigint;
 
+-- Payments and refunds (issue 13): payments/payments_tables.sql.
+-- A payment is one TRANSFER journal from the customer's wallet to the merchant's account,
+-- posted at once through the ledger core (fees, KYC limits and fraud scoring as for any
+-- transfer); a refund is one REFUND journal back from the merchant's account. These rows
+-- keep what the API shows and what the ledger does not: who the parties are as the API names
+-- them, the status, the client's reference, the refunded total.
+--
+-- No foreign key to accounts, owners, principals or currencies: every payment into one
+-- merchant would take a KEY SHARE lock on the merchant's account and owner rows and on the
+-- currency's row (a MultiXact on one hot row per payment, which the hot-destination shapes
+-- of bench/run pay for). The functions write these columns from rows they have just read.
+-- Refunds reference their payment: a refund holds the payment's row locked anyway.
+
+CREATE TABLE pg_wallet.payments (
+	id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	-- the API's transactionId: TXN-<yyyymmdd>-<id>
+	transaction_ref text NOT NULL UNIQUE CHECK (length(transaction_ref) BETWEEN 1 AND 64),
+	customer_owner_id bigint NOT NULL,
+	customer_principal_id uuid NOT NULL,		-- the API's customerId
+	merchant_owner_id bigint NOT NULL,
+	merchant_principal_id uuid NOT NULL,		-- the API's merchantId
+	account_id bigint NOT NULL,					-- the customer's wallet, debited
+	merchant_account_id bigint NOT NULL,		-- the merchant's account, credited
+	amount_minor bigint NOT NULL CHECK (amount_minor > 0),
+	currency text NOT NULL CHECK (currency ~ '^[A-Z]{3}$'),
+	fee_minor bigint NOT NULL DEFAULT 0 CHECK (fee_minor >= 0),
+	refunded_minor bigint NOT NULL DEFAULT 0,
+	status text NOT NULL CHECK (status IN ('PROCESSING', 'SUCCESS', 'FAILED')),
+	payment_method text NOT NULL DEFAULT 'wallet' CHECK (payment_method IN ('wallet')),
+	description text CHECK (length(description) <= 200),
+	metadata jsonb NOT NULL DEFAULT '{}'
+		CHECK (jsonb_typeof(metadata) = 'object' AND octet_length(metadata::text) <= 2048),
+	-- the client's reference (metadata.reference), the idempotency key of the payment
+	reference text CHECK (length(reference) BETWEEN 1 AND 100),
+	request_hash bytea NOT NULL,
+	journal_id bigint,			-- the posting (SUCCESS), or the REFUSED journal (FAILED)
+	hold_id bigint,				-- held for fraud review: the hold that reserves the funds
+	error_code text CHECK (error_code ~ '^[0-9A-Z]{5}$'),
+	error_message text CHECK (length(error_message) <= 500),
+	created_at timestamptz NOT NULL DEFAULT now(),
+	completed_at timestamptz,
+	CHECK (refunded_minor BETWEEN 0 AND amount_minor),
+	CHECK (status <> 'SUCCESS' OR journal_id IS NOT NULL),
+	CHECK ((status = 'FAILED') = (error_code IS NOT NULL))
+);
+-- GET /transactions: a customer's payments by time (newest first), and a merchant's
+CREATE INDEX payments_customer_idx ON pg_wallet.payments
+	(customer_owner_id, created_at DESC, id DESC);
+CREATE INDEX payments_merchant_idx ON pg_wallet.payments
+	(merchant_owner_id, created_at DESC, id DESC);
+-- the release or rejection of a hold for fraud review finds its payment
+CREATE INDEX payments_hold_idx ON pg_wallet.payments (hold_id) WHERE hold_id IS NOT NULL;
+COMMENT ON TABLE pg_wallet.payments IS
+	'Payments of a customer to a merchant from a wallet (Tribble POST /transactions): the '
+	'parties, amount and currency, status PROCESSING (held for fraud review), SUCCESS or '
+	'FAILED, the posting or refused journal, the refunded total, the client''s reference.';
+
+CREATE TABLE pg_wallet.refunds (
+	id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	-- the API's refundId: RFD-<yyyymmdd>-<id>
+	refund_ref text NOT NULL UNIQUE CHECK (length(refund_ref) BETWEEN 1 AND 64),
+	payment_id bigint NOT NULL REFERENCES pg_wallet.payments (id),
+	amount_minor bigint NOT NULL CHECK (amount_minor > 0),
+	currency text NOT NULL CHECK (currency ~ '^[A-Z]{3}$'),
+	status text NOT NULL DEFAULT 'COMPLETED' CHECK (status IN ('COMPLETED')),
+	reason text CHECK (length(reason) BETWEEN 1 AND 50),
+	description text CHECK (length(description) <= 200),
+	requested_by uuid NOT NULL,		-- the principal (the merchant or an admin)
+	idempotency_key text CHECK (length(idempotency_key) BETWEEN 1 AND 100),
+	request_hash bytea NOT NULL,
+	journal_id bigint NOT NULL,		-- the REFUND journal
+	created_at timestamptz NOT NULL DEFAULT now(),
+	completed_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX refunds_payment_idx ON pg_wallet.refunds (payment_id, id);
+COMMENT ON TABLE pg_wallet.refunds IS
+	'Refunds of a payment (Tribble POST /transactions/:id/refund): each one REFUND journal '
+	'from the merchant''s account back to the customer''s wallet, posted at once.';
 -- Receipts (issue 13; the Tribble spec's "Receipts"): one signed receipt per posted journal,
 -- issued when first asked for. Tables only; the functions are in payments/receipts.sql.
 

@@ -201,6 +201,21 @@ is($src->safe_psql('wallet', q{
 		ON a.id = s.account_id WHERE a.account_number = 'BOB-KES'}), '4',
 	'the striped account has its 4 stripes');
 
+# a wallet payment to a merchant and a partial refund of it (issue 13)
+$src->safe_psql('wallet', q{
+	SELECT pg_wallet.create_account(owner_id, 'KES', 'WALLET', 'MER-KES')
+	FROM pg_wallet.create_principal('merchant', 'mer@example.com', 'MerchPass1');
+	SELECT pg_wallet.payment_refund(x.pay ->> 'transactionId', m.id, 2)
+	FROM pg_wallet.principals m,
+		LATERAL (SELECT pg_wallet.payment_create(c.id, m.id::text, 5, 'KES', 'pay-1') AS pay
+		         FROM pg_wallet.principals c WHERE c.email = 'cat@example.com') x
+	WHERE m.email = 'mer@example.com';
+});
+is($src->safe_psql('wallet', q{
+		SELECT p.status || ' ' || p.refunded_minor || ' ' || count(r.id)
+		FROM pg_wallet.payments p JOIN pg_wallet.refunds r ON r.payment_id = p.id
+		GROUP BY p.id}), 'SUCCESS 200 1', 'a payment and its refund');
+
 my $before = snapshot($src);
 my @empty = grep { $before->{$_} =~ /^0 / } sort keys %$before;
 is(join(', ', @empty), '', 'every table has rows to compare');
