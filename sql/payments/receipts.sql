@@ -1,9 +1,9 @@
 -- Receipts (issue 13; tribble-rest-api.md "Receipts", docs/receipts.md): every posted journal
 -- has one receipt, issued when first asked for (receipt_issue): a public id, the document it
 -- states (amount, fee, currency, masked accounts, type, description, time) and a signature,
--- HMAC-SHA256 under a server key over the document's canonical text (jsonb's text form), which
--- receipt_verify checks. A person reads it at a URL that carries its own capability token
--- (receipt_url_token: an HMAC of the receipt id, so a URL cannot be guessed or forged), as
+-- HMAC-SHA256 under a server key over the document's canonical text (jsonb's text form,
+-- numbers trimmed), which receipt_verify checks. A person reads it at a URL that carries its
+-- own capability token (receipt_url_token: an HMAC of the receipt id, so a URL cannot be guessed or forged), as
 -- HTML or PDF rendered by the bridge from receipt_layout (bridge/document.c): what a receipt
 -- says is written once, here.
 
@@ -54,8 +54,26 @@ COMMENT ON FUNCTION pg_wallet._receipt_mac(bytea, text, text) IS
 	'Internal: base64url(HMAC-SHA256(secret, label || '':'' || data)); the label keeps the '
 	'signature and the URL token apart.';
 
+-- The canonical text of a receipt document, the bytes its signature covers: the jsonb text of
+-- the (flat) document with every number's trailing zeros trimmed, so that a client that
+-- parses the JSON and writes it back (120.50 becomes 120.5) still has the signed document.
+CREATE OR REPLACE FUNCTION pg_wallet._receipt_canonical(document jsonb)
+RETURNS text
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT coalesce(jsonb_object_agg(d.key, CASE jsonb_typeof(d.value)
+			WHEN 'number' THEN to_jsonb(trim_scale(d.value::text::numeric))
+			ELSE d.value END), '{}'::jsonb)::text
+	FROM jsonb_each(CASE jsonb_typeof(document) WHEN 'object' THEN document
+		ELSE '{}'::jsonb END) d
+$$;
+COMMENT ON FUNCTION pg_wallet._receipt_canonical(jsonb) IS
+	'Internal: the bytes a receipt signature covers: the document''s jsonb text with every '
+	'number written without trailing zeros (120.50 and 120.5 sign alike).';
+
 -- The signature of a receipt document: v1.<key id>.<base64url HMAC-SHA256 of
--- "receipt:" || document::text>.
+-- "receipt:" || the canonical text of the document (_receipt_canonical)>.
 CREATE OR REPLACE FUNCTION pg_wallet.receipt_verify(document jsonb, signature text)
 RETURNS boolean
 LANGUAGE plpgsql STABLE SECURITY DEFINER
@@ -72,14 +90,15 @@ BEGIN
 	parts := string_to_array(signature, '.');
 	SELECT * INTO k FROM pg_wallet.receipt_keys WHERE id = parts[2]::integer;
 	RETURN FOUND AND pg_wallet._ct_equal(
-		convert_to(pg_wallet._receipt_mac(k.secret, 'receipt', document::text), 'UTF8'),
+		convert_to(pg_wallet._receipt_mac(k.secret, 'receipt',
+			pg_wallet._receipt_canonical(document)), 'UTF8'),
 		convert_to(parts[3], 'UTF8'));
 END
 $$;
 COMMENT ON FUNCTION pg_wallet.receipt_verify(jsonb, text) IS
 	'Whether a receipt''s digitalSignature was made by this database over exactly this '
-	'document: v1.<key id>.<base64url(HMAC-SHA256(key, ''receipt:'' || document::text))>, '
-	'the document''s jsonb text being its canonical form (docs/receipts.md).';
+	'document: v1.<key id>.<base64url(HMAC-SHA256(key, ''receipt:'' || canonical text))>, '
+	'the canonical text being the document''s jsonb text with numbers trimmed (docs/receipts.md).';
 
 -- What the receipt of a posted journal states: the payer and payee are the first debited and
 -- the first credited account, masked to their last four characters.
@@ -135,7 +154,8 @@ BEGIN
 	k := pg_wallet._receipt_key();
 	INSERT INTO pg_wallet.receipts (receipt_id, journal_id, document, key_id, signature)
 	VALUES (rid, receipt_issue.journal_id, doc, k.id,
-		'v1.' || k.id || '.' || pg_wallet._receipt_mac(k.secret, 'receipt', doc::text))
+		'v1.' || k.id || '.' || pg_wallet._receipt_mac(k.secret, 'receipt',
+			pg_wallet._receipt_canonical(doc)))
 	ON CONFLICT ON CONSTRAINT receipts_journal_id_key DO NOTHING;
 	-- a concurrent first request issued it: that one is the receipt
 	SELECT * INTO r FROM pg_wallet.receipts x WHERE x.journal_id = receipt_issue.journal_id;

@@ -456,4 +456,4 @@ CREATE TABLE pg_wallet.receipts (
 );
 COMMENT ON TABLE pg_wallet.receipts IS
 	'One signed receipt per posted journal (issued on first request): the document as signed, '
-	'its signature ("v1.<key id>.<base64url HMAC-SHA256 of document::text>"). Never updated.';
+	'its signature ("v1.<key id>.<base64url HMAC-SHA256 of its canonical text>"). Never updated.';
