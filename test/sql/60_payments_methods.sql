@@ -117,8 +117,10 @@ ORDER BY n;
 SELECT pm_mask(r) AS visa, r ->> 'paymentMethodId' AS visa_id
 FROM pg_wallet.payment_method_add_card(:ou, '4532015112830366', ' Ada Lovelace ', 12, :fy,
 	'047') r \gset
-SELECT :'visa'::jsonb - 'expiryYear' AS visa, (:'visa'::jsonb ->> 'expiryYear')::int = :fy AS year_kept,
-	:'visa_id' ~ '^card-[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$' AS id_format;
+SELECT :'visa'::jsonb - 'expiryYear' AS visa,
+	(:'visa'::jsonb ->> 'expiryYear')::int = :fy AS year_kept,
+	:'visa_id' ~ '^card-[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$'
+	AS id_format;
 -- a card of this month is still valid
 SELECT pm_mask(r) - 'expiryYear' - 'expiryMonth' AS mastercard, r ->> 'paymentMethodId' AS mc_id
 FROM pg_wallet.payment_method_add_card(:ou, '5555555555554444', 'Ada Lovelace', :cm, :cy,
@@ -128,7 +130,8 @@ SELECT pm_mask(r) AS bank, r ->> 'paymentMethodId' AS bank_id
 FROM pg_wallet.payment_method_add_bank(:ou, 'GTBank', '0123455678', 'Ada Lovelace') r \gset
 SELECT :'bank';
 SELECT pm_mask(r) - 'expiryYear' AS amex, r ->> 'paymentMethodId' AS amex_id
-FROM pg_wallet.payment_method_add_card(:ou, '378282246310005', 'Ada Lovelace', 6, :fy, '0472') r \gset
+FROM pg_wallet.payment_method_add_card(:ou, '378282246310005', 'Ada Lovelace', 6, :fy,
+	'0472') r \gset
 SELECT :'amex';
 SELECT pm_mask(pg_wallet.payment_method_add_card(:ou, '5060990000000008', 'Ada Lovelace', 1, :fy,
 	'055')) ->> 'brand' AS verve_506099,
@@ -176,7 +179,8 @@ SELECT errf(format('SELECT pg_wallet.payment_method_check(%s, %L)', :ou, :'amex_
 -- ---------------------------------------------------------------------------------------
 -- Removal: soft, the owner's only; the default moves to the oldest remaining method
 -- ---------------------------------------------------------------------------------------
-SELECT errf(format('SELECT pg_wallet.payment_method_remove(%s, %L)', :ov, :'mc_id')) AS v_removes_u_s;
+SELECT errf(format('SELECT pg_wallet.payment_method_remove(%s, %L)', :ov, :'mc_id'))
+	AS v_removes_u_s;
 SELECT is_active FROM pg_wallet.payment_methods WHERE id = substr(:'mc_id', 6)::uuid;
 SELECT pg_wallet.payment_method_remove(:ou, :'mc_id') = jsonb_build_object('paymentMethodId',
 	:'mc_id') AS removed;
@@ -184,8 +188,10 @@ SELECT is_active, is_default, deactivated_at IS NOT NULL AS deactivated_at
 FROM pg_wallet.payment_methods WHERE id = substr(:'mc_id', 6)::uuid;
 SELECT pg_wallet._payment_method_public_id(m) = :'visa_id' AS visa_is_default_again
 FROM pg_wallet.payment_methods m WHERE owner_id = :ou AND is_default;
-SELECT errf(format('SELECT pg_wallet.payment_method_remove(%s, %L)', :ou, :'mc_id')) AS removed_twice;
-SELECT errf(format('SELECT pg_wallet.payment_method_check(%s, %L)', :ou, :'mc_id')) AS check_removed;
+SELECT errf(format('SELECT pg_wallet.payment_method_remove(%s, %L)', :ou, :'mc_id'))
+	AS removed_twice;
+SELECT errf(format('SELECT pg_wallet.payment_method_check(%s, %L)', :ou, :'mc_id'))
+	AS check_removed;
 SELECT jsonb_array_length(pg_wallet.payment_method_list(:ou)) AS listed,
 	pg_wallet.payment_method_list(:ou) @> jsonb_build_array(jsonb_build_object('paymentMethodId',
 	:'mc_id')) AS removed_listed;
@@ -309,7 +315,8 @@ BEGIN
 END $$;
 -- the search finds what it looks for: a cardholder's name in the rows; the CVV pattern
 -- matches a CVV standing alone, not inside times, uuids or hex
-SELECT hits > 0 AS finds_a_name, hit_tables FROM clear_card_data(ARRAY['Ada Lovelace'], ARRAY['zzqqzz']);
+SELECT hits > 0 AS finds_a_name, hit_tables
+FROM clear_card_data(ARRAY['Ada Lovelace'], ARRAY['zzqqzz']);
 SELECT s ~ ('(^|[^0-9A-Za-z_.:+/-])(047|0472)([^0-9A-Za-z_.:+/-]|$)') AS matches, s
 FROM (VALUES ('{"cvv": "047"}'), ('(1,0472,x)'), ('cvv 047 given'), ('12:04:7'),
 	('2026-12-06 10:00:00.047+00'), ('card-0472abcd-0472-4000'), ('\x04720000'), ('0470')) v(s);
