@@ -2,9 +2,9 @@
  * profile_tribble.c — the Tribble REST profile (tribble-rest-api.md), the endpoints whose
  * functions exist so far: auth (register, login, refresh-token, logout, kyc-status,
  * submit-kyc), the user's profile (read, update, change-password), wallets (list, one),
- * wallets/fund, payments (pay, list, one) and their refunds (refund, list), a transaction's
- * fraud risk score, the admins' fraud analytics, and receipts (a transaction's signed
- * receipt, and the receipt rendered for people: document.c).
+ * wallets/fund, payment methods (add, list, remove), payments (pay, list, one) and their
+ * refunds (refund, list), a transaction's fraud risk score, the admins' fraud analytics, and
+ * receipts (a transaction's signed receipt, and the receipt rendered for people: document.c).
  *
  * Owns: its routes under tribble_base_path (default /tribble/api/v1), the HTTP statuses of the
  * standard SQLSTATEs (the wallet's own codes and their errorCode are in src/errors.tsv) and
@@ -52,6 +52,12 @@ static const Route tribble_routes[] = {
 	RATE_TIERED, 0, 0},
 	{LWSHUMETH_GET, "/transactions/:id/refunds", "api_tribble_refunds", 200, AUTH_BEARER,
 	RATE_TIERED, 0, 0},
+	{LWSHUMETH_POST, "/payment-methods", "api_tribble_payment_method_add", 201, AUTH_BEARER,
+	RATE_TIERED, 0, 0},
+	{LWSHUMETH_GET, "/payment-methods", "api_tribble_payment_methods", 200, AUTH_BEARER,
+	RATE_TIERED, 0, 0},
+	{LWSHUMETH_DELETE, "/payment-methods/:id", "api_tribble_payment_method_remove", 200,
+	AUTH_BEARER, RATE_TIERED, 0, 0},
 	{LWSHUMETH_GET, "/transactions/:id/risk-score", "api_tribble_risk_score", 200, AUTH_BEARER,
 	RATE_TIERED, 0, 0},
 	{LWSHUMETH_GET, "/admin/fraud/analytics", "api_tribble_admin_fraud_analytics", 200,

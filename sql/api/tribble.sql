@@ -327,6 +327,8 @@ BEGIN
 			USING ERRCODE = 'invalid_parameter_value', COLUMN = 'amount';
 	END IF;
 	a := pg_wallet._owned_account(me, b ->> 'walletId');
+	-- the method must be the caller's, active, and (a card) not expired: 404 WL080, 422 WL081
+	PERFORM pg_wallet.payment_method_check(me.owner_id, b ->> 'paymentMethodId');
 	RETURN pg_wallet.fund_wallet(a.account_number, (b ->> 'amount')::numeric,
 		b ->> 'paymentMethodId',
 		b ->> 'idempotencyKey')
@@ -334,5 +336,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION pg_wallet.api_tribble_fund(text, jsonb) IS
-	'Tribble POST /wallets/fund: fund one of the caller''s wallets from a payment method '
-	'(fund_wallet: a card deposit, PROCESSING until the partner''s callback).';
+	'Tribble POST /wallets/fund: fund one of the caller''s wallets from one of the caller''s '
+	'payment methods (payment_method_check: an unknown, removed or another user''s method is '
+	'404 WL080, an expired card 422 WL081; then fund_wallet: a card deposit, PROCESSING until '
+	'the partner''s callback).';

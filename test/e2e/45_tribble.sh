@@ -111,17 +111,27 @@ expect "B's list holds only B's wallet" 200 '.wallets | length == 1' \
 # fund: a card partner on a closed port (the request stays PROCESSING or fails later)
 sql -c "SELECT pg_wallet.create_partner('Sim Card', 'KE', 'card', 'generic_json',
 	'http://127.0.0.1:9/', ARRAY['KES'])" >/dev/null
+# funding takes one of the caller's saved payment methods (55_tribble_methods tests them)
+req POST $T/payment-methods '{"type": "card", "cardNumber": "4532015112830366",
+	"cardholderName": "John Doe", "expiryMonth": 12, "expiryYear": '"$(($(date -u +%Y) + 3))"',
+	"cvv": "123", "isDefault": true}' "$TT_A"
+expect "A saves a card (201)" 201 '.paymentMethodId | test("^card-")'
+TPM_A=$(field .paymentMethodId)
 req POST $T/wallets/fund '{"walletId": "'"$TW_A1"'", "amount": 50, "paymentMethodId": "card-001"}' \
 	"$TT_A"
+expect "wallets/fund with a made-up paymentMethodId is 404" 404 '.errorCode == "NOT_FOUND"' \
+	'.details.field == "paymentMethodId"' "$ERRFMT"
+req POST $T/wallets/fund '{"walletId": "'"$TW_A1"'", "amount": 50,
+	"paymentMethodId": "'"$TPM_A"'"}' "$TT_A"
 expect "wallets/fund creates a PROCESSING funding (201)" 201 '.status == "PROCESSING"' \
 	'.walletId == "'"$TW_A1"'"' '.amount == 50' '.transactionId | length > 0' \
 	'.totalAmount >= 50'
-req POST $T/wallets/fund '{"walletId": "'"$TW_A1"'", "amount": 0, "paymentMethodId": "card-001"}' \
-	"$TT_A"
+req POST $T/wallets/fund '{"walletId": "'"$TW_A1"'", "amount": 0,
+	"paymentMethodId": "'"$TPM_A"'"}' "$TT_A"
 expect "wallets/fund of 0 is 400 'Amount must be greater than 0'" 400 \
 	'.message == "Amount must be greater than 0"' "$ERRFMT"
-req POST $T/wallets/fund '{"walletId": "'"$TW_A1"'", "amount": 5, "paymentMethodId": "card-001"}' \
-	"$TT_B"
+req POST $T/wallets/fund '{"walletId": "'"$TW_A1"'", "amount": 5,
+	"paymentMethodId": "'"$TPM_A"'"}' "$TT_B"
 expect "B cannot fund through A's wallet (404)" 404 '.errorCode == "NOT_FOUND"'
 req POST $T/wallets/fund '{"walletId": "'"$TW_A1"'", "amount": 5}' "$TT_A"
 expect "wallets/fund without paymentMethodId is 400" 400 '.message | test("paymentMethodId")'

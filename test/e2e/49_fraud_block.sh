@@ -139,8 +139,10 @@ for o in "$WAAS_OWNER" "$M_OWNER"; do
 	check "a USER rule naming a client or merchant owner is refused (it could never apply)" \
 		bash -c '[[ $1 == *"is not a user"* ]]' _ "$NONUSER"
 done
+X_CARD=$(sql -c "SELECT pg_wallet.payment_method_add_card($X_OWNER, '4532015112830366',
+	'Block X', 12, extract(year FROM now())::integer + 3, '123') ->> 'paymentMethodId'")
 req POST $T/wallets/fund "{\"walletId\": \"$X_KES\", \"amount\": 20,
-	\"paymentMethodId\": \"card-001\"}" "$X_TRIBBLE"
+	\"paymentMethodId\": \"$X_CARD\"}" "$X_TRIBBLE"
 expect "Tribble wallets/fund of a denied user is 201 (a deposit: not scored)" 201 \
 	'.status == "PROCESSING"' '.walletId == "'"$X_KES"'"' '.amount == 20' \
 	'.newBalance == 300'

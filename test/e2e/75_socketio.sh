@@ -22,9 +22,12 @@ if ! bridge_start "${SIO_ENV[@]}"; then
 	not_ok "75_socketio: the bridge starts"
 fi
 
-sio_user() { # EMAIL PHONE: prints "owner_id wallet token" (a Tribble token)
+sio_user() { # EMAIL PHONE: prints "owner_id wallet token" (a Tribble token); saves a card
 	sql -c "SELECT p.owner_id || ' ' || (pg_wallet.create_account(p.owner_id, 'KES')).account_number
 		FROM pg_wallet.register_user('$1', 'Passw0rd-e2e', 'Sio', 'Test', '$2') p" | tr '\n' ' '
+	sql -c "SELECT pg_wallet.payment_method_add_card(p.owner_id, '4532015112830366', 'Sio Test',
+		12, extract(year FROM now())::integer + 3, '123') FROM pg_wallet.principals p
+		WHERE p.email = '$1'" >/dev/null
 	sql -c "SELECT access_token FROM pg_wallet.login('$1', 'Passw0rd-e2e', 'tribble')"
 }
 read -r SO_A SW_A ST_A <<<"$(sio_user sio-a@example.com +254700000301)"

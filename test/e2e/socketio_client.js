@@ -49,12 +49,28 @@ function client(token, extra = {}) {
 	return s;
 }
 
+// The caller's first payment method (75_socketio.sh saved a card for each user): funding
+// takes only one of the caller's own methods.
+const methods = new Map();
+async function paymentMethod(token) {
+	if (!methods.has(token)) {
+		const r = await fetch(url + T + '/payment-methods',
+			{ headers: { Authorization: `Bearer ${token}` } });
+		const b = await r.json();
+		if (r.status !== 200 || !b.paymentMethods.length)
+			throw new Error(`payment-methods: ${r.status} ${JSON.stringify(b)}`);
+		methods.set(token, b.paymentMethods[0].paymentMethodId);
+	}
+	return methods.get(token);
+}
+
 // A Tribble card funding through REST: PROCESSING, no event yet. Returns the transactionId.
 async function startFund(token, wallet, amount) {
+	const paymentMethodId = await paymentMethod(token);
 	const r = await fetch(url + T + '/wallets/fund', {
 		method: 'POST',
 		headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
-		body: JSON.stringify({ walletId: wallet, amount, paymentMethodId: 'card-001' }),
+		body: JSON.stringify({ walletId: wallet, amount, paymentMethodId }),
 	});
 	const b = await r.json();
 	if (r.status !== 201) throw new Error(`fund: ${r.status} ${JSON.stringify(b)}`);

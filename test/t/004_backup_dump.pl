@@ -4,7 +4,8 @@
 # fees, an FX conversion and a quote, holds open, captured and voided, a reversal, a refusal
 # recorded under its idempotency key, DEFERRED credits not yet folded, users with sessions,
 # KYC documents and TOTP, partners and an agent, deposits completed, failed, cancelled,
-# expired and pending, withdrawals completed, failed and processing, events and outbox rows.
+# expired and pending, withdrawals completed, failed and processing, events and outbox rows,
+# payment methods.
 # The workers are off (pg_wallet.workers_enabled), so nothing moves while it is dumped.
 #
 # Checked: every table and sequence of the extension is registered for pg_dump except the
@@ -201,6 +202,15 @@ is($src->safe_psql('wallet', q{
 		ON a.id = s.account_id WHERE a.account_number = 'BOB-KES'}), '4',
 	'the striped account has its 4 stripes');
 
+# payment methods (issue 13): a card (its token, under the key made on first use) and a
+# bank account of Cat's
+$src->safe_psql('wallet', q{
+	SELECT pg_wallet.payment_method_add_card(p.owner_id, '4532015112830366', 'Cat Smith', 12,
+		extract(year FROM now())::integer + 3, '123')
+	FROM pg_wallet.principals p WHERE p.email = 'cat@example.com';
+	SELECT pg_wallet.payment_method_add_bank(p.owner_id, 'GTBank', '0123455678', 'Cat Smith')
+	FROM pg_wallet.principals p WHERE p.email = 'cat@example.com';
+});
 # a wallet payment to a merchant and a partial refund of it (issue 13)
 $src->safe_psql('wallet', q{
 	SELECT pg_wallet.create_account(owner_id, 'KES', 'WALLET', 'MER-KES')
