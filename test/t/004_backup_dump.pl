@@ -225,6 +225,9 @@ is($src->safe_psql('wallet', q{
 		SELECT p.status || ' ' || p.refunded_minor || ' ' || count(r.id)
 		FROM pg_wallet.payments p JOIN pg_wallet.refunds r ON r.payment_id = p.id
 		GROUP BY p.id}), 'SUCCESS 200 1', 'a payment and its refund');
+# the payment's signed receipt (issue 13): its key is in the backup, so it still verifies
+$src->safe_psql('wallet', q{
+	SELECT pg_wallet.receipt_issue(p.journal_id) FROM pg_wallet.payments p});
 
 my $before = snapshot($src);
 my @empty = grep { $before->{$_} =~ /^0 / } sort keys %$before;
@@ -298,6 +301,9 @@ is($dst->safe_psql('wallet_sql', 'SELECT count(*) FROM pg_wallet.verify_ledger()
 is($dst->safe_psql('wallet', 'SELECT count(*) FROM pg_wallet.verify_ledger()'), '0',
 	'verify_ledger() finds nothing in the restored ledger (hashes, chains, sums, deltas, holds)');
 is(sums_by_currency($dst, 'wallet'), '', 'every currency sums to zero after the restore');
+is($dst->safe_psql('wallet', q{
+		SELECT pg_wallet.receipt_verify(r.document, r.signature) FROM pg_wallet.receipts r}),
+	't', 'the restored receipt verifies under the restored signing key');
 is( $dst->safe_psql('wallet', q{
 		SELECT count(*) FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
 		WHERE c.relnamespace = 'pg_wallet'::regnamespace AND NOT t.tgisinternal
