@@ -154,6 +154,39 @@ $$;
 COMMENT ON FUNCTION pg_wallet._event_stream_lock(bigint) IS
 	'Internal: lock an owner''s event_streams row until commit, creating it if need be.';
 
+-- The checks of an event before it is written or queued; the principal it is for.
+CREATE OR REPLACE FUNCTION pg_wallet._event_check(p_owner_id bigint, p_event_type text,
+	p_payload jsonb, p_principal_id uuid)
+RETURNS uuid
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF p_event_type IS NULL OR NOT (p_event_type = ANY (pg_wallet._event_types())) THEN
+		RAISE EXCEPTION 'unknown event type "%"', left(p_event_type, 50) USING ERRCODE = 'WL075',
+			HINT = 'Use one of ' || array_to_string(pg_wallet._event_types(), ', ') || '.';
+	END IF;
+	IF p_payload IS NULL OR jsonb_typeof(p_payload) <> 'object'
+		OR octet_length(p_payload::text) > 8192 THEN
+		RAISE EXCEPTION 'event payload must be a JSON object of at most 8192 bytes'
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF NOT EXISTS (SELECT 1 FROM pg_wallet.owners o WHERE o.id = p_owner_id) THEN
+		RAISE EXCEPTION 'owner % does not exist', coalesce(p_owner_id::text, 'NULL')
+			USING ERRCODE = 'WL018';
+	END IF;
+	IF EXISTS (SELECT 1 FROM pg_wallet.owners o WHERE o.id = p_owner_id
+	           AND o.external_ref = 'pg_wallet:fraud_alerts') THEN
+		RAISE EXCEPTION 'the fraud-alerts stream takes only copies of owners'' fraud:risk_alert'
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	RETURN pg_wallet._event_principal(p_owner_id, p_principal_id);
+END
+$$;
+COMMENT ON FUNCTION pg_wallet._event_check(bigint, text, jsonb, uuid) IS
+	'Internal: emit_event''s checks (WL075 type, payload an object of 8192 bytes, WL018 owner, '
+	'not the fraud-alerts stream, WL035 principal); the principal the event is for.';
+
 CREATE OR REPLACE FUNCTION pg_wallet.emit_event(
 	owner_id bigint,
 	event_type text,
@@ -164,33 +197,13 @@ LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-	new_id bigint;
-	who uuid;
+	who uuid := pg_wallet._event_check(emit_event.owner_id, emit_event.event_type,
+		emit_event.payload, emit_event.principal_id);
 BEGIN
-	IF event_type IS NULL OR NOT (event_type = ANY (pg_wallet._event_types())) THEN
-		RAISE EXCEPTION 'unknown event type "%"', left(event_type, 50) USING ERRCODE = 'WL075',
-			HINT = 'Use one of ' || array_to_string(pg_wallet._event_types(), ', ') || '.';
-	END IF;
-	IF payload IS NULL OR jsonb_typeof(payload) <> 'object' OR octet_length(payload::text) > 8192
-	THEN
-		RAISE EXCEPTION 'event payload must be a JSON object of at most 8192 bytes'
-			USING ERRCODE = 'invalid_parameter_value';
-	END IF;
-	IF NOT EXISTS (SELECT 1 FROM pg_wallet.owners o WHERE o.id = emit_event.owner_id) THEN
-		RAISE EXCEPTION 'owner % does not exist', coalesce(owner_id::text, 'NULL')
-			USING ERRCODE = 'WL018';
-	END IF;
-	IF EXISTS (SELECT 1 FROM pg_wallet.owners o WHERE o.id = emit_event.owner_id
-	           AND o.external_ref = 'pg_wallet:fraud_alerts') THEN
-		RAISE EXCEPTION 'the fraud-alerts stream takes only copies of owners'' fraud:risk_alert'
-			USING ERRCODE = 'invalid_parameter_value';
-	END IF;
-	who := pg_wallet._event_principal(emit_event.owner_id, emit_event.principal_id);
 	-- the owner's stream row, locked until commit, then the id
 	PERFORM pg_wallet._event_stream_lock(emit_event.owner_id);
-	new_id := pg_wallet._event_write(emit_event.owner_id, emit_event.event_type,
+	RETURN pg_wallet._event_write(emit_event.owner_id, emit_event.event_type,
 		emit_event.payload, who);
-	RETURN new_id;
 END
 $$;
 COMMENT ON FUNCTION pg_wallet.emit_event(bigint, text, jsonb, uuid) IS
@@ -204,6 +217,94 @@ COMMENT ON FUNCTION pg_wallet.emit_event(bigint, text, jsonb, uuid) IS
 	'(WL075 otherwise). A fraud:risk_alert is also copied, at commit, into the fraud-alerts '
 	'stream (admins read it). '
 	'Call it last in a transaction.';
+
+-- Queued events. A transaction that writes an event into a stream holds the stream's row
+-- until commit, and its NOTIFY takes PostgreSQL's database-wide notify lock from pre-commit
+-- to the end of the commit, so notifying transactions commit one at a time: every payment
+-- into one merchant queued on the merchant's stream row, and every payment on the notify
+-- lock (bench/README.md, "Wallet payments"). A queued event is instead one row in
+-- event_queue, written in the transaction (durable with it, gone with a rollback); at commit
+-- the outbox worker is woken (_outbox_wake) and moves the queue into the streams in its own
+-- short transactions (_events_sequence): owners in ascending id, each stream's row locked
+-- once per batch, one NOTIFY per event, all committed at once. Readers see no difference but
+-- a delay of one worker turn; an event's id orders it in its stream as before. Used where
+-- only the worker can keep up with the rate (payments); everything else emits directly.
+-- Without a worker serving this database (_event_queue_here() false) the caller emits
+-- directly instead, so an event is never left queued with nobody to move it.
+
+-- Whether the outbox worker serves this database, so a queued event will be moved.
+CREATE OR REPLACE FUNCTION pg_wallet._event_queue_here()
+RETURNS boolean
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT pg_wallet.workers_available()
+		AND current_setting('pg_wallet.workers_enabled', true) IS DISTINCT FROM 'off'
+		AND current_setting('pg_wallet.database', true) = current_database()
+$$;
+COMMENT ON FUNCTION pg_wallet._event_queue_here() IS
+	'Internal: whether queued events will be moved into their streams here (pg_wallet '
+	'preloaded, its workers enabled and serving this database).';
+
+-- An event for an owner, queued when the worker serves this database, else emitted at once.
+CREATE OR REPLACE FUNCTION pg_wallet._event_enqueue(p_owner_id bigint, p_event_type text,
+	p_payload jsonb, p_principal_id uuid)
+RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	who uuid := pg_wallet._event_check(p_owner_id, p_event_type, p_payload, p_principal_id);
+BEGIN
+	IF NOT pg_wallet._event_queue_here() THEN
+		PERFORM pg_wallet._event_stream_lock(p_owner_id);
+		PERFORM pg_wallet._event_write(p_owner_id, p_event_type, p_payload, who);
+		RETURN;
+	END IF;
+	INSERT INTO pg_wallet.event_queue (owner_id, event_type, payload, principal_id)
+	VALUES (p_owner_id, p_event_type, p_payload, who);
+	PERFORM pg_wallet._outbox_wake();
+END
+$$;
+COMMENT ON FUNCTION pg_wallet._event_enqueue(bigint, text, jsonb, uuid) IS
+	'Internal: emit_event without the stream lock and the NOTIFY in the caller''s '
+	'transaction: the event is queued and the outbox worker moves it into its stream after '
+	'commit (emitted at once when no worker serves this database). Same checks as emit_event.';
+
+-- Move up to max_events queued events into their streams (the outbox worker, each turn; a
+-- test may call it). Returns how many it moved.
+CREATE OR REPLACE FUNCTION pg_wallet._events_sequence(max_events integer DEFAULT 1000)
+RETURNS integer
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	q record;
+	locked bigint;
+	n integer := 0;
+BEGIN
+	FOR q IN
+		WITH taken AS (
+			DELETE FROM pg_wallet.event_queue x WHERE x.id IN (
+				SELECT y.id FROM pg_wallet.event_queue y ORDER BY y.id
+				LIMIT greatest(coalesce(max_events, 0), 0) FOR UPDATE SKIP LOCKED)
+			RETURNING x.*)
+		SELECT * FROM taken ORDER BY owner_id, id
+	LOOP
+		IF locked IS DISTINCT FROM q.owner_id THEN
+			PERFORM pg_wallet._event_stream_lock(q.owner_id);
+			locked := q.owner_id;
+		END IF;
+		PERFORM pg_wallet._event_write(q.owner_id, q.event_type, q.payload, q.principal_id);
+		n := n + 1;
+	END LOOP;
+	RETURN n;
+END
+$$;
+COMMENT ON FUNCTION pg_wallet._events_sequence(integer) IS
+	'Internal: move up to max_events queued events (oldest first; rows another transaction '
+	'holds are skipped) into their streams, owners in ascending id: each its id under the '
+	'stream''s lock and its NOTIFY. The outbox worker runs it each turn; returns the count.';
 
 -- The copy of an owner's fraud:risk_alert for admins, run at commit (a deferred constraint
 -- trigger, partners/triggers.sql): the fraud-alerts stream's row is locked last.

@@ -160,8 +160,9 @@ COMMENT ON FUNCTION pg_wallet._payment_json(pg_wallet.payments, boolean, boolean
 	'Internal: a payment in the Tribble shape: POST /transactions''s (detailed false) or GET '
 	'/transactions/:id''s; riskFactors and failureReason only for the customer.';
 
--- transaction:completed (the spec's "WebSocket Events") to the customer and the merchant, in
--- ascending owner id (the event stream locks of one transaction are taken in order).
+-- transaction:completed (the spec's "WebSocket Events") to the customer and the merchant,
+-- queued (partners/events.sql, "Queued events"): every payment into one merchant would
+-- otherwise wait on the merchant's stream row and on the notify lock until it commits.
 CREATE OR REPLACE FUNCTION pg_wallet._payment_events(p pg_wallet.payments)
 RETURNS void
 LANGUAGE plpgsql VOLATILE
@@ -181,7 +182,8 @@ BEGIN
 		             (p.merchant_owner_id, p.merchant_principal_id)) x(owner_id, principal_id)
 		ORDER BY x.owner_id
 	LOOP
-		PERFORM pg_wallet.emit_event(o.owner_id, 'transaction:completed', payload,
+		-- queued: a payment takes neither stream lock nor the notify lock (events.sql)
+		PERFORM pg_wallet._event_enqueue(o.owner_id, 'transaction:completed', payload,
 			o.principal_id);
 	END LOOP;
 END

@@ -515,3 +515,19 @@ CREATE TABLE pg_wallet.receipts (
 COMMENT ON TABLE pg_wallet.receipts IS
 	'One signed receipt per posted journal (issued on first request): the document as signed, '
 	'its signature ("v1.<key id>.<base64url HMAC-SHA256 of its canonical text>"). Never updated.';
+
+-- Queued events (partners/events.sql): written in the transaction, sequenced by the worker.
+CREATE TABLE pg_wallet.event_queue (
+	id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	owner_id bigint NOT NULL,
+	event_type text NOT NULL CHECK (event_type ~ '^[a-z][a-z_]{1,39}(:[a-z_]{1,40})?$'),
+	payload jsonb NOT NULL CHECK (jsonb_typeof(payload) = 'object'
+		AND octet_length(payload::text) <= 8192),
+	principal_id uuid,
+	created_at timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE pg_wallet.event_queue IS
+	'Events written in the transaction of their state change but not yet in their stream: '
+	'the outbox worker moves them into events (an id under the stream''s lock, the NOTIFY) '
+	'in batches, so a transaction that queues one takes no stream lock and sends no NOTIFY '
+	'(partners/events.sql, "Queued events"). Normally empty.';

@@ -77,6 +77,7 @@
 #define OUTBOX_NOT_READY_MS		2000	/* re-check for the extension this often */
 #define OUTBOX_LOCKED_MS		200		/* look again for a due row another transaction holds */
 #define OUTBOX_DONE_PER_TURN	256		/* results recorded per transaction */
+#define EVENTS_SEQUENCE_BATCH	1000	/* queued events moved per turn */
 
 /* One claimed row, in its request's memory context. */
 typedef struct ClaimedRow
@@ -217,7 +218,13 @@ claim_copy(ClaimBatch *batch, HeapTuple tup, TupleDesc desc)
 	MemoryContextSwitchTo(old);
 }
 
-/* Claim up to max_rows due rows and learn when the next one is due. */
+/*
+ * Claim up to max_rows due rows and learn when the next one is due. First, in
+ * the same short transaction, move a batch of queued events into their
+ * streams (partners/events.sql, "Queued events"): the backends that queued
+ * them woke this worker at commit; a full batch means more are waiting, so
+ * the next turn comes at once.
+ */
 static void
 outbox_claim(void *arg)
 {
@@ -226,7 +233,14 @@ outbox_claim(void *arg)
 	Datum		values[1] = {Int32GetDatum(batch->max_rows)};
 	SPITupleTable *tuptable;
 	uint64		n;
+	int64		sequenced = 0;
 
+	/* an extension not yet updated to 0.2.0 has no queue */
+	if (worker_sql_int64("SELECT CASE WHEN to_regprocedure('pg_wallet._events_sequence(integer)')"
+						 " IS NULL THEN 0 ELSE 1 END::int8", 0, NULL, NULL) == 1)
+		sequenced = worker_sql_int64("SELECT pg_wallet._events_sequence("
+									 CppAsString2(EVENTS_SEQUENCE_BATCH) ")::bigint",
+									 0, NULL, NULL);
 	batch->nrows = 0;
 	if (batch->max_rows > 0)
 	{
@@ -242,6 +256,8 @@ outbox_claim(void *arg)
 	}
 	batch->next_due_ms = worker_sql_int64("SELECT pg_wallet._outbox_next_due_ms()", 0,
 										  NULL, NULL);
+	if (sequenced >= EVENTS_SEQUENCE_BATCH)
+		batch->next_due_ms = 0;
 }
 
 /* The delay before the next attempt: exponential, capped, equal jitter. */

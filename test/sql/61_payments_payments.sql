@@ -13,6 +13,20 @@ CREATE FUNCTION pm(t text) RETURNS text LANGUAGE sql AS $$
 		'"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z"', '"<ts>"', 'g')
 $$;
 CREATE FUNCTION perr(stmt text) RETURNS text LANGUAGE sql AS $$ SELECT pm(err(stmt)) $$;
+-- a payment's events are queued and moved into their streams by the outbox worker after
+-- commit (partners/events.sql, "Queued events"): move what is left (the worker may hold some
+-- rows: wait for it) before reading them
+CREATE FUNCTION events_settled() RETURNS boolean LANGUAGE plpgsql AS $$
+BEGIN
+	FOR i IN 1..1000 LOOP
+		PERFORM pg_wallet._events_sequence();
+		IF NOT EXISTS (SELECT 1 FROM pg_wallet.event_queue) THEN
+			RETURN true;
+		END IF;
+		PERFORM pg_sleep(0.01);
+	END LOOP;
+	RETURN false;
+END $$;
 CREATE FUNCTION pbal(acct text) RETURNS numeric LANGUAGE sql AS $$
 	SELECT balance FROM pg_wallet.get_balance(acct)
 $$;
@@ -196,11 +210,26 @@ SELECT perr(format($$SELECT pg_wallet.payment_refunds(%L, %L)$$, :'t1', :'d'));
 SELECT pg_wallet.payment_get(:'t1', :'c') ->> 'status' AS status,
 	pg_wallet.payment_get(:'t1', :'c') ->> 'refundedAmount' AS refunded;
 
--- transaction:completed to the customer and the merchant, once per successful payment
+-- transaction:completed to the customer and the merchant, once per successful payment:
+-- queued in the payment's transaction, in the streams once moved
+SELECT pg_wallet._event_queue_here() AS queued, events_settled();
+-- inside a payment's transaction (rolled back here): both events queued, neither stream
+-- written (no stream lock, no NOTIFY); a rollback takes them away with the payment
+BEGIN;
+SELECT pg_wallet.payment_create(:'c', :'m', 1, 'KES', 'ref-queued') ->> 'transactionId' AS tq
+\gset
+SELECT count(*) AS queued FROM pg_wallet.event_queue WHERE payload ->> 'transactionId' = :'tq';
+SELECT count(*) AS in_streams FROM pg_wallet.events
+WHERE payload ->> 'transactionId' = :'tq';
+ROLLBACK;
+SELECT count(*) AS left_queued FROM pg_wallet.event_queue
+WHERE payload ->> 'transactionId' = :'tq';
+-- (several payments' events moved in one batch are written owner by owner: list them by
+-- payment)
 SELECT owner_id = :c_owner AS to_customer, pm(payload::text) AS payload
 FROM pg_wallet.events WHERE event_type = 'transaction:completed'
 	AND owner_id IN (:c_owner, :m_owner)
-ORDER BY id;
+ORDER BY payload ->> 'transactionId', owner_id;
 
 -- fraud review: a payment that scores HOLD is PROCESSING with its hold; released, it succeeds
 -- (journal, event); another one rejected fails; one that scores BLOCK is FAILED at once
@@ -228,6 +257,7 @@ SELECT (pg_wallet.fraud_review_release(:hold1)).status;
 SELECT status, journal_id IS NOT NULL AS journal, completed_at IS NOT NULL AS completed
 FROM pg_wallet.payments WHERE transaction_ref = :'th1';
 SELECT pg_wallet.payment_get(:'th1', :'c') #>> '{fraudScore,decision}' AS decision;
+SELECT events_settled();
 SELECT count(*) AS events FROM pg_wallet.events
 WHERE event_type = 'transaction:completed' AND payload ->> 'transactionId' = :'th1';
 SELECT pay_from('100.64.61.5', 20, 'ref-hold-2') ->> 'transactionId' AS th2 \gset

@@ -230,7 +230,9 @@ $src->safe_psql('wallet', q{
 	SELECT pg_wallet.receipt_issue(p.journal_id) FROM pg_wallet.payments p});
 
 my $before = snapshot($src);
-my @empty = grep { $before->{$_} =~ /^0 / } sort keys %$before;
+# (the event queue is empty but while a transaction that queued events commits)
+my @empty = grep { $before->{$_} =~ /^0 / && $_ ne 'pg_wallet.event_queue' }
+	sort keys %$before;
 is(join(', ', @empty), '', 'every table has rows to compare');
 
 # the backup
