@@ -246,30 +246,41 @@ COMMENT ON FUNCTION pg_wallet._event_queue_here() IS
 	'Internal: whether queued events will be moved into their streams here (pg_wallet '
 	'preloaded, its workers enabled and serving this database).';
 
--- An event for an owner, queued when the worker serves this database, else emitted at once.
-CREATE OR REPLACE FUNCTION pg_wallet._event_enqueue(p_owner_id bigint, p_event_type text,
-	p_payload jsonb, p_principal_id uuid)
+-- One event for several owners (each with the principal it is for), queued when the worker
+-- serves this database, else written at once (owners in ascending id). For callers that
+-- made the owners and principals go together themselves: no WL018 / WL035 checks here.
+CREATE OR REPLACE FUNCTION pg_wallet._events_enqueue(p_owner_ids bigint[], p_event_type text,
+	p_payload jsonb, p_principal_ids uuid[])
 RETURNS void
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-	who uuid := pg_wallet._event_check(p_owner_id, p_event_type, p_payload, p_principal_id);
+	o record;
 BEGIN
-	IF NOT pg_wallet._event_queue_here() THEN
-		PERFORM pg_wallet._event_stream_lock(p_owner_id);
-		PERFORM pg_wallet._event_write(p_owner_id, p_event_type, p_payload, who);
+	IF pg_wallet._event_queue_here() THEN
+		INSERT INTO pg_wallet.event_queue (owner_id, event_type, payload, principal_id)
+		SELECT x.owner_id, p_event_type, p_payload, x.principal_id
+		FROM unnest(p_owner_ids, p_principal_ids) x(owner_id, principal_id)
+		ORDER BY x.owner_id;
+		PERFORM pg_wallet._outbox_wake();
 		RETURN;
 	END IF;
-	INSERT INTO pg_wallet.event_queue (owner_id, event_type, payload, principal_id)
-	VALUES (p_owner_id, p_event_type, p_payload, who);
-	PERFORM pg_wallet._outbox_wake();
+	FOR o IN
+		SELECT x.owner_id, x.principal_id
+		FROM unnest(p_owner_ids, p_principal_ids) x(owner_id, principal_id)
+		ORDER BY x.owner_id
+	LOOP
+		PERFORM pg_wallet._event_stream_lock(o.owner_id);
+		PERFORM pg_wallet._event_write(o.owner_id, p_event_type, p_payload, o.principal_id);
+	END LOOP;
 END
 $$;
-COMMENT ON FUNCTION pg_wallet._event_enqueue(bigint, text, jsonb, uuid) IS
-	'Internal: emit_event without the stream lock and the NOTIFY in the caller''s '
-	'transaction: the event is queued and the outbox worker moves it into its stream after '
-	'commit (emitted at once when no worker serves this database). Same checks as emit_event.';
+COMMENT ON FUNCTION pg_wallet._events_enqueue(bigint[], text, jsonb, uuid[]) IS
+	'Internal: one event (a type of _event_types(), an object payload) for each owner with '
+	'its principal, queued for the outbox worker (one INSERT, one wake) when it serves this '
+	'database, else written into the streams at once, owners in ascending id. The caller '
+	'vouches that each principal is its owner''s.';
 
 -- Move up to max_events queued events into their streams (the outbox worker, each turn; a
 -- test may call it). Returns how many it moved.

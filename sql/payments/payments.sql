@@ -174,18 +174,12 @@ DECLARE
 		'currency', p.currency, 'status', p.status, 'merchantId', p.merchant_principal_id,
 		'customerId', p.customer_principal_id,
 		'timestamp', pg_wallet._ts_iso(coalesce(p.completed_at, now())));
-	o record;
 BEGIN
-	FOR o IN
-		SELECT x.owner_id, x.principal_id
-		FROM (VALUES (p.customer_owner_id, p.customer_principal_id),
-		             (p.merchant_owner_id, p.merchant_principal_id)) x(owner_id, principal_id)
-		ORDER BY x.owner_id
-	LOOP
-		-- queued: a payment takes neither stream lock nor the notify lock (events.sql)
-		PERFORM pg_wallet._event_enqueue(o.owner_id, 'transaction:completed', payload,
-			o.principal_id);
-	END LOOP;
+	-- the customer's principal is the customer owner's, the merchant's the merchant's:
+	-- payment_create read them so
+	PERFORM pg_wallet._events_enqueue(ARRAY[p.customer_owner_id, p.merchant_owner_id],
+		'transaction:completed', payload,
+		ARRAY[p.customer_principal_id, p.merchant_principal_id]);
 END
 $$;
 COMMENT ON FUNCTION pg_wallet._payment_events(pg_wallet.payments) IS
