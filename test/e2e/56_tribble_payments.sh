@@ -241,7 +241,19 @@ sql -c "DELETE FROM pg_wallet.fraud_ip_reputation WHERE ip_range = '127.0.0.0/8'
 check "... after the release: 20.00 more paid, the blocked one kept FAILED" \
 	test "$(state)" = "970.00 30.00 5"
 
-# transaction:completed, to the customer and to the merchant
+# transaction:completed, to the customer and to the merchant: queued in the payment's
+# transaction and moved into the streams by the outbox worker (it serves this database since
+# 38_cashier), never by this test
+events_moved() {
+	for _ in $(seq 1 100); do
+		[ "$(sql -c "SELECT count(*) FROM pg_wallet.event_queue")" = 0 ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+check "payments' events are queued and the outbox worker moves them into the streams" \
+	test "$(sql -c "SELECT pg_wallet._event_queue_here()")" = t
+check "... the queue is empty within 10 s" events_moved
 check "transaction:completed reached the customer and the merchant, in the spec's shape" \
 	test "$(sql -c "SELECT count(*) FILTER (WHERE owner_id = $PC_O) || ' ' ||
 		count(*) FILTER (WHERE owner_id = $PM_O) FROM pg_wallet.events
