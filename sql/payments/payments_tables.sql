@@ -29,7 +29,7 @@ CREATE TABLE pg_wallet.payments (
 	fee_minor bigint NOT NULL DEFAULT 0 CHECK (fee_minor >= 0),
 	refunded_minor bigint NOT NULL DEFAULT 0,
 	status text NOT NULL CHECK (status IN ('PROCESSING', 'SUCCESS', 'FAILED')),
-	payment_method text NOT NULL DEFAULT 'wallet' CHECK (payment_method IN ('wallet')),
+	payment_method text NOT NULL DEFAULT 'wallet' CHECK (payment_method IN ('wallet', 'card')),
 	description text CHECK (length(description) <= 200),
 	metadata jsonb NOT NULL DEFAULT '{}'
 		CHECK (jsonb_typeof(metadata) = 'object' AND octet_length(metadata::text) <= 2048),

@@ -432,7 +432,7 @@ CREATE TABLE pg_wallet.payments (
 	fee_minor bigint NOT NULL DEFAULT 0 CHECK (fee_minor >= 0),
 	refunded_minor bigint NOT NULL DEFAULT 0,
 	status text NOT NULL CHECK (status IN ('PROCESSING', 'SUCCESS', 'FAILED')),
-	payment_method text NOT NULL DEFAULT 'wallet' CHECK (payment_method IN ('wallet')),
+	payment_method text NOT NULL DEFAULT 'wallet' CHECK (payment_method IN ('wallet', 'card')),
 	description text CHECK (length(description) <= 200),
 	metadata jsonb NOT NULL DEFAULT '{}'
 		CHECK (jsonb_typeof(metadata) = 'object' AND octet_length(metadata::text) <= 2048),
@@ -515,3 +515,34 @@ CREATE TABLE pg_wallet.receipts (
 COMMENT ON TABLE pg_wallet.receipts IS
 	'One signed receipt per posted journal (issued on first request): the document as signed, '
 	'its signature ("v1.<key id>.<base64url HMAC-SHA256 of its canonical text>"). Never updated.';
+
+-- Card payments (payments/cards_tables.sql)
+INSERT INTO pg_wallet.account_purposes (code, description) VALUES
+	('CARD_FUNDING', 'a user''s card payments in flight: held at authorisation, funded by the '
+		'card partner''s settlement at capture; zero when none is open');
+
+CREATE TABLE pg_wallet.card_payments (
+	payment_id bigint PRIMARY KEY REFERENCES pg_wallet.payments (id),
+	payment_method_id uuid NOT NULL REFERENCES pg_wallet.payment_methods (id),
+	partner_id text NOT NULL REFERENCES pg_wallet.partners (id),
+	funding_account_id bigint NOT NULL,		-- the customer's CARD_FUNDING account
+	hold_id bigint UNIQUE,					-- NULL when the authorisation was refused here
+	-- what the card is charged: the payment's amount and its TRANSFER fee
+	total_minor bigint NOT NULL CHECK (total_minor > 0),
+	state text NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'sent_to_partner',
+		'captured', 'failed', 'expired', 'refused')),
+	partner_reference text CHECK (length(partner_reference) <= 128),	-- processorChargeId
+	funding_journal_id bigint,			-- the CARD_SETTLEMENT journal of the capture
+	error text CHECK (length(error) <= 500),
+	created_at timestamptz NOT NULL DEFAULT now(),
+	expires_at timestamptz NOT NULL,
+	sent_at timestamptz,
+	closed_at timestamptz,
+	CHECK ((state = 'captured') = (funding_journal_id IS NOT NULL)),
+	CHECK ((state = 'refused') = (hold_id IS NULL))
+);
+COMMENT ON TABLE pg_wallet.card_payments IS
+	'The card side of a card payment: the saved card, the card partner, the customer''s card '
+	'funding account and the authorisation hold on it (captured on the partner''s success '
+	'callback, voided on its failure, expired by the holds expiry), the amount charged to the '
+	'card (amount + TRANSFER fee), the partner''s charge id. Never a card number.';
