@@ -336,6 +336,12 @@ BEGIN
 			p.transaction_ref USING ERRCODE = 'WL064',
 			HINT = 'The authorisation was voided or expired: reconcile with the partner.';
 	END IF;
+	-- past its expiry the hold can no longer be posted, whether or not the sweep has run
+	IF (SELECT h.expires_at <= now() FROM pg_wallet.holds h WHERE h.id = cp.hold_id) THEN
+		RAISE EXCEPTION 'card payment % expired; the partner now reports success',
+			p.transaction_ref USING ERRCODE = 'WL064',
+			HINT = 'The authorisation expired: reconcile with the partner.';
+	END IF;
 	res := pg_wallet.post_journal('CARD_SETTLEMENT', jsonb_build_array(
 			jsonb_build_object('account', pg_wallet._settlement_account(cp.partner_id,
 				p.currency), 'side', 'DR', 'amount', total),
@@ -530,7 +536,7 @@ COMMENT ON FUNCTION pg_wallet._card_refund_refused() IS
 CREATE OR REPLACE FUNCTION pg_wallet.card_payment_details(transaction_id text,
 	principal_id uuid)
 RETURNS jsonb
-LANGUAGE plpgsql STABLE SECURITY DEFINER
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
