@@ -6,7 +6,8 @@ bridge would deliver a partner's callback: by calling pg_wallet.partner_callback
 signed JSON) or pg_wallet.mpesa_callback (Daraja shapes) through psql.
 
 One simulator serves many partners: a partner's base_url is http://127.0.0.1:PORT/p/<id>.
-  generic_json:  POST /p/<id>/deposits, POST /p/<id>/payouts
+  generic_json:  POST /p/<id>/deposits, POST /p/<id>/payouts,
+                 POST /p/<id>/card-authorizations (a card payment: card.completed / card.failed)
   mpesa_daraja:  POST /p/<id>/mpesa/stkpush/v1/processrequest, /p/<id>/mpesa/b2c/v3/paymentrequest
                  GET /p/<id>/oauth/v1/generate?grant_type=client_credentials (Basic auth of
                  CONSUMER_KEY:CONSUMER_SECRET, else 400) -> {"access_token", "expires_in"};
@@ -14,7 +15,7 @@ One simulator serves many partners: a partner's base_url is http://127.0.0.1:POR
                  a token issued to that partner, unexpired and not revoked (`expire`)
 
 The test chooses what happens by the last two digits of the phone number (or of the bank
-account number), like a sandbox's magic numbers:
+account number, or of a card's last4), like a sandbox's magic numbers:
   00 success callback           01 failure callback           02 success after 3 s
   03 duplicate callback         04 malformed callback         05 forged (bad signature)
   06 no answer (hangs)          07 HTTP 500 twice, then OK    08 HTTP 400 (refused)
@@ -292,7 +293,19 @@ class Handler(http.server.BaseHTTPRequestHandler):
         sig_ok = bool(mid) and key == mid and sig == sign(cfg["secret"], mid, ts, raw)
         mpesa = rest.startswith("mpesa/")
         what = "deposit" if rest in ("deposits", "mpesa/stkpush/v1/processrequest") else "payout"
-        if mpesa:
+        if rest == "card-authorizations":
+            what = "card"
+        if what == "card":
+            # a card is named by token, last4, brand and expiry: never its number
+            card = req.get("card") or {}
+            phone = card.get("last4")
+            if any(k in json.dumps(req) for k in ("card_number", "cardNumber", "pan")):
+                log_line(cfg["requests_log"], {"partner": partner, "what": "card-with-pan",
+                                               "adapter": "generic", "scenario": 0,
+                                               "sig_ok": False, "password_ok": None,
+                                               "key": key, "attempt": 1, "status": 400})
+                return self.reply(400, {"error": "a card number was sent"})
+        elif mpesa:
             phone = req.get("PhoneNumber") if what == "deposit" else req.get("PartyB")
         else:
             dest = req.get("destination") or {}

@@ -8,8 +8,8 @@
 -- Each authenticates a Tribble token first, validates the request's shape (400 naming the
 -- field), calls the payments layer (sql/payments/payments.sql) for the caller and reports the
 -- caller's rate limits in "_bridge". merchantId is the merchant principal's id, customerId the
--- user's (its userId). Wallet payments only: a paymentMethodId other than "wallet" or one of
--- the caller's walletIds (a card) is 422 WL089 until card payments exist.
+-- user's (its userId). A paymentMethodId card-<id> pays with a saved card
+-- (sql/payments/cards.sql); "wallet" or a walletId from a wallet; anything else is 422 WL089.
 
 -- A query parameter that is a count: its default when absent, else digits within [lo, hi],
 -- else 22023 naming it.
@@ -102,15 +102,15 @@ BEGIN
 			USING ERRCODE = 'WL093', COLUMN = 'customerId';
 	END IF;
 	method := pg_wallet._tribble_opt_string(b, 'paymentMethodId', 64);
-	IF method IS NOT NULL AND method <> 'wallet' THEN
-		-- one of the caller's wallets by its walletId; anything else is a card or a bank
-		-- account, which cannot pay yet
+	IF method IS NOT NULL AND method <> 'wallet' AND method !~ '^(card|bank)-' THEN
+		-- one of the caller's wallets by its walletId; card-<id> and bank-<id> are saved
+		-- payment methods (card_payment_create: a card pays, a bank account cannot)
 		wallet := (SELECT a.account_number FROM pg_wallet.accounts a
 		           WHERE a.account_number = method AND a.owner_id = me.owner_id
 		             AND a.purpose = 'WALLET');
 		IF wallet IS NULL THEN
-			RAISE EXCEPTION 'card payments are not available: pay from a wallet (leave '
-				'paymentMethodId out, or give "wallet" or one of your walletIds)'
+			RAISE EXCEPTION 'payment method not available: pay from a wallet (leave '
+				'paymentMethodId out, or give "wallet" or one of your walletIds) or a saved card'
 				USING ERRCODE = 'WL089', COLUMN = 'paymentMethodId';
 		END IF;
 	END IF;
@@ -125,8 +125,13 @@ BEGIN
 			USING ERRCODE = 'invalid_parameter_value', COLUMN = 'metadata';
 	END IF;
 	PERFORM pg_wallet._tribble_opt_string(meta, 'reference', 100);
-	r := pg_wallet.payment_create(me.principal_id, b ->> 'merchantId', amount,
-		b ->> 'currency', meta ->> 'reference', b ->> 'description', meta, wallet);
+	IF method ~ '^(card|bank)-' THEN
+		r := pg_wallet.card_payment_create(me.principal_id, b ->> 'merchantId', amount,
+			b ->> 'currency', method, meta ->> 'reference', b ->> 'description', meta);
+	ELSE
+		r := pg_wallet.payment_create(me.principal_id, b ->> 'merchantId', amount,
+			b ->> 'currency', meta ->> 'reference', b ->> 'description', meta, wallet);
+	END IF;
 	IF r ->> 'status' = 'FAILED' THEN
 		-- returned, not raised: the failed payment and its claim stay, so a retry under the
 		-- same reference gets the same answer
@@ -136,14 +141,16 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION pg_wallet.api_tribble_pay(text, jsonb) IS
-	'Tribble POST /transactions: a user pays a merchant from a wallet (payment_create): '
-	'{amount, currency, merchantId (the merchant principal''s id), customerId (the caller or '
-	'absent: WL093), paymentMethodId ("wallet", a walletId of the caller, or absent; a card '
-	'is 422 WL089), description (200), metadata (object, 2048 bytes; metadata.reference is '
-	'the idempotency key)}. 201 {transactionId, amount, currency, customerId, merchantId, '
-	'status SUCCESS or PROCESSING (held for fraud review), fraudScore {score, riskLevel, '
-	'decision}, createdAt}; a refused payment is returned as its error (402 WL001, 403 WL047, '
-	'...) and kept FAILED.';
+	'Tribble POST /transactions: a user pays a merchant from a wallet (payment_create) or '
+	'a saved card (card_payment_create): {amount, currency, merchantId (the merchant '
+	'principal''s id), customerId (the caller or absent: WL093), paymentMethodId ("wallet", '
+	'a walletId of the caller, a card-<id> of the caller (404 WL080 otherwise), or absent; a '
+	'bank account or anything else is 422 WL089), description (200), metadata (object, 2048 '
+	'bytes; metadata.reference is the idempotency key)}. 201 {transactionId, amount, '
+	'currency, customerId, merchantId, status SUCCESS, or PROCESSING (held for fraud review; '
+	'a card: until the partner''s callback), fraudScore {score, riskLevel, decision}, '
+	'createdAt, processorChargeId (a card)}; a refused payment is returned as its error (402 '
+	'WL001, 403 WL047, ...) and kept FAILED.';
 
 CREATE OR REPLACE FUNCTION pg_wallet.api_tribble_transaction(token text, args jsonb)
 RETURNS jsonb
@@ -154,6 +161,7 @@ DECLARE
 	me pg_wallet.auth_principal := pg_wallet._tribble_me(token);
 BEGIN
 	RETURN pg_wallet.payment_get(args #>> '{path,id}', me.principal_id)
+		|| pg_wallet.card_payment_details(args #>> '{path,id}', me.principal_id)
 		|| pg_wallet._tribble_bridge(me);
 END
 $$;

@@ -180,10 +180,14 @@ AS $$
 			WHERE d.request_ref = r.subject_ref AND d.status IN ('pending', 'sent_to_partner'))
 		WHEN 'payout' THEN EXISTS (SELECT 1 FROM pg_wallet.withdrawals w
 			WHERE w.request_ref = r.subject_ref AND w.status = 'processing')
+		-- a card payment (payments/cards.sql) still waiting for its authorisation
+		WHEN 'card_auth' THEN EXISTS (SELECT 1 FROM pg_wallet.payments p
+			WHERE p.transaction_ref = r.subject_ref AND p.status = 'PROCESSING')
 		ELSE true END
 $$;
 COMMENT ON FUNCTION pg_wallet._adapter_subject_open(pg_wallet.outbox) IS
-	'Internal: whether the deposit or payout an outbox row is about is still open.';
+	'Internal: whether the deposit, payout or card payment an outbox row is about is still '
+	'open.';
 
 -- The answer to a request, parsed: (state, partner_reference, partner_request_id, error)
 -- where state is accepted, completed or failed.
@@ -245,8 +249,13 @@ BEGIN
 	ELSIF r.kind = 'payout' THEN
 		PERFORM pg_wallet._withdrawal_answered(r.subject_ref, a.state, a.partner_reference,
 			a.partner_request_id, a.error);
+	ELSIF r.kind = 'card_auth' THEN
+		-- the payments layer's card payments (payments/cards.sql), the one kind from above
+		PERFORM pg_wallet._card_payment_answered(r.subject_ref, r.partner_id, a.state,
+			a.partner_reference, a.error);
 	END IF;
 END
 $$;
 COMMENT ON FUNCTION pg_wallet._adapter_on_answer(pg_wallet.outbox, boolean, text, text) IS
-	'Internal: hand a partner''s answer (or refusal) to the deposit or payout it is about.';
+	'Internal: hand a partner''s answer (or refusal) to the deposit, payout or card payment '
+	'(kind card_auth) it is about.';

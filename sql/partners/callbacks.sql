@@ -165,10 +165,16 @@ BEGIN
 	j := pg_wallet._callback_body(body);
 	kind := j ->> 'type';
 	ref := j ->> 'reference';
+	IF kind IN ('card.completed', 'card.failed') AND length(ref) <= 64 THEN
+		-- a card payment's authorisation (payments/cards.sql): captured or declined
+		RETURN pg_wallet._callback_record(p.id, msg_id, hash, ref,
+			pg_wallet._card_callback(p, j));
+	END IF;
 	IF kind IS NULL OR kind NOT IN ('deposit.completed', 'deposit.failed', 'payout.completed',
 		'payout.failed') OR ref IS NULL OR length(ref) > 64 THEN
 		RAISE EXCEPTION 'malformed callback: "type" must be deposit.completed, deposit.failed, '
-			'payout.completed or payout.failed, with a "reference"' USING ERRCODE = 'WL066';
+			'payout.completed, payout.failed, card.completed or card.failed, with a '
+			'"reference"' USING ERRCODE = 'WL066';
 	END IF;
 	IF kind LIKE 'deposit.%' THEN
 		SELECT * INTO d FROM pg_wallet.deposits x WHERE x.request_ref = ref AND x.partner_id = p.id;
@@ -206,9 +212,11 @@ COMMENT ON FUNCTION pg_wallet.partner_callback(text, text, jsonb) IS
 	'Callback of a generic_json partner: the raw body and the headers. Verifies the Standard '
 	'Webhooks signature (webhook-id, webhook-timestamp within 300 s, webhook-signature '
 	'v1 HMAC-SHA256 under the partner''s secret: WL065), reads {"type": deposit.completed | '
-	'deposit.failed | payout.completed | payout.failed, "reference", "amount", "currency", '
-	'"partner_reference", "error"} (WL066 malformed, WL063 unknown reference, WL072 amount '
-	'mismatch) and completes or fails the deposit or payout. Idempotent by webhook-id and by '
+	'deposit.failed | payout.completed | payout.failed | card.completed | card.failed, '
+	'"reference", "amount", "currency", "partner_reference", "error"} (WL066 malformed, WL063 '
+	'unknown reference, WL072 amount mismatch) and completes or fails the deposit, payout or '
+	'card payment (its transactionId; amount: what the card was charged). Idempotent by '
+	'webhook-id and by '
 	'state: a repeat returns {"status", "replayed": true} and changes nothing.';
 
 -- One item of a Daraja CallbackMetadata / ResultParameters list, by name.

@@ -22,14 +22,15 @@ CREATE TABLE pg_wallet.payments (
 	customer_principal_id uuid NOT NULL,		-- the API's customerId
 	merchant_owner_id bigint NOT NULL,
 	merchant_principal_id uuid NOT NULL,		-- the API's merchantId
-	account_id bigint NOT NULL,					-- the customer's wallet, debited
+	-- the customer's wallet, debited (a card payment: its card funding account, cards.sql)
+	account_id bigint NOT NULL,
 	merchant_account_id bigint NOT NULL,		-- the merchant's account, credited
 	amount_minor bigint NOT NULL CHECK (amount_minor > 0),
 	currency text NOT NULL CHECK (currency ~ '^[A-Z]{3}$'),
 	fee_minor bigint NOT NULL DEFAULT 0 CHECK (fee_minor >= 0),
 	refunded_minor bigint NOT NULL DEFAULT 0,
 	status text NOT NULL CHECK (status IN ('PROCESSING', 'SUCCESS', 'FAILED')),
-	payment_method text NOT NULL DEFAULT 'wallet' CHECK (payment_method IN ('wallet')),
+	payment_method text NOT NULL DEFAULT 'wallet' CHECK (payment_method IN ('wallet', 'card')),
 	description text CHECK (length(description) <= 200),
 	metadata jsonb NOT NULL DEFAULT '{}'
 		CHECK (jsonb_typeof(metadata) = 'object' AND octet_length(metadata::text) <= 2048),
@@ -37,7 +38,8 @@ CREATE TABLE pg_wallet.payments (
 	reference text CHECK (length(reference) BETWEEN 1 AND 100),
 	request_hash bytea NOT NULL,
 	journal_id bigint,			-- the posting (SUCCESS), or the REFUSED journal (FAILED)
-	hold_id bigint,				-- held for fraud review: the hold that reserves the funds
+	-- held for fraud review, or a card payment's authorisation: the hold that reserves the funds
+	hold_id bigint,
 	error_code text CHECK (error_code ~ '^[0-9A-Z]{5}$'),
 	error_message text CHECK (length(error_message) <= 500),
 	created_at timestamptz NOT NULL DEFAULT now(),
@@ -54,8 +56,9 @@ CREATE INDEX payments_merchant_idx ON pg_wallet.payments
 -- the release or rejection of a hold for fraud review finds its payment
 CREATE INDEX payments_hold_idx ON pg_wallet.payments (hold_id) WHERE hold_id IS NOT NULL;
 COMMENT ON TABLE pg_wallet.payments IS
-	'Payments of a customer to a merchant from a wallet (Tribble POST /transactions): the '
-	'parties, amount and currency, status PROCESSING (held for fraud review), SUCCESS or '
+	'Payments of a customer to a merchant from a wallet or a card (Tribble POST '
+	'/transactions): the parties, amount and currency, status PROCESSING (held for fraud '
+	'review; a card: until the partner answers), SUCCESS or '
 	'FAILED, the posting or refused journal, the refunded total, the client''s reference.';
 
 CREATE TABLE pg_wallet.refunds (

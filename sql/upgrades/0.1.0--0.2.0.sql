@@ -425,14 +425,15 @@ CREATE TABLE pg_wallet.payments (
 	customer_principal_id uuid NOT NULL,		-- the API's customerId
 	merchant_owner_id bigint NOT NULL,
 	merchant_principal_id uuid NOT NULL,		-- the API's merchantId
-	account_id bigint NOT NULL,					-- the customer's wallet, debited
+	-- the customer's wallet, debited (a card payment: its card funding account, cards.sql)
+	account_id bigint NOT NULL,
 	merchant_account_id bigint NOT NULL,		-- the merchant's account, credited
 	amount_minor bigint NOT NULL CHECK (amount_minor > 0),
 	currency text NOT NULL CHECK (currency ~ '^[A-Z]{3}$'),
 	fee_minor bigint NOT NULL DEFAULT 0 CHECK (fee_minor >= 0),
 	refunded_minor bigint NOT NULL DEFAULT 0,
 	status text NOT NULL CHECK (status IN ('PROCESSING', 'SUCCESS', 'FAILED')),
-	payment_method text NOT NULL DEFAULT 'wallet' CHECK (payment_method IN ('wallet')),
+	payment_method text NOT NULL DEFAULT 'wallet' CHECK (payment_method IN ('wallet', 'card')),
 	description text CHECK (length(description) <= 200),
 	metadata jsonb NOT NULL DEFAULT '{}'
 		CHECK (jsonb_typeof(metadata) = 'object' AND octet_length(metadata::text) <= 2048),
@@ -440,7 +441,8 @@ CREATE TABLE pg_wallet.payments (
 	reference text CHECK (length(reference) BETWEEN 1 AND 100),
 	request_hash bytea NOT NULL,
 	journal_id bigint,			-- the posting (SUCCESS), or the REFUSED journal (FAILED)
-	hold_id bigint,				-- held for fraud review: the hold that reserves the funds
+	-- held for fraud review, or a card payment's authorisation: the hold that reserves the funds
+	hold_id bigint,
 	error_code text CHECK (error_code ~ '^[0-9A-Z]{5}$'),
 	error_message text CHECK (length(error_message) <= 500),
 	created_at timestamptz NOT NULL DEFAULT now(),
@@ -457,8 +459,9 @@ CREATE INDEX payments_merchant_idx ON pg_wallet.payments
 -- the release or rejection of a hold for fraud review finds its payment
 CREATE INDEX payments_hold_idx ON pg_wallet.payments (hold_id) WHERE hold_id IS NOT NULL;
 COMMENT ON TABLE pg_wallet.payments IS
-	'Payments of a customer to a merchant from a wallet (Tribble POST /transactions): the '
-	'parties, amount and currency, status PROCESSING (held for fraud review), SUCCESS or '
+	'Payments of a customer to a merchant from a wallet or a card (Tribble POST '
+	'/transactions): the parties, amount and currency, status PROCESSING (held for fraud '
+	'review; a card: until the partner answers), SUCCESS or '
 	'FAILED, the posting or refused journal, the refunded total, the client''s reference.';
 
 CREATE TABLE pg_wallet.refunds (
@@ -516,6 +519,36 @@ COMMENT ON TABLE pg_wallet.receipts IS
 	'One signed receipt per posted journal (issued on first request): the document as signed, '
 	'its signature ("v1.<key id>.<base64url HMAC-SHA256 of its canonical text>"). Never updated.';
 
+-- Card payments (payments/cards_tables.sql)
+INSERT INTO pg_wallet.account_purposes (code, description) VALUES
+	('CARD_FUNDING', 'a user''s card payments in flight: held at authorisation, funded by the '
+		'card partner''s settlement at capture; zero when none is open');
+
+CREATE TABLE pg_wallet.card_payments (
+	payment_id bigint PRIMARY KEY REFERENCES pg_wallet.payments (id),
+	payment_method_id uuid NOT NULL REFERENCES pg_wallet.payment_methods (id),
+	partner_id text NOT NULL REFERENCES pg_wallet.partners (id),
+	funding_account_id bigint NOT NULL,		-- the customer's CARD_FUNDING account
+	hold_id bigint UNIQUE,					-- NULL when the authorisation was refused here
+	-- what the card is charged: the payment's amount and its TRANSFER fee
+	total_minor bigint NOT NULL CHECK (total_minor > 0),
+	state text NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'sent_to_partner',
+		'captured', 'failed', 'expired', 'refused')),
+	partner_reference text CHECK (length(partner_reference) <= 128),	-- processorChargeId
+	funding_journal_id bigint,			-- the CARD_SETTLEMENT journal of the capture
+	error text CHECK (length(error) <= 500),
+	created_at timestamptz NOT NULL DEFAULT now(),
+	expires_at timestamptz NOT NULL,
+	sent_at timestamptz,
+	closed_at timestamptz,
+	CHECK ((state = 'captured') = (funding_journal_id IS NOT NULL)),
+	CHECK ((state = 'refused') = (hold_id IS NULL))
+);
+COMMENT ON TABLE pg_wallet.card_payments IS
+	'The card side of a card payment: the saved card, the card partner, the customer''s card '
+	'funding account and the authorisation hold on it (captured on the partner''s success '
+	'callback, voided on its failure, expired by the holds expiry), the amount charged to the '
+	'card (amount + TRANSFER fee), the partner''s charge id. Never a card number.';
 -- Queued events (partners/events.sql): written in the transaction, sequenced by the worker.
 CREATE TABLE pg_wallet.event_queue (
 	id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,

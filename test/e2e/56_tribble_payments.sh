@@ -3,8 +3,8 @@
 # tribble-rest-api.md "Transactions" and "Refunds"): a user pays a merchant from its wallet
 # (POST /transactions, 201 SUCCESS with its fraudScore), a retry under metadata.reference is
 # the same payment, another request under it 409, 402 INSUFFICIENT_FUNDS (and nothing moves),
-# each validation error (400 naming the field, 403, 404, 422 for a card or a merchant without
-# an account in the currency) changing nothing; GET /transactions/:id for the customer (with
+# each validation error (400 naming the field, 403, 404 for a card id not the caller's, 422 for
+# another's wallet or a merchant without an account in the currency) changing nothing; GET /transactions/:id for the customer (with
 # the risk factors), the merchant, and 404 for another user; GET /transactions with status,
 # dates, limit, offset and sorting; refunds: 403 for the customer, 404 for another user, a
 # partial one, its replay, 422 beyond what remains, the rest, GET .../refunds with its totals;
@@ -99,9 +99,9 @@ bad "an unknown merchantId: 404" 404 NOT_FOUND "$(body 10 R-X merchant-001)" "$P
 bad "a user's id as merchantId: 404" 404 NOT_FOUND "$(body 10 R-X "$PD_U")"
 bad "a merchant without a KES account: 422" 422 UNPROCESSABLE_ENTITY "$(body 10 R-X "$PN_U")" \
 	"$PT_C" '.message | test("no account in KES")'
-bad "a card payment method: 422, card payments are not available" 422 UNPROCESSABLE_ENTITY \
+bad "a card id that is not one of the caller's cards: 404 (card payments: 58)" 404 NOT_FOUND \
 	"$(body 10 R-X | jq -c '.paymentMethodId = "card-001"')" "$PT_C" \
-	'.message | test("card payments are not available")' '.details.field == "paymentMethodId"'
+	'.message == "payment method not found"' '.details.field == "paymentMethodId"'
 bad "another user's wallet as paymentMethodId: 422" 422 UNPROCESSABLE_ENTITY \
 	"$(body 10 R-X | jq -c --arg w "$PD_ACC" '.paymentMethodId = $w')"
 bad "metadata that is not an object: 400" 400 INVALID_REQUEST \
@@ -244,13 +244,6 @@ check "... after the release: 20.00 more paid, the blocked one kept FAILED" \
 # transaction:completed, to the customer and to the merchant: queued in the payment's
 # transaction and moved into the streams by the outbox worker (it serves this database since
 # 38_cashier), never by this test
-events_moved() {
-	for _ in $(seq 1 100); do
-		[ "$(sql -c "SELECT count(*) FROM pg_wallet.event_queue")" = 0 ] && return 0
-		sleep 0.1
-	done
-	return 1
-}
 check "payments' events are queued and the outbox worker moves them into the streams" \
 	test "$(sql -c "SELECT pg_wallet._event_queue_here()")" = t
 check "... the queue is empty within 10 s" events_moved

@@ -154,3 +154,13 @@ wallet_user() {
 		SELECT p.principal_id || ' ' || p.owner_id || ' ' ||
 			(pg_wallet.create_account(p.owner_id, 'KES')).account_number FROM p"
 }
+
+# events_moved: wait (10 s at most) until the outbox worker has moved every queued event into
+# its stream (payments queue theirs: docs/sql-api.md, "Queued events")
+events_moved() {
+	for _ in $(seq 1 100); do
+		[ "$(sql -c "SELECT count(*) FROM pg_wallet.event_queue")" = 0 ] && return 0
+		sleep 0.1
+	done
+	return 1
+}

@@ -24,5 +24,20 @@ CREATE FUNCTION bal(acct text) RETURNS text LANGUAGE sql AS $$
 	FROM pg_wallet.get_balance(acct) b
 $$;
 
+-- A payment's events are queued and moved into their streams by the outbox worker after
+-- commit (partners/events.sql, "Queued events"): events_settled() moves what is left (the
+-- worker may hold some rows: it waits for them) before a test reads the streams.
+CREATE FUNCTION events_settled() RETURNS boolean LANGUAGE plpgsql AS $$
+BEGIN
+	FOR i IN 1..1000 LOOP
+		PERFORM pg_wallet._events_sequence();
+		IF NOT EXISTS (SELECT 1 FROM pg_wallet.event_queue) THEN
+			RETURN true;
+		END IF;
+		PERFORM pg_sleep(0.01);
+	END LOOP;
+	RETURN false;
+END $$;
+
 SELECT extname, extversion FROM pg_extension WHERE extname = 'pg_wallet';
 SELECT ledger_ok();

@@ -13,20 +13,6 @@ CREATE FUNCTION pm(t text) RETURNS text LANGUAGE sql AS $$
 		'"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z"', '"<ts>"', 'g')
 $$;
 CREATE FUNCTION perr(stmt text) RETURNS text LANGUAGE sql AS $$ SELECT pm(err(stmt)) $$;
--- a payment's events are queued and moved into their streams by the outbox worker after
--- commit (partners/events.sql, "Queued events"): move what is left (the worker may hold some
--- rows: wait for it) before reading them
-CREATE FUNCTION events_settled() RETURNS boolean LANGUAGE plpgsql AS $$
-BEGIN
-	FOR i IN 1..1000 LOOP
-		PERFORM pg_wallet._events_sequence();
-		IF NOT EXISTS (SELECT 1 FROM pg_wallet.event_queue) THEN
-			RETURN true;
-		END IF;
-		PERFORM pg_sleep(0.01);
-	END LOOP;
-	RETURN false;
-END $$;
 CREATE FUNCTION pbal(acct text) RETURNS numeric LANGUAGE sql AS $$
 	SELECT balance FROM pg_wallet.get_balance(acct)
 $$;

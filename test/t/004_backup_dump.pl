@@ -225,6 +225,34 @@ is($src->safe_psql('wallet', q{
 		SELECT p.status || ' ' || p.refunded_minor || ' ' || count(r.id)
 		FROM pg_wallet.payments p JOIN pg_wallet.refunds r ON r.payment_id = p.id
 		GROUP BY p.id}), 'SUCCESS 200 1', 'a payment and its refund');
+# a card payment with Cat's card through a card partner, captured by its signed callback
+$src->safe_psql('wallet', qq{
+	SELECT pg_wallet.create_partner('Sim Card', 'KE', 'card', 'generic_json',
+		'http://127.0.0.1:9/c', ARRAY['KES'], 'https://bridge.example/cb', '$secret',
+		partner_id => 'PTN-CARD');
+	SELECT pg_wallet.card_payment_create(c.id, m.id::text, 7, 'KES', 'card-' || pm.id,
+		'card-pay-1')
+	FROM pg_wallet.principals c
+	JOIN pg_wallet.payment_methods pm ON pm.owner_id = c.owner_id AND pm.kind = 'card',
+		pg_wallet.principals m
+	WHERE c.email = 'cat\@example.com' AND m.email = 'mer\@example.com';
+	SELECT pg_wallet.partner_callback('PTN-CARD', x.b, jsonb_build_object('webhook-id',
+		'cb-card-1', 'webhook-timestamp', x.ts::text, 'webhook-signature',
+		pg_wallet.webhook_signature(decode(substr('$secret', 7), 'base64'), 'cb-card-1', x.ts,
+			x.b)))
+	FROM (SELECT jsonb_build_object('type', 'card.completed', 'reference', p.transaction_ref,
+			'amount', pg_wallet.amount_format(cp.total_minor, 'KES')::text)::text AS b,
+			extract(epoch FROM now())::bigint AS ts
+		FROM pg_wallet.payments p JOIN pg_wallet.card_payments cp ON cp.payment_id = p.id) x;
+});
+is($src->safe_psql('wallet', q{
+		SELECT p.status || ' ' || cp.state FROM pg_wallet.payments p
+		JOIN pg_wallet.card_payments cp ON cp.payment_id = p.id}), 'SUCCESS captured',
+	'a card payment, captured');
+# the signed receipt of the card payment (receipts: its key, made on first use, and the row)
+is($src->safe_psql('wallet', q{
+		SELECT (pg_wallet.receipt_issue(p.journal_id)).receipt_id ~ '^rcpt-'
+		FROM pg_wallet.payments p WHERE p.payment_method = 'card'}), 't', 'a receipt');
 # the payment's signed receipt (issue 13): its key is in the backup, so it still verifies
 $src->safe_psql('wallet', q{
 	SELECT pg_wallet.receipt_issue(p.journal_id) FROM pg_wallet.payments p});
