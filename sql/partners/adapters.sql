@@ -172,22 +172,32 @@ COMMENT ON FUNCTION pg_wallet._adapter_render(pg_wallet.outbox, pg_wallet.partne
 
 CREATE OR REPLACE FUNCTION pg_wallet._adapter_subject_open(r pg_wallet.outbox)
 RETURNS boolean
-LANGUAGE sql STABLE
+LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-	SELECT CASE r.kind
-		WHEN 'deposit' THEN EXISTS (SELECT 1 FROM pg_wallet.deposits d
-			WHERE d.request_ref = r.subject_ref AND d.status IN ('pending', 'sent_to_partner'))
-		WHEN 'payout' THEN EXISTS (SELECT 1 FROM pg_wallet.withdrawals w
-			WHERE w.request_ref = r.subject_ref AND w.status = 'processing')
-		-- a card payment (payments/cards.sql) still waiting for its authorisation
-		WHEN 'card_auth' THEN EXISTS (SELECT 1 FROM pg_wallet.payments p
-			WHERE p.transaction_ref = r.subject_ref AND p.status = 'PROCESSING')
-		ELSE true END
+DECLARE
+	fn text;
+	open boolean;
+BEGIN
+	IF r.kind = 'deposit' THEN
+		RETURN EXISTS (SELECT 1 FROM pg_wallet.deposits d
+			WHERE d.request_ref = r.subject_ref AND d.status IN ('pending', 'sent_to_partner'));
+	ELSIF r.kind = 'payout' THEN
+		RETURN EXISTS (SELECT 1 FROM pg_wallet.withdrawals w
+			WHERE w.request_ref = r.subject_ref AND w.status = 'processing');
+	END IF;
+	-- a kind of a layer above (partner_subject_kinds): its own function says
+	SELECT k.open_function INTO fn FROM pg_wallet.partner_subject_kinds k WHERE k.kind = r.kind;
+	IF fn IS NULL THEN
+		RETURN true;
+	END IF;
+	EXECUTE format('SELECT pg_wallet.%I($1)', fn) INTO open USING r.subject_ref;
+	RETURN coalesce(open, false);
+END
 $$;
 COMMENT ON FUNCTION pg_wallet._adapter_subject_open(pg_wallet.outbox) IS
-	'Internal: whether the deposit, payout or card payment an outbox row is about is still '
-	'open.';
+	'Internal: whether the deposit, payout or registered subject (partner_subject_kinds: a '
+	'card payment) an outbox row is about is still open.';
 
 -- The answer to a request, parsed: (state, partner_reference, partner_request_id, error)
 -- where state is accepted, completed or failed.
@@ -242,6 +252,7 @@ AS $$
 DECLARE
 	p pg_wallet.partners := pg_wallet._partner_row(r.partner_id);
 	a record := pg_wallet._adapter_parse_answer(p, ok, response, why);
+	fn text;
 BEGIN
 	IF r.kind = 'deposit' THEN
 		PERFORM pg_wallet._deposit_answered(r.subject_ref, a.state, a.partner_reference,
@@ -249,13 +260,17 @@ BEGIN
 	ELSIF r.kind = 'payout' THEN
 		PERFORM pg_wallet._withdrawal_answered(r.subject_ref, a.state, a.partner_reference,
 			a.partner_request_id, a.error);
-	ELSIF r.kind = 'card_auth' THEN
-		-- the payments layer's card payments (payments/cards.sql), the one kind from above
-		PERFORM pg_wallet._card_payment_answered(r.subject_ref, r.partner_id, a.state,
-			a.partner_reference, a.error);
+	ELSE
+		-- a kind of a layer above (partner_subject_kinds: card payments)
+		SELECT k.answer_function INTO fn FROM pg_wallet.partner_subject_kinds k
+		WHERE k.kind = r.kind;
+		IF fn IS NOT NULL THEN
+			EXECUTE format('SELECT pg_wallet.%I($1, $2, $3, $4, $5)', fn)
+			USING r.subject_ref, r.partner_id, a.state, a.partner_reference, a.error;
+		END IF;
 	END IF;
 END
 $$;
 COMMENT ON FUNCTION pg_wallet._adapter_on_answer(pg_wallet.outbox, boolean, text, text) IS
-	'Internal: hand a partner''s answer (or refusal) to the deposit, payout or card payment '
-	'(kind card_auth) it is about.';
+	'Internal: hand a partner''s answer (or refusal) to the deposit, payout or registered '
+	'subject (partner_subject_kinds: a card payment) it is about.';

@@ -134,6 +134,7 @@ DECLARE
 	kind text;
 	ref text;
 	result jsonb;
+	fn text;
 	d pg_wallet.deposits;
 	w pg_wallet.withdrawals;
 BEGIN
@@ -165,10 +166,12 @@ BEGIN
 	j := pg_wallet._callback_body(body);
 	kind := j ->> 'type';
 	ref := j ->> 'reference';
-	IF kind IN ('card.completed', 'card.failed') AND length(ref) <= 64 THEN
-		-- a card payment's authorisation (payments/cards.sql): captured or declined
-		RETURN pg_wallet._callback_record(p.id, msg_id, hash, ref,
-			pg_wallet._card_callback(p, j));
+	-- a kind of a layer above (partner_subject_kinds: card.completed, card.failed)
+	SELECT k.callback_function INTO fn FROM pg_wallet.partner_subject_kinds k
+	WHERE kind IN (k.callback_prefix || '.completed', k.callback_prefix || '.failed');
+	IF fn IS NOT NULL AND length(ref) <= 64 THEN
+		EXECUTE format('SELECT pg_wallet.%I($1, $2)', fn) INTO result USING p, j;
+		RETURN pg_wallet._callback_record(p.id, msg_id, hash, ref, result);
 	END IF;
 	IF kind IS NULL OR kind NOT IN ('deposit.completed', 'deposit.failed', 'payout.completed',
 		'payout.failed') OR ref IS NULL OR length(ref) > 64 THEN

@@ -266,6 +266,27 @@ COMMENT ON TABLE pg_wallet.outbox IS
 	'CANCELLED by an operator or when its subject ended. message_id is the Standard Webhooks '
 	'webhook-id and the Idempotency-Key header, the same on every attempt.';
 
+-- Outbox subjects of the layers above this one (payments' card authorisations): the layer
+-- that owns a kind of request registers the three functions the partners layer calls for it
+-- (by name, in schema pg_wallet), so this layer never names a function of a layer above it.
+CREATE TABLE pg_wallet.partner_subject_kinds (
+	-- the outbox rows' kind
+	kind text PRIMARY KEY CHECK (kind ~ '^[a-z][a-z0-9_]{1,39}$'),
+	-- the callbacks "<prefix>.completed" and "<prefix>.failed" are this kind's
+	callback_prefix text NOT NULL UNIQUE CHECK (callback_prefix ~ '^[a-z][a-z_]{1,30}$'
+		AND callback_prefix NOT IN ('deposit', 'payout')),
+	-- (subject_ref text) -> boolean: whether the subject still waits for the partner
+	open_function text NOT NULL CHECK (open_function ~ '^_[a-z][a-z0-9_]{1,62}$'),
+	-- (subject_ref text, partner_id text, state text, partner_reference text, error text)
+	answer_function text NOT NULL CHECK (answer_function ~ '^_[a-z][a-z0-9_]{1,62}$'),
+	-- (pg_wallet.partners, jsonb callback body) -> jsonb result
+	callback_function text NOT NULL CHECK (callback_function ~ '^_[a-z][a-z0-9_]{1,62}$')
+);
+COMMENT ON TABLE pg_wallet.partner_subject_kinds IS
+	'Kinds of partner requests owned by a layer above partners: the functions the outbox '
+	'adapters and partner_callback call for them (the subject still open, the answer to a '
+	'request, a "<callback_prefix>.completed|failed" callback). Seeded by the owning layer.';
+
 -- ---------------------------------------------------------------------------------------
 -- Inbound callbacks
 -- ---------------------------------------------------------------------------------------

@@ -398,6 +398,20 @@ COMMENT ON FUNCTION pg_wallet._card_payment_fail(text, text, text) IS
 	'Internal: the card partner declined a card payment: its hold is voided (FAILED, WL094); '
 	'again: replayed; WL064 when it was already captured.';
 
+-- Whether a card payment still waits for its authorisation (partner_subject_kinds
+-- open_function of kind card_auth: the outbox drops a request whose payment ended).
+CREATE OR REPLACE FUNCTION pg_wallet._card_auth_open(subject_ref text)
+RETURNS boolean
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT EXISTS (SELECT 1 FROM pg_wallet.payments p
+		WHERE p.transaction_ref = subject_ref AND p.status = 'PROCESSING')
+$$;
+COMMENT ON FUNCTION pg_wallet._card_auth_open(text) IS
+	'Internal (partner_subject_kinds, kind card_auth): whether the card payment an '
+	'authorisation request is about is still PROCESSING.';
+
 -- The outbox worker's answer to the authorisation request (adapters.sql's _adapter_on_answer).
 CREATE OR REPLACE FUNCTION pg_wallet._card_payment_answered(ref text, partner_id text,
 	state text, partner_reference text, error text)

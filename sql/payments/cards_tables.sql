@@ -17,6 +17,11 @@ INSERT INTO pg_wallet.account_purposes (code, description) VALUES
 	('CARD_FUNDING', 'a user''s card payments in flight: held at authorisation, funded by the '
 		'card partner''s settlement at capture; zero when none is open');
 
+-- the partners layer's outbox and callbacks reach card payments through this row
+INSERT INTO pg_wallet.partner_subject_kinds (kind, callback_prefix, open_function,
+	answer_function, callback_function)
+VALUES ('card_auth', 'card', '_card_auth_open', '_card_payment_answered', '_card_callback');
+
 CREATE TABLE pg_wallet.card_payments (
 	payment_id bigint PRIMARY KEY REFERENCES pg_wallet.payments (id),
 	payment_method_id uuid NOT NULL REFERENCES pg_wallet.payment_methods (id),

@@ -520,9 +520,35 @@ COMMENT ON TABLE pg_wallet.receipts IS
 	'its signature ("v1.<key id>.<base64url HMAC-SHA256 of its canonical text>"). Never updated.';
 
 -- Card payments (payments/cards_tables.sql)
+-- Outbox subjects of the layers above this one (payments' card authorisations): the layer
+-- that owns a kind of request registers the three functions the partners layer calls for it
+-- (by name, in schema pg_wallet), so this layer never names a function of a layer above it.
+CREATE TABLE pg_wallet.partner_subject_kinds (
+	-- the outbox rows' kind
+	kind text PRIMARY KEY CHECK (kind ~ '^[a-z][a-z0-9_]{1,39}$'),
+	-- the callbacks "<prefix>.completed" and "<prefix>.failed" are this kind's
+	callback_prefix text NOT NULL UNIQUE CHECK (callback_prefix ~ '^[a-z][a-z_]{1,30}$'
+		AND callback_prefix NOT IN ('deposit', 'payout')),
+	-- (subject_ref text) -> boolean: whether the subject still waits for the partner
+	open_function text NOT NULL CHECK (open_function ~ '^_[a-z][a-z0-9_]{1,62}$'),
+	-- (subject_ref text, partner_id text, state text, partner_reference text, error text)
+	answer_function text NOT NULL CHECK (answer_function ~ '^_[a-z][a-z0-9_]{1,62}$'),
+	-- (pg_wallet.partners, jsonb callback body) -> jsonb result
+	callback_function text NOT NULL CHECK (callback_function ~ '^_[a-z][a-z0-9_]{1,62}$')
+);
+COMMENT ON TABLE pg_wallet.partner_subject_kinds IS
+	'Kinds of partner requests owned by a layer above partners: the functions the outbox '
+	'adapters and partner_callback call for them (the subject still open, the answer to a '
+	'request, a "<callback_prefix>.completed|failed" callback). Seeded by the owning layer.';
+
 INSERT INTO pg_wallet.account_purposes (code, description) VALUES
 	('CARD_FUNDING', 'a user''s card payments in flight: held at authorisation, funded by the '
 		'card partner''s settlement at capture; zero when none is open');
+
+-- the partners layer's outbox and callbacks reach card payments through this row
+INSERT INTO pg_wallet.partner_subject_kinds (kind, callback_prefix, open_function,
+	answer_function, callback_function)
+VALUES ('card_auth', 'card', '_card_auth_open', '_card_payment_answered', '_card_callback');
 
 CREATE TABLE pg_wallet.card_payments (
 	payment_id bigint PRIMARY KEY REFERENCES pg_wallet.payments (id),
