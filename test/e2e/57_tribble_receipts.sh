@@ -2,10 +2,11 @@
 # test/e2e/57_tribble_receipts.sh — receipts over the bridge (issue 13, tribble-rest-api.md
 # "Receipts", docs/receipts.md): a transfer's receipt for the payer and the payee (one
 # receipt, signed; the signature verifies with pg_wallet.receipt_verify and fails for a changed
-# document), its URL served without a bearer as a PDF (read back with pdftotext) and as an
-# HTML page (escaped, with a CSP), a wrong token or another user's transaction a 404, bad
-# formats a 400 naming the field, generate in a format, and by email through the outbox once
-# an email partner exists (422 before). No money moves but the transfer; the ledger verifies.
+# document), its URL served without a bearer as a PDF (rendered with pdftoppm, read back with
+# pdftotext) and as an HTML page (escaped, with a CSP), a wrong token or another user's
+# transaction a 404, bad formats a 400 naming the field, generate in a format, and by email
+# through the outbox once an email partner exists (422 before). No money moves but the
+# transfer; the ledger verifies.
 T=/tribble/api/v1
 # the tier-0 users below make more than one request a second: limits raised, restored at the end
 sql -c "CREATE TABLE public.e2e57_rate_limits AS SELECT * FROM pg_wallet.tribble_rate_limits" \
@@ -57,6 +58,20 @@ STATUS=$(curl -s -o "$E2E_DIR/receipt.pdf" -D "$E2E_DIR/headers" -w '%{http_code
 check "the receipt URL serves a PDF without a bearer" test "$STATUS $(header content-type)" = \
 	"200 application/pdf"
 pdftotext -layout "$E2E_DIR/receipt.pdf" "$E2E_DIR/receipt.txt" 2>/dev/null
+# rendered as a person sees it (poppler's pdftoppm, 50 dpi grey): a page with ink on it
+inked() {
+	pdftoppm -gray -r 50 -singlefile "$E2E_DIR/receipt.pdf" "$E2E_DIR/receipt" 2>/dev/null &&
+		python3 -c '
+import sys
+data = open(sys.argv[1], "rb").read()
+# P5 header: magic, width, height, maxval, then one byte per pixel
+parts = data.split(maxsplit=4)
+w, h, pixels = int(parts[1]), int(parts[2]), parts[4]
+dark = sum(1 for b in pixels if b < 128)
+sys.exit(0 if w > 100 and h > 100 and 0.001 < dark / (w * h) < 0.5 else 1)
+' "$E2E_DIR/receipt.pgm"
+}
+check "... pdftoppm renders it: a page with text inked on it" inked
 check "... pdftotext reads the receipt id, the transaction, the amount and the payee" \
 	grep -q "$RID" "$E2E_DIR/receipt.txt"
 check "... (transaction, amount, masked payee, description)" test "$(grep -c \
