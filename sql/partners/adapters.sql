@@ -177,7 +177,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	fn text;
-	open boolean;
+	still_open boolean;
 BEGIN
 	IF r.kind = 'deposit' THEN
 		RETURN EXISTS (SELECT 1 FROM pg_wallet.deposits d
@@ -191,8 +191,8 @@ BEGIN
 	IF fn IS NULL THEN
 		RETURN true;
 	END IF;
-	EXECUTE format('SELECT pg_wallet.%I($1)', fn) INTO open USING r.subject_ref;
-	RETURN coalesce(open, false);
+	EXECUTE format('SELECT pg_wallet.%I($1)', fn) INTO still_open USING r.subject_ref;
+	RETURN coalesce(still_open, false);
 END
 $$;
 COMMENT ON FUNCTION pg_wallet._adapter_subject_open(pg_wallet.outbox) IS

@@ -168,7 +168,8 @@ BEGIN
 	ref := j ->> 'reference';
 	-- a kind of a layer above (partner_subject_kinds: card.completed, card.failed)
 	SELECT k.callback_function INTO fn FROM pg_wallet.partner_subject_kinds k
-	WHERE kind IN (k.callback_prefix || '.completed', k.callback_prefix || '.failed');
+	WHERE partner_callback.kind IN (k.callback_prefix || '.completed',
+		k.callback_prefix || '.failed');
 	IF fn IS NOT NULL AND length(ref) <= 64 THEN
 		EXECUTE format('SELECT pg_wallet.%I($1, $2)', fn) INTO result USING p, j;
 		RETURN pg_wallet._callback_record(p.id, msg_id, hash, ref, result);
