@@ -135,6 +135,7 @@ DECLARE
 	ref text;
 	result jsonb;
 	fn text;
+	callback_type text;		-- kind, under a name no column has
 	d pg_wallet.deposits;
 	w pg_wallet.withdrawals;
 BEGIN
@@ -167,9 +168,9 @@ BEGIN
 	kind := j ->> 'type';
 	ref := j ->> 'reference';
 	-- a kind of a layer above (partner_subject_kinds: card.completed, card.failed)
+	callback_type := kind;
 	SELECT k.callback_function INTO fn FROM pg_wallet.partner_subject_kinds k
-	WHERE partner_callback.kind IN (k.callback_prefix || '.completed',
-		k.callback_prefix || '.failed');
+	WHERE callback_type IN (k.callback_prefix || '.completed', k.callback_prefix || '.failed');
 	IF fn IS NOT NULL AND length(ref) <= 64 THEN
 		EXECUTE format('SELECT pg_wallet.%I($1, $2)', fn) INTO result USING p, j;
 		RETURN pg_wallet._callback_record(p.id, msg_id, hash, ref, result);
