@@ -334,7 +334,7 @@ is(sums_by_currency($dst, 'wallet'), '', 'every currency sums to zero after the 
 is($dst->safe_psql('wallet', q{
 		SELECT bool_and(pg_wallet.receipt_verify(r.document, r.signature)) || ' ' || count(*)
 		FROM pg_wallet.receipts r}),
-	't 2', 'both restored receipts verify under the restored key');
+	'true 2', 'both restored receipts verify under the restored key');
 is( $dst->safe_psql('wallet', q{
 		SELECT count(*) FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
 		WHERE c.relnamespace = 'pg_wallet'::regnamespace AND NOT t.tgisinternal
