@@ -64,9 +64,7 @@ DECLARE
 	b jsonb := args -> 'body';
 	dflt boolean := false;
 BEGIN
-	IF b IS NULL OR jsonb_typeof(b) <> 'object' THEN
-		RAISE EXCEPTION 'the body must be a JSON object' USING ERRCODE = 'invalid_parameter_value';
-	END IF;
+	PERFORM pg_wallet._tribble_require(b, '{}');	-- a JSON object
 	PERFORM pg_wallet._tribble_strings(b, ARRAY['type']);
 	IF b ->> 'type' NOT IN ('card', 'bank_account') THEN
 		RAISE EXCEPTION 'type must be card or bank_account'

@@ -210,9 +210,7 @@ DECLARE
 	b jsonb := coalesce(args -> 'body', '{}');
 	r jsonb;
 BEGIN
-	IF jsonb_typeof(b) <> 'object' THEN
-		RAISE EXCEPTION 'the body must be a JSON object' USING ERRCODE = 'invalid_parameter_value';
-	END IF;
+	PERFORM pg_wallet._tribble_require(b, '{}');	-- a JSON object
 	r := pg_wallet.payment_refund(args #>> '{path,id}', me.principal_id,
 		pg_wallet._tribble_amount(b, false), pg_wallet._tribble_opt_string(b, 'reason', 50),
 		pg_wallet._tribble_opt_string(b, 'description', 200),

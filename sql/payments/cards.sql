@@ -167,11 +167,8 @@ RETURNS jsonb
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-	SELECT pg_wallet._payment_json(p, false, true) || jsonb_build_object('replayed', replayed,
-		'processorChargeId', (SELECT cp.partner_reference FROM pg_wallet.card_payments cp
-		                      WHERE cp.payment_id = p.id),
-		'error', CASE WHEN p.status = 'FAILED' THEN jsonb_build_object('code', p.error_code,
-			'message', p.error_message) END)
+	SELECT pg_wallet._payment_answer(p, replayed) || jsonb_build_object('processorChargeId',
+		(SELECT cp.partner_reference FROM pg_wallet.card_payments cp WHERE cp.payment_id = p.id))
 $$;
 COMMENT ON FUNCTION pg_wallet._card_payment_answer(pg_wallet.payments, boolean) IS
 	'Internal: a card payment as card_payment_create returns it: payment_create''s shape and '
@@ -211,10 +208,7 @@ BEGIN
 	PERFORM pg_wallet._card_payment_check_args(amount, currency, reference, description,
 		metadata, expires_in_s);
 	v_amount := pg_wallet.amount_parse(amount, currency);
-	c := pg_wallet._principal_row(customer_id);
-	IF c.role <> 'user' THEN
-		RAISE EXCEPTION 'only a user pays a merchant' USING ERRCODE = 'WL031';
-	END IF;
+	c := pg_wallet._payment_customer(customer_id);
 	-- the one rule of a chargeable method: the owner's, active, not expired (WL080, WL081)
 	PERFORM pg_wallet.payment_method_check(c.owner_id, payment_method_id);
 	card := pg_wallet._payment_method_row(c.owner_id, payment_method_id);
@@ -234,9 +228,7 @@ BEGIN
 	END IF;
 	ptn := pg_wallet._select_partner(NULL, 'card', currency, false);
 	fund := pg_wallet._card_funding_account(c.owner_id, currency);
-	new_id := nextval(pg_get_serial_sequence('pg_wallet.payments', 'id'));
-	ref := format('TXN-%s-%s', to_char(now() AT TIME ZONE 'UTC', 'YYYYMMDD'),
-		lpad(new_id::text, 6, '0'));
+	SELECT x.id, x.ref INTO new_id, ref FROM pg_wallet._payment_new_ref() x;
 	auth := pg_wallet._card_hold_place(fund, dst, v_amount, ref,
 		now() + make_interval(secs => expires_in_s),
 		left(coalesce(description, 'Card payment ' || ref), 500));

@@ -266,6 +266,51 @@ COMMENT ON FUNCTION pg_wallet._payment_check_args(numeric, text, text, text, jso
 	'Internal: payment_create''s argument checks (currency, amount > 0, description 200, '
 	'metadata an object of 2048 bytes, reference 1-100), naming the field.';
 
+-- The payer of a payment: a principal of role user (WL031 otherwise).
+CREATE OR REPLACE FUNCTION pg_wallet._payment_customer(customer_id uuid)
+RETURNS pg_wallet.principals
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	c pg_wallet.principals := pg_wallet._principal_row(customer_id);
+BEGIN
+	IF c.role <> 'user' THEN
+		RAISE EXCEPTION 'only a user pays a merchant' USING ERRCODE = 'WL031';
+	END IF;
+	RETURN c;
+END
+$$;
+COMMENT ON FUNCTION pg_wallet._payment_customer(uuid) IS
+	'Internal: the principal that pays (wallet and card payments): role user, else WL031.';
+
+-- A new payment's id and its transactionId, TXN-<yyyymmdd>-<id>.
+CREATE OR REPLACE FUNCTION pg_wallet._payment_new_ref(OUT id bigint, OUT ref text)
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT n, format('TXN-%s-%s', to_char(now() AT TIME ZONE 'UTC', 'YYYYMMDD'),
+		lpad(n::text, 6, '0'))
+	FROM (SELECT nextval(pg_get_serial_sequence('pg_wallet.payments', 'id')) AS n) x
+$$;
+COMMENT ON FUNCTION pg_wallet._payment_new_ref() IS
+	'Internal: the id of a new payment (drawn from its identity) and its transactionId.';
+
+-- A payment as POST /transactions answers it, first time or replayed: the FAILED one with
+-- "error" {code, message}.
+CREATE OR REPLACE FUNCTION pg_wallet._payment_answer(p pg_wallet.payments, replayed boolean)
+RETURNS jsonb
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT pg_wallet._payment_json(p, false, true) || jsonb_build_object('replayed', replayed,
+		'error', CASE WHEN p.status = 'FAILED' THEN jsonb_build_object('code', p.error_code,
+			'message', p.error_message) END)
+$$;
+COMMENT ON FUNCTION pg_wallet._payment_answer(pg_wallet.payments, boolean) IS
+	'Internal: POST /transactions'' answer (wallet and card payments): the payment, replayed, '
+	'and error {code, message} when it FAILED.';
+
 CREATE OR REPLACE FUNCTION pg_wallet.payment_create(
 	customer_id uuid,
 	merchant_id text,
@@ -294,10 +339,7 @@ DECLARE
 BEGIN
 	PERFORM pg_wallet._payment_check_args(amount, currency, reference, description, metadata);
 	v_amount := pg_wallet.amount_parse(amount, currency);
-	c := pg_wallet._principal_row(customer_id);
-	IF c.role <> 'user' THEN
-		RAISE EXCEPTION 'only a user pays a merchant' USING ERRCODE = 'WL031';
-	END IF;
+	c := pg_wallet._payment_customer(customer_id);
 	m := pg_wallet._payment_merchant(merchant_id);
 	src := pg_wallet._payment_customer_wallet(c.owner_id, currency, wallet);
 	dst := pg_wallet._payment_merchant_account(m.owner_id, currency);
@@ -307,13 +349,9 @@ BEGIN
 	earlier := pg_wallet._idempotency_find(c.owner_id, reference, 'payment', hash);
 	IF earlier IS NOT NULL THEN
 		SELECT * INTO STRICT p FROM pg_wallet.payments x WHERE x.id = earlier;
-		RETURN pg_wallet._payment_json(p, false, true) || jsonb_build_object('replayed', true,
-			'error', CASE WHEN p.status = 'FAILED' THEN jsonb_build_object('code',
-				p.error_code, 'message', p.error_message) END);
+		RETURN pg_wallet._payment_answer(p, true);
 	END IF;
-	new_id := nextval(pg_get_serial_sequence('pg_wallet.payments', 'id'));
-	ref := format('TXN-%s-%s', to_char(now() AT TIME ZONE 'UTC', 'YYYYMMDD'),
-		lpad(new_id::text, 6, '0'));
+	SELECT x.id, x.ref INTO new_id, ref FROM pg_wallet._payment_new_ref() x;
 	res := pg_wallet.transfer(src.account_number, dst.account_number,
 		pg_wallet.amount_format(v_amount, currency), 'payment:' || ref,
 		left(coalesce(description, 'Payment ' || ref), 500),
@@ -336,9 +374,7 @@ BEGIN
 	IF p.status = 'SUCCESS' THEN
 		PERFORM pg_wallet._payment_events(p);
 	END IF;
-	RETURN pg_wallet._payment_json(p, false, true) || jsonb_build_object('replayed', false,
-		'error', CASE WHEN p.status = 'FAILED' THEN jsonb_build_object('code', p.error_code,
-			'message', p.error_message) END);
+	RETURN pg_wallet._payment_answer(p, false);
 END
 $$;
 COMMENT ON FUNCTION pg_wallet.payment_create(uuid, text, numeric, text, text, text, jsonb, text)
