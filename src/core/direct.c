@@ -113,6 +113,7 @@ direct_begin(DirectTable *t, const char *relname, const char *const *known_check
 	for (int i = 0; constr != NULL && i < constr->num_check; i++)
 		if (!name_in(constr->check[i].ccname, known_checks))
 			t->unknown_checks = true;
+	t->slot_desc = CreateTupleDescCopy(RelationGetDescr(t->rel));
 	t->estate = CreateExecutorState();
 	t->rri = makeNode(ResultRelInfo);
 	InitResultRelInfo(t->rri, t->rel, 0, NULL, 0);
@@ -126,6 +127,7 @@ direct_end(DirectTable *t)
 	direct_flush(t);
 	for (int i = 0; i < DIRECT_CHUNK && t->slots[i] != NULL; i++)
 		ExecDropSingleTupleTableSlot(t->slots[i]);
+	FreeTupleDesc(t->slot_desc);
 	if (t->old)
 		ExecDropSingleTupleTableSlot(t->old);
 	if (t->new)
@@ -168,7 +170,13 @@ direct_set(TupleTableSlot *slot, AttrNumber attnum, Datum value, bool isnull)
 	slot->tts_isnull[attnum - 1] = isnull;
 }
 
-/* An empty slot (every column NULL) for the next row to insert; a full chunk is flushed. */
+/*
+ * An empty slot (every column NULL) for the next row to insert; a full chunk
+ * is flushed. The slots share a copy of the table's descriptor: a slot made
+ * on the relation's own descriptor pins it in the resource owner, whose
+ * array hashes a thousand pins of one pointer into one chain (quadratic in
+ * a batch, 5 % of its CPU before this).
+ */
 TupleTableSlot *
 direct_row(DirectTable *t)
 {
@@ -177,7 +185,8 @@ direct_row(DirectTable *t)
 	if (t->nslots == DIRECT_CHUNK)
 		direct_flush(t);
 	if (t->slots[t->nslots] == NULL)
-		t->slots[t->nslots] = table_slot_create(t->rel, NULL);
+		t->slots[t->nslots] = MakeSingleTupleTableSlot(t->slot_desc,
+														table_slot_callbacks(t->rel));
 	slot = t->slots[t->nslots++];
 	ExecClearTuple(slot);
 	memset(slot->tts_isnull, true, sizeof(bool) * slot->tts_tupleDescriptor->natts);

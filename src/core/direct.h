@@ -26,6 +26,7 @@ typedef struct DirectTable
 	EState	   *estate;
 	ResultRelInfo *rri;
 	bool		unknown_checks; /* CHECKs the caller does not enforce: ExecConstraints */
+	TupleDesc	slot_desc;		/* the rows' shape, not reference-counted (direct_row) */
 	TupleTableSlot *slots[DIRECT_CHUNK];
 	int			nslots;
 	int			nwritten;

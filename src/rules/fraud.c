@@ -37,7 +37,9 @@
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "utils/builtins.h"
+#include "utils/hsearch.h"
 #include "utils/jsonb.h"
+#include "utils/memutils.h"
 #include "utils/numeric.h"
 #include "utils/timestamp.h"
 
@@ -78,7 +80,15 @@ typedef struct FraudState
 	int			nentries;
 	FraudEntry *entries;
 	FraudEntry *pending;		/* the entry of the request being applied */
+	HTAB	   *paid;			/* BeneficiaryPaid: the pairs posted in the batch */
 } FraudState;
+
+/* An (owner, credited account) pair that a posting of the batch paid. */
+typedef struct BeneficiaryPaid
+{
+	int64		owner_id;
+	int64		account_id;
+} BeneficiaryPaid;
 
 /*
  * Score one request: each factor, the weighted mean (rounded half up), the
@@ -152,20 +162,28 @@ stats_cmp(const void *a, const void *b)
 	return strcmp(x->currency, y->currency);
 }
 
+/* An owner's statistics in the batch: a binary search (stats are in lock order). */
 static FraudStats *
 find_stats(FraudState *fs, int64 owner_id, const char *currency)
 {
-	for (int i = 0; i < fs->nstats; i++)
-		if (fs->stats[i].owner_id == owner_id && strcmp(fs->stats[i].currency, currency) == 0)
-			return &fs->stats[i];
-	return NULL;
+	FraudStats	key;
+
+	key.owner_id = owner_id;
+	strlcpy(key.currency, currency, sizeof(key.currency));
+	return bsearch(&key, fs->stats, fs->nstats, sizeof(FraudStats), stats_cmp);
 }
 
-/* The distinct (user owner, currency) the batch debits, in lock order. */
+/*
+ * The distinct (user owner, currency) the batch debits, in lock order:
+ * every scored request's, sorted, then the duplicates and the owners that
+ * are not users dropped.
+ */
 static void
 collect_owners(FraudState *fs, LedgerBatch *batch, LedgerRequest *reqs, int nreqs,
 			   const bool *valid)
 {
+	int			n = 0;
+
 	fs->stats = palloc0(sizeof(FraudStats) * Max(nreqs, 1));
 	for (int i = 0; i < nreqs; i++)
 	{
@@ -173,15 +191,23 @@ collect_owners(FraudState *fs, LedgerBatch *batch, LedgerRequest *reqs, int nreq
 
 		if (!valid[i] || !request_scored(&reqs[i]) ||
 			!ledger_batch_account(batch, reqs[i].legs[0].account_number, &src) ||
-			src.is_system || find_stats(fs, src.owner_id, src.currency) != NULL ||
-			!fraud_owner_is_user(src.owner_id))
+			src.is_system)
 			continue;
-		fs->stats[fs->nstats].owner_id = src.owner_id;
-		strlcpy(fs->stats[fs->nstats].currency, src.currency, 4);
-		fs->stats[fs->nstats].is_user = true;
+		fs->stats[n].owner_id = src.owner_id;
+		strlcpy(fs->stats[n].currency, src.currency, 4);
+		fs->stats[n].is_user = true;
+		n++;
+	}
+	qsort(fs->stats, n, sizeof(FraudStats), stats_cmp);
+	for (int i = 0; i < n; i++)
+	{
+		if ((fs->nstats > 0 && stats_cmp(&fs->stats[fs->nstats - 1], &fs->stats[i]) == 0) ||
+			!fraud_owner_is_user(fs->stats[i].owner_id))
+			continue;
+		if (fs->nstats != i)
+			fs->stats[fs->nstats] = fs->stats[i];
 		fs->nstats++;
 	}
-	qsort(fs->stats, fs->nstats, sizeof(FraudStats), stats_cmp);
 }
 
 /*
@@ -319,7 +345,7 @@ decide(FraudState *fs, FraudEntry *e, LedgerRequest *req, int64 owner_id,
 /*
  * The request's credited account as the New Beneficiary factor sees it: an
  * index probe of the owner's known beneficiaries, unless a posting earlier
- * in the batch already paid it.
+ * in the batch already paid it (fs->paid, filled by fraud_commit).
  */
 static void
 beneficiary(FraudState *fs, FraudEntry *e, const LedgerRequest *req,
@@ -327,15 +353,40 @@ beneficiary(FraudState *fs, FraudEntry *e, const LedgerRequest *req,
 {
 	const LedgerAccountView *credited = req->nlegs >= 2 && req->legs[1].side == SIDE_CREDIT ?
 		&accts[1] : NULL;
+	BeneficiaryPaid key;
 
 	e->ben = fraud_beneficiary(e->stats->owner_id, credited);
 	if (e->ben == FB_NONE)
 		return;
 	e->beneficiary_id = credited->id;
-	for (int i = 0; i < fs->nentries - 1 && e->ben == FB_NEW; i++)
-		if (fs->entries[i].posted && fs->entries[i].stats->owner_id == e->stats->owner_id &&
-			fs->entries[i].beneficiary_id == e->beneficiary_id)
-			e->ben = FB_KNOWN;
+	key.owner_id = e->stats->owner_id;
+	key.account_id = e->beneficiary_id;
+	if (e->ben == FB_NEW && fs->paid != NULL &&
+		hash_search(fs->paid, &key, HASH_FIND, NULL) != NULL)
+		e->ben = FB_KNOWN;
+}
+
+/* A posted entry's beneficiary counts as known for the rest of the batch. */
+static void
+remember_paid(FraudState *fs, const FraudEntry *e)
+{
+	BeneficiaryPaid key;
+
+	if (e->ben == FB_NONE)
+		return;
+	if (fs->paid == NULL)
+	{
+		HASHCTL		ctl;
+
+		ctl.keysize = sizeof(BeneficiaryPaid);
+		ctl.entrysize = sizeof(BeneficiaryPaid);
+		ctl.hcxt = GetMemoryChunkContext(fs);
+		fs->paid = hash_create("pg_wallet fraud beneficiaries paid", 64, &ctl,
+							   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
+	key.owner_id = e->stats->owner_id;
+	key.account_id = e->beneficiary_id;
+	(void) hash_search(fs->paid, &key, HASH_ENTER, NULL);
 }
 
 /*
@@ -391,6 +442,7 @@ fraud_commit(void *state)
 	if (e == NULL)
 		return;
 	e->posted = true;
+	remember_paid(fs, e);
 	fraud_stats_add(e->stats, e->amount_minor, fs->has_ctx ? &fs->ctx : NULL, fs->now);
 	if (fs->has_ctx && fs->ctx.has_device)
 		e->stats->device_known = true;
