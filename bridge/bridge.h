@@ -30,6 +30,9 @@
 #define PGW_CONTEXT_USER_AGENT_MAX 256
 #define PGW_CONTEXT_DEVICE_ID_MAX 200
 #define PGW_CONTEXT_MAX 1200		/* the three, JSON-escaped, with their keys */
+/* a partner callback's signature headers (http.c): each value's bound, and the JSON object */
+#define PGW_CALLBACK_HEADER_MAX 1024
+#define PGW_CALLBACK_HEADERS_MAX 6400	/* three values, each escaped at most twice as long */
 
 /* Configuration: file, then environment, then defaults (config.c). */
 typedef struct BridgeConfig
@@ -42,6 +45,7 @@ typedef struct BridgeConfig
 	char		waas_base_path[128];
 	char		sellapay_base_path[128];
 	char		tribble_base_path[128];
+	char		partners_base_path[128];	/* where partners deliver callbacks */
 	char		public_url[256];	/* how clients reach the bridge (links it hands out) */
 	size_t		body_bytes_max;
 	int			header_bytes_max;
@@ -97,7 +101,19 @@ typedef struct Route
 	int			rate_per_min;	/* 0: no limit */
 	int			rate_by_ip;		/* 1: per client address; 0: per token */
 	int			document;		/* 1: the result is a document to render (document.c) */
+	int			raw_body;		/*
+								 * 1: a partner's callback: the body goes as a JSON string,
+								 * byte for byte (a signature covers it), with the signature
+								 * headers as "headers"
+								 */
 } Route;
+
+/* What a route's pattern captured: its ":id" and ":key" segments ("" when none). */
+typedef struct RouteParams
+{
+	char		id[128];
+	char		key[128];
+} RouteParams;
 
 /* A spec served under its own base path. */
 typedef struct Profile
@@ -176,6 +192,7 @@ typedef struct RequestSlot
 	char	   *args;			/* the jsonb argument: envelope around the body */
 	size_t		args_cap;
 	char		context[PGW_CONTEXT_MAX];	/* $3: the request context JSON; "": none */
+	char		callback_headers[PGW_CALLBACK_HEADERS_MAX];	/* a raw-body route's "headers" */
 	char	   *reply;			/* LWS_PRE headroom + reply_cap */
 	size_t		reply_len;
 	size_t		reply_cap;		/* response_bytes_max */
@@ -281,12 +298,15 @@ void		slot_release(RequestSlot *slot);
 void		slot_detach(const SlotSink *sink, const void *client);
 void		slot_new_request_id(RequestSlot *slot);
 void		slot_request_id(RequestSlot *slot, const char *given, int len);
-int			slot_args_begin(RequestSlot *slot, const char *id, int api_key,
+int			slot_args_begin(RequestSlot *slot, const RouteParams *params, int api_key,
 							char query[][1024], int n_query);
 int			slot_args_add(RequestSlot *slot, size_t *n, const char *text, size_t len);
 int			slot_args_add_string(RequestSlot *slot, size_t *n, const char *text);
+int			slot_args_add_text(RequestSlot *slot, size_t *n, const char *text, size_t len);
 int			slot_args_envelope(RequestSlot *slot);
 void		slot_context(RequestSlot *slot, const ClientContext *c);
+void		slot_callback_headers(RequestSlot *slot, const char *const *names,
+								  char *const *values, int count);
 
 /* reply.c: a slot's outcome in its profile's shape, handed to the transport's send */
 typedef void (*ReplySend) (RequestSlot *slot, int status, const char *body, size_t len);
@@ -368,17 +388,21 @@ typedef struct StatusMap
 	const char *sqlstate;		/* a full code, or a two-character class */
 	int			status;
 } StatusMap;
-const Route *profile_route(const Profile *p, int method, const char *subpath, char *id,
-						   size_t id_cap);
+const Route *profile_route(const Profile *p, int method, const char *subpath,
+						   RouteParams *params);
 int			profile_status(const StatusMap *map, size_t n, const char *sqlstate);
 const char *profile_public_code(const char *code, const char **message);
 const Profile *profile_find(const char *path, const char **subpath);
 void		profiles_init(const BridgeConfig *cfg);
 
-/* profile_waas.c, profile_sellapay.c */
+/* profile_waas.c, profile_sellapay.c, profile_tribble.c, profile_partners.c */
 extern Profile waas_profile;
 extern Profile sellapay_profile;
 extern Profile tribble_profile;
+extern Profile partners_profile;
+size_t		waas_render_error(char *dst, size_t cap, int status, const char *code,
+							  const char *message, const char *detail, const char *field,
+							  const char *request_id);
 extern Profile cashier_profile;
 extern const Route cashier_connect_route;
 extern const Route cashier_message_route;

@@ -40,6 +40,7 @@ static const Setting settings[] = {
 	S("waas_base_path", waas_base_path, "Wallet-as-a-Service profile mount (/waas/api/v1)"),
 	S("sellapay_base_path", sellapay_base_path, "Sellapay profile mount (/sellapay/api/v1)"),
 	S("tribble_base_path", tribble_base_path, "Tribble profile mount (/tribble/api/v1)"),
+	S("partners_base_path", partners_base_path, "partner callbacks mount (/partners)"),
 	S("public_url", public_url,
 	  "scheme://host[:port] clients reach the bridge at, for links (http[s]://address:port)"),
 	Z("body_bytes_max", body_bytes_max, 64, 16777216, "largest request body (65536)"),
@@ -100,6 +101,7 @@ config_defaults(BridgeConfig *cfg)
 	strcpy(cfg->waas_base_path, "/waas/api/v1");
 	strcpy(cfg->sellapay_base_path, "/sellapay/api/v1");
 	strcpy(cfg->tribble_base_path, "/tribble/api/v1");
+	strcpy(cfg->partners_base_path, "/partners");
 	cfg->body_bytes_max = 65536;
 	cfg->header_bytes_max = 8192;
 	cfg->json_depth_max = 16;
@@ -142,7 +144,26 @@ usage(FILE *out)
 	fprintf(out, "\nSignals: SIGTERM/SIGINT stop accepting, finish in-flight requests\n"
 			"(up to shutdown_grace_ms) and exit.\n"
 			"Endpoints: /healthz, /metrics (Prometheus), <waas_base_path>/...,\n"
-			"<sellapay_base_path>/..., <tribble_base_path>/...\n");
+			"<sellapay_base_path>/..., <tribble_base_path>/..., <partners_base_path>/...\n");
+}
+
+/* Every profile's base path starts with "/" and no two are the same. */
+static int
+base_paths_ok(const BridgeConfig *cfg)
+{
+	const char *const paths[] = {cfg->waas_base_path, cfg->sellapay_base_path,
+	cfg->tribble_base_path, cfg->partners_base_path};
+	const size_t n = sizeof(paths) / sizeof(paths[0]);
+
+	for (size_t i = 0; i < n; i++)
+	{
+		if (paths[i][0] != '/')
+			return 0;
+		for (size_t j = i + 1; j < n; j++)
+			if (!strcmp(paths[i], paths[j]))
+				return 0;
+	}
+	return 1;
 }
 
 static int
@@ -295,11 +316,7 @@ config_load(BridgeConfig *cfg, int argc, char **argv)
 			return -1;
 		}
 	}
-	if (cfg->waas_base_path[0] != '/' || cfg->sellapay_base_path[0] != '/' ||
-		cfg->tribble_base_path[0] != '/' ||
-		!strcmp(cfg->waas_base_path, cfg->sellapay_base_path) ||
-		!strcmp(cfg->waas_base_path, cfg->tribble_base_path) ||
-		!strcmp(cfg->sellapay_base_path, cfg->tribble_base_path))
+	if (!base_paths_ok(cfg))
 	{
 		fprintf(stderr, "base paths must start with / and differ\n");
 		return -1;

@@ -96,7 +96,7 @@ http_on_result(RequestSlot *s, PGresult *res)
 
 /* The envelope up to "body": (slot.c) with the query arguments; -1 when too many or long. */
 static int
-args_begin(struct lws *wsi, RequestSlot *s, const char *id)
+args_begin(struct lws *wsi, RequestSlot *s, const RouteParams *params)
 {
 	char		query[PGW_QUERY_ARGS_MAX][1024];
 	int			count = 0;
@@ -105,7 +105,47 @@ args_begin(struct lws *wsi, RequestSlot *s, const char *id)
 								 sizeof(query[0]), WSI_TOKEN_HTTP_URI_ARGS, count) > 0)
 		if (++count > PGW_QUERY_ARGS_MAX)
 			return -1;
-	return slot_args_begin(s, id, s->route->auth == AUTH_API_KEY, query, count);
+	return slot_args_begin(s, params, s->route->auth == AUTH_API_KEY, query, count);
+}
+
+/* A partner callback's signature headers (Standard Webhooks), kept in the slot (slot.c). */
+static void
+read_callback_headers(struct lws *wsi, RequestSlot *s)
+{
+	static const char *const names[] = {"webhook-id", "webhook-timestamp", "webhook-signature"};
+	char		values[3][PGW_CALLBACK_HEADER_MAX + 1];
+	char	   *v[3];
+
+	for (int i = 0; i < 3; i++)
+	{
+		char		name[32];
+		int			len;
+
+		snprintf(name, sizeof(name), "%s:", names[i]);
+		len = lws_hdr_custom_length(wsi, name, (int) strlen(name));
+		values[i][0] = '\0';
+		if (len > 0 && len <= PGW_CALLBACK_HEADER_MAX &&
+			lws_hdr_custom_copy(wsi, values[i], sizeof(values[i]), name,
+								(int) strlen(name)) != len)
+			values[i][0] = '\0';
+		v[i] = values[i];
+	}
+	slot_callback_headers(s, names, v, 3);
+}
+
+/*
+ * A route's ":key" segment is a credential (Daraja's callback token): the path kept for the
+ * log names it "(redacted)" from there on. Called once the route is found.
+ */
+static void
+redact_key(RequestSlot *s, const RouteParams *params)
+{
+	char	   *at = NULL;
+
+	for (char *p = s->path; params->key[0] && (p = strstr(p, params->key)) != NULL; p++)
+		at = p;
+	if (at)
+		snprintf(at, sizeof(s->path) - (size_t) (at - s->path), "(redacted)");
 }
 
 /* The body is complete: check it, close the envelope, send it to the pool. */
@@ -129,7 +169,16 @@ request_submit(RequestSlot *s, size_t prefix_len)
 		http_error(s, 400, "INVALID_JSON", why ? why : "malformed JSON");
 		return;
 	}
-	if (slot_args_add(s, &n, s->body, s->body_len) || slot_args_add(s, &n, "}", 1))
+	if (s->route->raw_body ?
+		(slot_args_add_text(s, &n, s->body, s->body_len) ||
+		 slot_args_add(s, &n, ",\"headers\":", 11) ||
+		 slot_args_add(s, &n, s->callback_headers, strlen(s->callback_headers))) :
+		slot_args_add(s, &n, s->body, s->body_len))
+	{
+		http_error(s, 413, "PAYLOAD_TOO_LARGE", "request too large");
+		return;
+	}
+	if (slot_args_add(s, &n, "}", 1))
 	{
 		http_error(s, 413, "PAYLOAD_TOO_LARGE", "request too large");
 		return;
@@ -288,7 +337,7 @@ request_start(struct lws *wsi, RequestSlot *s, HttpConn *c, const char *refusal,
 {
 	char	   *uri;
 	int			uri_len, method;
-	char		id[128] = "";
+	RouteParams params = {"", ""};
 	const char *subpath = NULL;
 	int			prefix;
 
@@ -324,7 +373,10 @@ request_start(struct lws *wsi, RequestSlot *s, HttpConn *c, const char *refusal,
 		return 0;
 	}
 	if (s->profile)
-		s->route = profile_route(s->profile, method, subpath, id, sizeof(id));
+	{
+		s->route = profile_route(s->profile, method, subpath, &params);
+		redact_key(s, &params);
+	}
 	if (!s->route)
 	{
 		http_error(s, 404, "NOT_FOUND", "no such endpoint");
@@ -338,7 +390,9 @@ request_start(struct lws *wsi, RequestSlot *s, HttpConn *c, const char *refusal,
 		context_read(wsi, &ctx);
 		slot_context(s, &ctx);
 	}
-	prefix = args_begin(wsi, s, id);
+	if (s->route->raw_body)
+		read_callback_headers(wsi, s);
+	prefix = args_begin(wsi, s, &params);
 	if (prefix < 0)
 	{
 		http_error(s, 414, "URI_TOO_LONG", "too many or too long query arguments");

@@ -190,9 +190,11 @@ main(int argc, char **argv)
 		else
 			log_msg("warning", "cannot write pid_file %s", cfg.pid_file);
 	}
-	log_msg("info", "listening on %s://%s:%d (pool %d, WaaS at %s, Sellapay at %s, Tribble at %s)",
+	log_msg("info", "listening on %s://%s:%d (pool %d, WaaS at %s, Sellapay at %s, Tribble at %s, "
+			"partner callbacks at %s)",
 			cfg.tls_cert[0] ? "https" : "http", cfg.listen_address, cfg.port, cfg.pool_size,
-			cfg.waas_base_path, cfg.sellapay_base_path, cfg.tribble_base_path);
+			cfg.waas_base_path, cfg.sellapay_base_path, cfg.tribble_base_path,
+			cfg.partners_base_path);
 
 	while (!interrupted)
 	{

@@ -23,7 +23,7 @@ static const WlName wl_names[] = {
 	PGW_WL_NAMES
 };
 
-static const Profile *profiles[3];
+static const Profile *profiles[4];
 static size_t n_profiles;
 
 /*
@@ -36,10 +36,12 @@ profiles_init(const BridgeConfig *cfg)
 	waas_profile.base_path = cfg->waas_base_path;
 	sellapay_profile.base_path = cfg->sellapay_base_path;
 	tribble_profile.base_path = cfg->tribble_base_path;
+	partners_profile.base_path = cfg->partners_base_path;
 	n_profiles = 0;
 	profiles[n_profiles++] = &waas_profile;
 	profiles[n_profiles++] = &sellapay_profile;
 	profiles[n_profiles++] = &tribble_profile;
+	profiles[n_profiles++] = &partners_profile;
 }
 
 /* The profile whose base path prefixes path (at a "/"), and the rest of the path. */
@@ -59,20 +61,26 @@ profile_find(const char *path, const char **subpath)
 	return NULL;
 }
 
-/* Match subpath against pattern; one ":id" segment is copied into id. */
+/*
+ * Match subpath against pattern; a ":id" or ":key" segment of the pattern matches one
+ * non-empty segment of the path, copied into params (refused when it does not fit).
+ */
 static int
-match(const char *pattern, const char *path, char *id, size_t id_cap)
+match(const char *pattern, const char *path, RouteParams *params)
 {
 	while (*pattern && *path)
 	{
 		if (*pattern == ':')
 		{
 			size_t		n = strcspn(path, "/");
+			int			is_key = strncmp(pattern, ":key", 4) == 0;
+			char	   *dst = is_key ? params->key : params->id;
+			size_t		cap = is_key ? sizeof(params->key) : sizeof(params->id);
 
-			if (n == 0 || n >= id_cap)
+			if (n == 0 || n >= cap)
 				return 0;
-			memcpy(id, path, n);
-			id[n] = '\0';
+			memcpy(dst, path, n);
+			dst[n] = '\0';
 			path += n;
 			pattern += strcspn(pattern, "/");
 			continue;
@@ -86,15 +94,15 @@ match(const char *pattern, const char *path, char *id, size_t id_cap)
 }
 
 const Route *
-profile_route(const Profile *p, int method, const char *subpath, char *id, size_t id_cap)
+profile_route(const Profile *p, int method, const char *subpath, RouteParams *params)
 {
 	for (size_t i = 0; i < p->n_routes; i++)
 	{
-		id[0] = '\0';
-		if (p->routes[i].method == method && match(p->routes[i].pattern, subpath, id, id_cap))
+		params->id[0] = params->key[0] = '\0';
+		if (p->routes[i].method == method && match(p->routes[i].pattern, subpath, params))
 			return &p->routes[i];
 	}
-	id[0] = '\0';
+	params->id[0] = params->key[0] = '\0';
 	return NULL;
 }
 

@@ -16,9 +16,9 @@
 #include "bridge.h"
 #include "wallet_errors.h"
 
-const Route cashier_connect_route = {-1, "", "api_cashier_connect", 200, AUTH_BEARER, 0, 0, 0};
-const Route cashier_message_route = {-1, "", "api_cashier_message", 200, AUTH_BEARER, 0, 0, 0};
-const Route cashier_events_route = {-1, "", "api_cashier_events", 200, AUTH_BEARER, 0, 0, 0};
+const Route cashier_connect_route = {-1, "", "api_cashier_connect", 200, AUTH_BEARER, 0, 0, 0, 0};
+const Route cashier_message_route = {-1, "", "api_cashier_message", 200, AUTH_BEARER, 0, 0, 0, 0};
+const Route cashier_events_route = {-1, "", "api_cashier_events", 200, AUTH_BEARER, 0, 0, 0, 0};
 
 /* the wallet's codes from src/errors.tsv, then the standard SQLSTATE classes */
 static const StatusMap cashier_statuses[] = {

@@ -14,16 +14,16 @@
 #include "wallet_errors.h"
 
 static const Route sellapay_routes[] = {
-	{LWSHUMETH_POST, "/authorize", "api_sellapay_authorize", 200, AUTH_API_KEY, 10, 1, 0},
-	{LWSHUMETH_GET, "/getBalance", "api_sellapay_get_balance", 200, AUTH_BEARER, 100, 0, 0},
+	{LWSHUMETH_POST, "/authorize", "api_sellapay_authorize", 200, AUTH_API_KEY, 10, 1, 0, 0},
+	{LWSHUMETH_GET, "/getBalance", "api_sellapay_get_balance", 200, AUTH_BEARER, 100, 0, 0, 0},
 	{LWSHUMETH_POST, "/requestStkPush", "api_sellapay_request_stk_push", 200, AUTH_BEARER,
-	100, 0, 0},
+	100, 0, 0, 0},
 	{LWSHUMETH_POST, "/sendFundsToMobile", "api_sellapay_send_funds_to_mobile", 200,
-	AUTH_BEARER, 100, 0, 0},
+	AUTH_BEARER, 100, 0, 0, 0},
 	{LWSHUMETH_POST, "/sendFundsToSellapay", "api_sellapay_send_funds_to_sellapay", 200,
-	AUTH_BEARER, 100, 0, 0},
+	AUTH_BEARER, 100, 0, 0, 0},
 	{LWSHUMETH_POST, "/sendFundsToLocalBank", "api_sellapay_send_funds_to_local_bank", 200,
-	AUTH_BEARER, 100, 0, 0},
+	AUTH_BEARER, 100, 0, 0, 0},
 };
 
 /* the wallet's codes from src/errors.tsv, then the standard SQLSTATEs */

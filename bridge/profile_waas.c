@@ -14,15 +14,15 @@
 #include "wallet_errors.h"
 
 static const Route waas_routes[] = {
-	{LWSHUMETH_POST, "/auth/login", "api_waas_login", 200, AUTH_PASSWORD, 0, 0, 0},
-	{LWSHUMETH_POST, "/clients", "api_waas_create_client", 201, AUTH_BEARER, 0, 0, 0},
-	{LWSHUMETH_POST, "/accounts", "api_waas_create_account", 201, AUTH_BEARER, 0, 0, 0},
-	{LWSHUMETH_GET, "/accounts/:id/balance", "api_waas_get_balance", 200, AUTH_BEARER, 0, 0, 0},
+	{LWSHUMETH_POST, "/auth/login", "api_waas_login", 200, AUTH_PASSWORD, 0, 0, 0, 0},
+	{LWSHUMETH_POST, "/clients", "api_waas_create_client", 201, AUTH_BEARER, 0, 0, 0, 0},
+	{LWSHUMETH_POST, "/accounts", "api_waas_create_account", 201, AUTH_BEARER, 0, 0, 0, 0},
+	{LWSHUMETH_GET, "/accounts/:id/balance", "api_waas_get_balance", 200, AUTH_BEARER, 0, 0, 0, 0},
 	{LWSHUMETH_POST, "/client-services", "api_waas_create_client_service", 201, AUTH_BEARER,
-	0, 0, 0},
-	{LWSHUMETH_POST, "/transactions", "api_waas_transaction", 201, AUTH_BEARER, 0, 0, 0},
-	{LWSHUMETH_POST, "/transactions/:id", "api_waas_reverse", 201, AUTH_BEARER, 0, 0, 0},
-	{LWSHUMETH_POST, "/account-transfers", "api_waas_transfer", 201, AUTH_BEARER, 0, 0, 0},
+	0, 0, 0, 0},
+	{LWSHUMETH_POST, "/transactions", "api_waas_transaction", 201, AUTH_BEARER, 0, 0, 0, 0},
+	{LWSHUMETH_POST, "/transactions/:id", "api_waas_reverse", 201, AUTH_BEARER, 0, 0, 0, 0},
+	{LWSHUMETH_POST, "/account-transfers", "api_waas_transfer", 201, AUTH_BEARER, 0, 0, 0, 0},
 };
 
 /* the wallet's codes from src/errors.tsv, then the standard SQLSTATEs */
@@ -41,9 +41,10 @@ waas_status_for(const char *sqlstate)
 /*
  * {"error": {"code", "message"[, "details": [{"field", "message"}]]}}: the code's public name
  * (a WL code's name and listed meaning; INVALID_REQUEST, CONFLICT, ... for the standard
- * SQLSTATEs), never a SQLSTATE or the ledger's wording.
+ * SQLSTATEs), never a SQLSTATE or the ledger's wording. The partners profile answers in this
+ * shape too.
  */
-static size_t
+size_t
 waas_render_error(char *dst, size_t cap, int status, const char *code, const char *message,
 				  const char *detail, const char *field, const char *request_id)
 {

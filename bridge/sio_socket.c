@@ -27,11 +27,11 @@
 #define SIO_ACK_NONE (-1LL)
 
 static const Route sio_connect_route = {-1, "", "api_tribble_socket_connect", 200, AUTH_NONE,
-0, 0, 0};
+0, 0, 0, 0};
 static const Route sio_events_route = {-1, "", "api_tribble_socket_events", 200, AUTH_NONE,
-0, 0, 0};
+0, 0, 0, 0};
 static const Route sio_message_route = {-1, "", "api_tribble_socket_message", 200, AUTH_NONE,
-0, 0, 0};
+0, 0, 0, 0};
 
 static size_t sio_render_error(char *dst, size_t cap, int status, const char *code,
 							   const char *message, const char *detail, const char *field,

@@ -213,6 +213,21 @@ slot_args_add_string(RequestSlot *s, size_t *n, const char *text)
 		slot_args_add(s, n, "\"", 1);
 }
 
+/* Append len bytes of text as a JSON string, escaped in place; -1 when it would not fit. */
+int
+slot_args_add_text(RequestSlot *s, size_t *n, const char *text, size_t len)
+{
+	size_t		k;
+
+	if (slot_args_add(s, n, "\"", 1))
+		return -1;
+	k = json_escape(s->args + *n, s->args_cap - *n - 1, text, len);
+	if (k == (size_t) -1)
+		return -1;
+	*n += k;
+	return slot_args_add(s, n, "\"", 1);
+}
+
 /* The envelope of a message: {"request_id", "body": <the message>}; -1 when too large. */
 int
 slot_args_envelope(RequestSlot *s)
@@ -249,14 +264,16 @@ args_credentials(RequestSlot *s, size_t *n)
 }
 
 /*
- * The envelope of a REST call up to its body: {"request_id":"…","base":"…","path":{"id":"…"},
- * ["credentials":{…},]"query":{"k":"v",…},"body": — the body and "}" follow. base is the
+ * The envelope of a REST call up to its body: {"request_id":"…","base":"…",
+ * "path":{"id":"…"[,"key":"…"]},["credentials":{…},]"query":{"k":"v",…},"body": — the body
+ * and "}" follow (a raw-body route's: the body as a string, then "headers":{…}). base is the
  * public URL of the profile (public_url and its base path: links the API hands out). query
  * holds n_query "k=v" fragments (cut at the "="). Returns the length, or -1 when it does not
  * fit.
  */
 int
-slot_args_begin(RequestSlot *s, const char *id, int api_key, char query[][1024], int n_query)
+slot_args_begin(RequestSlot *s, const RouteParams *params, int api_key, char query[][1024],
+				int n_query)
 {
 	size_t		n = 0;
 	char		base[512];
@@ -266,7 +283,12 @@ slot_args_begin(RequestSlot *s, const char *id, int api_key, char query[][1024],
 		slot_args_add_string(s, &n, s->request_id) || slot_args_add(s, &n, ",\"base\":", 8) ||
 		slot_args_add_string(s, &n, base) || slot_args_add(s, &n, ",\"path\":{", 9))
 		return -1;
-	if (id[0] && (slot_args_add(s, &n, "\"id\":", 5) || slot_args_add_string(s, &n, id)))
+	if (params->id[0] &&
+		(slot_args_add(s, &n, "\"id\":", 5) || slot_args_add_string(s, &n, params->id)))
+		return -1;
+	if (params->key[0] &&
+		(slot_args_add(s, &n, params->id[0] ? ",\"key\":" : "\"key\":", params->id[0] ? 7 : 6) ||
+		 slot_args_add_string(s, &n, params->key)))
 		return -1;
 	if (slot_args_add(s, &n, "}", 1) || (api_key && args_credentials(s, &n)) ||
 		slot_args_add(s, &n, ",\"query\":{", 10))
@@ -342,4 +364,39 @@ slot_context(RequestSlot *s, const ClientContext *c)
 		s->context[n] = '}';
 		s->context[n + 1] = '\0';
 	}
+}
+
+/*
+ * The signature headers of a partner's callback (a raw-body route), as the JSON object the
+ * envelope carries after the body: each header given with 1 to PGW_CALLBACK_HEADER_MAX
+ * printable ASCII characters, under its lower-case name; any other is left out (never cut),
+ * and the database then says which one is missing.
+ */
+void
+slot_callback_headers(RequestSlot *s, const char *const *names, char *const *values, int count)
+{
+	char		esc[2 * PGW_CALLBACK_HEADER_MAX + 1];
+	size_t		n = 1;
+
+	strcpy(s->callback_headers, "{");
+	for (int i = 0; i < count; i++)
+	{
+		size_t		k;
+		int			w;
+
+		if (!context_value_ok(values[i], PGW_CALLBACK_HEADER_MAX))
+			continue;
+		k = json_escape(esc, sizeof(esc), values[i], strlen(values[i]));
+		if (k == (size_t) -1)
+			continue;
+		w = snprintf(s->callback_headers + n, sizeof(s->callback_headers) - n,
+					 "%s\"%s\":\"%s\"", n > 1 ? "," : "", names[i], esc);
+		if (w < 0 || (size_t) w >= sizeof(s->callback_headers) - n - 1)
+		{
+			s->callback_headers[n] = '\0';	/* cannot happen: the buffer holds all three */
+			continue;
+		}
+		n += (size_t) w;
+	}
+	strcpy(s->callback_headers + n, "}");
 }

@@ -1,9 +1,12 @@
 #!/usr/bin/env python3
 """partner_sim.py - a partner for pg_wallet's tests, on 127.0.0.1 only (Python 3 stdlib).
 
-It answers the outbox worker's requests as a partner would and later calls back the way the
-bridge would deliver a partner's callback: by calling pg_wallet.partner_callback (generic
-signed JSON) or pg_wallet.mpesa_callback (Daraja shapes) through psql.
+It answers the outbox worker's requests as a partner would and later calls back: by default
+the way the bridge delivers a partner's callback, by calling pg_wallet.partner_callback
+(generic signed JSON) or pg_wallet.mpesa_callback (Daraja shapes) through psql; with
+`--deliver http`, as a real partner does, by POSTing the same bytes and headers to the URL
+the request named (generic: "callback_url"; Daraja: CallBackURL or ResultURL), which is the
+bridge's partners profile when the partner's callback_url is its base.
 
 One simulator serves many partners: a partner's base_url is http://127.0.0.1:PORT/p/<id>.
   generic_json:  POST /p/<id>/deposits, POST /p/<id>/payouts,
@@ -26,13 +29,15 @@ twice: no second callback.
 
 Commands (DIR holds port, pid and the logs requests.jsonl, callbacks.jsonl, oauth.jsonl, and
 tokens.txt: every access token issued, one a line, for tests that check none leaked):
-  start DIR [--secret whsec_...] [--db NAME]   start in the background, print nothing
+  start DIR [--secret whsec_...] [--db NAME] [--deliver psql|http]
+                                               start in the background, print nothing
   port DIR | stop DIR
   requests DIR | callbacks DIR | tokens DIR    deterministic summaries, for expected files
   expire DIR                                   revoke every token issued so far (test mode:
                                                a token expires early, the next use gets 401)
   wait DIR KIND N [TIMEOUT_S]                  until N lines of KIND (requests, callbacks)
-Callbacks use psql with the caller's PGHOST/PGPORT and database --db (or $SIM_DB).
+Callbacks use psql with the caller's PGHOST/PGPORT and database --db (or $SIM_DB), or HTTP.
+In the callbacks log, "result" is "ok" or the refusal's SQLSTATE (psql) or public code (HTTP).
 """
 import base64
 import hashlib
@@ -46,6 +51,8 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
+import urllib.request
 import uuid
 
 SHORTCODE = "174379"
@@ -107,15 +114,37 @@ def psql_call(cfg, func, partner, body, headers):
     return "unreachable", None
 
 
-def deliver(cfg, func, partner, body, headers, kind, ref):
+def http_call(url, body, headers):
+    """POST a callback as a partner does: 'ok' and the answer, or the error's public code."""
+    req = urllib.request.Request(url, data=body.encode(), method="POST",
+                                 headers=dict(headers, **{"Content-Type": "application/json"}))
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return "ok", json.loads(r.read() or b"null")
+    except urllib.error.HTTPError as e:
+        if e.code in (502, 503, 504):
+            return "unreachable", None
+        try:
+            return json.loads(e.read())["error"]["code"], None
+        except (ValueError, KeyError, TypeError):
+            return f"HTTP {e.code}", None
+    except (urllib.error.URLError, OSError):
+        return "unreachable", None
+
+
+def deliver(cfg, func, partner, body, headers, kind, ref, url=None):
     """Deliver one callback, retrying while the database is away or the reference not yet known."""
     deadline = time.time() + 90
     result, answer = "unreachable", None
     tries = 0
     while time.time() < deadline:
         tries += 1
-        result, answer = psql_call(cfg, func, partner, body, headers)
-        if result in ("unreachable", "timeout") or (result == "WL063" and tries < 20):
+        if cfg["deliver"] == "http":
+            result, answer = http_call(url or "", body, headers)
+        else:
+            result, answer = psql_call(cfg, func, partner, body, headers)
+        if result in ("unreachable", "timeout") or (
+                result in ("WL063", "REFERENCE_NOT_FOUND") and tries < 20):
             time.sleep(0.3)
             continue
         break
@@ -154,7 +183,8 @@ def generic_callbacks(cfg, partner, req, scenario, what):
         key = hashlib.sha256(b"forged").digest() if forged else secret
         headers = {"Webhook-Id": mid, "Webhook-Timestamp": str(ts),
                    "Webhook-Signature": sign(key, mid, ts, raw.encode())}
-        deliver(cfg, "partner_callback", partner, raw, headers, kind, ref)
+        deliver(cfg, "partner_callback", partner, raw, headers, kind, ref,
+                req.get("callback_url"))
 
 
 def mpesa_callbacks(cfg, partner, req, scenario, what, answer):
@@ -162,6 +192,7 @@ def mpesa_callbacks(cfg, partner, req, scenario, what, answer):
     token = (url or "").rstrip("/").split("/")[-1]
     if scenario == 5:
         token = "0" * 64
+        url = (url or "").rstrip("/").rsplit("/", 1)[0] + "/" + token
     n = next_seq()
     if what == "deposit":
         ok = scenario not in (1,)
@@ -196,10 +227,12 @@ def mpesa_callbacks(cfg, partner, req, scenario, what, answer):
     if scenario == 4:
         raw = '{"Body": {"stkCallback": '
     kind = {1: "failure", 4: "malformed", 5: "forged", 11: "wrong_amount"}.get(scenario, "success")
-    headers = {"X-Callback-Token": token}
-    deliver(cfg, "mpesa_callback", partner, raw, headers, kind, ref)
+    # over HTTP the token is the URL's last segment, as Daraja calls it; psql passes it as the
+    # header the bridge would make of it
+    headers = {} if cfg["deliver"] == "http" else {"X-Callback-Token": token}
+    deliver(cfg, "mpesa_callback", partner, raw, headers, kind, ref, url)
     if scenario == 3:
-        deliver(cfg, "mpesa_callback", partner, raw, headers, "duplicate", ref)
+        deliver(cfg, "mpesa_callback", partner, raw, headers, "duplicate", ref, url)
 
 
 def revoked_before(cfg):
@@ -400,8 +433,9 @@ def find_psql():
     return "psql"
 
 
-def serve(d, secret, db):
+def serve(d, secret, db, how):
     cfg = {"secret": base64.b64decode(secret[len("whsec_"):]), "db": db, "psql": find_psql(),
+           "deliver": how,
            "dir": d, "requests_log": os.path.join(d, "requests.jsonl"),
            "callbacks_log": os.path.join(d, "callbacks.jsonl"),
            "oauth_log": os.path.join(d, "oauth.jsonl"),
@@ -424,12 +458,15 @@ def serve(d, secret, db):
 def cmd_start(d, args):
     secret = "whsec_" + base64.b64encode(b"pg_wallet partner simulator 32b!").decode()
     db = os.environ.get("SIM_DB", "contrib_regression")
+    how = "psql"
     i = 0
     while i < len(args):
         if args[i] == "--secret":
             secret, i = args[i + 1], i + 2
         elif args[i] == "--db":
             db, i = args[i + 1], i + 2
+        elif args[i] == "--deliver" and i + 1 < len(args) and args[i + 1] in ("psql", "http"):
+            how, i = args[i + 1], i + 2
         else:
             sys.exit(f"unknown option {args[i]}")
     os.makedirs(d, exist_ok=True)
@@ -448,7 +485,7 @@ def cmd_start(d, args):
             os.dup2(devnull, fd)
         with open(os.path.join(d, "pid"), "w") as f:
             f.write(str(os.getpid()))
-        serve(d, secret, db)
+        serve(d, secret, db, how)
         os._exit(0)
     os.waitpid(pid, 0)
     for _ in range(100):

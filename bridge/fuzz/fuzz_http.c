@@ -93,7 +93,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static char query[PGW_QUERY_ARGS_MAX][1024];
 	static const int methods[] = {LWSHUMETH_GET, LWSHUMETH_POST, LWSHUMETH_DELETE};
 	const char *p = (const char *) data, *end = p + size;
-	char		line[PGW_TOKEN_MAX], id[128];
+	char		line[PGW_TOKEN_MAX];
+	RouteParams params;
 	const char *subpath = NULL, *why = NULL;
 	RequestSlot *s = &fuzz_slot;
 	LimitRefusal refusal;
@@ -106,7 +107,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	s->method = methods[(unsigned char) *p++ % 3];
 	next_line(&p, end, s->path, sizeof(s->path));
 	s->profile = profile_find(s->path, &subpath);
-	s->route = s->profile ? profile_route(s->profile, s->method, subpath, id, sizeof(id)) :
+	s->route = s->profile ? profile_route(s->profile, s->method, subpath, &params) :
 		NULL;
 	n = next_line(&p, end, line, PGW_REQUEST_ID_MAX);
 	slot_request_id(s, line, n < PGW_REQUEST_ID_MAX ? (int) n : -1);
@@ -133,7 +134,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (limits_check(s, "192.0.2.1", &refusal) && limits_submit(s, &refusal))
 		limits_learn(s, 200, n_query ? query[0] : NULL, n_query > 1 ? query[1] : NULL);
 	limits_release(s);
-	prefix = slot_args_begin(s, id, s->route->auth == AUTH_API_KEY, query, n_query);
+	prefix = slot_args_begin(s, &params, s->route->auth == AUTH_API_KEY, query, n_query);
 	n = (size_t) (end - p);
 	if (prefix < 0 || n > fuzz_cfg.body_bytes_max ||
 		json_check(p, n, fuzz_cfg.json_depth_max, fuzz_cfg.json_fields_max, &why) != 0)
@@ -141,7 +142,21 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	{
 		size_t		len = (size_t) prefix;
 
-		if (slot_args_add(s, &len, p, n) || slot_args_add(s, &len, "}", 1))
+		if (s->route->raw_body)
+		{
+			/* a partner callback: the body as a string, the Authorization line as headers */
+			const char *const names[] = {"webhook-id", "webhook-timestamp", "webhook-signature"};
+			char	   *values[] = {line, line, line};
+
+			slot_callback_headers(s, names, values, 3);
+			fuzz_assert_json("a callback's headers", s->callback_headers,
+							 strlen(s->callback_headers));
+			if (slot_args_add_text(s, &len, p, n) || slot_args_add(s, &len, ",\"headers\":", 11) ||
+				slot_args_add(s, &len, s->callback_headers, strlen(s->callback_headers)) ||
+				slot_args_add(s, &len, "}", 1))
+				return 0;
+		}
+		else if (slot_args_add(s, &len, p, n) || slot_args_add(s, &len, "}", 1))
 			return 0;
 		fuzz_assert_json("a request's envelope", s->args, len);
 	}

@@ -2,7 +2,7 @@
  * fuzz_router.c — libFuzzer target: the router (bridge/profile.c) and each profile's status
  * map and error body (profile_*.c). Input: one byte choosing the method, then the path (up
  * to the first NUL; the rest is a SQLSTATE and a message). Every matched route must be one
- * of its profile's, its ":id" bounded; every error body must be valid JSON.
+ * of its profile's, its ":id" and ":key" bounded; every error body must be valid JSON.
  */
 #include "fuzz.h"
 
@@ -15,7 +15,7 @@ static void
 render_each(const char *code, const char *message, const char *detail)
 {
 	static const Profile *all[] = {&waas_profile, &sellapay_profile, &tribble_profile,
-	&cashier_profile};
+	&cashier_profile, &partners_profile};
 	char		body[PGW_MESSAGE_MAX * 5];
 	static const int statuses[] = {400, 401, 402, 404, 409, 429, 500, 503};
 
@@ -43,7 +43,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char		path[PGW_PATH_MAX], code[PGW_SQLSTATE_LEN], message[PGW_MESSAGE_MAX];
-	char		id[128];
+	RouteParams params;
 	const char *subpath = NULL;
 	const Profile *p;
 	size_t		n, rest;
@@ -59,11 +59,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	p = profile_find(path, &subpath);
 	if (p)
 	{
-		const Route *r = profile_route(p, methods[data[0] % 6], subpath, id, sizeof(id));
+		const Route *r = profile_route(p, methods[data[0] % 6], subpath, &params);
 
 		if (r && (r < p->routes || r >= p->routes + p->n_routes))
 			abort();
-		if (strlen(id) >= sizeof(id) || (r == NULL && id[0]))
+		if (strlen(params.id) >= sizeof(params.id) || strlen(params.key) >= sizeof(params.key) ||
+			(r == NULL && (params.id[0] || params.key[0])))
 			abort();
 	}
 	/* after the path's NUL: a SQLSTATE (5 bytes) and a message */

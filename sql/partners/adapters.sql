@@ -38,20 +38,32 @@ $$;
 COMMENT ON FUNCTION pg_wallet._mpesa_whole_amount(bigint, text) IS
 	'Internal: an amount in whole units for Daraja, or WL074 when it has a fraction.';
 
+CREATE OR REPLACE FUNCTION pg_wallet._partner_callback_url(p pg_wallet.partners)
+RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT p.callback_url || '/' || p.id || '/callback'
+$$;
+COMMENT ON FUNCTION pg_wallet._partner_callback_url(pg_wallet.partners) IS
+	'Internal: the URL a generic_json partner posts its signed callbacks to: '
+	'{callback_url}/{partner}/callback, the bridge''s partners profile when callback_url is '
+	'its public base (https://host/partners); NULL without a callback_url.';
+
 CREATE OR REPLACE FUNCTION pg_wallet._mpesa_callback_url(p pg_wallet.partners, secret bytea)
 RETURNS text
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-	SELECT format('%s/mpesa/%s/%s', p.callback_url, p.id,
+	SELECT format('%s/%s/mpesa/%s', p.callback_url, p.id,
 		encode(pg_wallet._hmac_sha256(secret, convert_to('mpesa-callback:' || p.id, 'UTF8')),
 		       'hex'))
 $$;
 COMMENT ON FUNCTION pg_wallet._mpesa_callback_url(pg_wallet.partners, bytea) IS
-	'Internal: the URL Daraja calls back: {callback_url}/mpesa/{partner}/{token}, the token '
+	'Internal: the URL Daraja calls back: {callback_url}/{partner}/mpesa/{token}, the token '
 	'an HMAC of the partner id under its webhook secret (Daraja signs nothing, so the '
-	'unguessable URL is what authenticates a callback; the bridge passes the token as the '
-	'x-callback-token header).';
+	'unguessable URL is what authenticates a callback; the bridge''s partners profile passes '
+	'the token as the x-callback-token header).';
 
 CREATE OR REPLACE FUNCTION pg_wallet._adapter_deposit_request(p pg_wallet.partners, d pg_wallet.deposits)
 RETURNS jsonb
@@ -82,7 +94,7 @@ BEGIN
 			'phone', d.phone,
 			'payment_method', d.payment_method,
 			'description', d.description,
-			'callback_url', p.callback_url,
+			'callback_url', pg_wallet._partner_callback_url(p),
 			'expires_at', pg_wallet._ts_iso(d.expires_at))));
 END
 $$;
@@ -120,7 +132,7 @@ BEGIN
 					'account_number', w.destination, 'account_name', w.account_name)
 				ELSE jsonb_build_object('kind', 'mobile', 'phone', w.destination) END,
 			'narrative', w.narrative,
-			'callback_url', p.callback_url)));
+			'callback_url', pg_wallet._partner_callback_url(p))));
 END
 $$;
 COMMENT ON FUNCTION pg_wallet._adapter_payout_request(pg_wallet.partners, pg_wallet.withdrawals) IS

@@ -81,7 +81,7 @@ BEGIN
 				'expiry_month', card.expiry_month, 'expiry_year', card.expiry_year),
 			'merchant_id', p.merchant_principal_id,
 			'description', p.description,
-			'callback_url', ptn.callback_url,
+			'callback_url', pg_wallet._partner_callback_url(ptn),
 			'expires_at', pg_wallet._ts_iso(cp.expires_at))));
 END
 $$;
