@@ -10,7 +10,8 @@ bridge's partners profile when the partner's callback_url is its base.
 
 One simulator serves many partners: a partner's base_url is http://127.0.0.1:PORT/p/<id>.
   generic_json:  POST /p/<id>/deposits, POST /p/<id>/payouts,
-                 POST /p/<id>/card-authorizations (a card payment: card.completed / card.failed)
+                 POST /p/<id>/card-authorizations (a card payment: card.completed / card.failed),
+                 POST /p/<id>/card-refunds (its refund: card_refund.completed / .failed)
   mpesa_daraja:  POST /p/<id>/mpesa/stkpush/v1/processrequest, /p/<id>/mpesa/b2c/v3/paymentrequest
                  GET /p/<id>/oauth/v1/generate?grant_type=client_credentials (Basic auth of
                  CONSUMER_KEY:CONSUMER_SECRET, else 400) -> {"access_token", "expires_in"};
@@ -18,7 +19,8 @@ One simulator serves many partners: a partner's base_url is http://127.0.0.1:POR
                  a token issued to that partner, unexpired and not revoked (`expire`)
 
 The test chooses what happens by the last two digits of the phone number (or of the bank
-account number, or of a card's last4), like a sandbox's magic numbers:
+account number, or of a card's last4; for a card refund, the amount's cents unless they are
+00), like a sandbox's magic numbers:
   00 success callback           01 failure callback           02 success after 3 s
   03 duplicate callback         04 malformed callback         05 forged (bad signature)
   06 no answer (hangs)          07 HTTP 500 twice, then OK    08 HTTP 400 (refused)
@@ -328,10 +330,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
         what = "deposit" if rest in ("deposits", "mpesa/stkpush/v1/processrequest") else "payout"
         if rest == "card-authorizations":
             what = "card"
-        if what == "card":
+        elif rest == "card-refunds":
+            what = "card_refund"
+        if what in ("card", "card_refund"):
             # a card is named by token, last4, brand and expiry: never its number
             card = req.get("card") or {}
             phone = card.get("last4")
+            # a refund: the amount's cents choose, when not 00 (a sandbox's magic amounts)
+            cents = str(req.get("amount") or "").partition(".")[2][:2]
+            if what == "card_refund" and cents not in ("", "00"):
+                phone = cents
             if any(k in json.dumps(req) for k in ("card_number", "cardNumber", "pan")):
                 log_line(cfg["requests_log"], {"partner": partner, "what": "card-with-pan",
                                                "adapter": "generic", "scenario": 0,

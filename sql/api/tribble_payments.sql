@@ -215,17 +215,17 @@ BEGIN
 		pg_wallet._tribble_amount(b, false), pg_wallet._tribble_opt_string(b, 'reason', 50),
 		pg_wallet._tribble_opt_string(b, 'description', 200),
 		pg_wallet._tribble_opt_string(b, 'idempotencyKey', 100));
-	RETURN (r - 'replayed') || jsonb_build_object('message', 'Refund completed')
-		|| pg_wallet._tribble_bridge(me);
+	RETURN (r - 'replayed') || pg_wallet._tribble_bridge(me);
 END
 $$;
 COMMENT ON FUNCTION pg_wallet.api_tribble_refund(text, jsonb) IS
 	'Tribble POST /transactions/:transactionId/refund: {amount (default: all that remains), '
 	'reason (50), description (200), idempotencyKey (100)} by the payment''s merchant or an '
 	'admin (payment_refund; the customer: 403 WL092; anyone else: 404 WL088). 201 '
-	'{refundId, transactionId, amount, currency, status COMPLETED, reason, description, '
-	'createdAt, completedAt, remaining, message}; 422 WL090 beyond what remains, WL091 for a '
-	'payment that did not succeed.';
+	'{refundId, transactionId, amount, currency, status (COMPLETED for a wallet payment; '
+	'PENDING for a card payment, whose partner returns the money to the card), reason, '
+	'description, createdAt, completedAt, remaining, message}; 422 WL090 beyond what remains, '
+	'WL091 for a payment that did not succeed, WL096 when the card''s partner is not active.';
 
 CREATE OR REPLACE FUNCTION pg_wallet.api_tribble_refunds(token text, args jsonb)
 RETURNS jsonb

@@ -164,11 +164,13 @@ COMMENT ON FUNCTION pg_wallet._card_hold_score_link(bigint, bigint, text) IS
 CREATE OR REPLACE FUNCTION pg_wallet._card_payment_answer(p pg_wallet.payments,
 	replayed boolean)
 RETURNS jsonb
-LANGUAGE sql STABLE
+LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-	SELECT pg_wallet._payment_answer(p, replayed) || jsonb_build_object('processorChargeId',
-		(SELECT cp.partner_reference FROM pg_wallet.card_payments cp WHERE cp.payment_id = p.id))
+BEGIN
+	RETURN pg_wallet._payment_answer(p, replayed) || jsonb_build_object('processorChargeId',
+		(SELECT cp.partner_reference FROM pg_wallet.card_payments cp WHERE cp.payment_id = p.id));
+END
 $$;
 COMMENT ON FUNCTION pg_wallet._card_payment_answer(pg_wallet.payments, boolean) IS
 	'Internal: a card payment as card_payment_create returns it: payment_create''s shape and '
@@ -514,27 +516,6 @@ COMMENT ON FUNCTION pg_wallet._card_payment_hold_ended() IS
 	'Internal, trigger holds_card_payment: a card payment succeeds when its hold is posted '
 	'(transaction:completed to both parties) and fails (WL094) when it is voided (declined) '
 	'or expires; its unsent request is cancelled.';
-
--- The trigger refunds_card_payment (payments/cards_triggers.sql): a refund of a card payment
--- would credit the customer's funding account, not the card: refused until refunds go back
--- through the partner.
-CREATE OR REPLACE FUNCTION pg_wallet._card_refund_refused()
-RETURNS trigger
-LANGUAGE plpgsql VOLATILE
-SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-	IF EXISTS (SELECT 1 FROM pg_wallet.card_payments cp WHERE cp.payment_id = NEW.payment_id)
-	THEN
-		RAISE EXCEPTION 'card payments cannot be refunded yet'
-			USING ERRCODE = 'WL096',
-			DETAIL = 'A refund of a card payment must go back to the card through the partner.';
-	END IF;
-	RETURN NEW;
-END
-$$;
-COMMENT ON FUNCTION pg_wallet._card_refund_refused() IS
-	'Internal, trigger refunds_card_payment: a refund of a card payment is refused (WL096).';
 
 -- What GET /transactions/:id adds for a card payment (the spec's example): paymentMethod
 -- {type, last4Digits, brand}, processorChargeId and processorResponse {status, message}; {}

@@ -47,3 +47,29 @@ COMMENT ON TABLE pg_wallet.card_payments IS
 	'funding account and the authorisation hold on it (captured on the partner''s success '
 	'callback, voided on its failure, expired by the holds expiry), the amount charged to the '
 	'card (amount + TRANSFER fee), the partner''s charge id. Never a card number.';
+
+-- the partners layer's outbox and callbacks reach card refunds through this row
+INSERT INTO pg_wallet.partner_subject_kinds (kind, callback_prefix, open_function,
+	answer_function, callback_function)
+VALUES ('card_refund', 'card_refund', '_card_refund_open', '_card_refund_answered',
+	'_card_refund_callback');
+
+-- A refund of a card payment goes back to the card through the partner that charged it: the
+-- refunded amount is held on the merchant's account (counterpart the partner's settlement
+-- account) while the partner works, posted when it confirms, voided when it fails.
+CREATE TABLE pg_wallet.card_refunds (
+	refund_id bigint PRIMARY KEY REFERENCES pg_wallet.refunds (id),
+	payment_id bigint NOT NULL REFERENCES pg_wallet.card_payments (payment_id),
+	partner_id text NOT NULL REFERENCES pg_wallet.partners (id),
+	hold_id bigint NOT NULL UNIQUE,			-- on the merchant's account
+	state text NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'sent_to_partner',
+		'completed', 'failed', 'expired')),
+	partner_reference text CHECK (length(partner_reference) <= 128),
+	expires_at timestamptz NOT NULL,
+	sent_at timestamptz,
+	closed_at timestamptz
+);
+COMMENT ON TABLE pg_wallet.card_refunds IS
+	'The card side of a card payment''s refund: the partner that charged the card, the hold '
+	'on the merchant''s account (posted to the partner''s settlement account on its success '
+	'callback, voided on its failure, expired by the holds expiry), the partner''s refund id.';

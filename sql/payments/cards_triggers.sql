@@ -9,8 +9,10 @@ CREATE OR REPLACE TRIGGER holds_card_payment
 	WHEN (OLD.status = 'ACTIVE' AND NEW.status <> 'ACTIVE' AND NEW.review IS NULL)
 	EXECUTE FUNCTION pg_wallet._card_payment_hold_ended();
 
--- refunds_card_payment: no refund of a card payment until refunds go back to the card.
-CREATE OR REPLACE TRIGGER refunds_card_payment
-	BEFORE INSERT ON pg_wallet.refunds
+-- holds_card_refund: a card refund ends with its hold on the merchant's account: COMPLETED
+-- when it is posted (the partner refunded the card), FAILED when it is voided or expires.
+CREATE OR REPLACE TRIGGER holds_card_refund
+	AFTER UPDATE OF status ON pg_wallet.holds
 	FOR EACH ROW
-	EXECUTE FUNCTION pg_wallet._card_refund_refused();
+	WHEN (OLD.status = 'ACTIVE' AND NEW.status <> 'ACTIVE' AND NEW.review IS NULL)
+	EXECUTE FUNCTION pg_wallet._card_refund_hold_ended();

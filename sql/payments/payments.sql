@@ -148,7 +148,7 @@ BEGIN
 		'merchantId', p.merchant_principal_id, 'status', p.status,
 		'description', p.description, 'metadata', p.metadata, 'fraudScore', score,
 		'paymentMethod', jsonb_build_object('type', p.payment_method),
-		'refundedAmount', pg_wallet.amount_format(p.refunded_minor, p.currency),
+		'refundedAmount', pg_wallet.amount_format(pg_wallet._payment_refunded(p), p.currency),
 		'failureReason', CASE WHEN customer THEN p.error_message END,
 		'receipt', (SELECT jsonb_build_object('receiptId', r.receipt_id)
 			FROM pg_wallet.receipts r WHERE r.journal_id = p.journal_id AND p.status = 'SUCCESS'),
@@ -286,12 +286,14 @@ COMMENT ON FUNCTION pg_wallet._payment_customer(uuid) IS
 
 -- A new payment's id and its transactionId, TXN-<yyyymmdd>-<id>.
 CREATE OR REPLACE FUNCTION pg_wallet._payment_new_ref(OUT id bigint, OUT ref text)
-LANGUAGE sql VOLATILE
+LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
-	SELECT n, format('TXN-%s-%s', to_char(now() AT TIME ZONE 'UTC', 'YYYYMMDD'),
-		lpad(n::text, 6, '0'))
-	FROM (SELECT nextval(pg_get_serial_sequence('pg_wallet.payments', 'id')) AS n) x
+BEGIN
+	id := nextval(pg_get_serial_sequence('pg_wallet.payments', 'id'));
+	ref := format('TXN-%s-%s', to_char(now() AT TIME ZONE 'UTC', 'YYYYMMDD'),
+		lpad(id::text, 6, '0'));
+END
 $$;
 COMMENT ON FUNCTION pg_wallet._payment_new_ref() IS
 	'Internal: the id of a new payment (drawn from its identity) and its transactionId.';
@@ -300,12 +302,14 @@ COMMENT ON FUNCTION pg_wallet._payment_new_ref() IS
 -- "error" {code, message}.
 CREATE OR REPLACE FUNCTION pg_wallet._payment_answer(p pg_wallet.payments, replayed boolean)
 RETURNS jsonb
-LANGUAGE sql STABLE
+LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-	SELECT pg_wallet._payment_json(p, false, true) || jsonb_build_object('replayed', replayed,
+BEGIN
+	RETURN pg_wallet._payment_json(p, false, true) || jsonb_build_object('replayed', replayed,
 		'error', CASE WHEN p.status = 'FAILED' THEN jsonb_build_object('code', p.error_code,
-			'message', p.error_message) END)
+			'message', p.error_message) END);
+END
 $$;
 COMMENT ON FUNCTION pg_wallet._payment_answer(pg_wallet.payments, boolean) IS
 	'Internal: POST /transactions'' answer (wallet and card payments): the payment, replayed, '
@@ -512,19 +516,61 @@ COMMENT ON FUNCTION pg_wallet.payments_list(uuid, text, timestamptz, timestamptz
 	'hasMore}}.';
 
 -- A refund as POST /transactions/:id/refund answers it.
-CREATE OR REPLACE FUNCTION pg_wallet._refund_json(r pg_wallet.refunds, p pg_wallet.payments)
-RETURNS jsonb
-LANGUAGE sql STABLE
+-- What a payment's completed refunds returned (its refunded_minor also counts the card refunds
+-- still PENDING: they are reserved against the payment until they end).
+CREATE OR REPLACE FUNCTION pg_wallet._payment_refunded(p pg_wallet.payments)
+RETURNS bigint
+LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-	SELECT jsonb_build_object('refundId', r.refund_ref, 'transactionId', p.transaction_ref,
+BEGIN
+	IF p.refunded_minor = 0 THEN
+		RETURN 0;
+	END IF;
+	RETURN (SELECT coalesce(sum(r.amount_minor), 0)::bigint FROM pg_wallet.refunds r
+	        WHERE r.payment_id = p.id AND r.status = 'COMPLETED');
+END
+$$;
+COMMENT ON FUNCTION pg_wallet._payment_refunded(pg_wallet.payments) IS
+	'Internal: the total of a payment''s COMPLETED refunds, in minor units.';
+
+CREATE OR REPLACE FUNCTION pg_wallet._refund_json(r pg_wallet.refunds, p pg_wallet.payments)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	RETURN jsonb_build_object('refundId', r.refund_ref, 'transactionId', p.transaction_ref,
 		'amount', pg_wallet.amount_format(r.amount_minor, r.currency), 'currency', r.currency,
 		'status', r.status, 'reason', r.reason, 'description', r.description,
 		'createdAt', pg_wallet._ts_iso(r.created_at),
 		'completedAt', pg_wallet._ts_iso(r.completed_at))
+		|| CASE WHEN r.error IS NOT NULL THEN jsonb_build_object('failureReason', r.error)
+		   ELSE '{}' END;
+END
 $$;
 COMMENT ON FUNCTION pg_wallet._refund_json(pg_wallet.refunds, pg_wallet.payments) IS
-	'Internal: a refund in the Tribble shape.';
+	'Internal: a refund in the Tribble shape (failureReason: why a card refund FAILED).';
+
+-- What POST /transactions/:id/refund says of a refund it made (the spec''s "message").
+CREATE OR REPLACE FUNCTION pg_wallet._refund_answer(r pg_wallet.refunds, p pg_wallet.payments,
+	replayed boolean)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	RETURN pg_wallet._refund_json(r, p) || jsonb_build_object('replayed', replayed,
+		'remaining', pg_wallet.amount_format(p.amount_minor - p.refunded_minor, p.currency),
+		'message', CASE r.status
+			WHEN 'PENDING' THEN 'Refund initiated. Processing time: 24-48 hours'
+			WHEN 'COMPLETED' THEN 'Refund completed'
+			ELSE 'Refund failed' END);
+END
+$$;
+COMMENT ON FUNCTION pg_wallet._refund_answer(pg_wallet.refunds, pg_wallet.payments, boolean) IS
+	'Internal: payment_refund''s answer: the refund, replayed, remaining (not yet refunded '
+	'nor pending) and a message.';
 
 -- payment_refund's argument checks that need no row (22023 / 22001 naming the field).
 CREATE OR REPLACE FUNCTION pg_wallet._refund_check_args(amount numeric, reason text,
@@ -555,6 +601,42 @@ COMMENT ON FUNCTION pg_wallet._refund_check_args(numeric, text, text, text) IS
 	'Internal: payment_refund''s argument checks (amount > 0, reason, description 200, key '
 	'1-100), naming the field.';
 
+-- payment_refund's wallet branch (the payment locked, the checks done): one REFUND journal
+-- from the merchant's account back to the customer's wallet, and the COMPLETED refund.
+CREATE OR REPLACE FUNCTION pg_wallet._wallet_refund_post(p pg_wallet.payments,
+	me pg_wallet.principals, amount_minor bigint, reason text, description text,
+	idempotency_key text, hash bytea, refund_id bigint, refund_ref text)
+RETURNS pg_wallet.refunds
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	amount numeric := pg_wallet.amount_format(amount_minor, p.currency);
+	res pg_wallet.journal_result;
+	r pg_wallet.refunds;
+BEGIN
+	res := pg_wallet.post_journal('REFUND', jsonb_build_array(
+			jsonb_build_object('account', (SELECT a.account_number FROM pg_wallet.accounts a
+				WHERE a.id = p.merchant_account_id), 'side', 'DR', 'amount', amount),
+			jsonb_build_object('account', (SELECT a.account_number FROM pg_wallet.accounts a
+				WHERE a.id = p.account_id), 'side', 'CR', 'amount', amount)),
+		'refund:' || refund_ref, left('Refund ' || refund_ref || ' of ' || p.transaction_ref, 500),
+		jsonb_build_object('payment', p.transaction_ref, 'refund', refund_ref));
+	INSERT INTO pg_wallet.refunds (id, refund_ref, payment_id, amount_minor, currency, reason,
+		description, requested_by, idempotency_key, request_hash, journal_id)
+	OVERRIDING SYSTEM VALUE
+	VALUES (refund_id, refund_ref, p.id, amount_minor, p.currency, reason, description, me.id,
+		idempotency_key, hash, res.journal_id)
+	RETURNING * INTO r;
+	RETURN r;
+END
+$$;
+COMMENT ON FUNCTION pg_wallet._wallet_refund_post(pg_wallet.payments, pg_wallet.principals,
+	bigint, text, text, text, bytea, bigint, text) IS
+	'Internal: refund a wallet payment (the payment locked, the checks done): one REFUND '
+	'journal merchant -> the customer''s wallet (WL001 when the merchant''s account cannot pay '
+	'it), the COMPLETED refund.';
+
 CREATE OR REPLACE FUNCTION pg_wallet.payment_refund(
 	transaction_id text,
 	principal_id uuid,
@@ -576,7 +658,6 @@ DECLARE
 	remaining bigint;
 	new_id bigint;
 	ref text;
-	res pg_wallet.journal_result;
 BEGIN
 	PERFORM pg_wallet._refund_check_args(amount, reason, description, idempotency_key);
 	me := pg_wallet._principal_row(principal_id);
@@ -593,8 +674,7 @@ BEGIN
 	earlier := pg_wallet._idempotency_find(p.merchant_owner_id, idempotency_key, 'refund', hash);
 	IF earlier IS NOT NULL THEN
 		SELECT * INTO STRICT r FROM pg_wallet.refunds x WHERE x.id = earlier;
-		RETURN pg_wallet._refund_json(r, p) || jsonb_build_object('replayed', true,
-			'remaining', pg_wallet.amount_format(p.amount_minor - p.refunded_minor, p.currency));
+		RETURN pg_wallet._refund_answer(r, p, true);
 	END IF;
 	IF p.status <> 'SUCCESS' THEN
 		RAISE EXCEPTION 'payment % is % and cannot be refunded', p.transaction_ref, p.status
@@ -615,40 +695,36 @@ BEGIN
 	new_id := nextval(pg_get_serial_sequence('pg_wallet.refunds', 'id'));
 	ref := format('RFD-%s-%s', to_char(now() AT TIME ZONE 'UTC', 'YYYYMMDD'),
 		lpad(new_id::text, 6, '0'));
-	res := pg_wallet.post_journal('REFUND', jsonb_build_array(
-			jsonb_build_object('account', (SELECT a.account_number FROM pg_wallet.accounts a
-				WHERE a.id = p.merchant_account_id), 'side', 'DR',
-				'amount', pg_wallet.amount_format(v_amount, p.currency)),
-			jsonb_build_object('account', (SELECT a.account_number FROM pg_wallet.accounts a
-				WHERE a.id = p.account_id), 'side', 'CR',
-				'amount', pg_wallet.amount_format(v_amount, p.currency))),
-		'refund:' || ref, left('Refund ' || ref || ' of ' || p.transaction_ref, 500),
-		jsonb_build_object('payment', p.transaction_ref, 'refund', ref));
-	INSERT INTO pg_wallet.refunds (id, refund_ref, payment_id, amount_minor, currency, reason,
-		description, requested_by, idempotency_key, request_hash, journal_id)
-	OVERRIDING SYSTEM VALUE
-	VALUES (new_id, ref, p.id, v_amount, p.currency, reason, description, me.id,
-		idempotency_key, hash, res.journal_id)
-	RETURNING * INTO r;
+	IF p.payment_method = 'card' THEN
+		-- back to the card through its partner: PENDING until the partner confirms
+		r := pg_wallet._card_refund_start(p, me, v_amount, reason, description,
+			idempotency_key, hash, new_id, ref);
+	ELSE
+		r := pg_wallet._wallet_refund_post(p, me, v_amount, reason, description,
+			idempotency_key, hash, new_id, ref);
+	END IF;
 	UPDATE pg_wallet.payments x SET refunded_minor = x.refunded_minor + v_amount
 	WHERE x.id = p.id
 	RETURNING * INTO p;
 	PERFORM pg_wallet._idempotency_record(p.merchant_owner_id, idempotency_key, 'refund', hash,
 		r.id);
-	RETURN pg_wallet._refund_json(r, p) || jsonb_build_object('replayed', false,
-		'remaining', pg_wallet.amount_format(p.amount_minor - p.refunded_minor, p.currency));
+	RETURN pg_wallet._refund_answer(r, p, false);
 END
 $$;
 COMMENT ON FUNCTION pg_wallet.payment_refund(text, uuid, numeric, text, text, text) IS
 	'Tribble POST /transactions/:transactionId/refund: the payment''s merchant (any principal '
 	'of its owner) or an admin refunds amount (default: all that remains) of a SUCCESS payment '
-	'(WL091 otherwise) as one REFUND journal from the merchant''s account to the customer''s '
-	'wallet (no fee; the payment''s own fee is not given back; WL001 when the merchant''s '
-	'account cannot pay it). Never more in total than the payment (WL090): the payment''s row '
-	'is locked. The customer may not (WL092); anyone else sees no such payment (WL088). '
+	'(WL091 otherwise). A wallet payment''s refund is one REFUND journal from the merchant''s '
+	'account to the customer''s wallet, COMPLETED at once; a card payment''s goes back to the '
+	'card through the partner that charged it, PENDING (the amount held on the merchant''s '
+	'account) until the partner confirms (COMPLETED) or fails (FAILED: refundable again); '
+	'WL096 when that partner is not active (payments/card_refunds.sql). No fee; the payment''s '
+	'own fee is not given back; WL001 when the merchant''s account cannot pay or hold it. '
+	'Never more in total than the payment, pending refunds included (WL090): the payment''s '
+	'row is locked. The customer may not (WL092); anyone else sees no such payment (WL088). '
 	'Idempotent on idempotency_key per merchant (kind refund). Returns refundId, '
-	'transactionId, amount, currency, status COMPLETED, reason, description, createdAt, '
-	'completedAt, remaining, replayed.';
+	'transactionId, amount, currency, status, reason, description, createdAt, completedAt, '
+	'remaining, replayed, message.';
 
 CREATE OR REPLACE FUNCTION pg_wallet.payment_refunds(transaction_id text, principal_id uuid)
 RETURNS jsonb
@@ -663,16 +739,17 @@ BEGIN
 				ORDER BY r.id)
 			FROM pg_wallet.refunds r WHERE r.payment_id = p.id), '[]'),
 		'summary', jsonb_build_object(
-			'totalRefunded', pg_wallet.amount_format(p.refunded_minor, p.currency),
+			'totalRefunded', pg_wallet.amount_format(pg_wallet._payment_refunded(p), p.currency),
 			'refundCount', (SELECT count(*) FROM pg_wallet.refunds r WHERE r.payment_id = p.id),
 			'remaining', pg_wallet.amount_format(p.amount_minor - p.refunded_minor,
 				p.currency)));
 END
 $$;
 COMMENT ON FUNCTION pg_wallet.payment_refunds(text, uuid) IS
-	'Tribble GET /transactions/:transactionId/refunds: the refunds of a payment, oldest first, '
-	'and summary {totalRefunded, refundCount, remaining}; for its customer, its merchant and '
-	'admins (WL088 for anyone else).';
+	'Tribble GET /transactions/:transactionId/refunds: the refunds of a payment, oldest first '
+	'(PENDING, COMPLETED or FAILED), and summary {totalRefunded (the COMPLETED ones), '
+	'refundCount, remaining (neither refunded nor pending)}; for its customer, its merchant '
+	'and admins (WL088 for anyone else).';
 
 -- The trigger holds_review_payment (payments/triggers.sql): the review of a payment held for
 -- fraud review ended. Posted: the payment succeeded (its journal, its fee, its events);

@@ -68,17 +68,23 @@ CREATE TABLE pg_wallet.refunds (
 	payment_id bigint NOT NULL REFERENCES pg_wallet.payments (id),
 	amount_minor bigint NOT NULL CHECK (amount_minor > 0),
 	currency text NOT NULL CHECK (currency ~ '^[A-Z]{3}$'),
-	status text NOT NULL DEFAULT 'COMPLETED' CHECK (status IN ('COMPLETED')),
+	-- a card payment's refund is PENDING until its partner returns the money to the card
+	status text NOT NULL DEFAULT 'COMPLETED' CHECK (status IN ('PENDING', 'COMPLETED', 'FAILED')),
 	reason text CHECK (length(reason) BETWEEN 1 AND 50),
 	description text CHECK (length(description) <= 200),
 	requested_by uuid NOT NULL,		-- the principal (the merchant or an admin)
 	idempotency_key text CHECK (length(idempotency_key) BETWEEN 1 AND 100),
 	request_hash bytea NOT NULL,
-	journal_id bigint NOT NULL,		-- the REFUND journal
+	journal_id bigint,				-- the REFUND journal (a card refund's: its HOLD_CAPTURE)
+	error text CHECK (length(error) <= 500),	-- why a card refund FAILED
 	created_at timestamptz NOT NULL DEFAULT now(),
-	completed_at timestamptz NOT NULL DEFAULT now()
+	completed_at timestamptz DEFAULT now(),
+	CHECK ((status = 'COMPLETED') = (journal_id IS NOT NULL)),
+	CHECK ((status = 'COMPLETED') = (completed_at IS NOT NULL))
 );
 CREATE INDEX refunds_payment_idx ON pg_wallet.refunds (payment_id, id);
 COMMENT ON TABLE pg_wallet.refunds IS
-	'Refunds of a payment (Tribble POST /transactions/:id/refund): each one REFUND journal '
-	'from the merchant''s account back to the customer''s wallet, posted at once.';
+	'Refunds of a payment (Tribble POST /transactions/:id/refund): a wallet payment''s is one '
+	'REFUND journal from the merchant''s account back to the customer''s wallet, posted at '
+	'once; a card payment''s is PENDING (card_refunds) until its partner returns the money to '
+	'the card, then COMPLETED or FAILED.';

@@ -471,20 +471,26 @@ CREATE TABLE pg_wallet.refunds (
 	payment_id bigint NOT NULL REFERENCES pg_wallet.payments (id),
 	amount_minor bigint NOT NULL CHECK (amount_minor > 0),
 	currency text NOT NULL CHECK (currency ~ '^[A-Z]{3}$'),
-	status text NOT NULL DEFAULT 'COMPLETED' CHECK (status IN ('COMPLETED')),
+	-- a card payment's refund is PENDING until its partner returns the money to the card
+	status text NOT NULL DEFAULT 'COMPLETED' CHECK (status IN ('PENDING', 'COMPLETED', 'FAILED')),
 	reason text CHECK (length(reason) BETWEEN 1 AND 50),
 	description text CHECK (length(description) <= 200),
 	requested_by uuid NOT NULL,		-- the principal (the merchant or an admin)
 	idempotency_key text CHECK (length(idempotency_key) BETWEEN 1 AND 100),
 	request_hash bytea NOT NULL,
-	journal_id bigint NOT NULL,		-- the REFUND journal
+	journal_id bigint,				-- the REFUND journal (a card refund's: its HOLD_CAPTURE)
+	error text CHECK (length(error) <= 500),	-- why a card refund FAILED
 	created_at timestamptz NOT NULL DEFAULT now(),
-	completed_at timestamptz NOT NULL DEFAULT now()
+	completed_at timestamptz DEFAULT now(),
+	CHECK ((status = 'COMPLETED') = (journal_id IS NOT NULL)),
+	CHECK ((status = 'COMPLETED') = (completed_at IS NOT NULL))
 );
 CREATE INDEX refunds_payment_idx ON pg_wallet.refunds (payment_id, id);
 COMMENT ON TABLE pg_wallet.refunds IS
-	'Refunds of a payment (Tribble POST /transactions/:id/refund): each one REFUND journal '
-	'from the merchant''s account back to the customer''s wallet, posted at once.';
+	'Refunds of a payment (Tribble POST /transactions/:id/refund): a wallet payment''s is one '
+	'REFUND journal from the merchant''s account back to the customer''s wallet, posted at '
+	'once; a card payment''s is PENDING (card_refunds) until its partner returns the money to '
+	'the card, then COMPLETED or FAILED.';
 -- Receipts (issue 13; the Tribble spec's "Receipts"): one signed receipt per posted journal,
 -- issued when first asked for. Tables only; the functions are in payments/receipts.sql.
 
@@ -575,6 +581,32 @@ COMMENT ON TABLE pg_wallet.card_payments IS
 	'funding account and the authorisation hold on it (captured on the partner''s success '
 	'callback, voided on its failure, expired by the holds expiry), the amount charged to the '
 	'card (amount + TRANSFER fee), the partner''s charge id. Never a card number.';
+
+-- the partners layer's outbox and callbacks reach card refunds through this row
+INSERT INTO pg_wallet.partner_subject_kinds (kind, callback_prefix, open_function,
+	answer_function, callback_function)
+VALUES ('card_refund', 'card_refund', '_card_refund_open', '_card_refund_answered',
+	'_card_refund_callback');
+
+-- A refund of a card payment goes back to the card through the partner that charged it: the
+-- refunded amount is held on the merchant's account (counterpart the partner's settlement
+-- account) while the partner works, posted when it confirms, voided when it fails.
+CREATE TABLE pg_wallet.card_refunds (
+	refund_id bigint PRIMARY KEY REFERENCES pg_wallet.refunds (id),
+	payment_id bigint NOT NULL REFERENCES pg_wallet.card_payments (payment_id),
+	partner_id text NOT NULL REFERENCES pg_wallet.partners (id),
+	hold_id bigint NOT NULL UNIQUE,			-- on the merchant's account
+	state text NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'sent_to_partner',
+		'completed', 'failed', 'expired')),
+	partner_reference text CHECK (length(partner_reference) <= 128),
+	expires_at timestamptz NOT NULL,
+	sent_at timestamptz,
+	closed_at timestamptz
+);
+COMMENT ON TABLE pg_wallet.card_refunds IS
+	'The card side of a card payment''s refund: the partner that charged the card, the hold '
+	'on the merchant''s account (posted to the partner''s settlement account on its success '
+	'callback, voided on its failure, expired by the holds expiry), the partner''s refund id.';
 -- Queued events (partners/events.sql): written in the transaction, sequenced by the worker.
 CREATE TABLE pg_wallet.event_queue (
 	id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,

@@ -8,7 +8,8 @@
 # charge id, the merchant is paid, transaction:completed reaches both parties; a retry under
 # metadata.reference is the same payment; a declined card ends FAILED with its reason; another
 # user sees neither payment (404) and cannot pay with the card (404); a bank account cannot pay
-# (422); the ledger verifies and every currency sums to zero. Needs the outbox worker serving
+# (422); a refund goes back to the card (201 PENDING, then COMPLETED on the partner's
+# callback); the ledger verifies and every currency sums to zero. Needs the outbox worker serving
 # this database (38_cashier configures it).
 T=/tribble/api/v1
 sql -c "CREATE TABLE public.e2e58_rate_limits AS SELECT * FROM pg_wallet.tribble_rate_limits" \
@@ -136,9 +137,27 @@ expect "a bank account cannot pay a merchant (422)" 422 '.errorCode == "UNPROCES
 req DELETE "$T/payment-methods/$CARD_NO" '' "$CT_C"
 req POST $T/transactions "$(cbody 10 CARD-REF-R "$CARD_NO")" "$CT_C"
 expect "a removed card cannot pay (404)" 404 '.errorCode == "NOT_FOUND"'
-req POST "$T/transactions/$CT1/refund" '{"amount": 10}' "$CT_M"
-expect "a card payment cannot be refunded yet (422)" 422 \
-	'.errorCode == "UNPROCESSABLE_ENTITY"' '.message | test("card payments cannot be refunded")'
+# a refund goes back to the card through the partner: 201 PENDING, then COMPLETED on its
+# callback (the spec's "Refund initiated" then the refunds list), the merchant paying it
+req POST "$T/transactions/$CT1/refund" '{"amount": 10, "reason": "partial_refund",
+	"description": "Damaged item"}' "$CT_M"
+expect "a card payment's refund is 201 PENDING, back to the card through the partner" 201 \
+	'.status == "PENDING"' '.amount == 10' '.refundId | test("^RFD-[0-9]{8}-[0-9]+$")' \
+	".transactionId == \"$CT1\"" '(.message | type) == "string"' '.remaining == 110'
+check "... the refund is held on the merchant's account meanwhile" \
+	test "$(sql -c "SELECT (pg_wallet.get_balance('$CM_ACC')).available_balance")" = "110.00"
+for i in $(seq 1 50); do
+	req GET "$T/transactions/$CT1/refunds" '' "$CT_C"
+	if [ "$(field '.refunds[0].status')" = COMPLETED ]; then break; fi
+	sleep 0.2
+done
+expect "... COMPLETED once the partner's callback confirms it" 200 \
+	'.refunds | length == 1' '.refunds[0].status == "COMPLETED"' '.refunds[0].amount == 10' \
+	'.summary.totalRefunded == 10' '.summary.refundCount == 1' '(.refunds[0].completedAt | test("Z$"))'
+check "... and the merchant paid it" test "$(merchant_balance)" = "110.00"
+req POST "$T/transactions/$CT1/refund" '{"amount": 111}' "$CT_M"
+expect "a card refund beyond what remains is refused (422)" 422 \
+	'.errorCode == "UNPROCESSABLE_ENTITY"'
 
 python3 "$E2E_ROOT/test/partner_sim.py" stop "$E2E_DIR/sim58"
 check "no card number was queued for the partner (the simulator refuses one)" \

@@ -6,7 +6,8 @@
 -- partner's refusal (voided: FAILED), expiry (FAILED), duplicate callbacks (idempotent), a bad
 -- signature, a wrong amount or currency and an unknown reference (refused, nothing changes),
 -- another user's, a removed and an expired card (refused), an idempotent retry under the same
--- reference, fraud BLOCK and HOLD (FAILED), no refund of a card payment, who sees it, and the
+-- reference, fraud BLOCK and HOLD (FAILED), refunds back to the card through the partner
+-- (completed, failed, refused, expired, replayed, refused callbacks), who sees it, and the
 -- ledger balanced, every currency summing to zero.
 
 -- references carry the date, principals and card ids are random: mask them
@@ -187,8 +188,95 @@ SELECT cm(pg_wallet.card_payment_details(:'t1', :'c')::text) AS card_details;
 SELECT pg_wallet.card_payment_details(:'t1', :'m') -> 'paymentMethod' AS merchant_sees;
 SELECT cerr(format($$SELECT pg_wallet.payment_get(%L, %L)$$, :'t1', :'d'));
 SELECT cerr(format($$SELECT pg_wallet.card_payment_details(%L, %L)$$, :'t1', :'d'));
--- no refund of a card payment until refunds go back to the card
-SELECT cerr(format($$SELECT pg_wallet.payment_refund(%L, %L, 10)$$, :'t1', :'m'));
+-- refunds go back to the card through the partner that charged it: PENDING at once (the
+-- amount held on the merchant's account, counterpart the partner's settlement account, the
+-- request queued), COMPLETED on the partner's card_refund.completed callback (the hold posted:
+-- merchant -> settlement). The simulator's magic amounts: cents 01 fail, 08 refused, 09 no
+-- callback; 00 follow the card (00: success)
+CREATE FUNCTION rstatus(ref text) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+	PERFORM cwait(format('(SELECT status FROM pg_wallet.refunds WHERE refund_ref = %L)
+		<> %L', ref, 'PENDING'));
+	RETURN (SELECT status || coalesce(' ' || error, '') FROM pg_wallet.refunds
+	        WHERE refund_ref = ref);
+END $$;
+CREATE FUNCTION rm(t text) RETURNS text LANGUAGE sql AS $$
+	SELECT regexp_replace(cm(t), 'RFD-[0-9]{8}-[0-9]+', 'RFD-<ref>', 'g')
+$$;
+SELECT pg_wallet.payment_refund(:'t1', :'m', 30, 'partial_refund', 'Damaged item',
+	'card-refund-1') AS rf1 \gset
+SELECT rm((:'rf1'::jsonb - 'createdAt')::text);
+SELECT :'rf1'::jsonb ->> 'refundId' AS r1 \gset
+SELECT h.status, h.amount, h.fee_minor, a.account_number = 'C63-M' AS on_merchant,
+	(SELECT b.account_number FROM pg_wallet.accounts b WHERE b.id = h.counterpart_account_id)
+		= :'settle' AS to_settlement
+FROM pg_wallet.card_refunds cr JOIN pg_wallet.holds h ON h.id = cr.hold_id
+JOIN pg_wallet.accounts a ON a.id = h.account_id
+JOIN pg_wallet.refunds r ON r.id = cr.refund_id WHERE r.refund_ref = :'r1';
+SELECT o.kind, o.url LIKE '%/p/PTN-C63/card-refunds' AS url,
+	rm((o.body #- '{card,token}')::text) AS body,
+	o.body::text LIKE '%4111000000000800%' AS has_number
+FROM pg_wallet.outbox o WHERE o.subject_ref = :'r1';
+-- the same key again is the same refund; the pending 30 counts against what remains
+SELECT r ->> 'refundId' = :'r1' AS same, r ->> 'replayed' AS replayed, r ->> 'remaining'
+FROM pg_wallet.payment_refund(:'t1', :'m', 30, 'partial_refund', 'Damaged item',
+	'card-refund-1') r;
+SELECT rm(cerr(format($$SELECT pg_wallet.payment_refund(%L, %L, 80)$$, :'t1', :'m')));
+SELECT rstatus(:'r1');
+SELECT j.journal_type, cm((SELECT string_agg(a.account_number || ' ' || e.side || ' ' ||
+		e.amount, ', ' ORDER BY e.side DESC, a.account_number)
+	FROM pg_wallet.entries e JOIN pg_wallet.accounts a ON a.id = e.account_id
+	WHERE e.journal_id = j.id)) AS entries, cr.state, cr.partner_reference ~ '^SIM-' AS ref
+FROM pg_wallet.refunds r JOIN pg_wallet.journals j ON j.id = r.journal_id
+JOIN pg_wallet.card_refunds cr ON cr.refund_id = r.id WHERE r.refund_ref = :'r1';
+SELECT cbal('C63-M') AS merchant, cbal(:'settle') AS settlement;
+SELECT rm((pg_wallet.payment_refunds(:'t1', :'c') #- '{refunds,0,createdAt}'
+	#- '{refunds,0,completedAt}')::text) AS refunds;
+SELECT pg_wallet.payment_get(:'t1', :'c') ->> 'refundedAmount' AS refunded;
+-- the partner's callback again (same amount, another webhook-id): replayed; a failure now, a
+-- wrong amount or currency, an unknown refund: refused, nothing changes
+SELECT rm(card_callback(jsonb_build_object('type', 'card_refund.completed', 'reference', :'r1',
+	'amount', '30.00', 'currency', 'KES'), :'secret')::text) AS again;
+SELECT rm(cerr(format($$SELECT card_callback(%L, %L)$$, jsonb_build_object('type',
+	'card_refund.failed', 'reference', :'r1', 'amount', '30.00'), :'secret')));
+SELECT rm(cerr(format($$SELECT card_callback(%L, %L)$$, jsonb_build_object('type',
+	'card_refund.completed', 'reference', :'r1', 'amount', '31.00'), :'secret')));
+SELECT rm(cerr(format($$SELECT card_callback(%L, %L)$$, jsonb_build_object('type',
+	'card_refund.completed', 'reference', :'r1', 'amount', '30.00', 'currency', 'USD'),
+	:'secret')));
+SELECT rm(cerr(format($$SELECT card_callback(%L, %L)$$, jsonb_build_object('type',
+	'card_refund.completed', 'reference', 'RFD-20260101-999999', 'amount', '1.00'),
+	:'secret')));
+-- the partner fails (cents 01), refuses the request (08), or never confirms (09: the hold
+-- expires): FAILED with the reason, the hold voided, the amount refundable again
+SELECT pg_wallet.payment_refund(:'t1', :'m', 10.01) ->> 'refundId' AS r2 \gset
+SELECT pg_wallet.payment_refund(:'t1', :'m', 10.08) ->> 'refundId' AS r3 \gset
+SELECT pg_wallet.payment_refund(:'t1', :'m', 5.09) ->> 'refundId' AS r4 \gset
+SELECT pg_wallet.payment_get(:'t1', :'m') ->> 'refundedAmount' AS refunded,
+	(SELECT p.refunded_minor FROM pg_wallet.payments p WHERE p.transaction_ref = :'t1')
+		AS reserved_minor;
+SELECT rstatus(:'r2'), rstatus(:'r3');
+SELECT cwait(format($$(SELECT cr.state FROM pg_wallet.card_refunds cr JOIN pg_wallet.refunds r
+	ON r.id = cr.refund_id WHERE r.refund_ref = %L) = 'sent_to_partner'$$, :'r4')) AS sent;
+UPDATE pg_wallet.holds SET expires_at = now() - interval '1 second'
+WHERE id = (SELECT cr.hold_id FROM pg_wallet.card_refunds cr JOIN pg_wallet.refunds r
+	ON r.id = cr.refund_id WHERE r.refund_ref = :'r4');
+SELECT pg_wallet.expire_holds() >= 1 AS expired;
+SELECT rstatus(:'r4');
+SELECT r.refund_ref = :'r2' AS first, r.status, cr.state, h.status AS hold
+FROM pg_wallet.refunds r JOIN pg_wallet.card_refunds cr ON cr.refund_id = r.id
+JOIN pg_wallet.holds h ON h.id = cr.hold_id
+WHERE r.refund_ref IN (:'r2', :'r3', :'r4') ORDER BY r.id;
+SELECT rm(cerr(format($$SELECT card_callback(%L, %L)$$, jsonb_build_object('type',
+	'card_refund.completed', 'reference', :'r4', 'amount', '5.09'), :'secret')));
+SELECT cbal('C63-M') AS merchant, cbal(:'settle') AS settlement,
+	(SELECT p.refunded_minor FROM pg_wallet.payments p WHERE p.transaction_ref = :'t1')
+		AS reserved_minor;
+-- the customer cannot refund; a card partner that is not active cannot take a refund (WL096)
+SELECT rm(cerr(format($$SELECT pg_wallet.payment_refund(%L, %L, 1)$$, :'t1', :'c')));
+UPDATE pg_wallet.partners SET status = 'inactive' WHERE id = 'PTN-C63';
+SELECT rm(cerr(format($$SELECT pg_wallet.payment_refund(%L, %L, 1)$$, :'t1', :'m')));
+UPDATE pg_wallet.partners SET status = 'active' WHERE id = 'PTN-C63';
 
 -- the partner declines (card.failed): the hold is voided, FAILED, nothing posted
 SELECT pg_wallet.card_payment_create(:'c', :'m', 20, 'KES', :'card01') ->> 'transactionId'
@@ -305,7 +393,7 @@ SELECT status, count(*) FROM pg_wallet.payments
 WHERE customer_owner_id = :c_owner AND payment_method = 'card' GROUP BY 1 ORDER BY 1;
 
 -- what the simulator saw and did (never a card number: it refuses one)
-\! python3 test/partner_sim.py wait build/partner_sim_63 callbacks 6 20
+\! python3 test/partner_sim.py wait build/partner_sim_63 callbacks 8 20
 \! python3 test/partner_sim.py requests build/partner_sim_63 | grep 'PTN-C63'
 \! python3 test/partner_sim.py callbacks build/partner_sim_63 | grep 'PTN-C63'
 \! python3 test/partner_sim.py stop build/partner_sim_63

@@ -253,6 +253,16 @@ is($src->safe_psql('wallet', q{
 is($src->safe_psql('wallet', q{
 		SELECT (pg_wallet.receipt_issue(p.journal_id)).receipt_id ~ '^rcpt-'
 		FROM pg_wallet.payments p WHERE p.payment_method = 'card'}), 't', 'a receipt');
+# a refund of the card payment back to the card, PENDING with its partner (unreachable here)
+$src->safe_psql('wallet', q{
+	SELECT pg_wallet.payment_refund(p.transaction_ref, m.id, 3, 'requested_by_customer')
+	FROM pg_wallet.payments p, pg_wallet.principals m
+	WHERE p.payment_method = 'card' AND m.email = 'mer@example.com'});
+is($src->safe_psql('wallet', q{
+		SELECT r.status || ' ' || cr.state || ' ' || h.status FROM pg_wallet.refunds r
+		JOIN pg_wallet.card_refunds cr ON cr.refund_id = r.id
+		JOIN pg_wallet.holds h ON h.id = cr.hold_id}), 'PENDING pending ACTIVE',
+	'a card refund, pending with its partner');
 # the payment's signed receipt (issue 13): its key is in the backup, so it still verifies
 $src->safe_psql('wallet', q{
 	SELECT pg_wallet.receipt_issue(p.journal_id) FROM pg_wallet.payments p});
