@@ -21,23 +21,23 @@
 
 CREATE OR REPLACE FUNCTION pg_wallet._ts_iso(ts timestamptz)
 RETURNS text
-LANGUAGE sql IMMUTABLE STRICT
+LANGUAGE plpgsql IMMUTABLE STRICT
 SET search_path = pg_catalog, pg_temp
-AS $$
-	SELECT to_char(ts AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
-$$;
+AS $$ BEGIN RETURN to_char(ts AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'); END $$;
 COMMENT ON FUNCTION pg_wallet._ts_iso(timestamptz) IS
 	'Internal: a timestamp as the specs show it, ISO 8601 UTC (2025-12-07T11:00:00Z).';
 
 CREATE OR REPLACE FUNCTION pg_wallet._event_types()
 RETURNS text[]
-LANGUAGE sql IMMUTABLE
+LANGUAGE plpgsql IMMUTABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-	SELECT ARRAY['deposit_completed', 'deposit_failed', 'withdrawal_completed',
+BEGIN
+	RETURN ARRAY['deposit_completed', 'deposit_failed', 'withdrawal_completed',
 		'withdrawal_failed', 'transfer_completed', 'transaction_completed',
 		'transaction_failed', 'transaction:completed', 'subscription:charged',
-		'dispute:created', 'fraud:risk_alert', 'account:password_changed']
+		'dispute:created', 'fraud:risk_alert', 'account:password_changed'];
+END
 $$;
 COMMENT ON FUNCTION pg_wallet._event_types() IS
 	'Internal: the event types the specs push (cashier push events, Tribble socket.io '
@@ -235,12 +235,14 @@ COMMENT ON FUNCTION pg_wallet.emit_event(bigint, text, jsonb, uuid) IS
 -- Whether the outbox worker serves this database, so a queued event will be moved.
 CREATE OR REPLACE FUNCTION pg_wallet._event_queue_here()
 RETURNS boolean
-LANGUAGE sql STABLE
+LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-	SELECT pg_wallet.workers_available()
+BEGIN
+	RETURN pg_wallet.workers_available()
 		AND current_setting('pg_wallet.workers_enabled', true) IS DISTINCT FROM 'off'
-		AND current_setting('pg_wallet.database', true) = current_database()
+		AND current_setting('pg_wallet.database', true) IS NOT DISTINCT FROM current_database();
+END
 $$;
 COMMENT ON FUNCTION pg_wallet._event_queue_here() IS
 	'Internal: whether queued events will be moved into their streams here (pg_wallet '

@@ -16,6 +16,7 @@
 #include "common/int.h"
 #include "executor/spi.h"
 #include "fmgr.h"
+#include "storage/proc.h"
 #include "utils/builtins.h"
 #include "utils/numeric.h"
 
@@ -26,6 +27,40 @@ PG_FUNCTION_INFO_V1(wallet_amount_parse_numeric);
 PG_FUNCTION_INFO_V1(wallet_amount_format);
 
 static SPIPlanPtr currency_plan = NULL;
+
+/*
+ * The exponents looked up in the current transaction. A currency's exponent
+ * never changes once an account has copied it (accounts.exponent), and a new
+ * currency is looked up when first asked for; the cache still starts again
+ * with each transaction, so that a correction made before any account used
+ * the currency is seen by the next one. A payment formats and parses a
+ * handful of amounts, each a SPI look-up without it (issue 13's bench).
+ */
+#define EXPONENT_CACHE_SIZE 8
+static struct
+{
+	char		code[4];
+	int			exponent;
+}			exponent_cache[EXPONENT_CACHE_SIZE];
+static int	exponent_cache_n = 0;
+static LocalTransactionId exponent_cache_lxid = InvalidLocalTransactionId;
+
+static bool
+exponent_cached(const char *currency, int *exponent)
+{
+	if (exponent_cache_lxid != MyProc->lxid)
+	{
+		exponent_cache_n = 0;
+		exponent_cache_lxid = MyProc->lxid;
+	}
+	for (int i = 0; i < exponent_cache_n; i++)
+		if (strcmp(exponent_cache[i].code, currency) == 0)
+		{
+			*exponent = exponent_cache[i].exponent;
+			return true;
+		}
+	return false;
+}
 
 /*
  * Exponent of a currency, or an error naming it when unknown.
@@ -39,6 +74,8 @@ currency_exponent(const char *currency)
 	bool		isnull;
 	int			exponent;
 
+	if (exponent_cached(currency, &exponent))
+		return exponent;
 	wallet_plan(&currency_plan,
 				"SELECT exponent FROM pg_wallet.currencies WHERE code = $1",
 				1, argtypes);
@@ -53,6 +90,11 @@ currency_exponent(const char *currency)
 	exponent = DatumGetInt16(SPI_getbinval(SPI_tuptable->vals[0],
 										   SPI_tuptable->tupdesc, 1, &isnull));
 	Assert(exponent >= 0 && exponent <= WALLET_MAX_EXPONENT);
+	if (exponent_cache_n < EXPONENT_CACHE_SIZE && strlen(currency) < 4)
+	{
+		strlcpy(exponent_cache[exponent_cache_n].code, currency, 4);
+		exponent_cache[exponent_cache_n++].exponent = exponent;
+	}
 	return exponent;
 }
 
@@ -203,6 +245,8 @@ exponent_of_arg(FunctionCallInfo fcinfo, int argno, char **currency)
 	int			exponent;
 
 	*currency = text_arg_cstring(fcinfo, argno, "currency", 3, true);
+	if (exponent_cached(*currency, &exponent))
+		return exponent;
 	SPI_connect();
 	exponent = currency_exponent(*currency);
 	SPI_finish();
