@@ -7,10 +7,12 @@
 -- A timestamp as the specs show it: 2025-11-10T10:30:00Z.
 CREATE OR REPLACE FUNCTION pg_wallet._iso_time(ts timestamptz)
 RETURNS text
-LANGUAGE sql IMMUTABLE STRICT
+LANGUAGE plpgsql IMMUTABLE STRICT
 SET search_path = pg_catalog, pg_temp
 AS $$
-	SELECT to_char(ts AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
+BEGIN
+	RETURN to_char(ts AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"');
+END
 $$;
 COMMENT ON FUNCTION pg_wallet._iso_time(timestamptz) IS
 	'Internal: a timestamp in ISO 8601 UTC with a Z (2025-11-10T10:30:00Z).';

@@ -97,12 +97,14 @@ COMMENT ON FUNCTION pg_wallet._check_name(text, text, boolean) IS
 -- us***@example.com: two characters of the local part (one if it is that short).
 CREATE OR REPLACE FUNCTION pg_wallet._mask_email(email text)
 RETURNS text
-LANGUAGE sql IMMUTABLE STRICT
+LANGUAGE plpgsql IMMUTABLE STRICT
 SET search_path = pg_catalog, pg_temp
 AS $$
-	SELECT left(split_part(email, '@', 1),
+BEGIN
+	RETURN left(split_part(email, '@', 1),
 	            CASE WHEN length(split_part(email, '@', 1)) > 2 THEN 2 ELSE 1 END)
-		|| '***@' || split_part(email, '@', 2)
+		|| '***@' || split_part(email, '@', 2);
+END
 $$;
 COMMENT ON FUNCTION pg_wallet._mask_email(text) IS
 	'Internal: an email address masked for display (us***@example.com).';
@@ -110,10 +112,12 @@ COMMENT ON FUNCTION pg_wallet._mask_email(text) IS
 -- +2547****678: the first five and last three characters.
 CREATE OR REPLACE FUNCTION pg_wallet._mask_phone(phone text)
 RETURNS text
-LANGUAGE sql IMMUTABLE STRICT
+LANGUAGE plpgsql IMMUTABLE STRICT
 SET search_path = pg_catalog, pg_temp
 AS $$
-	SELECT left(phone, 5) || '****' || right(phone, 3)
+BEGIN
+	RETURN left(phone, 5) || '****' || right(phone, 3);
+END
 $$;
 COMMENT ON FUNCTION pg_wallet._mask_phone(text) IS
 	'Internal: a phone number masked for display (+2547****678).';
@@ -422,10 +426,12 @@ COMMENT ON FUNCTION pg_wallet.revoke_api_credential(bigint) IS
 
 CREATE OR REPLACE FUNCTION pg_wallet._owner_kyc_tier(p_owner_id bigint)
 RETURNS smallint
-LANGUAGE sql STABLE
+LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-	SELECT max(p.kyc_tier) FROM pg_wallet.principals p WHERE p.owner_id = p_owner_id
+BEGIN
+	RETURN (SELECT max(p.kyc_tier) FROM pg_wallet.principals p WHERE p.owner_id = p_owner_id);
+END
 $$;
 COMMENT ON FUNCTION pg_wallet._owner_kyc_tier(bigint) IS
 	'Internal: the highest KYC tier of an owner''s principals, NULL when it has none.';

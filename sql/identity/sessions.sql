@@ -71,11 +71,13 @@ COMMENT ON FUNCTION pg_wallet.rotate_signing_key() IS
 CREATE OR REPLACE FUNCTION pg_wallet._login_refused(
 	p_sqlstate text, p_message text, p_retry_after_s integer DEFAULT NULL)
 RETURNS pg_wallet.login_result
-LANGUAGE sql IMMUTABLE
+LANGUAGE plpgsql IMMUTABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-	SELECT ROW('REFUSED', p_sqlstate, p_message, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-		NULL, NULL, NULL, NULL, NULL, NULL, p_retry_after_s)::pg_wallet.login_result
+BEGIN
+	RETURN ROW('REFUSED', p_sqlstate, p_message, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+		NULL, NULL, NULL, NULL, NULL, NULL, p_retry_after_s)::pg_wallet.login_result;
+END
 $$;
 COMMENT ON FUNCTION pg_wallet._login_refused(text, text, integer) IS
 	'Internal: a login_result with status REFUSED.';

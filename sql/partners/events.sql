@@ -76,11 +76,13 @@ COMMENT ON FUNCTION pg_wallet._event_principal(bigint, uuid) IS
 CREATE OR REPLACE FUNCTION pg_wallet._event_notification(
 	p_event_id bigint, p_owner_id bigint, p_event_type text, p_principal_id uuid)
 RETURNS text
-LANGUAGE sql IMMUTABLE
+LANGUAGE plpgsql IMMUTABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-	SELECT jsonb_build_object('event_id', p_event_id, 'owner_id', p_owner_id,
-		'event_type', p_event_type, 'principal_id', p_principal_id)::text
+BEGIN
+	RETURN jsonb_build_object('event_id', p_event_id, 'owner_id', p_owner_id,
+		'event_type', p_event_type, 'principal_id', p_principal_id)::text;
+END
 $$;
 COMMENT ON FUNCTION pg_wallet._event_notification(bigint, bigint, text, uuid) IS
 	'Internal: the pg_wallet_events NOTIFY payload, {"event_id", "owner_id", "event_type", '
@@ -144,12 +146,14 @@ COMMENT ON FUNCTION pg_wallet._event_write(bigint, text, jsonb, uuid) IS
 -- Lock a stream's row until commit (created when the owner has no events yet).
 CREATE OR REPLACE FUNCTION pg_wallet._event_stream_lock(p_owner_id bigint)
 RETURNS void
-LANGUAGE sql VOLATILE
+LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
+BEGIN
 	INSERT INTO pg_wallet.event_streams AS s (owner_id, last_event_id, event_count)
 	VALUES (p_owner_id, 0, 0)
-	ON CONFLICT ON CONSTRAINT event_streams_pkey DO UPDATE SET event_count = s.event_count
+	ON CONFLICT ON CONSTRAINT event_streams_pkey DO UPDATE SET event_count = s.event_count;
+END
 $$;
 COMMENT ON FUNCTION pg_wallet._event_stream_lock(bigint) IS
 	'Internal: lock an owner''s event_streams row until commit, creating it if need be.';

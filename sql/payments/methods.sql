@@ -146,10 +146,12 @@ COMMENT ON FUNCTION pg_wallet._payment_name(text, text, boolean) IS
 
 CREATE OR REPLACE FUNCTION pg_wallet._payment_method_public_id(m pg_wallet.payment_methods)
 RETURNS text
-LANGUAGE sql IMMUTABLE STRICT
+LANGUAGE plpgsql IMMUTABLE STRICT
 SET search_path = pg_catalog, pg_temp
 AS $$
-	SELECT CASE m.kind WHEN 'card' THEN 'card-' ELSE 'bank-' END || m.id::text
+BEGIN
+	RETURN CASE m.kind WHEN 'card' THEN 'card-' ELSE 'bank-' END || m.id::text;
+END
 $$;
 COMMENT ON FUNCTION pg_wallet._payment_method_public_id(pg_wallet.payment_methods) IS
 	'Internal: a payment method''s paymentMethodId, card-<uuid> or bank-<uuid>.';
