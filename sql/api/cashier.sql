@@ -424,7 +424,8 @@ BEGIN
 		from_time := pg_wallet._cashier_time(d ->> 'from', to_time - interval '30 days', 'from');
 		SELECT jsonb_agg(pg_wallet._cashier_statement(x.account_number, from_time, to_time)
 			- 'period_start' - 'period_end' ORDER BY x.account_id)
-		INTO j FROM pg_wallet.list_accounts(me.owner_id) x WHERE x.status <> 'CLOSED';
+		INTO j FROM pg_wallet.list_accounts(me.owner_id) x
+		WHERE x.status <> 'CLOSED' AND x.purpose <> 'CARD_FUNDING';
 		IF j IS NULL THEN
 			RETURN pg_wallet._cashier_frame('error', 'user has no accounts', NULL);
 		END IF;
@@ -486,7 +487,9 @@ BEGIN
 			'purpose', 'ACCOUNT_PURPOSE_' || x.purpose, 'account_type', 'ACCOUNT_TYPE_REAL',
 			'is_active', x.status = 'ACTIVE', 'is_locked', x.status = 'LOCKED',
 			'created_at', pg_wallet._waas_time(x.created_at)) ORDER BY x.account_id), '[]')
-		INTO accounts FROM pg_wallet.list_accounts(me.owner_id) x;
+		INTO accounts FROM pg_wallet.list_accounts(me.owner_id) x
+		-- a card funding account (payments/cards.sql) holds no money at rest: not a wallet
+		WHERE x.purpose <> 'CARD_FUNDING';
 		RETURN pg_wallet._cashier_frame('success', 'accounts retrieved',
 			jsonb_build_object('accounts', accounts, 'count', jsonb_array_length(accounts)));
 	WHEN 'get_account_balance' THEN

@@ -14,13 +14,24 @@ DECLARE
 	me pg_wallet.auth_principal := pg_wallet._tribble_me(token);
 	code text := args #>> '{path,id}';
 	jid bigint;
+	p pg_wallet.payments;
+	s pg_wallet.fraud_scores;
 	r jsonb;
 BEGIN
-	IF length(code) <= 64 THEN
+	IF code ~ '^TXN-[0-9]{8}-[0-9]{1,18}$' THEN
+		-- a payment (POST /transactions): its customer's score, the hold's or the posting's
+		SELECT * INTO p FROM pg_wallet.payments x WHERE x.transaction_ref = code;
+		IF p.id IS NOT NULL AND pg_wallet._owns(me, p.customer_owner_id) THEN
+			s := pg_wallet._payment_score(p);
+			IF s.id IS NOT NULL THEN
+				r := pg_wallet._fraud_risk_score_json(s, p.transaction_ref);
+			END IF;
+		END IF;
+	ELSIF length(code) <= 64 THEN
 		jid := pg_wallet.journal_id_from_receipt(code);
-	END IF;
-	IF jid IS NOT NULL AND pg_wallet._owns(me, pg_wallet._fraud_score_owner(jid)) THEN
-		r := pg_wallet.fraud_risk_score(jid);
+		IF jid IS NOT NULL AND pg_wallet._owns(me, pg_wallet._fraud_score_owner(jid)) THEN
+			r := pg_wallet.fraud_risk_score(jid);
+		END IF;
 	END IF;
 	IF r IS NULL OR r ->> 'transactionId' IS DISTINCT FROM code THEN
 		RAISE EXCEPTION 'transaction not found' USING ERRCODE = 'WL014';
@@ -30,8 +41,10 @@ END
 $$;
 COMMENT ON FUNCTION pg_wallet.api_tribble_risk_score(text, jsonb) IS
 	'Tribble GET /transactions/:transactionId/risk-score: the fraud score recorded for one of '
-	'the caller''s transactions (score, level, decision, confidence, factors with weights and '
-	'explanations, model version); another user''s, unknown or unscored is 404 (WL014).';
+	'the caller''s transactions, named by a payment''s transactionId (TXN-..., its customer''s '
+	'score) or a receipt code (score, level, decision, confidence, factors with weights and '
+	'explanations, model version); another user''s (a payment''s merchant included), unknown '
+	'or unscored is 404 (WL014).';
 
 -- A date query parameter (YYYY-MM-DD, a real date), dflt when absent; 22023 naming it else.
 CREATE OR REPLACE FUNCTION pg_wallet._tribble_query_date(q jsonb, name text, dflt date)

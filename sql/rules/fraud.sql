@@ -108,6 +108,26 @@ COMMENT ON FUNCTION pg_wallet._fraud_score_of(bigint) IS
 	'the journal posted; NULL fields when none.';
 
 -- The spec's risk-score response for a recorded score (GET /transactions/:id/risk-score).
+-- A score record in the risk-score response shape, named by transaction_id.
+CREATE OR REPLACE FUNCTION pg_wallet._fraud_risk_score_json(s pg_wallet.fraud_scores,
+	transaction_id text)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	RETURN jsonb_build_object(
+		'transactionId', transaction_id,
+		'riskScore', s.score, 'riskLevel', s.risk_level, 'decision', s.decision,
+		'confidence', s.confidence, 'riskFactors', pg_wallet.fraud_score_factors(s),
+		'modelVersion', s.model_version,
+		'calculatedAt', to_char(s.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'));
+END
+$$;
+COMMENT ON FUNCTION pg_wallet._fraud_risk_score_json(pg_wallet.fraud_scores, text) IS
+	'Internal: a fraud score record as tribble-rest-api.md''s risk-score response, under the '
+	'given transactionId.';
+
 CREATE OR REPLACE FUNCTION pg_wallet.fraud_risk_score(journal_id bigint)
 RETURNS jsonb
 LANGUAGE plpgsql STABLE SECURITY DEFINER
@@ -123,12 +143,8 @@ BEGIN
 	END IF;
 	SELECT j.created_at INTO created FROM pg_wallet.journals j
 	WHERE j.id = fraud_risk_score.journal_id;
-	RETURN jsonb_build_object(
-		'transactionId', pg_wallet.receipt_code(fraud_risk_score.journal_id, created),
-		'riskScore', s.score, 'riskLevel', s.risk_level, 'decision', s.decision,
-		'confidence', s.confidence, 'riskFactors', pg_wallet.fraud_score_factors(s),
-		'modelVersion', s.model_version,
-		'calculatedAt', to_char(s.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'));
+	RETURN pg_wallet._fraud_risk_score_json(s,
+		pg_wallet.receipt_code(fraud_risk_score.journal_id, created));
 END
 $$;
 COMMENT ON FUNCTION pg_wallet.fraud_risk_score(bigint) IS

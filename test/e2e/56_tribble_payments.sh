@@ -59,6 +59,19 @@ expect "POST /transactions: a wallet payment is 201 SUCCESS with its fraudScore"
 PT1=$(field .transactionId)
 check "... the money moved from the customer's wallet to the merchant" \
 	test "$(state)" = "900.00 100.00 1"
+req GET "$T/transactions/$PT1/risk-score" '' "$PT_C"
+expect "GET /transactions/:id/risk-score of a payment: its customer's score record" 200 \
+	".transactionId == \"$PT1\"" '(.riskScore | type) == "number"' '.riskLevel == "LOW"' \
+	'.decision == "ALLOW"' '(.riskFactors | type) == "array"' \
+	'(.riskFactors[0].weight | type) == "number"' '(.modelVersion | type) == "string"' \
+	'(.confidence | type) == "number"'
+req GET "$T/transactions/$PT1/risk-score" '' "$PT_M"
+expect "... the merchant cannot read the customer's score (404)" 404 \
+	'.errorCode == "NOT_FOUND"' "$ERRFMT"
+req GET "$T/transactions/$PT1/risk-score" '' "$PT_D"
+expect "... nor can another user (404)" 404 '.errorCode == "NOT_FOUND"'
+req GET "$T/transactions/TXN-20260101-999999/risk-score" '' "$PT_C"
+expect "... an unknown payment is the same 404" 404 '.errorCode == "NOT_FOUND"'
 pay "$(body 100 REF-001)"
 expect "... a retry under the same metadata.reference is the same payment" 201 \
 	".transactionId == \"$PT1\"" '.status == "SUCCESS"'

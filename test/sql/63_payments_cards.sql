@@ -388,6 +388,13 @@ UPDATE pg_wallet.fraud_settings f SET (weight_amount, weight_device, weight_velo
 DELETE FROM pg_wallet.fraud_ip_reputation WHERE label LIKE 'card test %';
 SELECT cstatus(p.transaction_ref) FROM pg_wallet.payments p WHERE p.reference = 'card-allow';
 
+-- the cashier lists the customer's wallets, not the card funding account
+SELECT access_token AS ctok FROM pg_wallet.login('card-c@example.com', 'Passw0rd-63',
+	'cashier') \gset
+SELECT x ->> 'account_number' AS cashier_accounts
+FROM jsonb_array_elements(pg_wallet.api_cashier_message(:'ctok', jsonb_build_object('body',
+	jsonb_build_object('type', 'get_accounts', 'data', '{}'::jsonb))) #> '{data,data,accounts}') x;
+
 -- the list shows card payments like any other
 SELECT status, count(*) FROM pg_wallet.payments
 WHERE customer_owner_id = :c_owner AND payment_method = 'card' GROUP BY 1 ORDER BY 1;
