@@ -66,6 +66,18 @@ static const Route tribble_routes[] = {
 	RATE_TIERED, 0, 0, 0},
 	{LWSHUMETH_POST, "/transactions/:id/receipt/generate", "api_tribble_receipt_generate", 201,
 	AUTH_BEARER, RATE_TIERED, 0, 0, 0},
+	{LWSHUMETH_POST, "/merchants/register", "api_tribble_merchant_register", 201, AUTH_BEARER,
+	RATE_TIERED, 0, 0, 0},
+	{LWSHUMETH_GET, "/merchants/:id", "api_tribble_merchant", 200, AUTH_BEARER, RATE_TIERED, 0,
+	0, 0},
+	{LWSHUMETH_POST, "/merchants/:id/settlement", "api_tribble_merchant_settlement", 200,
+	AUTH_BEARER, RATE_TIERED, 0, 0, 0},
+	{LWSHUMETH_GET, "/admin/merchants/pending-kyc", "api_tribble_admin_merchants_pending", 200,
+	AUTH_BEARER, RATE_TIERED, 0, 0, 0},
+	{LWSHUMETH_POST, "/admin/merchants/:id/approve", "api_tribble_admin_merchant_approve", 200,
+	AUTH_BEARER, RATE_TIERED, 0, 0, 0},
+	{LWSHUMETH_POST, "/admin/merchants/:id/reject", "api_tribble_admin_merchant_reject", 200,
+	AUTH_BEARER, RATE_TIERED, 0, 0, 0},
 	/* a receipt for people (HTML or PDF): the URL's token is the capability, no bearer */
 	{LWSHUMETH_GET, "/receipts/:id", "api_tribble_receipt_file", 200, AUTH_NONE, 120, 1, 1, 0},
 };

@@ -48,12 +48,15 @@ BEGIN
 		RAISE EXCEPTION 'merchant % is not active', p.id
 			USING ERRCODE = 'WL086', COLUMN = 'merchantId';
 	END IF;
+	-- a registered merchant is paid once an admin approved its KYC (merchants.sql)
+	PERFORM pg_wallet._merchant_payable(p.id);
 	RETURN p;
 END
 $$;
 COMMENT ON FUNCTION pg_wallet._payment_merchant(text) IS
 	'Internal: the merchant principal a merchantId names (role merchant, owner of kind '
-	'merchant), or WL085 "merchant not found"; WL086 when it is not ACTIVE.';
+	'merchant), or WL085 "merchant not found"; WL086 when it is not ACTIVE, or is a '
+	'registered merchant whose KYC is not APPROVED.';
 
 -- The account a merchant is paid into in a currency: its AVAILABLE_COLLECTIONS account, else
 -- its HYBRID_ACCOUNT, else its WALLET (not CLOSED, ACTIVE first, oldest first), or WL087.
@@ -409,7 +412,8 @@ BEGIN
 	IF length(transaction_id) <= 64 THEN
 		SELECT * INTO p FROM pg_wallet.payments x WHERE x.transaction_ref = transaction_id;
 	END IF;
-	IF p.id IS NULL OR NOT (me.owner_id IN (p.customer_owner_id, p.merchant_owner_id)
+	IF p.id IS NULL OR NOT (me.owner_id = p.customer_owner_id
+		OR pg_wallet._merchant_agent(me, p.merchant_owner_id)
 		OR (admins AND me.role = 'admin')) THEN
 		RAISE EXCEPTION 'transaction not found' USING ERRCODE = 'WL088';
 	END IF;
@@ -420,8 +424,9 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION pg_wallet._payment_for(text, uuid, boolean, boolean) IS
-	'Internal: a payment its customer or merchant (or, with admins, an admin) may see, locked '
-	'when asked; WL088 "transaction not found" for an unknown one and another''s alike.';
+	'Internal: a payment its customer or its merchant (a principal of the merchant''s owner, or '
+	'the user who registered it; with admins, an admin) may see, locked when asked; WL088 '
+	'"transaction not found" for an unknown one and another''s alike.';
 
 CREATE OR REPLACE FUNCTION pg_wallet.payment_get(transaction_id text, principal_id uuid)
 RETURNS jsonb
@@ -662,7 +667,7 @@ BEGIN
 	PERFORM pg_wallet._refund_check_args(amount, reason, description, idempotency_key);
 	me := pg_wallet._principal_row(principal_id);
 	p := pg_wallet._payment_for(transaction_id, principal_id, true);
-	IF me.role <> 'admin' AND me.owner_id <> p.merchant_owner_id THEN
+	IF me.role <> 'admin' AND NOT pg_wallet._merchant_agent(me, p.merchant_owner_id) THEN
 		RAISE EXCEPTION 'only the payment''s merchant or an admin may refund it'
 			USING ERRCODE = 'WL092';
 	END IF;

@@ -263,6 +263,20 @@ is($src->safe_psql('wallet', q{
 		JOIN pg_wallet.card_refunds cr ON cr.refund_id = r.id
 		JOIN pg_wallet.holds h ON h.id = cr.hold_id}), 'PENDING pending ACTIVE',
 	'a card refund, pending with its partner');
+# a merchant Dan registered, approved by Ada, and one pending (issue 14): both in the backup
+$src->safe_psql('wallet', q{
+	SELECT pg_wallet.merchant_approve(a.id, (pg_wallet.merchant_register(d.id, 'Dan''s Shop',
+			'sole_proprietor', 'TAX-004-1', 'retail', '044', '1234567890', 'Dan Jones')
+		->> 'merchantId'), 'checked')
+	FROM pg_wallet.principals a, pg_wallet.principals d
+	WHERE a.email = 'ada@example.com' AND d.email = 'dan@example.com';
+	SELECT pg_wallet.merchant_register(d.id, 'Dan''s Cafe', 'partnership', 'TAX-004-2',
+		'food', '044', '1234567890', 'Dan Jones')
+	FROM pg_wallet.principals d WHERE d.email = 'dan@example.com'});
+is($src->safe_psql('wallet', q{
+		SELECT string_agg(m.kyc_status || ' ' || (SELECT count(*) FROM pg_wallet.merchant_reviews r
+			WHERE r.merchant_id = m.id), ', ' ORDER BY m.tax_id) FROM pg_wallet.merchants m}),
+	'APPROVED 1, PENDING 0', 'two merchants, one approved');
 # the payment's signed receipt (issue 13): its key is in the backup, so it still verifies
 $src->safe_psql('wallet', q{
 	SELECT pg_wallet.receipt_issue(p.journal_id) FROM pg_wallet.payments p});
