@@ -3,6 +3,7 @@
 --   POST /merchants/register                   pg_wallet.api_tribble_merchant_register
 --   GET  /merchants/:merchantId                pg_wallet.api_tribble_merchant
 --   POST /merchants/:merchantId/settlement     pg_wallet.api_tribble_merchant_settlement
+--   GET  /merchants/:merchantId/analytics      pg_wallet.api_tribble_merchant_analytics
 --   GET  /admin/merchants/pending-kyc          pg_wallet.api_tribble_admin_merchants_pending
 --   POST /admin/merchants/:merchantId/approve  pg_wallet.api_tribble_admin_merchant_approve
 --   POST /admin/merchants/:merchantId/reject   pg_wallet.api_tribble_admin_merchant_reject
@@ -171,3 +172,29 @@ $$;
 COMMENT ON FUNCTION pg_wallet.api_tribble_admin_merchant_reject(text, jsonb) IS
 	'Tribble POST /admin/merchants/:merchantId/reject {reason, message} (admins only: 403): '
 	'merchant_reject; 400 naming a bad field, 404 unknown, 409 already decided.';
+
+CREATE OR REPLACE FUNCTION pg_wallet.api_tribble_merchant_analytics(token text, args jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	me pg_wallet.auth_principal := pg_wallet._tribble_me(token);
+	q jsonb := coalesce(args -> 'query', '{}');
+	d_end date := pg_wallet._tribble_query_date(q, 'endDate', (now() AT TIME ZONE 'UTC')::date);
+	d_start date := pg_wallet._tribble_query_date(q, 'startDate', d_end - 29);
+BEGIN
+	IF q ? 'currency' AND coalesce(q ->> 'currency', '') !~ '^[A-Za-z]{3}$' THEN
+		RAISE EXCEPTION 'currency must be an ISO 4217 code'
+			USING ERRCODE = 'invalid_parameter_value', COLUMN = 'currency';
+	END IF;
+	RETURN pg_wallet.merchant_analytics(me.principal_id, args #>> '{path,id}', d_start, d_end,
+			coalesce(q ->> 'groupBy', 'daily'), q ->> 'currency')
+		|| pg_wallet._tribble_bridge(me);
+END
+$$;
+COMMENT ON FUNCTION pg_wallet.api_tribble_merchant_analytics(text, jsonb) IS
+	'Tribble GET /merchants/:merchantId/analytics?startDate&endDate&groupBy&currency '
+	'(merchant_analytics; default the last 30 UTC days, daily): 200 {merchantId, currency, '
+	'groupBy, period, summary, dailyMetrics, topCustomers}; 400 naming a bad parameter; 404 '
+	'for a merchant the caller does not act for.';

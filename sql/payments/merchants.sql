@@ -478,3 +478,142 @@ COMMENT ON FUNCTION pg_wallet.merchant_reject(uuid, text, text, text) IS
 	'Tribble POST /admin/merchants/:merchantId/reject (admins only: WL031): a PENDING '
 	'merchant''s KYC is REJECTED with a reason code and a message (1-500), audited; WL097 '
 	'when already decided. A rejected merchant is never paid (MERCHANT_INACTIVE).';
+
+-- ---------------------------------------------------------------------------------------
+-- Analytics (GET /merchants/:merchantId/analytics)
+-- ---------------------------------------------------------------------------------------
+
+-- The merchant principal a merchantId names, for a caller who acts for it or an admin:
+-- registered or made by the operator alike. WL085 otherwise.
+CREATE OR REPLACE FUNCTION pg_wallet._merchant_principal_for(principal_id uuid,
+	merchant_id text)
+RETURNS pg_wallet.principals
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	me pg_wallet.principals := pg_wallet._principal_row(principal_id);
+	m pg_wallet.principals;
+BEGIN
+	IF length(merchant_id) <= 64
+		AND merchant_id ~* '^[0-9a-f]{8}-([0-9a-f]{4}-){3}[0-9a-f]{12}$' THEN
+		SELECT x.* INTO m FROM pg_wallet.principals x
+		JOIN pg_wallet.owners o ON o.id = x.owner_id
+		WHERE x.id = merchant_id::uuid AND x.role = 'merchant' AND o.kind = 'merchant';
+	END IF;
+	IF m.id IS NULL OR NOT (me.role = 'admin' OR pg_wallet._merchant_agent(me, m.owner_id)) THEN
+		RAISE EXCEPTION 'merchant not found' USING ERRCODE = 'WL085', COLUMN = 'merchantId';
+	END IF;
+	RETURN m;
+END
+$$;
+COMMENT ON FUNCTION pg_wallet._merchant_principal_for(uuid, text) IS
+	'Internal: the merchant principal of a merchantId (registered or not) for who acts for it '
+	'and admins; WL085 for anyone else.';
+
+-- A success rate in percent, one decimal; NULL when nothing ended.
+CREATE OR REPLACE FUNCTION pg_wallet._rate_pct(part bigint, whole bigint)
+RETURNS numeric
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	RETURN CASE WHEN whole > 0 THEN round(100.0 * part / whole, 1) END;
+END
+$$;
+COMMENT ON FUNCTION pg_wallet._rate_pct(bigint, bigint) IS
+	'Internal: part / whole as a percentage with one decimal; NULL when whole is 0.';
+
+CREATE OR REPLACE FUNCTION pg_wallet.merchant_analytics(
+	principal_id uuid,
+	merchant_id text,
+	start_date date,
+	end_date date,
+	group_by text DEFAULT 'daily',
+	currency text DEFAULT NULL)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	m pg_wallet.principals := pg_wallet._merchant_principal_for(principal_id, merchant_id);
+	cur text;
+	unit text := CASE group_by WHEN 'daily' THEN 'day' WHEN 'weekly' THEN 'week'
+		WHEN 'monthly' THEN 'month' END;
+	t0 timestamptz := start_date::timestamp AT TIME ZONE 'UTC';
+	t1 timestamptz := (end_date + 1)::timestamp AT TIME ZONE 'UTC';
+	summary jsonb;
+	series jsonb;
+	top jsonb;
+BEGIN
+	IF unit IS NULL THEN
+		RAISE EXCEPTION 'groupBy must be daily, weekly or monthly'
+			USING ERRCODE = 'invalid_parameter_value', COLUMN = 'groupBy';
+	END IF;
+	IF start_date IS NULL OR end_date IS NULL OR end_date < start_date
+		OR end_date - start_date > 366 THEN
+		RAISE EXCEPTION 'the period must run from startDate to endDate, at most 367 days'
+			USING ERRCODE = 'invalid_parameter_value', COLUMN = 'startDate';
+	END IF;
+	-- one currency at a time: the one asked for, else the merchant's collections currency
+	cur := coalesce(upper(currency), (SELECT x.currency FROM pg_wallet.merchants x
+		WHERE x.id = m.id), (SELECT a.currency FROM pg_wallet.accounts a
+		WHERE a.owner_id = m.owner_id AND NOT a.is_system AND a.status <> 'CLOSED'
+		ORDER BY a.purpose = 'AVAILABLE_COLLECTIONS' DESC, a.id LIMIT 1), 'KES');
+	IF cur !~ '^[A-Z]{3}$' THEN
+		RAISE EXCEPTION 'currency must be an ISO 4217 code'
+			USING ERRCODE = 'invalid_parameter_value', COLUMN = 'currency';
+	END IF;
+	-- the period's payments, read once through payments_merchant_idx alone (its INCLUDE
+	-- columns) and summed in one pass two ways (GROUPING SETS): per bucket (the series, and
+	-- the summary from it) and per customer (the top five)
+	WITH g AS MATERIALIZED (
+		SELECT GROUPING(date_trunc(unit, p.created_at AT TIME ZONE 'UTC')) = 0 AS by_bucket,
+			date_trunc(unit, p.created_at AT TIME ZONE 'UTC') AS bucket,
+			p.customer_principal_id AS customer, count(*) AS n,
+			count(*) FILTER (WHERE p.status = 'SUCCESS') AS ok,
+			count(*) FILTER (WHERE p.status = 'FAILED') AS failed,
+			coalesce(sum(p.amount_minor) FILTER (WHERE p.status = 'SUCCESS'), 0)::bigint AS volume
+		FROM pg_wallet.payments p
+		WHERE p.merchant_owner_id = m.owner_id AND p.created_at >= t0 AND p.created_at < t1
+			AND p.currency = cur
+		GROUP BY GROUPING SETS ((date_trunc(unit, p.created_at AT TIME ZONE 'UTC')),
+			(p.customer_principal_id))),
+	s AS (
+		SELECT jsonb_build_object('totalTransactions', coalesce(sum(g.n), 0),
+			'successfulTransactions', coalesce(sum(g.ok), 0),
+			'failedTransactions', coalesce(sum(g.failed), 0),
+			'totalVolume', pg_wallet.amount_format(coalesce(sum(g.volume), 0)::bigint, cur),
+			'averageTransactionAmount', pg_wallet.amount_format(CASE WHEN sum(g.ok) > 0
+				THEN round(sum(g.volume) / sum(g.ok))::bigint ELSE 0 END, cur),
+			'successRate', pg_wallet._rate_pct(coalesce(sum(g.ok), 0)::bigint,
+				coalesce(sum(g.ok + g.failed), 0)::bigint)) AS j
+		FROM g WHERE g.by_bucket),
+	b AS (
+		SELECT coalesce(jsonb_agg(jsonb_build_object('date', to_char(g.bucket, 'YYYY-MM-DD'),
+				'transactionCount', g.n, 'totalVolume', pg_wallet.amount_format(g.volume, cur),
+				'averageAmount', pg_wallet.amount_format(CASE WHEN g.ok > 0
+					THEN round(g.volume::numeric / g.ok)::bigint ELSE 0 END, cur),
+				'successRate', pg_wallet._rate_pct(g.ok, g.ok + g.failed)) ORDER BY g.bucket),
+			'[]') AS j
+		FROM g WHERE g.by_bucket),
+	c AS (
+		SELECT coalesce(jsonb_agg(jsonb_build_object('customerId', x.customer,
+				'transactionCount', x.ok, 'totalSpent', pg_wallet.amount_format(x.volume, cur))
+				ORDER BY x.volume DESC, x.customer), '[]') AS j
+		FROM (SELECT g.customer, g.ok, g.volume FROM g WHERE NOT g.by_bucket AND g.ok > 0
+			ORDER BY g.volume DESC, g.customer LIMIT 5) x)
+	SELECT s.j, b.j, c.j INTO summary, series, top FROM s, b, c;
+	RETURN jsonb_build_object('merchantId', m.id, 'currency', cur, 'groupBy', group_by,
+		'period', jsonb_build_object('startDate', start_date, 'endDate', end_date),
+		'summary', summary, 'dailyMetrics', series, 'topCustomers', top);
+END
+$$;
+COMMENT ON FUNCTION pg_wallet.merchant_analytics(uuid, text, date, date, text, text) IS
+	'Tribble GET /merchants/:merchantId/analytics: a merchant''s payments from start_date to '
+	'end_date (whole UTC days, at most 367) in one currency (default its collections one): '
+	'summary {totalTransactions, successfulTransactions, failedTransactions, totalVolume and '
+	'averageTransactionAmount of the SUCCESS ones, successRate % of the ended ones}, '
+	'dailyMetrics per day, week or month (group_by) {date, transactionCount, totalVolume, '
+	'averageAmount, successRate}, topCustomers (5, by totalSpent). For who acts for the '
+	'merchant and admins (WL085 otherwise). Reads payments_merchant_idx only, once.';

@@ -454,8 +454,11 @@ CREATE TABLE pg_wallet.payments (
 -- GET /transactions: a customer's payments by time (newest first), and a merchant's
 CREATE INDEX payments_customer_idx ON pg_wallet.payments
 	(customer_owner_id, created_at DESC, id DESC);
+-- (its INCLUDE columns let a merchant's analytics over a period read the index only:
+-- merchants.sql, merchant_analytics)
 CREATE INDEX payments_merchant_idx ON pg_wallet.payments
-	(merchant_owner_id, created_at DESC, id DESC);
+	(merchant_owner_id, created_at DESC, id DESC)
+	INCLUDE (status, currency, amount_minor, customer_principal_id);
 -- the release or rejection of a hold for fraud review finds its payment
 CREATE INDEX payments_hold_idx ON pg_wallet.payments (hold_id) WHERE hold_id IS NOT NULL;
 COMMENT ON TABLE pg_wallet.payments IS

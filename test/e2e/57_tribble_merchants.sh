@@ -123,6 +123,22 @@ expect "a rejected merchant is not paid (403 MERCHANT_INACTIVE)" 403 \
 req GET "$T/merchants/$MID" '' "$TM_U"
 expect "the profile counts the payment" 200 '.metrics.totalTransactions == 1' \
 	'.metrics.totalVolume == 100' '.kycStatus == "APPROVED"' '.bankAccounts[0].isVerified'
+TODAY=$(sql -c "SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD')")
+req GET "$T/merchants/$MID/analytics?startDate=$TODAY&endDate=$TODAY&groupBy=daily" '' "$TM_U"
+expect "GET /merchants/:id/analytics: summary, dailyMetrics, topCustomers" 200 \
+	".merchantId == \"$MID\"" ".period.startDate == \"$TODAY\"" \
+	'.summary.totalTransactions == 1' '.summary.successfulTransactions == 1' \
+	'.summary.totalVolume == 100' '.summary.successRate == 100' \
+	".dailyMetrics == [{\"date\": \"$TODAY\", \"transactionCount\": 1, \"totalVolume\": 100,
+		\"averageAmount\": 100, \"successRate\": 100}]" \
+	".topCustomers == [{\"customerId\": \"$MC_U\", \"transactionCount\": 1,
+		\"totalSpent\": 100}]"
+req GET "$T/merchants/$MID/analytics?groupBy=hourly" '' "$TM_U"
+expect "... groupBy=hourly is 400 naming it" 400 '.details.field == "groupBy"'
+req GET "$T/merchants/$MID/analytics?startDate=2025-02-30" '' "$TM_U"
+expect "... a date that does not exist is 400 naming it" 400 '.details.field == "startDate"'
+req GET "$T/merchants/$MID/analytics" '' "$TM_O"
+expect "... another user gets 404" 404 '.errorCode == "NOT_FOUND"'
 check "the customer paid 100 and got 10 back" \
 	test "$(sql -c "SELECT (pg_wallet.get_balance('$MC_ACC')).balance")" = "910.00"
 

@@ -146,9 +146,38 @@ SELECT merr(format($$SELECT pg_wallet.payment_create(%L, %L, 10, 'KES', 'm64-pay
 SELECT pg_wallet.merchant_get(:'u', :'m1') -> 'metrics' AS metrics;
 SELECT bal('M64-C') AS customer;
 
+-- analytics over the period: a second customer, a payment that fails (kept FAILED), by day,
+-- by week; the top customers; bad parameters named; another user 404 (days are UTC days)
+CREATE FUNCTION utc_today() RETURNS date LANGUAGE sql AS $$
+	SELECT (now() AT TIME ZONE 'UTC')::date $$;
+SELECT principal_id AS c2, owner_id AS c2_owner FROM pg_wallet.register_user(
+	'merch-c2@example.com', 'Passw0rd-64', 'Cee', 'Two', '+254700006404') \gset
+SELECT count(*) FROM (SELECT pg_wallet.create_account(:c2_owner, 'KES', 'WALLET', 'M64-C2')) x;
+SELECT status FROM pg_wallet.credit('M64-C2', 500, 'SYS-SUSPENSE-KES');
+SELECT pg_wallet.payment_create(:'c2', :'m1', 250, 'KES', 'm64-pay-5') ->> 'status' AS second,
+	pg_wallet.payment_create(:'c2', :'m1', 5000, 'KES', 'm64-pay-6') ->> 'status' AS too_much;
+SELECT mm((pg_wallet.merchant_analytics(:'u', :'m1', utc_today() - 1, utc_today())
+	- 'dailyMetrics' - 'period')::text) AS analytics;
+SELECT jsonb_array_length(a -> 'dailyMetrics') AS days,
+	a #> '{dailyMetrics,0,transactionCount}' AS today_count,
+	a #> '{dailyMetrics,0,successRate}' AS today_rate
+FROM pg_wallet.merchant_analytics(:'adm', :'m1', utc_today(), utc_today(), 'weekly') a;
+SELECT pg_wallet.merchant_analytics(:'u', :'m1', utc_today() - 30, utc_today() - 1)
+	-> 'summary' AS empty_period;
+SELECT merr(format($$SELECT pg_wallet.merchant_analytics(%L, %L, utc_today(), utc_today(),
+	'hourly')$$, :'u', :'m1'));
+SELECT merr(format($$SELECT pg_wallet.merchant_analytics(%L, %L, utc_today() - 400,
+	utc_today())$$, :'u', :'m1'));
+SELECT merr(format($$SELECT pg_wallet.merchant_analytics(%L, %L, utc_today(),
+	utc_today() - 1)$$, :'u', :'m1'));
+SELECT merr(format($$SELECT pg_wallet.merchant_analytics(%L, %L, utc_today(),
+	utc_today())$$, :'v', :'m1'));
+
 -- a merchant made by the operator is paid as before (no KYC gate)
 SELECT count(*) FROM (SELECT pg_wallet.create_account(p.owner_id, 'KES',
 	'AVAILABLE_COLLECTIONS') FROM pg_wallet.principals p WHERE p.id = :'old_m') x;
 SELECT pg_wallet.payment_create(:'c', :'old_m', 5, 'KES', 'm64-pay-4') ->> 'status' AS operator_merchant;
+SELECT pg_wallet.merchant_analytics(:'old_m', :'old_m', utc_today(), utc_today())
+	#> '{summary,totalVolume}' AS its_own_analytics;
 
 SELECT ledger_ok();
