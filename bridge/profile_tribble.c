@@ -74,6 +74,8 @@ static const Route tribble_routes[] = {
 	AUTH_BEARER, RATE_TIERED, 0, 0, 0},
 	{LWSHUMETH_GET, "/merchants/:id/analytics", "api_tribble_merchant_analytics", 200,
 	AUTH_BEARER, RATE_TIERED, 0, 0, 0},
+	{LWSHUMETH_GET, "/merchants/:id/dashboard", "api_tribble_merchant_dashboard", 200,
+	AUTH_BEARER, RATE_TIERED, 0, 0, 0},
 	{LWSHUMETH_GET, "/admin/merchants/pending-kyc", "api_tribble_admin_merchants_pending", 200,
 	AUTH_BEARER, RATE_TIERED, 0, 0, 0},
 	{LWSHUMETH_POST, "/admin/merchants/:id/approve", "api_tribble_admin_merchant_approve", 200,

@@ -4,6 +4,7 @@
 --   GET  /merchants/:merchantId                pg_wallet.api_tribble_merchant
 --   POST /merchants/:merchantId/settlement     pg_wallet.api_tribble_merchant_settlement
 --   GET  /merchants/:merchantId/analytics      pg_wallet.api_tribble_merchant_analytics
+--   GET  /merchants/:merchantId/dashboard      pg_wallet.api_tribble_merchant_dashboard
 --   GET  /admin/merchants/pending-kyc          pg_wallet.api_tribble_admin_merchants_pending
 --   POST /admin/merchants/:merchantId/approve  pg_wallet.api_tribble_admin_merchant_approve
 --   POST /admin/merchants/:merchantId/reject   pg_wallet.api_tribble_admin_merchant_reject
@@ -198,3 +199,23 @@ COMMENT ON FUNCTION pg_wallet.api_tribble_merchant_analytics(text, jsonb) IS
 	'(merchant_analytics; default the last 30 UTC days, daily): 200 {merchantId, currency, '
 	'groupBy, period, summary, dailyMetrics, topCustomers}; 400 naming a bad parameter; 404 '
 	'for a merchant the caller does not act for.';
+
+CREATE OR REPLACE FUNCTION pg_wallet.api_tribble_merchant_dashboard(token text, args jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	me pg_wallet.auth_principal := pg_wallet._tribble_me(token);
+	q jsonb := coalesce(args -> 'query', '{}');
+BEGIN
+	RETURN pg_wallet.merchant_dashboard(me.principal_id, args #>> '{path,id}',
+			pg_wallet._tribble_query_date(q, 'startDate', NULL),
+			pg_wallet._tribble_query_date(q, 'endDate', NULL))
+		|| pg_wallet._tribble_bridge(me);
+END
+$$;
+COMMENT ON FUNCTION pg_wallet.api_tribble_merchant_dashboard(text, jsonb) IS
+	'Tribble GET /merchants/:merchantId/dashboard[?startDate&endDate] (merchant_dashboard; '
+	'default the month so far): 200 {merchantId, currency, period, metrics, settlements, '
+	'topProducts}; 400 naming a bad date; 404 for a merchant the caller does not act for.';

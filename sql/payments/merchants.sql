@@ -617,3 +617,113 @@ COMMENT ON FUNCTION pg_wallet.merchant_analytics(uuid, text, date, date, text, t
 	'dailyMetrics per day, week or month (group_by) {date, transactionCount, totalVolume, '
 	'averageAmount, successRate}, topCustomers (5, by totalSpent). For who acts for the '
 	'merchant and admins (WL085 otherwise). Reads payments_merchant_idx only, once.';
+
+-- ---------------------------------------------------------------------------------------
+-- Dashboard (GET /merchants/:merchantId/dashboard)
+-- ---------------------------------------------------------------------------------------
+
+-- What a settlement run would pay the merchant now (settlement runs are not built yet: none
+-- has paid anything): its collections account's available balance, less its payments of the
+-- last hold_days days (not yet past the hold), less the settlement fee; nothing below the
+-- minimum.
+CREATE OR REPLACE FUNCTION pg_wallet._merchant_settlement_outlook(m pg_wallet.merchants)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	today date := (now() AT TIME ZONE 'UTC')::date;
+	available bigint;
+	held bigint;
+	eligible bigint;
+	payable bigint;
+BEGIN
+	-- get_balance: a DEFERRED account's row alone misses its unfolded credits
+	SELECT coalesce(sum(round((pg_wallet.get_balance(a.account_number)).available_balance
+		* (10::numeric ^ a.exponent))), 0)::bigint INTO available
+	FROM pg_wallet.accounts a
+	WHERE a.owner_id = m.owner_id AND a.currency = m.currency
+		AND a.purpose = 'AVAILABLE_COLLECTIONS' AND NOT a.is_system;
+	SELECT coalesce(sum(p.amount_minor), 0)::bigint INTO held
+	FROM pg_wallet.payments p
+	WHERE p.merchant_owner_id = m.owner_id AND p.currency = m.currency
+		AND p.status = 'SUCCESS'
+		AND p.created_at > now() - make_interval(days => m.settlement_hold_days);
+	eligible := greatest(available - held, 0);
+	payable := eligible - (eligible * m.settlement_fee_bp + 5000) / 10000;
+	IF eligible < m.settlement_minimum_minor THEN
+		payable := 0;
+	END IF;
+	RETURN jsonb_build_object('totalSettled', pg_wallet.amount_format(0, m.currency),
+		'nextSettlementDate', CASE m.settlement_frequency WHEN 'daily' THEN today + 1
+			ELSE today + (8 - extract(isodow FROM today)::integer) END,
+		'nextSettlementAmount', pg_wallet.amount_format(payable, m.currency),
+		'pendingAmount', pg_wallet.amount_format(greatest(available, 0), m.currency));
+END
+$$;
+COMMENT ON FUNCTION pg_wallet._merchant_settlement_outlook(pg_wallet.merchants) IS
+	'Internal: a merchant''s settlements block: totalSettled (0 until settlement runs exist), '
+	'nextSettlementDate (tomorrow, or next Monday for weekly), nextSettlementAmount (the '
+	'available collections less the hold period''s payments and the fee; 0 below the '
+	'minimum), pendingAmount (the available collections).';
+
+CREATE OR REPLACE FUNCTION pg_wallet.merchant_dashboard(principal_id uuid, merchant_id text,
+	start_date date DEFAULT NULL, end_date date DEFAULT NULL)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	mp pg_wallet.principals := pg_wallet._merchant_principal_for(principal_id, merchant_id);
+	m pg_wallet.merchants;
+	d1 date := coalesce(end_date, (now() AT TIME ZONE 'UTC')::date);
+	d0 date := coalesce(start_date, date_trunc('month', d1)::date);
+	a jsonb;
+	cur text;
+	refunds bigint;
+	refunded bigint;
+	products jsonb;
+BEGIN
+	-- a merchant made by the operator has no row: no settlement settings, no settlements block
+	SELECT * INTO m FROM pg_wallet.merchants x WHERE x.id = mp.id;
+	a := pg_wallet.merchant_analytics(principal_id, merchant_id, d0, d1, 'monthly', m.currency);
+	cur := a ->> 'currency';
+	SELECT count(*), coalesce(sum(r.amount_minor), 0)::bigint INTO refunds, refunded
+	FROM pg_wallet.payments p JOIN pg_wallet.refunds r ON r.payment_id = p.id
+	WHERE p.merchant_owner_id = mp.owner_id AND p.currency = cur
+		AND r.status = 'COMPLETED'
+		AND r.created_at >= d0::timestamp AT TIME ZONE 'UTC'
+		AND r.created_at < (d1 + 1)::timestamp AT TIME ZONE 'UTC';
+	-- a product is what the payment's metadata names (productName or product), else its
+	-- description
+	SELECT coalesce(jsonb_agg(jsonb_build_object('name', x.name, 'transactionCount', x.n,
+			'totalAmount', pg_wallet.amount_format(x.total, cur))
+			ORDER BY x.total DESC, x.name), '[]')
+	INTO products
+	FROM (SELECT left(coalesce(p.metadata ->> 'productName', p.metadata ->> 'product',
+				p.description, 'Unspecified'), 100) AS name,
+			count(*) AS n, sum(p.amount_minor)::bigint AS total
+		FROM pg_wallet.payments p
+		WHERE p.merchant_owner_id = mp.owner_id AND p.currency = cur
+			AND p.status = 'SUCCESS'
+			AND p.created_at >= d0::timestamp AT TIME ZONE 'UTC'
+			AND p.created_at < (d1 + 1)::timestamp AT TIME ZONE 'UTC'
+		GROUP BY 1 ORDER BY 3 DESC, 1 LIMIT 5) x;
+	RETURN jsonb_build_object('merchantId', mp.id, 'currency', cur,
+		'period', jsonb_build_object('startDate', d0, 'endDate', d1),
+		'metrics', ((a -> 'summary') - 'successRate') || jsonb_build_object('chargebackCount', 0,
+			'chargebackRate', 0, 'disputeCount', 0, 'refundCount', refunds,
+			'refundAmount', pg_wallet.amount_format(refunded, cur)),
+		'settlements', CASE WHEN m.id IS NOT NULL
+			THEN pg_wallet._merchant_settlement_outlook(m) END,
+		'topProducts', products);
+END
+$$;
+COMMENT ON FUNCTION pg_wallet.merchant_dashboard(uuid, text, date, date) IS
+	'Tribble GET /merchants/:merchantId/dashboard: a merchant''s month so far (or '
+	'start_date to end_date, UTC days, at most 367): metrics (merchant_analytics'' summary, '
+	'refundCount and refundAmount of its COMPLETED refunds, chargebacks and disputes 0 until '
+	'they exist), settlements (_merchant_settlement_outlook: nothing settled yet, what the next '
+	'run would pay), topProducts (5, by amount: metadata productName or product, else the '
+	'description); settlements is null for a merchant made by the operator (no settings). For '
+	'who acts for it and admins (WL085 otherwise).';

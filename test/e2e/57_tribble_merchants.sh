@@ -133,6 +133,15 @@ expect "GET /merchants/:id/analytics: summary, dailyMetrics, topCustomers" 200 \
 		\"averageAmount\": 100, \"successRate\": 100}]" \
 	".topCustomers == [{\"customerId\": \"$MC_U\", \"transactionCount\": 1,
 		\"totalSpent\": 100}]"
+req GET "$T/merchants/$MID/dashboard" '' "$TM_U"
+expect "GET /merchants/:id/dashboard: the month's metrics, settlements, top products" 200 \
+	".merchantId == \"$MID\"" '.metrics.totalTransactions == 1' '.metrics.totalVolume == 100' \
+	'.metrics.refundCount == 1' '.metrics.refundAmount == 10' '.metrics.chargebackCount == 0' \
+	'.settlements.totalSettled == 0' '.settlements.pendingAmount == 90' \
+	'(.settlements.nextSettlementDate | test("^[0-9]{4}-[0-9]{2}-[0-9]{2}$"))' \
+	'.topProducts | length == 1'
+req GET "$T/merchants/$MID/dashboard" '' "$TM_O"
+expect "... another user gets 404" 404 '.errorCode == "NOT_FOUND"'
 req GET "$T/merchants/$MID/analytics?groupBy=hourly" '' "$TM_U"
 expect "... groupBy=hourly is 400 naming it" 400 '.details.field == "groupBy"'
 req GET "$T/merchants/$MID/analytics?startDate=2025-02-30" '' "$TM_U"

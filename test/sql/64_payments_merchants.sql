@@ -173,6 +173,18 @@ SELECT merr(format($$SELECT pg_wallet.merchant_analytics(%L, %L, utc_today(),
 SELECT merr(format($$SELECT pg_wallet.merchant_analytics(%L, %L, utc_today(),
 	utc_today())$$, :'v', :'m1'));
 
+-- the dashboard: the month so far (metrics, the refund, what the next settlement would pay
+-- after the hold period, the top products), for its user and admins; another user 404
+SELECT mm((pg_wallet.merchant_dashboard(:'u', :'m1') - 'period'
+	#- '{settlements,nextSettlementDate}')::text) AS dashboard;
+SELECT pg_wallet.merchant_settlement_set(:'u', :'m1', 'daily', 0, hold_days => 0)
+	-> 'settlementSettings' AS no_hold;
+SELECT (pg_wallet.merchant_dashboard(:'adm', :'m1') -> 'settlements') - 'nextSettlementDate'
+	AS settlements_without_hold;
+SELECT merr(format($$SELECT pg_wallet.merchant_dashboard(%L, %L)$$, :'v', :'m1'));
+SELECT x -> 'settlements' AS operator_settlements, x #> '{metrics,totalVolume}' AS volume
+FROM pg_wallet.merchant_dashboard(:'old_m', :'old_m') x;
+
 -- a merchant made by the operator is paid as before (no KYC gate)
 SELECT count(*) FROM (SELECT pg_wallet.create_account(p.owner_id, 'KES',
 	'AVAILABLE_COLLECTIONS') FROM pg_wallet.principals p WHERE p.id = :'old_m') x;
