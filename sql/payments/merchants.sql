@@ -4,8 +4,8 @@
 -- admins see and review every merchant. Anyone else gets the "merchant not found" of an
 -- unknown merchantId (WL085), never a hint that it exists.
 --
--- Must never: pay a merchant whose KYC is not APPROVED (payments.sql's _payment_merchant asks
--- _merchant_payable); show a bank account number unmasked; let a merchant set its own
+-- Must never: pay a merchant whose KYC is not APPROVED (payments.sql's _payment_merchant reads
+-- it with the merchant, _merchant_principal); show a bank account number unmasked; let a merchant set its own
 -- settlement fee.
 
 -- How risky a new merchant looks before any review: high for the industries card schemes
@@ -59,28 +59,61 @@ COMMENT ON FUNCTION pg_wallet._merchant_agent(pg_wallet.principals, bigint) IS
 	'Internal: whether the principal acts for the merchant of that owner (one of its '
 	'principals, or the user who registered it).';
 
--- Whether a merchant principal may be paid: no merchants row (made by the operator), or its
--- KYC APPROVED. WL086 otherwise.
-CREATE OR REPLACE FUNCTION pg_wallet._merchant_payable(merchant_principal_id uuid)
-RETURNS void
+-- The merchant principal a merchantId names (role merchant, owner of kind merchant) and, for
+-- a registered merchant, its KYC status (NULL for one made by the operator): the one look-up
+-- of a merchantId, for payments (_payment_merchant) and for who acts for it
+-- (_merchant_principal_for). NULL fields when it names none.
+CREATE OR REPLACE FUNCTION pg_wallet._merchant_principal(merchant_id text,
+	OUT p pg_wallet.principals, OUT kyc_status text)
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-	st text;
+	found_row record;
 BEGIN
-	SELECT m.kyc_status INTO st FROM pg_wallet.merchants m WHERE m.id = merchant_principal_id;
-	IF st IS DISTINCT FROM 'APPROVED' AND st IS NOT NULL THEN
-		RAISE EXCEPTION 'merchant % is not active: its KYC review is %', merchant_principal_id,
-			lower(st) USING ERRCODE = 'WL086', COLUMN = 'merchantId';
+	IF length(merchant_id) <= 64
+		AND merchant_id ~* '^[0-9a-f]{8}-([0-9a-f]{4}-){3}[0-9a-f]{12}$' THEN
+		-- one query (a record target: PL/pgSQL takes a row only as the whole INTO list)
+		SELECT x AS principal, m.kyc_status AS kyc INTO found_row FROM pg_wallet.principals x
+		JOIN pg_wallet.owners o ON o.id = x.owner_id
+		LEFT JOIN pg_wallet.merchants m ON m.id = x.id
+		WHERE x.id = merchant_id::uuid AND x.role = 'merchant' AND o.kind = 'merchant';
+		IF FOUND THEN
+			p := found_row.principal;
+			kyc_status := found_row.kyc;
+		END IF;
 	END IF;
 END
 $$;
-COMMENT ON FUNCTION pg_wallet._merchant_payable(uuid) IS
-	'Internal: WL086 MERCHANT_INACTIVE for a registered merchant whose KYC is not APPROVED.';
+COMMENT ON FUNCTION pg_wallet._merchant_principal(text) IS
+	'Internal: the merchant principal of a merchantId and a registered merchant''s KYC status '
+	'(NULL for one made by the operator); NULL fields when there is none.';
 
--- A merchant the caller may see: one it acts for, or any for an admin; WL085 otherwise (an
--- unknown merchantId and another's alike). Locked when asked.
+-- The merchant principal a merchantId names, for a caller who acts for it or an admin:
+-- registered or made by the operator alike. WL085 otherwise.
+CREATE OR REPLACE FUNCTION pg_wallet._merchant_principal_for(principal_id uuid,
+	merchant_id text)
+RETURNS pg_wallet.principals
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	me pg_wallet.principals := pg_wallet._principal_row(principal_id);
+	m pg_wallet.principals := (pg_wallet._merchant_principal(merchant_id)).p;
+BEGIN
+	IF m.id IS NULL OR NOT (me.role = 'admin' OR pg_wallet._merchant_agent(me, m.owner_id)) THEN
+		RAISE EXCEPTION 'merchant not found' USING ERRCODE = 'WL085', COLUMN = 'merchantId';
+	END IF;
+	RETURN m;
+END
+$$;
+COMMENT ON FUNCTION pg_wallet._merchant_principal_for(uuid, text) IS
+	'Internal: the merchant principal of a merchantId (registered or not) for who acts for it '
+	'and admins; WL085 for anyone else.';
+
+-- A registered merchant the caller may see: one it acts for, or any for an admin; WL085
+-- otherwise (an unknown merchantId, another's and one made by the operator alike). Locked when
+-- asked.
 CREATE OR REPLACE FUNCTION pg_wallet._merchant_for(principal_id uuid, merchant_id text,
 	p_lock boolean DEFAULT false)
 RETURNS pg_wallet.merchants
@@ -88,25 +121,23 @@ LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-	me pg_wallet.principals := pg_wallet._principal_row(principal_id);
+	mp pg_wallet.principals := pg_wallet._merchant_principal_for(principal_id, merchant_id);
 	m pg_wallet.merchants;
 BEGIN
-	IF length(merchant_id) <= 64
-		AND merchant_id ~* '^[0-9a-f]{8}-([0-9a-f]{4}-){3}[0-9a-f]{12}$' THEN
-		SELECT * INTO m FROM pg_wallet.merchants x WHERE x.id = merchant_id::uuid;
-	END IF;
-	IF m.id IS NULL OR NOT (me.role = 'admin' OR pg_wallet._merchant_agent(me, m.owner_id)) THEN
-		RAISE EXCEPTION 'merchant not found' USING ERRCODE = 'WL085', COLUMN = 'merchantId';
-	END IF;
 	IF p_lock THEN
-		SELECT * INTO STRICT m FROM pg_wallet.merchants x WHERE x.id = m.id FOR UPDATE;
+		SELECT * INTO m FROM pg_wallet.merchants x WHERE x.id = mp.id FOR UPDATE;
+	ELSE
+		SELECT * INTO m FROM pg_wallet.merchants x WHERE x.id = mp.id;
+	END IF;
+	IF m.id IS NULL THEN
+		RAISE EXCEPTION 'merchant not found' USING ERRCODE = 'WL085', COLUMN = 'merchantId';
 	END IF;
 	RETURN m;
 END
 $$;
 COMMENT ON FUNCTION pg_wallet._merchant_for(uuid, text, boolean) IS
 	'Internal: a registered merchant the principal acts for (or any, for an admin), locked '
-	'when asked; WL085 for an unknown one and another''s alike.';
+	'when asked; WL085 for an unknown one, another''s and one made by the operator alike.';
 
 -- merchant_register's checks that need no row (22023 / 22001 naming the request's field).
 CREATE OR REPLACE FUNCTION pg_wallet._merchant_check_args(business_name text,
@@ -483,34 +514,6 @@ COMMENT ON FUNCTION pg_wallet.merchant_reject(uuid, text, text, text) IS
 -- Analytics (GET /merchants/:merchantId/analytics)
 -- ---------------------------------------------------------------------------------------
 
--- The merchant principal a merchantId names, for a caller who acts for it or an admin:
--- registered or made by the operator alike. WL085 otherwise.
-CREATE OR REPLACE FUNCTION pg_wallet._merchant_principal_for(principal_id uuid,
-	merchant_id text)
-RETURNS pg_wallet.principals
-LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-	me pg_wallet.principals := pg_wallet._principal_row(principal_id);
-	m pg_wallet.principals;
-BEGIN
-	IF length(merchant_id) <= 64
-		AND merchant_id ~* '^[0-9a-f]{8}-([0-9a-f]{4}-){3}[0-9a-f]{12}$' THEN
-		SELECT x.* INTO m FROM pg_wallet.principals x
-		JOIN pg_wallet.owners o ON o.id = x.owner_id
-		WHERE x.id = merchant_id::uuid AND x.role = 'merchant' AND o.kind = 'merchant';
-	END IF;
-	IF m.id IS NULL OR NOT (me.role = 'admin' OR pg_wallet._merchant_agent(me, m.owner_id)) THEN
-		RAISE EXCEPTION 'merchant not found' USING ERRCODE = 'WL085', COLUMN = 'merchantId';
-	END IF;
-	RETURN m;
-END
-$$;
-COMMENT ON FUNCTION pg_wallet._merchant_principal_for(uuid, text) IS
-	'Internal: the merchant principal of a merchantId (registered or not) for who acts for it '
-	'and admins; WL085 for anyone else.';
-
 -- A success rate in percent, one decimal; NULL when nothing ended.
 CREATE OR REPLACE FUNCTION pg_wallet._rate_pct(part bigint, whole bigint)
 RETURNS numeric
@@ -524,19 +527,14 @@ $$;
 COMMENT ON FUNCTION pg_wallet._rate_pct(bigint, bigint) IS
 	'Internal: part / whole as a percentage with one decimal; NULL when whole is 0.';
 
-CREATE OR REPLACE FUNCTION pg_wallet.merchant_analytics(
-	principal_id uuid,
-	merchant_id text,
-	start_date date,
-	end_date date,
-	group_by text DEFAULT 'daily',
-	currency text DEFAULT NULL)
+-- merchant_analytics for a merchant principal the caller was checked to act for.
+CREATE OR REPLACE FUNCTION pg_wallet._merchant_analytics(m pg_wallet.principals,
+	start_date date, end_date date, group_by text, currency text)
 RETURNS jsonb
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-	m pg_wallet.principals := pg_wallet._merchant_principal_for(principal_id, merchant_id);
 	cur text;
 	unit text := CASE group_by WHEN 'daily' THEN 'day' WHEN 'weekly' THEN 'week'
 		WHEN 'monthly' THEN 'month' END;
@@ -607,6 +605,27 @@ BEGIN
 	RETURN jsonb_build_object('merchantId', m.id, 'currency', cur, 'groupBy', group_by,
 		'period', jsonb_build_object('startDate', start_date, 'endDate', end_date),
 		'summary', summary, 'dailyMetrics', series, 'topCustomers', top);
+END
+$$;
+COMMENT ON FUNCTION pg_wallet._merchant_analytics(pg_wallet.principals, date, date, text,
+	text) IS
+	'Internal: merchant_analytics of a merchant principal, no caller check.';
+
+CREATE OR REPLACE FUNCTION pg_wallet.merchant_analytics(
+	principal_id uuid,
+	merchant_id text,
+	start_date date,
+	end_date date,
+	group_by text DEFAULT 'daily',
+	currency text DEFAULT NULL)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	RETURN pg_wallet._merchant_analytics(
+		pg_wallet._merchant_principal_for(principal_id, merchant_id), start_date, end_date,
+		group_by, currency);
 END
 $$;
 COMMENT ON FUNCTION pg_wallet.merchant_analytics(uuid, text, date, date, text, text) IS
@@ -686,7 +705,7 @@ DECLARE
 BEGIN
 	-- a merchant made by the operator has no row: no settlement settings, no settlements block
 	SELECT * INTO m FROM pg_wallet.merchants x WHERE x.id = mp.id;
-	a := pg_wallet.merchant_analytics(principal_id, merchant_id, d0, d1, 'monthly', m.currency);
+	a := pg_wallet._merchant_analytics(mp, d0, d1, 'monthly', m.currency);
 	cur := a ->> 'currency';
 	SELECT count(*), coalesce(sum(r.amount_minor), 0)::bigint INTO refunds, refunded
 	FROM pg_wallet.payments p JOIN pg_wallet.refunds r ON r.payment_id = p.id

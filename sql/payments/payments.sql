@@ -26,21 +26,16 @@
 -- ledger messages or fraud factors to the other.
 
 -- A merchantId: the id of a principal of role merchant whose owner is of kind merchant, or
--- WL085; WL086 when that principal is not ACTIVE.
+-- WL085; WL086 when that principal is not ACTIVE or, registered, its KYC is not APPROVED.
 CREATE OR REPLACE FUNCTION pg_wallet._payment_merchant(merchant_id text)
 RETURNS pg_wallet.principals
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-	p pg_wallet.principals;
+	r record := pg_wallet._merchant_principal(merchant_id);	-- merchants.sql
+	p pg_wallet.principals := r.p;
 BEGIN
-	IF length(merchant_id) <= 64
-		AND merchant_id ~* '^[0-9a-f]{8}-([0-9a-f]{4}-){3}[0-9a-f]{12}$' THEN
-		SELECT x.* INTO p FROM pg_wallet.principals x
-		JOIN pg_wallet.owners o ON o.id = x.owner_id
-		WHERE x.id = merchant_id::uuid AND x.role = 'merchant' AND o.kind = 'merchant';
-	END IF;
 	IF p.id IS NULL THEN
 		RAISE EXCEPTION 'merchant not found' USING ERRCODE = 'WL085', COLUMN = 'merchantId';
 	END IF;
@@ -48,8 +43,11 @@ BEGIN
 		RAISE EXCEPTION 'merchant % is not active', p.id
 			USING ERRCODE = 'WL086', COLUMN = 'merchantId';
 	END IF;
-	-- a registered merchant is paid once an admin approved its KYC (merchants.sql)
-	PERFORM pg_wallet._merchant_payable(p.id);
+	-- a registered merchant is paid once an admin approved its KYC
+	IF r.kyc_status IS DISTINCT FROM 'APPROVED' AND r.kyc_status IS NOT NULL THEN
+		RAISE EXCEPTION 'merchant % is not active: its KYC review is %', p.id,
+			lower(r.kyc_status) USING ERRCODE = 'WL086', COLUMN = 'merchantId';
+	END IF;
 	RETURN p;
 END
 $$;
