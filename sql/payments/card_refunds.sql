@@ -61,13 +61,12 @@ COMMENT ON FUNCTION pg_wallet._adapter_card_refund_request(pg_wallet.partners,
 	'refundId), payment_reference, charge_reference (the partner''s charge id), amount, '
 	'currency, card {token, last4, brand}, reason, callback_url. Never the card number.';
 
--- payment_refund's card branch: the payment's row is locked and every common check passed
--- (the caller's right, idempotency, the status, the amount against what remains). Holds the
--- amount on the merchant's account, records the PENDING refund and queues the request.
+-- payment_refund's card branch, once the PENDING refund is recorded (the payment locked, every
+-- common check passed): the amount held on the merchant's account, the card side, the request
+-- to the partner that charged the card.
 CREATE OR REPLACE FUNCTION pg_wallet._card_refund_start(p pg_wallet.payments,
-	me pg_wallet.principals, amount_minor bigint, reason text, description text,
-	idempotency_key text, hash bytea, refund_id bigint, refund_ref text)
-RETURNS pg_wallet.refunds
+	r pg_wallet.refunds)
+RETURNS void
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -75,7 +74,6 @@ DECLARE
 	cp pg_wallet.card_payments;
 	ptn pg_wallet.partners;
 	h pg_wallet.hold_info;
-	r pg_wallet.refunds;
 	req jsonb;
 BEGIN
 	SELECT * INTO STRICT cp FROM pg_wallet.card_payments x WHERE x.payment_id = p.id;
@@ -87,31 +85,22 @@ BEGIN
 	END IF;
 	h := pg_wallet.place_hold(
 		(SELECT a.account_number FROM pg_wallet.accounts a WHERE a.id = p.merchant_account_id),
-		pg_wallet.amount_format(amount_minor, p.currency),
+		pg_wallet.amount_format(r.amount_minor, p.currency),
 		pg_wallet._settlement_account(cp.partner_id, p.currency),
-		'card-refund-hold:' || refund_ref, now() + pg_wallet._card_refund_ttl(),
-		left('Refund ' || refund_ref || ' of ' || p.transaction_ref || ' to the card', 500));
-	INSERT INTO pg_wallet.refunds (id, refund_ref, payment_id, amount_minor, currency, status,
-		reason, description, requested_by, idempotency_key, request_hash, journal_id,
-		completed_at)
-	OVERRIDING SYSTEM VALUE
-	VALUES (refund_id, refund_ref, p.id, amount_minor, p.currency, 'PENDING', reason,
-		description, me.id, idempotency_key, hash, NULL, NULL)
-	RETURNING * INTO r;
+		'card-refund-hold:' || r.refund_ref, now() + pg_wallet._card_refund_ttl(),
+		left('Refund ' || r.refund_ref || ' of ' || p.transaction_ref || ' to the card', 500));
 	INSERT INTO pg_wallet.card_refunds (refund_id, payment_id, partner_id, hold_id, expires_at)
 	VALUES (r.id, p.id, cp.partner_id, h.hold_id, now() + pg_wallet._card_refund_ttl());
 	req := pg_wallet._adapter_card_refund_request(ptn, p, cp, r);
-	PERFORM pg_wallet._outbox_enqueue(ptn.id, 'card_refund', refund_ref, req ->> 'url',
+	PERFORM pg_wallet._outbox_enqueue(ptn.id, 'card_refund', r.refund_ref, req ->> 'url',
 		req -> 'body');
-	RETURN r;
 END
 $$;
-COMMENT ON FUNCTION pg_wallet._card_refund_start(pg_wallet.payments, pg_wallet.principals,
-	bigint, text, text, text, bytea, bigint, text) IS
-	'Internal: start a card payment''s refund (the payment locked, the checks done): a hold of '
-	'the amount on the merchant''s account (WL001 when it cannot be held), the PENDING refund '
-	'and its card side, the request to the partner that charged the card (WL096 when that '
-	'partner is not active).';
+COMMENT ON FUNCTION pg_wallet._card_refund_start(pg_wallet.payments, pg_wallet.refunds) IS
+	'Internal: start a recorded PENDING card refund (the payment locked, the checks done): a '
+	'hold of the amount on the merchant''s account (WL001 when it cannot be held), the card '
+	'side, the request to the partner that charged the card (WL096 when that partner is not '
+	'active).';
 
 -- A card refund the partner was sent, its payment and its card side, locked in the order
 -- payment_refund takes them (the payment's row first), or WL063 for the partner.

@@ -518,7 +518,6 @@ COMMENT ON FUNCTION pg_wallet.payments_list(uuid, text, timestamptz, timestamptz
 	'currency, customerId, merchantId, status, createdAt}], pagination {total, limit, offset, '
 	'hasMore}}.';
 
--- A refund as POST /transactions/:id/refund answers it.
 -- What a payment's completed refunds returned (its refunded_minor also counts the card refunds
 -- still PENDING: they are reserved against the payment until they end).
 CREATE OR REPLACE FUNCTION pg_wallet._payment_refunded(p pg_wallet.payments)
@@ -605,40 +604,29 @@ COMMENT ON FUNCTION pg_wallet._refund_check_args(numeric, text, text, text) IS
 	'1-100), naming the field.';
 
 -- payment_refund's wallet branch (the payment locked, the checks done): one REFUND journal
--- from the merchant's account back to the customer's wallet, and the COMPLETED refund.
-CREATE OR REPLACE FUNCTION pg_wallet._wallet_refund_post(p pg_wallet.payments,
-	me pg_wallet.principals, amount_minor bigint, reason text, description text,
-	idempotency_key text, hash bytea, refund_id bigint, refund_ref text)
-RETURNS pg_wallet.refunds
+-- from the merchant's account back to the customer's wallet; its id.
+CREATE OR REPLACE FUNCTION pg_wallet._wallet_refund_journal(p pg_wallet.payments,
+	amount_minor bigint, refund_ref text)
+RETURNS bigint
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	amount numeric := pg_wallet.amount_format(amount_minor, p.currency);
-	res pg_wallet.journal_result;
-	r pg_wallet.refunds;
 BEGIN
-	res := pg_wallet.post_journal('REFUND', jsonb_build_array(
+	RETURN (pg_wallet.post_journal('REFUND', jsonb_build_array(
 			jsonb_build_object('account', (SELECT a.account_number FROM pg_wallet.accounts a
 				WHERE a.id = p.merchant_account_id), 'side', 'DR', 'amount', amount),
 			jsonb_build_object('account', (SELECT a.account_number FROM pg_wallet.accounts a
 				WHERE a.id = p.account_id), 'side', 'CR', 'amount', amount)),
 		'refund:' || refund_ref, left('Refund ' || refund_ref || ' of ' || p.transaction_ref, 500),
-		jsonb_build_object('payment', p.transaction_ref, 'refund', refund_ref));
-	INSERT INTO pg_wallet.refunds (id, refund_ref, payment_id, amount_minor, currency, reason,
-		description, requested_by, idempotency_key, request_hash, journal_id)
-	OVERRIDING SYSTEM VALUE
-	VALUES (refund_id, refund_ref, p.id, amount_minor, p.currency, reason, description, me.id,
-		idempotency_key, hash, res.journal_id)
-	RETURNING * INTO r;
-	RETURN r;
+		jsonb_build_object('payment', p.transaction_ref, 'refund', refund_ref))).journal_id;
 END
 $$;
-COMMENT ON FUNCTION pg_wallet._wallet_refund_post(pg_wallet.payments, pg_wallet.principals,
-	bigint, text, text, text, bytea, bigint, text) IS
-	'Internal: refund a wallet payment (the payment locked, the checks done): one REFUND '
-	'journal merchant -> the customer''s wallet (WL001 when the merchant''s account cannot pay '
-	'it), the COMPLETED refund.';
+COMMENT ON FUNCTION pg_wallet._wallet_refund_journal(pg_wallet.payments, bigint, text) IS
+	'Internal: post a wallet payment''s refund (the payment locked, the checks done): one '
+	'REFUND journal merchant -> the customer''s wallet (WL001 when the merchant''s account '
+	'cannot pay it); its id.';
 
 CREATE OR REPLACE FUNCTION pg_wallet.payment_refund(
 	transaction_id text,
@@ -661,6 +649,7 @@ DECLARE
 	remaining bigint;
 	new_id bigint;
 	ref text;
+	jid bigint;		-- a wallet refund's REFUND journal
 BEGIN
 	PERFORM pg_wallet._refund_check_args(amount, reason, description, idempotency_key);
 	me := pg_wallet._principal_row(principal_id);
@@ -698,13 +687,21 @@ BEGIN
 	new_id := nextval(pg_get_serial_sequence('pg_wallet.refunds', 'id'));
 	ref := format('RFD-%s-%s', to_char(now() AT TIME ZONE 'UTC', 'YYYYMMDD'),
 		lpad(new_id::text, 6, '0'));
+	-- a wallet payment's refund posts at once; a card payment's goes back to the card through
+	-- its partner, PENDING until the partner confirms (card_refunds.sql)
+	IF p.payment_method <> 'card' THEN
+		jid := pg_wallet._wallet_refund_journal(p, v_amount, ref);
+	END IF;
+	INSERT INTO pg_wallet.refunds (id, refund_ref, payment_id, amount_minor, currency, status,
+		reason, description, requested_by, idempotency_key, request_hash, journal_id,
+		completed_at)
+	OVERRIDING SYSTEM VALUE
+	VALUES (new_id, ref, p.id, v_amount, p.currency,
+		CASE WHEN jid IS NULL THEN 'PENDING' ELSE 'COMPLETED' END, reason, description, me.id,
+		idempotency_key, hash, jid, CASE WHEN jid IS NOT NULL THEN now() END)
+	RETURNING * INTO r;
 	IF p.payment_method = 'card' THEN
-		-- back to the card through its partner: PENDING until the partner confirms
-		r := pg_wallet._card_refund_start(p, me, v_amount, reason, description,
-			idempotency_key, hash, new_id, ref);
-	ELSE
-		r := pg_wallet._wallet_refund_post(p, me, v_amount, reason, description,
-			idempotency_key, hash, new_id, ref);
+		PERFORM pg_wallet._card_refund_start(p, r);
 	END IF;
 	UPDATE pg_wallet.payments x SET refunded_minor = x.refunded_minor + v_amount
 	WHERE x.id = p.id
