@@ -117,6 +117,27 @@ $$;
 COMMENT ON FUNCTION pg_wallet._callback_amount_check(text, bigint, text, text) IS
 	'Internal: WL072 when a callback reports another amount than the request''s.';
 
+-- The money a generic callback body reports ("currency", "amount", each optional) must be
+-- the request's: WL072 otherwise. what names the subject in the message (deposit, withdrawal,
+-- or a layer above's: card payment, card refund).
+CREATE OR REPLACE FUNCTION pg_wallet._callback_money_check(j jsonb, p_amount_minor bigint,
+	p_currency text, what text, ref text)
+RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF j ? 'currency' AND j ->> 'currency' IS DISTINCT FROM p_currency THEN
+		RAISE EXCEPTION 'callback currency does not match % %', what, ref
+			USING ERRCODE = 'WL072';
+	END IF;
+	PERFORM pg_wallet._callback_amount_check(j ->> 'amount', p_amount_minor, p_currency, ref);
+END
+$$;
+COMMENT ON FUNCTION pg_wallet._callback_money_check(jsonb, bigint, text, text, text) IS
+	'Internal: WL072 when a generic callback reports another currency or amount than the '
+	'request''s (either may be absent).';
+
 CREATE OR REPLACE FUNCTION pg_wallet.partner_callback(partner_id text, body text, headers jsonb)
 RETURNS jsonb
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
@@ -187,10 +208,7 @@ BEGIN
 			RAISE EXCEPTION 'unknown reference: partner % has no deposit %', p.id, ref
 				USING ERRCODE = 'WL063';
 		END IF;
-		IF j ? 'currency' AND j ->> 'currency' IS DISTINCT FROM d.currency THEN
-			RAISE EXCEPTION 'callback currency does not match deposit %', ref USING ERRCODE = 'WL072';
-		END IF;
-		PERFORM pg_wallet._callback_amount_check(j ->> 'amount', d.amount_minor, d.currency, ref);
+		PERFORM pg_wallet._callback_money_check(j, d.amount_minor, d.currency, 'deposit', ref);
 		result := CASE kind WHEN 'deposit.completed'
 			THEN pg_wallet._deposit_complete(ref, j ->> 'partner_reference')
 			ELSE pg_wallet._deposit_fail(ref, 'failed',
@@ -201,11 +219,7 @@ BEGIN
 			RAISE EXCEPTION 'unknown reference: partner % has no withdrawal %', p.id, ref
 				USING ERRCODE = 'WL063';
 		END IF;
-		IF j ? 'currency' AND j ->> 'currency' IS DISTINCT FROM w.currency THEN
-			RAISE EXCEPTION 'callback currency does not match withdrawal %', ref
-				USING ERRCODE = 'WL072';
-		END IF;
-		PERFORM pg_wallet._callback_amount_check(j ->> 'amount', w.amount_minor, w.currency, ref);
+		PERFORM pg_wallet._callback_money_check(j, w.amount_minor, w.currency, 'withdrawal', ref);
 		result := CASE kind WHEN 'payout.completed'
 			THEN pg_wallet._withdrawal_complete(ref, j ->> 'partner_reference')
 			ELSE pg_wallet._withdrawal_fail(ref, coalesce(j ->> 'error', 'Payout failed')) END;

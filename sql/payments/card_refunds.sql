@@ -247,12 +247,8 @@ DECLARE
 	ref text := j ->> 'reference';
 	l record := pg_wallet._card_refund_lock(ref, ptn.id);
 BEGIN
-	IF j ? 'currency' AND j ->> 'currency' IS DISTINCT FROM (l.r).currency THEN
-		RAISE EXCEPTION 'callback currency does not match card refund %', ref
-			USING ERRCODE = 'WL072';
-	END IF;
-	PERFORM pg_wallet._callback_amount_check(j ->> 'amount', (l.r).amount_minor, (l.r).currency,
-		ref);
+	PERFORM pg_wallet._callback_money_check(j, (l.r).amount_minor, (l.r).currency,
+		'card refund', ref);
 	IF j ->> 'type' = 'card_refund.completed' THEN
 		RETURN pg_wallet._card_refund_complete(ref, ptn.id, j ->> 'partner_reference');
 	END IF;

@@ -448,12 +448,8 @@ DECLARE
 	ref text := j ->> 'reference';
 	r record := pg_wallet._card_payment_lock(ref, ptn.id);
 BEGIN
-	IF j ? 'currency' AND j ->> 'currency' IS DISTINCT FROM (r.p).currency THEN
-		RAISE EXCEPTION 'callback currency does not match card payment %', ref
-			USING ERRCODE = 'WL072';
-	END IF;
-	PERFORM pg_wallet._callback_amount_check(j ->> 'amount', (r.cp).total_minor,
-		(r.p).currency, ref);
+	PERFORM pg_wallet._callback_money_check(j, (r.cp).total_minor, (r.p).currency,
+		'card payment', ref);
 	IF j ->> 'type' = 'card.completed' THEN
 		RETURN pg_wallet._card_payment_capture(ref, ptn.id, j ->> 'partner_reference');
 	END IF;
