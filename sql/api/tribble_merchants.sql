@@ -118,17 +118,9 @@ DECLARE
 	me pg_wallet.auth_principal := pg_wallet._api_caller(token, 'tribble', ARRAY['admin']);
 	q jsonb := coalesce(args -> 'query', '{}');
 BEGIN
-	IF coalesce(q ->> 'limit', '20') !~ '^[0-9]{1,3}$'
-		OR coalesce(q ->> 'limit', '20')::integer NOT BETWEEN 1 AND 100 THEN
-		RAISE EXCEPTION 'limit must be between 1 and 100'
-			USING ERRCODE = 'invalid_parameter_value', COLUMN = 'limit';
-	END IF;
-	IF coalesce(q ->> 'offset', '0') !~ '^[0-9]{1,6}$' THEN
-		RAISE EXCEPTION 'offset must be between 0 and 999999'
-			USING ERRCODE = 'invalid_parameter_value', COLUMN = 'offset';
-	END IF;
 	RETURN pg_wallet.merchants_pending_kyc(me.principal_id,
-			coalesce(q ->> 'limit', '20')::integer, coalesce(q ->> 'offset', '0')::integer)
+			pg_wallet._tribble_query_int(q, 'limit', 20, 1, 100),
+			pg_wallet._tribble_query_int(q, 'offset', 0, 0, 999999))
 		|| pg_wallet._tribble_bridge(me);
 END
 $$;
