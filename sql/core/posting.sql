@@ -18,6 +18,21 @@ COMMENT ON FUNCTION pg_wallet.post_journal(text, jsonb, text, text, jsonb, boole
 	'the first result; record_refusal stores a refusal under the key and returns it (status '
 	'REFUSED) instead of raising.';
 
+CREATE OR REPLACE FUNCTION pg_wallet._post_journal_forced(
+	journal_type text,
+	legs jsonb,
+	idempotency_key text DEFAULT NULL,
+	description text DEFAULT NULL,
+	metadata jsonb DEFAULT NULL)
+RETURNS pg_wallet.journal_result
+AS 'MODULE_PATHNAME', 'wallet_post_journal_forced'
+LANGUAGE C VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION pg_wallet._post_journal_forced(text, jsonb, text, text, jsonb) IS
+	'Internal, granted to no role: post_journal without the funds check (an account may go '
+	'below its floor), for the extension''s own functions that decided it must post: a '
+	'chargeback against a merchant (payments/disputes.sql).';
+
 CREATE OR REPLACE FUNCTION pg_wallet.credit(
 	account_number text,
 	amount numeric,

@@ -22,6 +22,7 @@
 #include "core/pg_wallet.h"
 
 PG_FUNCTION_INFO_V1(wallet_post_journal);
+PG_FUNCTION_INFO_V1(wallet_post_journal_forced);
 PG_FUNCTION_INFO_V1(wallet_credit);
 PG_FUNCTION_INFO_V1(wallet_debit);
 PG_FUNCTION_INFO_V1(wallet_transfer);
@@ -218,14 +219,15 @@ post_and_return(FunctionCallInfo fcinfo, LedgerRequest *req)
  * legs: [{"account": "ACC-1", "side": "DR", "amount": "10.50",
  *		   "description": "..."}, ...]
  */
-Datum
-wallet_post_journal(PG_FUNCTION_ARGS)
+static Datum
+post_journal(FunctionCallInfo fcinfo, bool force)
 {
 	LedgerRequest req;
 	JsonbContainer **objs;
 	int			n;
 
 	memset(&req, 0, sizeof(req));
+	req.force = force;
 	req.journal_type = text_arg_cstring(fcinfo, 0, "journal_type", 40, true);
 	if (PG_ARGISNULL(1))
 		ereport(ERROR,
@@ -236,7 +238,7 @@ wallet_post_journal(PG_FUNCTION_ARGS)
 										   false);
 	req.description = text_arg_cstring(fcinfo, 3, "description", WALLET_MAX_TEXT_LEN, false);
 	req.metadata = PG_ARGISNULL(4) ? NULL : PG_GETARG_JSONB_P(4);
-	req.record_refusal = !PG_ARGISNULL(5) && PG_GETARG_BOOL(5);
+	req.record_refusal = PG_NARGS() > 5 && !PG_ARGISNULL(5) && PG_GETARG_BOOL(5);
 	req.nlegs = n;
 	req.legs = palloc0(sizeof(LedgerLeg) * Max(n, 1));
 	for (int i = 0; i < n; i++)
@@ -255,6 +257,27 @@ wallet_post_journal(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("record_refusal needs an idempotency key")));
 	return post_and_return(fcinfo, &req);
+}
+
+Datum
+wallet_post_journal(PG_FUNCTION_ARGS)
+{
+	return post_journal(fcinfo, false);
+}
+
+/*
+ * _post_journal_forced(journal_type, legs, idempotency_key, description,
+ *						metadata) returns journal_result
+ *
+ * post_journal without the funds check: an account may go below its floor
+ * (a chargeback against a merchant, payments/disputes.sql). Granted to no
+ * role: only the extension's own SECURITY DEFINER functions call it, after
+ * their checks.
+ */
+Datum
+wallet_post_journal_forced(PG_FUNCTION_ARGS)
+{
+	return post_journal(fcinfo, true);
 }
 
 /*
