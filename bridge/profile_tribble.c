@@ -3,8 +3,10 @@
  * functions exist so far: auth (register, login, refresh-token, logout, kyc-status,
  * submit-kyc), the user's profile (read, update, change-password), wallets (list, one),
  * wallets/fund, payment methods (add, list, remove), payments (pay, list, one) and their
- * refunds (refund, list), a transaction's fraud risk score, the admins' fraud analytics, and
- * receipts (a transaction's signed receipt, and the receipt rendered for people: document.c).
+ * refunds (refund, list), a transaction's fraud risk score, the admins' fraud analytics,
+ * merchants (registration, profile, settlement, analytics, dashboard, KYC review), disputes
+ * (open, evidence, read, resolution) and receipts (a transaction's signed receipt, and the
+ * receipt rendered for people: document.c).
  *
  * Owns: its routes under tribble_base_path (default /tribble/api/v1), the HTTP statuses of the
  * standard SQLSTATEs (the wallet's own codes and their errorCode are in src/errors.tsv) and
@@ -81,6 +83,14 @@ static const Route tribble_routes[] = {
 	{LWSHUMETH_POST, "/admin/merchants/:id/approve", "api_tribble_admin_merchant_approve", 200,
 	AUTH_BEARER, RATE_TIERED, 0, 0, 0},
 	{LWSHUMETH_POST, "/admin/merchants/:id/reject", "api_tribble_admin_merchant_reject", 200,
+	AUTH_BEARER, RATE_TIERED, 0, 0, 0},
+	{LWSHUMETH_POST, "/transactions/:id/dispute", "api_tribble_dispute_open", 201, AUTH_BEARER,
+	RATE_TIERED, 0, 0, 0},
+	{LWSHUMETH_POST, "/disputes/:id/evidence", "api_tribble_dispute_evidence", 200, AUTH_BEARER,
+	RATE_TIERED, 0, 0, 0},
+	{LWSHUMETH_GET, "/disputes/:id", "api_tribble_dispute", 200, AUTH_BEARER, RATE_TIERED, 0, 0,
+	0},
+	{LWSHUMETH_PUT, "/disputes/:id/resolution", "api_tribble_dispute_resolution", 200,
 	AUTH_BEARER, RATE_TIERED, 0, 0, 0},
 	/* a receipt for people (HTML or PDF): the URL's token is the capability, no bearer */
 	{LWSHUMETH_GET, "/receipts/:id", "api_tribble_receipt_file", 200, AUTH_NONE, 120, 1, 1, 0},

@@ -160,7 +160,7 @@ renumbered or reused: clients depend on them. Standard SQLSTATEs (\`22xxx\` inva
 answers to them are in \`bridge/profile_<name>.c\`.
 
 The list is \`src/errors.tsv\`: add a code there (next free number of its layer's range:
-core WL001-WL019, identity WL020-WL039, rules WL040-WL059, partners WL060-WL079, payments WL080-WL099), and
+core WL001-WL019, identity WL020-WL039, rules WL040-WL059, partners WL060-WL079, payments WL080-WL119), and
 \`make\` regenerates the C and bridge headers; \`make docs\` regenerates this page.
 
 | Code | Name | Layer | Meaning | WaaS | Sellapay | Tribble | Tribble errorCode | Cashier |

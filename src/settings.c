@@ -18,7 +18,8 @@
  * Contexts: the identity settings are PGC_SUSET (superuser only: an API
  * role that could lengthen its own token lifetime, move the clock or turn
  * on the test hooks would defeat the checks they govern); the worker
- * settings are PGC_SIGHUP; the two that decide whether and where the workers
+ * settings are PGC_SIGHUP; the payment settings PGC_SUSET (an API role
+ * that could widen its own dispute window would defeat it); the two that decide whether and where the workers
  * start are PGC_POSTMASTER. A value SET before the library loads is a
  * placeholder that the definition adopts, after checking that whoever set
  * it may set the parameter.
@@ -58,6 +59,9 @@ int			outbox_backoff_max_ms = 36000000;
 int			outbox_poll_ms = 60000;
 int			expiry_interval_s = 60;
 int			expiry_batch_size = 1000;
+
+int			dispute_window_days = 120;
+int			dispute_response_days = 10;
 
 /* Ten years either way: enough to expire anything, not enough to overflow. */
 #define AUTH_OFFSET_MAX_S	(10 * 366 * 86400)
@@ -165,6 +169,18 @@ define_worker_settings(void)
 			   &expiry_batch_size, 1000, 1, 100000, PGC_SIGHUP, 0);
 }
 
+/* Payments (PGC_SUSET): read by sql/payments/disputes.sql with current_setting(). */
+static void
+define_payment_settings(void)
+{
+	define_int("pg_wallet.dispute_window_days",
+			   "Days after a payment completed during which its customer may dispute it.",
+			   &dispute_window_days, 120, 1, 540, PGC_SUSET, 0);
+	define_int("pg_wallet.dispute_response_days",
+			   "Days a merchant has to answer a dispute; it is resolved within three times that.",
+			   &dispute_response_days, 10, 1, 60, PGC_SUSET, 0);
+}
+
 /*
  * Define every pg_wallet.* setting, then reserve the prefix. Called once,
  * by _PG_init.
@@ -175,5 +191,6 @@ settings_define(void)
 	define_identity_settings();
 	define_postmaster_settings();
 	define_worker_settings();
+	define_payment_settings();
 	MarkGUCPrefixReserved("pg_wallet");
 }

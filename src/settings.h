@@ -41,6 +41,10 @@ extern int	outbox_poll_ms;
 extern int	expiry_interval_s;
 extern int	expiry_batch_size;
 
+/* Payments (PGC_SUSET): read in SQL by sql/payments/disputes.sql. */
+extern int	dispute_window_days;
+extern int	dispute_response_days;
+
 extern void settings_define(void);
 
 #endif							/* PG_WALLET_SETTINGS_H */

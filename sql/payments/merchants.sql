@@ -255,7 +255,8 @@ COMMENT ON FUNCTION pg_wallet.merchant_register(uuid, text, text, text, text, te
 	'the user''s wallet currency, else KES), KYC PENDING (not paid until an admin approves: '
 	'MERCHANT_INACTIVE), a risk level. At most 5 per user (WL098). The user acts for it.';
 
--- A merchant's payments so far (SUCCESS, in its collections currency), for its profile.
+-- A merchant's payments so far (SUCCESS, in its collections currency) and its disputes, for
+-- its profile.
 CREATE OR REPLACE FUNCTION pg_wallet._merchant_metrics(m pg_wallet.merchants)
 RETURNS jsonb
 LANGUAGE plpgsql STABLE
@@ -264,19 +265,26 @@ AS $$
 DECLARE
 	n bigint;
 	volume bigint;
+	disputes bigint;
+	chargebacks bigint;
 BEGIN
 	SELECT count(*), coalesce(sum(p.amount_minor), 0) INTO n, volume
 	FROM pg_wallet.payments p
 	WHERE p.merchant_owner_id = m.owner_id AND p.status = 'SUCCESS' AND p.currency = m.currency;
-	-- disputes and chargebacks come with issue 14's disputes: none yet
+	SELECT count(*), count(*) FILTER (WHERE d.resolution = 'APPROVED')
+	INTO disputes, chargebacks
+	FROM pg_wallet.disputes d
+	WHERE d.merchant_owner_id = m.owner_id AND d.currency = m.currency;
 	RETURN jsonb_build_object('totalTransactions', n,
 		'totalVolume', pg_wallet.amount_format(volume, m.currency), 'currency', m.currency,
-		'chargebackRate', 0, 'disputeRate', 0);
+		'chargebackRate', coalesce(pg_wallet._rate_pct(chargebacks, n), 0),
+		'disputeRate', coalesce(pg_wallet._rate_pct(disputes, n), 0));
 END
 $$;
 COMMENT ON FUNCTION pg_wallet._merchant_metrics(pg_wallet.merchants) IS
 	'Internal: a merchant''s totalTransactions and totalVolume (its SUCCESS payments in its '
-	'currency), chargebackRate and disputeRate (0 until disputes exist).';
+	'currency), chargebackRate and disputeRate (its APPROVED and all its disputes in that '
+	'currency, in percent of those payments).';
 
 CREATE OR REPLACE FUNCTION pg_wallet._merchant_settlement_json(m pg_wallet.merchants)
 RETURNS jsonb
@@ -701,18 +709,33 @@ DECLARE
 	cur text;
 	refunds bigint;
 	refunded bigint;
+	disputes bigint;
+	chargebacks bigint;
 	products jsonb;
 BEGIN
 	-- a merchant made by the operator has no row: no settlement settings, no settlements block
 	SELECT * INTO m FROM pg_wallet.merchants x WHERE x.id = mp.id;
 	a := pg_wallet._merchant_analytics(mp, d0, d1, 'monthly', m.currency);
 	cur := a ->> 'currency';
+	-- the refunds the merchant gave (a chargeback is a refund row too: counted apart)
 	SELECT count(*), coalesce(sum(r.amount_minor), 0)::bigint INTO refunds, refunded
 	FROM pg_wallet.payments p JOIN pg_wallet.refunds r ON r.payment_id = p.id
 	WHERE p.merchant_owner_id = mp.owner_id AND p.currency = cur
 		AND r.status = 'COMPLETED'
 		AND r.created_at >= d0::timestamp AT TIME ZONE 'UTC'
-		AND r.created_at < (d1 + 1)::timestamp AT TIME ZONE 'UTC';
+		AND r.created_at < (d1 + 1)::timestamp AT TIME ZONE 'UTC'
+		AND NOT EXISTS (SELECT 1 FROM pg_wallet.disputes d WHERE d.refund_id = r.id);
+	-- disputes opened in the period, chargebacks posted in it
+	SELECT count(*) FILTER (WHERE d.created_at >= d0::timestamp AT TIME ZONE 'UTC'
+			AND d.created_at < (d1 + 1)::timestamp AT TIME ZONE 'UTC'),
+		count(*) FILTER (WHERE d.resolution = 'APPROVED'
+			AND d.resolved_at >= d0::timestamp AT TIME ZONE 'UTC'
+			AND d.resolved_at < (d1 + 1)::timestamp AT TIME ZONE 'UTC')
+	INTO disputes, chargebacks
+	FROM pg_wallet.disputes d
+	WHERE d.merchant_owner_id = mp.owner_id AND d.currency = cur
+		AND (d.created_at >= d0::timestamp AT TIME ZONE 'UTC'
+			OR d.resolved_at >= d0::timestamp AT TIME ZONE 'UTC');
 	-- a product is what the payment's metadata names (productName or product), else its
 	-- description
 	SELECT coalesce(jsonb_agg(jsonb_build_object('name', x.name, 'transactionCount', x.n,
@@ -730,8 +753,11 @@ BEGIN
 		GROUP BY 1 ORDER BY 3 DESC, 1 LIMIT 5) x;
 	RETURN jsonb_build_object('merchantId', mp.id, 'currency', cur,
 		'period', jsonb_build_object('startDate', d0, 'endDate', d1),
-		'metrics', ((a -> 'summary') - 'successRate') || jsonb_build_object('chargebackCount', 0,
-			'chargebackRate', 0, 'disputeCount', 0, 'refundCount', refunds,
+		'metrics', ((a -> 'summary') - 'successRate') || jsonb_build_object(
+			'chargebackCount', chargebacks,
+			'chargebackRate', coalesce(pg_wallet._rate_pct(chargebacks,
+				(a #>> '{summary,successfulTransactions}')::bigint), 0),
+			'disputeCount', disputes, 'refundCount', refunds,
 			'refundAmount', pg_wallet.amount_format(refunded, cur)),
 		'settlements', CASE WHEN m.id IS NOT NULL
 			THEN pg_wallet._merchant_settlement_outlook(m) END,
@@ -741,8 +767,9 @@ $$;
 COMMENT ON FUNCTION pg_wallet.merchant_dashboard(uuid, text, date, date) IS
 	'Tribble GET /merchants/:merchantId/dashboard: a merchant''s month so far (or '
 	'start_date to end_date, UTC days, at most 367): metrics (merchant_analytics'' summary, '
-	'refundCount and refundAmount of its COMPLETED refunds, chargebacks and disputes 0 until '
-	'they exist), settlements (_merchant_settlement_outlook: nothing settled yet, what the next '
+	'refundCount and refundAmount of its COMPLETED refunds but chargebacks, chargebackCount '
+	'(disputes APPROVED in the period), chargebackRate (percent of the period''s successful '
+	'payments), disputeCount (disputes opened in the period)), settlements (_merchant_settlement_outlook: nothing settled yet, what the next '
 	'run would pay), topProducts (5, by amount: metadata productName or product, else the '
 	'description); settlements is null for a merchant made by the operator (no settings). For '
 	'who acts for it and admins (WL085 otherwise).';

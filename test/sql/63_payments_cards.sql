@@ -405,6 +405,17 @@ WHERE customer_owner_id = :c_owner AND payment_method = 'card' GROUP BY 1 ORDER 
 \! python3 test/partner_sim.py callbacks build/partner_sim_63 | grep 'PTN-C63'
 \! python3 test/partner_sim.py stop build/partner_sim_63
 
+-- a disputed card payment charged back (payments/disputes.sql): the merchant is debited and
+-- the card partner's settlement account credited (the card network takes the money back from
+-- the acquirer); the funding account is not touched, no request goes to the partner
+SELECT cbal('C63-M') AS merchant_before, cbal(:'settle') AS settlement_before,
+	(SELECT count(*) FROM pg_wallet.outbox o WHERE o.partner_id = 'PTN-C63') AS sent_before;
+SELECT pg_wallet.dispute_open(:'t5', :'c', 'unauthorized') ->> 'disputeId' AS d5 \gset
+SELECT pg_wallet.dispute_resolve(:'d5', :'adm', 'APPROVED') ->> 'refundAmount' AS charged_back;
+SELECT cbal('C63-M') AS merchant_after, cbal(:'settle') AS settlement_after, cbal(:'fund') AS fund,
+	(SELECT count(*) FROM pg_wallet.outbox o WHERE o.partner_id = 'PTN-C63') AS sent_after;
+SELECT pg_wallet.payment_get(:'t5', :'c') ->> 'refundedAmount' AS refunded;
+
 -- the ledger: verified, every currency sums to zero, the funding account is empty
 SELECT cbal(:'fund') AS fund;
 SELECT count(*) AS violations FROM pg_wallet.verify_ledger();

@@ -277,6 +277,18 @@ is($src->safe_psql('wallet', q{
 		SELECT string_agg(m.kyc_status || ' ' || (SELECT count(*) FROM pg_wallet.merchant_reviews r
 			WHERE r.merchant_id = m.id), ', ' ORDER BY m.tax_id) FROM pg_wallet.merchants m}),
 	'APPROVED 1, PENDING 0', 'two merchants, one approved');
+# Cat disputes the wallet payment with a file; the merchant answers (issue 14): the dispute
+# and its evidence are in the backup
+$src->safe_psql('wallet', q{
+	SELECT pg_wallet.dispute_evidence_add(pg_wallet.dispute_open(p.transaction_ref, c.id,
+			'product_not_received', 'never came', '["file-004"]') ->> 'disputeId', m.id,
+		'[]', 'shipped on Monday')
+	FROM pg_wallet.payments p, pg_wallet.principals c, pg_wallet.principals m
+	WHERE p.reference = 'pay-1' AND c.email = 'cat@example.com' AND m.email = 'mer@example.com'});
+is($src->safe_psql('wallet', q{
+		SELECT d.status || ' ' || count(e.id) FROM pg_wallet.disputes d
+		JOIN pg_wallet.dispute_evidence e ON e.dispute_id = d.id GROUP BY d.id}),
+	'INVESTIGATING 2', 'a dispute with its evidence');
 # the payment's signed receipt (issue 13): its key is in the backup, so it still verifies
 $src->safe_psql('wallet', q{
 	SELECT pg_wallet.receipt_issue(p.journal_id) FROM pg_wallet.payments p});
