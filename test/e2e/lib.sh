@@ -38,7 +38,7 @@ free_port() {
 sql() { "${PSQL[@]}" -h "$E2E_DIR" -p "$PGPORT" -d pgwallet -tA "$@"; }
 
 cluster_start() {
-	PGPORT=$(free_port 56400)
+	PGPORT=$(free_port $((56400 + ${E2E_PORT_OFFSET:-0})))
 	rm -rf "$E2E_DIR/data"
 	"$PGBIN/initdb" -D "$E2E_DIR/data" --auth=trust --no-sync --encoding=UTF8 \
 		--locale=C.UTF-8 >"$E2E_DIR/initdb.log" 2>&1 || return 1
@@ -70,7 +70,7 @@ cluster_stop() {
 # bridge_start [VAR=VALUE ...]: start the bridge with extra environment; sets BRIDGE_PID, URL
 # (BRIDGE_HOST: the host part of URL, default 127.0.0.1; "[::1]" for an IPv6 listen_address)
 bridge_start() {
-	BRIDGE_PORT=$(free_port 18400)
+	BRIDGE_PORT=$(free_port $((18400 + ${E2E_PORT_OFFSET:-0})))
 	URL=${URL_SCHEME:-http}://${BRIDGE_HOST:-127.0.0.1}:$BRIDGE_PORT
 	local runner=() bin=$E2E_ROOT/bridge/pg_wallet_bridge
 	if [ "${E2E_ASAN:-0}" = 1 ]; then # AddressSanitizer + UBSan build: reports to asan.<pid>
