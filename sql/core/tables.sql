@@ -234,8 +234,9 @@ COMMENT ON TABLE pg_wallet.holds IS
 CREATE TABLE pg_wallet.idempotency_keys (
 	scope bigint NOT NULL,
 	key text NOT NULL CHECK (length(key) BETWEEN 1 AND 128),
-	kind text NOT NULL
-		CHECK (kind IN ('journal', 'hold', 'deposit', 'withdrawal', 'payment', 'refund')),
+	-- the kind of request (journal, hold, deposit, withdrawal, payment, refund, airtime...):
+	-- named by the layer that claims the key, so this one lists none of the layers above
+	kind text NOT NULL CHECK (kind ~ '^[a-z][a-z_]{1,19}$'),
 	request_hash bytea,
 	result_id bigint NOT NULL,
 	created_at timestamptz NOT NULL DEFAULT now(),
@@ -244,8 +245,8 @@ CREATE TABLE pg_wallet.idempotency_keys (
 COMMENT ON TABLE pg_wallet.idempotency_keys IS
 	'The claim of every idempotency key: (scope = the owner of the account the request acts '
 	'for, key) -> the kind of request, the hash of the request and the id of its result '
-	'(journals.id, holds.id, deposits.id, withdrawals.id, payments.id, refunds.id). Never '
-	'updated or deleted.';
+	'(journals.id, holds.id, deposits.id, withdrawals.id, payments.id, refunds.id, '
+	'airtime_topups.id). Never updated or deleted.';
 
 -- The stamp of the posting configuration: it changes whenever something that postings cache
 -- per backend changes (fee schedules, system accounts). Each backend reloads its caches only
