@@ -375,8 +375,8 @@ COMMENT ON FUNCTION pg_wallet.dispute_open(text, uuid, text, text, jsonb) IS
 	'evidence_files (at most 10 file references; it stays OPEN until evidence is added). One '
 	'dispute per payment (WL102; the same request again replays it). The merchant answers '
 	'within pg_wallet.dispute_response_days, the deadline is three times that. '
-	'dispute:created to both parties. Returns disputeId, transactionId, reason, amount, currency, status, '
-	'deadline, merchantResponseDeadline, createdAt, replayed, message.';
+	'dispute:created to both parties. Returns disputeId, transactionId, reason, amount, '
+	'currency, status, deadline, merchantResponseDeadline, createdAt, replayed, message.';
 
 CREATE OR REPLACE FUNCTION pg_wallet.dispute_evidence_add(
 	dispute_id text,

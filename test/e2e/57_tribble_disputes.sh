@@ -15,9 +15,9 @@ sql -c "CREATE TABLE public.e2e57d_rate_limits AS SELECT * FROM pg_wallet.tribbl
 		per_day = 1000000" >/dev/null
 DERRFMT='(.statusCode | type) == "number" and (.errorCode | type) == "string" and
 	(.message | type) == "string" and (.timestamp | test("Z$")) and (.requestId | length > 0)'
-read -r DC_U DC_O DC_ACC <<<"$(wallet_user disp-c@example.com +254700000581)"
-read -r DU_U _ _ <<<"$(wallet_user disp-u@example.com +254700000582)"
-read -r _ _ _ <<<"$(wallet_user disp-v@example.com +254700000583)"
+read -r DC_U DC_O DC_ACC <<<"$(wallet_user disp-c@example.com +254700005701)"
+read -r DU_U _ _ <<<"$(wallet_user disp-u@example.com +254700005702)"
+read -r _ _ _ <<<"$(wallet_user disp-v@example.com +254700005703)"
 sql -c "SELECT pg_wallet.credit('$DC_ACC', 1000, 'SYS-SUSPENSE-KES')" \
 	-c "SELECT pg_wallet.create_principal('admin', 'disp-admin@example.com', 'Passw0rd-e2e')" \
 	>/dev/null
