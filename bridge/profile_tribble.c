@@ -5,8 +5,8 @@
  * wallets/fund, payment methods (add, list, remove), payments (pay, list, one) and their
  * refunds (refund, list), a transaction's fraud risk score, the admins' fraud analytics,
  * merchants (registration, profile, settlement, analytics, dashboard, KYC review), disputes
- * (open, evidence, read, resolution) and receipts (a transaction's signed receipt, and the
- * receipt rendered for people: document.c).
+ * (open, evidence, read, resolution), airtime top-ups (providers, top-up, history) and
+ * receipts (a transaction's signed receipt, and the receipt rendered for people: document.c).
  *
  * Owns: its routes under tribble_base_path (default /tribble/api/v1), the HTTP statuses of the
  * standard SQLSTATEs (the wallet's own codes and their errorCode are in src/errors.tsv) and
@@ -92,6 +92,12 @@ static const Route tribble_routes[] = {
 	0},
 	{LWSHUMETH_PUT, "/disputes/:id/resolution", "api_tribble_dispute_resolution", 200,
 	AUTH_BEARER, RATE_TIERED, 0, 0, 0},
+	{LWSHUMETH_GET, "/bills/airtime/providers", "api_tribble_airtime_providers", 200,
+	AUTH_BEARER, RATE_TIERED, 0, 0, 0},
+	{LWSHUMETH_POST, "/bills/airtime/topup", "api_tribble_airtime_topup", 201, AUTH_BEARER,
+	RATE_TIERED, 0, 0, 0},
+	{LWSHUMETH_GET, "/bills/topups", "api_tribble_airtime_topups", 200, AUTH_BEARER,
+	RATE_TIERED, 0, 0, 0},
 	/* a receipt for people (HTML or PDF): the URL's token is the capability, no bearer */
 	{LWSHUMETH_GET, "/receipts/:id", "api_tribble_receipt_file", 200, AUTH_NONE, 120, 1, 1, 0},
 };

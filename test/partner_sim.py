@@ -11,7 +11,8 @@ bridge's partners profile when the partner's callback_url is its base.
 One simulator serves many partners: a partner's base_url is http://127.0.0.1:PORT/p/<id>.
   generic_json:  POST /p/<id>/deposits, POST /p/<id>/payouts,
                  POST /p/<id>/card-authorizations (a card payment: card.completed / card.failed),
-                 POST /p/<id>/card-refunds (its refund: card_refund.completed / .failed)
+                 POST /p/<id>/card-refunds (its refund: card_refund.completed / .failed),
+                 POST /p/<id>/airtime-topups (airtime.completed / airtime.failed)
   mpesa_daraja:  POST /p/<id>/mpesa/stkpush/v1/processrequest, /p/<id>/mpesa/b2c/v3/paymentrequest
                  GET /p/<id>/oauth/v1/generate?grant_type=client_credentials (Basic auth of
                  CONSUMER_KEY:CONSUMER_SECRET, else 400) -> {"access_token", "expires_in"};
@@ -163,9 +164,10 @@ def generic_callbacks(cfg, partner, req, scenario, what):
     secret = cfg["secret"]
     plan = []  # (kind, body dict or raw str, msg_id, forged)
     if scenario == 1:
+        errors = {"payout": "Destination account invalid",
+                  "airtime": "The number is not on the network"}
         plan.append(("failure", dict(payload, type=f"{what}.failed",
-                                     error="Destination account invalid" if what == "payout"
-                                     else "Payment declined"), None, False))
+                                     error=errors.get(what, "Payment declined")), None, False))
     elif scenario == 3:
         mid = "cb_" + uuid.uuid4().hex
         plan += [("success", payload, mid, False), ("duplicate", payload, mid, False),
@@ -332,6 +334,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             what = "card"
         elif rest == "card-refunds":
             what = "card_refund"
+        elif rest == "airtime-topups":
+            what = "airtime"
         if what in ("card", "card_refund"):
             # a card is named by token, last4, brand and expiry: never its number
             card = req.get("card") or {}

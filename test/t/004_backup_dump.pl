@@ -289,6 +289,18 @@ is($src->safe_psql('wallet', q{
 		SELECT d.status || ' ' || count(e.id) FROM pg_wallet.disputes d
 		JOIN pg_wallet.dispute_evidence e ON e.dispute_id = d.id GROUP BY d.id}),
 	'INVESTIGATING 2', 'a dispute with its evidence');
+# an airtime provider and Cat's top-up, held while its partner (unreachable here) works
+$src->safe_psql('wallet', q{
+	SELECT pg_wallet.create_partner('Sim Airtime', 'KE', 'airtime', 'generic_json',
+		'http://127.0.0.1:9/a', ARRAY['KES'], partner_id => 'PTN-AIR');
+	SELECT pg_wallet.airtime_provider_set('safaricom', 'Safaricom', 'KE', '254', 9, 'KES', 10,
+		1000, 'PTN-AIR');
+	SELECT pg_wallet.airtime_topup(c.id, 'safaricom', '0712345600', 10)
+	FROM pg_wallet.principals c WHERE c.email = 'cat@example.com'});
+is($src->safe_psql('wallet', q{
+		SELECT t.status || ' ' || h.status FROM pg_wallet.airtime_topups t
+		JOIN pg_wallet.holds h ON h.id = t.hold_id}), 'PROCESSING ACTIVE',
+	'an airtime top-up, held');
 # the payment's signed receipt (issue 13): its key is in the backup, so it still verifies
 $src->safe_psql('wallet', q{
 	SELECT pg_wallet.receipt_issue(p.journal_id) FROM pg_wallet.payments p});
