@@ -4,8 +4,10 @@ package WalletTest;
 use strict;
 use warnings;
 
+use PostgreSQL::Test::Utils;
+
 use Exporter 'import';
-our @EXPORT_OK = qw(sums_by_currency);
+our @EXPORT_OK = qw(sums_by_currency kill_cluster);
 
 # sums_by_currency(NODE, DB): the currencies whose balances (with unfolded deltas) do not sum
 # to 0, '' when every currency balances.
@@ -20,6 +22,31 @@ sub sums_by_currency
 		                 GROUP BY account_id) d ON d.account_id = a.id
 		      GROUP BY a.currency) s
 		WHERE total <> 0});
+}
+
+# kill_cluster(NODE): SIGKILL every process of the cluster at once, the postmaster and all its
+# children (workers and backends), wait until they are gone, and let the node forget its pid
+# so that start starts it again. Returns how many processes were killed.
+sub kill_cluster
+{
+	my ($node) = @_;
+	my $pidfile = $node->data_dir . '/postmaster.pid';
+	my ($postmaster) = split /\n/, PostgreSQL::Test::Utils::slurp_file($pidfile);
+	my @pids = ($postmaster);
+	for my $stat (glob '/proc/[0-9]*/stat')
+	{
+		my $line = eval { PostgreSQL::Test::Utils::slurp_file($stat) } // next;
+		my @f = split / /, ($line =~ s/^.*\) //r);
+		push @pids, ($stat =~ m{/proc/(\d+)/})[0] if $f[1] == $postmaster;
+	}
+	kill('KILL', @pids);
+	for (my $i = 0; $i < 600 && grep({ kill(0, $_) } @pids); $i++)
+	{
+		select(undef, undef, undef, 0.05);
+	}
+	die "processes of the cluster survived SIGKILL" if grep({ kill(0, $_) } @pids);
+	$node->kill9;	# (already dead: only forgets the pid)
+	return scalar @pids;
 }
 
 1;

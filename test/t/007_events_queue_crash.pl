@@ -14,7 +14,7 @@ use IPC::Run;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
-use WalletTest qw(sums_by_currency);
+use WalletTest qw(sums_by_currency kill_cluster);
 
 my $node = PostgreSQL::Test::Cluster->new('events_queue_crash');
 $node->init;
@@ -49,21 +49,6 @@ SELECT pg_wallet.payment_create(p.principal, '$merchant', 1, 'KES', 'crash-' || 
 FROM public.payers p WHERE p.i = :a;
 });
 
-# every process of the cluster: the postmaster and all its children
-sub cluster_pids
-{
-	my $pidfile = $node->data_dir . '/postmaster.pid';
-	my ($postmaster) = split /\n/, PostgreSQL::Test::Utils::slurp_file($pidfile);
-	my @pids = ($postmaster);
-	for my $stat (glob '/proc/[0-9]*/stat')
-	{
-		my $line = eval { PostgreSQL::Test::Utils::slurp_file($stat) } // next;
-		my @f = split / /, ($line =~ s/^.*\) //r);
-		push @pids, ($stat =~ m{/proc/(\d+)/})[0] if $f[1] == $postmaster;
-	}
-	return @pids;
-}
-
 for my $round (1, 2)
 {
 	my ($out, $err) = ('', '');
@@ -73,16 +58,9 @@ for my $round (1, 2)
 		'>', \$out, '2>', \$err);
 	# let payments commit and the worker move some, then kill everything at once
 	sleep(3);
-	my @pids = cluster_pids();
-	ok(@pids > 3, "round $round: the postmaster, the workers and the backends are running");
-	kill('KILL', @pids);
-	for (my $i = 0; $i < 600 && grep({ kill(0, $_) } @pids); $i++)
-	{
-		select(undef, undef, undef, 0.05);
-	}
-	ok(!grep({ kill(0, $_) } @pids), "round $round: every process of the cluster killed");
+	cmp_ok(kill_cluster($node), '>', 3,
+		"round $round: the postmaster, the workers and the backends all killed with SIGKILL");
 	$bench->finish;
-	$node->kill9;	# (already dead: only forgets the pid, so that start starts it again)
 	$node->start;
 }
 
