@@ -649,10 +649,9 @@ COMMENT ON FUNCTION pg_wallet.merchant_analytics(uuid, text, date, date, text, t
 -- Dashboard (GET /merchants/:merchantId/dashboard)
 -- ---------------------------------------------------------------------------------------
 
--- What a settlement run would pay the merchant now (settlement runs are not built yet: none
--- has paid anything): its collections account's available balance, less its payments of the
--- last hold_days days (not yet past the hold), less the settlement fee; nothing below the
--- minimum.
+-- The dashboard's settlements block: what the runs paid (settlements.sql) and what the next
+-- one would pay now (_settlement_amounts: the available collections less the payments of the
+-- last hold_days days, less the fee; nothing below the minimum).
 CREATE OR REPLACE FUNCTION pg_wallet._merchant_settlement_outlook(m pg_wallet.merchants)
 RETURNS jsonb
 LANGUAGE plpgsql STABLE
@@ -660,36 +659,21 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	today date := (now() AT TIME ZONE 'UTC')::date;
-	available bigint;
-	held bigint;
-	eligible bigint;
-	payable bigint;
+	x record := pg_wallet._settlement_amounts(m,
+		now() - make_interval(days => m.settlement_hold_days));
 BEGIN
-	-- get_balance: a DEFERRED account's row alone misses its unfolded credits
-	SELECT coalesce(sum(round((pg_wallet.get_balance(a.account_number)).available_balance
-		* (10::numeric ^ a.exponent))), 0)::bigint INTO available
-	FROM pg_wallet.accounts a
-	WHERE a.owner_id = m.owner_id AND a.currency = m.currency
-		AND a.purpose = 'AVAILABLE_COLLECTIONS' AND NOT a.is_system;
-	SELECT coalesce(sum(p.amount_minor), 0)::bigint INTO held
-	FROM pg_wallet.payments p
-	WHERE p.merchant_owner_id = m.owner_id AND p.currency = m.currency
-		AND p.status = 'SUCCESS'
-		AND p.created_at > now() - make_interval(days => m.settlement_hold_days);
-	eligible := greatest(available - held, 0);
-	payable := eligible - (eligible * m.settlement_fee_bp + 5000) / 10000;
-	IF eligible < m.settlement_minimum_minor THEN
-		payable := 0;
-	END IF;
-	RETURN jsonb_build_object('totalSettled', pg_wallet.amount_format(0, m.currency),
+	RETURN jsonb_build_object('totalSettled', pg_wallet.amount_format(coalesce((
+			SELECT sum(s.net_minor) FROM pg_wallet.settlements s
+			WHERE s.merchant_id = m.id AND s.status = 'COMPLETED'), 0)::bigint, m.currency),
 		'nextSettlementDate', CASE m.settlement_frequency WHEN 'daily' THEN today + 1
 			ELSE today + (8 - extract(isodow FROM today)::integer) END,
-		'nextSettlementAmount', pg_wallet.amount_format(payable, m.currency),
-		'pendingAmount', pg_wallet.amount_format(greatest(available, 0), m.currency));
+		'nextSettlementAmount', pg_wallet.amount_format(CASE
+			WHEN x.gross < m.settlement_minimum_minor THEN 0 ELSE x.net END, m.currency),
+		'pendingAmount', pg_wallet.amount_format(greatest(x.available, 0), m.currency));
 END
 $$;
 COMMENT ON FUNCTION pg_wallet._merchant_settlement_outlook(pg_wallet.merchants) IS
-	'Internal: a merchant''s settlements block: totalSettled (0 until settlement runs exist), '
+	'Internal: a merchant''s settlements block: totalSettled (its COMPLETED settlement runs), '
 	'nextSettlementDate (tomorrow, or next Monday for weekly), nextSettlementAmount (the '
 	'available collections less the hold period''s payments and the fee; 0 below the '
 	'minimum), pendingAmount (the available collections).';

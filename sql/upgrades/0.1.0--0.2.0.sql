@@ -829,3 +829,34 @@ COMMENT ON TABLE pg_wallet.airtime_topups IS
 	'phone number, the amount and fee held on the user''s wallet (hold_id) while the partner '
 	'delivers, PROCESSING, SUCCESS (the hold posted) or FAILED (voided or expired, with why), '
 	'the partner''s reference.';
+
+-- Merchant settlement runs (payments/settlements_tables.sql).
+CREATE TABLE pg_wallet.settlements (
+	id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	-- STL-<yyyymmdd>-<id>
+	settlement_ref text NOT NULL UNIQUE CHECK (length(settlement_ref) BETWEEN 1 AND 64),
+	merchant_id uuid NOT NULL REFERENCES pg_wallet.merchants (id),
+	period date NOT NULL,			-- the day settled (weekly: its Monday)
+	currency text NOT NULL CHECK (currency ~ '^[A-Z]{3}$'),
+	available_minor bigint NOT NULL,	-- the collections' available balance then
+	held_minor bigint NOT NULL CHECK (held_minor >= 0),	-- payments still in the hold period
+	gross_minor bigint NOT NULL CHECK (gross_minor >= 0),	-- settled: available - held
+	fee_minor bigint NOT NULL CHECK (fee_minor >= 0),
+	net_minor bigint NOT NULL CHECK (net_minor >= 0),	-- paid out: gross - fee
+	status text NOT NULL CHECK (status IN ('SKIPPED', 'PROCESSING', 'COMPLETED', 'FAILED')),
+	reason text CHECK (length(reason) <= 500),	-- why SKIPPED or FAILED
+	fee_journal_id bigint,			-- the SETTLEMENT_FEE journal
+	withdrawal_id bigint UNIQUE REFERENCES pg_wallet.withdrawals (id),	-- the payout
+	created_at timestamptz NOT NULL DEFAULT now(),
+	completed_at timestamptz,
+	UNIQUE (merchant_id, period),
+	CHECK (gross_minor = fee_minor + net_minor OR status IN ('SKIPPED', 'FAILED')),
+	CHECK ((status IN ('PROCESSING', 'COMPLETED')) = (withdrawal_id IS NOT NULL)
+		OR status = 'FAILED')
+);
+COMMENT ON TABLE pg_wallet.settlements IS
+	'Settlement runs (settlement_run): per merchant and period, what its collections held, '
+	'what was still in the hold period, what was settled, the fee and the payout to its bank '
+	'account (a withdrawal through a bank_transfer partner): SKIPPED (below the minimum, '
+	'nothing to settle), PROCESSING (the payout with its partner), COMPLETED, FAILED (with '
+	'why; the fee given back).';

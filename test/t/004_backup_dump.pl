@@ -301,6 +301,9 @@ is($src->safe_psql('wallet', q{
 		SELECT t.status || ' ' || h.status FROM pg_wallet.airtime_topups t
 		JOIN pg_wallet.holds h ON h.id = t.hold_id}), 'PROCESSING ACTIVE',
 	'an airtime top-up, held');
+# a settlement run: Dan's approved shop has nothing to settle (SKIPPED, recorded)
+is($src->safe_psql('wallet', q{SELECT pg_wallet.settlement_run(NULL, 10) ->> 'skipped'}), '1',
+	'a settlement run');
 # the payment's signed receipt (issue 13): its key is in the backup, so it still verifies
 $src->safe_psql('wallet', q{
 	SELECT pg_wallet.receipt_issue(p.journal_id) FROM pg_wallet.payments p});
