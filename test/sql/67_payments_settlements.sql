@@ -41,7 +41,7 @@ CREATE OR REPLACE FUNCTION utc_today() RETURNS date LANGUAGE sql AS $$
 \set secret 'whsec_cGdfd2FsbGV0IHBhcnRuZXIgc2ltdWxhdG9yIDMyYiE='
 SELECT id FROM pg_wallet.create_partner('Sim Bank 67', 'KE', 'bank_transfer', 'generic_json',
 	'http://127.0.0.1:' || :'port' || '/p/PTN-B67', ARRAY['KES'], 'https://bridge.example/cb',
-	:'secret', partner_id => 'PTN-B67');
+	:'secret', partner_id => 'PTN-B67', priority => 0);
 
 -- a customer C (a KES wallet), user U who registers five merchants, an admin approves them
 -- and sets a 1% fee; user V registers one the admin does not approve:
