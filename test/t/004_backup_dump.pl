@@ -301,6 +301,16 @@ is($src->safe_psql('wallet', q{
 		SELECT t.status || ' ' || h.status FROM pg_wallet.airtime_topups t
 		JOIN pg_wallet.holds h ON h.id = t.hold_id}), 'PROCESSING ACTIVE',
 	'an airtime top-up, held');
+# a plan of the merchant's with a setup fee, and Cat's subscription to it (its setup charge)
+$src->safe_psql('wallet', q{
+	SELECT pg_wallet.subscription_create(c.id, pg_wallet.subscription_plan_create(m.id, NULL,
+			'Monthly box', 4, 'KES', 'monthly', setup_fee => 1) ->> 'planId')
+	FROM pg_wallet.principals c, pg_wallet.principals m
+	WHERE c.email = 'cat@example.com' AND m.email = 'mer@example.com'});
+is($src->safe_psql('wallet', q{
+		SELECT s.status || ' ' || x.kind || ' ' || x.status FROM pg_wallet.subscriptions s
+		JOIN pg_wallet.subscription_charges x ON x.subscription_id = s.id}),
+	'ACTIVE setup SUCCEEDED', 'a subscription and its setup charge');
 # a settlement run: Dan's approved shop has nothing to settle (SKIPPED, recorded)
 is($src->safe_psql('wallet', q{SELECT pg_wallet.settlement_run(NULL, 10) ->> 'skipped'}), '1',
 	'a settlement run');
@@ -385,7 +395,7 @@ is(sums_by_currency($dst, 'wallet'), '', 'every currency sums to zero after the 
 is($dst->safe_psql('wallet', q{
 		SELECT bool_and(pg_wallet.receipt_verify(r.document, r.signature)) || ' ' || count(*)
 		FROM pg_wallet.receipts r}),
-	'true 2', 'both restored receipts verify under the restored key');
+	'true 3', 'the restored receipts (two payments, a setup charge) verify under the restored key');
 is( $dst->safe_psql('wallet', q{
 		SELECT count(*) FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
 		WHERE c.relnamespace = 'pg_wallet'::regnamespace AND NOT t.tgisinternal
