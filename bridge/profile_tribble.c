@@ -5,8 +5,9 @@
  * wallets/fund, payment methods (add, list, remove), payments (pay, list, one) and their
  * refunds (refund, list), a transaction's fraud risk score, the admins' fraud analytics,
  * merchants (registration, profile, settlement, analytics, dashboard, KYC review), disputes
- * (open, evidence, read, resolution), airtime top-ups (providers, top-up, history) and
- * receipts (a transaction's signed receipt, and the receipt rendered for people: document.c).
+ * (open, evidence, read, resolution), airtime top-ups (providers, top-up, history),
+ * subscriptions (plans, enrolment, pause, resume, cancel, lists, metrics) and receipts (a
+ * transaction's signed receipt, and the receipt rendered for people: document.c).
  *
  * Owns: its routes under tribble_base_path (default /tribble/api/v1), the HTTP statuses of the
  * standard SQLSTATEs (the wallet's own codes and their errorCode are in src/errors.tsv) and
@@ -98,6 +99,24 @@ static const Route tribble_routes[] = {
 	RATE_TIERED, 0, 0, 0},
 	{LWSHUMETH_GET, "/bills/topups", "api_tribble_airtime_topups", 200, AUTH_BEARER,
 	RATE_TIERED, 0, 0, 0},
+	{LWSHUMETH_POST, "/subscription-plans", "api_tribble_plan_create", 201, AUTH_BEARER,
+	RATE_TIERED, 0, 0, 0},
+	{LWSHUMETH_GET, "/subscription-plans/:id", "api_tribble_plan", 200, AUTH_BEARER,
+	RATE_TIERED, 0, 0, 0},
+	{LWSHUMETH_POST, "/subscriptions", "api_tribble_subscribe", 201, AUTH_BEARER, RATE_TIERED,
+	0, 0, 0},
+	{LWSHUMETH_GET, "/subscriptions/:id", "api_tribble_subscription", 200, AUTH_BEARER,
+	RATE_TIERED, 0, 0, 0},
+	{LWSHUMETH_PUT, "/subscriptions/:id/pause", "api_tribble_subscription_pause", 200,
+	AUTH_BEARER, RATE_TIERED, 0, 0, 0},
+	{LWSHUMETH_PUT, "/subscriptions/:id/resume", "api_tribble_subscription_resume", 200,
+	AUTH_BEARER, RATE_TIERED, 0, 0, 0},
+	{LWSHUMETH_PUT, "/subscriptions/:id/cancel", "api_tribble_subscription_cancel", 200,
+	AUTH_BEARER, RATE_TIERED, 0, 0, 0},
+	{LWSHUMETH_GET, "/customers/:id/subscriptions", "api_tribble_customer_subscriptions", 200,
+	AUTH_BEARER, RATE_TIERED, 0, 0, 0},
+	{LWSHUMETH_GET, "/merchants/:id/subscription-metrics", "api_tribble_subscription_metrics",
+	200, AUTH_BEARER, RATE_TIERED, 0, 0, 0},
 	/* a receipt for people (HTML or PDF): the URL's token is the capability, no bearer */
 	{LWSHUMETH_GET, "/receipts/:id", "api_tribble_receipt_file", 200, AUTH_NONE, 120, 1, 1, 0},
 };

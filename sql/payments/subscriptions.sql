@@ -738,3 +738,88 @@ COMMENT ON FUNCTION pg_wallet.subscriptions_bill_due(integer) IS
 	'SKIP LOCKED (concurrent runs never take the same one), in one transaction. Returns '
 	'{today, charged, pending, retrying, failed}; call again until they are all 0: a '
 	'subscription whose run was late has one period billed per call.';
+
+-- ---------------------------------------------------------------------------------------
+-- Metrics (GET /merchants/:merchantId/subscription-metrics)
+-- ---------------------------------------------------------------------------------------
+
+CREATE OR REPLACE FUNCTION pg_wallet.subscription_metrics(principal_id uuid, merchant_id text,
+	start_date date DEFAULT NULL, end_date date DEFAULT NULL)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	mp pg_wallet.principals := pg_wallet._merchant_principal_for(principal_id, merchant_id);
+	d1 date := coalesce(end_date, pg_wallet._billing_today());
+	d0 date := coalesce(start_date, date_trunc('month', d1)::date);
+	t0 timestamptz := d0::timestamp AT TIME ZONE 'UTC';
+	t1 timestamptz := (d1 + 1)::timestamp AT TIME ZONE 'UTC';
+	cur text;
+	m record;
+BEGIN
+	IF d1 < d0 OR d1 - d0 > 366 THEN
+		RAISE EXCEPTION 'the period must run from startDate to endDate, at most 367 days'
+			USING ERRCODE = 'invalid_parameter_value', COLUMN = 'startDate';
+	END IF;
+	-- one currency: the one most of the merchant's plans use
+	SELECT p.currency INTO cur FROM pg_wallet.subscription_plans p
+	WHERE p.merchant_owner_id = mp.owner_id GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1;
+	SELECT
+		coalesce(sum(pg_wallet._plan_monthly_minor(p)) FILTER (WHERE s.status IN ('ACTIVE',
+			'PAST_DUE') AND s.created_at < t1), 0)::bigint AS mrr,
+		count(*) FILTER (WHERE s.status IN ('ACTIVE', 'PAST_DUE') AND s.created_at < t1)
+			AS active,
+		count(*) FILTER (WHERE s.created_at >= t0 AND s.created_at < t1) AS new,
+		count(*) FILTER (WHERE s.cancelled_at >= t0 AND s.cancelled_at < t1) AS cancelled,
+		count(*) FILTER (WHERE s.status = 'PAUSED' AND s.paused_at < t1) AS paused,
+		count(*) FILTER (WHERE s.created_at < t0 AND (s.cancelled_at IS NULL
+			OR s.cancelled_at >= t0)) AS at_start,
+		count(*) FILTER (WHERE s.trial_end_date BETWEEN d0 AND d1) AS trials_ended,
+		count(*) FILTER (WHERE s.trial_end_date BETWEEN d0 AND d1 AND EXISTS (
+			SELECT 1 FROM pg_wallet.subscription_charges x
+			WHERE x.subscription_id = s.id AND x.kind = 'period'
+				AND x.scheduled_date = s.trial_end_date AND x.status = 'SUCCEEDED'))
+			AS converted
+	INTO m
+	FROM pg_wallet.subscriptions s JOIN pg_wallet.subscription_plans p ON p.id = s.plan_id
+	WHERE p.merchant_owner_id = mp.owner_id AND p.currency = cur;
+	RETURN jsonb_build_object('merchantId', mp.id, 'currency', cur,
+		'period', jsonb_build_object('startDate', d0, 'endDate', d1),
+		'metrics', (SELECT jsonb_build_object(
+			'mrr', pg_wallet.amount_format(m.mrr, coalesce(cur, 'KES')),
+			'arr', pg_wallet.amount_format(m.mrr * 12, coalesce(cur, 'KES')),
+			'activeSubscriptions', m.active, 'newSubscriptions', m.new,
+			'cancelledSubscriptions', m.cancelled, 'pausedSubscriptions', m.paused,
+			'churnRate', CASE WHEN m.at_start > 0
+				THEN round(100.0 * m.cancelled / m.at_start, 2) ELSE 0 END,
+			'trialConversions', m.converted,
+			'trialConversionRate', CASE WHEN m.trials_ended > 0
+				THEN round(100.0 * m.converted / m.trials_ended, 2) ELSE 0 END,
+			'failedCharges', count(*), 'recoveredCharges', count(*) FILTER (
+				WHERE x.status = 'SUCCEEDED'),
+			'recoveryRate', CASE WHEN count(*) > 0 THEN round(100.0 * count(*) FILTER (
+				WHERE x.status = 'SUCCEEDED') / count(*), 2) ELSE 0 END,
+			'expansionMrr', pg_wallet.amount_format(0, coalesce(cur, 'KES')),
+			'contractionMrr', pg_wallet.amount_format(0, coalesce(cur, 'KES')))
+			-- charges of the period whose first attempt failed
+			FROM pg_wallet.subscription_charges x
+			JOIN pg_wallet.subscriptions s ON s.id = x.subscription_id
+			JOIN pg_wallet.subscription_plans p ON p.id = s.plan_id
+			WHERE p.merchant_owner_id = mp.owner_id AND p.currency = cur
+				AND x.kind = 'period' AND x.scheduled_date BETWEEN d0 AND d1
+				AND (x.attempt_count > 1 OR x.status IN ('FAILED', 'RETRYING'))));
+END
+$$;
+COMMENT ON FUNCTION pg_wallet.subscription_metrics(uuid, text, date, date) IS
+	'Tribble GET /merchants/:merchantId/subscription-metrics: for who acts for the merchant '
+	'and admins (WL085 otherwise), over start_date..end_date (UTC days of the billing clock; '
+	'default the month so far, at most 367 days), in the currency of most of its plans: mrr '
+	'(the monthly amounts of the subscriptions ACTIVE or PAST_DUE now and created by the '
+	'end), arr (12 x mrr), activeSubscriptions (those), newSubscriptions (created in the '
+	'period), cancelledSubscriptions (cancelled in it), pausedSubscriptions (PAUSED now, '
+	'paused by the end), churnRate (cancelled in the period / live at its start, %), '
+	'trialConversions and trialConversionRate (trials that ended in the period and whose '
+	'first charge succeeded / trials that ended, %), failedCharges (charges of the period '
+	'whose first attempt failed), recoveredCharges (those since succeeded), recoveryRate (%), '
+	'expansionMrr and contractionMrr (0: a subscription cannot change plan).';

@@ -2,7 +2,8 @@
  *
  * worker_expiry.c
  *	  The expiry worker: every pg_wallet.expiry_interval_s seconds it times
- *	  out payouts, expires deposits and holds past their deadlines, purges
+ *	  out payouts, expires deposits and holds past their deadlines, bills the
+ *	  subscriptions due (one attempt each per sweep), purges
  *	  expired authentication rows, refills the stripes of striped accounts
  *	  that ran low, and folds the pending deltas of DEFERRED (and striped)
  *	  accounts into their balances (so balance reads of a hot account that
@@ -44,6 +45,7 @@ static const char *const expiry_steps[] = {
 	"SELECT pg_wallet.expire_withdrawals($1)::bigint",
 	"SELECT pg_wallet.expire_deposits($1)::bigint",
 	"SELECT pg_wallet.expire_holds($1)::bigint",
+	"SELECT (pg_wallet.subscriptions_bill_due(least($1, 500)) ->> 'charged')::bigint",
 	"SELECT pg_wallet.purge_expired_auth()::bigint WHERE $1 > 0",
 	"SELECT pg_wallet.rebalance_stripes(NULL, least($1, 100))",
 	"SELECT pg_wallet.fold_deltas(NULL, least($1, 5000))",

@@ -208,5 +208,10 @@ WHERE e.event_type = 'subscription:charged' AND e.owner_id = :m_owner GROUP BY 1
 SELECT count(*) AS customer_events FROM pg_wallet.events e
 WHERE e.event_type = 'subscription:charged' AND e.owner_id IN (:c_owner, :d_owner);
 
+-- the merchant's metrics over June to September 2033 (a customer sees none: WL085)
+SELECT pg_wallet.subscription_metrics(:'m', :'m', '2033-06-01', '2033-09-30') -> 'metrics'
+	AS metrics;
+SELECT sub_err(format($$SELECT pg_wallet.subscription_metrics(%L, %L)$$, :'c', :'m'));
+
 RESET pg_wallet.test_now_offset_s;
 SELECT ledger_ok();
