@@ -720,7 +720,9 @@ BEGIN
 		SELECT x.* FROM pg_wallet.subscriptions x
 		WHERE x.status IN ('ACTIVE', 'PAST_DUE') AND x.next_charge_date <= today
 			AND (x.next_attempt_date IS NULL OR x.next_attempt_date <= today)
-		ORDER BY x.next_charge_date, x.id
+		-- a customer's subscriptions together: a concurrent run, skipping the locked ones,
+		-- takes other customers, whose wallets this transaction does not hold
+		ORDER BY x.next_charge_date, x.customer_owner_id, x.id
 		LIMIT max_subscriptions
 		FOR UPDATE SKIP LOCKED
 	LOOP
