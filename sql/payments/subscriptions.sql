@@ -613,8 +613,56 @@ COMMENT ON FUNCTION pg_wallet._subscription_events(pg_wallet.subscriptions,
 	'attemptCount, nextChargeDate, subscriptionStatus, timestamp} to the customer and the '
 	'merchant.';
 
+-- What an ended attempt at a period does to its subscription (locked): success counts the
+-- period and moves to the next billing date (COMPLETED at maxCharges); a failure waits for the
+-- dunning schedule's next day (PAST_DUE), or ends the subscription after the last one.
+CREATE OR REPLACE FUNCTION pg_wallet._subscription_outcome(s pg_wallet.subscriptions,
+	p pg_wallet.subscription_plans, c pg_wallet.subscription_charges)
+RETURNS pg_wallet.subscriptions
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF c.status = 'SUCCEEDED' THEN
+		UPDATE pg_wallet.subscriptions x
+		SET charge_count = x.charge_count + 1, period_index = x.period_index + 1,
+			status = CASE WHEN p.max_charges <= x.charge_count + 1 THEN 'COMPLETED'
+				WHEN x.status = 'PAUSED' THEN 'PAUSED' ELSE 'ACTIVE' END,
+			next_charge_date = CASE WHEN p.max_charges <= x.charge_count + 1 THEN NULL
+				ELSE pg_wallet._subscription_date(x.anchor_date, p.frequency,
+					p.billing_interval, x.period_index + 1) END,
+			next_attempt_date = NULL
+		WHERE x.id = s.id
+		RETURNING * INTO s;
+	ELSIF c.status = 'FAILED' THEN
+		UPDATE pg_wallet.subscriptions x
+		SET status = 'CANCELLED', cancelled_at = pg_wallet._auth_now(), next_charge_date = NULL,
+			next_attempt_date = NULL,
+			cancel_reason = format('the charge of %s failed %s times', c.scheduled_date,
+				c.attempt_count)
+		WHERE x.id = s.id
+		RETURNING * INTO s;
+	ELSIF c.status = 'RETRYING' THEN
+		UPDATE pg_wallet.subscriptions x
+		SET status = CASE WHEN x.status = 'PAUSED' THEN 'PAUSED' ELSE 'PAST_DUE' END,
+			next_attempt_date = c.next_attempt_date
+		WHERE x.id = s.id
+		RETURNING * INTO s;
+	END IF;
+	PERFORM pg_wallet._subscription_events(s, p, c);
+	RETURN s;
+END
+$$;
+COMMENT ON FUNCTION pg_wallet._subscription_outcome(pg_wallet.subscriptions,
+	pg_wallet.subscription_plans, pg_wallet.subscription_charges) IS
+	'Internal: apply an attempt''s outcome to its subscription (locked): SUCCEEDED counts the '
+	'period and moves the schedule on (COMPLETED at maxCharges), RETRYING makes it PAST_DUE '
+	'until the next attempt, FAILED cancels it, PENDING (a payment held for fraud review) '
+	'leaves it waiting; subscription:charged either way.';
+
 -- One attempt at a due subscription's current period (the subscription locked): its payment,
--- then the schedule moved on (success) or the dunning schedule (failure).
+-- then _subscription_outcome. A payment held for fraud review leaves the charge PENDING: the
+-- review decides (_subscription_payment_ended), and nothing bills the subscription meanwhile.
 CREATE OR REPLACE FUNCTION pg_wallet._subscription_bill(s pg_wallet.subscriptions)
 RETURNS text
 LANGUAGE plpgsql VOLATILE
@@ -666,40 +714,67 @@ BEGIN
 		next_attempt_date = EXCLUDED.next_attempt_date, payment_id = EXCLUDED.payment_id,
 		error = EXCLUDED.error, charged_at = EXCLUDED.charged_at, updated_at = now()
 	RETURNING * INTO c;
-	IF err IS NULL THEN
-		UPDATE pg_wallet.subscriptions x
-		SET charge_count = x.charge_count + 1, period_index = x.period_index + 1,
-			status = CASE WHEN p.max_charges <= x.charge_count + 1 THEN 'COMPLETED'
-				ELSE 'ACTIVE' END,
-			next_charge_date = CASE WHEN p.max_charges <= x.charge_count + 1 THEN NULL
-				ELSE pg_wallet._subscription_date(x.anchor_date, p.frequency,
-					p.billing_interval, x.period_index + 1) END,
-			next_attempt_date = NULL
-		WHERE x.id = s.id
-		RETURNING * INTO s;
-	ELSIF retry IS NULL THEN
-		UPDATE pg_wallet.subscriptions x
-		SET status = 'CANCELLED', cancelled_at = pg_wallet._auth_now(), next_charge_date = NULL,
-			next_attempt_date = NULL,
-			cancel_reason = format('the charge of %s failed %s times', period, attempt)
-		WHERE x.id = s.id
-		RETURNING * INTO s;
-	ELSE
-		UPDATE pg_wallet.subscriptions x SET status = 'PAST_DUE', next_attempt_date = retry
-		WHERE x.id = s.id
-		RETURNING * INTO s;
-	END IF;
-	PERFORM pg_wallet._subscription_events(s, p, c);
+	PERFORM pg_wallet._subscription_outcome(s, p, c);
 	RETURN c.status;
 END
 $$;
 COMMENT ON FUNCTION pg_wallet._subscription_bill(pg_wallet.subscriptions) IS
 	'Internal: one attempt at a due subscription''s period (locked): a payment (key '
-	'sub:<subscription>:<period>:<attempt>); success (or a payment held for fraud review: '
-	'PENDING) counts the period and moves the schedule to the next billing date (COMPLETED at '
-	'maxCharges); a failure is RETRYING on the dunning schedule (PAST_DUE), and FAILED after '
-	'the fourth attempt (the subscription CANCELLED). subscription:charged either way. '
-	'Returns the charge''s status.';
+	'sub:<subscription>:<period>:<attempt>): SUCCEEDED, PENDING (held for fraud review: the '
+	'review decides), or RETRYING on the dunning schedule and FAILED after the fourth '
+	'attempt; then _subscription_outcome. Returns the charge''s status.';
+
+-- The trigger payments_subscription_charge (payments/subscriptions_triggers.sql): a payment
+-- that was held for fraud review ended. The PENDING charge it paid follows it: SUCCEEDED (the
+-- schedule moves on), or, released never, RETRYING on the dunning schedule (a setup or trial
+-- charge: FAILED).
+CREATE OR REPLACE FUNCTION pg_wallet._subscription_payment_ended()
+RETURNS trigger
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	c pg_wallet.subscription_charges;
+	s pg_wallet.subscriptions;
+	p pg_wallet.subscription_plans;
+	retry date;
+BEGIN
+	SELECT * INTO c FROM pg_wallet.subscription_charges x
+	WHERE x.payment_id = NEW.id AND x.status = 'PENDING' FOR UPDATE;
+	IF NOT FOUND THEN
+		RETURN NULL;
+	END IF;
+	SELECT * INTO STRICT s FROM pg_wallet.subscriptions x WHERE x.id = c.subscription_id
+	FOR UPDATE;
+	SELECT * INTO STRICT p FROM pg_wallet.subscription_plans x WHERE x.id = s.plan_id;
+	IF NEW.status = 'SUCCESS' THEN
+		UPDATE pg_wallet.subscription_charges x
+		SET status = 'SUCCEEDED', charged_at = pg_wallet._auth_now(), updated_at = now()
+		WHERE x.id = c.id
+		RETURNING * INTO c;
+	ELSE
+		retry := CASE WHEN c.kind = 'period'
+			THEN pg_wallet._dunning_next(c.scheduled_date, c.attempt_count) END;
+		UPDATE pg_wallet.subscription_charges x
+		SET status = CASE WHEN retry IS NULL THEN 'FAILED' ELSE 'RETRYING' END,
+			next_attempt_date = retry, payment_id = NULL, charged_at = NULL, updated_at = now(),
+			error = left(coalesce(NEW.error_code || ': ', '') || coalesce(NEW.error_message,
+				'failed'), 500)
+		WHERE x.id = c.id
+		RETURNING * INTO c;
+	END IF;
+	-- (a subscription paused meanwhile stays PAUSED; a cancelled one has nothing to move)
+	IF c.kind = 'period' AND s.status IN ('ACTIVE', 'PAST_DUE', 'PAUSED') THEN
+		PERFORM pg_wallet._subscription_outcome(s, p, c);
+	END IF;
+	RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION pg_wallet._subscription_payment_ended() IS
+	'Internal, trigger payments_subscription_charge: a PENDING subscription charge follows '
+	'its payment when the fraud review ends it: SUCCEEDED (the schedule moves on), or RETRYING '
+	'on the dunning schedule (FAILED after the fourth attempt, or for a setup or trial '
+	'charge).';
 
 CREATE OR REPLACE FUNCTION pg_wallet.subscriptions_bill_due(max_subscriptions integer DEFAULT 100)
 RETURNS jsonb
@@ -720,6 +795,9 @@ BEGIN
 		SELECT x.* FROM pg_wallet.subscriptions x
 		WHERE x.status IN ('ACTIVE', 'PAST_DUE') AND x.next_charge_date <= today
 			AND (x.next_attempt_date IS NULL OR x.next_attempt_date <= today)
+			-- a charge held for fraud review waits for the review
+			AND NOT EXISTS (SELECT 1 FROM pg_wallet.subscription_charges c
+			                WHERE c.subscription_id = x.id AND c.status = 'PENDING')
 		-- a customer's subscriptions together: a concurrent run, skipping the locked ones,
 		-- takes other customers, whose wallets this transaction does not hold
 		ORDER BY x.next_charge_date, x.customer_owner_id, x.id

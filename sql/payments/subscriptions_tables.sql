@@ -95,6 +95,9 @@ CREATE TABLE pg_wallet.subscription_charges (
 	CHECK ((status IN ('SUCCEEDED', 'PENDING')) = (payment_id IS NOT NULL)),
 	CHECK ((status = 'RETRYING') = (next_attempt_date IS NOT NULL))
 );
+-- a payment held for fraud review finds the charge it pays when the review ends it
+CREATE INDEX subscription_charges_payment_idx ON pg_wallet.subscription_charges (payment_id)
+	WHERE status = 'PENDING';
 COMMENT ON TABLE pg_wallet.subscription_charges IS
 	'One charge per subscription and billing period (and its setup fee): the scheduled date, '
 	'the amount, SUCCEEDED (its payment), RETRYING (the next attempt''s day on the dunning '

@@ -208,6 +208,53 @@ WHERE e.event_type = 'subscription:charged' AND e.owner_id = :m_owner GROUP BY 1
 SELECT count(*) AS customer_events FROM pg_wallet.events e
 WHERE e.event_type = 'subscription:charged' AND e.owner_id IN (:c_owner, :d_owner);
 
+-- a charge held for fraud review (customer E, from a suspicious address: score 75, HOLD) is
+-- PENDING: nothing bills the subscription until the review ends; released, it counts and the
+-- schedule moves on; rejected, it is retried on the dunning schedule
+CREATE TEMP TABLE saved_fraud AS SELECT * FROM pg_wallet.fraud_settings;
+UPDATE pg_wallet.fraud_settings SET weight_amount = 0, weight_device = 0, weight_velocity = 0,
+	weight_geo = 0, weight_ip = 100, weight_beneficiary = 0, weight_credential = 0,
+	weight_round = 0;
+INSERT INTO pg_wallet.fraud_ip_reputation (ip_range, score, label)
+VALUES ('100.64.68.0/24', 75, 'subscription test hold');
+SELECT principal_id AS e, owner_id AS e_owner FROM pg_wallet.register_user('sub-e@example.com',
+	'Passw0rd-68', 'Eee', 'Sub', '+254700006804') \gset
+UPDATE pg_wallet.principals SET kyc_tier = 3 WHERE owner_id = :e_owner;
+SELECT count(*) FROM (SELECT pg_wallet.create_account(:e_owner, 'KES', 'WALLET', 'SB68-E')) x;
+SELECT status FROM pg_wallet.credit('SB68-E', 100, 'SYS-SUSPENSE-KES');
+SELECT set_today('2033-10-03');
+SELECT pg_wallet.subscription_create(:'e', :'p_weekly') ->> 'subscriptionId' AS s_held \gset
+-- (the request context lasts one transaction: the run and the address together)
+CREATE FUNCTION bill_from(ip text) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+	PERFORM pg_wallet.set_request_context(jsonb_build_object('ip', ip));
+	RETURN bill();
+END $$;
+SELECT bill_from('100.64.68.9'), sub_of(:'s_held');
+SELECT bill_from('100.64.68.9') AS waits, sub_of(:'s_held');
+SELECT fraud_review_release AS released FROM (SELECT status AS fraud_review_release
+	FROM pg_wallet.fraud_review_release((SELECT y.hold_id FROM pg_wallet.payments y
+		JOIN pg_wallet.subscription_charges x ON x.payment_id = y.id
+		JOIN pg_wallet.subscriptions s ON s.id = x.subscription_id
+		WHERE s.subscription_ref = :'s_held'))) r;
+SELECT sub_of(:'s_held');
+SELECT set_today('2033-10-10');
+SELECT bill_from('100.64.68.9'), sub_of(:'s_held');
+SELECT status FROM pg_wallet.fraud_review_reject((SELECT y.hold_id FROM pg_wallet.payments y
+	JOIN pg_wallet.subscription_charges x ON x.payment_id = y.id
+	JOIN pg_wallet.subscriptions s ON s.id = x.subscription_id
+	WHERE s.subscription_ref = :'s_held' AND x.status = 'PENDING'), 'not the customer');
+SELECT sub_of(:'s_held');
+SELECT x.scheduled_date, x.status, x.attempt_count, x.next_attempt_date, x.error
+FROM pg_wallet.subscription_charges x JOIN pg_wallet.subscriptions s ON s.id = x.subscription_id
+WHERE s.subscription_ref = :'s_held' ORDER BY x.scheduled_date;
+UPDATE pg_wallet.fraud_settings f SET (weight_amount, weight_device, weight_velocity,
+	weight_geo, weight_ip, weight_beneficiary, weight_credential, weight_round) =
+	(s.weight_amount, s.weight_device, s.weight_velocity, s.weight_geo, s.weight_ip,
+	 s.weight_beneficiary, s.weight_credential, s.weight_round) FROM saved_fraud s;
+DELETE FROM pg_wallet.fraud_ip_reputation WHERE label = 'subscription test hold';
+SELECT pg_wallet.subscription_cancel(:'e', :'s_held') ->> 'status' AS ended;
+
 -- the merchant's metrics over June to September 2033 (a customer sees none: WL085)
 SELECT pg_wallet.subscription_metrics(:'m', :'m', '2033-06-01', '2033-09-30') -> 'metrics'
 	AS metrics;
