@@ -95,10 +95,10 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION pg_wallet.api_tribble_subscribe(text, jsonb) IS
-	'Tribble POST /subscriptions {planId, paymentMethodId ("wallet", a walletId, or absent; '
-	'a card is 422), startDate (YYYY-MM-DD)} by a user: 201 (subscription_create); 400 naming '
-	'a bad field, 404 unknown plan, 409 SUBSCRIPTION_ACTIVE, 402 when the setup fee or trial '
-	'amount cannot be paid.';
+	'Tribble POST /subscriptions {planId, paymentMethodId ("wallet", a walletId, a saved '
+	'card-<id>, or absent; a bank account is 422), startDate (YYYY-MM-DD)} by a user: 201 '
+	'(subscription_create); 400 naming a bad field, 404 unknown plan or card, 409 '
+	'SUBSCRIPTION_ACTIVE, 402 when the setup fee or trial amount cannot be paid.';
 
 CREATE OR REPLACE FUNCTION pg_wallet.api_tribble_subscription(token text, args jsonb)
 RETURNS jsonb

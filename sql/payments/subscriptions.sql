@@ -2,14 +2,17 @@
 --
 --   plans     a merchant (or the user who registered it, or an admin) creates plans; anyone
 --             signed in reads one.
---   enrol     a user subscribes with a wallet (a card cannot fund a subscription yet): the
---             setup fee and the trial amount are charged at once (each a payment); the first
---             period is due at the end of the trial, or on the start date. One live
+--   enrol     a user subscribes with a wallet or a saved card: the setup fee and the trial
+--             amount are charged at once (each a payment; a card's waits for its partner); the
+--             first period is due at the end of the trial, or on the start date. One live
 --             subscription per customer and plan (WL109 SUBSCRIPTION_ACTIVE).
 --   billing   subscriptions_bill_due(max) charges the subscriptions due today (the billing
 --             clock), FOR UPDATE SKIP LOCKED, each in a subtransaction: one payment per
---             period and attempt (payment_create: fees, KYC limits, fraud scoring), its key
---             sub:<subscription>:<period>:<attempt>. Success advances the schedule by
+--             period and attempt (payment_create, or card_payment_create for a card: fees, KYC
+--             limits, fraud scoring), its key sub:<subscription>:<period>:<attempt>. A
+--             payment still PROCESSING (a card's, or one held for fraud review) leaves the
+--             charge PENDING until it ends (payments_subscription_charge). Success advances
+--             the schedule by
 --             calendar rules (anchor + n intervals: a monthly plan anchored on the 31st
 --             charges on the last day of shorter months, a yearly one from 29 February on
 --             the 28th); a failure is retried 1, 3 and 7 days after the period (PAST_DUE), and
@@ -236,7 +239,10 @@ BEGIN
 		'planName', p.name, 'status', s.status, 'autoRenew', s.auto_renew,
 		'amount', pg_wallet.amount_format(p.amount_minor, p.currency), 'currency', p.currency,
 		'nextChargeDate', s.next_charge_date, 'trialEndDate', s.trial_end_date,
-		'chargeCount', s.charge_count, 'createdAt', pg_wallet._ts_iso(s.created_at));
+		'chargeCount', s.charge_count,
+		'paymentMethodId', CASE WHEN s.payment_method_id IS NOT NULL
+			THEN 'card-' || s.payment_method_id ELSE 'wallet' END,
+		'createdAt', pg_wallet._ts_iso(s.created_at));
 	IF NOT detailed THEN
 		RETURN j;
 	END IF;
@@ -296,6 +302,33 @@ COMMENT ON FUNCTION pg_wallet._subscription_for(text, uuid, boolean, boolean) IS
 	'Internal: a subscription for its customer, admins and (with merchants) who acts for its '
 	'merchant, locked when asked; WL110 otherwise.';
 
+-- One payment of a subscription: from its wallet (payment_create: posted at once, or held for
+-- fraud review) or its card (card_payment_create: PROCESSING until the card partner answers).
+CREATE OR REPLACE FUNCTION pg_wallet._subscription_pay(s pg_wallet.subscriptions,
+	p pg_wallet.subscription_plans, amount_minor bigint, reference text, description text,
+	metadata jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF s.payment_method_id IS NOT NULL THEN
+		RETURN pg_wallet.card_payment_create(s.customer_principal_id,
+			p.merchant_principal_id::text, pg_wallet.amount_format(amount_minor, p.currency),
+			p.currency, 'card-' || s.payment_method_id, reference, description, metadata);
+	END IF;
+	RETURN pg_wallet.payment_create(s.customer_principal_id, p.merchant_principal_id::text,
+		pg_wallet.amount_format(amount_minor, p.currency), p.currency, reference, description,
+		metadata, (SELECT a.account_number FROM pg_wallet.accounts a
+			WHERE a.id = s.wallet_account_id));
+END
+$$;
+COMMENT ON FUNCTION pg_wallet._subscription_pay(pg_wallet.subscriptions,
+	pg_wallet.subscription_plans, bigint, text, text, jsonb) IS
+	'Internal: one payment of a subscription to its merchant, from its wallet (payment_create) '
+	'or its saved card (card_payment_create, PROCESSING until the partner answers); the '
+	'payment''s answer.';
+
 -- A charge of a subscription outside the billing run (the setup fee, the trial amount): one
 -- payment now; its error is the caller's.
 CREATE OR REPLACE FUNCTION pg_wallet._subscription_charge_now(s pg_wallet.subscriptions,
@@ -308,11 +341,9 @@ DECLARE
 	ref text := s.subscription_ref || '-' || upper(p_kind);
 	pay jsonb;
 BEGIN
-	pay := pg_wallet.payment_create(s.customer_principal_id, p.merchant_principal_id::text,
-		pg_wallet.amount_format(amount_minor, p.currency), p.currency, 'sub:' || ref,
+	pay := pg_wallet._subscription_pay(s, p, amount_minor, 'sub:' || ref,
 		left(p.name || ' (' || p_kind || ')', 200), jsonb_build_object('subscriptionId',
-			s.subscription_ref, 'chargeId', ref),
-		(SELECT a.account_number FROM pg_wallet.accounts a WHERE a.id = s.wallet_account_id));
+			s.subscription_ref, 'chargeId', ref));
 	IF pay ->> 'status' = 'FAILED' THEN
 		RAISE EXCEPTION 'the % charge failed: %', p_kind, pay #>> '{error,message}'
 			USING ERRCODE = coalesce(pay #>> '{error,code}', 'WL094');
@@ -345,6 +376,7 @@ DECLARE
 	today date := pg_wallet._billing_today();
 	d0 date := coalesce(start_date, today);
 	w pg_wallet.accounts;
+	card pg_wallet.payment_methods;
 	s pg_wallet.subscriptions;
 	new_id bigint := nextval(pg_get_serial_sequence('pg_wallet.subscriptions', 'id'));
 	trial_end date;
@@ -357,14 +389,19 @@ BEGIN
 		RAISE EXCEPTION 'startDate must be from today to a year from now'
 			USING ERRCODE = 'invalid_parameter_value', COLUMN = 'startDate';
 	END IF;
-	IF payment_method_id ~ '^(card|bank)-' THEN
-		RAISE EXCEPTION 'a subscription is paid from a wallet: leave paymentMethodId out, or '
-			'give "wallet" or one of your walletIds' USING ERRCODE = 'WL089',
-			COLUMN = 'paymentMethodId';
+	IF payment_method_id ~ '^bank-' THEN
+		RAISE EXCEPTION 'a bank account cannot pay a subscription: pay from a wallet or a card'
+			USING ERRCODE = 'WL089', COLUMN = 'paymentMethodId';
 	END IF;
 	PERFORM pg_wallet._payment_merchant(p.merchant_principal_id::text);	-- WL086 inactive
-	w := pg_wallet._payment_customer_wallet(c.owner_id, p.currency,
-		nullif(payment_method_id, 'wallet'));
+	IF payment_method_id ~ '^card-' THEN
+		-- the one rule of a chargeable method: the customer's, active, not expired
+		PERFORM pg_wallet.payment_method_check(c.owner_id, payment_method_id);
+		card := pg_wallet._payment_method_row(c.owner_id, payment_method_id);
+	ELSE
+		w := pg_wallet._payment_customer_wallet(c.owner_id, p.currency,
+			nullif(payment_method_id, 'wallet'));
+	END IF;
 	IF EXISTS (SELECT 1 FROM pg_wallet.subscriptions x
 	           WHERE x.customer_owner_id = c.owner_id AND x.plan_id = p.id
 	             AND x.status IN ('ACTIVE', 'PAST_DUE', 'PAUSED')) THEN
@@ -373,10 +410,10 @@ BEGIN
 	END IF;
 	trial_end := CASE WHEN p.trial_days > 0 THEN d0 + p.trial_days END;
 	INSERT INTO pg_wallet.subscriptions (id, subscription_ref, plan_id, customer_owner_id,
-		customer_principal_id, wallet_account_id, anchor_date, start_date, trial_end_date,
-		next_charge_date, created_at)
+		customer_principal_id, wallet_account_id, payment_method_id, anchor_date, start_date,
+		trial_end_date, next_charge_date, created_at)
 	OVERRIDING SYSTEM VALUE
-	VALUES (new_id, 'SUB-' || lpad(new_id::text, 6, '0'), p.id, c.owner_id, c.id, w.id,
+	VALUES (new_id, 'SUB-' || lpad(new_id::text, 6, '0'), p.id, c.owner_id, c.id, w.id, card.id,
 		coalesce(trial_end, d0), d0, trial_end, coalesce(trial_end, d0), pg_wallet._auth_now())
 	RETURNING * INTO s;
 	IF p.setup_fee_minor > 0 THEN
@@ -393,7 +430,8 @@ $$;
 COMMENT ON FUNCTION pg_wallet.subscription_create(uuid, text, text, date) IS
 	'Tribble POST /subscriptions: a user (WL031) subscribes to an active plan (WL108 unknown, '
 	'WL112 inactive; WL086 its merchant not active) from a wallet in the plan''s currency '
-	'("wallet", a walletId, or absent: WL087, WL005, WL009; a card is WL089) from startDate '
+	'("wallet", a walletId, or absent: WL087, WL005, WL009) or a saved card (card-<id>: '
+	'WL080, WL081; a bank account is WL089) from startDate '
 	'(today to a year ahead, default today). The setup fee and the trial amount are charged '
 	'at once (their refusal refuses the enrolment: WL001, WL044, WL047...); the first period '
 	'is due at the trial''s end, or on the start date. One live subscription per customer and '
@@ -683,12 +721,9 @@ BEGIN
 	FOR UPDATE;
 	attempt := coalesce(c.attempt_count, 0) + 1;
 	BEGIN
-		pay := pg_wallet.payment_create(s.customer_principal_id,
-			p.merchant_principal_id::text, pg_wallet.amount_format(p.amount_minor, p.currency),
-			p.currency, format('sub:%s:%s:%s', s.subscription_ref, period, attempt),
-			left(p.name, 200), jsonb_build_object('subscriptionId', s.subscription_ref,
-				'period', period),
-			(SELECT a.account_number FROM pg_wallet.accounts a WHERE a.id = s.wallet_account_id));
+		pay := pg_wallet._subscription_pay(s, p, p.amount_minor,
+			format('sub:%s:%s:%s', s.subscription_ref, period, attempt), left(p.name, 200),
+			jsonb_build_object('subscriptionId', s.subscription_ref, 'period', period));
 		IF pay ->> 'status' = 'FAILED' THEN
 			err := left(coalesce(pay #>> '{error,code}', 'WL094') || ': '
 				|| coalesce(pay #>> '{error,message}', 'failed'), 500);

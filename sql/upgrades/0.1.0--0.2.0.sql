@@ -894,7 +894,8 @@ CREATE TABLE pg_wallet.subscriptions (
 	plan_id bigint NOT NULL REFERENCES pg_wallet.subscription_plans (id),
 	customer_owner_id bigint NOT NULL,
 	customer_principal_id uuid NOT NULL,	-- the API's customerId
-	wallet_account_id bigint NOT NULL,		-- the wallet charged
+	wallet_account_id bigint,				-- the wallet charged, or:
+	payment_method_id uuid REFERENCES pg_wallet.payment_methods (id),	-- the card charged
 	-- the day the schedule is counted from: the first charge (after the trial), so that a
 	-- monthly plan anchored on the 31st charges on the last day of shorter months
 	anchor_date date NOT NULL,
@@ -914,7 +915,8 @@ CREATE TABLE pg_wallet.subscriptions (
 	cancel_reason text CHECK (length(cancel_reason) <= 200),
 	created_at timestamptz NOT NULL DEFAULT now(),
 	CHECK ((status IN ('CANCELLED', 'COMPLETED')) = (next_charge_date IS NULL)),
-	CHECK ((status = 'CANCELLED') = (cancelled_at IS NOT NULL))
+	CHECK ((status = 'CANCELLED') = (cancelled_at IS NOT NULL)),
+	CHECK ((wallet_account_id IS NULL) <> (payment_method_id IS NULL))
 );
 -- one live subscription of a customer to a plan (SUBSCRIPTION_ACTIVE otherwise)
 CREATE UNIQUE INDEX subscriptions_live_idx ON pg_wallet.subscriptions
@@ -924,7 +926,8 @@ CREATE INDEX subscriptions_due_idx ON pg_wallet.subscriptions (next_charge_date,
 	WHERE status IN ('ACTIVE', 'PAST_DUE');
 CREATE INDEX subscriptions_customer_idx ON pg_wallet.subscriptions (customer_owner_id, id);
 COMMENT ON TABLE pg_wallet.subscriptions IS
-	'Customers'' subscriptions to plans (Tribble POST /subscriptions): the wallet charged, the '
+	'Customers'' subscriptions to plans (Tribble POST /subscriptions): the wallet or card '
+	'charged, the '
 	'anchor day of the schedule, trial end, next charge date, charges made, ACTIVE, PAST_DUE '
 	'(a charge failed, retried), PAUSED, CANCELLED (with why), COMPLETED (max charges).';
 

@@ -71,7 +71,7 @@ req POST $T/subscriptions "{\"planId\": \"$SP1\"}" "$TS_A"
 expect "... a second one to the plan is 409 SUBSCRIPTION_ACTIVE" 409 \
 	'.errorCode == "SUBSCRIPTION_ACTIVE"' "$SERRFMT"
 req POST $T/subscriptions "{\"planId\": \"$SP2\", \"paymentMethodId\": \"card-001\"}" "$TS_A"
-expect "... a card is 422 naming paymentMethodId" 422 '.details.field == "paymentMethodId"'
+expect "... a card that is not one of the caller's is 404" 404 '.errorCode == "NOT_FOUND"'
 req POST $T/subscriptions "{\"planId\": \"$SP2\", \"startDate\": \"2025-02-30\"}" "$TS_A"
 expect "... a startDate that does not exist is 400 naming it" 400 \
 	'.details.field == "startDate"'

@@ -399,6 +399,34 @@ FROM jsonb_array_elements(pg_wallet.api_cashier_message(:'ctok', jsonb_build_obj
 SELECT status, count(*) FROM pg_wallet.payments
 WHERE customer_owner_id = :c_owner AND payment_method = 'card' GROUP BY 1 ORDER BY 1;
 
+-- subscriptions paid by card (payments/subscriptions.sql): each charge is a card payment,
+-- PENDING until the partner answers; captured (card 00): SUCCEEDED, the schedule moves on;
+-- declined (card 01): RETRYING on the dunning schedule (C's tier counts more payments a day)
+UPDATE pg_wallet.principals SET kyc_tier = 3 WHERE owner_id = :c_owner;
+SELECT pg_wallet.subscription_plan_create(:'m', NULL, 'Card box', 12, 'KES', 'daily')
+	->> 'planId' AS card_plan \gset
+SELECT pg_wallet.subscription_plan_create(:'m', NULL, 'Card box 2', 13, 'KES', 'daily')
+	->> 'planId' AS card_plan2 \gset
+SELECT pg_wallet.subscription_create(:'c', :'card_plan', :'card00') ->> 'subscriptionId'
+	AS card_sub \gset
+SELECT pg_wallet.subscription_create(:'c', :'card_plan2', :'card01') ->> 'subscriptionId'
+	AS card_sub2 \gset
+SELECT cerr(format($$SELECT pg_wallet.subscription_create(%L, %L, %L)$$, :'d', :'card_plan',
+	:'card00')) AS not_his_card;
+SELECT pg_wallet.subscriptions_bill_due(10) - 'today' AS billed;
+SELECT cwait(format($$NOT EXISTS (SELECT 1 FROM pg_wallet.subscription_charges x
+	JOIN pg_wallet.subscriptions s ON s.id = x.subscription_id
+	WHERE s.subscription_ref IN (%L, %L) AND x.status = 'PENDING')$$, :'card_sub',
+	:'card_sub2')) AS answered;
+SELECT s.subscription_ref = :'card_sub' AS captured_one, x.status, x.attempt_count,
+	x.next_attempt_date - x.scheduled_date AS retry_in, x.error, s.status AS subscription,
+	s.charge_count, s.next_charge_date - x.scheduled_date AS next_in
+FROM pg_wallet.subscription_charges x JOIN pg_wallet.subscriptions s
+	ON s.id = x.subscription_id
+WHERE s.subscription_ref IN (:'card_sub', :'card_sub2') ORDER BY s.id;
+SELECT pg_wallet.subscription_cancel(:'c', :'card_sub') ->> 'status' AS first,
+	pg_wallet.subscription_cancel(:'c', :'card_sub2') ->> 'status' AS second;
+
 -- what the simulator saw and did (never a card number: it refuses one)
 \! python3 test/partner_sim.py wait build/partner_sim_63 callbacks 8 20
 \! python3 test/partner_sim.py requests build/partner_sim_63 | grep 'PTN-C63'

@@ -88,7 +88,7 @@ SELECT sub_mask(pg_wallet.subscription_create(:'c', :'p_monthly')::text) AS enro
 SELECT subscription_ref AS s_monthly FROM pg_wallet.subscriptions
 WHERE plan_id = (SELECT id FROM pg_wallet.subscription_plans WHERE plan_ref = :'p_monthly') \gset
 SELECT sub_err(format($$SELECT pg_wallet.subscription_create(%L, %L)$$, :'c', :'p_monthly'));
-SELECT sub_err(format($$SELECT pg_wallet.subscription_create(%L, %L, 'card-123')$$, :'c',
+SELECT sub_err(format($$SELECT pg_wallet.subscription_create(%L, %L, 'bank-123')$$, :'c',
 	:'p_weekly'));
 SELECT sub_err(format($$SELECT pg_wallet.subscription_create(%L, %L, NULL, '2027-01-30')$$,
 	:'c', :'p_weekly'));
