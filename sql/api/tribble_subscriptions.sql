@@ -76,7 +76,8 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION pg_wallet.api_tribble_plan(text, jsonb) IS
-	'Tribble GET /subscription-plans/:planId: 200 the plan; 404 unknown.';
+	'Tribble GET /subscription-plans/:planId: 200 the plan (subscription_plan_get); 404 '
+	'unknown, or another merchant''s for a merchant.';
 
 CREATE OR REPLACE FUNCTION pg_wallet.api_tribble_subscribe(token text, args jsonb)
 RETURNS jsonb

@@ -210,14 +210,22 @@ RETURNS jsonb
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+	me pg_wallet.principals := pg_wallet._principal_row(principal_id);
+	p pg_wallet.subscription_plans := pg_wallet._plan_row(plan_id);
 BEGIN
-	PERFORM pg_wallet._principal_row(principal_id);
-	RETURN pg_wallet._plan_json(pg_wallet._plan_row(plan_id));
+	-- a merchant sees its own plans only (another's are as unknown); customers see them all
+	IF me.role = 'merchant' AND me.owner_id <> p.merchant_owner_id THEN
+		RAISE EXCEPTION 'subscription plan not found' USING ERRCODE = 'WL108',
+			COLUMN = 'planId';
+	END IF;
+	RETURN pg_wallet._plan_json(p);
 END
 $$;
 COMMENT ON FUNCTION pg_wallet.subscription_plan_get(uuid, text) IS
-	'Tribble GET /subscription-plans/:planId: a plan, for anyone signed in (customers choose '
-	'from them); WL108 unknown.';
+	'Tribble GET /subscription-plans/:planId: a plan, for users (customers choose from them), '
+	'admins and its own merchant; WL108 for an unknown one and, to another merchant, '
+	'another''s.';
 
 -- ---------------------------------------------------------------------------------------
 -- Subscriptions

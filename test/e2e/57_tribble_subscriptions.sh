@@ -60,6 +60,12 @@ expect "GET /subscription-plans/:id for a customer: the spec's fields" 200 \
 	'.planType == "fixed"' '.isActive == true' '.currency == "KES"'
 req GET "$T/subscription-plans/PLN-999999" '' "$TS_A"
 expect "... an unknown plan is 404" 404 '.errorCode == "NOT_FOUND"'
+sql -c "SELECT pg_wallet.create_principal('merchant', 'subs-m2@example.com', 'Passw0rd-e2e')" \
+	>/dev/null
+req GET "$T/subscription-plans/$SP1" '' "$(stoken subs-m2@example.com)"
+expect "... another merchant gets 404" 404 '.errorCode == "NOT_FOUND"'
+req GET "$T/merchants/$SM_U/subscription-metrics" '' "$(stoken subs-m2@example.com)"
+expect "... and 404 for the merchant's metrics" 404 '.errorCode == "NOT_FOUND"'
 
 req POST $T/subscriptions "{\"planId\": \"$SP1\", \"paymentMethodId\": \"wallet\"}" "$TS_A"
 expect "POST /subscriptions: 201 ACTIVE with the trial's dates" 201 \

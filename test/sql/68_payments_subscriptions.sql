@@ -81,6 +81,11 @@ SELECT sub_err(format($$SELECT pg_wallet.subscription_plan_create(%L, NULL, 'Pla
 	'monthly', max_charges => 0)$$, :'m'));
 SELECT sub_mask(pg_wallet.subscription_plan_get(:'c', :'p_trial')::text) AS trial_plan;
 SELECT sub_err(format($$SELECT pg_wallet.subscription_plan_get(%L, 'PLN-999999')$$, :'c'));
+-- another merchant does not see the plan
+SELECT principal_id AS m2 FROM pg_wallet.create_principal('merchant', 'sub-m2@example.com',
+	'Passw0rd-68') \gset
+SELECT sub_err(format($$SELECT pg_wallet.subscription_plan_get(%L, %L)$$, :'m2', :'p_trial'));
+SELECT pg_wallet.subscription_plan_get(:'m', :'p_trial') ->> 'planName' AS its_merchant_sees;
 
 -- a monthly subscription from 31 January 2027, billed through a year
 SELECT set_today('2027-01-31');
