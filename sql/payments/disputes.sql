@@ -305,11 +305,13 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	me pg_wallet.principals := pg_wallet._principal_row(principal_id);
-	p pg_wallet.payments := pg_wallet._payment_for(transaction_id, principal_id, false);
+	p pg_wallet.payments;
 	d pg_wallet.disputes;
 	hash bytea;
 	respond interval := pg_wallet._dispute_days('dispute_response_days');
 BEGIN
+	-- the payment's row, locked: refunds and the dispute's amount read the same refunded total
+	p := pg_wallet._payment_for(transaction_id, principal_id, false, true);
 	IF me.owner_id <> p.customer_owner_id THEN
 		RAISE EXCEPTION 'only the payment''s customer may dispute it' USING ERRCODE = 'WL103';
 	END IF;
@@ -326,7 +328,6 @@ BEGIN
 			USING ERRCODE = 'string_data_right_truncation', COLUMN = 'description';
 	END IF;
 	description := nullif(btrim(description), '');
-	p := pg_wallet._payment_for(transaction_id, principal_id, false, true);
 	hash := sha256(convert_to(concat_ws('|', 'dispute', p.id, reason, description,
 		coalesce(evidence_files, '[]')::text), 'UTF8'));
 	SELECT * INTO d FROM pg_wallet.disputes x WHERE x.payment_id = p.id;
@@ -447,13 +448,13 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	r pg_wallet.refunds;
-	new_id bigint := nextval(pg_get_serial_sequence('pg_wallet.refunds', 'id'));
-	ref text := format('RFD-%s-%s', to_char(now() AT TIME ZONE 'UTC', 'YYYYMMDD'),
-		lpad(new_id::text, 6, '0'));
+	new_id bigint;
+	ref text;
 	amount numeric := pg_wallet.amount_format(v_minor, p.currency);
 	counterpart text;
 	jid bigint;
 BEGIN
+	SELECT x.id, x.ref INTO new_id, ref FROM pg_wallet._refund_new_ref() x;
 	-- a card payment's money goes back through the card network: it takes it from the
 	-- acquirer's settlement (the partner's settlement account); a wallet payment's to the wallet
 	IF p.payment_method = 'card' THEN
@@ -583,11 +584,13 @@ LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-	j jsonb := pg_wallet._dispute_json(d, p);
+	r pg_wallet.refunds;
 BEGIN
+	SELECT * INTO r FROM pg_wallet.refunds x WHERE x.id = d.refund_id;
 	RETURN jsonb_build_object('disputeId', d.dispute_ref, 'transactionId', p.transaction_ref,
-		'status', d.status, 'resolution', d.resolution, 'refundId', j -> 'refundId',
-		'refundAmount', j -> 'refundAmount', 'currency', d.currency,
+		'status', d.status, 'resolution', d.resolution, 'refundId', r.refund_ref,
+		'refundAmount', pg_wallet.amount_format(r.amount_minor, r.currency),
+		'currency', d.currency,
 		'notes', d.resolution_notes, 'resolvedAt', pg_wallet._ts_iso(d.resolved_at),
 		'replayed', replayed,
 		'message', CASE d.resolution WHEN 'APPROVED'

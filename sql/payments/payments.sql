@@ -299,6 +299,21 @@ $$;
 COMMENT ON FUNCTION pg_wallet._payment_new_ref() IS
 	'Internal: the id of a new payment (drawn from its identity) and its transactionId.';
 
+-- A new refund's id and its refundId, RFD-<yyyymmdd>-<id> (merchants' refunds and
+-- chargebacks alike).
+CREATE OR REPLACE FUNCTION pg_wallet._refund_new_ref(OUT id bigint, OUT ref text)
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	id := nextval(pg_get_serial_sequence('pg_wallet.refunds', 'id'));
+	ref := format('RFD-%s-%s', to_char(now() AT TIME ZONE 'UTC', 'YYYYMMDD'),
+		lpad(id::text, 6, '0'));
+END
+$$;
+COMMENT ON FUNCTION pg_wallet._refund_new_ref() IS
+	'Internal: the id of a new refund (drawn from its identity) and its refundId.';
+
 -- A payment as POST /transactions answers it, first time or replayed: the FAILED one with
 -- "error" {code, message}.
 CREATE OR REPLACE FUNCTION pg_wallet._payment_answer(p pg_wallet.payments, replayed boolean)
@@ -684,9 +699,7 @@ BEGIN
 			pg_wallet.amount_format(remaining, p.currency), p.currency
 			USING ERRCODE = 'WL090', COLUMN = 'amount';
 	END IF;
-	new_id := nextval(pg_get_serial_sequence('pg_wallet.refunds', 'id'));
-	ref := format('RFD-%s-%s', to_char(now() AT TIME ZONE 'UTC', 'YYYYMMDD'),
-		lpad(new_id::text, 6, '0'));
+	SELECT x.id, x.ref INTO new_id, ref FROM pg_wallet._refund_new_ref() x;
 	-- a wallet payment's refund posts at once; a card payment's goes back to the card through
 	-- its partner, PENDING until the partner confirms (card_refunds.sql)
 	IF p.payment_method <> 'card' THEN
