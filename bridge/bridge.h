@@ -394,11 +394,13 @@ int			profile_status(const StatusMap *map, size_t n, const char *sqlstate);
 const char *profile_public_code(const char *code, const char **message);
 const Profile *profile_find(const char *path, const char **subpath);
 void		profiles_init(const BridgeConfig *cfg);
+void		profiles_print(FILE *out);
 
 /* profile_waas.c, profile_sellapay.c, profile_tribble.c, profile_partners.c */
 extern Profile waas_profile;
 extern Profile sellapay_profile;
 extern Profile tribble_profile;
+const char *tribble_error_code(int status, const char *code);
 extern Profile partners_profile;
 size_t		waas_render_error(char *dst, size_t cap, int status, const char *code,
 							  const char *message, const char *detail, const char *field,

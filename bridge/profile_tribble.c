@@ -148,9 +148,10 @@ tribble_status_for(const char *sqlstate)
 
 /*
  * The errorCode of a reply: the list's name for a wallet code answered with its own status,
- * else the spec's name for the status (standard SQLSTATEs, the bridge's own refusals).
+ * else the spec's name for the status (standard SQLSTATEs, the bridge's own refusals). Also
+ * socket.io's CONNECT_ERROR (sio_socket.c): one public name per refusal in both transports.
  */
-static const char *
+const char *
 tribble_error_code(int status, const char *code)
 {
 	for (size_t i = 0; i < sizeof(tribble_codes) / sizeof(tribble_codes[0]); i++)

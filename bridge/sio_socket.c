@@ -57,15 +57,12 @@ sio_render_error(char *dst, size_t cap, int status, const char *code, const char
 				 const char *detail, const char *field, const char *request_id)
 {
 	char		esc[PGW_MESSAGE_MAX * 2];
-	const char *meaning = NULL;
-	const char *pub = profile_public_code(code, &meaning);
+	const char *pub = tribble_error_code(status, code);	/* as a REST reply names it */
 	int			n;
 
 	(void) detail;
 	(void) field;
 	(void) request_id;
-	if (meaning)
-		message = meaning;
 	if (json_escape(esc, sizeof(esc), message, strnlen(message, PGW_MESSAGE_MAX)) ==
 		(size_t) -1)
 		strcpy(esc, "error");

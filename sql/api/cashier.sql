@@ -85,23 +85,34 @@ DECLARE
 	after_text text := args #>> '{body,after_event_id}';
 	e pg_wallet.event_info;
 	more boolean;
+	cashier_types CONSTANT text[] := ARRAY['deposit_completed', 'deposit_failed',
+		'withdrawal_completed', 'withdrawal_failed', 'transfer_completed',
+		'transaction_completed', 'transaction_failed'];
 BEGIN
 	IF after_text !~ '^[0-9]{1,18}$' THEN
 		RAISE EXCEPTION 'after_event_id must be a non-negative integer'
 			USING ERRCODE = 'invalid_parameter_value';
 	END IF;
-	SELECT * INTO e FROM pg_wallet.get_events(me.owner_id, after_text::bigint, 1);
+	-- the spec's seven push events only: the owner's stream also holds Tribble's events
+	-- (socket.io) and account:password_changed, which no cashier socket is sent
+	SELECT x.id, x.owner_id, x.event_type, x.payload, x.created_at, x.principal_id INTO e
+	FROM pg_wallet.events x
+	WHERE x.owner_id = me.owner_id AND x.id > after_text::bigint
+		AND x.event_type = ANY (cashier_types)
+	ORDER BY x.id LIMIT 1;
 	IF e.event_id IS NULL THEN
 		RETURN jsonb_build_object('_bridge', jsonb_build_object('silent', true));
 	END IF;
-	more := EXISTS (SELECT 1 FROM pg_wallet.get_events(me.owner_id, e.event_id, 1));
+	more := EXISTS (SELECT 1 FROM pg_wallet.events x WHERE x.owner_id = me.owner_id
+		AND x.id > e.event_id AND x.event_type = ANY (cashier_types));
 	RETURN jsonb_build_object('type', e.event_type, 'data', e.payload, 'event_id', e.event_id,
 		'timestamp', extract(epoch FROM e.created_at)::bigint,
 		'_bridge', jsonb_build_object('last_event_id', e.event_id, 'more', more));
 END
 $$;
 COMMENT ON FUNCTION pg_wallet.api_cashier_events(text, jsonb) IS
-	'Cashier push: the caller''s next event after args.body.after_event_id as a frame '
+	'Cashier push: the caller''s next cashier event (the spec''s seven types) after '
+	'args.body.after_event_id as a frame '
 	'{type, data, event_id, timestamp}, with "_bridge" (last_event_id, more) for the bridge; '
 	'"_bridge": {"silent": true} when there is none. Events are durable: a client that '
 	'reconnects with ?last_event_id=N misses nothing.';

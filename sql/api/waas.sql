@@ -405,8 +405,11 @@ BEGIN
 		'client_service_code', s ->> 'client_service_code', 'client_code', b ->> 'client_code',
 		'client_service_name', s ->> 'client_service_name', 'service_code', s ->> 'service_code',
 		'has_transaction_fee', has_fee,
-		'transaction_fee_type', s ->> 'transaction_fee_type',
-		'transaction_fee', coalesce(s -> 'transaction_fee', '0'),
+		-- the spec's shape whatever was stored: a fee of 0 keeps its type, no fee is 0
+		'transaction_fee_type', coalesce(s ->> 'transaction_fee_type',
+			CASE WHEN has_fee THEN b ->> 'transaction_fee_type' END),
+		'transaction_fee', CASE WHEN jsonb_typeof(s -> 'transaction_fee') = 'number'
+			THEN s -> 'transaction_fee' ELSE '0' END,
 		'minimum_transaction_amount', s -> 'minimum_transaction_amount',
 		'maximum_transaction_amount', s -> 'maximum_transaction_amount',
 		'is_active', CASE WHEN (s ->> 'is_active')::boolean THEN 1 ELSE 0 END);

@@ -10,7 +10,9 @@
  *
  * Owns: the event's payload (tribble-rest-api.md, "fraud:risk_alert":
  * transactionId, riskScore, riskLevel, decision, requiresAction,
- * timestamp). Never: decides or scores anything.
+ * timestamp; for a request held for review, which has posted nothing yet,
+ * transactionId is null and holdId names the hold). Never: decides or
+ * scores anything.
  *
  *-------------------------------------------------------------------------
  */
@@ -30,9 +32,9 @@ static SPIPlanPtr event_plan = NULL;
 static void
 fraud_alert_event(const FraudAlert *a)
 {
-	Oid			argtypes[6] = {INT8OID, TEXTOID, INT2OID, TEXTOID, TEXTOID, BOOLOID};
-	Datum		values[6];
-	char		nulls[6] = {' ', ' ', ' ', ' ', ' ', ' '};
+	Oid			argtypes[7] = {INT8OID, TEXTOID, INT2OID, TEXTOID, TEXTOID, BOOLOID, INT8OID};
+	Datum		values[7];
+	char		nulls[7] = {' ', ' ', ' ', ' ', ' ', ' ', ' '};
 
 	values[0] = Int64GetDatum(a->owner_id);
 	if (a->transaction_id != NULL)
@@ -43,12 +45,16 @@ fraud_alert_event(const FraudAlert *a)
 	values[3] = CStringGetTextDatum(a->level);
 	values[4] = CStringGetTextDatum(a->decision);
 	values[5] = BoolGetDatum(strcmp(a->decision, "ALLOW") != 0);
+	values[6] = Int64GetDatum(a->hold_id);
+	if (a->hold_id == 0)
+		nulls[6] = 'n';
 	wallet_plan(&event_plan,
-				"SELECT pg_wallet.emit_event($1, 'fraud:risk_alert', jsonb_build_object("
+				"SELECT pg_wallet.emit_event($1, 'fraud:risk_alert', jsonb_strip_nulls("
+				"jsonb_build_object('holdId', $7)) || jsonb_build_object("
 				"'transactionId', $2, 'riskScore', $3, 'riskLevel', $4, 'decision', $5,"
 				" 'requiresAction', $6, 'timestamp',"
 				" to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')))",
-				6, argtypes);
+				7, argtypes);
 	if (SPI_execute_plan(event_plan, values, nulls, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "fraud:risk_alert event failed");
 }

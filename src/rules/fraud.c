@@ -468,6 +468,7 @@ announce(FraudEntry *e)
 		return;
 	a.owner_id = e->stats->owner_id;
 	a.transaction_id = journal_id != 0 ? receipt_encode(journal_id, e->res->created_at) : NULL;
+	a.hold_id = e->res->hold_id;
 	a.score = e->score.score;
 	a.level = e->score.level;
 	a.decision = e->score.decision;

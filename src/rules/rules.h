@@ -24,6 +24,7 @@ typedef struct FraudAlert
 {
 	int64		owner_id;
 	const char *transaction_id;	/* receipt code, NULL for a hold */
+	int64		hold_id;		/* the hold keeping a request for review, else 0 */
 	int			score;
 	const char *level;
 	const char *decision;

@@ -84,12 +84,18 @@ service() { # CLIENT_CODE [FEE_TYPE FEE]
 req POST $W/client-services "$(service "$CODE_A")" "$TOKEN_A"
 expect "POST /client-services creates a service" 201 \
 	'.client_service_code | length > 0' '.client_code == "'"$CODE_A"'"' \
-	'.has_transaction_fee == false' '.is_active == 1'
+	'.has_transaction_fee == false' '.is_active == 1' '.transaction_fee == 0'
 SVC_A=$(field .client_service_code)
 req POST $W/client-services "$(service "$CODE_A" PERCENTAGE 4)" "$TOKEN_A"
 expect "POST /client-services with a 4% fee" 201 '.has_transaction_fee == true' \
-	'.transaction_fee_type == "PERCENTAGE"'
+	'.transaction_fee_type == "PERCENTAGE"' '.transaction_fee == 4'
 SVC_A_FEE=$(field .client_service_code)
+# the spec's own example: a FIXED fee of 0.0 keeps its type and answers the number 0
+req POST $W/client-services "$(service "$CODE_A" | jq -c '.has_transaction_fee = true')" \
+	"$TOKEN_A"
+expect "POST /client-services with a FIXED fee of 0.0 (the spec's example)" 201 \
+	'.has_transaction_fee == true' '.transaction_fee_type == "FIXED"' '.transaction_fee == 0'
+
 req POST $W/client-services "$(service "$CODE_B")" "$TOKEN_B"
 SVC_B=$(field .client_service_code)
 req POST $W/client-services "$(service "$CODE_A" | jq -c 'del(.minimum_transaction_amount)')" \

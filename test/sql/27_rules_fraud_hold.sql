@@ -61,7 +61,7 @@ FROM pg_wallet.holds WHERE id = :h1;
 SELECT score, risk_level, decision, journal_id IS NULL AS no_journal, hold_id = :h1 AS hold
 FROM pg_wallet.fraud_scores WHERE owner_id = :h ORDER BY id DESC LIMIT 1;
 SELECT payload ->> 'decision' AS decision, payload ->> 'requiresAction' AS requires_action,
-	payload -> 'transactionId' AS transaction_id
+	payload -> 'transactionId' AS transaction_id, (payload ->> 'holdId')::bigint = :h1 AS hold_id
 FROM pg_wallet.events WHERE owner_id = :h AND event_type = 'fraud:risk_alert'
 ORDER BY id DESC LIMIT 1;
 -- a retry under the key gets the same hold; another request under it is a conflict

@@ -119,4 +119,20 @@ SELECT a.account_number = (SELECT x.account_number FROM pg_wallet.accounts x
                            WHERE x.owner_id = :ow) AS same_wallet
 FROM pg_wallet._owner_wallet(:ow, 'kes') a(account_number);
 
+-- the cashier pushes the spec's seven event types only: U's stream also holds Tribble's
+-- events (socket.io's), which a cashier socket is never sent
+SELECT max(id) AS ev0 FROM pg_wallet.events \gset
+SELECT count(*) FROM (
+	SELECT pg_wallet.emit_event(:ou, 'fraud:risk_alert', '{"n": 1}')
+	UNION ALL SELECT pg_wallet.emit_event(:ou, 'transaction:completed', '{"n": 2}')
+	UNION ALL SELECT pg_wallet.emit_event(:ou, 'deposit_failed', '{"n": 3}')
+	UNION ALL SELECT pg_wallet.emit_event(:ou, 'account:password_changed', '{"n": 4}')) e;
+SELECT f ->> 'type' AS type, f -> 'data' ->> 'n' AS n, f #> '{_bridge,more}' AS more
+FROM pg_wallet.api_cashier_events(:'tok_cashier', jsonb_build_object('body',
+	jsonb_build_object('after_event_id', :ev0::text))) f;
+SELECT f -> '_bridge' AS after_it
+FROM pg_wallet.api_cashier_events(:'tok_cashier', jsonb_build_object('body',
+	jsonb_build_object('after_event_id', (SELECT max(id) FROM pg_wallet.events
+		WHERE owner_id = :ou AND event_type = 'deposit_failed')::text))) f;
+
 SELECT ledger_ok();
