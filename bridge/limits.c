@@ -39,7 +39,9 @@ refuse(RequestSlot *s, LimitRefusal *r, int status, const char *message)
 	r->code = status == 429 ? "RATE_LIMITED" : "SERVICE_UNAVAILABLE";
 	r->message = message;
 	r->detail[0] = '\0';
-	if (status == 429 && s->route->rate_per_min == RATE_TIERED)
+	/* Tribble's 429 body says when to retry (retryAfter, resetAt: tribble_render_error reads
+	 * the reset from the detail), whichever budget refused: its tiers or a per-address one */
+	if (status == 429 && s->rl_reset > 0 && s->profile == &tribble_profile)
 		snprintf(r->detail, sizeof(r->detail), "%ld", s->rl_reset);
 	s->retry_after_s = status == 503 ? 1 : wait_s > 0 ? (int) wait_s : 1;
 	s->close_after = 0;

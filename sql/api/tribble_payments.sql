@@ -159,15 +159,23 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	me pg_wallet.auth_principal := pg_wallet._tribble_me(token);
+	p jsonb := pg_wallet.payment_get(args #>> '{path,id}', me.principal_id)
+		|| pg_wallet.card_payment_details(args #>> '{path,id}', me.principal_id);
+	r pg_wallet.receipts;
 BEGIN
-	RETURN pg_wallet.payment_get(args #>> '{path,id}', me.principal_id)
-		|| pg_wallet.card_payment_details(args #>> '{path,id}', me.principal_id)
-		|| pg_wallet._tribble_bridge(me);
+	-- an issued receipt, as the spec shows it: its id and the URL a person opens it at
+	IF p #>> '{receipt,receiptId}' IS NOT NULL THEN
+		SELECT * INTO r FROM pg_wallet.receipts x WHERE x.receipt_id = p #>> '{receipt,receiptId}';
+		p := jsonb_set(p, '{receipt,url}', to_jsonb(pg_wallet.receipt_url(r, args ->> 'base',
+			'pdf')));
+	END IF;
+	RETURN p || pg_wallet._tribble_bridge(me);
 END
 $$;
 COMMENT ON FUNCTION pg_wallet.api_tribble_transaction(text, jsonb) IS
 	'Tribble GET /transactions/:transactionId: one of the caller''s payments, made or '
-	'received (payment_get); another''s or an unknown one is 404 (WL088).';
+	'received (payment_get), with its receipt {receiptId, url} once issued; another''s or an '
+	'unknown one is 404 (WL088).';
 
 CREATE OR REPLACE FUNCTION pg_wallet.api_tribble_transactions(token text, args jsonb)
 RETURNS jsonb

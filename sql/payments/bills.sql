@@ -274,6 +274,8 @@ DECLARE
 	e164 text;
 	hash bytea;
 	earlier bigint;
+	accepted CONSTANT text :=
+		'Airtime top-up accepted. The phone is credited when the network confirms.';
 	new_id bigint := nextval(pg_get_serial_sequence('pg_wallet.airtime_topups', 'id'));
 	ref text := format('BILL-%s-%s', to_char(now() AT TIME ZONE 'UTC', 'YYYYMMDD'),
 		lpad(new_id::text, 6, '0'));
@@ -306,7 +308,8 @@ BEGIN
 	earlier := pg_wallet._idempotency_find(me.owner_id, reference, 'airtime', hash);
 	IF earlier IS NOT NULL THEN
 		SELECT * INTO STRICT t FROM pg_wallet.airtime_topups x WHERE x.id = earlier;
-		RETURN pg_wallet._airtime_topup_json(t) || jsonb_build_object('replayed', true);
+		RETURN pg_wallet._airtime_topup_json(t) || jsonb_build_object('replayed', true,
+			'message', accepted);
 	END IF;
 	ptn := pg_wallet._select_partner(v.partner_id, 'airtime', v.currency, true);
 	h := pg_wallet.place_hold(w.account_number, pg_wallet.amount_format(minor, v.currency),
@@ -325,7 +328,7 @@ BEGIN
 	req := pg_wallet._adapter_airtime_request(ptn, t);
 	PERFORM pg_wallet._outbox_enqueue(ptn.id, 'airtime_topup', ref, req ->> 'url', req -> 'body');
 	RETURN pg_wallet._airtime_topup_json(t) || jsonb_build_object('replayed', false,
-		'message', 'Airtime top-up accepted. The phone is credited when the network confirms.');
+		'message', accepted);
 END
 $$;
 COMMENT ON FUNCTION pg_wallet.airtime_topup(uuid, text, text, numeric, text, text) IS

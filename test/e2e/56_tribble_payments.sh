@@ -146,6 +146,13 @@ expect "... the merchant sees it too, without the customer's risk factors" 200 \
 	'.failureReason == null'
 req GET "$T/transactions/$PT1" "" "$PT_D"
 expect "... another user gets 404 NOT_FOUND" 404 '.errorCode == "NOT_FOUND"' "$ERRFMT"
+# once its receipt is issued, the payment shows it as the spec does: {receiptId, url}
+req POST "$T/transactions/$PT1/receipt/generate" '{"format": "pdf"}' "$PT_C"
+PT1_RCPT=$(field .receiptId)
+req GET "$T/transactions/$PT1" "" "$PT_C"
+expect "... and, once its receipt is issued, the receipt's id and URL" 200 \
+	".receipt.receiptId == \"$PT1_RCPT\"" \
+	'.receipt.url | test("^http://[^/]+/tribble/api/v1/receipts/rcpt-[0-9a-f]{32}\\.pdf\\?token=")'
 req GET "$T/transactions/TXN-20250101-999999" "" "$PT_C"
 expect "... an unknown id is the same 404" 404 '.errorCode == "NOT_FOUND"' \
 	'.message == "transaction not found"'

@@ -87,6 +87,12 @@ done
 check "password spraying from one address: 5 tries a minute, then 429" \
 	test "$codes" = "401 401 401 401 401 429 429 "
 check "a login's 429 carries Retry-After" grep -qi '^retry-after: [0-9]' "$LIM/headers"
+c=$(status --interface 127.0.0.5 -X POST -d '{"email": "spray@example.com", "password": "G-8"}' \
+	"$URL/tribble/api/v1/auth/login")
+if [ "$c" = 429 ] && jq -e '.statusCode == 429 and .errorCode == "RATE_LIMITED" and
+	.retryAfter > 0 and (.resetAt | test("^[0-9-]{10}T[0-9:]{8}Z$"))' "$LIM/body" >/dev/null
+then ok "... Tribble's login from that address too: 429 in the spec's shape (retryAfter, resetAt)"
+else not_ok "... Tribble's login from that address too: 429 in the spec's shape" "status $c"; fi
 c=$(status --interface 127.0.0.6 -X POST -d '{"username": "tenant_a", "password": "Tenant-pass1"}' \
 	"$URL$W/auth/login")
 check "another address logs in (200)" test "$c" = 200
