@@ -17,6 +17,9 @@ DECLARE
 	b jsonb := args -> 'body';
 	doc jsonb := b -> 'document';
 	r jsonb;
+	m text;
+	h text;
+	col text;
 BEGIN
 	PERFORM pg_wallet._tribble_require(b, ARRAY['documentType']);
 	IF jsonb_typeof(doc) IS DISTINCT FROM 'object'
@@ -29,8 +32,18 @@ BEGIN
 		RAISE EXCEPTION 'ocr must be an object' USING ERRCODE = 'invalid_parameter_value',
 			COLUMN = 'ocr';
 	END IF;
-	r := pg_wallet.kyc_submit_document(token, b ->> 'documentType', doc ->> 'reference',
-		doc ->> 'sha256', coalesce(b -> 'ocr', '{}'));
+	BEGIN
+		r := pg_wallet.kyc_submit_document(token, b ->> 'documentType', doc ->> 'reference',
+			doc ->> 'sha256', coalesce(b -> 'ocr', '{}'));
+	EXCEPTION WHEN invalid_parameter_value THEN
+		-- the refusal names the request's field, not the identity function's parameter
+		GET STACKED DIAGNOSTICS m = MESSAGE_TEXT, h = PG_EXCEPTION_HINT, col = COLUMN_NAME;
+		RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value', MESSAGE = m,
+			HINT = coalesce(h, ''),
+			COLUMN = CASE col WHEN 'document_type' THEN 'documentType'
+				WHEN 'reference' THEN 'document' WHEN 'sha256' THEN 'document'
+				ELSE coalesce(col, '') END;
+	END;
 	RETURN jsonb_build_object('submissionId', r -> 'submissionId', 'status', r -> 'status',
 		'documentsSubmitted', r -> 'documentsSubmitted',
 		'estimatedReviewTime', r -> 'estimatedReviewTime', 'message', r -> 'message')
@@ -87,8 +100,18 @@ DECLARE
 	b jsonb := args -> 'body';
 	r pg_wallet.auth_outcome;
 	revoked integer;
+	m text;
+	d text;
 BEGIN
 	PERFORM pg_wallet._tribble_require(b, ARRAY['currentPassword', 'newPassword']);
+	-- a weak new password: the policy's refusal, naming the field it is about
+	BEGIN
+		PERFORM pg_wallet._password_check_strength(b ->> 'newPassword');
+	EXCEPTION WHEN SQLSTATE 'WL030' THEN
+		GET STACKED DIAGNOSTICS m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL;
+		RAISE EXCEPTION USING ERRCODE = 'WL030', MESSAGE = m, DETAIL = coalesce(d, ''),
+			COLUMN = 'newPassword';
+	END;
 	r := pg_wallet.change_password(token, b ->> 'currentPassword', b ->> 'newPassword');
 	IF r.status <> 'OK' THEN
 		-- returned, not raised: the failed attempt change_password() counted must be kept

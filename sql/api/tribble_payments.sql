@@ -80,6 +80,25 @@ COMMENT ON FUNCTION pg_wallet._tribble_amount(jsonb, boolean) IS
 	'Internal: the body''s amount, a JSON number > 0 (NULL when absent and not required), or '
 	'22023 naming it.';
 
+-- An amount with more decimals than its currency has (trailing zeros aside): 22023 naming
+-- the amount field, before the core refuses it without knowing which field it came from.
+CREATE OR REPLACE FUNCTION pg_wallet._tribble_amount_decimals(amount numeric, currency text)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	e smallint := (SELECT c.exponent FROM pg_wallet.currencies c WHERE c.code = currency);
+BEGIN
+	IF e IS NOT NULL AND scale(trim_scale(amount)) > e THEN
+		RAISE EXCEPTION 'amount has more decimals than % allows (%)', currency, e
+			USING ERRCODE = 'invalid_parameter_value', COLUMN = 'amount';
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION pg_wallet._tribble_amount_decimals(numeric, text) IS
+	'Internal: 22023 naming the amount field when it has more decimals than its currency.';
+
 CREATE OR REPLACE FUNCTION pg_wallet.api_tribble_pay(token text, args jsonb)
 RETURNS jsonb
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
@@ -96,6 +115,7 @@ DECLARE
 BEGIN
 	PERFORM pg_wallet._tribble_require(b, ARRAY['currency', 'merchantId']);
 	amount := pg_wallet._tribble_amount(b, true);
+	PERFORM pg_wallet._tribble_amount_decimals(amount, b ->> 'currency');
 	IF jsonb_typeof(b -> 'customerId') IS DISTINCT FROM 'null' AND b ? 'customerId'
 		AND lower(b ->> 'customerId') IS DISTINCT FROM me.principal_id::text THEN
 		RAISE EXCEPTION 'customerId must be your own userId (or be left out)'

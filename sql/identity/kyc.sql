@@ -94,21 +94,21 @@ BEGIN
 		'drivers_license', 'proof_of_address', 'selfie', 'business_registration',
 		'tax_certificate', 'bank_statement', 'other') THEN
 		RAISE EXCEPTION 'document type is not valid' USING ERRCODE = 'invalid_parameter_value',
-			HINT = 'Use national_id, passport, drivers_license, proof_of_address, selfie, '
+			COLUMN = 'document_type', HINT = 'Use national_id, passport, drivers_license, proof_of_address, selfie, '
 			       'business_registration, tax_certificate, bank_statement or other.';
 	END IF;
 	IF reference IS NULL OR length(reference) NOT BETWEEN 1 AND 500 OR reference ~ '[[:cntrl:]]'
 	THEN
 		RAISE EXCEPTION 'document reference must be 1 to 500 characters'
-			USING ERRCODE = 'invalid_parameter_value';
+			USING ERRCODE = 'invalid_parameter_value', COLUMN = 'reference';
 	END IF;
 	IF sha256 IS NULL OR sha256 !~ '^[0-9a-fA-F]{64}$' THEN
 		RAISE EXCEPTION 'sha256 must be 64 hexadecimal digits'
-			USING ERRCODE = 'invalid_parameter_value';
+			USING ERRCODE = 'invalid_parameter_value', COLUMN = 'sha256';
 	END IF;
 	IF ocr IS NULL OR jsonb_typeof(ocr) <> 'object' OR octet_length(ocr::text) > 4096 THEN
 		RAISE EXCEPTION 'ocr must be a JSON object of at most 4096 bytes'
-			USING ERRCODE = 'invalid_parameter_value';
+			USING ERRCODE = 'invalid_parameter_value', COLUMN = 'ocr';
 	END IF;
 	digest := decode(lower(sha256), 'hex');
 	SELECT * INTO doc FROM pg_wallet.kyc_documents d

@@ -38,7 +38,8 @@ expect "submit-kyc without the document is 400 naming it" 400 '.details.field ==
 	"$ERRFMT"
 req POST $T/auth/submit-kyc '{"documentType": "horoscope", "document": {"reference": "x",
 	"sha256": "'"$SHA"'"}}' "$TK1"
-expect "submit-kyc of an unknown document type is 400" 400 '.errorCode == "INVALID_REQUEST"'
+expect "submit-kyc of an unknown document type is 400 naming documentType" 400 \
+	'.errorCode == "INVALID_REQUEST"' '.details.field == "documentType"'
 req POST $T/auth/submit-kyc '{"documentType": "passport", "document": {"reference": "x",
 	"sha256": "'"$SHA"'"}}'
 expect "submit-kyc without a token is 401" 401 '.statusCode == 401' "$ERRFMT"
@@ -74,7 +75,8 @@ req POST $T/users/change-password '{"currentPassword": "Wrong-pass-1", "newPassw
 expect "a wrong current password is 401" 401 '.errorCode == "UNAUTHORIZED"' "$ERRFMT"
 req POST $T/users/change-password '{"currentPassword": "SecurePassword123!", "newPassword":
 	"weak"}' "$TK1"
-expect "a weak new password is 400" 400 '.statusCode == 400' "$ERRFMT"
+expect "a weak new password is 400 naming newPassword" 400 '.statusCode == 400' "$ERRFMT" \
+	'.details.field == "newPassword"'
 req POST $T/users/change-password '{"newPassword": "NewPassword456!"}' "$TK1"
 expect "without currentPassword is 400 naming it" 400 '.details.field == "currentPassword"'
 req POST $T/users/change-password '{"currentPassword": "SecurePassword123!", "newPassword":

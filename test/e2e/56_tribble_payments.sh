@@ -101,7 +101,8 @@ bad "amount 0: 400 naming it" 400 INVALID_REQUEST "$(body 0 R-X)" "$PT_C" \
 	'.details.field == "amount"' '.message == "Amount must be greater than 0"'
 bad "amount as a string: 400" 400 INVALID_REQUEST "$(body 10 R-X | jq -c '.amount = "10"')" \
 	"$PT_C" '.details.field == "amount"'
-bad "more decimals than KES has: 400" 400 INVALID_REQUEST "$(body 10.001 R-X)"
+bad "more decimals than KES has: 400 naming amount" 400 INVALID_REQUEST "$(body 10.001 R-X)" \
+	"$PT_C" '.details.field == "amount"'
 bad "a currency that is not ISO 4217: 400 naming it" 400 INVALID_REQUEST \
 	"$(body 10 R-X | jq -c '.currency = "KESX"')" "$PT_C" '.details.field == "currency"'
 bad "a customerId other than the caller: 403" 403 FORBIDDEN \
