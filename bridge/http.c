@@ -239,11 +239,16 @@ read_credentials(struct lws *wsi, RequestSlot *s)
 {
 	if (s->route->auth == AUTH_API_KEY)
 	{
+		/*
+		 * a key or secret longer than any issued is a wrong one: the database answers it as
+		 * it answers every wrong key, in the profile's words, and counts the attempt
+		 */
 		if (lws_hdr_custom_length(wsi, "x-api-key:", 10) >= PGW_CRED_MAX ||
 			lws_hdr_custom_length(wsi, "x-api-secret:", 13) >= PGW_CRED_MAX)
 		{
-			http_error(s, 401, "WL020", "Invalid API key or secret code");
-			return 0;
+			strcpy(s->api_key, "(too long)");
+			strcpy(s->api_secret, "(too long)");
+			return 1;
 		}
 		if (lws_hdr_custom_copy(wsi, s->api_key, sizeof(s->api_key), "x-api-key:", 10) < 0)
 			s->api_key[0] = '\0';

@@ -19,6 +19,7 @@ sql -c "SELECT pg_wallet.create_partner('Sim M-Pesa', 'KE', 'mpesa', 'generic_js
 authorize() { # KEY SECRET
 	STATUS=$(curl -s -o "$E2E_DIR/body" -D "$E2E_DIR/headers" -w '%{http_code}' -X POST \
 		${1:+-H "X-API-KEY: $1"} ${2:+-H "X-API-SECRET: $2"} -d '{}' "$URL$S/authorize")
+	[ -z "${E2E_RESPONSE_LOG-}" ] || record_response POST "$S/authorize"
 }
 authorize "$KEY_A" "$SECRET_A"
 expect "authorize returns a token and the account" 200 '.message == "User authorized"' \
@@ -36,6 +37,9 @@ SP_ACC_B=$(field .account)
 authorize "$KEY_A" ""
 expect "authorize without the secret is 400" 400 \
 	'.error == "Missing API key or secret code"'
+authorize "$(printf 'k%.0s' $(seq 300))" "$SECRET_A"
+expect "authorize with a key longer than any issued is the same 401" 401 \
+	'.error == "Unauthorized"' '.message == "Invalid API key or secret code"'
 authorize "$KEY_A" "sk_wrong"
 expect "authorize with a wrong secret is 401" 401 '.error == "Unauthorized"' \
 	'.message == "Invalid API key or secret code"'
