@@ -89,7 +89,11 @@ sellapay_render_error(char *dst, size_t cap, int status, const char *code,
 	(void) request_id;
 	(void) code;
 	if (status == 401)
+	{
+		/* the spec's words, and no reason: why a token failed is not the caller's to learn */
 		message = "Please re-authorize to get a new token";
+		detail = NULL;
+	}
 	if (json_escape(esc, sizeof(esc), message, strnlen(message, PGW_MESSAGE_MAX)) ==
 		(size_t) -1)
 		strcpy(esc, "error");

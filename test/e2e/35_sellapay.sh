@@ -57,7 +57,8 @@ expect "getBalance without a token is 401" 401 \
 req GET $S/getBalance '' "$FORGED"
 expect "getBalance with a forged token is 401" 401
 req GET $S/getBalance '' "$TOKEN_A"
-expect "a WaaS client token is not a Sellapay token (401)" 401
+expect "a WaaS client token is not a Sellapay token (401, the spec's body, no reason given)" \
+	401 '.error == "Invalid or expired access token"' '.details == {}'
 
 sql -c "SELECT pg_wallet.credit('$SP_ACC_A', 500, 'SYS-SUSPENSE-KES', 'e2e-fund-a')" >/dev/null
 req GET $S/getBalance '' "$SP_TOKEN_A"
