@@ -60,7 +60,10 @@ typedef struct BridgeConfig
 	char		trusted_proxies[512];	/* CIDR list whose X-Forwarded-For is believed */
 	char		listen_channel[64];
 	char		pid_file[512];
+	char		docs_dir[512];	/* the files of /docs/ (static.c); "": not served */
 	char		cashier_path[128];
+	char		cashier_base_path[128];	/* the cashier's REST routes (web sign-in) */
+	char		cashier_page_dir[512];	/* the files of /cashier/ (static.c); "": none */
 	int			ws_sessions_max;
 	int			ws_idle_timeout_ms;
 	int			ws_rate_per_min;
@@ -77,6 +80,7 @@ typedef struct BridgeConfig
 	int			sio_sessions_max;	/* socket.io (Engine.IO) sessions at once */
 	int			sio_ping_interval_ms;
 	int			sio_ping_timeout_ms;
+	int			print_routes;	/* --routes: print the route tables and exit */
 } BridgeConfig;
 
 struct PoolConn;
@@ -86,8 +90,10 @@ typedef enum RouteAuth
 	AUTH_NONE,					/* $1 is NULL (a login takes credentials in the body) */
 	AUTH_BEARER,				/* $1 is the Authorization header */
 	AUTH_API_KEY,				/* $1 is NULL; X-API-KEY/X-API-SECRET go in the envelope */
-	AUTH_PASSWORD				/* as AUTH_NONE, and the call does password work (scrypt):
+	AUTH_PASSWORD,				/* as AUTH_NONE, and the call does password work (scrypt):
 								 * throttled per client address and in concurrency */
+	AUTH_COOKIE					/* $1 is "Bearer " + the cashier session cookie of a
+								 * same-origin request (the web page; cookie.c) */
 } RouteAuth;
 
 /* What a profile maps one method + path to. */
@@ -199,7 +205,10 @@ typedef struct RequestSlot
 	int			status;
 	int			close_after;	/* close the connection after the reply */
 	const char *content_type;
-	unsigned char headers[LWS_PRE + 1024];
+	const char *static_body;	/* a static file's cached bytes (static.c), LWS_PRE before */
+	char		set_cookie[PGW_TOKEN_MAX + 160];	/* a Set-Cookie value to send (cookie.c) */
+	const char *static_csp;		/* its Content-Security-Policy */
+	unsigned char headers[LWS_PRE + 1024 + PGW_TOKEN_MAX + 160];	/* room for a Set-Cookie */
 	char		sqlstate[PGW_SQLSTATE_LEN];
 	char		error_field[PGW_FIELD_MAX];	/* the raised error's COLUMN: a request field */
 	uint64_t	started_us;
@@ -315,6 +324,18 @@ void		reply_send(RequestSlot *slot, int status, const char *body, size_t len,
 void		reply_error(RequestSlot *slot, int status, const char *code, const char *msg,
 						const char *detail, ReplySend send);
 void		reply_result(RequestSlot *slot, PGresult *res, ReplySend send);
+
+/* cookie.c: the cashier web page's session cookie */
+#define PGW_COOKIE_NAME "pgw_cashier"
+void		cookie_init(const BridgeConfig *cfg);
+int			cookie_bearer(struct lws *wsi, char *token, size_t size);
+int			cookie_same_origin(struct lws *wsi);
+void		cookie_set(RequestSlot *slot, const char *value, const char *max_age);
+
+/* static.c: the files of /docs/ under docs_dir */
+void		static_init(const BridgeConfig *cfg);
+void		static_free(void);
+int			static_reply(RequestSlot *slot, int method, const char *path, ReplySend send);
 
 /* document.c: a document route's result rendered as HTML or PDF */
 void		document_reply(RequestSlot *slot, const char *json, size_t len, ReplySend send);

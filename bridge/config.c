@@ -57,7 +57,12 @@ static const Setting settings[] = {
 	  "CIDR ranges of reverse proxies whose X-Forwarded-For names the client (none)"),
 	S("listen_channel", listen_channel, "NOTIFY channel the LISTEN connection uses"),
 	S("pid_file", pid_file, "write the process id here while running (default: none)"),
+	S("docs_dir", docs_dir, "serve /docs/ (API documents) from this directory (docs/api)"),
 	S("cashier_path", cashier_path, "the cashier WebSocket endpoint (/cashier/svc/ws)"),
+	S("cashier_base_path", cashier_base_path,
+	  "the cashier web sign-in's REST routes; keep cashier_path under it (/cashier/svc)"),
+	S("cashier_page_dir", cashier_page_dir,
+	  "serve the cashier web page at /cashier/ from this directory (bridge/cashier_page)"),
 	I("ws_sessions_max", ws_sessions_max, 1, 4096, "WebSocket sessions at once (32)"),
 	I("ws_idle_timeout_ms", ws_idle_timeout_ms, 1000, 3600000,
 	  "close a WebSocket idle this long (60000)"),
@@ -112,6 +117,7 @@ config_defaults(BridgeConfig *cfg)
 	cfg->reconnect_max_ms = 5000;
 	strcpy(cfg->listen_channel, "pg_wallet_events");
 	strcpy(cfg->cashier_path, "/cashier/svc/ws");
+	strcpy(cfg->cashier_base_path, "/cashier/svc");
 	cfg->ws_sessions_max = 32;
 	cfg->ws_idle_timeout_ms = 60000;
 	cfg->ws_rate_per_min = 100;
@@ -134,17 +140,22 @@ static void
 usage(FILE *out)
 {
 	fprintf(out,
-			"usage: pg_wallet_bridge [--config FILE] [--help]\n\n"
+			"usage: pg_wallet_bridge [--config FILE] [--routes] [--help]\n\n"
 			"Serves pg_wallet's API functions over HTTP (REST) and WebSocket on one port.\n"
-			"Each request is one call SELECT pg_wallet.<api function>($1, $2::jsonb).\n\n"
+			"Each request is one call of pg_wallet.<api function>($1 the token, $2 the\n"
+			"request as jsonb, passed through pg_wallet.api_request_context with $3,\n"
+			"the client's context for fraud scoring).\n\n"
 			"Settings come from defaults, then FILE (lines \"key = value\", # comments),\n"
 			"then environment variables PGW_BRIDGE_<KEY> (upper case), which win:\n\n");
 	for (size_t i = 0; i < N_SETTINGS; i++)
 		fprintf(out, "  %-20s %s\n", settings[i].key, settings[i].help);
 	fprintf(out, "\nSignals: SIGTERM/SIGINT stop accepting, finish in-flight requests\n"
 			"(up to shutdown_grace_ms) and exit.\n"
+			"--routes prints every REST route (profile, method, path, SQL function,\n"
+			"success status) with the configured base paths, and exits.\n"
 			"Endpoints: /healthz, /metrics (Prometheus), <waas_base_path>/...,\n"
-			"<sellapay_base_path>/..., <tribble_base_path>/..., <partners_base_path>/...\n");
+			"<sellapay_base_path>/..., <tribble_base_path>/..., <partners_base_path>/...,\n"
+			"<cashier_base_path>/auth/..., <cashier_path> (WebSocket), /docs/, /cashier/\n");
 }
 
 /* Every profile's base path starts with "/" and no two are the same. */
@@ -152,7 +163,7 @@ static int
 base_paths_ok(const BridgeConfig *cfg)
 {
 	const char *const paths[] = {cfg->waas_base_path, cfg->sellapay_base_path,
-	cfg->tribble_base_path, cfg->partners_base_path};
+	cfg->tribble_base_path, cfg->partners_base_path, cfg->cashier_base_path};
 	const size_t n = sizeof(paths) / sizeof(paths[0]);
 
 	for (size_t i = 0; i < n; i++)
@@ -274,7 +285,7 @@ config_env(BridgeConfig *cfg)
 	return 0;
 }
 
-/* 0: run; 1: --help printed; -1: error (message printed). */
+/* 0: run; 1: --help printed; -1: error (message printed). --routes sets print_routes. */
 int
 config_load(BridgeConfig *cfg, int argc, char **argv)
 {
@@ -288,7 +299,9 @@ config_load(BridgeConfig *cfg, int argc, char **argv)
 			usage(stdout);
 			return 1;
 		}
-		if (!strcmp(argv[i], "--config") && i + 1 < argc)
+		if (!strcmp(argv[i], "--routes"))
+			cfg->print_routes = 1;
+		else if (!strcmp(argv[i], "--config") && i + 1 < argc)
 			file = argv[++i];
 		else
 		{

@@ -70,7 +70,8 @@ http_request_id(struct lws *wsi, RequestSlot *s)
 static void
 http_send(RequestSlot *s, int status, const char *body, size_t len)
 {
-	memcpy(s->reply + LWS_PRE, body, len);
+	if (!s->static_body)		/* a static file is sent from its cached copy */
+		memcpy(s->reply + LWS_PRE, body, len);
 	s->reply_len = len;
 	s->status = status;
 	s->state = SLOT_REPLY_HEADERS;
@@ -256,6 +257,18 @@ read_credentials(struct lws *wsi, RequestSlot *s)
 								13) < 0)
 			s->api_secret[0] = '\0';
 	}
+	/* the web page's sign-in sets the cookie: only for a page of this bridge (login CSRF) */
+	if (s->profile == &cashier_profile && !cookie_same_origin(wsi))
+	{
+		http_error(s, 403, "FORBIDDEN", "sign in from the cashier page of this server");
+		return 0;
+	}
+	if (s->route->auth == AUTH_COOKIE)
+	{
+		/* the web page's session: its cookie, from a page of this bridge (cookie.c) */
+		s->has_token = cookie_bearer(wsi, s->token, sizeof(s->token));
+		return 1;
+	}
 	if (s->route->auth == AUTH_BEARER)
 	{
 		int			n = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_AUTHORIZATION);
@@ -377,6 +390,8 @@ request_start(struct lws *wsi, RequestSlot *s, HttpConn *c, const char *refusal,
 		reply_metrics(s);
 		return 0;
 	}
+	if (static_reply(s, method, s->path, http_send))
+		return 0;
 	if (s->profile)
 	{
 		s->route = profile_route(s->profile, method, subpath, &params);
@@ -443,11 +458,18 @@ extra_headers(struct lws *wsi, RequestSlot *s, unsigned char **p, unsigned char 
 		if (add_header(wsi, "x-process-time:", v, p, end))
 			return -1;
 	}
+	/* a static file (static.c): its own policy; no type sniffing */
+	if (s->static_csp &&
+		(add_header(wsi, "content-security-policy:", s->static_csp, p, end) ||
+		 add_header(wsi, "x-content-type-options:", "nosniff", p, end)))
+		return -1;
 	/* a rendered document (document.c): no script, nothing fetched, no type sniffing */
-	if (strncmp(s->content_type, "text/html", 9) == 0 &&
+	if (!s->static_csp && strncmp(s->content_type, "text/html", 9) == 0 &&
 		(add_header(wsi, "content-security-policy:",
 					"default-src 'none'; style-src 'unsafe-inline'", p, end) ||
 		 add_header(wsi, "x-content-type-options:", "nosniff", p, end)))
+		return -1;
+	if (s->set_cookie[0] && add_header(wsi, "set-cookie:", s->set_cookie, p, end))
 		return -1;
 	if (s->retry_after_s > 0)
 	{
@@ -516,8 +538,8 @@ write_reply(struct lws *wsi, RequestSlot *s)
 	}
 	if (s->state != SLOT_REPLY_BODY)
 		return 0;
-	if (lws_write(wsi, (unsigned char *) s->reply + LWS_PRE, s->reply_len,
-				  LWS_WRITE_HTTP_FINAL) != (int) s->reply_len)
+	if (lws_write(wsi, (unsigned char *) (s->static_body ? s->static_body : s->reply) + LWS_PRE,
+				  s->reply_len, LWS_WRITE_HTTP_FINAL) != (int) s->reply_len)
 		return -1;
 	return 1;
 }

@@ -123,6 +123,11 @@ main(int argc, char **argv)
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);
 	profiles_init(&cfg);
+	if (cfg.print_routes)
+	{
+		profiles_print(stdout);
+		return 0;
+	}
 	if (slot_init(&cfg) != 0 || peer_init(&cfg) != 0)
 	{
 		log_msg("error", "out of memory allocating %d request slots", cfg.inflight_max);
@@ -165,6 +170,8 @@ main(int argc, char **argv)
 		return 1;
 	}
 	http_init(context, &cfg);
+	static_init(&cfg);
+	cookie_init(&cfg);
 	if (ws_init(context, &cfg) != 0 || sio_init(context, &cfg) != 0 ||
 		pool_start(context, vh, &cfg) != 0)
 	{
@@ -211,6 +218,7 @@ main(int argc, char **argv)
 	http_free();
 	lws_context_destroy(context);
 	sio_free();					/* after every socket closed */
+	static_free();
 	slot_free();
 	peer_free();
 	if (cfg.pid_file[0])

@@ -359,7 +359,8 @@ call_sql(const char *function, char *sql, size_t size)
 					"(r #> '{error,body}')::text, (r - '_bridge')::text, "
 					"r #>> '{_bridge,owner_id}', r #>> '{_bridge,last_event_id}', "
 					"r #>> '{_bridge,more}', r #>> '{_bridge,silent}', r #>> '{_bridge,rate}', "
-					"r #>> '{_bridge,principal}', r #>> '{_bridge,stream_owner_id}' "
+					"r #>> '{_bridge,principal}', r #>> '{_bridge,stream_owner_id}', "
+					"r #>> '{_bridge,cookie}', r #>> '{_bridge,cookie_max_age}' "
 					"FROM pg_wallet.%s($1, pg_wallet.api_request_context($2::jsonb, $3::jsonb)) "
 					"AS r", function) < (int) size ? 0 : -1;
 }

@@ -7,6 +7,7 @@
  * classes. Must never know a profile's endpoints or statuses (they are in
  * profile_<name>.c); the WL codes' names and meanings are src/errors.tsv's.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "bridge.h"
@@ -23,7 +24,7 @@ static const WlName wl_names[] = {
 	PGW_WL_NAMES
 };
 
-static const Profile *profiles[4];
+static const Profile *profiles[5];
 static size_t n_profiles;
 
 /*
@@ -37,11 +38,38 @@ profiles_init(const BridgeConfig *cfg)
 	sellapay_profile.base_path = cfg->sellapay_base_path;
 	tribble_profile.base_path = cfg->tribble_base_path;
 	partners_profile.base_path = cfg->partners_base_path;
+	cashier_profile.base_path = cfg->cashier_base_path;
 	n_profiles = 0;
 	profiles[n_profiles++] = &waas_profile;
 	profiles[n_profiles++] = &sellapay_profile;
 	profiles[n_profiles++] = &tribble_profile;
 	profiles[n_profiles++] = &partners_profile;
+	profiles[n_profiles++] = &cashier_profile;
+}
+
+/*
+ * Every route, one per line: profile, method, base path + pattern, SQL function, success
+ * status (pg_wallet_bridge --routes; test/contract/routes.js compares them with the OpenAPI
+ * documents).
+ */
+void
+profiles_print(FILE *out)
+{
+	static const char *const methods[] = {
+		[LWSHUMETH_GET] = "GET", [LWSHUMETH_POST] = "POST", [LWSHUMETH_PUT] = "PUT",
+		[LWSHUMETH_DELETE] = "DELETE", [LWSHUMETH_PATCH] = "PATCH",
+	};
+
+	for (size_t i = 0; i < n_profiles; i++)
+		for (size_t r = 0; r < profiles[i]->n_routes; r++)
+		{
+			const Route *rt = &profiles[i]->routes[r];
+			const char *m = rt->method >= 0 && (size_t) rt->method < sizeof(methods) / sizeof(methods[0]) &&
+				methods[rt->method] ? methods[rt->method] : "?";
+
+			fprintf(out, "%s %s %s%s %s %d\n", profiles[i]->name, m, profiles[i]->base_path,
+					rt->pattern, rt->function, rt->success_status);
+		}
 }
 
 /* The profile whose base path prefixes path (at a "/"), and the rest of the path. */

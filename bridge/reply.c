@@ -62,6 +62,9 @@ reply_bridge_fields(RequestSlot *s, PGresult *res)
 	s->bridge_silent = !PQgetisnull(res, 0, 7) && !strcmp(PQgetvalue(res, 0, 7), "true");
 	s->bridge_stream_owner_id = PQgetisnull(res, 0, 10) ? 0 :
 		strtoll(PQgetvalue(res, 0, 10), NULL, 10);
+	/* the cashier web sign-in's session cookie (cookie.c), from that profile's calls only */
+	if (s->profile == &cashier_profile && !PQgetisnull(res, 0, 11) && !PQgetisnull(res, 0, 12))
+		cookie_set(s, PQgetvalue(res, 0, 11), PQgetvalue(res, 0, 12));
 }
 
 /* A row came back: the result, or a returned refusal. */
@@ -113,10 +116,10 @@ reply_result(RequestSlot *s, PGresult *res, ReplySend send)
 	/*
 	 * columns (pool.c): error code, error message, error body, the result without its
 	 * "_bridge" object, and that object's owner_id, last_event_id, more, silent, rate,
-	 * principal, stream_owner_id
+	 * principal, stream_owner_id, cookie, cookie_max_age
 	 */
 	if (res && PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 &&
-		PQnfields(res) == 11)
+		PQnfields(res) == 13)
 	{
 		reply_row(s, res, send);
 		return;

@@ -110,6 +110,9 @@ slot_take(const SlotSink *sink, void *client, int from, int to)
 			s->bridge_more = 0;
 			s->bridge_silent = 0;
 			s->content_type = "application/json";
+			s->static_body = NULL;
+			s->set_cookie[0] = '\0';
+			s->static_csp = NULL;
 			s->started_us = now_us();
 			s->state = SLOT_READING;
 			n_inflight++;

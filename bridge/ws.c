@@ -501,26 +501,43 @@ ws_token_sessions(const char *token)
 }
 
 /*
- * Upgrades only at cashier_path (404), with an Authorization header (401 "unauthorized"),
- * while the token has fewer than ws_sessions_per_user sessions (429) and a session is free
- * (503).
+ * The handshake's credentials as an Authorization value in token (PGW_TOKEN_MAX): the
+ * Authorization header, else the web page's session cookie of a same-origin page
+ * (cookie.c). 0 when there is neither (or the header is too long).
+ */
+static int
+ws_credentials(struct lws *wsi, char *token)
+{
+	int			n = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_AUTHORIZATION);
+
+	if (n > 0)
+		return n < PGW_TOKEN_MAX &&
+			lws_hdr_copy(wsi, token, PGW_TOKEN_MAX, WSI_TOKEN_HTTP_AUTHORIZATION) == n;
+	return cookie_bearer(wsi, token, PGW_TOKEN_MAX);
+}
+
+/*
+ * Upgrades only at cashier_path (404), with credentials (401 "unauthorized"), while the
+ * token has fewer than ws_sessions_per_user sessions (429) and a session is free (503).
  */
 static int
 ws_filter(struct lws *wsi)
 {
 	char		path[PGW_PATH_MAX];
 	char	   *token;
-	int			n = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_AUTHORIZATION), busy;
+	int			busy;
 
 	if (lws_hdr_copy(wsi, path, sizeof(path), WSI_TOKEN_GET_URI) <= 0 ||
 		strcmp(path, ws_cfg->cashier_path) != 0)
 		return ws_refuse(wsi, 404, "Not Found", "not found");
-	if (n <= 0 || n >= PGW_TOKEN_MAX)
-		return ws_refuse(wsi, 401, "Unauthorized", "unauthorized");
-	if (!(token = malloc((size_t) n + 1)))
+	if (!(token = malloc(PGW_TOKEN_MAX)))
 		return 1;
-	busy = lws_hdr_copy(wsi, token, n + 1, WSI_TOKEN_HTTP_AUTHORIZATION) != n ||
-		ws_token_sessions(token) >= ws_cfg->ws_sessions_per_user;
+	if (!ws_credentials(wsi, token))
+	{
+		free(token);
+		return ws_refuse(wsi, 401, "Unauthorized", "unauthorized");
+	}
+	busy = ws_token_sessions(token) >= ws_cfg->ws_sessions_per_user;
 	free(token);
 	if (busy)
 	{
@@ -583,8 +600,7 @@ ws_callback(struct lws *wsi, enum lws_callback_reasons reason, HttpSession *pss,
 			if (!ws)
 				return -1;
 			pss->ws = ws;
-			if (lws_hdr_copy(wsi, ws->token, sizeof(ws->token),
-							 WSI_TOKEN_HTTP_AUTHORIZATION) <= 0)
+			if (!ws_credentials(wsi, ws->token))
 				return -1;
 			context_read(wsi, &ws->context);
 			{

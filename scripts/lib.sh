@@ -46,6 +46,7 @@ PGW_PACKAGES=(
 	valgrind
 	nodejs
 	node-ws
+	chromium
 	clang
 	libclang-rt-14-dev
 )
@@ -117,6 +118,17 @@ pgw_as_user() {
 pgw_build_install() {
 	pgw_say "make $* && make install $* (PG_CONFIG=$PG_CONFIG)"
 	make -C "$PGW_REPO" -j"$(nproc)" "$@" && make -C "$PGW_REPO" install "$@"
+}
+
+# pgw_npm_ci DIR [ARGS...]: DIR's Node.js packages exactly as its package-lock.json pins them
+# (npm ci, no install scripts), into DIR/node_modules; npm comes from Debian when missing.
+pgw_npm_ci() {
+	local dir=$1
+	shift
+	[ -f "$dir/package-lock.json" ] || return 0
+	command -v npm >/dev/null || apt-get install -y -q npm >/dev/null || return 1
+	(cd "$dir" && npm ci --no-audit --no-fund --ignore-scripts --prefer-offline \
+		--loglevel=error "$@")
 }
 
 # A TCP port on 127.0.0.1 that nothing listens on, searching upward from $1.

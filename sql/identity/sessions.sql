@@ -167,8 +167,11 @@ COMMENT ON FUNCTION pg_wallet.revoke_sessions(uuid, text) IS
 
 -- The password check shared by login and login_client, on a row locked FOR UPDATE (or
 -- none: unknown principal, same cost). Counts failures, locks after max_failed_logins.
-CREATE OR REPLACE FUNCTION pg_wallet._password_login(
-	p pg_wallet.principals, p_password text, p_profile text, p_invalid_message text)
+-- Check a principal's password: NULL when it is right (the failure count is reset and an
+-- old hash upgraded), else the refusal, counted towards the lockout. p.id NULL (no such
+-- principal) costs the same time as a wrong password.
+CREATE OR REPLACE FUNCTION pg_wallet._password_check(
+	p pg_wallet.principals, p_password text, p_invalid_message text)
 RETURNS pg_wallet.login_result
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
@@ -178,7 +181,6 @@ DECLARE
 	t timestamptz := pg_wallet._auth_now();
 	stored text;
 	ok boolean;
-	session_id uuid;
 BEGIN
 	IF p.id IS NOT NULL AND p.locked_until > t THEN
 		RETURN pg_wallet._login_refused('WL021', 'account locked',
@@ -209,17 +211,52 @@ BEGIN
 		RETURN pg_wallet._login_refused('WL021', 'account ' || lower(p.status));
 	END IF;
 	UPDATE pg_wallet.principals x SET failed_logins = 0, locked_until = NULL, last_login_at = t
-	WHERE x.id = p.id
-	RETURNING * INTO p;
+	WHERE x.id = p.id;
 	IF pg_wallet._password_needs_rehash(stored) THEN
 		UPDATE pg_wallet.principal_passwords h
 		SET hash = pg_wallet._password_hash(p_password), updated_at = now()
 		WHERE h.principal_id = p.id;
 	END IF;
+	RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION pg_wallet._password_check(pg_wallet.principals, text, text) IS
+	'Internal: NULL when the password is right (constant time), else the counted refusal '
+	'(WL020, WL021 with the lockout).';
+
+-- A password session of a principal whose credentials were checked: its tokens.
+CREATE OR REPLACE FUNCTION pg_wallet._password_session(p pg_wallet.principals, p_profile text)
+RETURNS pg_wallet.login_result
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	session_id uuid;
+BEGIN
 	INSERT INTO pg_wallet.auth_sessions (principal_id, kind, profile, created_at)
-	VALUES (p.id, 'password', p_profile, t)
+	VALUES (p.id, 'password', p_profile, pg_wallet._auth_now())
 	RETURNING id INTO session_id;
-	RETURN pg_wallet._issue_tokens(p, session_id, p_profile, cfg.jwt_lifetime_s, true);
+	RETURN pg_wallet._issue_tokens(p, session_id, p_profile,
+		(pg_wallet._auth_config()).jwt_lifetime_s, true);
+END
+$$;
+COMMENT ON FUNCTION pg_wallet._password_session(pg_wallet.principals, text) IS
+	'Internal: open a password session for a principal whose credentials passed; its tokens.';
+
+CREATE OR REPLACE FUNCTION pg_wallet._password_login(
+	p pg_wallet.principals, p_password text, p_profile text, p_invalid_message text)
+RETURNS pg_wallet.login_result
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	refused pg_wallet.login_result := pg_wallet._password_check(p, p_password,
+		p_invalid_message);
+BEGIN
+	IF refused.status IS NOT NULL THEN
+		RETURN refused;
+	END IF;
+	RETURN pg_wallet._password_session(p, p_profile);
 END
 $$;
 COMMENT ON FUNCTION pg_wallet._password_login(pg_wallet.principals, text, text, text) IS
@@ -242,24 +279,41 @@ $$;
 COMMENT ON FUNCTION pg_wallet._check_profile(text) IS
 	'Internal: validate an API profile name (tribble, waas, sellapay, cashier, ...).';
 
-CREATE OR REPLACE FUNCTION pg_wallet.login(email text, password text, profile text DEFAULT 'tribble')
-RETURNS pg_wallet.login_result
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+-- The principal an email signs in as, locked (all NULL when none: the password check then
+-- costs what a wrong password does); the profile, email and password are checked first.
+CREATE OR REPLACE FUNCTION pg_wallet._login_principal(p_email text, p_password text,
+	p_profile text)
+RETURNS pg_wallet.principals
+LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	p pg_wallet.principals;
 BEGIN
-	PERFORM pg_wallet._check_profile(profile);
-	IF email IS NULL OR btrim(email) = '' OR password IS NULL OR password = '' THEN
+	PERFORM pg_wallet._check_profile(p_profile);
+	IF p_email IS NULL OR btrim(p_email) = '' OR p_password IS NULL OR p_password = '' THEN
 		RAISE EXCEPTION 'email and password are required'
 			USING ERRCODE = 'null_value_not_allowed';
 	END IF;
-	IF octet_length(email) <= 320 THEN
-		SELECT * INTO p FROM pg_wallet.principals x WHERE x.email = lower(btrim(login.email))
+	IF octet_length(p_email) <= 320 THEN
+		SELECT * INTO p FROM pg_wallet.principals x WHERE x.email = lower(btrim(p_email))
 		FOR UPDATE;
 	END IF;
-	RETURN pg_wallet._password_login(p, password, profile, 'invalid email or password');
+	RETURN p;
+END
+$$;
+COMMENT ON FUNCTION pg_wallet._login_principal(text, text, text) IS
+	'Internal: the principal of a sign-in''s email, locked (NULL fields when none), after '
+	'checking the profile name and that email and password are given.';
+
+CREATE OR REPLACE FUNCTION pg_wallet.login(email text, password text, profile text DEFAULT 'tribble')
+RETURNS pg_wallet.login_result
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	RETURN pg_wallet._password_login(pg_wallet._login_principal(email, password, profile),
+		password, profile, 'invalid email or password');
 END
 $$;
 COMMENT ON FUNCTION pg_wallet.login(text, text, text) IS
@@ -268,6 +322,48 @@ COMMENT ON FUNCTION pg_wallet.login(text, text, text) IS
 	'WL020 invalid email or password (also for an unknown email, in the same time), WL021 '
 	'account locked (after pg_wallet.max_failed_logins failures, for pg_wallet.lockout_s) or '
 	'suspended/closed.';
+
+-- Sign-in with the second factor where the principal has one: the password first (as
+-- login), then, when TOTP is enabled (confirmed), its code; a refusal is returned so that
+-- what was counted stays.
+CREATE OR REPLACE FUNCTION pg_wallet.login_with_totp(email text, password text,
+	totp_code text, profile text DEFAULT 'cashier')
+RETURNS pg_wallet.login_result
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	p pg_wallet.principals := pg_wallet._login_principal(email, password, profile);
+	refused pg_wallet.login_result;
+	s pg_wallet.totp_secrets;
+	c record;
+BEGIN
+	refused := pg_wallet._password_check(p, password, 'invalid email or password');
+	IF refused.status IS NOT NULL THEN
+		RETURN refused;
+	END IF;
+	s := pg_wallet._totp_row(p.id);
+	IF s.confirmed_at IS NOT NULL THEN
+		IF totp_code IS NULL OR totp_code = '' THEN
+			RETURN pg_wallet._login_refused('WL039',
+				'a second factor is required: send the code of your authenticator app');
+		END IF;
+		c := pg_wallet._totp_check(s, totp_code);
+		IF c.outcome = 'BLOCKED' THEN
+			RETURN pg_wallet._login_refused('WL027',
+				'too many wrong codes: two-factor sign-in is blocked for a while');
+		ELSIF c.outcome <> 'OK' THEN
+			RETURN pg_wallet._login_refused('WL026', 'invalid code');
+		END IF;
+	END IF;
+	RETURN pg_wallet._password_session(p, profile);
+END
+$$;
+COMMENT ON FUNCTION pg_wallet.login_with_totp(text, text, text, text) IS
+	'Sign-in with two factors where enabled (the cashier web page): email and password as '
+	'login(), then, for a principal with TOTP enabled, its current code (WL039 when none is '
+	'given, WL026 a wrong one, counted by the TOTP lockout; WL027 blocked). A principal '
+	'without TOTP signs in with the password alone. Refusals are returned (status REFUSED).';
 
 CREATE OR REPLACE FUNCTION pg_wallet.login_client(username text, password text, profile text DEFAULT 'waas')
 RETURNS pg_wallet.login_result

@@ -9,6 +9,7 @@
 // Prints "ok - NAME" or "not ok - NAME: DETAIL" per check.
 'use strict';
 const WebSocket = require('ws');
+const frameLog = require('./frame_log');
 
 const url = process.argv[2];
 const env = process.env;
@@ -20,7 +21,8 @@ function report(name, pass, detail) {
 // A socket past its "connected" frame, with ask(type, data) for one request and its reply.
 function connect(token) {
 	return new Promise((resolve) => {
-		const ws = new WebSocket(url, { headers: { Authorization: `Bearer ${token}` } });
+		const ws = frameLog.cashier(new WebSocket(url,
+			{ headers: { Authorization: `Bearer ${token}` } }));
 		const replies = [];
 		const waiters = [];
 		ws.on('message', (m) => {
@@ -37,7 +39,12 @@ function connect(token) {
 			const hello = await next();
 			resolve({
 				ok: hello.type === 'connected',
-				ask: (type, data) => { ws.send(JSON.stringify({ type, data })); return next(); },
+				// malformed: sent so on purpose (E2E_FRAME_LOG: the reply is validated, not it)
+				ask: (type, data, malformed) => {
+					if (malformed) frameLog.deliberate(ws);
+					ws.send(JSON.stringify({ type, data }));
+					return next();
+				},
 				close: () => new Promise((res) => {
 					if (ws.readyState === WebSocket.CLOSED) return res();
 					ws.on('close', res);
@@ -94,7 +101,7 @@ async function receipts(e, f, g) {
 
 async function texts(e) {
 	let r = await e.ask('calculate_fee', { transaction_type: 'conversion', amount: 100,
-		source_currency: 'KES' });
+		source_currency: 'KES' }, true);
 	report('calculate_fee: a conversion requires target_currency', r.type === 'error' &&
 		/target_currency/.test(r.data.message), js(r));
 	r = await e.ask('calculate_fee', { transaction_type: 'conversion', amount: 100,
@@ -103,17 +110,18 @@ async function texts(e) {
 		r.type === 'success' && r.data.message === 'fee calculated' &&
 		r.data.data.currency === 'KES' && typeof r.data.data.amount === 'number', js(r));
 	r = await e.ask('calculate_fee', { transaction_type: 'teleport', amount: 100,
-		source_currency: 'KES' });
+		source_currency: 'KES' }, true);
 	report('calculate_fee: an unknown transaction_type is refused',
 		r.type === 'error' && /transaction_type/.test(r.data.message), js(r));
 	r = await e.ask('calculate_fee', { transaction_type: 'withdrawal', amount: 0,
-		source_currency: 'KES' });
+		source_currency: 'KES' }, true);
 	report('calculate_fee of zero: "amount must be greater than zero"',
 		isError(r, 'amount must be greater than zero'), js(r));
-	r = await e.ask('transfer', { to_user_id: env.SPEC_F_ID, amount: 0, currency: 'KES' });
+	r = await e.ask('transfer', { to_user_id: env.SPEC_F_ID, amount: 0, currency: 'KES' }, true);
 	report('transfer of zero: "amount must be greater than zero"',
 		isError(r, 'amount must be greater than zero'), js(r));
-	r = await e.ask('transfer', { to_user_id: env.SPEC_F_ID, amount: -3, currency: 'KES' });
+	r = await e.ask('transfer', { to_user_id: env.SPEC_F_ID, amount: -3, currency: 'KES' },
+		true);
 	report('a negative transfer: "amount must be greater than zero"',
 		isError(r, 'amount must be greater than zero'), js(r));
 	r = await e.ask('get_owner_summary', {});
@@ -137,7 +145,7 @@ async function texts(e) {
 		r.type === 'error' && /^insufficient balance: available \d+(\.\d+)? KES$/
 			.test(r.data.message), js(r));
 	r = await e.ask('withdraw_request', { amount: 0, currency: 'KES',
-		destination: '+254712345678', verification_token: 'vt_x' });
+		destination: '+254712345678', verification_token: 'vt_x' }, true);
 	report('withdraw_request of zero: "amount must be greater than zero"',
 		isError(r, 'amount must be greater than zero'), js(r));
 }

@@ -8,6 +8,7 @@
 'use strict';
 const WebSocket = require('ws');
 const { execFileSync } = require('child_process');
+const frameLog = require('./frame_log');
 
 const [url, token, principal, toUser] = process.argv.slice(2);
 
@@ -17,7 +18,8 @@ function report(name, pass, detail) {
 
 function open() {
 	return new Promise((resolve) => {
-		const ws = new WebSocket(url, { headers: { Authorization: `Bearer ${token}` } });
+		const ws = frameLog.cashier(new WebSocket(url,
+			{ headers: { Authorization: `Bearer ${token}` } }));
 		const frames = [];
 		const waiters = [];
 		ws.on('message', (m) => {
@@ -62,6 +64,7 @@ async function main() {
 	report('a forged verification token is refused',
 		f.type === 'error' && /invalid or expired verification token/.test(f.data.message),
 		JSON.stringify(f));
+	frameLog.deliberate(c.ws);	// a token that is not a string, on purpose
 	f = await transfer({ verification_token: 42 });
 	report('a verification token that is not a string is refused',
 		f.type === 'error' && /verification_token must be a string/.test(f.data.message),

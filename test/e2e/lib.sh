@@ -88,7 +88,8 @@ bridge_start() {
 		PGW_BRIDGE_BODY_BYTES_MAX=8192 PGW_BRIDGE_JSON_DEPTH_MAX=8 \
 		PGW_BRIDGE_JSON_FIELDS_MAX=64 PGW_BRIDGE_RECONNECT_MAX_MS=500 \
 		PGW_BRIDGE_WS_RATE_PER_MIN=30 PGW_BRIDGE_WS_IDLE_TIMEOUT_MS=3000 \
-		PGW_BRIDGE_LOGIN_RATE_PER_MIN=600 "$@" \
+		PGW_BRIDGE_LOGIN_RATE_PER_MIN=600 PGW_BRIDGE_DOCS_DIR="$E2E_ROOT/docs/api" \
+		PGW_BRIDGE_CASHIER_PAGE_DIR="$E2E_ROOT/bridge/cashier_page" "$@" \
 		"${runner[@]}" "$bin" >>"$E2E_DIR/bridge.log" 2>&1 &
 	BRIDGE_PID=$!
 	wait_healthy 60
@@ -124,6 +125,19 @@ req() {
 	fi
 	STATUS=$(curl -sk -o "$E2E_DIR/body" -D "$E2E_DIR/headers" -w '%{http_code}' -X "$m" \
 		"${args[@]}" "$URL$p")
+	[ -z "${E2E_RESPONSE_LOG-}" ] || record_response "$m" "$p"
+}
+
+# record_response METHOD PATH: one line of JSON per reply in $E2E_RESPONSE_LOG (method, path
+# without the query, status, content type, body: JSON when it parses, else its text), for
+# test/contract/responses.js to check against the OpenAPI documents (docs/api/openapi).
+record_response() {
+	local type
+	type=$(header Content-Type)
+	jq -cn --arg m "$1" --arg p "${2%%\?*}" --argjson s "${STATUS:-0}" --arg t "$type" \
+		--rawfile raw "$E2E_DIR/body" --arg f "${E2E_FILE-}" \
+		'{method: $m, path: $p, status: $s, type: $t, file: $f,
+		  body: (try ($raw | fromjson) catch $raw)}' >>"$E2E_RESPONSE_LOG" 2>/dev/null || true
 }
 
 # expect NAME STATUS [JQ-EXPRESSION...]: the last reply had STATUS and each expression holds

@@ -10,6 +10,7 @@
 'use strict';
 const { io } = require('socket.io-client');
 const { execFile } = require('child_process');
+const frameLog = require('./frame_log');
 
 const [mode, url, tokenAdmin, tokenB, ownerA, ownerB] = process.argv.slice(2);
 
@@ -28,7 +29,7 @@ function sql(text) {
 function client(auth) {
 	const opts = { auth, reconnection: false };
 	if (mode === 'websocket') opts.transports = ['websocket'];
-	const s = io(url, opts);
+	const s = frameLog.socketio(io(url, opts));
 	const q = { frames: [], waiters: [] };
 	const push = (f) => { if (q.waiters.length) q.waiters.shift()(f); else q.frames.push(f); };
 	s.on('connect', () => push({ kind: 'connect' }));
@@ -53,7 +54,8 @@ async function main() {
 	const adm = client({ token: `Bearer ${tokenAdmin}` });
 	let f = await adm.next();
 	report('the admin connects', f.kind === 'connect', JSON.stringify(f));
-	const b = client({ token: `Bearer ${tokenB}` });
+	// B's barrier event below is written by this test with a payload of its own
+	const b = frameLog.fabricated(client({ token: `Bearer ${tokenB}` }), 'dispute:created');
 	f = await b.next();
 	report('B connects', f.kind === 'connect', JSON.stringify(f));
 

@@ -10,6 +10,7 @@
 'use strict';
 const { io } = require('socket.io-client');
 const { execFile, execFileSync } = require('child_process');
+const frameLog = require('./frame_log');
 
 const [mode, url, tokenA, tokenB, walletA, walletB] = process.argv.slice(2);
 const T = '/tribble/api/v1';
@@ -31,7 +32,8 @@ function client(token, extra = {}) {
 	const opts = { reconnectionDelay: 100, reconnectionDelayMax: 500, ...extra };
 	if (token !== undefined) opts.auth = { token };
 	if (mode === 'websocket') opts.transports = ['websocket'];
-	const s = io(url, opts);
+	const s = frameLog.socketio(io(url, opts));
+	if (token === undefined) frameLog.deliberate(s);	// a CONNECT without auth, on purpose
 	const q = { frames: [], waiters: [] };
 	const push = (f) => { if (q.waiters.length) q.waiters.shift()(f); else q.frames.push(f); };
 	s.on('connect', () => push({ kind: 'connect', recovered: s.recovered }));
@@ -96,9 +98,9 @@ async function main() {
 	c.close();
 	c = client('Bearer not.a.token', { reconnection: false });
 	f = await c.next();
-	report('a bad token: connect_error with a message and errorCode', f.kind ===
+	report('a bad token: connect_error, errorCode UNAUTHORIZED as REST names it', f.kind ===
 		'connect_error' && f.message.length > 0 && f.data && f.data.statusCode === 401 &&
-		typeof f.data.errorCode === 'string', JSON.stringify(f));
+		f.data.errorCode === 'UNAUTHORIZED', JSON.stringify(f));
 	c.close();
 
 	// A and B connect; A subscribes with an acknowledgement

@@ -11,6 +11,7 @@
 const fs = require('fs');
 const { io } = require('socket.io-client');
 const { execFile } = require('child_process');
+const frameLog = require('./frame_log');
 
 // SQL without blocking the loop (the socket keeps answering pings meanwhile)
 function sql(text) {
@@ -34,8 +35,8 @@ function next(s, what) {
 }
 
 async function start() {
-	const s = io(url, { auth: { token: `Bearer ${token}` }, transports: ['websocket'],
-		reconnection: false });
+	const s = frameLog.socketio(io(url, { auth: { token: `Bearer ${token}` },
+		transports: ['websocket'], reconnection: false }));
 	let f = await next(s, 'connect');
 	report('A connects before the restart', f.kind === 'connect', JSON.stringify(f));
 	const ref = await sql(
@@ -51,8 +52,8 @@ async function start() {
 
 async function resume() {
 	const saved = JSON.parse(fs.readFileSync(file, 'utf8'));
-	const s = io(url, { auth: { token: `Bearer ${token}`, ...saved },
-		transports: ['websocket'], reconnection: false });
+	const s = frameLog.socketio(io(url, { auth: { token: `Bearer ${token}`, ...saved },
+		transports: ['websocket'], reconnection: false }));
 	const got = next(s, 'transaction:completed');
 	const f = await next(s, 'connect');
 	report('A connects to the restarted bridge with its pid and offset', f.kind === 'connect',

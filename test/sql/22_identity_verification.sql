@@ -267,8 +267,36 @@ SET pg_wallet.test_now_offset_s = 1600;
 SELECT status, sqlstate FROM pg_wallet.verify_totp(:'tok', totp_now(:'b32', 0), 'withdrawal');
 
 -- ---------------------------------------------------------------------------------------
+-- TOTP: sign-in with two factors (the cashier web page: login_with_totp)
+-- ---------------------------------------------------------------------------------------
+SET pg_wallet.test_now_offset_s = 1700;
+-- the password alone: the second factor is asked for (the password was right)
+SELECT status, sqlstate, message, access_token IS NULL AS no_token
+FROM pg_wallet.login_with_totp('vera@verify.example.com', 'VeraPass1', NULL);
+-- a right code with a wrong password, then a wrong code: refused, nothing issued
+SELECT status, sqlstate, message FROM pg_wallet.login_with_totp('vera@verify.example.com',
+	'NotVera1', totp_now(:'b32', 0));
+SELECT status, sqlstate, message FROM pg_wallet.login_with_totp('vera@verify.example.com',
+	'VeraPass1', other_code(totp_now(:'b32', 0), 500000));
+SELECT failed_logins, (SELECT failed_attempts FROM pg_wallet.totp_secrets
+	WHERE principal_id = :'vera') AS totp_failures
+FROM pg_wallet.principals WHERE id = :'vera';
+-- both: a session of the asked profile; the same code again is a replay
+SELECT status, role, access_token IS NOT NULL AS token, refresh_token IS NOT NULL AS refresh
+FROM pg_wallet.login_with_totp('vera@verify.example.com', 'VeraPass1', totp_now(:'b32', 0));
+SELECT kind, profile FROM pg_wallet.auth_sessions WHERE principal_id = :'vera'
+ORDER BY created_at DESC, id LIMIT 1;
+SELECT status, sqlstate FROM pg_wallet.login_with_totp('vera@verify.example.com', 'VeraPass1',
+	totp_now(:'b32', 0));
+-- a user without TOTP signs in with the password alone; an unknown one is refused alike
+SELECT status FROM pg_wallet.login_with_totp('other@verify.example.com', 'OtherPass1', NULL);
+SELECT status, sqlstate, message FROM pg_wallet.login_with_totp('nobody@verify.example.com',
+	'OtherPass1', '123456');
+
+-- ---------------------------------------------------------------------------------------
 -- TOTP: disabling needs a current code
 -- ---------------------------------------------------------------------------------------
+SET pg_wallet.test_now_offset_s = 1800;
 SELECT * FROM pg_wallet.totp_disable(:'tok', other_code(totp_now(:'b32', 30), 500000));
 SELECT * FROM pg_wallet.totp_disable(:'tok', totp_now(:'b32', 30));
 RESET pg_wallet.test_now_offset_s;
