@@ -27,6 +27,8 @@ static const Route cashier_routes[] = {
 	{LWSHUMETH_POST, "/auth/login", "api_cashier_login", 200, AUTH_PASSWORD, 0, 0, 0, 0},
 	{LWSHUMETH_GET, "/auth/session", "api_cashier_session", 200, AUTH_COOKIE, 0, 0, 0, 0},
 	{LWSHUMETH_POST, "/auth/logout", "api_cashier_logout", 200, AUTH_COOKIE, 0, 0, 0, 0},
+	/* a receipt for people (get_receipt's URLs), as Tribble's: the URL's token is the key */
+	{LWSHUMETH_GET, "/receipts/:id", "api_tribble_receipt_file", 200, AUTH_NONE, 120, 1, 1, 0},
 };
 
 /* the wallet's codes from src/errors.tsv, then the standard SQLSTATE classes */

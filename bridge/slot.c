@@ -231,19 +231,26 @@ slot_args_add_text(RequestSlot *s, size_t *n, const char *text, size_t len)
 	return slot_args_add(s, n, "\"", 1);
 }
 
-/* The envelope of a message: {"request_id", "body": <the message>}; -1 when too large. */
+/*
+ * The envelope of a message: {"request_id", "base", "body": <the message>} (base: the public
+ * URL of the profile, for links the API hands out); -1 when too large.
+ */
 int
 slot_args_envelope(RequestSlot *s)
 {
 	size_t		n = 0;
+	char		base[512];
 
 	if (s->body_len == 0)
 	{
 		memcpy(s->body, "{}", 3);
 		s->body_len = 2;
 	}
+	snprintf(base, sizeof(base), "%s%s", public_url,
+			 s->profile && s->profile->base_path ? s->profile->base_path : "");
 	if (slot_args_add(s, &n, "{\"request_id\":", 14) ||
-		slot_args_add_string(s, &n, s->request_id) ||
+		slot_args_add_string(s, &n, s->request_id) || slot_args_add(s, &n, ",\"base\":", 8) ||
+		slot_args_add_string(s, &n, base) ||
 		slot_args_add(s, &n, ",\"body\":", 8) || slot_args_add(s, &n, s->body, s->body_len) ||
 		slot_args_add(s, &n, "}", 1))
 		return -1;

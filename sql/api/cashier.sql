@@ -270,6 +270,36 @@ COMMENT ON FUNCTION pg_wallet._cashier_receipt(pg_wallet.auth_principal, text) I
 	'Internal: cashier get_transaction_by_receipt (journal, ledgers, fees); balance_after only '
 	'on the caller''s own legs; WL014 when no leg is the caller''s.';
 
+-- get_receipt (not in the spec: the cashier web page's receipt links): the signed receipt of
+-- one of the caller's transactions by its receipt code (issued on first request, as Tribble's
+-- GET /transactions/:id/receipt does) and the URLs a person opens it at, HTML and PDF, under
+-- the bridge's cashier base path (base: the call's envelope).
+CREATE OR REPLACE FUNCTION pg_wallet._cashier_receipt_link(me pg_wallet.auth_principal,
+	d jsonb, base text)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	r pg_wallet.receipts;
+BEGIN
+	IF jsonb_typeof(d -> 'receipt_code') IS DISTINCT FROM 'string'
+		OR length(d ->> 'receipt_code') > 64 THEN
+		RAISE EXCEPTION 'receipt_code is required (a string)'
+			USING ERRCODE = 'invalid_parameter_value', COLUMN = 'receipt_code';
+	END IF;
+	r := pg_wallet.receipt_issue(pg_wallet._tribble_transaction_journal(me,
+		d ->> 'receipt_code'));
+	RETURN pg_wallet._cashier_frame('success', 'receipt', jsonb_build_object(
+		'receipt_id', r.receipt_id, 'receipt_code', d ->> 'receipt_code',
+		'url', pg_wallet.receipt_url(r, base, 'html'),
+		'pdf_url', pg_wallet.receipt_url(r, base, 'pdf')));
+END
+$$;
+COMMENT ON FUNCTION pg_wallet._cashier_receipt_link(pg_wallet.auth_principal, jsonb, text) IS
+	'Internal: cashier get_receipt {receipt_code}: the receipt (issued once) and its HTML and '
+	'PDF URLs under base; WL014 when the transaction is not one of the caller''s.';
+
 -- calculate_fee: transaction_type transfer, withdrawal or conversion (target_currency
 -- required), a positive amount, the fee the posting would charge in source_currency.
 -- A money-moving message may carry a verification token (purpose payment): used up here, in
@@ -646,6 +676,9 @@ BEGIN
 	IF b ->> 'type' IN ('verification_request', 'verify_otp', 'verify_totp') THEN
 		RETURN pg_wallet._cashier_verify(token, b ->> 'type', coalesce(b -> 'data', '{}'));
 	END IF;
+	IF b ->> 'type' = 'get_receipt' THEN
+		RETURN pg_wallet._cashier_receipt_link(me, coalesce(b -> 'data', '{}'), args ->> 'base');
+	END IF;
 	RETURN pg_wallet._cashier_dispatch(me, b ->> 'type', coalesce(b -> 'data', '{}'));
 END
 $$;
@@ -655,4 +688,4 @@ COMMENT ON FUNCTION pg_wallet.api_cashier_message(text, jsonb) IS
 	'get_account_balance, get_owner_summary, transfer, convert_and_transfer, get_partners, '
 	'deposit_request, get_deposit_status, cancel_deposit, get_history, '
 	'get_transaction_by_receipt, get_account_statement, get_owner_statement, get_ledgers, '
-	'calculate_fee, ping.';
+	'calculate_fee, ping; and get_receipt (not in the spec: a receipt''s URLs).';

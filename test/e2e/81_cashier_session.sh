@@ -114,4 +114,11 @@ expect "... the revoked cookie signs nobody in" 200 '.user == null'
 check "... and is cleared" bash -c "[[ '$(set_cookie)' == 'pgw_cashier=; '* ]]"
 check "... and the old cookie opens no socket any more (the session is revoked)" \
 	test "$(cs_socket "pgw_cashier=$CS_COOKIE" "$URL")" = "error TOKEN_REVOKED"
+# a receipt page under the cashier's path (get_receipt's URLs; the page opens one: e2e 82)
+STATUS=$(curl -s -o "$E2E_DIR/body" -D "$E2E_DIR/headers" -w '%{http_code}' \
+	"$URL$CS/receipts/rcpt-00000000000000000000000000000000.html?token=AAAAAAAAAAAAAAAAAAAAAA")
+[ -z "${E2E_RESPONSE_LOG-}" ] ||
+	record_response GET "$CS/receipts/rcpt-00000000000000000000000000000000.html"
+expect "a receipt page with a wrong token: 404 in the cashier's error shape" 404 \
+	'.type == "error"' '.data.code == "JOURNAL_NOT_FOUND"'
 check "the ledger is consistent" test "$(sql -c 'SELECT count(*) FROM pg_wallet.verify_ledger()')" = 0

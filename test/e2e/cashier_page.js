@@ -224,6 +224,26 @@ async function main(browser) {
 			/You sent .*25\.00/.test(await page.textContent('#notices li:first-child')), '');
 	});
 
+	await step('receipt', async () => {
+		// the newest history entry is the transfer just sent: its receipt opens in a new window
+		await page.selectOption('#hi-view', { index: 0 });
+		const button = '#history .receipt';
+		await page.waitForSelector(button);
+		const code = await page.getAttribute(button, 'data-receipt');
+		const [popup] = await Promise.all([context.waitForEvent('page'), page.click(button)]);
+		await popup.waitForLoadState('load');
+		await popup.waitForFunction(() => /receipts\/rcpt-/.test(location.pathname), null,
+			{ timeout: 10000 }).catch(() => {});
+		const url = new URL(popup.url());
+		const text = await popup.textContent('body').catch(() => '');
+		await popup.screenshot({ path: path.join(shots, 'cashier-receipt.png') });
+		report('a receipt code opens the signed HTML receipt under the cashier\'s path',
+			/^\/cashier\/svc\/receipts\/rcpt-[0-9a-f]{32}\.html$/.test(url.pathname) &&
+			url.searchParams.has('token') && text.includes(code) && /Signature/.test(text),
+			`${url.pathname} ${text.slice(0, 120)}`);
+		await popup.close();
+	});
+
 	await step('a live event', async () => {
 		psql(`SELECT pg_wallet.send_funds_to_account('${env.CP_BACC}', '${env.CP_AACC}', 7,
 			'e2e-cp-b-pays-a', 'Paid back by B')`);
@@ -260,7 +280,7 @@ async function main(browser) {
 		await page.selectOption('#hi-type', 'deposits');
 		const row = `#history tr[data-ref="${ref}"]`;
 		await page.waitForSelector(row);
-		const receipt = await page.getAttribute(`${row} code.receipt`, 'data-receipt');
+		const receipt = await page.getAttribute(`${row} .receipt`, 'data-receipt');
 		const dbReceipt = psql(`SELECT pg_wallet.receipt_code(j.id, j.created_at) FROM pg_wallet.deposits d
 			JOIN pg_wallet.journals j ON j.id = d.journal_id WHERE d.request_ref = '${ref}'`);
 		report('history filtered to deposits shows it, completed, with its receipt code',
