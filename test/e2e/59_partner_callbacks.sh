@@ -97,6 +97,7 @@ signed() { # BODY [ID] [TIMESTAMP] [SECRET_HEX]: POST BODY signed to the generic
 	STATUS=$(curl -sk -o "$E2E_DIR/body" -D "$E2E_DIR/headers" -w '%{http_code}' -X POST \
 		-H 'Content-Type: application/json' -H "webhook-id: $id" -H "webhook-timestamp: $ts" \
 		-H "webhook-signature: v1,$sig" --data-binary "$body" "$URL$P/PTN-E2E59/callback")
+	[ -z "${E2E_RESPONSE_LOG-}" ] || record_response POST "$P/PTN-E2E59/callback"
 }
 ERR='(.error.code | type) == "string" and (.error.message | type) == "string"'
 OKBODY='{"type": "deposit.completed", "reference": "'"$D_OK"'", "amount": "100.00",
