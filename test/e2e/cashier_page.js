@@ -74,7 +74,7 @@ async function waitAmount(page, selector, want) {
 		await page.waitForFunction(([s, w]) => {
 			const e = document.querySelector(s);
 			return e && Number(e.dataset.amount) === w;
-		}, [selector, want], { timeout: 10000 });
+		}, [selector, want], { timeout: 30000 });
 		return true;
 	} catch (e) {
 		return false;
@@ -130,7 +130,7 @@ function trySocket(cookie) {
 async function main(browser) {
 	const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'en-US' });
 	const page = await context.newPage();
-	page.setDefaultTimeout(15000);
+	page.setDefaultTimeout(30000);	// a loaded CI machine runs four stages at once
 	watch(page);
 	await routeSockets(page);
 	let navigations = 0;
@@ -233,7 +233,7 @@ async function main(browser) {
 		const [popup] = await Promise.all([context.waitForEvent('page'), page.click(button)]);
 		await popup.waitForLoadState('load');
 		await popup.waitForFunction(() => /receipts\/rcpt-/.test(location.pathname), null,
-			{ timeout: 10000 }).catch(() => {});
+			{ timeout: 30000 }).catch(() => {});
 		const url = new URL(popup.url());
 		const text = await popup.textContent('body').catch(() => '');
 		await popup.screenshot({ path: path.join(shots, 'cashier-receipt.png') });
@@ -374,7 +374,7 @@ async function main(browser) {
 	await step('reload', async () => {
 		const n = sockets.length;
 		await page.reload({ waitUntil: 'load' });
-		await page.waitForSelector('#app', { state: 'visible', timeout: 15000 });
+		await page.waitForSelector('#app', { state: 'visible', timeout: 30000 });
 		const who = await page.textContent('#user-id');
 		await page.waitForTimeout(500);
 		report('a reload while signed in goes on without a new sign-in (the session cookie)',
