@@ -59,12 +59,13 @@ profiles_print(FILE *out)
 		[LWSHUMETH_GET] = "GET", [LWSHUMETH_POST] = "POST", [LWSHUMETH_PUT] = "PUT",
 		[LWSHUMETH_DELETE] = "DELETE", [LWSHUMETH_PATCH] = "PATCH",
 	};
+	const size_t n_methods = sizeof(methods) / sizeof(methods[0]);
 
 	for (size_t i = 0; i < n_profiles; i++)
 		for (size_t r = 0; r < profiles[i]->n_routes; r++)
 		{
 			const Route *rt = &profiles[i]->routes[r];
-			const char *m = rt->method >= 0 && (size_t) rt->method < sizeof(methods) / sizeof(methods[0]) &&
+			const char *m = rt->method >= 0 && (size_t) rt->method < n_methods &&
 				methods[rt->method] ? methods[rt->method] : "?";
 
 			fprintf(out, "%s %s %s%s %s %d\n", profiles[i]->name, m, profiles[i]->base_path,
