@@ -73,7 +73,10 @@ profiles_print(FILE *out)
 		}
 }
 
-/* The profile whose base path prefixes path (at a "/"), and the rest of the path. */
+/*
+ * The profile whose base path prefixes path (at a "/", or the whole path: the base path alone
+ * is that profile's 404, in its shape), and the rest of the path.
+ */
 const Profile *
 profile_find(const char *path, const char **subpath)
 {
@@ -81,7 +84,8 @@ profile_find(const char *path, const char **subpath)
 	{
 		size_t		n = strlen(profiles[i]->base_path);
 
-		if (strncmp(path, profiles[i]->base_path, n) == 0 && path[n] == '/')
+		if (strncmp(path, profiles[i]->base_path, n) == 0 &&
+			(path[n] == '/' || path[n] == '\0'))
 		{
 			*subpath = path + n;
 			return profiles[i];

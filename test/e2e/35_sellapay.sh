@@ -102,6 +102,13 @@ req GET $S/getBalance '' "$SP_TOKEN_B"
 expect "the recipient sees the funds" 200 '.balance.KES == 50'
 req POST $S/sendFundsToSellapay '{"account": "NO-SUCH-ACCOUNT", "amount": 5}' "$SP_TOKEN_A"
 expect "sendFundsToSellapay to an unknown account is 404" 404 '.error == "Not Found"'
+# the base path alone (no route): 404 in Sellapay's shape, not another profile's
+req GET $S '' "$SP_TOKEN_A"
+expect "the bare base path $S is Sellapay's 404" 404 '.error == "Not Found"' \
+	'.details == {}'
+req GET /tribble/api/v1 '' ""
+expect "... and Tribble's base path Tribble's 404" 404 '.statusCode == 404' \
+	'.errorCode == "NOT_FOUND"'
 req POST $S/sendFundsToSellapay '{"amount": 5}' "$SP_TOKEN_A"
 expect "sendFundsToSellapay without account is 400" 400 '.details.field == "account"'
 req POST $S/sendFundsToSellapay "{\"account\": \"$SP_ACC_A\", \"amount\": 800}" "$SP_TOKEN_B"
