@@ -11,6 +11,22 @@
 --   pg_wallet.api_cashier_logout(token, args)  POST /cashier/svc/auth/logout: the cookie's
 --       session is revoked and the bridge clears the cookie.
 
+-- The signed-in user as the web page shows it (sign-in and session answer the same).
+CREATE OR REPLACE FUNCTION pg_wallet._cashier_user(principal_id uuid)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	p pg_wallet.principal_info := pg_wallet.get_principal_by_id(principal_id);
+BEGIN
+	RETURN jsonb_build_object('userId', p.principal_id, 'email', p.email,
+		'firstName', p.first_name, 'lastName', p.last_name);
+END
+$$;
+COMMENT ON FUNCTION pg_wallet._cashier_user(uuid) IS
+	'Internal: {userId, email, firstName, lastName} of the cashier web page''s user.';
+
 CREATE OR REPLACE FUNCTION pg_wallet.api_cashier_login(token text, args jsonb)
 RETURNS jsonb
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
@@ -20,7 +36,6 @@ DECLARE
 	b jsonb := args -> 'body';
 	f text;
 	r pg_wallet.login_result;
-	p pg_wallet.principal_info;
 BEGIN
 	FOREACH f IN ARRAY ARRAY['email', 'password'] LOOP
 		IF jsonb_typeof(b -> f) IS DISTINCT FROM 'string' THEN
@@ -40,9 +55,7 @@ BEGIN
 		RETURN jsonb_build_object('error', jsonb_build_object('code', r.sqlstate,
 			'message', r.message));
 	END IF;
-	p := pg_wallet.get_principal_by_id(r.principal_id);
-	RETURN jsonb_build_object('user', jsonb_build_object('userId', p.principal_id,
-			'email', p.email, 'firstName', p.first_name, 'lastName', p.last_name),
+	RETURN jsonb_build_object('user', pg_wallet._cashier_user(r.principal_id),
 		'expiresIn', r.expires_in,
 		'_bridge', jsonb_build_object('cookie', r.access_token, 'cookie_max_age', r.expires_in));
 END
@@ -80,7 +93,6 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	me pg_wallet.auth_principal;
-	p pg_wallet.principal_info;
 	left_s integer;
 BEGIN
 	IF token IS NULL THEN
@@ -94,10 +106,8 @@ BEGIN
 		RETURN jsonb_build_object('user', NULL,
 			'_bridge', jsonb_build_object('cookie', '', 'cookie_max_age', 0));
 	END;
-	p := pg_wallet.get_principal_by_id(me.principal_id);
 	left_s := greatest(ceil(extract(epoch FROM me.token_expires_at - now()))::integer, 1);
-	RETURN jsonb_build_object('user', jsonb_build_object('userId', p.principal_id,
-			'email', p.email, 'firstName', p.first_name, 'lastName', p.last_name),
+	RETURN jsonb_build_object('user', pg_wallet._cashier_user(me.principal_id),
 		'expiresIn', left_s, '_bridge', jsonb_build_object('owner_id', me.owner_id));
 END
 $$;

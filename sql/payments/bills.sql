@@ -277,8 +277,7 @@ DECLARE
 	accepted CONSTANT text :=
 		'Airtime top-up accepted. The phone is credited when the network confirms.';
 	new_id bigint := nextval(pg_get_serial_sequence('pg_wallet.airtime_topups', 'id'));
-	ref text := format('BILL-%s-%s', to_char(now() AT TIME ZONE 'UTC', 'YYYYMMDD'),
-		lpad(new_id::text, 6, '0'));
+	ref text := pg_wallet._dated_ref('BILL', new_id);
 	h pg_wallet.hold_info;
 	t pg_wallet.airtime_topups;
 	req jsonb;

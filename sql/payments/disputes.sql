@@ -353,8 +353,8 @@ BEGIN
 	END IF;
 	INSERT INTO pg_wallet.disputes (dispute_ref, payment_id, opened_by, merchant_owner_id,
 		reason, description, amount_minor, currency, request_hash, response_due_at, due_at)
-	VALUES (format('DSP-%s-%s', to_char(now() AT TIME ZONE 'UTC', 'YYYYMMDD'),
-			lpad(nextval(pg_get_serial_sequence('pg_wallet.disputes', 'id'))::text, 6, '0')),
+	VALUES (pg_wallet._dated_ref('DSP', nextval(pg_get_serial_sequence('pg_wallet.disputes',
+			'id'))),
 		p.id, me.id, p.merchant_owner_id, reason, description,
 		p.amount_minor - p.refunded_minor, p.currency, hash, now() + respond,
 		now() + 3 * respond)

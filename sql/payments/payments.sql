@@ -285,6 +285,22 @@ $$;
 COMMENT ON FUNCTION pg_wallet._payment_customer(uuid) IS
 	'Internal: the principal that pays (wallet and card payments): role user, else WL031.';
 
+-- The public id of a payments-layer row: <prefix>-<yyyymmdd (UTC)>-<id, 6 digits at least>
+-- (TXN payments, RFD refunds, BILL top-ups, DSP disputes): the one place the shape is written.
+CREATE OR REPLACE FUNCTION pg_wallet._dated_ref(prefix text, id bigint)
+RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	RETURN format('%s-%s-%s', prefix, to_char(now() AT TIME ZONE 'UTC', 'YYYYMMDD'),
+		lpad(id::text, 6, '0'));
+END
+$$;
+COMMENT ON FUNCTION pg_wallet._dated_ref(text, bigint) IS
+	'Internal: <prefix>-<yyyymmdd>-<id> (6 digits at least), the public id of a payment, '
+	'refund, top-up or dispute.';
+
 -- A new payment's id and its transactionId, TXN-<yyyymmdd>-<id>.
 CREATE OR REPLACE FUNCTION pg_wallet._payment_new_ref(OUT id bigint, OUT ref text)
 LANGUAGE plpgsql VOLATILE
@@ -292,8 +308,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
 	id := nextval(pg_get_serial_sequence('pg_wallet.payments', 'id'));
-	ref := format('TXN-%s-%s', to_char(now() AT TIME ZONE 'UTC', 'YYYYMMDD'),
-		lpad(id::text, 6, '0'));
+	ref := pg_wallet._dated_ref('TXN', id);
 END
 $$;
 COMMENT ON FUNCTION pg_wallet._payment_new_ref() IS
@@ -307,8 +322,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
 	id := nextval(pg_get_serial_sequence('pg_wallet.refunds', 'id'));
-	ref := format('RFD-%s-%s', to_char(now() AT TIME ZONE 'UTC', 'YYYYMMDD'),
-		lpad(id::text, 6, '0'));
+	ref := pg_wallet._dated_ref('RFD', id);
 END
 $$;
 COMMENT ON FUNCTION pg_wallet._refund_new_ref() IS
