@@ -5,8 +5,12 @@
 #   make installcheck regress + isolation suites on a temporary instance
 #                     (must run as an unprivileged OS user: see scripts/test)
 
-EXTENSION   = pg_wallet
+# pg_wallet_router (docs/scale-out.md) is the router database's extension: PL/Proxy and dblink
+# over data nodes that each have pg_wallet. It has no C of its own.
+EXTENSION   = pg_wallet pg_wallet_router
+WALLET      = pg_wallet
 EXTVERSION  = 0.2.0
+ROUTER_VERSION = 0.1.0
 # the released version that the built upgrade script starts from (docs/operations.md,
 # "Upgrades": what to change when a version is released)
 UPGRADE_FROM = 0.1.0
@@ -24,11 +28,12 @@ SQL_PARTS   = $(addprefix sql/,$(shell $(SQL_FILES) sql/install.list))
 SQL_REPLAY  = $(addprefix sql/,$(shell sed -n '/^\#@replay-on-upgrade$$/,$$p' sql/install.list | \
                                        $(SQL_FILES)))
 UPGRADE_SQL = sql/upgrades/$(UPGRADE_FROM)--$(EXTVERSION).sql
-DATA_built  = sql/$(EXTENSION)--$(EXTVERSION).sql \
-              sql/$(EXTENSION)--$(UPGRADE_FROM)--$(EXTVERSION).sql
+DATA_built  = sql/$(WALLET)--$(EXTVERSION).sql \
+              sql/$(WALLET)--$(UPGRADE_FROM)--$(EXTVERSION).sql \
+              sql/pg_wallet_router--$(ROUTER_VERSION).sql
 # released scripts, committed and never edited: install scripts of earlier versions, and
 # upgrade scripts between earlier versions
-DATA        = $(filter-out $(DATA_built),$(wildcard sql/$(EXTENSION)--*.sql))
+DATA        = $(filter-out $(DATA_built),$(wildcard sql/$(WALLET)--*.sql))
 
 BUILD_DIR  ?= build
 
@@ -68,14 +73,22 @@ tapcheck:
 	$(PROVE) -I '$(pgxsdir)/src/test/perl' -I test $(or $(PROVE_TESTS),test/t/*.pl)
 .PHONY: tapcheck
 
-sql/$(EXTENSION)--$(EXTVERSION).sql: sql/install.list $(SQL_PARTS)
+sql/$(WALLET)--$(EXTVERSION).sql: sql/install.list $(SQL_PARTS)
 	cat $(SQL_PARTS) > $@
+
+# The router's install script: its schemas and tables, the API's composite types (the one
+# definition, sql/core/types.sql), then its functions.
+ROUTER_PARTS   = sql/router/header.sql sql/core/types.sql sql/router/tables.sql \
+                 sql/router/cluster.sql sql/router/calls.sql sql/router/api.sql \
+                 sql/router/cross.sql sql/router/recover.sql
+sql/pg_wallet_router--$(ROUTER_VERSION).sql: $(ROUTER_PARTS)
+	cat $(ROUTER_PARTS) > $@
 
 # A replayed file may hold only statements that can run twice: CREATE OR REPLACE FUNCTION or
 # TRIGGER, COMMENT, GRANT, REVOKE, and a constraint trigger (which has no OR REPLACE) as
 # DROP TRIGGER IF EXISTS then CREATE CONSTRAINT TRIGGER. Anything else at the start of a line (CREATE TABLE, INSERT, ...)
 # belongs in a tables file, or in $(UPGRADE_SQL) for an upgrade.
-sql/$(EXTENSION)--$(UPGRADE_FROM)--$(EXTVERSION).sql: sql/install.list $(UPGRADE_SQL) $(SQL_REPLAY)
+sql/$(WALLET)--$(UPGRADE_FROM)--$(EXTVERSION).sql: sql/install.list $(UPGRADE_SQL) $(SQL_REPLAY)
 	@test -n '$(SQL_REPLAY)' || { echo 'sql/install.list: no "#@replay-on-upgrade" line' >&2; exit 1; }
 	@! grep -nE '^(CREATE|ALTER|DROP|INSERT|UPDATE|DELETE|TRUNCATE|DO)\b' $(SQL_REPLAY) | \
 	   grep -vE ':(CREATE OR REPLACE (FUNCTION|TRIGGER)|ALTER FUNCTION|DROP TRIGGER IF EXISTS|CREATE CONSTRAINT TRIGGER)\b' | \
@@ -83,7 +96,7 @@ sql/$(EXTENSION)--$(UPGRADE_FROM)--$(EXTVERSION).sql: sql/install.list $(UPGRADE
 	{ printf '%s\n' \
 	    '-- pg_wallet upgrade script $(UPGRADE_FROM) -> $(EXTVERSION), built by the Makefile:' \
 	    '-- $(UPGRADE_SQL), then the files of sql/install.list after "#@replay-on-upgrade".' \
-	    '' '\echo Use "ALTER EXTENSION $(EXTENSION) UPDATE" to load this file. \quit'; \
+	    '' '\echo Use "ALTER EXTENSION $(WALLET) UPDATE" to load this file. \quit'; \
 	  cat $(UPGRADE_SQL) $(SQL_REPLAY); } > $@
 
 EXTRA_CLEAN = $(BUILD_DIR) src/.flavour

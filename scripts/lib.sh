@@ -27,6 +27,7 @@ PGW_PACKAGES=(
 	postgresql-server-dev-15
 	postgresql-client-15
 	postgresql-15-pgtap
+	postgresql-15-plproxy
 	libtap-parser-sourcehandler-pgtap-perl
 	libipc-run-perl
 	libcurl4-openssl-dev

@@ -13,7 +13,9 @@
  * background worker (queueing partner calls, whose delivery needs the
  * outbox worker) refuses, with a hint (WL073). Preloaded, _PG_init also
  * reserves the outbox's shared memory and registers the launcher, which
- * starts the outbox and expiry workers in pg_wallet.database.
+ * starts the outbox and expiry workers in pg_wallet.database; on a scale-out
+ * router (pg_wallet.router_database set) it registers the recovery worker of
+ * cross-node transfers (scale/router_worker.c).
  *
  *-------------------------------------------------------------------------
  */
@@ -26,6 +28,7 @@
 #include "partners/events.h"
 #include "partners/outbox.h"
 #include "rules/rules.h"
+#include "scale/router.h"
 #include "settings.h"
 
 PG_MODULE_MAGIC;
@@ -51,4 +54,6 @@ _PG_init(void)
 	outbox_shmem_init_hooks();
 	if (wallet_workers_enabled)
 		wallet_register_launcher();
+	if (router_database != NULL && router_database[0] != '\0')
+		router_register_worker();
 }

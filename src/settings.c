@@ -49,6 +49,8 @@ char	   *auth_totp_issuer = NULL;
 
 char	   *wallet_worker_database = NULL;
 bool		wallet_workers_enabled = true;
+char	   *router_database = NULL;
+int			router_recovery_interval_s = 5;
 
 int			outbox_batch_size = 100;
 int			outbox_max_in_flight = 200;
@@ -134,6 +136,11 @@ define_postmaster_settings(void)
 							 "Start the outbox and expiry workers (needs a restart).",
 							 NULL, &wallet_workers_enabled, true,
 							 PGC_POSTMASTER, 0, NULL, NULL, NULL);
+	DefineCustomStringVariable("pg_wallet.router_database",
+							   "Database of a scale-out router (pg_wallet_router) whose "
+							   "cross-node transfers the recovery worker resolves; empty: none.",
+							   NULL, &router_database, "",
+							   PGC_POSTMASTER, 0, NULL, NULL, NULL);
 }
 
 /* The outbox and expiry workers: PGC_SIGHUP, read again at the next reload. */
@@ -167,6 +174,9 @@ define_worker_settings(void)
 	define_int("pg_wallet.expiry_batch_size",
 			   "Rows of each kind one expiry sweep handles at most.",
 			   &expiry_batch_size, 1000, 1, 100000, PGC_SIGHUP, 0);
+	define_int("pg_wallet.router_recovery_interval_s",
+			   "Seconds between two recovery passes of the router's worker; 0 pauses it.",
+			   &router_recovery_interval_s, 5, 0, 3600, PGC_SIGHUP, GUC_UNIT_S);
 }
 
 /* Payments (PGC_SUSET): read by sql/payments/disputes.sql with current_setting(). */

@@ -28,6 +28,8 @@ extern char *auth_totp_issuer;
 /* Background workers (PGC_POSTMASTER, defined only when preloaded): src/partners/. */
 extern char *wallet_worker_database;
 extern bool wallet_workers_enabled;
+extern char *router_database;
+extern int	router_recovery_interval_s;
 
 /* Outbox and expiry workers (PGC_SIGHUP): src/partners/. */
 extern int	outbox_batch_size;

@@ -114,20 +114,35 @@ worker_run(void (*fn) (void *), void *arg, const char *what)
 	return ok;
 }
 
-/* Whether the extension is installed in the worker's database. */
+/* Whether the extension named by *arg is installed; the answer replaces the name. */
+typedef struct ExtensionCheck
+{
+	const char *name;
+	bool		installed;
+} ExtensionCheck;
+
 static void
 extension_check(void *arg)
 {
-	*(bool *) arg = OidIsValid(get_extension_oid("pg_wallet", true));
+	ExtensionCheck *check = (ExtensionCheck *) arg;
+
+	check->installed = OidIsValid(get_extension_oid(check->name, true));
+}
+
+/* Whether an extension is installed in the worker's database (a transaction of its own). */
+bool
+worker_extension_installed(const char *name)
+{
+	ExtensionCheck check = {name, false};
+
+	return worker_run(extension_check, &check, "extension check") && check.installed;
 }
 
 /* Whether pg_wallet is installed (checked in a transaction of its own). */
 bool
 worker_extension_ready(void)
 {
-	bool		ready = false;
-
-	return worker_run(extension_check, &ready, "extension check") && ready;
+	return worker_extension_installed("pg_wallet");
 }
 
 /* Run one SQL statement that returns one bigint (or NULL: -1). */

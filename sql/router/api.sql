@@ -1,0 +1,225 @@
+-- The pg_wallet API on the router: the names, signatures and answers of a node's, routed.
+-- An owner goes to a node chosen by hash (of its external_ref when it has one, so a retry
+-- lands where the first try did); an account to its owner's node; a call naming an account
+-- to the node of that account; a call naming a hold to the node its id names; a transfer
+-- between two nodes is pg_wallet_router.cross_transfer (two-phase commit).
+
+-- The node of the account a call names: WL005 when the number is unknown.
+CREATE FUNCTION pg_wallet_router.node_of_known_account(account_number text) RETURNS integer
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	n integer := pg_wallet_router.node_of_account(account_number);
+BEGIN
+	IF n IS NULL THEN
+		RAISE EXCEPTION 'account % does not exist', account_number USING ERRCODE = 'WL005';
+	END IF;
+	RETURN n;
+END $$;
+COMMENT ON FUNCTION pg_wallet_router.node_of_known_account(text) IS
+	'The node of an account created through the router (WL005 for any other number).';
+
+CREATE FUNCTION pg_wallet.create_owner(kind text, name text, external_ref text DEFAULT NULL,
+	metadata jsonb DEFAULT '{}') RETURNS bigint
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	nodes integer := (SELECT count(*) FROM pg_wallet_router.nodes);
+	node integer;
+BEGIN
+	IF nodes = 0 THEN
+		RAISE EXCEPTION 'the router has no node' USING ERRCODE = 'object_not_in_prerequisite_state',
+			HINT = 'Add one with pg_wallet_router.add_node().';
+	END IF;
+	node := CASE WHEN external_ref IS NOT NULL THEN abs(hashtext(external_ref)::bigint) % nodes
+	             ELSE floor(random() * nodes)::integer END;
+	RETURN pg_wallet_router.on_create_owner(node, kind, name, external_ref, metadata);
+END $$;
+COMMENT ON FUNCTION pg_wallet.create_owner(text, text, text, jsonb) IS
+	'Router: create an owner on the node its external_ref hashes to (any node without one).';
+
+CREATE FUNCTION pg_wallet.create_account(owner_id bigint, currency text, purpose text DEFAULT 'WALLET',
+	account_number text DEFAULT NULL, minimum_balance numeric DEFAULT 0,
+	can_overdraw boolean DEFAULT false, credit_mode text DEFAULT 'DIRECT', name text DEFAULT NULL,
+	metadata jsonb DEFAULT '{}') RETURNS pg_wallet.account_info
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	node integer := pg_wallet_router.node_of_owner(owner_id);
+	r pg_wallet.account_info;
+BEGIN
+	IF account_number IS NOT NULL THEN
+		-- claim the number cluster-wide first: a second router call with it waits, then fails
+		BEGIN
+			INSERT INTO pg_wallet_router.accounts (account_number, node, owner_id, currency)
+			VALUES (account_number, node, owner_id, coalesce(currency, ''));
+		EXCEPTION WHEN unique_violation THEN
+			RAISE EXCEPTION 'account number % already exists', account_number
+				USING ERRCODE = 'unique_violation';
+		END;
+	END IF;
+	r := pg_wallet_router.on_create_account(node, owner_id, currency, purpose, account_number,
+		minimum_balance, can_overdraw, credit_mode, name, metadata);
+	INSERT INTO pg_wallet_router.accounts AS a (account_number, node, owner_id, currency)
+	VALUES (r.account_number, node, r.owner_id, r.currency)
+	ON CONFLICT ON CONSTRAINT accounts_pkey DO UPDATE SET currency = EXCLUDED.currency;
+	RETURN r;
+END $$;
+COMMENT ON FUNCTION pg_wallet.create_account(bigint, text, text, text, numeric, boolean, text,
+	text, jsonb) IS
+	'Router: create the account on its owner''s node and enter its number in the directory.';
+
+CREATE FUNCTION pg_wallet.transfer(from_account text, to_account text, amount numeric,
+	idempotency_key text DEFAULT NULL, description text DEFAULT NULL, metadata jsonb DEFAULT NULL,
+	client_service_code text DEFAULT NULL, agent_account text DEFAULT NULL,
+	record_refusal boolean DEFAULT false) RETURNS pg_wallet.journal_result
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	nf integer := pg_wallet_router.node_of_account(from_account);
+	nt integer := pg_wallet_router.node_of_account(to_account);
+BEGIN
+	IF nf IS NULL AND nt IS NULL THEN
+		RAISE EXCEPTION 'account % does not exist', coalesce(from_account, to_account)
+			USING ERRCODE = 'WL005';
+	END IF;
+	nf := coalesce(nf, nt);
+	nt := coalesce(nt, nf);
+	IF nf = nt THEN
+		RETURN pg_wallet_router.on_transfer(nf, from_account, to_account, amount, idempotency_key,
+			description, metadata, client_service_code, agent_account, record_refusal);
+	END IF;
+	IF client_service_code IS NOT NULL OR agent_account IS NOT NULL OR record_refusal THEN
+		RAISE EXCEPTION 'a transfer between two nodes takes no client service, agent or recorded refusal'
+			USING ERRCODE = 'feature_not_supported',
+			      HINT = 'docs/scale-out.md, "What a cross-node transfer does not do (yet)".';
+	END IF;
+	RETURN pg_wallet_router.cross_transfer(from_account, to_account, amount, idempotency_key,
+		description, metadata, nf, nt);
+END $$;
+COMMENT ON FUNCTION pg_wallet.transfer(text, text, numeric, text, text, jsonb, text, text, boolean) IS
+	'Router: a transfer on the node of both accounts, or between two nodes by two-phase commit '
+	'(pg_wallet_router.cross_transfer).';
+
+CREATE FUNCTION pg_wallet.credit(account_number text, amount numeric, counterpart text,
+	idempotency_key text DEFAULT NULL, description text DEFAULT NULL, metadata jsonb DEFAULT NULL,
+	client_service_code text DEFAULT NULL, agent_account text DEFAULT NULL,
+	record_refusal boolean DEFAULT false) RETURNS pg_wallet.journal_result
+LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
+	SELECT * FROM pg_wallet_router.on_credit(pg_wallet_router.node_of_known_account(account_number),
+		account_number, amount, counterpart, idempotency_key, description, metadata,
+		client_service_code, agent_account, record_refusal)
+$$;
+COMMENT ON FUNCTION pg_wallet.credit(text, numeric, text, text, text, jsonb, text, text, boolean) IS
+	'Router: pg_wallet.credit on the account''s node (the counterpart is taken there).';
+
+CREATE FUNCTION pg_wallet.debit(account_number text, amount numeric, counterpart text,
+	idempotency_key text DEFAULT NULL, description text DEFAULT NULL, metadata jsonb DEFAULT NULL,
+	client_service_code text DEFAULT NULL, agent_account text DEFAULT NULL,
+	record_refusal boolean DEFAULT false) RETURNS pg_wallet.journal_result
+LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
+	SELECT * FROM pg_wallet_router.on_debit(pg_wallet_router.node_of_known_account(account_number),
+		account_number, amount, counterpart, idempotency_key, description, metadata,
+		client_service_code, agent_account, record_refusal)
+$$;
+COMMENT ON FUNCTION pg_wallet.debit(text, numeric, text, text, text, jsonb, text, text, boolean) IS
+	'Router: pg_wallet.debit on the account''s node (the counterpart is taken there).';
+
+CREATE FUNCTION pg_wallet.get_balance(account_number text) RETURNS pg_wallet.balance_info
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+	SELECT * FROM pg_wallet_router.on_get_balance(
+		pg_wallet_router.node_of_known_account(account_number), account_number)
+$$;
+COMMENT ON FUNCTION pg_wallet.get_balance(text) IS 'Router: the balance, from the account''s node.';
+
+CREATE FUNCTION pg_wallet.get_account(account_number text) RETURNS pg_wallet.account_info
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+	SELECT * FROM pg_wallet_router.on_get_account(
+		pg_wallet_router.node_of_known_account(account_number), account_number)
+$$;
+COMMENT ON FUNCTION pg_wallet.get_account(text) IS 'Router: the account, from its node.';
+
+CREATE FUNCTION pg_wallet.get_statement(account_number text, from_time timestamptz,
+	to_time timestamptz, max_entries integer DEFAULT 1000) RETURNS jsonb
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+	SELECT pg_wallet_router.on_get_statement(
+		pg_wallet_router.node_of_known_account(account_number), account_number, from_time,
+		to_time, max_entries)
+$$;
+COMMENT ON FUNCTION pg_wallet.get_statement(text, timestamptz, timestamptz, integer) IS
+	'Router: the statement, from the account''s node.';
+
+CREATE FUNCTION pg_wallet.list_entries(account_number text, from_time timestamptz DEFAULT NULL,
+	to_time timestamptz DEFAULT NULL, page_size integer DEFAULT 50, after_entry_id bigint DEFAULT NULL)
+RETURNS SETOF pg_wallet.entry_info
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+	SELECT * FROM pg_wallet_router.on_list_entries(
+		pg_wallet_router.node_of_known_account(account_number), account_number, from_time,
+		to_time, page_size, after_entry_id)
+$$;
+COMMENT ON FUNCTION pg_wallet.list_entries(text, timestamptz, timestamptz, integer, bigint) IS
+	'Router: a page of the account''s entries, from its node.';
+
+CREATE FUNCTION pg_wallet.place_hold(account_number text, amount numeric, counterpart text,
+	idempotency_key text DEFAULT NULL, expires_at timestamptz DEFAULT NULL,
+	description text DEFAULT NULL, fee_type text DEFAULT NULL, agent_account text DEFAULT NULL)
+RETURNS pg_wallet.hold_info
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	node integer := pg_wallet_router.node_of_known_account(account_number);
+	other integer := pg_wallet_router.node_of_account(counterpart);
+BEGIN
+	IF other IS NOT NULL AND other <> node THEN
+		RAISE EXCEPTION 'a hold''s counterpart must be on the account''s node'
+			USING ERRCODE = 'feature_not_supported',
+			      HINT = 'docs/scale-out.md, "What a cross-node transfer does not do (yet)".';
+	END IF;
+	RETURN pg_wallet_router.on_place_hold(node, account_number, amount, counterpart,
+		idempotency_key, expires_at, description, fee_type, agent_account);
+END $$;
+COMMENT ON FUNCTION pg_wallet.place_hold(text, numeric, text, text, timestamptz, text, text, text) IS
+	'Router: a hold on the account''s node (its counterpart on the same node).';
+
+CREATE FUNCTION pg_wallet_router.node_of_hold(hold_id bigint) RETURNS integer
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	n integer := pg_wallet_router.node_of_id(hold_id);
+BEGIN
+	IF n IS NULL THEN
+		RAISE EXCEPTION 'hold % does not exist', hold_id USING ERRCODE = 'WL016';
+	END IF;
+	RETURN n;
+END $$;
+COMMENT ON FUNCTION pg_wallet_router.node_of_hold(bigint) IS
+	'The node a hold id names (WL016 when none can hold it).';
+
+CREATE FUNCTION pg_wallet.get_hold(hold_id bigint) RETURNS pg_wallet.hold_info
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+	SELECT * FROM pg_wallet_router.on_get_hold(pg_wallet_router.node_of_hold(hold_id), hold_id)
+$$;
+COMMENT ON FUNCTION pg_wallet.get_hold(bigint) IS 'Router: the hold, from the node its id names.';
+
+CREATE FUNCTION pg_wallet.post_hold(hold_id bigint, amount numeric DEFAULT NULL,
+	idempotency_key text DEFAULT NULL, description text DEFAULT NULL) RETURNS pg_wallet.journal_result
+LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
+	SELECT * FROM pg_wallet_router.on_post_hold(pg_wallet_router.node_of_hold(hold_id), hold_id,
+		amount, idempotency_key, description)
+$$;
+COMMENT ON FUNCTION pg_wallet.post_hold(bigint, numeric, text, text) IS
+	'Router: post the hold on the node its id names.';
+
+CREATE FUNCTION pg_wallet.void_hold(hold_id bigint, reason text DEFAULT NULL)
+RETURNS pg_wallet.hold_info
+LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
+	SELECT * FROM pg_wallet_router.on_void_hold(pg_wallet_router.node_of_hold(hold_id), hold_id,
+		reason)
+$$;
+COMMENT ON FUNCTION pg_wallet.void_hold(bigint, text) IS
+	'Router: void the hold on the node its id names.';
+
+CREATE FUNCTION pg_wallet.verify_ledger() RETURNS SETOF pg_wallet.ledger_violation
+LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
+	SELECT * FROM pg_wallet_router.on_verify_ledger()
+	UNION ALL
+	SELECT * FROM pg_wallet_router.verify_clearing()
+$$;
+COMMENT ON FUNCTION pg_wallet.verify_ledger() IS
+	'Router: every node''s verify_ledger(), then the router''s own check that the clearing '
+	'accounts of each pair of nodes net to zero and that no cross-node transfer is undecided '
+	'or left prepared (pg_wallet_router.verify_clearing).';

@@ -1,0 +1,322 @@
+-- A transfer between accounts on two nodes: two-phase commit with the decision in the
+-- router's log (pg_wallet_router.transfers), docs/scale-out.md.
+--
+--   1. claim: the log row (owner, key) is inserted or taken over, PREPARING, committed at once
+--      through the router's connection to itself: from then on recovery knows the transfer;
+--   2. node A (the payer's): BEGIN; transfer payer -> CLR-N<b>-<CUR> under the caller's key;
+--      read what the clearing account received; PREPARE TRANSACTION pgw_x_<id>_<attempt>;
+--   3. node B (the payee's): BEGIN; transfer CLR-N<a>-<CUR> -> payee of that amount, under the
+--      key x:<gid>; PREPARE TRANSACTION with the same gid;
+--   4. decide: PREPARING -> COMMITTED with A's result, committed through the self connection,
+--      only if still PREPARING (recovery may have aborted a transfer that took too long);
+--   5. COMMIT PREPARED on A, then on B. A failure here is recovery's to finish.
+-- Any error before 4: both halves are rolled back, the row ABORTED, the error raised as the
+-- node raised it. Each node's journal balances on its own (the clearing account takes the
+-- other side), so verify_ledger() holds per node; the clearing accounts of a pair of nodes net
+-- to zero once every transfer is decided (pg_wallet_router.verify_clearing).
+--
+-- Locking: the payer's account is locked on A from step 2 until A's half is committed or
+-- rolled back, by this call or by recovery: a router that dies between 2 and 5 leaves it
+-- locked until recovery runs (in_doubt_after, docs/scale-out.md "Failure analysis").
+-- SQL sent to the nodes through dblink cannot be parameterised: every value in it is a
+-- quote_literal (format %L) or an integer.
+
+-- A named dblink connection, opened when this session has none of that name.
+CREATE FUNCTION pg_wallet_router._connect(name text, connstr text) RETURNS text
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+	IF NOT name = ANY (coalesce(public.dblink_get_connections(), '{}')) THEN
+		PERFORM public.dblink_connect(name, connstr);
+	END IF;
+	RETURN name;
+END $$;
+COMMENT ON FUNCTION pg_wallet_router._connect(text, text) IS
+	'Open the named dblink connection unless this session has it (kept for the next call).';
+
+-- Close a connection after an error on it (it may be dead, or in an aborted transaction).
+CREATE FUNCTION pg_wallet_router._drop(name text) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+	IF name = ANY (coalesce(public.dblink_get_connections(), '{}')) THEN
+		PERFORM public.dblink_disconnect(name);
+	END IF;
+END $$;
+COMMENT ON FUNCTION pg_wallet_router._drop(text) IS 'Close a named dblink connection if open.';
+
+CREATE FUNCTION pg_wallet_router._self() RETURNS text
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	c text := (SELECT self_connstr FROM pg_wallet_router.settings);
+BEGIN
+	IF c IS NULL THEN
+		RAISE EXCEPTION 'the router does not know how to reach itself'
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+			      HINT = 'Call pg_wallet_router.configure(self_connstr).';
+	END IF;
+	RETURN pg_wallet_router._connect('pgw_self', c);
+END $$;
+COMMENT ON FUNCTION pg_wallet_router._self() IS
+	'The connection to the router itself, through which decisions commit on their own.';
+
+CREATE FUNCTION pg_wallet_router._node(node integer) RETURNS text
+LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
+	SELECT pg_wallet_router._connect('pgw_node_' || node, pg_wallet_router.node_connstr(node))
+$$;
+COMMENT ON FUNCTION pg_wallet_router._node(integer) IS 'The dblink connection to a node.';
+
+-- Step 1, run through the self connection (its own transaction). mine: the row is this
+-- call's to prepare (new, or an aborted attempt taken over); else it is another call's.
+CREATE FUNCTION pg_wallet_router._claim(p_owner bigint, p_key text, p_from text, p_to text,
+	p_amount numeric, p_description text, p_from_node integer, p_to_node integer,
+	OUT id bigint, OUT attempt integer, OUT state text, OUT result text, OUT same boolean,
+	OUT mine boolean)
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	t pg_wallet_router.transfers;
+BEGIN
+	INSERT INTO pg_wallet_router.transfers AS x (owner_id, idempotency_key, from_account,
+		to_account, amount, description, from_node, to_node)
+	VALUES (p_owner, p_key, p_from, p_to, p_amount, p_description, p_from_node, p_to_node)
+	ON CONFLICT (owner_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+	RETURNING x.* INTO t;
+	IF t.id IS NOT NULL THEN
+		SELECT t.id, t.attempt, t.state, NULL, true, true INTO id, attempt, state, result, same, mine;
+		RETURN;
+	END IF;
+	SELECT * INTO t FROM pg_wallet_router.transfers x
+	WHERE x.owner_id = p_owner AND x.idempotency_key = p_key FOR UPDATE;
+	same := t.from_account = p_from AND t.to_account = p_to AND t.amount = p_amount
+		AND t.description IS NOT DISTINCT FROM p_description;
+	mine := same AND t.state = 'ABORTED';
+	IF mine THEN		-- the earlier attempt posted nothing: this one tries again
+		UPDATE pg_wallet_router.transfers x SET attempt = x.attempt + 1, state = 'PREPARING',
+			updated_at = now()
+		WHERE x.id = t.id RETURNING x.* INTO t;
+	END IF;
+	SELECT t.id, t.attempt, t.state, t.result::text INTO id, attempt, state, result;
+END $$;
+COMMENT ON FUNCTION pg_wallet_router._claim(bigint, text, text, text, numeric, text, integer,
+	integer) IS
+	'Cross-node transfer, step 1: insert the log row or find the one under the same key.';
+
+-- Steps 4 and recovery's abort, through the self connection. Returns the row's state after.
+CREATE FUNCTION pg_wallet_router._decide(id bigint, attempt integer, decision text, result text)
+RETURNS text
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	s text;
+BEGIN
+	UPDATE pg_wallet_router.transfers x
+	SET state = decision, result = _decide.result::pg_wallet.journal_result, updated_at = now()
+	WHERE x.id = _decide.id AND x.attempt = _decide.attempt AND x.state = 'PREPARING'
+	RETURNING x.state INTO s;
+	IF s IS NULL THEN
+		SELECT CASE WHEN x.attempt = _decide.attempt THEN x.state ELSE 'SUPERSEDED' END INTO s
+		FROM pg_wallet_router.transfers x WHERE x.id = _decide.id;
+	END IF;
+	RETURN s;
+END $$;
+COMMENT ON FUNCTION pg_wallet_router._decide(bigint, integer, text, text) IS
+	'Record the decision of an attempt still PREPARING; the state the attempt has after.';
+
+-- Run a step through the self connection and return its one text value.
+CREATE FUNCTION pg_wallet_router._self_decide(id bigint, attempt integer, decision text,
+	result pg_wallet.journal_result) RETURNS text
+LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
+	SELECT s FROM public.dblink(pg_wallet_router._self(),
+		format('SELECT pg_wallet_router._decide(%s, %s, %L, %L)', id, attempt, decision,
+			result::text)) AS t(s text)
+$$;
+COMMENT ON FUNCTION pg_wallet_router._self_decide(bigint, integer, text, pg_wallet.journal_result) IS
+	'_decide, committed on its own through the router''s connection to itself.';
+
+-- Raise an error caught from a node again, as the node raised it (RAISE takes no NULL option).
+CREATE FUNCTION pg_wallet_router._reraise(state text, message text, detail text, hint text)
+RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+	detail := nullif(detail, '');
+	hint := nullif(hint, '');
+	IF detail IS NOT NULL AND hint IS NOT NULL THEN
+		RAISE EXCEPTION USING ERRCODE = state, MESSAGE = message, DETAIL = detail, HINT = hint;
+	ELSIF detail IS NOT NULL THEN
+		RAISE EXCEPTION USING ERRCODE = state, MESSAGE = message, DETAIL = detail;
+	ELSIF hint IS NOT NULL THEN
+		RAISE EXCEPTION USING ERRCODE = state, MESSAGE = message, HINT = hint;
+	END IF;
+	RAISE EXCEPTION USING ERRCODE = state, MESSAGE = message;
+END $$;
+COMMENT ON FUNCTION pg_wallet_router._reraise(text, text, text, text) IS
+	'Raise a caught error again with its SQLSTATE, message, detail and hint.';
+
+-- Make sure a node has its clearing account for another node and a currency (autocommit, on
+-- its own: a concurrent creation by another call is fine).
+CREATE FUNCTION pg_wallet_router._ensure_clearing(conn text, account_number text, currency text)
+RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+	PERFORM * FROM public.dblink(conn, format(
+		'SELECT count(*) FROM pg_wallet.create_account('
+		'(SELECT o.id FROM pg_wallet.owners o WHERE o.external_ref = %L), %L, %L, %L, 0, true, '
+		'%L, %L) WHERE NOT EXISTS (SELECT 1 FROM pg_wallet.accounts a WHERE a.account_number = %L)',
+		'pg_wallet:platform', currency, 'SETTLEMENT', account_number, 'DEFERRED',
+		'Clearing with another node', account_number)) AS t(n bigint);
+EXCEPTION WHEN unique_violation THEN
+	NULL;	-- created by a concurrent call
+END $$;
+COMMENT ON FUNCTION pg_wallet_router._ensure_clearing(text, text, text) IS
+	'Create a clearing account (platform-owned, DEFERRED, may overdraw) on a node if missing.';
+
+-- One half: BEGIN, a transfer, and what the clearing account received (payer's half only).
+CREATE FUNCTION pg_wallet_router._half(conn text, from_account text, to_account text,
+	amount numeric, idempotency_key text, description text, metadata jsonb, clearing text)
+RETURNS TABLE (r pg_wallet.journal_result, credited numeric)
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+	PERFORM public.dblink_exec(conn, 'BEGIN');
+	SELECT t.* INTO r FROM public.dblink(conn, format(
+		'SELECT * FROM pg_wallet.transfer(%L, %L, %L::numeric, %L, %L, %L::jsonb)',
+		from_account, to_account, amount, idempotency_key, description, metadata))
+		AS t(journal_id bigint, receipt_code text, status text, replayed boolean, sqlstate text,
+		     message text, created_at timestamptz, fee numeric, agent_commission numeric,
+		     hold_id bigint);
+	IF r.status IS DISTINCT FROM 'POSTED' THEN
+		RAISE EXCEPTION '%', coalesce(r.message, 'the transfer was not posted')
+			USING ERRCODE = coalesce(r.sqlstate, 'WL017');
+	END IF;
+	IF clearing IS NOT NULL THEN
+		SELECT x INTO credited FROM public.dblink(conn, format(
+			'SELECT sum(e.amount * power(10::numeric, -a.exponent)) FROM pg_wallet.entries e '
+			'JOIN pg_wallet.accounts a ON a.id = e.account_id '
+			'WHERE e.journal_id = %s AND a.account_number = %L AND e.side = %L',
+			r.journal_id, clearing, 'CR')) AS t(x numeric);
+	END IF;
+	RETURN NEXT;
+END $$;
+COMMENT ON FUNCTION pg_wallet_router._half(text, text, text, numeric, text, text, jsonb, text) IS
+	'Cross-node transfer, steps 2 and 3: begin and post one half (not yet prepared).';
+
+-- Undo whatever this call began or prepared on a connection (errors ignored: a connection that
+-- fails is closed; a prepared half left behind is recovery's).
+CREATE FUNCTION pg_wallet_router._undo(conn text, gid text, prepared boolean) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+	IF conn IS NULL THEN
+		RETURN;
+	END IF;
+	IF prepared THEN
+		PERFORM public.dblink_exec(conn, format('ROLLBACK PREPARED %L', gid));
+	ELSE
+		PERFORM public.dblink_exec(conn, 'ROLLBACK');
+	END IF;
+EXCEPTION WHEN OTHERS THEN
+	PERFORM pg_wallet_router._drop(conn);
+END $$;
+COMMENT ON FUNCTION pg_wallet_router._undo(text, text, boolean) IS
+	'Roll back this call''s open or prepared half on a connection.';
+
+-- Step 5 on one connection (errors ignored: the decision is COMMITTED, recovery finishes it).
+CREATE FUNCTION pg_wallet_router._finish(conn text, gid text, decision text) RETURNS boolean
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+	PERFORM public.dblink_exec(conn, format('%s PREPARED %L',
+		CASE decision WHEN 'COMMITTED' THEN 'COMMIT' ELSE 'ROLLBACK' END, gid));
+	RETURN true;
+EXCEPTION WHEN OTHERS THEN
+	PERFORM pg_wallet_router._drop(conn);
+	RETURN false;
+END $$;
+COMMENT ON FUNCTION pg_wallet_router._finish(text, text, text) IS
+	'COMMIT or ROLLBACK PREPARED one half; false when that failed (recovery will do it).';
+
+CREATE FUNCTION pg_wallet_router.cross_transfer(from_account text, to_account text,
+	amount numeric, idempotency_key text, description text, metadata jsonb, from_node integer,
+	to_node integer) RETURNS pg_wallet.journal_result
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	payer pg_wallet_router.accounts := (SELECT a FROM pg_wallet_router.accounts a
+	                                    WHERE a.account_number = from_account);
+	payee_currency text := (SELECT a.currency FROM pg_wallet_router.accounts a
+	                        WHERE a.account_number = to_account);
+	clr_a text := format('CLR-N%s-%s', to_node, payer.currency);	-- on A, for B
+	clr_b text := format('CLR-N%s-%s', from_node, payer.currency);	-- on B, for A
+	c record;
+	gid text;
+	ca text;
+	cb text;
+	ra pg_wallet.journal_result;
+	half record;
+	prepared_a boolean := false;
+	prepared_b boolean := false;
+	decision text;
+	e_state text;
+	e_msg text;
+	e_detail text;
+	e_hint text;
+BEGIN
+	IF amount IS NULL OR amount <= 0 OR amount = 'NaN'::numeric THEN
+		RAISE EXCEPTION 'amount must be positive' USING ERRCODE = 'WL010';
+	END IF;
+	IF payee_currency IS DISTINCT FROM payer.currency THEN
+		RAISE EXCEPTION 'currency mismatch: % is %, % is %', from_account, payer.currency,
+			to_account, payee_currency USING ERRCODE = 'WL009';
+	END IF;
+	SELECT * INTO c FROM public.dblink(pg_wallet_router._self(), format(
+		'SELECT * FROM pg_wallet_router._claim(%s, %L, %L, %L, %L::numeric, %L, %s, %s)',
+		payer.owner_id, idempotency_key, from_account, to_account, amount, description,
+		from_node, to_node))
+		AS t(id bigint, attempt integer, state text, result text, same boolean, mine boolean);
+	IF NOT c.same THEN
+		RAISE EXCEPTION 'idempotency key already used for a different request'
+			USING ERRCODE = 'WL003';
+	ELSIF c.state = 'COMMITTED' THEN
+		ra := c.result::pg_wallet.journal_result;
+		ra.replayed := true;
+		RETURN ra;
+	ELSIF NOT c.mine THEN
+		RAISE EXCEPTION 'a transfer with this idempotency key is in progress: retry'
+			USING ERRCODE = 'WL017',
+			      HINT = 'An undecided attempt is aborted by recovery after in_doubt_after.';
+	END IF;
+	gid := format('pgw_x_%s_%s', c.id, c.attempt);
+	BEGIN
+		ca := pg_wallet_router._node(from_node);
+		cb := pg_wallet_router._node(to_node);
+		PERFORM pg_wallet_router._ensure_clearing(ca, clr_a, payer.currency);
+		PERFORM pg_wallet_router._ensure_clearing(cb, clr_b, payer.currency);
+		SELECT * INTO half FROM pg_wallet_router._half(ca, from_account, clr_a, amount,
+			idempotency_key, description, metadata, clr_a);
+		ra := half.r;
+		PERFORM public.dblink_exec(ca, format('PREPARE TRANSACTION %L', gid));
+		prepared_a := true;
+		PERFORM pg_wallet_router._half(cb, clr_b, to_account, half.credited, 'x:' || gid,
+			description, metadata, NULL);
+		PERFORM public.dblink_exec(cb, format('PREPARE TRANSACTION %L', gid));
+		prepared_b := true;
+		decision := pg_wallet_router._self_decide(c.id, c.attempt, 'COMMITTED', ra);
+	EXCEPTION WHEN OTHERS THEN
+		GET STACKED DIAGNOSTICS e_state = RETURNED_SQLSTATE, e_msg = MESSAGE_TEXT,
+			e_detail = PG_EXCEPTION_DETAIL, e_hint = PG_EXCEPTION_HINT;
+		PERFORM pg_wallet_router._undo(ca, gid, prepared_a);
+		PERFORM pg_wallet_router._undo(cb, gid, prepared_b);
+		BEGIN
+			PERFORM pg_wallet_router._self_decide(c.id, c.attempt, 'ABORTED', NULL);
+		EXCEPTION WHEN OTHERS THEN
+			PERFORM pg_wallet_router._drop('pgw_self');	-- recovery aborts it later
+		END;
+		PERFORM pg_wallet_router._reraise(e_state, e_msg, e_detail, e_hint);
+	END;
+	IF decision IS DISTINCT FROM 'COMMITTED' THEN
+		PERFORM pg_wallet_router._finish(ca, gid, 'ABORTED');
+		PERFORM pg_wallet_router._finish(cb, gid, 'ABORTED');
+		RAISE EXCEPTION 'the transfer took too long and was aborted by recovery: retry'
+			USING ERRCODE = 'WL017';
+	END IF;
+	PERFORM pg_wallet_router._finish(ca, gid, decision);
+	PERFORM pg_wallet_router._finish(cb, gid, decision);
+	RETURN ra;
+END $$;
+COMMENT ON FUNCTION pg_wallet_router.cross_transfer(text, text, numeric, text, text, jsonb, integer,
+	integer) IS
+	'A transfer between accounts on two nodes, atomic by two-phase commit (pg_wallet.transfer '
+	'calls it); the payer''s journal is the answer, replayed under the same key.';

@@ -1,0 +1,67 @@
+-- The router's tables. Ids of owners, accounts, holds and journals are unique across nodes:
+-- add_node() makes every sequence of a node's pg_wallet schema draw the values congruent to the
+-- node's number modulo 64 (pg_wallet_router.slots()), so an id names its node and needs no
+-- directory. Account numbers are chosen by callers, so they have one: accounts.
+
+CREATE TABLE pg_wallet_router.nodes (
+	node integer PRIMARY KEY CHECK (node BETWEEN 0 AND 63),
+	connstr text NOT NULL UNIQUE CHECK (length(connstr) BETWEEN 1 AND 1000),
+	added_at timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE pg_wallet_router.nodes IS
+	'The data nodes: node number (0-based, dense) and the libpq connection string the router '
+	'uses for it. PL/Proxy''s cluster pg_wallet is read from here (plproxy.get_cluster_*).';
+
+CREATE TABLE pg_wallet_router.settings (
+	id boolean PRIMARY KEY DEFAULT true CHECK (id),
+	self_connstr text CHECK (length(self_connstr) <= 1000),
+	config_version integer NOT NULL DEFAULT 1,
+	in_doubt_after interval NOT NULL DEFAULT '10 seconds'
+		CHECK (in_doubt_after BETWEEN '1 second' AND '1 hour')
+);
+INSERT INTO pg_wallet_router.settings DEFAULT VALUES;
+COMMENT ON TABLE pg_wallet_router.settings IS
+	'One row: how the router reaches itself (its decisions are committed through that '
+	'connection, apart from the caller''s transaction), the version of the cluster '
+	'configuration PL/Proxy caches, and how old an undecided cross-node transfer must be '
+	'before recovery aborts it.';
+
+CREATE TABLE pg_wallet_router.accounts (
+	account_number text PRIMARY KEY,
+	node integer NOT NULL REFERENCES pg_wallet_router.nodes (node),
+	owner_id bigint NOT NULL,
+	currency text NOT NULL
+);
+CREATE INDEX accounts_owner_idx ON pg_wallet_router.accounts (owner_id);
+COMMENT ON TABLE pg_wallet_router.accounts IS
+	'Directory of the accounts created through the router: which node holds each number. A '
+	'number that is not here is a per-node account (SYS-..., the clearing accounts): it is '
+	'taken on the node of the other party.';
+
+-- The decision log of cross-node transfers (two-phase commit, docs/scale-out.md).
+CREATE TABLE pg_wallet_router.transfers (
+	id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	owner_id bigint NOT NULL,		-- the payer's owner: the idempotency scope, as on a node
+	idempotency_key text CHECK (length(idempotency_key) BETWEEN 1 AND 128),
+	from_account text NOT NULL,
+	to_account text NOT NULL,
+	amount numeric NOT NULL CHECK (amount > 0),
+	description text,
+	from_node integer NOT NULL,
+	to_node integer NOT NULL,
+	attempt integer NOT NULL DEFAULT 1 CHECK (attempt >= 1),
+	state text NOT NULL DEFAULT 'PREPARING' CHECK (state IN ('PREPARING', 'COMMITTED', 'ABORTED')),
+	result pg_wallet.journal_result,
+	created_at timestamptz NOT NULL DEFAULT now(),
+	updated_at timestamptz NOT NULL DEFAULT now(),
+	CHECK ((state = 'COMMITTED') = ((result).journal_id IS NOT NULL))
+);
+CREATE UNIQUE INDEX transfers_key_idx ON pg_wallet_router.transfers (owner_id, idempotency_key)
+	WHERE idempotency_key IS NOT NULL;
+CREATE INDEX transfers_open_idx ON pg_wallet_router.transfers (updated_at)
+	WHERE state = 'PREPARING';
+COMMENT ON TABLE pg_wallet_router.transfers IS
+	'One row per cross-node transfer: PREPARING while its two halves are prepared on their '
+	'nodes, then COMMITTED (the decision: both halves commit) or ABORTED (neither does). Both '
+	'halves are prepared as transaction pgw_x_<id>_<attempt>; a retry under the same key after '
+	'an abort takes the next attempt.';
