@@ -9,7 +9,8 @@
 --      key x:<gid>; PREPARE TRANSACTION with the same gid;
 --   4. decide: PREPARING -> COMMITTED with A's result, committed through the self connection,
 --      only if still PREPARING (recovery may have aborted a transfer that took too long);
---   5. COMMIT PREPARED on A, then on B. A failure here is recovery's to finish.
+--   5. COMMIT PREPARED on A, then (only if that worked) on B. A failure here is recovery's
+--      to finish, in the same order.
 -- Any error before 4: both halves are rolled back, the row ABORTED, the error raised as the
 -- node raised it. Each node's journal balances on its own (the clearing account takes the
 -- other side), so verify_ledger() holds per node; the clearing accounts of a pair of nodes net
@@ -312,8 +313,11 @@ BEGIN
 		RAISE EXCEPTION 'the transfer took too long and was aborted by recovery: retry'
 			USING ERRCODE = 'WL017';
 	END IF;
-	PERFORM pg_wallet_router._finish(ca, gid, decision);
-	PERFORM pg_wallet_router._finish(cb, gid, decision);
+	-- the payer's half first; if it cannot be committed now, the payee's waits for recovery,
+	-- which commits them in the same order: a credit is never visible before its debit
+	IF pg_wallet_router._finish(ca, gid, decision) THEN
+		PERFORM pg_wallet_router._finish(cb, gid, decision);
+	END IF;
 	RETURN ra;
 END $$;
 COMMENT ON FUNCTION pg_wallet_router.cross_transfer(text, text, numeric, text, text, jsonb, integer,

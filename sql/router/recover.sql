@@ -5,71 +5,105 @@
 -- or no row roll it back (presumed abort: a row is always committed before its halves are
 -- prepared); a row still PREPARING longer than in_doubt_after is first decided ABORTED,
 -- through the self connection (committed before any half is rolled back, so a late
--- coordinator can no longer decide COMMITTED), then rolled back. Rows PREPARING longer than
--- that with no half prepared anywhere are decided ABORTED too.
+-- coordinator can no longer decide COMMITTED), then rolled back. The payee's half of a
+-- committed transfer is committed only once the payer's half is (this pass or an earlier
+-- one): a credit is never visible before its debit. Rows PREPARING longer than
+-- in_doubt_after with no half prepared anywhere are decided ABORTED too (only when every node
+-- answered).
+
+-- The decision for one prepared half: COMMITTED, ABORTED or SUPERSEDED (roll it back), or
+-- NULL (not yet: its coordinator may still be at work).
+CREATE FUNCTION pg_wallet_router._decision_for(gid text) RETURNS text
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	parts text[] := regexp_match(gid, '^pgw_x_([0-9]+)_([0-9]+)$');
+	t pg_wallet_router.transfers;
+BEGIN
+	SELECT * INTO t FROM pg_wallet_router.transfers x WHERE x.id = parts[1]::bigint;
+	IF t.id IS NULL OR t.attempt <> parts[2]::integer THEN
+		RETURN 'SUPERSEDED';
+	ELSIF t.state <> 'PREPARING' THEN
+		RETURN t.state;
+	ELSIF t.updated_at > now() - (SELECT in_doubt_after FROM pg_wallet_router.settings) THEN
+		RETURN NULL;
+	END IF;
+	RETURN pg_wallet_router._self_decide(t.id, t.attempt, 'ABORTED', NULL);
+END $$;
+COMMENT ON FUNCTION pg_wallet_router._decision_for(text) IS
+	'Recovery: what to do with a prepared half (deciding ABORTED for an attempt undecided too '
+	'long); NULL: leave it for now.';
 
 CREATE FUNCTION pg_wallet_router.recover(OUT node integer, OUT gid text, OUT action text)
 RETURNS SETOF record
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	n record;
-	p record;
+	h record;
 	t pg_wallet_router.transfers;
 	decision text;
-	parts text[];
-	conn text;
-	stale interval := (SELECT in_doubt_after FROM pg_wallet_router.settings);
-	unreachable integer := 0;
+	halves_node integer[] := '{}';
+	halves_gid text[] := '{}';
+	halves_done boolean[] := '{}';
+	reached integer[] := '{}';
+	pass integer;
 BEGIN
 	FOR n IN SELECT x.node FROM pg_wallet_router.nodes x ORDER BY x.node LOOP
 		BEGIN
-			conn := pg_wallet_router._node(n.node);
-			FOR p IN SELECT * FROM public.dblink(conn,
+			FOR h IN SELECT q.gid FROM public.dblink(pg_wallet_router._node(n.node),
 					'SELECT gid FROM pg_prepared_xacts WHERE gid ~ ''^pgw_x_[0-9]+_[0-9]+$'' '
-					'AND database = current_database()') AS q(gid text) LOOP
-				parts := regexp_match(p.gid, '^pgw_x_([0-9]+)_([0-9]+)$');
-				SELECT * INTO t FROM pg_wallet_router.transfers x WHERE x.id = parts[1]::bigint;
-				IF t.id IS NULL OR t.attempt <> parts[2]::integer THEN
-					decision := 'ABORTED';
-				ELSIF t.state = 'PREPARING' THEN
-					IF t.updated_at > now() - stale THEN
-						CONTINUE;	-- its coordinator may still be at work
-					END IF;
-					decision := pg_wallet_router._self_decide(t.id, t.attempt, 'ABORTED', NULL);
-				ELSE
-					decision := t.state;
-				END IF;
-				IF decision NOT IN ('COMMITTED', 'ABORTED', 'SUPERSEDED') THEN
-					CONTINUE;
-				END IF;
-				IF pg_wallet_router._finish(conn, p.gid, decision) THEN
-					node := n.node;
-					gid := p.gid;
-					action := CASE decision WHEN 'COMMITTED' THEN 'COMMIT PREPARED'
-					                        ELSE 'ROLLBACK PREPARED' END;
-					RETURN NEXT;
-				END IF;
+					'AND database = current_database() ORDER BY gid') AS q(gid text) LOOP
+				halves_node := halves_node || n.node;
+				halves_gid := halves_gid || h.gid;
+				halves_done := halves_done || false;
 			END LOOP;
+			reached := reached || n.node;
 		EXCEPTION WHEN sqlclient_unable_to_establish_sqlconnection OR connection_exception THEN
 			PERFORM pg_wallet_router._drop('pgw_node_' || n.node);
-			unreachable := unreachable + 1;
 		END;
 	END LOOP;
-	IF unreachable > 0 THEN
+	-- pass 1: every half but the payee's half of a commit; pass 2: those, payer's half done
+	FOR pass IN 1 .. 2 LOOP
+		FOR i IN 1 .. coalesce(array_length(halves_gid, 1), 0) LOOP
+			CONTINUE WHEN halves_done[i];
+			decision := pg_wallet_router._decision_for(halves_gid[i]);
+			CONTINUE WHEN decision IS NULL;
+			SELECT * INTO t FROM pg_wallet_router.transfers x
+			WHERE x.id = (regexp_match(halves_gid[i], '^pgw_x_([0-9]+)_'))[1]::bigint;
+			IF decision = 'COMMITTED' AND halves_node[i] = t.to_node THEN
+				-- the payer's half first: not while it is prepared, or on a node not reached
+				CONTINUE WHEN pass = 1 OR NOT t.from_node = ANY (reached) OR EXISTS (
+					SELECT 1 FROM unnest(halves_gid, halves_node, halves_done) AS o(g, nd, done)
+					WHERE o.g = halves_gid[i] AND o.nd = t.from_node AND NOT o.done);
+			END IF;
+			IF pg_wallet_router._finish(pg_wallet_router._node(halves_node[i]), halves_gid[i],
+										decision) THEN
+				halves_done[i] := true;
+				node := halves_node[i];
+				gid := halves_gid[i];
+				action := CASE decision WHEN 'COMMITTED' THEN 'COMMIT PREPARED'
+				                        ELSE 'ROLLBACK PREPARED' END;
+				RETURN NEXT;
+			END IF;
+		END LOOP;
+	END LOOP;
+	IF coalesce(array_length(reached, 1), 0) < (SELECT count(*) FROM pg_wallet_router.nodes) THEN
 		RETURN;	-- a half may be prepared on a node we could not see
 	END IF;
-	FOR t IN SELECT * FROM pg_wallet_router.transfers x
-	         WHERE x.state = 'PREPARING' AND x.updated_at <= now() - stale LOOP
-		decision := pg_wallet_router._self_decide(t.id, t.attempt, 'ABORTED', NULL);
-		node := NULL;
-		gid := format('pgw_x_%s_%s', t.id, t.attempt);
-		action := 'ABORTED (nothing prepared)';
-		RETURN NEXT;
+	FOR t IN SELECT x.* FROM pg_wallet_router.transfers x, pg_wallet_router.settings s
+	         WHERE x.state = 'PREPARING' AND x.updated_at <= now() - s.in_doubt_after
+	           AND NOT format('pgw_x_%s_%s', x.id, x.attempt) = ANY (halves_gid) LOOP
+		IF pg_wallet_router._self_decide(t.id, t.attempt, 'ABORTED', NULL) = 'ABORTED' THEN
+			node := NULL;
+			gid := format('pgw_x_%s_%s', t.id, t.attempt);
+			action := 'ABORTED (nothing prepared)';
+			RETURN NEXT;
+		END IF;
 	END LOOP;
 END $$;
 COMMENT ON FUNCTION pg_wallet_router.recover() IS
 	'Resolve the prepared halves of cross-node transfers on every node by the decision log '
-	'(presumed abort after in_doubt_after); one row per action taken.';
+	'(presumed abort after in_doubt_after; a payee''s half after its payer''s); one row per '
+	'action taken.';
 
 CREATE FUNCTION pg_wallet_router.verify_clearing() RETURNS SETOF pg_wallet.ledger_violation
 LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
