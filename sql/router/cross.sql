@@ -151,32 +151,44 @@ COMMENT ON FUNCTION pg_wallet_router._reraise(text, text, text, text) IS
 	'Raise a caught error again with its SQLSTATE, message, detail and hint.';
 
 -- Make sure a node has its clearing account for another node and a currency (autocommit, on
--- its own: a concurrent creation by another call is fine).
+-- its own: a concurrent creation by another call is fine). Once seen, a session remembers it
+-- (setting pg_wallet_router.clearing_seen) and asks no more.
 CREATE FUNCTION pg_wallet_router._ensure_clearing(conn text, account_number text, currency text)
 RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	seen text := coalesce(current_setting('pg_wallet_router.clearing_seen', true), '');
+	tag text := format('|%s@%s|', account_number, conn);
 BEGIN
-	PERFORM * FROM public.dblink(conn, format(
-		'SELECT count(*) FROM pg_wallet.create_account('
-		'(SELECT o.id FROM pg_wallet.owners o WHERE o.external_ref = %L), %L, %L, %L, 0, true, '
-		'%L, %L) WHERE NOT EXISTS (SELECT 1 FROM pg_wallet.accounts a WHERE a.account_number = %L)',
-		'pg_wallet:platform', currency, 'SETTLEMENT', account_number, 'DEFERRED',
-		'Clearing with another node', account_number)) AS t(n bigint);
-EXCEPTION WHEN unique_violation THEN
-	NULL;	-- created by a concurrent call
+	IF strpos(seen, tag) > 0 THEN
+		RETURN;
+	END IF;
+	BEGIN
+		PERFORM * FROM public.dblink(conn, format(
+			'SELECT count(*) FROM pg_wallet.create_account('
+			'(SELECT o.id FROM pg_wallet.owners o WHERE o.external_ref = %L), %L, %L, %L, 0, '
+			'true, %L, %L) WHERE NOT EXISTS (SELECT 1 FROM pg_wallet.accounts a '
+			'WHERE a.account_number = %L)',
+			'pg_wallet:platform', currency, 'SETTLEMENT', account_number, 'DEFERRED',
+			'Clearing with another node', account_number)) AS t(n bigint);
+	EXCEPTION WHEN unique_violation THEN
+		NULL;	-- created by a concurrent call
+	END;
+	PERFORM set_config('pg_wallet_router.clearing_seen', left(seen, 4000) || tag, false);
 END $$;
 COMMENT ON FUNCTION pg_wallet_router._ensure_clearing(text, text, text) IS
 	'Create a clearing account (platform-owned, DEFERRED, may overdraw) on a node if missing.';
 
--- One half: BEGIN, a transfer, and what the clearing account received (payer's half only).
+-- One half: BEGIN and the transfer in one round trip, then (the payer's half) what the
+-- clearing account received, read by a statement of its own (a statement does not see the
+-- rows of the function it calls). Not yet prepared.
 CREATE FUNCTION pg_wallet_router._half(conn text, from_account text, to_account text,
 	amount numeric, idempotency_key text, description text, metadata jsonb, clearing text)
 RETURNS TABLE (r pg_wallet.journal_result, credited numeric)
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-	PERFORM public.dblink_exec(conn, 'BEGIN');
 	SELECT t.* INTO r FROM public.dblink(conn, format(
-		'SELECT * FROM pg_wallet.transfer(%L, %L, %L::numeric, %L, %L, %L::jsonb)',
+		'BEGIN; SELECT * FROM pg_wallet.transfer(%L, %L, %L::numeric, %L, %L, %L::jsonb)',
 		from_account, to_account, amount, idempotency_key, description, metadata))
 		AS t(journal_id bigint, receipt_code text, status text, replayed boolean, sqlstate text,
 		     message text, created_at timestamptz, fee numeric, agent_commission numeric,
@@ -294,7 +306,6 @@ BEGIN
 			description, metadata, NULL);
 		PERFORM public.dblink_exec(cb, format('PREPARE TRANSACTION %L', gid));
 		prepared_b := true;
-		decision := pg_wallet_router._self_decide(c.id, c.attempt, 'COMMITTED', ra);
 	EXCEPTION WHEN OTHERS THEN
 		GET STACKED DIAGNOSTICS e_state = RETURNED_SQLSTATE, e_msg = MESSAGE_TEXT,
 			e_detail = PG_EXCEPTION_DETAIL, e_hint = PG_EXCEPTION_HINT;
@@ -306,6 +317,16 @@ BEGIN
 			PERFORM pg_wallet_router._drop('pgw_self');	-- recovery aborts it later
 		END;
 		PERFORM pg_wallet_router._reraise(e_state, e_msg, e_detail, e_hint);
+	END;
+	-- step 4. If the answer is lost, the decision may or may not have committed: the halves
+	-- stay prepared and recovery resolves them by the log; the caller retries with its key.
+	BEGIN
+		decision := pg_wallet_router._self_decide(c.id, c.attempt, 'COMMITTED', ra);
+	EXCEPTION WHEN OTHERS THEN
+		PERFORM pg_wallet_router._drop('pgw_self');
+		RAISE EXCEPTION 'the outcome of this transfer is not known yet: retry with the same key'
+			USING ERRCODE = 'WL017',
+			      HINT = 'Recovery commits or rolls back both halves by the router''s log.';
 	END;
 	IF decision IS DISTINCT FROM 'COMMITTED' THEN
 		PERFORM pg_wallet_router._finish(ca, gid, 'ABORTED');
