@@ -40,6 +40,7 @@ typedef struct BridgeConfig
 	char		listen_address[128];
 	int			port;
 	char		conninfo[1024];
+	char		listen_conninfo[1024];	/* the LISTEN connection's; empty: conninfo */
 	int			pool_size;
 	int			inflight_max;
 	char		waas_base_path[128];

@@ -204,7 +204,8 @@ conn_timer(lws_sorted_usec_list_t *sul)
 		return;
 	if (c->state == PC_DOWN)
 	{
-		c->pg = PQconnectStart(pool_cfg->conninfo);
+		c->pg = PQconnectStart(c->is_listen && pool_cfg->listen_conninfo[0] != '\0' ?
+							   pool_cfg->listen_conninfo : pool_cfg->conninfo);
 		if (!c->pg || PQstatus(c->pg) == CONNECTION_BAD)
 		{
 			c->state = PC_CONNECTING;	/* so conn_broken logs it */

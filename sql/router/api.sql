@@ -223,3 +223,30 @@ COMMENT ON FUNCTION pg_wallet.verify_ledger() IS
 	'Router: every node''s verify_ledger(), then the router''s own check that the clearing '
 	'accounts of each pair of nodes net to zero and that no cross-node transfer is undecided '
 	'or left prepared (pg_wallet_router.verify_clearing).';
+
+CREATE FUNCTION pg_wallet.post_transfers(transfers jsonb, atomic boolean DEFAULT true)
+RETURNS SETOF pg_wallet.batch_item_result
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	nodes integer[];
+BEGIN
+	IF transfers IS NULL OR jsonb_typeof(transfers) <> 'array' THEN
+		RAISE EXCEPTION 'transfers must be a JSON array' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	SELECT array_agg(DISTINCT a.node) INTO nodes
+	FROM jsonb_array_elements(transfers) t
+	CROSS JOIN LATERAL (VALUES (t ->> 'from'), (t ->> 'to')) n(account_number)
+	JOIN pg_wallet_router.accounts a ON a.account_number = n.account_number
+	WHERE jsonb_typeof(t) = 'object';
+	IF nodes IS NULL THEN
+		RAISE EXCEPTION 'no account of the batch exists' USING ERRCODE = 'WL005';
+	ELSIF cardinality(nodes) > 1 THEN
+		RAISE EXCEPTION 'a batch must keep to the accounts of one node (these are on nodes %)',
+			array_to_string(nodes, ', ')
+			USING ERRCODE = 'feature_not_supported',
+			      HINT = 'Post one batch per node, or cross-node transfers one by one.';
+	END IF;
+	RETURN QUERY SELECT * FROM pg_wallet_router.on_post_transfers(nodes[1], transfers, atomic);
+END $$;
+COMMENT ON FUNCTION pg_wallet.post_transfers(jsonb, boolean) IS
+	'Router: a batch on the node of all its accounts (a batch across nodes is refused, 0A000).';

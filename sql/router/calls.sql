@@ -158,3 +158,29 @@ COMMENT ON FUNCTION pg_wallet_router.on_void_hold(integer, bigint, text) IS
 	'pg_wallet.void_hold on node node.';
 COMMENT ON FUNCTION pg_wallet_router.on_verify_ledger() IS
 	'pg_wallet.verify_ledger on every node, the violations of all of them.';
+
+CREATE FUNCTION pg_wallet_router.on_post_transfers(node integer, transfers jsonb, atomic boolean)
+RETURNS SETOF pg_wallet.batch_item_result
+LANGUAGE plproxy AS $$
+	CLUSTER 'pg_wallet';
+	RUN ON node;
+	SELECT * FROM pg_wallet.post_transfers(transfers, atomic);
+$$;
+COMMENT ON FUNCTION pg_wallet_router.on_post_transfers(integer, jsonb, boolean) IS
+	'pg_wallet.post_transfers on node node (every account of the batch there).';
+
+-- The platform's accounts of every node (fees, FX positions, suspense, clearing) with their
+-- balances; node: the node's number, which its journal sequence holds (add_node).
+CREATE FUNCTION pg_wallet_router.on_platform_accounts(OUT node integer, OUT account_number text,
+	OUT currency text, OUT balance numeric) RETURNS SETOF record
+LANGUAGE plproxy AS $$
+	CLUSTER 'pg_wallet';
+	RUN ON ALL;
+	SELECT (SELECT s.last_value % 64 FROM pg_wallet.journal_id_seq s)::integer AS node,
+		b.account_number, b.currency, b.balance
+	FROM pg_wallet.list_accounts((SELECT o.id FROM pg_wallet.owners o
+	                              WHERE o.external_ref = 'pg_wallet:platform'), 1000) a
+	CROSS JOIN LATERAL pg_wallet.get_balance(a.account_number) b;
+$$;
+COMMENT ON FUNCTION pg_wallet_router.on_platform_accounts() IS
+	'The platform''s accounts of every node and their balances (for platform_report).';

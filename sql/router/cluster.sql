@@ -136,11 +136,15 @@ BEGIN
 	PERFORM public.dblink_exec(connstr, pg_wallet_router._node_sequences_sql(node));
 	INSERT INTO pg_wallet_router.nodes (node, connstr) VALUES (node, connstr);
 	UPDATE pg_wallet_router.settings SET config_version = config_version + 1;
+	IF node = 0 THEN
+		PERFORM pg_wallet_router.sync_api();	-- the API as node 0 has it
+	END IF;
 	RETURN node;
 END $$;
 COMMENT ON FUNCTION pg_wallet_router.add_node(integer, text) IS
 	'Add data node number node (the next one: 0, 1, 2, ...) reached at connstr: its pg_wallet '
-	'sequences are set to draw ids congruent to node modulo slots(), then it takes new owners.';
+	'sequences are set to draw ids congruent to node modulo slots(), then it takes new owners; '
+	'node 0 also gives the router its API functions (sync_api).';
 
 CREATE FUNCTION pg_wallet_router.configure(self_connstr text, in_doubt_after interval DEFAULT NULL)
 RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$

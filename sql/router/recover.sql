@@ -142,3 +142,21 @@ $$;
 COMMENT ON FUNCTION pg_wallet_router.verify_clearing() IS
 	'The router''s ledger check: the clearing accounts of each pair of nodes net to zero per '
 	'currency, no half of a cross-node transfer is left prepared, no transfer left undecided.';
+
+CREATE FUNCTION pg_wallet_router.platform_report(OUT account text, OUT currency text,
+	OUT by_node jsonb, OUT total numeric) RETURNS SETOF record
+LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
+	-- the clearing accounts of all pairs together: what crossed nodes, which must net to zero
+	SELECT CASE WHEN p.account_number ~ '^CLR-N[0-9]+-' THEN 'CLR-*-' || p.currency
+	            ELSE p.account_number END,
+		p.currency,
+		jsonb_object_agg(p.node || ':' || p.account_number, p.balance ORDER BY p.node),
+		sum(p.balance)
+	FROM pg_wallet_router.on_platform_accounts() p
+	GROUP BY 1, 2
+	ORDER BY 2, 1
+$$;
+COMMENT ON FUNCTION pg_wallet_router.platform_report() IS
+	'The platform''s accounts consolidated over the nodes: fee income, FX positions, suspense '
+	'and settlement per currency, each node''s balance and the total; the clearing accounts of '
+	'a currency as one line whose total must be zero.';

@@ -54,6 +54,29 @@ cluster_start() {
 	# development against an older install: E2E_EXTRA_SQL="file ..." is loaded first
 	for f in ${E2E_EXTRA_SQL:-}; do sql -f "$f" >/dev/null || return 1; done
 	sql -v bridge_role=pgwallet_bridge -f "$E2E_ROOT/bridge/bridge_role.sql" >/dev/null
+	if [ "${E2E_ROUTER:-0}" = 1 ]; then
+		router_start || return 1
+	fi
+}
+
+# E2E_ROUTER=1 (scripts/test's router stage): the bridge talks to a scale-out router
+# (database pgwallet_router of the same cluster, docs/scale-out.md) whose one data node is
+# database pgwallet; the tests' own SQL (sql) still goes to the node, and the bridge LISTENs
+# there (events are notified where they are written).
+router_start() {
+	local node="host=$E2E_DIR port=$PGPORT dbname=pgwallet"
+	"$PGBIN/createdb" -h "$E2E_DIR" -p "$PGPORT" pgwallet_router || return 1
+	"${PSQL[@]}" -h "$E2E_DIR" -p "$PGPORT" -d pgwallet_router -q -v ON_ERROR_STOP=1 \
+		-v self="host=$E2E_DIR port=$PGPORT dbname=pgwallet_router" -v node="$node" <<'SQL' || return 1
+SET client_min_messages = warning;
+CREATE EXTENSION pg_wallet_router CASCADE;
+SELECT pg_wallet_router.configure(:'self');
+SELECT pg_wallet_router.add_node(0, :'node');
+SQL
+	"${PSQL[@]}" -h "$E2E_DIR" -p "$PGPORT" -d pgwallet_router -q -v bridge_role=pgwallet_bridge \
+		-f "$E2E_ROOT/bridge/bridge_role.sql" >/dev/null || return 1
+	"${PSQL[@]}" -h "$E2E_DIR" -p "$PGPORT" -d pgwallet_router -qtA \
+		-c "SELECT pg_wallet_router.grant_api('pgwallet_bridge')" >/dev/null
 }
 
 pg_start() {
@@ -83,8 +106,11 @@ bridge_start() {
 			--errors-for-leak-kinds=definite,indirect,possible --error-exitcode=99
 			--log-file="$E2E_DIR/valgrind.%p.log")
 	fi
+	local db=pgwallet
+	[ "${E2E_ROUTER:-0}" = 1 ] && db=pgwallet_router
 	env PGW_BRIDGE_PORT="$BRIDGE_PORT" PGW_BRIDGE_POOL_SIZE=3 \
-		PGW_BRIDGE_CONNINFO="host=$E2E_DIR port=$PGPORT dbname=pgwallet user=pgwallet_bridge" \
+		PGW_BRIDGE_CONNINFO="host=$E2E_DIR port=$PGPORT dbname=$db user=pgwallet_bridge" \
+		PGW_BRIDGE_LISTEN_CONNINFO="host=$E2E_DIR port=$PGPORT dbname=pgwallet user=pgwallet_bridge" \
 		PGW_BRIDGE_BODY_BYTES_MAX=8192 PGW_BRIDGE_JSON_DEPTH_MAX=8 \
 		PGW_BRIDGE_JSON_FIELDS_MAX=64 PGW_BRIDGE_RECONNECT_MAX_MS=500 \
 		PGW_BRIDGE_WS_RATE_PER_MIN=30 PGW_BRIDGE_WS_IDLE_TIMEOUT_MS=3000 \

@@ -178,6 +178,51 @@ is(prepared_total(), '0', 'nothing left prepared');
 is(r('SELECT count(*) FROM pg_wallet.verify_ledger()'), '0',
 	"verify_ledger() on the router: every node's, and the clearing accounts net to zero");
 
+# --- the bridge's API, routed by its token -------------------------------------------------------
+ok(r(q{SELECT count(*) FROM pg_proc WHERE pronamespace = 'pg_wallet'::regnamespace
+       AND proname ~ '^api_'}) > 50, 'add_node(0) gave the router the API functions of node 0');
+my %user_node;
+for my $i (1 .. 6)
+{
+	my $email = "user$i\@example.com";
+	my $body = qq{{"body": {"email": "$email", "password": "SecurePassword123!", "firstName": "U",
+		"lastName": "N", "phoneNumber": "+2547000003$i$i"}}};
+	my $id = r(qq{SELECT pg_wallet.api_tribble_register(NULL, '$body') ->> 'userId'});
+	my $token = r(qq{SELECT pg_wallet.api_tribble_login(NULL,
+		'{"body": {"email": "$email", "password": "SecurePassword123!"}}') ->> 'accessToken'});
+	is(r(qq{SELECT pg_wallet.api_tribble_me('$token', '{}') ->> 'email'}), $email,
+		"user $i: registered, signed in and answered through the router");
+	$user_node{$i} = r("SELECT node FROM pg_wallet_router.principals WHERE id = '$id'");
+	is(on($user_node{$i}, "SELECT count(*) FROM pg_wallet.principals WHERE id = '$id'"), '1',
+		"user $i: the principal is on the node the router learnt ($user_node{$i})");
+}
+ok(scalar(keys %{ { map { $_ => 1 } values %user_node } }) > 1, 'users spread over nodes');
+my $other = r(q{SELECT pg_wallet.api_tribble_login(NULL,
+	'{"body": {"email": "user1@example.com", "password": "wrong"}}')::text});
+like($other, qr/INVALID_CREDENTIALS|WL020/, 'a wrong password is refused by the node');
+my ($ret, $out, $err) = $router->psql('postgres', q{\set VERBOSITY verbose
+	SELECT pg_wallet.api_tribble_me('eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIwMDAwMDAwMC0wMDAwLTQwMDAtODAwMC0wMDAwMDAwMDAwMDAifQ.c2ln', '{}')});
+like($err, qr/ERROR:\s+WL02\d: /, "a token of no node's principal: the node's WL02x");
+unlike($err, qr/REMOTE ERROR/, "... raised as the node raised it (no PL/Proxy prefix)");
+
+# --- batches, the platform's accounts --------------------------------------------------------
+SKIP:
+{
+	skip 'no two owners on one node', 1 unless $same_a;
+	is( r(qq{SELECT string_agg(status, ',') FROM pg_wallet.post_transfers(
+			'[{"from": "$same_a", "to": "$same_b", "amount": "1.00"},
+			  {"from": "$same_b", "to": "$same_a", "amount": "2.00"}]')}),
+		'POSTED,POSTED', 'a batch on one node is posted there');
+}
+is(r_fails(qq{SELECT pg_wallet.post_transfers('[{"from": "$x_a", "to": "$x_b", "amount": "1.00"}]')}),
+	'0A000', 'a batch across nodes: refused (0A000), nothing posted');
+is(r(q{SELECT total FROM pg_wallet_router.platform_report() WHERE account = 'CLR-*-KES'}), '0.00',
+	'platform_report: the clearing accounts of all nodes net to zero');
+is(r(q{SELECT total FROM pg_wallet_router.platform_report() WHERE account = 'SYS-SUSPENSE-KES'}),
+	'-6000.00', "platform_report: the nodes' suspense accounts gave the 6 x 1,000 KES credited");
+is(r(q{SELECT count(*) FROM jsonb_object_keys((SELECT by_node FROM pg_wallet_router.platform_report()
+       WHERE account = 'SYS-SUSPENSE-KES'))}), '3', '... one balance per node');
+
 # --- recovery by the decision log ---------------------------------------------------------------
 # an attempt whose coordinator died after preparing both halves, before deciding: presumed abort
 r('ALTER SYSTEM SET pg_wallet.router_recovery_interval_s = 0');

@@ -1,0 +1,167 @@
+-- The bridge's API on the router: every pg_wallet.api_<name>(token text, args jsonb) of the
+-- nodes gets a router function of the same name and signature (sync_api() writes them from
+-- node 0's catalogue, so a new API function needs no router release), which runs it on the
+-- node api_node() names and raises a node's error as the node raised it.
+--
+-- Routing an API call: with one node, node 0. Otherwise by its token when it is a JWT: the
+-- principal its sub claim names (the node verifies the token; the router only reads the claim
+-- to find the node), looked up once per principal (RUN ON ALL) and kept in
+-- pg_wallet_router.principals; without a token (sign-in, registration) by the login identifier
+-- of the body (email, username or phone, lower-cased): registration puts a principal on the
+-- node its email hashes to, so its sign-in finds it there.
+
+CREATE TABLE pg_wallet_router.principals (
+	id uuid PRIMARY KEY,
+	node integer NOT NULL REFERENCES pg_wallet_router.nodes (node)
+);
+COMMENT ON TABLE pg_wallet_router.principals IS
+	'Which node holds a principal, learnt from the nodes the first time a token names it.';
+
+CREATE FUNCTION pg_wallet_router.on_principal_owner(principal uuid) RETURNS SETOF bigint
+LANGUAGE plproxy AS $$
+	CLUSTER 'pg_wallet';
+	RUN ON ALL;
+	SELECT p.owner_id FROM pg_wallet.principals p WHERE p.id = principal;
+$$;
+COMMENT ON FUNCTION pg_wallet_router.on_principal_owner(uuid) IS
+	'The owner of a principal, from whichever node holds it (its id names the node).';
+
+-- The sub claim of a JWT (not verified: the node does that), or NULL.
+CREATE FUNCTION pg_wallet_router.jwt_subject(token text) RETURNS uuid
+LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	part text := split_part(token, '.', 2);
+	sub text;
+BEGIN
+	IF token IS NULL OR length(token) > 8192
+	   OR token !~ '^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$' THEN
+		RETURN NULL;
+	END IF;
+	part := translate(part, '-_', '+/');
+	part := rpad(part, ((length(part) + 3) / 4) * 4, '=');
+	sub := convert_from(decode(part, 'base64'), 'UTF8')::jsonb ->> 'sub';
+	RETURN CASE WHEN sub ~* '^[0-9a-f]{8}-([0-9a-f]{4}-){3}[0-9a-f]{12}$' THEN sub::uuid END;
+EXCEPTION WHEN OTHERS THEN
+	RETURN NULL;	-- not a JWT after all: routed like a call without one
+END $$;
+COMMENT ON FUNCTION pg_wallet_router.jwt_subject(text) IS
+	'The principal a JWT names in its sub claim, unverified (for routing only); NULL otherwise.';
+
+CREATE FUNCTION pg_wallet_router.api_node(name text, token text, args jsonb) RETURNS integer
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	nodes integer := (SELECT count(*) FROM pg_wallet_router.nodes);
+	sub uuid;
+	n integer;
+	owner bigint;
+	ident text;
+BEGIN
+	IF nodes = 1 THEN
+		RETURN 0;
+	END IF;
+	sub := pg_wallet_router.jwt_subject(token);
+	IF sub IS NOT NULL THEN
+		n := (SELECT p.node FROM pg_wallet_router.principals p WHERE p.id = sub);
+		IF n IS NULL THEN
+			SELECT min(o) INTO owner FROM pg_wallet_router.on_principal_owner(sub) o;
+			n := pg_wallet_router.node_of_id(owner);
+			IF n IS NOT NULL THEN
+				INSERT INTO pg_wallet_router.principals (id, node) VALUES (sub, n)
+				ON CONFLICT DO NOTHING;
+			END IF;
+		END IF;
+		RETURN coalesce(n, 0);	-- an unknown principal: any node refuses its token alike
+	END IF;
+	ident := lower(coalesce(args #>> '{body,email}', args #>> '{body,username}',
+		args #>> '{body,phoneNumber}', args #>> '{body,phone}'));
+	IF ident IS NOT NULL THEN
+		RETURN abs(hashtext(ident)::bigint) % nodes;
+	END IF;
+	RAISE EXCEPTION '% cannot be routed: it names no principal and no login identifier', name
+		USING ERRCODE = 'feature_not_supported',
+		      HINT = 'docs/scale-out.md, "What the router serves".';
+END $$;
+COMMENT ON FUNCTION pg_wallet_router.api_node(text, text, jsonb) IS
+	'The node that serves an API call: by the principal its JWT names, else by the login '
+	'identifier of its body (email, username, phone); 0 with one node.';
+
+-- Raise again an error that PL/Proxy brought back from a node, without PL/Proxy's prefixes
+-- ("function(n): [db] REMOTE ERROR: ", "Remote detail: ", "Remote hint: ").
+CREATE FUNCTION pg_wallet_router._reraise_remote(state text, message text, detail text,
+	hint text) RETURNS void
+LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
+	SELECT pg_wallet_router._reraise(state,
+		regexp_replace(message, '^[^ ]*\([0-9]+\): \[[^]]*\] REMOTE ERROR: ', ''),
+		regexp_replace(detail, '^Remote detail: ', ''),
+		regexp_replace(hint, '^Remote hint: ', ''))
+$$;
+COMMENT ON FUNCTION pg_wallet_router._reraise_remote(text, text, text, text) IS
+	'Raise a node''s error again as the node raised it (PL/Proxy''s prefixes removed).';
+
+CREATE FUNCTION pg_wallet_router.sync_api() RETURNS integer
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+	f record;
+	made integer := 0;
+BEGIN
+	FOR f IN SELECT q.name FROM public.dblink(pg_wallet_router._node(0),
+			'SELECT p.proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace '
+			'WHERE n.nspname = ''pg_wallet'' AND p.proname ~ ''^api_[a-z0-9_]+$'' '
+			'AND pg_get_function_identity_arguments(p.oid) = ''token text, args jsonb'' '
+			'AND p.prorettype = ''jsonb''::regtype ORDER BY 1') AS q(name text) LOOP
+		EXECUTE format($g$
+			CREATE OR REPLACE FUNCTION pg_wallet_router.on_%1$s(node integer, token text,
+				args jsonb) RETURNS jsonb
+			LANGUAGE plproxy AS $p$
+				CLUSTER 'pg_wallet';
+				RUN ON node;
+				SELECT pg_wallet.%1$s(token, args);
+			$p$$g$, f.name);
+		EXECUTE format($g$
+			CREATE OR REPLACE FUNCTION pg_wallet.%1$s(token text, args jsonb) RETURNS jsonb
+			LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $p$
+			DECLARE
+				e_state text;
+				e_msg text;
+				e_detail text;
+				e_hint text;
+			BEGIN
+				RETURN pg_wallet_router.on_%1$s(pg_wallet_router.api_node(%1$L, token, args),
+					token, args);
+			EXCEPTION WHEN OTHERS THEN
+				GET STACKED DIAGNOSTICS e_state = RETURNED_SQLSTATE, e_msg = MESSAGE_TEXT,
+					e_detail = PG_EXCEPTION_DETAIL, e_hint = PG_EXCEPTION_HINT;
+				PERFORM pg_wallet_router._reraise_remote(e_state, e_msg, e_detail, e_hint);
+				RETURN NULL;
+			END $p$$g$, f.name);
+		EXECUTE format('COMMENT ON FUNCTION pg_wallet_router.on_%1$s(integer, text, jsonb) IS %2$L',
+			f.name, format('pg_wallet.%s on node node (written by sync_api).', f.name));
+		EXECUTE format('COMMENT ON FUNCTION pg_wallet.%1$s(text, jsonb) IS %2$L', f.name,
+			format('Router: pg_wallet.%s on the node api_node() names (written by sync_api).',
+				f.name));
+		made := made + 1;
+	END LOOP;
+	RETURN made;
+END $fn$;
+COMMENT ON FUNCTION pg_wallet_router.sync_api() IS
+	'Write the router''s pg_wallet.api_* functions from node 0''s (every (token text, args '
+	'jsonb) -> jsonb one): run after add_node and after an upgrade of the nodes. Returns how '
+	'many.';
+
+CREATE FUNCTION pg_wallet_router.grant_api(role name) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	f regprocedure;
+BEGIN
+	EXECUTE format('GRANT USAGE ON SCHEMA pg_wallet, pg_wallet_router TO %I', role);
+	FOR f IN SELECT p.oid::regprocedure FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+	         WHERE (n.nspname = 'pg_wallet' AND p.proname ~ '^api_')
+	            OR (n.nspname = 'pg_wallet_router' AND (p.proname ~ '^on_api_' OR p.proname IN
+	                ('api_node', 'jwt_subject', '_reraise', '_reraise_remote'))) LOOP
+		EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO %I', f, role);
+	END LOOP;
+END $$;
+COMMENT ON FUNCTION pg_wallet_router.grant_api(name) IS
+	'Let a role (the bridge''s) call the router''s API functions and what they call; run it '
+	'again after sync_api(). The role must exist on the nodes with the same grants there '
+	'(bridge/bridge_role.sql): PL/Proxy connects as the calling role.';
