@@ -46,3 +46,16 @@ AS 'MODULE_PATHNAME', 'wallet_minor_to_numeric'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION pg_wallet.minor_to_numeric(bigint, smallint) IS
 	'Minor units to an exact numeric with the given exponent as scale.';
+
+-- Ids in public references (DEP-REQ-<date>-007, PLN-000042, ...): zero-padded to a width, and
+-- never cut: lpad() truncates a longer string, so lpad(1280, 3) would be '128', the reference
+-- of id 128 too.
+CREATE OR REPLACE FUNCTION pg_wallet._padded(n bigint, width integer)
+RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT CASE WHEN length(n::text) >= width THEN n::text ELSE lpad(n::text, width, '0') END
+$$;
+COMMENT ON FUNCTION pg_wallet._padded(bigint, integer) IS
+	'Internal: n zero-padded to width digits, never cut (lpad would cut a longer number).';

@@ -125,7 +125,7 @@ BEGIN
 		request_hash, expires_at)
 	OVERRIDING SYSTEM VALUE
 	VALUES (new_id, format('DEP-REQ-%s-%s', to_char(now() AT TIME ZONE 'UTC', 'YYYYMMDD'),
-		lpad(new_id::text, 3, '0')), acct.id, acct.owner_id, p.id, channel, amount_minor,
+		pg_wallet._padded(new_id, 3)), acct.id, acct.owner_id, p.id, channel, amount_minor,
 		acct.currency, p.service, payment_method, v_phone, description, idempotency_key, hash,
 		now() + make_interval(secs => expires_in_s))
 	RETURNING * INTO d;

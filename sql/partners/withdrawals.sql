@@ -107,7 +107,7 @@ BEGIN
 	END IF;
 	new_id := nextval(pg_get_serial_sequence('pg_wallet.withdrawals', 'id'));
 	ref := format('WDL-REQ-%s-%s', to_char(now() AT TIME ZONE 'UTC', 'YYYYMMDD'),
-		lpad(new_id::text, 3, '0'));
+		pg_wallet._padded(new_id, 3));
 	BEGIN
 		h := pg_wallet.place_hold(acct.account_number, p_amount,
 			pg_wallet._settlement_account(p.id, acct.currency), 'payout-hold:' || ref,

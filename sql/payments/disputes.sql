@@ -209,8 +209,8 @@ BEGIN
 	FOR f IN SELECT pg_wallet._dispute_file(x, field) FROM jsonb_array_elements(files) x LOOP
 		INSERT INTO pg_wallet.dispute_evidence (evidence_ref, dispute_id, submitted_by, party,
 			type, file_id, file_url, file_size, description)
-		VALUES ('EVD-' || lpad(nextval(pg_get_serial_sequence('pg_wallet.dispute_evidence',
-				'id'))::text, 6, '0'), d.id, me, party, coalesce(f ->> 'type', 'other'),
+		VALUES ('EVD-' || pg_wallet._padded(nextval(pg_get_serial_sequence(
+				'pg_wallet.dispute_evidence', 'id')), 6), d.id, me, party, coalesce(f ->> 'type', 'other'),
 			f ->> 'fileId', f ->> 'url', (f ->> 'size')::bigint, statement);
 		n := n + 1;
 		size := size + coalesce((f ->> 'size')::bigint, 0);
@@ -218,8 +218,8 @@ BEGIN
 	IF n = 0 THEN	-- a statement
 		INSERT INTO pg_wallet.dispute_evidence (evidence_ref, dispute_id, submitted_by, party,
 			type, description)
-		VALUES ('EVD-' || lpad(nextval(pg_get_serial_sequence('pg_wallet.dispute_evidence',
-				'id'))::text, 6, '0'), d.id, me, party, 'other', statement);
+		VALUES ('EVD-' || pg_wallet._padded(nextval(pg_get_serial_sequence(
+				'pg_wallet.dispute_evidence', 'id')), 6), d.id, me, party, 'other', statement);
 	END IF;
 	IF field = 'evidenceFiles' THEN	-- the opening's own files: still OPEN, as the spec shows
 		RETURN jsonb_build_object('count', n, 'size', size);

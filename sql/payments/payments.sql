@@ -294,7 +294,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
 	RETURN format('%s-%s-%s', prefix, to_char(now() AT TIME ZONE 'UTC', 'YYYYMMDD'),
-		lpad(id::text, 6, '0'));
+		pg_wallet._padded(id, 6));
 END
 $$;
 COMMENT ON FUNCTION pg_wallet._dated_ref(text, bigint) IS

@@ -95,7 +95,7 @@ BEGIN
 		RETURN s;
 	END IF;
 	new_id := nextval(pg_get_serial_sequence('pg_wallet.settlements', 'id'));
-	ref := format('STL-%s-%s', to_char(p_period, 'YYYYMMDD'), lpad(new_id::text, 6, '0'));
+	ref := format('STL-%s-%s', to_char(p_period, 'YYYYMMDD'), pg_wallet._padded(new_id, 6));
 	IF x.gross = 0 OR x.net = 0 OR x.gross < m.settlement_minimum_minor THEN
 		INSERT INTO pg_wallet.settlements (id, settlement_ref, merchant_id, period, currency,
 			available_minor, held_minor, gross_minor, fee_minor, net_minor, status, reason)

@@ -165,7 +165,7 @@ BEGIN
 		merchant_principal_id, name, description, amount_minor, currency, frequency,
 		billing_interval, trial_days, trial_amount_minor, setup_fee_minor, max_charges)
 	OVERRIDING SYSTEM VALUE
-	VALUES (new_id, 'PLN-' || lpad(new_id::text, 6, '0'), mp.owner_id, mp.id, btrim(name),
+	VALUES (new_id, 'PLN-' || pg_wallet._padded(new_id, 6), mp.owner_id, mp.id, btrim(name),
 		description, pg_wallet.amount_parse(amount, currency), currency, frequency,
 		billing_interval, trial_days,
 		CASE WHEN trial_days > 0 THEN pg_wallet.amount_parse(coalesce(trial_amount, 0),
@@ -421,7 +421,7 @@ BEGIN
 		customer_principal_id, wallet_account_id, payment_method_id, anchor_date, start_date,
 		trial_end_date, next_charge_date, created_at)
 	OVERRIDING SYSTEM VALUE
-	VALUES (new_id, 'SUB-' || lpad(new_id::text, 6, '0'), p.id, c.owner_id, c.id, w.id, card.id,
+	VALUES (new_id, 'SUB-' || pg_wallet._padded(new_id, 6), p.id, c.owner_id, c.id, w.id, card.id,
 		coalesce(trial_end, d0), d0, trial_end, coalesce(trial_end, d0), pg_wallet._auth_now())
 	RETURNING * INTO s;
 	IF p.setup_fee_minor > 0 THEN

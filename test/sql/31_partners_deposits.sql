@@ -223,5 +223,9 @@ SELECT dep_status(:'card_ref');
 SELECT event_type, payload - 'timestamp' - 'transactionId' AS payload FROM pg_wallet.events
 WHERE payload ->> 'transactionId' = :'card_ref';
 
+-- a reference never cuts its id (lpad did: id 1280 got DEP-REQ-<date>-128, the ref of id 128)
+SELECT pg_wallet._padded(7, 3) AS short, pg_wallet._padded(1280, 3) AS long,
+	pg_wallet._padded(1234567, 6) AS longer;
+
 \! python3 test/partner_sim.py stop build/partner_sim_31
 SELECT ledger_ok();
