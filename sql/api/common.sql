@@ -96,3 +96,50 @@ COMMENT ON FUNCTION pg_wallet.api_request_context(jsonb, jsonb) IS
 	'The bridge: set the request context of the current transaction (set_request_context: '
 	'{"ip", "user_agent", "device_id"}; NULL leaves it unset) and return args unchanged, to '
 	'be passed on to the API function of the same statement.';
+
+-- A scale-out router (docs/scale-out.md) calls the API of a node through PL/Proxy, which
+-- carries an error's SQLSTATE, message, detail and hint back, but not the column the bridge
+-- names in details.field. So the router calls through this function, which runs the API
+-- function named, and when it raises, raises the same error with the column appended to the
+-- hint as "[pg_wallet column: <name>]"; the router takes it off and raises it as COLUMN.
+CREATE OR REPLACE FUNCTION pg_wallet.api_remote_call(name text, token text, args jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	result jsonb;
+	e_state text;
+	e_msg text;
+	e_detail text;
+	e_hint text;
+	e_column text;
+BEGIN
+	IF name IS NULL OR name !~ '^api_[a-z0-9_]{1,60}$' OR to_regprocedure(
+			format('pg_wallet.%I(text, jsonb)', name)) IS NULL OR name = 'api_remote_call' THEN
+		RAISE EXCEPTION 'no API function %', name USING ERRCODE = 'undefined_function';
+	END IF;
+	BEGIN
+		EXECUTE format('SELECT pg_wallet.%I($1, $2)', name) INTO result USING token, args;
+	EXCEPTION WHEN OTHERS THEN
+		GET STACKED DIAGNOSTICS e_state = RETURNED_SQLSTATE, e_msg = MESSAGE_TEXT,
+			e_detail = PG_EXCEPTION_DETAIL, e_hint = PG_EXCEPTION_HINT, e_column = COLUMN_NAME;
+		IF coalesce(e_column, '') = '' THEN
+			RAISE;
+		END IF;
+		e_hint := ltrim(coalesce(e_hint, '') || ' [pg_wallet column: ' || e_column || ']');
+		IF coalesce(e_detail, '') <> '' THEN
+			RAISE EXCEPTION USING ERRCODE = e_state, MESSAGE = e_msg, DETAIL = e_detail,
+				HINT = e_hint, COLUMN = e_column;
+		END IF;
+		RAISE EXCEPTION USING ERRCODE = e_state, MESSAGE = e_msg, HINT = e_hint,
+			COLUMN = e_column;
+	END;
+	RETURN result;
+END
+$$;
+COMMENT ON FUNCTION pg_wallet.api_remote_call(text, text, jsonb) IS
+	'For a scale-out router: pg_wallet.<name>(token, args), an API function, whose error, if '
+	'it names a column, carries it in its hint as "[pg_wallet column: <name>]" (PL/Proxy '
+	'brings back no column). Runs with the caller''s rights: the caller must be allowed that '
+	'API function.';

@@ -85,18 +85,48 @@ COMMENT ON FUNCTION pg_wallet_router.api_node(text, text, jsonb) IS
 	'The node that serves an API call: by the principal its JWT names, else by the login '
 	'identifier of its body (email, username, phone); 0 with one node.';
 
+-- The bridge sets the request context (client address, user agent, device) of the statement
+-- that calls an API function with api_request_context(args, context): on a node it is set in
+-- that transaction, which on the router is not the node's. So the router's keeps it in args,
+-- and the router's API functions set it on the node in the statement that calls the node's.
+CREATE FUNCTION pg_wallet.api_request_context(args jsonb, context jsonb) RETURNS jsonb
+LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+	SELECT CASE WHEN context IS NULL OR jsonb_typeof(args) <> 'object' THEN args
+	            ELSE args || jsonb_build_object('_router_context', context) END
+$$;
+COMMENT ON FUNCTION pg_wallet.api_request_context(jsonb, jsonb) IS
+	'Router: args with the request context, which the router''s API function sets on the node '
+	'(pg_wallet.api_request_context there) in the statement that calls the node''s function.';
+
 -- Raise again an error that PL/Proxy brought back from a node, without PL/Proxy's prefixes
--- ("function(n): [db] REMOTE ERROR: ", "Remote detail: ", "Remote hint: ").
+-- ("function(n): [db] REMOTE ERROR: ", "Remote detail: ", "Remote hint: "), and with the
+-- column that the node's pg_wallet.api_remote_call put in the hint.
 CREATE FUNCTION pg_wallet_router._reraise_remote(state text, message text, detail text,
 	hint text) RETURNS void
-LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
-	SELECT pg_wallet_router._reraise(state,
-		regexp_replace(message, '^[^ ]*\([0-9]+\): \[[^]]*\] REMOTE ERROR: ', ''),
-		regexp_replace(detail, '^Remote detail: ', ''),
-		regexp_replace(hint, '^Remote hint: ', ''))
-$$;
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	col text;
+BEGIN
+	message := regexp_replace(message, '^[^ ]*\([0-9]+\): \[[^]]*\] REMOTE ERROR: ', '');
+	detail := nullif(regexp_replace(detail, '^Remote detail: ', ''), '');
+	hint := regexp_replace(hint, '^Remote hint: ', '');
+	col := (regexp_match(hint, '\[pg_wallet column: ([^]]+)\]$'))[1];
+	hint := nullif(rtrim(regexp_replace(hint, '\s*\[pg_wallet column: [^]]+\]$', '')), '');
+	IF col IS NULL THEN
+		PERFORM pg_wallet_router._reraise(state, message, detail, hint);
+	ELSIF detail IS NOT NULL AND hint IS NOT NULL THEN
+		RAISE EXCEPTION USING ERRCODE = state, MESSAGE = message, DETAIL = detail, HINT = hint,
+			COLUMN = col;
+	ELSIF detail IS NOT NULL THEN
+		RAISE EXCEPTION USING ERRCODE = state, MESSAGE = message, DETAIL = detail, COLUMN = col;
+	ELSIF hint IS NOT NULL THEN
+		RAISE EXCEPTION USING ERRCODE = state, MESSAGE = message, HINT = hint, COLUMN = col;
+	END IF;
+	RAISE EXCEPTION USING ERRCODE = state, MESSAGE = message, COLUMN = col;
+END $$;
 COMMENT ON FUNCTION pg_wallet_router._reraise_remote(text, text, text, text) IS
-	'Raise a node''s error again as the node raised it (PL/Proxy''s prefixes removed).';
+	'Raise a node''s error again as the node raised it (PL/Proxy''s prefixes removed, the '
+	'column restored).';
 
 CREATE FUNCTION pg_wallet_router.sync_api() RETURNS integer
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $fn$
@@ -115,7 +145,8 @@ BEGIN
 			LANGUAGE plproxy AS $p$
 				CLUSTER 'pg_wallet';
 				RUN ON node;
-				SELECT pg_wallet.%1$s(token, args);
+				SELECT pg_wallet.api_remote_call(%1$L, token, pg_wallet.api_request_context(
+					args - '_router_context', args -> '_router_context'));
 			$p$$g$, f.name);
 		EXECUTE format($g$
 			CREATE OR REPLACE FUNCTION pg_wallet.%1$s(token text, args jsonb) RETURNS jsonb
@@ -153,7 +184,7 @@ LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	f regprocedure;
 BEGIN
-	EXECUTE format('GRANT USAGE ON SCHEMA pg_wallet, pg_wallet_router TO %I', role);
+	EXECUTE format('GRANT USAGE ON SCHEMA pg_wallet, pg_wallet_router, plproxy TO %I', role);
 	FOR f IN SELECT p.oid::regprocedure FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
 	         WHERE (n.nspname = 'pg_wallet' AND p.proname ~ '^api_')
 	            OR (n.nspname = 'pg_wallet_router' AND (p.proname ~ '^on_api_' OR p.proname IN
