@@ -109,21 +109,14 @@ wallet_expiry_main(Datum arg)
 		worker_reload_config();
 		worker_count_loop(WALLET_WORKER_EXPIRY);
 		if (expiry_interval_s > 0)
+			sleep_ms = worker_ms_until(last_sweep, expiry_interval_s);
+		if (sleep_ms == 0 && !worker_extension_ready())
+			sleep_ms = EXPIRY_NOT_READY_MS;
+		else if (sleep_ms == 0)
 		{
-			TimestampTz due = last_sweep == 0 ? 0 :
-				TimestampTzPlusMilliseconds(last_sweep, expiry_interval_s * 1000L);
-			TimestampTz now = GetCurrentTimestamp();
-
-			if (now < due)
-				sleep_ms = (long) ((due - now + 999) / 1000);
-			else if (!worker_extension_ready())
-				sleep_ms = EXPIRY_NOT_READY_MS;
-			else
-			{
-				expiry_sweep();
-				last_sweep = GetCurrentTimestamp();
-				sleep_ms = expiry_interval_s * 1000L;
-			}
+			expiry_sweep();
+			last_sweep = GetCurrentTimestamp();
+			sleep_ms = expiry_interval_s * 1000L;
 		}
 		expiry_sleep(sleep_ms);
 	}

@@ -25,6 +25,7 @@
 #include "tcop/tcopprot.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
+#include "utils/timestamp.h"
 
 #include "partners/outbox.h"
 #include "partners/worker.h"
@@ -143,6 +144,22 @@ bool
 worker_extension_ready(void)
 {
 	return worker_extension_installed("pg_wallet");
+}
+
+/*
+ * Milliseconds until a pass that runs every interval_s seconds is due again
+ * after the one that ended at last (0: due now; also before the first pass).
+ */
+long
+worker_ms_until(TimestampTz last, int interval_s)
+{
+	TimestampTz due,
+				now = GetCurrentTimestamp();
+
+	if (last == 0)
+		return 0;
+	due = TimestampTzPlusMilliseconds(last, interval_s * 1000L);
+	return now < due ? (long) ((due - now + 999) / 1000) : 0;
 }
 
 /* Run one SQL statement that returns one bigint (or NULL: -1). */

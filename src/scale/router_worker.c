@@ -98,21 +98,14 @@ wallet_router_main(Datum arg)
 		CHECK_FOR_INTERRUPTS();
 		worker_reload_config();
 		if (router_recovery_interval_s > 0)
+			sleep_ms = worker_ms_until(last_pass, router_recovery_interval_s);
+		if (sleep_ms == 0 && !worker_extension_installed("pg_wallet_router"))
+			sleep_ms = ROUTER_NOT_READY_MS;
+		else if (sleep_ms == 0)
 		{
-			TimestampTz due = last_pass == 0 ? 0 :
-				TimestampTzPlusMilliseconds(last_pass, router_recovery_interval_s * 1000L);
-			TimestampTz now = GetCurrentTimestamp();
-
-			if (now < due)
-				sleep_ms = (long) ((due - now + 999) / 1000);
-			else if (!worker_extension_installed("pg_wallet_router"))
-				sleep_ms = ROUTER_NOT_READY_MS;
-			else
-			{
-				(void) worker_run(router_recover, NULL, "router recovery");
-				last_pass = GetCurrentTimestamp();
-				sleep_ms = router_recovery_interval_s * 1000L;
-			}
+			(void) worker_run(router_recover, NULL, "router recovery");
+			last_pass = GetCurrentTimestamp();
+			sleep_ms = router_recovery_interval_s * 1000L;
 		}
 		if (sleep_ms >= 0)
 			events |= WL_TIMEOUT;
