@@ -2,11 +2,13 @@
 -- An owner goes to a node chosen by hash (of its external_ref when it has one, so a retry
 -- lands where the first try did); an account to its owner's node; a call naming an account
 -- to the node of that account; a call naming a hold to the node its id names; a transfer
--- between two nodes is pg_wallet_router.cross_transfer (two-phase commit).
+-- between two nodes is pg_wallet_router.cross_transfer (two-phase commit). The functions that
+-- only route (credit, debit, reads, holds by id) are written by sync_api() from
+-- pg_wallet_router.routes; those here have more to do.
 
 -- The node of the account a call names: WL005 when the number is unknown.
 CREATE FUNCTION pg_wallet_router.node_of_known_account(account_number text) RETURNS integer
-LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	n integer := pg_wallet_router.node_of_account(account_number);
 BEGIN
@@ -97,65 +99,6 @@ COMMENT ON FUNCTION pg_wallet.transfer(text, text, numeric, text, text, jsonb, t
 	'Router: a transfer on the node of both accounts, or between two nodes by two-phase commit '
 	'(pg_wallet_router.cross_transfer).';
 
-CREATE FUNCTION pg_wallet.credit(account_number text, amount numeric, counterpart text,
-	idempotency_key text DEFAULT NULL, description text DEFAULT NULL, metadata jsonb DEFAULT NULL,
-	client_service_code text DEFAULT NULL, agent_account text DEFAULT NULL,
-	record_refusal boolean DEFAULT false) RETURNS pg_wallet.journal_result
-LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
-	SELECT * FROM pg_wallet_router.on_credit(pg_wallet_router.node_of_known_account(account_number),
-		account_number, amount, counterpart, idempotency_key, description, metadata,
-		client_service_code, agent_account, record_refusal)
-$$;
-COMMENT ON FUNCTION pg_wallet.credit(text, numeric, text, text, text, jsonb, text, text, boolean) IS
-	'Router: pg_wallet.credit on the account''s node (the counterpart is taken there).';
-
-CREATE FUNCTION pg_wallet.debit(account_number text, amount numeric, counterpart text,
-	idempotency_key text DEFAULT NULL, description text DEFAULT NULL, metadata jsonb DEFAULT NULL,
-	client_service_code text DEFAULT NULL, agent_account text DEFAULT NULL,
-	record_refusal boolean DEFAULT false) RETURNS pg_wallet.journal_result
-LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
-	SELECT * FROM pg_wallet_router.on_debit(pg_wallet_router.node_of_known_account(account_number),
-		account_number, amount, counterpart, idempotency_key, description, metadata,
-		client_service_code, agent_account, record_refusal)
-$$;
-COMMENT ON FUNCTION pg_wallet.debit(text, numeric, text, text, text, jsonb, text, text, boolean) IS
-	'Router: pg_wallet.debit on the account''s node (the counterpart is taken there).';
-
-CREATE FUNCTION pg_wallet.get_balance(account_number text) RETURNS pg_wallet.balance_info
-LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
-	SELECT * FROM pg_wallet_router.on_get_balance(
-		pg_wallet_router.node_of_known_account(account_number), account_number)
-$$;
-COMMENT ON FUNCTION pg_wallet.get_balance(text) IS 'Router: the balance, from the account''s node.';
-
-CREATE FUNCTION pg_wallet.get_account(account_number text) RETURNS pg_wallet.account_info
-LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
-	SELECT * FROM pg_wallet_router.on_get_account(
-		pg_wallet_router.node_of_known_account(account_number), account_number)
-$$;
-COMMENT ON FUNCTION pg_wallet.get_account(text) IS 'Router: the account, from its node.';
-
-CREATE FUNCTION pg_wallet.get_statement(account_number text, from_time timestamptz,
-	to_time timestamptz, max_entries integer DEFAULT 1000) RETURNS jsonb
-LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
-	SELECT pg_wallet_router.on_get_statement(
-		pg_wallet_router.node_of_known_account(account_number), account_number, from_time,
-		to_time, max_entries)
-$$;
-COMMENT ON FUNCTION pg_wallet.get_statement(text, timestamptz, timestamptz, integer) IS
-	'Router: the statement, from the account''s node.';
-
-CREATE FUNCTION pg_wallet.list_entries(account_number text, from_time timestamptz DEFAULT NULL,
-	to_time timestamptz DEFAULT NULL, page_size integer DEFAULT 50, after_entry_id bigint DEFAULT NULL)
-RETURNS SETOF pg_wallet.entry_info
-LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
-	SELECT * FROM pg_wallet_router.on_list_entries(
-		pg_wallet_router.node_of_known_account(account_number), account_number, from_time,
-		to_time, page_size, after_entry_id)
-$$;
-COMMENT ON FUNCTION pg_wallet.list_entries(text, timestamptz, timestamptz, integer, bigint) IS
-	'Router: a page of the account''s entries, from its node.';
-
 CREATE FUNCTION pg_wallet.place_hold(account_number text, amount numeric, counterpart text,
 	idempotency_key text DEFAULT NULL, expires_at timestamptz DEFAULT NULL,
 	description text DEFAULT NULL, fee_type text DEFAULT NULL, agent_account text DEFAULT NULL)
@@ -189,30 +132,6 @@ END $$;
 COMMENT ON FUNCTION pg_wallet_router.node_of_hold(bigint) IS
 	'The node a hold id names (WL016 when none can hold it).';
 
-CREATE FUNCTION pg_wallet.get_hold(hold_id bigint) RETURNS pg_wallet.hold_info
-LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
-	SELECT * FROM pg_wallet_router.on_get_hold(pg_wallet_router.node_of_hold(hold_id), hold_id)
-$$;
-COMMENT ON FUNCTION pg_wallet.get_hold(bigint) IS 'Router: the hold, from the node its id names.';
-
-CREATE FUNCTION pg_wallet.post_hold(hold_id bigint, amount numeric DEFAULT NULL,
-	idempotency_key text DEFAULT NULL, description text DEFAULT NULL) RETURNS pg_wallet.journal_result
-LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
-	SELECT * FROM pg_wallet_router.on_post_hold(pg_wallet_router.node_of_hold(hold_id), hold_id,
-		amount, idempotency_key, description)
-$$;
-COMMENT ON FUNCTION pg_wallet.post_hold(bigint, numeric, text, text) IS
-	'Router: post the hold on the node its id names.';
-
-CREATE FUNCTION pg_wallet.void_hold(hold_id bigint, reason text DEFAULT NULL)
-RETURNS pg_wallet.hold_info
-LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
-	SELECT * FROM pg_wallet_router.on_void_hold(pg_wallet_router.node_of_hold(hold_id), hold_id,
-		reason)
-$$;
-COMMENT ON FUNCTION pg_wallet.void_hold(bigint, text) IS
-	'Router: void the hold on the node its id names.';
-
 CREATE FUNCTION pg_wallet.verify_ledger() RETURNS SETOF pg_wallet.ledger_violation
 LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
 	SELECT * FROM pg_wallet_router.on_verify_ledger()
@@ -233,11 +152,12 @@ BEGIN
 	IF transfers IS NULL OR jsonb_typeof(transfers) <> 'array' THEN
 		RAISE EXCEPTION 'transfers must be a JSON array' USING ERRCODE = 'invalid_parameter_value';
 	END IF;
-	SELECT array_agg(DISTINCT a.node) INTO nodes
-	FROM jsonb_array_elements(transfers) t
-	CROSS JOIN LATERAL (VALUES (t ->> 'from'), (t ->> 'to')) n(account_number)
-	JOIN pg_wallet_router.accounts a ON a.account_number = n.account_number
-	WHERE jsonb_typeof(t) = 'object';
+	SELECT array_agg(DISTINCT x.node) INTO nodes
+	FROM (SELECT pg_wallet_router.node_of_account(n.account_number) AS node
+	      FROM jsonb_array_elements(transfers) t
+	      CROSS JOIN LATERAL (VALUES (t ->> 'from'), (t ->> 'to')) n(account_number)
+	      WHERE jsonb_typeof(t) = 'object') x
+	WHERE x.node IS NOT NULL;
 	IF nodes IS NULL THEN
 		RAISE EXCEPTION 'no account of the batch exists' USING ERRCODE = 'WL005';
 	ELSIF cardinality(nodes) > 1 THEN

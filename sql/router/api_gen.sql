@@ -128,12 +128,70 @@ COMMENT ON FUNCTION pg_wallet_router._reraise_remote(text, text, text, text) IS
 	'Raise a node''s error again as the node raised it (PL/Proxy''s prefixes removed, the '
 	'column restored).';
 
+-- One routed core function (pg_wallet_router.routes): its PL/Proxy call on a node and the
+-- router function of node 0's signature that calls it on the node the route names.
+CREATE FUNCTION pg_wallet_router._write_route(name text, node_expr text, args text,
+	identity_args text, arg_names text, result text, returns_set boolean, composite boolean)
+RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $fn$
+BEGIN
+	EXECUTE format($g$
+		CREATE OR REPLACE FUNCTION pg_wallet_router.on_%1$s(node integer, %2$s) RETURNS %3$s
+		LANGUAGE plproxy AS $p$
+			CLUSTER 'pg_wallet';
+			RUN ON node;
+			SELECT %4$s pg_wallet.%1$s(%5$s);
+		$p$$g$, name, identity_args, result,
+		CASE WHEN composite OR returns_set THEN '* FROM' ELSE '' END, arg_names);
+	EXECUTE format($g$
+		CREATE OR REPLACE FUNCTION pg_wallet.%1$s(%2$s) RETURNS %3$s
+		LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $p$
+		DECLARE
+			e_detail text;
+			e_hint text;
+		BEGIN
+			%4$s pg_wallet_router.on_%1$s(%5$s, %6$s);
+			%7$s
+		EXCEPTION WHEN OTHERS THEN
+			GET STACKED DIAGNOSTICS e_detail = PG_EXCEPTION_DETAIL, e_hint = PG_EXCEPTION_HINT;
+			PERFORM pg_wallet_router._reraise_remote(SQLSTATE, SQLERRM, e_detail, e_hint);
+		END $p$$g$, name, args, result,
+		CASE WHEN returns_set THEN 'RETURN QUERY SELECT * FROM' ELSE 'RETURN' END,
+		node_expr, arg_names, CASE WHEN returns_set THEN 'RETURN;' ELSE '' END);
+	EXECUTE format('COMMENT ON FUNCTION pg_wallet_router.on_%s(integer, %s) IS %L', name,
+		identity_args, format('pg_wallet.%s on node node (written by sync_api).', name));
+	EXECUTE format('COMMENT ON FUNCTION pg_wallet.%s(%s) IS %L', name, identity_args,
+		format('Router: pg_wallet.%s on the node %s names (written by sync_api from '
+			'pg_wallet_router.routes).', name, node_expr));
+	EXECUTE format('REVOKE EXECUTE ON FUNCTION pg_wallet.%s(%s) FROM PUBLIC', name, identity_args);
+	EXECUTE format('REVOKE EXECUTE ON FUNCTION pg_wallet_router.on_%s(integer, %s) FROM PUBLIC',
+		name, identity_args);
+END $fn$;
+COMMENT ON FUNCTION pg_wallet_router._write_route(text, text, text, text, text, text, boolean,
+	boolean) IS 'sync_api: write one routed core function and its PL/Proxy call.';
+
 CREATE FUNCTION pg_wallet_router.sync_api() RETURNS integer
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $fn$
 DECLARE
 	f record;
+	r record;
 	made integer := 0;
 BEGIN
+	FOR r IN SELECT x.function, x.node_expr, q.* FROM pg_wallet_router.routes x
+	         CROSS JOIN LATERAL public.dblink(pg_wallet_router._node(0), format(
+				'SELECT pg_get_function_arguments(p.oid), pg_get_function_identity_arguments(p.oid), '
+				'array_to_string(p.proargnames[1:p.pronargs], '', ''), '
+				'pg_get_function_result(p.oid), p.proretset, t.typtype = ''c'' '
+				'FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace '
+				'JOIN pg_type t ON t.oid = p.prorettype '
+				'WHERE n.nspname = ''pg_wallet'' AND p.proname = %L', x.function))
+				AS q(args text, identity_args text, arg_names text, result text,
+				     returns_set boolean, composite boolean)
+	         ORDER BY x.function LOOP
+		PERFORM pg_wallet_router._write_route(r.function, r.node_expr, r.args, r.identity_args,
+			r.arg_names, r.result, r.returns_set, r.composite);
+		made := made + 1;
+	END LOOP;
 	FOR f IN SELECT q.name FROM public.dblink(pg_wallet_router._node(0),
 			'SELECT p.proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace '
 			'WHERE n.nspname = ''pg_wallet'' AND p.proname ~ ''^api_[a-z0-9_]+$'' '
@@ -170,14 +228,16 @@ BEGIN
 		EXECUTE format('COMMENT ON FUNCTION pg_wallet.%1$s(text, jsonb) IS %2$L', f.name,
 			format('Router: pg_wallet.%s on the node api_node() names (written by sync_api).',
 				f.name));
+		EXECUTE format('REVOKE EXECUTE ON FUNCTION pg_wallet.%s(text, jsonb), '
+			'pg_wallet_router.on_%s(integer, text, jsonb) FROM PUBLIC', f.name, f.name);
 		made := made + 1;
 	END LOOP;
 	RETURN made;
 END $fn$;
 COMMENT ON FUNCTION pg_wallet_router.sync_api() IS
-	'Write the router''s pg_wallet.api_* functions from node 0''s (every (token text, args '
-	'jsonb) -> jsonb one): run after add_node and after an upgrade of the nodes. Returns how '
-	'many.';
+	'Write the router''s routed core functions (pg_wallet_router.routes) and its pg_wallet.api_* '
+	'functions (every (token text, args jsonb) -> jsonb one) from node 0''s signatures: run '
+	'after add_node and after an upgrade of the nodes. Returns how many.';
 
 CREATE FUNCTION pg_wallet_router.grant_api(role name) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$

@@ -32,62 +32,6 @@ LANGUAGE plproxy AS $$
 		description, metadata, client_service_code, agent_account, record_refusal);
 $$;
 
-CREATE FUNCTION pg_wallet_router.on_credit(node integer, account_number text, amount numeric,
-	counterpart text, idempotency_key text, description text, metadata jsonb,
-	client_service_code text, agent_account text, record_refusal boolean)
-RETURNS pg_wallet.journal_result
-LANGUAGE plproxy AS $$
-	CLUSTER 'pg_wallet';
-	RUN ON node;
-	SELECT * FROM pg_wallet.credit(account_number, amount, counterpart, idempotency_key,
-		description, metadata, client_service_code, agent_account, record_refusal);
-$$;
-
-CREATE FUNCTION pg_wallet_router.on_debit(node integer, account_number text, amount numeric,
-	counterpart text, idempotency_key text, description text, metadata jsonb,
-	client_service_code text, agent_account text, record_refusal boolean)
-RETURNS pg_wallet.journal_result
-LANGUAGE plproxy AS $$
-	CLUSTER 'pg_wallet';
-	RUN ON node;
-	SELECT * FROM pg_wallet.debit(account_number, amount, counterpart, idempotency_key,
-		description, metadata, client_service_code, agent_account, record_refusal);
-$$;
-
-CREATE FUNCTION pg_wallet_router.on_get_balance(node integer, account_number text)
-RETURNS pg_wallet.balance_info
-LANGUAGE plproxy AS $$
-	CLUSTER 'pg_wallet';
-	RUN ON node;
-	SELECT * FROM pg_wallet.get_balance(account_number);
-$$;
-
-CREATE FUNCTION pg_wallet_router.on_get_account(node integer, account_number text)
-RETURNS pg_wallet.account_info
-LANGUAGE plproxy AS $$
-	CLUSTER 'pg_wallet';
-	RUN ON node;
-	SELECT * FROM pg_wallet.get_account(account_number);
-$$;
-
-CREATE FUNCTION pg_wallet_router.on_get_statement(node integer, account_number text,
-	from_time timestamptz, to_time timestamptz, max_entries integer) RETURNS jsonb
-LANGUAGE plproxy AS $$
-	CLUSTER 'pg_wallet';
-	RUN ON node;
-	SELECT pg_wallet.get_statement(account_number, from_time, to_time, max_entries);
-$$;
-
-CREATE FUNCTION pg_wallet_router.on_list_entries(node integer, account_number text,
-	from_time timestamptz, to_time timestamptz, page_size integer, after_entry_id bigint)
-RETURNS SETOF pg_wallet.entry_info
-LANGUAGE plproxy AS $$
-	CLUSTER 'pg_wallet';
-	RUN ON node;
-	SELECT * FROM pg_wallet.list_entries(account_number, from_time, to_time, page_size,
-		after_entry_id);
-$$;
-
 CREATE FUNCTION pg_wallet_router.on_place_hold(node integer, account_number text,
 	amount numeric, counterpart text, idempotency_key text, expires_at timestamptz,
 	description text, fee_type text, agent_account text) RETURNS pg_wallet.hold_info
@@ -96,30 +40,6 @@ LANGUAGE plproxy AS $$
 	RUN ON node;
 	SELECT * FROM pg_wallet.place_hold(account_number, amount, counterpart, idempotency_key,
 		expires_at, description, fee_type, agent_account);
-$$;
-
-CREATE FUNCTION pg_wallet_router.on_get_hold(node integer, hold_id bigint)
-RETURNS pg_wallet.hold_info
-LANGUAGE plproxy AS $$
-	CLUSTER 'pg_wallet';
-	RUN ON node;
-	SELECT * FROM pg_wallet.get_hold(hold_id);
-$$;
-
-CREATE FUNCTION pg_wallet_router.on_post_hold(node integer, hold_id bigint, amount numeric,
-	idempotency_key text, description text) RETURNS pg_wallet.journal_result
-LANGUAGE plproxy AS $$
-	CLUSTER 'pg_wallet';
-	RUN ON node;
-	SELECT * FROM pg_wallet.post_hold(hold_id, amount, idempotency_key, description);
-$$;
-
-CREATE FUNCTION pg_wallet_router.on_void_hold(node integer, hold_id bigint, reason text)
-RETURNS pg_wallet.hold_info
-LANGUAGE plproxy AS $$
-	CLUSTER 'pg_wallet';
-	RUN ON node;
-	SELECT * FROM pg_wallet.void_hold(hold_id, reason);
 $$;
 
 CREATE FUNCTION pg_wallet_router.on_verify_ledger()
@@ -136,26 +56,8 @@ COMMENT ON FUNCTION pg_wallet_router.on_create_account(integer, bigint, text, te
 	boolean, text, text, jsonb) IS 'pg_wallet.create_account on node node.';
 COMMENT ON FUNCTION pg_wallet_router.on_transfer(integer, text, text, numeric, text, text, jsonb,
 	text, text, boolean) IS 'pg_wallet.transfer on node node (both accounts there).';
-COMMENT ON FUNCTION pg_wallet_router.on_credit(integer, text, numeric, text, text, text, jsonb,
-	text, text, boolean) IS 'pg_wallet.credit on node node.';
-COMMENT ON FUNCTION pg_wallet_router.on_debit(integer, text, numeric, text, text, text, jsonb,
-	text, text, boolean) IS 'pg_wallet.debit on node node.';
-COMMENT ON FUNCTION pg_wallet_router.on_get_balance(integer, text) IS
-	'pg_wallet.get_balance on node node.';
-COMMENT ON FUNCTION pg_wallet_router.on_get_account(integer, text) IS
-	'pg_wallet.get_account on node node.';
-COMMENT ON FUNCTION pg_wallet_router.on_get_statement(integer, text, timestamptz, timestamptz,
-	integer) IS 'pg_wallet.get_statement on node node.';
-COMMENT ON FUNCTION pg_wallet_router.on_list_entries(integer, text, timestamptz, timestamptz,
-	integer, bigint) IS 'pg_wallet.list_entries on node node.';
 COMMENT ON FUNCTION pg_wallet_router.on_place_hold(integer, text, numeric, text, text,
 	timestamptz, text, text, text) IS 'pg_wallet.place_hold on node node.';
-COMMENT ON FUNCTION pg_wallet_router.on_get_hold(integer, bigint) IS
-	'pg_wallet.get_hold on node node.';
-COMMENT ON FUNCTION pg_wallet_router.on_post_hold(integer, bigint, numeric, text, text) IS
-	'pg_wallet.post_hold on node node.';
-COMMENT ON FUNCTION pg_wallet_router.on_void_hold(integer, bigint, text) IS
-	'pg_wallet.void_hold on node node.';
 COMMENT ON FUNCTION pg_wallet_router.on_verify_ledger() IS
 	'pg_wallet.verify_ledger on every node, the violations of all of them.';
 

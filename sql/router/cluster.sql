@@ -65,13 +65,45 @@ END $$;
 COMMENT ON FUNCTION pg_wallet_router.node_of_owner(bigint) IS
 	'The node of an owner (WL018 when no node can hold this id).';
 
-CREATE FUNCTION pg_wallet_router.node_of_account(account_number text) RETURNS integer
-LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
-	SELECT a.node FROM pg_wallet_router.accounts a WHERE a.account_number = $1
+-- Where an account lives, by what every node has under that number (RUN ON ALL), for the
+-- accounts the router did not create (the bridge's API opens wallets on a node).
+CREATE FUNCTION pg_wallet_router.on_account_owner(account_number text, OUT owner_id bigint,
+	OUT currency text, OUT per_node boolean) RETURNS SETOF record
+LANGUAGE plproxy AS $$
+	CLUSTER 'pg_wallet';
+	RUN ON ALL;
+	SELECT a.owner_id, a.currency, a.is_system OR a.account_number ~ '^CLR-N[0-9]+-' AS per_node
+	FROM pg_wallet.accounts a WHERE a.account_number = account_number;
 $$;
+COMMENT ON FUNCTION pg_wallet_router.on_account_owner(text) IS
+	'The owner and currency of an account number on every node that has it; per_node: a '
+	'platform account that every node has under that number.';
+
+CREATE FUNCTION pg_wallet_router.node_of_account(account_number text) RETURNS integer
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	n integer := (SELECT a.node FROM pg_wallet_router.accounts a
+	              WHERE a.account_number = node_of_account.account_number);
+	found_on integer;
+	o record;
+BEGIN
+	IF n IS NOT NULL OR account_number IS NULL OR length(account_number) > 64 THEN
+		RETURN n;
+	END IF;
+	SELECT count(*) AS c, min(x.owner_id) AS owner_id, min(x.currency) AS currency,
+		bool_or(x.per_node) AS per_node
+	INTO o FROM pg_wallet_router.on_account_owner(account_number) x;
+	found_on := pg_wallet_router.node_of_id(o.owner_id);
+	IF o.c <> 1 OR o.per_node OR found_on IS NULL THEN
+		RETURN NULL;	-- unknown, or a per-node account: taken on the other party's node
+	END IF;
+	INSERT INTO pg_wallet_router.accounts (account_number, node, owner_id, currency)
+	VALUES (account_number, found_on, o.owner_id, o.currency) ON CONFLICT DO NOTHING;
+	RETURN found_on;
+END $$;
 COMMENT ON FUNCTION pg_wallet_router.node_of_account(text) IS
-	'The node of an account created through the router; NULL for a per-node account '
-	'(SYS-..., clearing) or an unknown number.';
+	'The node of an account: from the directory, else from the nodes (and then kept in the '
+	'directory); NULL for a per-node account (SYS-..., clearing) or an unknown number.';
 
 CREATE FUNCTION pg_wallet_router.node_connstr(node integer) RETURNS text
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$

@@ -3,10 +3,11 @@
 --
 --   1. claim: the log row (owner, key) is inserted or taken over, PREPARING, committed at once
 --      through the router's connection to itself: from then on recovery knows the transfer;
---   2. node A (the payer's): BEGIN; transfer payer -> CLR-N<b>-<CUR> under the caller's key;
---      read what the clearing account received; PREPARE TRANSACTION pgw_x_<id>_<attempt>;
---   3. node B (the payee's): BEGIN; transfer CLR-N<a>-<CUR> -> payee of that amount, under the
---      key x:<gid>; PREPARE TRANSACTION with the same gid;
+--   2. node A (the payer's), one round trip: BEGIN; transfer payer -> CLR-N<b>-<CUR> under
+--      the caller's key; read what the clearing account received; PREPARE TRANSACTION
+--      pgw_x_<id>_<attempt>;
+--   3. node B (the payee's), one round trip: BEGIN; transfer CLR-N<a>-<CUR> -> payee of that
+--      amount, under the key x:<gid>; PREPARE TRANSACTION with the same gid;
 --   4. decide: PREPARING -> COMMITTED with A's result, committed through the self connection,
 --      only if still PREPARING (recovery may have aborted a transfer that took too long);
 --   5. COMMIT PREPARED on A, then (only if that worked) on B. A failure here is recovery's
@@ -179,35 +180,62 @@ END $$;
 COMMENT ON FUNCTION pg_wallet_router._ensure_clearing(text, text, text) IS
 	'Create a clearing account (platform-owned, DEFERRED, may overdraw) on a node if missing.';
 
--- One half: BEGIN and the transfer in one round trip, then (the payer's half) what the
--- clearing account received, read by a statement of its own (a statement does not see the
--- rows of the function it calls). Not yet prepared.
-CREATE FUNCTION pg_wallet_router._half(conn text, from_account text, to_account text,
-	amount numeric, idempotency_key text, description text, metadata jsonb, clearing text)
+-- The payer's half in one round trip: BEGIN; the transfer; what the clearing account received
+-- (a statement of its own: a statement does not see the rows of the function it calls); both
+-- kept in a session setting, which outlives PREPARE TRANSACTION; PREPARE; the setting read
+-- back. A failure before PREPARE leaves the connection in a failed transaction (the caller
+-- rolls it back); prepared is known only when the answer came.
+CREATE FUNCTION pg_wallet_router._payer_half(conn text, gid text, from_account text,
+	clearing text, amount numeric, idempotency_key text, description text, metadata jsonb)
 RETURNS TABLE (r pg_wallet.journal_result, credited numeric)
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	q record;
 BEGIN
-	SELECT t.* INTO r FROM public.dblink(conn, format(
-		'BEGIN; SELECT * FROM pg_wallet.transfer(%L, %L, %L::numeric, %L, %L, %L::jsonb)',
-		from_account, to_account, amount, idempotency_key, description, metadata))
-		AS t(journal_id bigint, receipt_code text, status text, replayed boolean, sqlstate text,
-		     message text, created_at timestamptz, fee numeric, agent_commission numeric,
-		     hold_id bigint);
-	IF r.status IS DISTINCT FROM 'POSTED' THEN
+	-- (dblink gathers the rows of every statement into one result: each returns the same
+	-- three columns, and the last one's row is tagged)
+	SELECT t.r, t.credited INTO q FROM public.dblink(conn, format(
+		'BEGIN; '
+		'SELECT NULL, set_config(%1$L, (SELECT t::text FROM pg_wallet.transfer(%3$L, %4$L, '
+		'%5$L::numeric, %6$L, %7$L, %8$L::jsonb) t), false), NULL; '
+		'SELECT NULL, NULL, set_config(%2$L, (SELECT sum(e.amount * power(10::numeric, '
+		'-a.exponent))::text FROM pg_wallet.entries e JOIN pg_wallet.accounts a '
+		'ON a.id = e.account_id WHERE e.journal_id = '
+		'(current_setting(%1$L)::pg_wallet.journal_result).journal_id '
+		'AND a.account_number = %4$L AND e.side = %9$L), false); '
+		'PREPARE TRANSACTION %10$L; '
+		'SELECT %11$L, current_setting(%1$L), current_setting(%2$L)',
+		'pg_wallet_router.half', 'pg_wallet_router.credited', from_account, clearing, amount,
+		idempotency_key, description, metadata, 'CR', gid, 'prepared'))
+		AS t(tag text, r text, credited text)
+	WHERE t.tag = 'prepared';
+	r := q.r::pg_wallet.journal_result;
+	credited := nullif(q.credited, '')::numeric;
+	IF r.status IS DISTINCT FROM 'POSTED' OR credited IS NULL THEN
+		-- (held for a fraud review, say): not a transfer this protocol can finish
+		PERFORM public.dblink_exec(conn, format('ROLLBACK PREPARED %L', gid));
 		RAISE EXCEPTION '%', coalesce(r.message, 'the transfer was not posted')
 			USING ERRCODE = coalesce(r.sqlstate, 'WL017');
 	END IF;
-	IF clearing IS NOT NULL THEN
-		SELECT x INTO credited FROM public.dblink(conn, format(
-			'SELECT sum(e.amount * power(10::numeric, -a.exponent)) FROM pg_wallet.entries e '
-			'JOIN pg_wallet.accounts a ON a.id = e.account_id '
-			'WHERE e.journal_id = %s AND a.account_number = %L AND e.side = %L',
-			r.journal_id, clearing, 'CR')) AS t(x numeric);
-	END IF;
 	RETURN NEXT;
 END $$;
-COMMENT ON FUNCTION pg_wallet_router._half(text, text, text, numeric, text, text, jsonb, text) IS
-	'Cross-node transfer, steps 2 and 3: begin and post one half (not yet prepared).';
+COMMENT ON FUNCTION pg_wallet_router._payer_half(text, text, text, text, numeric, text, text,
+	jsonb) IS 'Cross-node transfer, step 2 in one round trip: the payer''s half, prepared.';
+
+-- The payee's half in one round trip: BEGIN; the transfer from the clearing account (whose
+-- owner, the platform, is never scored and whose refusals are never recorded: the transfer
+-- posts or raises); PREPARE TRANSACTION.
+CREATE FUNCTION pg_wallet_router._payee_half(conn text, gid text, clearing text,
+	to_account text, amount numeric, description text, metadata jsonb) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+	PERFORM public.dblink_exec(conn, format(
+		'BEGIN; SELECT 1 FROM pg_wallet.transfer(%L, %L, %L::numeric, %L, %L, %L::jsonb); '
+		'PREPARE TRANSACTION %L',
+		clearing, to_account, amount, 'x:' || gid, description, metadata, gid));
+END $$;
+COMMENT ON FUNCTION pg_wallet_router._payee_half(text, text, text, text, numeric, text, jsonb) IS
+	'Cross-node transfer, step 3 in one round trip: the payee''s half, prepared.';
 
 -- Undo whatever this call began or prepared on a connection (errors ignored: a connection that
 -- fails is closed; a prepared half left behind is recovery's).
@@ -297,14 +325,12 @@ BEGIN
 		cb := pg_wallet_router._node(to_node);
 		PERFORM pg_wallet_router._ensure_clearing(ca, clr_a, payer.currency);
 		PERFORM pg_wallet_router._ensure_clearing(cb, clr_b, payer.currency);
-		SELECT * INTO half FROM pg_wallet_router._half(ca, from_account, clr_a, amount,
-			idempotency_key, description, metadata, clr_a);
+		SELECT * INTO half FROM pg_wallet_router._payer_half(ca, gid, from_account, clr_a,
+			amount, idempotency_key, description, metadata);
 		ra := half.r;
-		PERFORM public.dblink_exec(ca, format('PREPARE TRANSACTION %L', gid));
 		prepared_a := true;
-		PERFORM pg_wallet_router._half(cb, clr_b, to_account, half.credited, 'x:' || gid,
-			description, metadata, NULL);
-		PERFORM public.dblink_exec(cb, format('PREPARE TRANSACTION %L', gid));
+		PERFORM pg_wallet_router._payee_half(cb, gid, clr_b, to_account, half.credited,
+			description, metadata);
 		prepared_b := true;
 	EXCEPTION WHEN OTHERS THEN
 		GET STACKED DIAGNOSTICS e_state = RETURNED_SQLSTATE, e_msg = MESSAGE_TEXT,

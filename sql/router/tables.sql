@@ -65,3 +65,25 @@ COMMENT ON TABLE pg_wallet_router.transfers IS
 	'nodes, then COMMITTED (the decision: both halves commit) or ABORTED (neither does). Both '
 	'halves are prepared as transaction pgw_x_<id>_<attempt>; a retry under the same key after '
 	'an abort takes the next attempt.';
+
+-- The core functions the router serves by routing alone: each is written by sync_api() from
+-- node 0's signature, and runs on the node its expression (over the function's argument
+-- names) gives. The functions with more to do than routing (transfer, create_owner,
+-- create_account, place_hold, post_transfers, verify_ledger) are written in sql/router/api.sql.
+CREATE TABLE pg_wallet_router.routes (
+	function text PRIMARY KEY CHECK (function ~ '^[a-z][a-z0-9_]{0,62}$'),
+	node_expr text NOT NULL CHECK (length(node_expr) <= 200)
+);
+INSERT INTO pg_wallet_router.routes (function, node_expr) VALUES
+	('credit', 'pg_wallet_router.node_of_known_account(account_number)'),
+	('debit', 'pg_wallet_router.node_of_known_account(account_number)'),
+	('get_balance', 'pg_wallet_router.node_of_known_account(account_number)'),
+	('get_account', 'pg_wallet_router.node_of_known_account(account_number)'),
+	('get_statement', 'pg_wallet_router.node_of_known_account(account_number)'),
+	('list_entries', 'pg_wallet_router.node_of_known_account(account_number)'),
+	('get_hold', 'pg_wallet_router.node_of_hold(hold_id)'),
+	('post_hold', 'pg_wallet_router.node_of_hold(hold_id)'),
+	('void_hold', 'pg_wallet_router.node_of_hold(hold_id)');
+COMMENT ON TABLE pg_wallet_router.routes IS
+	'Core functions served by routing alone: where each runs (an expression over its argument '
+	'names giving the node). sync_api() writes them.';

@@ -109,6 +109,18 @@ is(r_fails(q{SELECT pg_wallet.create_account(} . $owner{bob} . q{, 'KES', accoun
 is(r_fails(q{SELECT pg_wallet.get_balance('NOBODY')}), 'WL005', 'an unknown account: WL005');
 is(r(q{SELECT balance FROM pg_wallet.get_balance('ALICE')}), '1000.00', 'balance read routed');
 
+# an account the router did not create (the bridge's API opens wallets on a node): found on
+# the nodes at its first use, then kept in the directory
+my $direct_owner = on(1, q{SELECT pg_wallet.create_owner('user', 'direct')});
+on(1, "SELECT pg_wallet.create_account($direct_owner, 'KES', account_number => 'DIRECT-1')");
+on(1, "SELECT pg_wallet.credit('DIRECT-1', 5, 'SYS-SUSPENSE-KES')");
+is(r(q{SELECT balance FROM pg_wallet.get_balance('DIRECT-1')}), '5.00',
+	'an account made on a node is found through the router');
+is(r(q{SELECT node FROM pg_wallet_router.accounts WHERE account_number = 'DIRECT-1'}), '1',
+	'... and kept in the directory');
+is(r(q{SELECT count(*) FROM pg_wallet_router.accounts WHERE account_number ~ '^SYS-'}), '0',
+	'a per-node account (SYS-...) never enters the directory');
+
 # two accounts on one node, two on different nodes
 my ($same_a, $same_b, $x_a, $x_b);
 for my $p (sort keys %owner)
@@ -219,7 +231,7 @@ is(r_fails(qq{SELECT pg_wallet.post_transfers('[{"from": "$x_a", "to": "$x_b", "
 is(r(q{SELECT total FROM pg_wallet_router.platform_report() WHERE account = 'CLR-*-KES'}), '0.00',
 	'platform_report: the clearing accounts of all nodes net to zero');
 is(r(q{SELECT total FROM pg_wallet_router.platform_report() WHERE account = 'SYS-SUSPENSE-KES'}),
-	'-6000.00', "platform_report: the nodes' suspense accounts gave the 6 x 1,000 KES credited");
+	'-6005.00', "platform_report: the nodes' suspense accounts gave what was credited (6 x 1,000 + 5 KES)");
 is(r(q{SELECT count(*) FROM jsonb_object_keys((SELECT by_node FROM pg_wallet_router.platform_report()
        WHERE account = 'SYS-SUSPENSE-KES'))}), '3', '... one balance per node');
 
