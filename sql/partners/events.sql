@@ -118,9 +118,11 @@ COMMENT ON FUNCTION pg_wallet._fraud_alerts_owner() IS
 	'Internal: the owner of the fraud-alerts stream (external_ref pg_wallet:fraud_alerts, '
 	'kind platform), created on first use; admins'' Tribble sockets read its events.';
 
--- Write one event into a stream whose row the caller has locked: the id, the stream's last
--- id, the row, the NOTIFY.
-CREATE OR REPLACE FUNCTION pg_wallet._event_write(
+-- Write one event into a stream whose row the caller has locked: the id (drawn under the
+-- lock), the row, the NOTIFY. The caller then moves the stream's last id on
+-- (_event_stream_advance): once per event (_event_write), or once for all the events a
+-- worker batch writes into one stream.
+CREATE OR REPLACE FUNCTION pg_wallet._event_insert(
 	p_owner_id bigint, p_event_type text, p_payload jsonb, p_principal_id uuid)
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE
@@ -129,8 +131,6 @@ AS $$
 DECLARE
 	new_id bigint := nextval('pg_wallet.event_id_seq');
 BEGIN
-	UPDATE pg_wallet.event_streams s SET last_event_id = new_id, event_count = s.event_count + 1
-	WHERE s.owner_id = p_owner_id;
 	INSERT INTO pg_wallet.events (id, owner_id, event_type, payload, principal_id)
 	VALUES (new_id, p_owner_id, p_event_type, p_payload, p_principal_id);
 	-- owner_id stays the routing key (the bridge reads it); principal_id is null when unknown
@@ -139,9 +139,47 @@ BEGIN
 	RETURN new_id;
 END
 $$;
+COMMENT ON FUNCTION pg_wallet._event_insert(bigint, text, jsonb, uuid) IS
+	'Internal: write an event into a stream whose event_streams row the caller holds locked '
+	'(the id is drawn under that lock) and NOTIFY pg_wallet_events; returns its id. The '
+	'caller advances the stream (_event_stream_advance).';
+
+-- A locked stream's row after count events up to last_id.
+CREATE OR REPLACE FUNCTION pg_wallet._event_stream_advance(p_owner_id bigint, p_last_id bigint,
+	p_count integer)
+RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	UPDATE pg_wallet.event_streams s
+	SET last_event_id = p_last_id, event_count = s.event_count + p_count
+	WHERE s.owner_id = p_owner_id;
+END
+$$;
+COMMENT ON FUNCTION pg_wallet._event_stream_advance(bigint, bigint, integer) IS
+	'Internal: record in a locked event_streams row that count events up to last_id were '
+	'written into it.';
+
+-- One event into a stream whose row the caller has locked.
+CREATE OR REPLACE FUNCTION pg_wallet._event_write(
+	p_owner_id bigint, p_event_type text, p_payload jsonb, p_principal_id uuid)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	new_id bigint := pg_wallet._event_insert(p_owner_id, p_event_type, p_payload,
+		p_principal_id);
+BEGIN
+	PERFORM pg_wallet._event_stream_advance(p_owner_id, new_id, 1);
+	RETURN new_id;
+END
+$$;
 COMMENT ON FUNCTION pg_wallet._event_write(bigint, text, jsonb, uuid) IS
 	'Internal: write an event into a stream whose event_streams row the caller holds locked '
-	'(the id is drawn under that lock) and NOTIFY pg_wallet_events; returns its id.';
+	'(the id is drawn under that lock), advance the stream and NOTIFY pg_wallet_events; '
+	'returns its id.';
 
 -- Lock a stream's row until commit (created when the owner has no events yet).
 CREATE OR REPLACE FUNCTION pg_wallet._event_stream_lock(p_owner_id bigint)
@@ -265,10 +303,8 @@ DECLARE
 	o record;
 BEGIN
 	IF pg_wallet._event_queue_here() THEN
-		INSERT INTO pg_wallet.event_queue (owner_id, event_type, payload, principal_id)
-		SELECT x.owner_id, p_event_type, p_payload, x.principal_id
-		FROM unnest(p_owner_ids, p_principal_ids) x(owner_id, principal_id)
-		ORDER BY x.owner_id;
+		INSERT INTO pg_wallet.event_queue (owner_ids, principal_ids, event_type, payload)
+		VALUES (p_owner_ids, p_principal_ids, p_event_type, p_payload);
 		PERFORM pg_wallet._outbox_wake();
 		RETURN;
 	END IF;
@@ -284,12 +320,17 @@ END
 $$;
 COMMENT ON FUNCTION pg_wallet._events_enqueue(bigint[], text, jsonb, uuid[]) IS
 	'Internal: one event (a type of _event_types(), an object payload) for each owner with '
-	'its principal, queued for the outbox worker (one INSERT, one wake) when it serves this '
+	'its principal, queued for the outbox worker (one row for all the owners, one wake) when '
+	'it serves this '
 	'database, else written into the streams at once, owners in ascending id. The caller '
 	'vouches that each principal is its owner''s.';
 
 -- Move up to max_events queued events into their streams (the outbox worker, each turn; a
--- test may call it). Returns how many it moved.
+-- test may call it). One sequencer at a time (a transaction-level advisory lock; a second
+-- caller returns 0 at once, as SKIP LOCKED did), so the queue's rows are deleted without
+-- locking them first (a lock is a WAL record of its own). Each owner's stream is locked once
+-- and advanced once per call, however many of its events the batch holds (a merchant's:
+-- one per payment into it). Returns how many queued events it moved.
 CREATE OR REPLACE FUNCTION pg_wallet._events_sequence(max_events integer DEFAULT 1000)
 RETURNS integer
 LANGUAGE plpgsql VOLATILE
@@ -297,31 +338,48 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	q record;
-	locked bigint;
-	n integer := 0;
+	locked bigint;		-- the owner whose stream is locked
+	last_id bigint;		-- the last event written into it
+	written integer := 0;	-- how many
+	moved integer := 0;
 BEGIN
+	IF NOT pg_try_advisory_xact_lock(hashtextextended('pg_wallet._events_sequence', 0)) THEN
+		RETURN 0;
+	END IF;
 	FOR q IN
 		WITH taken AS (
 			DELETE FROM pg_wallet.event_queue x WHERE x.id IN (
 				SELECT y.id FROM pg_wallet.event_queue y ORDER BY y.id
-				LIMIT greatest(coalesce(max_events, 0), 0) FOR UPDATE SKIP LOCKED)
+				LIMIT greatest(coalesce(max_events, 0), 0))
 			RETURNING x.*)
-		SELECT * FROM taken ORDER BY owner_id, id
+		SELECT t.id, t.event_type, t.payload, u.owner_id, u.principal_id,
+			(SELECT count(*) FROM taken)::integer AS taken
+		FROM taken t, unnest(t.owner_ids, t.principal_ids) u(owner_id, principal_id)
+		ORDER BY u.owner_id, t.id
 	LOOP
 		IF locked IS DISTINCT FROM q.owner_id THEN
+			IF written > 0 THEN
+				PERFORM pg_wallet._event_stream_advance(locked, last_id, written);
+			END IF;
 			PERFORM pg_wallet._event_stream_lock(q.owner_id);
 			locked := q.owner_id;
+			written := 0;
 		END IF;
-		PERFORM pg_wallet._event_write(q.owner_id, q.event_type, q.payload, q.principal_id);
-		n := n + 1;
+		last_id := pg_wallet._event_insert(q.owner_id, q.event_type, q.payload, q.principal_id);
+		written := written + 1;
+		moved := q.taken;
 	END LOOP;
-	RETURN n;
+	IF written > 0 THEN
+		PERFORM pg_wallet._event_stream_advance(locked, last_id, written);
+	END IF;
+	RETURN moved;
 END
 $$;
 COMMENT ON FUNCTION pg_wallet._events_sequence(integer) IS
-	'Internal: move up to max_events queued events (oldest first; rows another transaction '
-	'holds are skipped) into their streams, owners in ascending id: each its id under the '
-	'stream''s lock and its NOTIFY. The outbox worker runs it each turn; returns the count.';
+	'Internal: move up to max_events queued events (oldest first) into their owners'' '
+	'streams, owners in ascending id: each event its id under the stream''s lock and its '
+	'NOTIFY, each stream advanced once. One caller at a time (another gets 0). The outbox '
+	'worker runs it each turn; returns how many queued events it moved.';
 
 -- The copy of an owner's fraud:risk_alert for admins, run at commit (a deferred constraint
 -- trigger, partners/triggers.sql): the fraud-alerts stream's row is locked last.

@@ -217,18 +217,22 @@ COMMENT ON FUNCTION pg_wallet._outbox_recover() IS
 	'Worker only, at start-up: rows left SENDING by a crashed worker are sent again (the '
 	'partner dedupes them by their message id).';
 
+-- (PL/pgSQL, whose plan is kept: the worker calls it every turn, and a SQL-language function
+-- with a pinned search_path is parsed and planned again at every call)
 CREATE OR REPLACE FUNCTION pg_wallet._outbox_next_due_ms()
 RETURNS bigint
-LANGUAGE sql VOLATILE
+LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
+BEGIN
 	-- greatest() ignores a NULL: without the CASE an empty outbox would be "due now" (0),
 	-- and the worker would claim in a loop instead of sleeping (issue 11)
-	SELECT CASE WHEN min(t) IS NOT NULL THEN
+	RETURN (SELECT CASE WHEN min(t) IS NOT NULL THEN
 		greatest(0, ceil(extract(epoch FROM (min(t) - clock_timestamp())) * 1000))::bigint END
 	FROM (SELECT min(o.next_attempt_at) AS t FROM pg_wallet.outbox o WHERE o.status = 'PENDING'
 	      UNION ALL
-	      SELECT min(o.lease_until) FROM pg_wallet.outbox o WHERE o.status = 'SENDING') x
+	      SELECT min(o.lease_until) FROM pg_wallet.outbox o WHERE o.status = 'SENDING') x);
+END
 $$;
 COMMENT ON FUNCTION pg_wallet._outbox_next_due_ms() IS
 	'Worker only: milliseconds until the next row is due (or a lease runs out), 0 when one is '

@@ -307,7 +307,7 @@ LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-	id := nextval(pg_get_serial_sequence('pg_wallet.payments', 'id'));
+	id := nextval('pg_wallet.payments_id_seq');	-- the identity's sequence (no catalog look-up)
 	ref := pg_wallet._dated_ref('TXN', id);
 END
 $$;

@@ -744,20 +744,26 @@ COMMENT ON TABLE pg_wallet.dispute_evidence IS
 	'and description, the party that gave it, when.';
 
 -- Queued events (partners/events.sql): written in the transaction, sequenced by the worker.
+-- One row per event, however many owners it goes to (a payment's: the customer and the
+-- merchant), so the payload is written once: what a payment writes is what bounds its rate.
 CREATE TABLE pg_wallet.event_queue (
 	id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-	owner_id bigint NOT NULL,
+	-- the owners whose streams get the event, each with the principal it is for (or null)
+	owner_ids bigint[] NOT NULL CHECK (cardinality(owner_ids) BETWEEN 1 AND 16
+		AND array_position(owner_ids, NULL) IS NULL),
+	principal_ids uuid[] NOT NULL,
 	event_type text NOT NULL CHECK (event_type ~ '^[a-z][a-z_]{1,39}(:[a-z_]{1,40})?$'),
 	payload jsonb NOT NULL CHECK (jsonb_typeof(payload) = 'object'
 		AND octet_length(payload::text) <= 8192),
-	principal_id uuid,
-	created_at timestamptz NOT NULL DEFAULT now()
+	created_at timestamptz NOT NULL DEFAULT now(),
+	CHECK (cardinality(principal_ids) = cardinality(owner_ids))
 );
 COMMENT ON TABLE pg_wallet.event_queue IS
-	'Events written in the transaction of their state change but not yet in their stream: '
-	'the outbox worker moves them into events (an id under the stream''s lock, the NOTIFY) '
-	'in batches, so a transaction that queues one takes no stream lock and sends no NOTIFY '
-	'(partners/events.sql, "Queued events"). Normally empty.';
+	'Events written in the transaction of their state change but not yet in their streams: '
+	'the outbox worker moves them into events (for each owner an id under the stream''s '
+	'lock, the NOTIFY) in batches, so a transaction that queues one takes no stream lock and '
+	'sends no NOTIFY (partners/events.sql, "Queued events"). One row per event and its '
+	'owners. Normally empty.';
 
 -- Airtime top-ups (payments/bills_tables.sql).
 -- the partners layer's outbox and callbacks reach top-ups through this row

@@ -204,7 +204,11 @@ SELECT pg_wallet._event_queue_here() AS queued, events_settled();
 BEGIN;
 SELECT pg_wallet.payment_create(:'c', :'m', 1, 'KES', 'ref-queued') ->> 'transactionId' AS tq
 \gset
-SELECT count(*) AS queued FROM pg_wallet.event_queue WHERE payload ->> 'transactionId' = :'tq';
+-- one queued row for the event and both its owners (the payload once)
+SELECT count(*) AS queued, sum(cardinality(owner_ids)) AS owners,
+	bool_and(owner_ids @> ARRAY[:c_owner, :m_owner]::bigint[]
+		AND principal_ids @> ARRAY[:'c', :'m']::uuid[]) AS both_parties
+FROM pg_wallet.event_queue WHERE payload ->> 'transactionId' = :'tq';
 SELECT count(*) AS in_streams FROM pg_wallet.events
 WHERE payload ->> 'transactionId' = :'tq';
 ROLLBACK;
@@ -216,6 +220,13 @@ SELECT owner_id = :c_owner AS to_customer, pm(payload::text) AS payload
 FROM pg_wallet.events WHERE event_type = 'transaction:completed'
 	AND owner_id IN (:c_owner, :m_owner)
 ORDER BY payload ->> 'transactionId', owner_id;
+-- the worker advances each stream once per batch: the streams still count every event and
+-- end at their last one
+SELECT s.owner_id = :c_owner AS customer, s.event_count = count(e.id) AS counted,
+	s.last_event_id = max(e.id) AS last
+FROM pg_wallet.event_streams s JOIN pg_wallet.events e ON e.owner_id = s.owner_id
+WHERE s.owner_id IN (:c_owner, :m_owner)
+GROUP BY s.owner_id, s.event_count, s.last_event_id ORDER BY 1;
 
 -- fraud review: a payment that scores HOLD is PROCESSING with its hold; released, it succeeds
 -- (journal, event); another one rejected fails; one that scores BLOCK is FAILED at once
