@@ -24,6 +24,15 @@
  * transactions. With requests in flight it turns every OUTBOX_RUN_WAIT_MS
  * on libcurl's poll instead, and claims only when woken or when room frees.
  *
+ * Queued events (payments' transaction:completed) are moved into their
+ * streams at the start of each claim. Every committing payment sets the
+ * latch, so under a steady flow of payments each turn would move the events
+ * of one or two, and the turn's fixed cost (its statements, its commit's
+ * flush: about 1 ms here) would be paid per payment. After a turn that moved
+ * events, the next claim therefore waits until EVENTS_GATHER_MS after it,
+ * so a turn moves what arrived meanwhile: events reach their streams at most
+ * that much later, and a first event after a quiet spell at once.
+ *
  * Retry policy (this file decides it, SQL records it): 2xx delivered; 410
  * and other 4xx (but 408, 425, 429) failed for good; anything else (5xx,
  * 408, 425, 429, timeouts, refused connections) retried after
@@ -78,6 +87,7 @@
 #define OUTBOX_LOCKED_MS		200		/* look again for a due row another transaction holds */
 #define OUTBOX_DONE_PER_TURN	256		/* results recorded per transaction */
 #define EVENTS_SEQUENCE_BATCH	1000	/* queued events moved per turn */
+#define EVENTS_GATHER_MS		10		/* after a turn that moved events, claim again no sooner */
 
 /* One claimed row, in its request's memory context. */
 typedef struct ClaimedRow
@@ -101,7 +111,11 @@ typedef struct ClaimBatch
 	int			nrows;
 	ClaimedRow *rows;
 	int64		next_due_ms;	/* -1: nothing pending */
+	int64		sequenced;		/* queued events moved into their streams */
 } ClaimBatch;
+
+/* When the last claim that moved queued events ended (0: it moved none). */
+static TimestampTz events_moved_at = 0;
 
 /* What a record transaction gets. */
 typedef struct RecordBatch
@@ -256,6 +270,7 @@ outbox_claim(void *arg)
 	}
 	batch->next_due_ms = worker_sql_int64("SELECT pg_wallet._outbox_next_due_ms()", 0,
 										  NULL, NULL);
+	batch->sequenced = sequenced;
 	if (sequenced >= EVENTS_SEQUENCE_BATCH)
 		batch->next_due_ms = 0;
 }
@@ -682,6 +697,24 @@ outbox_turn(OutboxHttp *http)
 }
 
 /*
+ * Before a claim: if the last one moved queued events, wait (without the
+ * latch, which every committing payment sets) until EVENTS_GATHER_MS after
+ * it, so this one moves what arrived meanwhile.
+ */
+static void
+events_gather(void)
+{
+	long		ms;
+
+	if (events_moved_at == 0)
+		return;
+	ms = outbox_ms_until(TimestampTzPlusMilliseconds(events_moved_at, EVENTS_GATHER_MS));
+	if (ms > 0)
+		(void) WaitLatch(NULL, WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, ms, PG_WAIT_EXTENSION);
+	CHECK_FOR_INTERRUPTS();
+}
+
+/*
  * Claim what room allows, start sending it, and set when to claim next
  * (*claim_now: at once, the batch was full; *due_at otherwise). False when
  * the claim failed.
@@ -693,13 +726,18 @@ outbox_claim_send(OutboxHttp *http, bool *claim_now, TimestampTz *due_at)
 	OutboxRequest *failed[OUTBOX_MAX_IN_FLIGHT_LIMIT];
 	int			nfailed = 0;
 
+	events_gather();
 	batch.max_rows = Min(outbox_batch_size, outbox_max_in_flight - outbox_http_in_flight(http));
 	batch.rows = palloc0(sizeof(ClaimedRow) * Max(batch.max_rows, 1));
+	batch.sequenced = 0;
 	if (!worker_run(outbox_claim, &batch, "outbox claim"))
 	{
 		pfree(batch.rows);
 		return false;
 	}
+	/* a full batch of events: more are waiting, no gathering */
+	events_moved_at = batch.sequenced > 0 && batch.sequenced < EVENTS_SEQUENCE_BATCH ?
+		GetCurrentTimestamp() : 0;
 	outbox_send(http, &batch, failed, &nfailed);
 	outbox_record_all(failed, nfailed);
 	*due_at = outbox_next_claim(&batch, nfailed);
