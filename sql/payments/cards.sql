@@ -206,6 +206,7 @@ DECLARE
 	p pg_wallet.payments;
 	cp pg_wallet.card_payments;
 	req jsonb;
+	score_id bigint;
 BEGIN
 	PERFORM pg_wallet._card_payment_check_args(amount, currency, reference, description,
 		metadata, expires_in_s);
@@ -237,16 +238,22 @@ BEGIN
 	IF auth.err_code IS NULL THEN
 		PERFORM pg_wallet._card_hold_score_link((auth.h).hold_id, c.owner_id,
 			fund.account_number);
+	ELSIF auth.err_code IN ('WL047', 'WL048') THEN
+		-- refused by fraud: the caught refusal took the score record with it; record it again
+		score_id := pg_wallet._fraud_score_record(fund.account_number,
+			pg_wallet.amount_format(v_amount, currency), dst.account_number, 'card-hold:' || ref,
+			ref);
 	END IF;
 	INSERT INTO pg_wallet.payments (id, transaction_ref, customer_owner_id,
 		customer_principal_id, merchant_owner_id, merchant_principal_id, account_id,
 		merchant_account_id, amount_minor, currency, fee_minor, status, payment_method,
-		description, metadata, reference, request_hash, hold_id, error_code, error_message)
+		description, metadata, reference, request_hash, hold_id, fraud_score_id, error_code,
+		error_message)
 	OVERRIDING SYSTEM VALUE
 	VALUES (new_id, ref, c.owner_id, c.id, m.owner_id, m.id, fund.id, dst.id, v_amount,
 		currency, coalesce(pg_wallet.amount_parse((auth.h).fee, currency), 0),
 		CASE WHEN auth.err_code IS NULL THEN 'PROCESSING' ELSE 'FAILED' END, 'card',
-		description, coalesce(metadata, '{}'), reference, hash, (auth.h).hold_id,
+		description, coalesce(metadata, '{}'), reference, hash, (auth.h).hold_id, score_id,
 		auth.err_code, left(auth.err_message, 500))
 	RETURNING * INTO p;
 	INSERT INTO pg_wallet.card_payments (payment_id, payment_method_id, partner_id,

@@ -87,7 +87,9 @@ COMMENT ON FUNCTION pg_wallet._payment_merchant_account(bigint, text) IS
 	'Internal: the merchant''s account that payments in a currency credit (collections, then '
 	'hybrid, then wallet; not CLOSED, ACTIVE first), or WL087.';
 
--- The fraud score record of a payment: its posting's or refusal's, else its review hold's.
+-- The fraud score record of a payment: its posting's or refusal's, else its review hold's
+-- (or its card authorisation's), else the one recorded after a caught refusal (a card payment
+-- refused by fraud).
 CREATE OR REPLACE FUNCTION pg_wallet._payment_score(p pg_wallet.payments)
 RETURNS pg_wallet.fraud_scores
 LANGUAGE plpgsql STABLE
@@ -108,12 +110,16 @@ BEGIN
 		                      WHERE x.journal_id = p.journal_id OFFSET 0) f
 		ORDER BY f.id LIMIT 1;
 	END IF;
+	IF s.id IS NULL AND p.fraud_score_id IS NOT NULL THEN
+		SELECT * INTO s FROM pg_wallet.fraud_scores x WHERE x.id = p.fraud_score_id;
+	END IF;
 	RETURN s;
 END
 $$;
 COMMENT ON FUNCTION pg_wallet._payment_score(pg_wallet.payments) IS
 	'Internal: the fraud score recorded for a payment (the held request''s, else the '
-	'posting''s or the refusal''s); NULL fields when it was not scored.';
+	'posting''s or the refusal''s, else the one recorded after a card authorisation''s caught '
+	'refusal); NULL fields when it was not scored.';
 
 -- A payment as POST /transactions answers it; detailed, as GET /transactions/:id shows it to
 -- a party (customer: true when the viewer is the customer: the fraud factors and a failure's

@@ -40,6 +40,9 @@ CREATE TABLE pg_wallet.payments (
 	journal_id bigint,			-- the posting (SUCCESS), or the REFUSED journal (FAILED)
 	-- held for fraud review, or a card payment's authorisation: the hold that reserves the funds
 	hold_id bigint,
+	-- a card payment whose authorisation fraud refused: its score, recorded after the refusal
+	-- (cards.sql; a posting's or a hold's score is found by its journal or hold)
+	fraud_score_id bigint,
 	error_code text CHECK (error_code ~ '^[0-9A-Z]{5}$'),
 	error_message text CHECK (length(error_message) <= 500),
 	created_at timestamptz NOT NULL DEFAULT now(),

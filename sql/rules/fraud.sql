@@ -47,6 +47,24 @@ COMMENT ON FUNCTION pg_wallet.fraud_score_preview(text, numeric, text) IS
 	'locking or recording anything; transactionId is null; "scored": false when such a debit '
 	'is not scored.';
 
+-- The score of a debit refused by fraud whose refusal was raised and caught (a card payment's
+-- authorisation hold): the caught error rolled the posting path's record back.
+CREATE OR REPLACE FUNCTION pg_wallet._fraud_score_record(
+	account_number text,
+	amount numeric,
+	counterpart text,
+	request_ref text,
+	transaction_id text)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'wallet_fraud_score_record'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION pg_wallet._fraud_score_record(text, numeric, text, text, text) IS
+	'Internal: record the score of a debit of the account that fraud refused and whose '
+	'refusal was raised and caught (so the posting path''s record was rolled back), computed '
+	'as fraud_score_preview computes it (the refusal changed nothing); HIGH and CRITICAL ones '
+	'announce fraud:risk_alert naming transaction_id. Returns the record''s id, NULL when '
+	'such a debit is not scored.';
+
 -- A score record's factors as the spec's riskFactors, their explanations rendered from the
 -- stored notes (src/rules/fraud_explain.c).
 CREATE OR REPLACE FUNCTION pg_wallet.fraud_score_factors(

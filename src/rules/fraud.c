@@ -457,6 +457,14 @@ rules_set_fraud_alert_sink(FraudAlertSink sink)
 	alert_sink = sink;
 }
 
+/* Hand an alert to the registered sink (none: nothing is announced). */
+void
+fraud_alert_send(const FraudAlert *a)
+{
+	if (alert_sink != NULL)
+		alert_sink(a);
+}
+
 /* Announce a recorded HIGH or CRITICAL score through the registered sink. */
 static void
 announce(FraudEntry *e)
@@ -472,7 +480,7 @@ announce(FraudEntry *e)
 	a.score = e->score.score;
 	a.level = e->score.level;
 	a.decision = e->score.decision;
-	alert_sink(&a);
+	fraud_alert_send(&a);
 }
 
 /* Whether an entry's score is recorded: posted, or refused with its refusal recorded. */

@@ -14,6 +14,7 @@
 
 #include "core/ledger_rules.h"
 #include "utils/array.h"
+#include "rules/rules.h"
 
 #define FRAUD_MAX_COUNTRIES 5
 
@@ -227,7 +228,7 @@ extern Datum int128_numeric(int128 v);
 /* fraud_store.c: the posting path's writes, through core/direct.c */
 extern void fraud_lock_stats(FraudStats *stats, int n);
 extern void fraud_store_stats(FraudStats *stats, int n, TimestampTz now);
-extern void fraud_store_scores(const FraudRecord *recs, int n);
+extern int64 fraud_store_scores(const FraudRecord *recs, int n);
 extern void fraud_store_beneficiaries(const int64 *owners, const int64 *accounts, int n,
 									  TimestampTz now);
 
@@ -238,6 +239,7 @@ extern bool fraud_apply(void *state, LedgerRequest *req, const LedgerAccountView
 						LedgerResult *res, LedgerRefusal *r);
 extern void fraud_commit(void *state);
 extern void fraud_write(void *state);
+extern void fraud_alert_send(const FraudAlert *a);
 
 /* fraud_factors.c: the factors of one request */
 extern void fraud_factors(const FraudSettings *s, const FraudStats *st, const FraudContext *ctx,

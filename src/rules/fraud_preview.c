@@ -4,8 +4,13 @@
  *	  fraud_score_preview(): the score a debit of an account would get now,
  *	  with the current request context, by the same code as the posting
  *	  path (fraud.c), without posting, locking or recording anything.
+ *	  _fraud_score_record(): the same score, recorded, for a request whose
+ *	  refusal was raised and caught (a card payment's authorisation hold
+ *	  refused by fraud: the caught error rolled back the posting path's
+ *	  record, and "every decision writes the score record").
  *
- * Owns: nothing. Never: writes a table.
+ * Owns: nothing. Never: writes a table but fraud_scores, through
+ * fraud_store.c (_fraud_score_record only); locks or updates statistics.
  *
  *-------------------------------------------------------------------------
  */
@@ -24,6 +29,7 @@
 #include "rules/fraud.h"
 
 PG_FUNCTION_INFO_V1(wallet_fraud_score_preview);
+PG_FUNCTION_INFO_V1(wallet_fraud_score_record);
 
 static SPIPlanPtr account_plan = NULL;
 
@@ -104,6 +110,71 @@ preview_rule(const FraudContext *ctx, const FraudStats *st, const char *counterp
 	return NULL;
 }
 
+/* A scored debit as the preview computes it. */
+typedef struct Preview
+{
+	FraudSettings s;
+	FraudStats	st;
+	FraudScore	sc;
+	int64		amount;
+	bool		scored;			/* false: such a debit is not scored */
+} Preview;
+
+/*
+ * Score a debit of account by amount (a numeric) to counterpart as the
+ * posting path would now: the owner's statistics as they are, the request
+ * context, the rules (a deny rule blocks, an allow rule allows). The
+ * caller is connected to SPI.
+ */
+static void
+preview_compute(const char *account, Datum amount, const char *counterpart, Preview *p)
+{
+	const FraudContext *ctx = fraud_context();
+	int			exponent;
+	bool		is_system;
+	int64		account_id;
+	bool		has_rep;
+	int			ip_score = 0;
+	char	   *ip_label = NULL;
+	bool		deny = false;
+	const char *rule;
+
+	memset(p, 0, sizeof(*p));
+	if (!preview_account(account, &p->st, &exponent, &is_system, &account_id))
+		ereport(ERROR,
+				(errcode(ERRCODE_WALLET_ACCOUNT_NOT_FOUND),
+				 errmsg("account %s does not exist", account)));
+	p->amount = amount_from_numeric(amount, exponent, p->st.currency);
+	if (p->amount <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_WALLET_INVALID_AMOUNT),
+				 errmsg("amount must be positive")));
+	fraud_load_settings(&p->s, ledger_config_generation_now());
+	if (!p->s.enabled || is_system || !fraud_owner_is_user(p->st.owner_id))
+		return;
+	p->scored = true;
+	fraud_load_stats(&p->st, ctx);
+	has_rep = p->s.any_ip_rep && fraud_ip_reputation(ctx, &ip_score, &ip_label);
+	fraud_score(&p->s, &p->st, ctx, p->amount, exponent,
+				preview_beneficiary(&p->st, counterpart), has_rep, ip_score, ip_label,
+				GetCurrentTransactionStartTimestamp(), &p->sc);
+	rule = p->s.any_rules ? preview_rule(ctx, &p->st, counterpart, &deny) : NULL;
+	if (rule != NULL)
+	{
+		p->sc.decision = deny ? "BLOCK" : "ALLOW";
+		p->sc.rule = (char *) rule;
+	}
+}
+
+static void
+require_amount(FunctionCallInfo fcinfo, int arg)
+{
+	if (PG_ARGISNULL(arg))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("amount must not be null")));
+}
+
 /*
  * fraud_score_preview(account_number text, amount numeric, counterpart text)
  *	returns jsonb
@@ -119,69 +190,91 @@ wallet_fraud_score_preview(PG_FUNCTION_ARGS)
 										   WALLET_MAX_ACCOUNT_NUMBER, true);
 	char	   *counterpart = text_arg_cstring(fcinfo, 2, "counterpart",
 											   WALLET_MAX_ACCOUNT_NUMBER, false);
-	const FraudContext *ctx = fraud_context();
 	MemoryContext caller = CurrentMemoryContext;
-	FraudSettings s;
-	FraudStats	st;
-	FraudScore	sc;
-	int			exponent;
-	bool		is_system;
-	int64		account_id;
-	int64		amount;
-	bool		has_rep;
-	int			ip_score = 0;
-	char	   *ip_label = NULL;
-	bool		deny = false;
+	Preview		p;
 	StringInfoData b;
 	Jsonb	   *factors;
 	char	   *out;
 
-	if (PG_ARGISNULL(1))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("amount must not be null")));
-	memset(&st, 0, sizeof(st));
+	require_amount(fcinfo, 1);
 	SPI_connect();
-	if (!preview_account(account, &st, &exponent, &is_system, &account_id))
-		ereport(ERROR,
-				(errcode(ERRCODE_WALLET_ACCOUNT_NOT_FOUND),
-				 errmsg("account %s does not exist", account)));
-	amount = amount_from_numeric(PG_GETARG_DATUM(1), exponent, st.currency);
-	if (amount <= 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_WALLET_INVALID_AMOUNT),
-				 errmsg("amount must be positive")));
-	fraud_load_settings(&s, ledger_config_generation_now());
+	preview_compute(account, PG_GETARG_DATUM(1), counterpart, &p);
 	initStringInfo(&b);
-	if (!s.enabled || is_system || !fraud_owner_is_user(st.owner_id))
+	if (!p.scored)
 		appendStringInfo(&b, "{\"transactionId\": null, \"scored\": false, "
-						 "\"modelVersion\": \"%s\"}", s.model_version);
+						 "\"modelVersion\": \"%s\"}", p.s.model_version);
 	else
 	{
-		const char *rule;
-
-		fraud_load_stats(&st, ctx);
-		has_rep = s.any_ip_rep && fraud_ip_reputation(ctx, &ip_score, &ip_label);
-		fraud_score(&s, &st, ctx, amount, exponent, preview_beneficiary(&st, counterpart),
-					has_rep, ip_score, ip_label, GetCurrentTransactionStartTimestamp(), &sc);
-		rule = s.any_rules ? preview_rule(ctx, &st, counterpart, &deny) : NULL;
-		if (rule != NULL)
-		{
-			sc.decision = deny ? "BLOCK" : "ALLOW";
-			sc.rule = (char *) rule;
-		}
-		factors = fraud_factors_jsonb(&sc, st.currency);
+		factors = fraud_factors_jsonb(&p.sc, p.st.currency);
 		appendStringInfo(&b, "{\"transactionId\": null, \"scored\": true, \"riskScore\": %d, "
 						 "\"riskLevel\": \"%s\", \"decision\": \"%s\", \"confidence\": %d.%02d, "
 						 "\"riskFactors\": %s, \"modelVersion\": \"%s\", \"calculatedAt\": ",
-						 sc.score, sc.level, sc.decision, sc.confidence_pct / 100,
-						 sc.confidence_pct % 100,
+						 p.sc.score, p.sc.level, p.sc.decision, p.sc.confidence_pct / 100,
+						 p.sc.confidence_pct % 100,
 						 JsonbToCString(NULL, &factors->root, VARSIZE(factors)),
-						 s.model_version);
+						 p.s.model_version);
 		appendStringInfo(&b, "\"%s\"}", iso_utc(GetCurrentTransactionStartTimestamp()));
 	}
 	MemoryContextSwitchTo(caller);
 	out = pstrdup(b.data);
 	SPI_finish();
 	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(out)));
+}
+
+/*
+ * _fraud_score_record(account_number text, amount numeric, counterpart text,
+ *					   request_ref text, transaction_id text) returns bigint
+ *
+ * Record the score of a refused debit whose refusal was raised and caught
+ * (so the posting path's own record was rolled back with it): computed as
+ * the preview computes it, which is what the posting path computed, since
+ * the refusal changed nothing; a HIGH or CRITICAL one is announced
+ * (fraud:risk_alert, naming transaction_id). Returns the record's id, NULL
+ * when such a debit is not scored. Internal: the caller vouches that the
+ * request was refused.
+ */
+Datum
+wallet_fraud_score_record(PG_FUNCTION_ARGS)
+{
+	char	   *account = text_arg_cstring(fcinfo, 0, "account_number",
+										   WALLET_MAX_ACCOUNT_NUMBER, true);
+	char	   *counterpart = text_arg_cstring(fcinfo, 2, "counterpart",
+											   WALLET_MAX_ACCOUNT_NUMBER, false);
+	char	   *request_ref = text_arg_cstring(fcinfo, 3, "request_ref", 128, false);
+	char	   *transaction_id = text_arg_cstring(fcinfo, 4, "transaction_id", 64, false);
+	Preview		p;
+	FraudRecord r;
+	FraudAlert	a;
+	int64		id;
+
+	require_amount(fcinfo, 1);
+	SPI_connect();
+	preview_compute(account, PG_GETARG_DATUM(1), counterpart, &p);
+	if (!p.scored)
+	{
+		SPI_finish();
+		PG_RETURN_NULL();
+	}
+	memset(&r, 0, sizeof(r));
+	r.owner_id = p.st.owner_id;
+	r.account_number = account;
+	r.request_ref = request_ref;
+	r.amount_minor = p.amount;
+	r.currency = p.st.currency;
+	r.score = &p.sc;
+	r.model_version = p.s.model_version;
+	r.context = fraud_context_jsonb(fraud_context());
+	id = fraud_store_scores(&r, 1);
+	if (strcmp(p.sc.level, "HIGH") == 0 || strcmp(p.sc.level, "CRITICAL") == 0)
+	{
+		a.owner_id = p.st.owner_id;
+		a.transaction_id = transaction_id;
+		a.hold_id = 0;
+		a.score = p.sc.score;
+		a.level = p.sc.level;
+		a.decision = p.sc.decision;
+		fraud_alert_send(&a);
+	}
+	SPI_finish();
+	PG_RETURN_INT64(id);
 }

@@ -270,9 +270,10 @@ text_or_null(const char *s)
 /*
  * Record the scores: one heap multi-insert and their index entries. The
  * factors go in as three small arrays (scores, weights, notes); their
- * explanations are rendered when read (fraud_explain.c).
+ * explanations are rendered when read (fraud_explain.c). Returns the id of
+ * the last record (0: none).
  */
-void
+int64
 fraud_store_scores(const FraudRecord *recs, int n)
 {
 	static const char *const checks[] = {
@@ -293,9 +294,10 @@ fraud_store_scores(const FraudRecord *recs, int n)
 	DirectTable t;
 	AttrNumber	att[lengthof(columns)];
 	TimestampTz now = GetCurrentTransactionStartTimestamp();
+	int64		id = 0;
 
 	if (n == 0)
-		return;
+		return 0;
 	direct_begin(&t, "fraud_scores", checks, false);
 	direct_attnums(t.rel, columns, lengthof(columns), att);
 	for (int i = 0; i < n; i++)
@@ -320,7 +322,8 @@ fraud_store_scores(const FraudRecord *recs, int n)
 		if (sc->score < 0 || sc->score > 100)
 			direct_violated(&t, "fraud_scores_score_check");
 		slot = direct_row(&t);
-		direct_set(slot, att[0], Int64GetDatum(direct_nextval("fraud_scores_id_seq")), false);
+		id = direct_nextval("fraud_scores_id_seq");
+		direct_set(slot, att[0], Int64GetDatum(id), false);
 		direct_set(slot, att[1], Int64GetDatum(r->owner_id), false);
 		direct_set(slot, att[2], CStringGetTextDatum(r->account_number), false);
 		direct_set(slot, att[3], Int64GetDatum(r->journal_id), r->journal_id == 0);
@@ -348,4 +351,5 @@ fraud_store_scores(const FraudRecord *recs, int n)
 		direct_set(slot, att[20], Int64GetDatum(r->hold_id), r->hold_id == 0);
 	}
 	direct_end(&t);
+	return id;
 }

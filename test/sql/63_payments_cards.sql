@@ -379,6 +379,21 @@ SELECT p.status, p.error_code, p.hold_id, cp.state, cp.hold_id AS card_hold,
 	(SELECT count(*) FROM pg_wallet.outbox o WHERE o.subject_ref = p.transaction_ref) AS sent
 FROM pg_wallet.payments p JOIN pg_wallet.card_payments cp ON cp.payment_id = p.id
 WHERE p.reference IN ('card-block', 'card-hold') ORDER BY p.id;
+-- every decision writes its score record: a refused authorisation's was rolled back with the
+-- caught refusal, so it is recorded again (once: the retry replays), the payment names it,
+-- its fraudScore and risk score show it, and its fraud:risk_alert names the payment
+SELECT p.reference, s.score, s.risk_level, s.decision,
+	s.request_ref = 'card-hold:' || p.transaction_ref AS keyed, s.journal_id, s.hold_id,
+	pg_wallet.payment_get(p.transaction_ref, :'c') #>> '{fraudScore,decision}' AS shown,
+	(SELECT count(*) FROM pg_wallet.fraud_scores x
+	 WHERE x.request_ref = 'card-hold:' || p.transaction_ref) AS records
+FROM pg_wallet.payments p JOIN pg_wallet.fraud_scores s ON s.id = p.fraud_score_id
+WHERE p.reference IN ('card-block', 'card-hold') ORDER BY p.id;
+SELECT p.reference, e.payload ->> 'riskLevel' AS level, e.payload ->> 'decision' AS decision,
+	e.principal_id = :'c' AS to_customer
+FROM pg_wallet.payments p JOIN pg_wallet.events e ON e.event_type = 'fraud:risk_alert'
+	AND e.owner_id = p.customer_owner_id AND e.payload ->> 'transactionId' = p.transaction_ref
+WHERE p.reference IN ('card-block', 'card-hold') ORDER BY p.id;
 -- an allowed card payment carries its score (the hold's record: the customer's)
 SELECT cm(card_from('100.64.65.9', 50, 'card-allow')::text) AS allowed;
 UPDATE pg_wallet.fraud_settings f SET (weight_amount, weight_device, weight_velocity,
