@@ -177,10 +177,13 @@ COMMENT ON FUNCTION pg_wallet.create_account(bigint, text, text, text, numeric, 
 
 CREATE OR REPLACE FUNCTION pg_wallet.get_account(account_number text)
 RETURNS pg_wallet.account_info
-LANGUAGE sql STABLE SECURITY DEFINER
+LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
-	SELECT pg_wallet._account_info(pg_wallet._account_row(account_number))
+BEGIN
+	-- (PL/pgSQL: a SQL function with a pinned search_path is planned again at every call)
+	RETURN pg_wallet._account_info(pg_wallet._account_row(account_number));
+END
 $$;
 COMMENT ON FUNCTION pg_wallet.get_account(text) IS
 	'An account by number, or error WL005.';

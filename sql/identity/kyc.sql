@@ -63,10 +63,12 @@ COMMENT ON FUNCTION pg_wallet.kyc_status_of(uuid, text) IS
 
 CREATE OR REPLACE FUNCTION pg_wallet.kyc_status(token text, currency text DEFAULT 'KES')
 RETURNS jsonb
-LANGUAGE sql VOLATILE SECURITY DEFINER
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
-	SELECT pg_wallet.kyc_status_of((pg_wallet.authenticate(token)).principal_id, currency)
+BEGIN
+	RETURN pg_wallet.kyc_status_of((pg_wallet.authenticate(token)).principal_id, currency);
+END
 $$;
 COMMENT ON FUNCTION pg_wallet.kyc_status(text, text) IS
 	'Tribble GET /auth/kyc-status: the caller''s KYC status, documents and tier limits.';

@@ -127,17 +127,25 @@ COMMENT ON FUNCTION pg_wallet._mask_phone(text) IS
 -- ---------------------------------------------------------------------------------------
 
 -- The API view of a principals row.
+-- (PL/pgSQL, as every helper on an API path: a SQL function with a pinned search_path is
+-- parsed and planned again at every call)
 CREATE OR REPLACE FUNCTION pg_wallet._principal_info(p pg_wallet.principals)
 RETURNS pg_wallet.principal_info
-LANGUAGE sql STABLE
+LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+	r pg_wallet.principal_info;
+BEGIN
 	SELECT p.id, p.role, p.status, p.owner_id, p.email, p.username, p.first_name,
 		p.last_name, p.phone_number, p.date_of_birth, p.account_type, p.kyc_status,
 		p.kyc_tier, p.email_verified_at IS NOT NULL, p.phone_verified_at IS NOT NULL,
 		EXISTS (SELECT 1 FROM pg_wallet.totp_secrets t
 		        WHERE t.principal_id = p.id AND t.confirmed_at IS NOT NULL),
 		p.created_at, p.last_login_at
+	INTO r;
+	RETURN r;
+END
 $$;
 COMMENT ON FUNCTION pg_wallet._principal_info(pg_wallet.principals) IS
 	'Internal: a principals row as principal_info (no secrets).';
@@ -303,10 +311,12 @@ COMMENT ON FUNCTION pg_wallet.create_principal(text, text, text, text, text, tex
 
 CREATE OR REPLACE FUNCTION pg_wallet.get_principal_by_id(principal_id uuid)
 RETURNS pg_wallet.principal_info
-LANGUAGE sql STABLE SECURITY DEFINER
+LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
-	SELECT pg_wallet._principal_info(pg_wallet._principal_row(principal_id))
+BEGIN
+	RETURN pg_wallet._principal_info(pg_wallet._principal_row(principal_id));
+END
 $$;
 COMMENT ON FUNCTION pg_wallet.get_principal_by_id(uuid) IS
 	'Operator: a principal by id (no secrets), or WL035.';

@@ -86,11 +86,14 @@ COMMENT ON FUNCTION pg_wallet.fraud_score_factors(smallint[], smallint[], bigint
 
 CREATE OR REPLACE FUNCTION pg_wallet.fraud_score_factors(s pg_wallet.fraud_scores)
 RETURNS jsonb
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
-	SELECT pg_wallet.fraud_score_factors(s.factor_scores, s.factor_weights, s.factor_notes,
-		s.currency, s.ip_label, s.rule, s.verification)
+BEGIN
+	-- (PL/pgSQL: a SQL function with a pinned search_path is planned again at every call)
+	RETURN pg_wallet.fraud_score_factors(s.factor_scores, s.factor_weights, s.factor_notes,
+		s.currency, s.ip_label, s.rule, s.verification);
+END
 $$;
 COMMENT ON FUNCTION pg_wallet.fraud_score_factors(pg_wallet.fraud_scores) IS
 	'The riskFactors of a score record (see the other form).';
