@@ -146,15 +146,17 @@ COMMENT ON FUNCTION pg_wallet._card_hold_place(pg_wallet.accounts, pg_wallet.acc
 CREATE OR REPLACE FUNCTION pg_wallet._card_hold_score_link(hold_id bigint, owner_id bigint,
 	account_number text)
 RETURNS void
-LANGUAGE sql VOLATILE
+LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
+BEGIN
 	UPDATE pg_wallet.fraud_scores f SET hold_id = _card_hold_score_link.hold_id
 	WHERE f.id = (SELECT x.id FROM pg_wallet.fraud_scores x
 		WHERE x.created_at >= now() AND x.owner_id = _card_hold_score_link.owner_id
 			AND x.account_number = _card_hold_score_link.account_number
 			AND x.hold_id IS NULL AND x.journal_id IS NULL
-		ORDER BY x.id DESC LIMIT 1)
+		ORDER BY x.id DESC LIMIT 1);
+END
 $$;
 COMMENT ON FUNCTION pg_wallet._card_hold_score_link(bigint, bigint, text) IS
 	'Internal: link the fraud score of a card authorisation hold, recorded in this '
