@@ -4,17 +4,17 @@
 -- into their streams), waiting for the queue to empty before reading it.
 SET client_min_messages = warning;
 CREATE SCHEMA IF NOT EXISTS bench_cpu;
-CREATE OR REPLACE FUNCTION bench_cpu.ticks() RETURNS bigint LANGUAGE sql AS $$
+DROP FUNCTION IF EXISTS bench_cpu.ticks();	-- the form without an argument, of older runs
+-- CPU ticks (utime + stime) of a process: this backend by default
+CREATE OR REPLACE FUNCTION bench_cpu.ticks(stat text DEFAULT '/proc/self/stat') RETURNS bigint
+LANGUAGE sql AS $$
 	SELECT (f[12])::bigint + (f[13])::bigint
-	FROM regexp_split_to_array(split_part(pg_read_file('/proc/self/stat'), ') ', 2), ' ') f
+	FROM regexp_split_to_array(split_part(pg_read_file(stat), ') ', 2), ' ') f
 $$;
 -- CPU ticks of the outbox worker (0 when none runs here)
 CREATE OR REPLACE FUNCTION bench_cpu.worker_ticks() RETURNS bigint LANGUAGE sql AS $$
-	SELECT coalesce(sum((f[12])::bigint + (f[13])::bigint), 0)::bigint
-	FROM pg_stat_activity w,
-		regexp_split_to_array(split_part(pg_read_file('/proc/' || w.pid || '/stat'), ') ', 2),
-			' ') f
-	WHERE w.backend_type = 'pg_wallet outbox'
+	SELECT coalesce(sum(bench_cpu.ticks('/proc/' || w.pid || '/stat')), 0)::bigint
+	FROM pg_stat_activity w WHERE w.backend_type = 'pg_wallet outbox'
 $$;
 CREATE OR REPLACE PROCEDURE bench_cpu.run(shape text, n int, INOUT us bigint)
 LANGUAGE plpgsql AS $$

@@ -457,30 +457,43 @@ rules_set_fraud_alert_sink(FraudAlertSink sink)
 	alert_sink = sink;
 }
 
-/* Hand an alert to the registered sink (none: nothing is announced). */
-void
-fraud_alert_send(const FraudAlert *a)
+/* Whether a recorded score is announced: HIGH and CRITICAL ones. */
+bool
+fraud_alerting(const FraudScore *sc)
 {
-	if (alert_sink != NULL)
-		alert_sink(a);
+	return strcmp(sc->level, "HIGH") == 0 || strcmp(sc->level, "CRITICAL") == 0;
 }
 
-/* Announce a recorded HIGH or CRITICAL score through the registered sink. */
-static void
-announce(FraudEntry *e)
+/*
+ * Announce a recorded score (fraud_alerting) through the registered sink,
+ * naming its transaction (NULL: none) or the hold keeping it (0: none).
+ */
+void
+fraud_announce(int64 owner_id, const char *transaction_id, int64 hold_id,
+			   const FraudScore *sc)
 {
 	FraudAlert	a;
-	int64		journal_id = e->res->journal_id;
 
 	if (alert_sink == NULL)
 		return;
-	a.owner_id = e->stats->owner_id;
-	a.transaction_id = journal_id != 0 ? receipt_encode(journal_id, e->res->created_at) : NULL;
-	a.hold_id = e->res->hold_id;
-	a.score = e->score.score;
-	a.level = e->score.level;
-	a.decision = e->score.decision;
-	fraud_alert_send(&a);
+	a.owner_id = owner_id;
+	a.transaction_id = transaction_id;
+	a.hold_id = hold_id;
+	a.score = sc->score;
+	a.level = sc->level;
+	a.decision = sc->decision;
+	alert_sink(&a);
+}
+
+/* Announce a posting's recorded score, named by its journal's receipt code. */
+static void
+announce(FraudEntry *e)
+{
+	int64		journal_id = e->res->journal_id;
+
+	fraud_announce(e->stats->owner_id,
+				   journal_id != 0 ? receipt_encode(journal_id, e->res->created_at) : NULL,
+				   e->res->hold_id, &e->score);
 }
 
 /* Whether an entry's score is recorded: posted, or refused with its refusal recorded. */
@@ -560,8 +573,7 @@ fraud_write(void *state)
 	{
 		FraudEntry *e = &fs->entries[i];
 
-		if (entry_recorded(e) && (strcmp(e->score.level, "HIGH") == 0 ||
-								  strcmp(e->score.level, "CRITICAL") == 0))
+		if (entry_recorded(e) && fraud_alerting(&e->score))
 			announce(e);
 	}
 }

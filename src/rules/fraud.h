@@ -14,7 +14,6 @@
 
 #include "core/ledger_rules.h"
 #include "utils/array.h"
-#include "rules/rules.h"
 
 #define FRAUD_MAX_COUNTRIES 5
 
@@ -239,7 +238,9 @@ extern bool fraud_apply(void *state, LedgerRequest *req, const LedgerAccountView
 						LedgerResult *res, LedgerRefusal *r);
 extern void fraud_commit(void *state);
 extern void fraud_write(void *state);
-extern void fraud_alert_send(const FraudAlert *a);
+extern bool fraud_alerting(const FraudScore *sc);
+extern void fraud_announce(int64 owner_id, const char *transaction_id, int64 hold_id,
+						   const FraudScore *sc);
 
 /* fraud_factors.c: the factors of one request */
 extern void fraud_factors(const FraudSettings *s, const FraudStats *st, const FraudContext *ctx,

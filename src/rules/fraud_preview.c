@@ -244,7 +244,6 @@ wallet_fraud_score_record(PG_FUNCTION_ARGS)
 	char	   *transaction_id = text_arg_cstring(fcinfo, 4, "transaction_id", 64, false);
 	Preview		p;
 	FraudRecord r;
-	FraudAlert	a;
 	int64		id;
 
 	require_amount(fcinfo, 1);
@@ -265,16 +264,8 @@ wallet_fraud_score_record(PG_FUNCTION_ARGS)
 	r.model_version = p.s.model_version;
 	r.context = fraud_context_jsonb(fraud_context());
 	id = fraud_store_scores(&r, 1);
-	if (strcmp(p.sc.level, "HIGH") == 0 || strcmp(p.sc.level, "CRITICAL") == 0)
-	{
-		a.owner_id = p.st.owner_id;
-		a.transaction_id = transaction_id;
-		a.hold_id = 0;
-		a.score = p.sc.score;
-		a.level = p.sc.level;
-		a.decision = p.sc.decision;
-		fraud_alert_send(&a);
-	}
+	if (fraud_alerting(&p.sc))
+		fraud_announce(p.st.owner_id, transaction_id, 0, &p.sc);
 	SPI_finish();
 	PG_RETURN_INT64(id);
 }
