@@ -65,26 +65,9 @@ COMMENT ON FUNCTION pg_wallet._merchant_agent(pg_wallet.principals, bigint) IS
 -- (_merchant_principal_for). NULL fields when it names none.
 CREATE OR REPLACE FUNCTION pg_wallet._merchant_principal(merchant_id text,
 	OUT p pg_wallet.principals, OUT kyc_status text)
-LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-	found_row record;
-BEGIN
-	IF length(merchant_id) <= 64
-		AND merchant_id ~* '^[0-9a-f]{8}-([0-9a-f]{4}-){3}[0-9a-f]{12}$' THEN
-		-- one query (a record target: PL/pgSQL takes a row only as the whole INTO list)
-		SELECT x AS principal, m.kyc_status AS kyc INTO found_row FROM pg_wallet.principals x
-		JOIN pg_wallet.owners o ON o.id = x.owner_id
-		LEFT JOIN pg_wallet.merchants m ON m.id = x.id
-		WHERE x.id = merchant_id::uuid AND x.role = 'merchant' AND o.kind = 'merchant';
-		IF FOUND THEN
-			p := found_row.principal;
-			kyc_status := found_row.kyc;
-		END IF;
-	END IF;
-END
-$$;
+AS 'MODULE_PATHNAME', 'wallet_merchant_principal'
+LANGUAGE C STABLE
+SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION pg_wallet._merchant_principal(text) IS
 	'Internal: the merchant principal of a merchantId and a registered merchant''s KYC status '
 	'(NULL for one made by the operator); NULL fields when there is none.';

@@ -29,28 +29,9 @@
 -- WL085; WL086 when that principal is not ACTIVE or, registered, its KYC is not APPROVED.
 CREATE OR REPLACE FUNCTION pg_wallet._payment_merchant(merchant_id text)
 RETURNS pg_wallet.principals
-LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-	r record := pg_wallet._merchant_principal(merchant_id);	-- merchants.sql
-	p pg_wallet.principals := r.p;
-BEGIN
-	IF p.id IS NULL THEN
-		RAISE EXCEPTION 'merchant not found' USING ERRCODE = 'WL085', COLUMN = 'merchantId';
-	END IF;
-	IF p.status <> 'ACTIVE' THEN
-		RAISE EXCEPTION 'merchant % is not active', p.id
-			USING ERRCODE = 'WL086', COLUMN = 'merchantId';
-	END IF;
-	-- a registered merchant is paid once an admin approved its KYC
-	IF r.kyc_status IS DISTINCT FROM 'APPROVED' AND r.kyc_status IS NOT NULL THEN
-		RAISE EXCEPTION 'merchant % is not active: its KYC review is %', p.id,
-			lower(r.kyc_status) USING ERRCODE = 'WL086', COLUMN = 'merchantId';
-	END IF;
-	RETURN p;
-END
-$$;
+AS 'MODULE_PATHNAME', 'wallet_payment_merchant'
+LANGUAGE C STABLE
+SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION pg_wallet._payment_merchant(text) IS
 	'Internal: the merchant principal a merchantId names (role merchant, owner of kind '
 	'merchant), or WL085 "merchant not found"; WL086 when it is not ACTIVE, or is a '
@@ -60,29 +41,9 @@ COMMENT ON FUNCTION pg_wallet._payment_merchant(text) IS
 -- its HYBRID_ACCOUNT, else its WALLET (not CLOSED, ACTIVE first, oldest first), or WL087.
 CREATE OR REPLACE FUNCTION pg_wallet._payment_merchant_account(owner_id bigint, currency text)
 RETURNS pg_wallet.accounts
-LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-	a pg_wallet.accounts;
-BEGIN
-	SELECT * INTO a FROM pg_wallet.accounts x
-	WHERE x.owner_id = _payment_merchant_account.owner_id
-		AND x.currency = _payment_merchant_account.currency
-		AND x.status <> 'CLOSED' AND NOT x.is_system
-		AND x.purpose IN ('AVAILABLE_COLLECTIONS', 'HYBRID_ACCOUNT', 'WALLET')
-	ORDER BY x.status = 'ACTIVE' DESC,
-		array_position(ARRAY['AVAILABLE_COLLECTIONS', 'HYBRID_ACCOUNT', 'WALLET'], x.purpose),
-		x.id
-	LIMIT 1;
-	IF NOT FOUND THEN
-		RAISE EXCEPTION 'the merchant has no account in %', currency
-			USING ERRCODE = 'WL087', COLUMN = 'currency',
-			      DETAIL = 'The merchant cannot be paid in this currency.';
-	END IF;
-	RETURN a;
-END
-$$;
+AS 'MODULE_PATHNAME', 'wallet_payment_merchant_account'
+LANGUAGE C STABLE
+SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION pg_wallet._payment_merchant_account(bigint, text) IS
 	'Internal: the merchant''s account that payments in a currency credit (collections, then '
 	'hybrid, then wallet; not CLOSED, ACTIVE first), or WL087.';
@@ -199,40 +160,9 @@ COMMENT ON FUNCTION pg_wallet._payment_events(pg_wallet.payments) IS
 CREATE OR REPLACE FUNCTION pg_wallet._payment_customer_wallet(owner_id bigint, currency text,
 	wallet text)
 RETURNS pg_wallet.accounts
-LANGUAGE plpgsql VOLATILE
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-	a pg_wallet.accounts;
-BEGIN
-	IF wallet IS NULL THEN
-		-- _owner_wallet's rule (not CLOSED, ACTIVE first, oldest first), without the
-		-- subtransaction that catching its WL005 would cost every payment
-		SELECT * INTO a FROM pg_wallet.accounts x
-		WHERE x.owner_id = _payment_customer_wallet.owner_id
-			AND x.currency = _payment_customer_wallet.currency
-			AND x.purpose = 'WALLET' AND x.status <> 'CLOSED'
-		ORDER BY x.status = 'ACTIVE' DESC, x.id
-		LIMIT 1;
-		IF NOT FOUND THEN
-			RAISE EXCEPTION 'you have no % wallet to pay from', currency
-				USING ERRCODE = 'WL087', COLUMN = 'currency';
-		END IF;
-		RETURN a;
-	END IF;
-	SELECT * INTO a FROM pg_wallet.accounts x
-	WHERE length(wallet) <= 64 AND x.account_number = wallet
-		AND x.owner_id = _payment_customer_wallet.owner_id AND x.purpose = 'WALLET';
-	IF NOT FOUND THEN
-		RAISE EXCEPTION 'account not found' USING ERRCODE = 'WL005';
-	END IF;
-	IF a.currency <> currency THEN
-		RAISE EXCEPTION 'wallet % holds %, not %', a.account_number, a.currency, currency
-			USING ERRCODE = 'WL009', COLUMN = 'currency';
-	END IF;
-	RETURN a;
-END
-$$;
+AS 'MODULE_PATHNAME', 'wallet_payment_customer_wallet'
+LANGUAGE C STABLE
+SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION pg_wallet._payment_customer_wallet(bigint, text, text) IS
 	'Internal: the customer''s wallet a payment debits: the one named (WL005 unless it is '
 	'the customer''s, WL009 in another currency) or its default one in the currency (WL087 '
@@ -242,33 +172,9 @@ COMMENT ON FUNCTION pg_wallet._payment_customer_wallet(bigint, text, text) IS
 CREATE OR REPLACE FUNCTION pg_wallet._payment_check_args(amount numeric, currency text,
 	reference text, description text, metadata jsonb)
 RETURNS void
-LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-	IF currency IS NULL OR currency !~ '^[A-Z]{3}$' OR NOT EXISTS (
-		SELECT 1 FROM pg_wallet.currencies c WHERE c.code = currency AND c.is_active) THEN
-		RAISE EXCEPTION 'currency must be an active ISO 4217 code'
-			USING ERRCODE = 'invalid_parameter_value', COLUMN = 'currency';
-	END IF;
-	IF amount IS NULL OR amount <= 0 THEN
-		RAISE EXCEPTION 'Amount must be greater than 0' USING ERRCODE = 'WL010', COLUMN = 'amount';
-	END IF;
-	IF length(description) > 200 THEN
-		RAISE EXCEPTION 'description must be at most 200 characters'
-			USING ERRCODE = 'string_data_right_truncation', COLUMN = 'description';
-	END IF;
-	IF metadata IS NOT NULL AND (jsonb_typeof(metadata) <> 'object'
-		OR octet_length(metadata::text) > 2048) THEN
-		RAISE EXCEPTION 'metadata must be a JSON object of at most 2048 bytes'
-			USING ERRCODE = 'invalid_parameter_value', COLUMN = 'metadata';
-	END IF;
-	IF length(reference) NOT BETWEEN 1 AND 100 THEN
-		RAISE EXCEPTION 'reference must be 1 to 100 characters'
-			USING ERRCODE = 'invalid_parameter_value', COLUMN = 'reference';
-	END IF;
-END
-$$;
+AS 'MODULE_PATHNAME', 'wallet_payment_check_args'
+LANGUAGE C STABLE
+SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION pg_wallet._payment_check_args(numeric, text, text, text, jsonb) IS
 	'Internal: payment_create''s argument checks (currency, amount > 0, description 200, '
 	'metadata an object of 2048 bytes, reference 1-100), naming the field.';
@@ -276,18 +182,9 @@ COMMENT ON FUNCTION pg_wallet._payment_check_args(numeric, text, text, text, jso
 -- The payer of a payment: a principal of role user (WL031 otherwise).
 CREATE OR REPLACE FUNCTION pg_wallet._payment_customer(customer_id uuid)
 RETURNS pg_wallet.principals
-LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-	c pg_wallet.principals := pg_wallet._principal_row(customer_id);
-BEGIN
-	IF c.role <> 'user' THEN
-		RAISE EXCEPTION 'only a user pays a merchant' USING ERRCODE = 'WL031';
-	END IF;
-	RETURN c;
-END
-$$;
+AS 'MODULE_PATHNAME', 'wallet_payment_customer'
+LANGUAGE C STABLE
+SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION pg_wallet._payment_customer(uuid) IS
 	'Internal: the principal that pays (wallet and card payments): role user, else WL031.';
 
@@ -295,14 +192,9 @@ COMMENT ON FUNCTION pg_wallet._payment_customer(uuid) IS
 -- (TXN payments, RFD refunds, BILL top-ups, DSP disputes): the one place the shape is written.
 CREATE OR REPLACE FUNCTION pg_wallet._dated_ref(prefix text, id bigint)
 RETURNS text
-LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-	RETURN format('%s-%s-%s', prefix, to_char(now() AT TIME ZONE 'UTC', 'YYYYMMDD'),
-		pg_wallet._padded(id, 6));
-END
-$$;
+AS 'MODULE_PATHNAME', 'wallet_dated_ref'
+LANGUAGE C STABLE
+SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION pg_wallet._dated_ref(text, bigint) IS
 	'Internal: <prefix>-<yyyymmdd>-<id> (6 digits at least), the public id of a payment, '
 	'refund, top-up or dispute.';
@@ -361,62 +253,9 @@ CREATE OR REPLACE FUNCTION pg_wallet.payment_create(
 	metadata jsonb DEFAULT NULL,
 	wallet text DEFAULT NULL)
 RETURNS jsonb
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-	c pg_wallet.principals;
-	m pg_wallet.principals;
-	src pg_wallet.accounts;
-	dst pg_wallet.accounts;
-	v_amount bigint;
-	hash bytea;
-	earlier bigint;
-	new_id bigint;
-	ref text;
-	res pg_wallet.journal_result;
-	p pg_wallet.payments;
-BEGIN
-	PERFORM pg_wallet._payment_check_args(amount, currency, reference, description, metadata);
-	v_amount := pg_wallet.amount_parse(amount, currency);
-	c := pg_wallet._payment_customer(customer_id);
-	m := pg_wallet._payment_merchant(merchant_id);
-	src := pg_wallet._payment_customer_wallet(c.owner_id, currency, wallet);
-	dst := pg_wallet._payment_merchant_account(m.owner_id, currency);
-	hash := sha256(convert_to(concat_ws('|', 'payment', src.id, m.id, v_amount, currency,
-		description, metadata::text), 'UTF8'));
-	-- a retry gets the payment its reference made, whatever became of it
-	earlier := pg_wallet._idempotency_find(c.owner_id, reference, 'payment', hash);
-	IF earlier IS NOT NULL THEN
-		SELECT * INTO STRICT p FROM pg_wallet.payments x WHERE x.id = earlier;
-		RETURN pg_wallet._payment_answer(p, true);
-	END IF;
-	SELECT x.id, x.ref INTO new_id, ref FROM pg_wallet._payment_new_ref() x;
-	res := pg_wallet.transfer(src.account_number, dst.account_number,
-		pg_wallet.amount_format(v_amount, currency), 'payment:' || ref,
-		left(coalesce(description, 'Payment ' || ref), 500),
-		jsonb_build_object('payment', ref), record_refusal => true);
-	INSERT INTO pg_wallet.payments (id, transaction_ref, customer_owner_id,
-		customer_principal_id, merchant_owner_id, merchant_principal_id, account_id,
-		merchant_account_id, amount_minor, currency, fee_minor, status, description, metadata,
-		reference, request_hash, journal_id, hold_id, error_code, error_message, completed_at)
-	OVERRIDING SYSTEM VALUE
-	VALUES (new_id, ref, c.owner_id, c.id, m.owner_id, m.id, src.id, dst.id, v_amount,
-		currency, coalesce(pg_wallet.amount_parse(res.fee, currency), 0),
-		CASE res.status WHEN 'POSTED' THEN 'SUCCESS' WHEN 'HELD' THEN 'PROCESSING'
-			ELSE 'FAILED' END,
-		description, coalesce(metadata, '{}'), reference, hash, res.journal_id, res.hold_id,
-		CASE WHEN res.status = 'REFUSED' THEN res.sqlstate END,
-		CASE WHEN res.status = 'REFUSED' THEN left(res.message, 500) END,
-		CASE WHEN res.status = 'POSTED' THEN now() END)
-	RETURNING * INTO p;
-	PERFORM pg_wallet._idempotency_record(c.owner_id, reference, 'payment', hash, p.id);
-	IF p.status = 'SUCCESS' THEN
-		PERFORM pg_wallet._payment_events(p);
-	END IF;
-	RETURN pg_wallet._payment_answer(p, false);
-END
-$$;
+AS 'MODULE_PATHNAME', 'wallet_payment_create'
+LANGUAGE C VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION pg_wallet.payment_create(uuid, text, numeric, text, text, text, jsonb, text)
 	IS
 	'Tribble POST /transactions: the customer (a principal of role user; WL031 otherwise) '

@@ -1,0 +1,780 @@
+/*-------------------------------------------------------------------------
+ *
+ * payment.c
+ *	  A wallet payment (Tribble POST /transactions) in one C call, and the
+ *	  rules of a payment that every payments path shares: who may pay (a
+ *	  user), whom (a merchant that may be paid), from which wallet, into which
+ *	  merchant account, and the checks of a payment's arguments. SQL reaches
+ *	  the rules through the _payment_* functions (card payments,
+ *	  subscriptions, bill top-ups); payment_create() calls them directly.
+ *
+ *	  payment_create() was PL/pgSQL over these helpers: a dozen nested
+ *	  function calls and statements around the ledger's transfer, 770 us of
+ *	  backend CPU per payment against the transfer's 340 (issue 13, "payment
+ *	  >= 0.8 x a plain transfer"). Here the look-ups are saved plans run in
+ *	  one SPI connection and the transfer is ledger_post() itself.
+ *
+ * Owns: the payment's party and account rules, its argument checks, the
+ * dated public ids (_dated_ref), the wallet payment's orchestration.
+ * Never: moves money but through ledger_post (the one posting path); writes
+ * a ledger table; shows one party's data to the other (the answers are
+ * payments.sql's _payment_answer).
+ * Locking: none of its own: the posting locks the two accounts (ledger
+ * core), the idempotency claim serialises retries (idempotency.c).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "common/cryptohash.h"
+#include "common/sha2.h"
+#include "executor/spi.h"
+#include "funcapi.h"
+#include "lib/stringinfo.h"
+#include "mb/pg_wchar.h"
+#include "utils/builtins.h"
+#include "utils/datetime.h"
+#include "utils/formatting.h"
+#include "utils/jsonb.h"
+#include "utils/numeric.h"
+#include "utils/timestamp.h"
+#include "utils/uuid.h"
+
+#include "core/direct.h"
+#include "core/idempotency.h"
+#include "core/pg_wallet.h"
+
+PG_FUNCTION_INFO_V1(wallet_payment_check_args);
+PG_FUNCTION_INFO_V1(wallet_payment_customer);
+PG_FUNCTION_INFO_V1(wallet_merchant_principal);
+PG_FUNCTION_INFO_V1(wallet_payment_merchant);
+PG_FUNCTION_INFO_V1(wallet_payment_customer_wallet);
+PG_FUNCTION_INFO_V1(wallet_payment_merchant_account);
+PG_FUNCTION_INFO_V1(wallet_dated_ref);
+PG_FUNCTION_INFO_V1(wallet_payment_create);
+
+#define PAYMENT_KIND			"payment"
+#define MAX_DESCRIPTION_CHARS	200
+#define MAX_METADATA_BYTES		2048
+#define MAX_REFERENCE_CHARS		100
+#define MAX_ERROR_CHARS			500	/* and a posting's description */
+#define MAX_ID_CHARS			64	/* a merchantId or a wallet's number */
+
+/* A principal as the payment rules read it: its row and what they test. */
+typedef struct PayParty
+{
+	bool		found;
+	Datum		row;			/* pg_wallet.principals */
+	Datum		id;				/* uuid */
+	int64		owner_id;
+	char	   *role;
+	char	   *status;
+	char	   *kyc_status;		/* a registered merchant's, else NULL */
+} PayParty;
+
+/* An account a payment debits or credits: its row and what the posting needs. */
+typedef struct PayAccount
+{
+	Datum		row;			/* pg_wallet.accounts */
+	int64		id;
+	char	   *number;
+	char	   *currency;
+} PayAccount;
+
+static SPIPlanPtr currency_plan = NULL;
+static SPIPlanPtr customer_plan = NULL;
+static SPIPlanPtr merchant_plan = NULL;
+static SPIPlanPtr default_wallet_plan = NULL;
+static SPIPlanPtr named_wallet_plan = NULL;
+static SPIPlanPtr merchant_account_plan = NULL;
+static SPIPlanPtr insert_plan = NULL;
+static SPIPlanPtr answer_plan = NULL;
+static SPIPlanPtr events_plan = NULL;
+
+/* An error naming the request field it is about (the bridge shows it). */
+#define field_error(code, field, ...) \
+	ereport(ERROR, (errcode(code), errmsg(__VA_ARGS__), \
+					err_generic_string(PG_DIAG_COLUMN_NAME, (field))))
+
+static int
+text_chars(const char *s)
+{
+	return pg_mbstrlen_with_len(s, strlen(s));
+}
+
+/* Run a saved read plan; the number of rows. */
+static uint64
+run_read(SPIPlanPtr plan, Datum *values, const char *nulls, long max_rows)
+{
+	if (SPI_execute_plan(plan, values, nulls, false, max_rows) != SPI_OK_SELECT)
+		elog(ERROR, "payment look-up failed: %s", SPI_result_code_string(SPI_result));
+	return SPI_processed;
+}
+
+static Datum
+col_datum(int col, bool *isnull)
+{
+	return SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, col, isnull);
+}
+
+static char *
+col_text(int col)
+{
+	return SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, col);
+}
+
+/* ---------------------------------------------------------------------
+ * The arguments
+ * ---------------------------------------------------------------------
+ */
+
+/*
+ * The checks of a payment's arguments that need no row, in the order the
+ * API documents them (22023 / 22001 / WL010 naming the field). Any may be
+ * NULL; a NULL reference or description is allowed. Connected to SPI.
+ */
+static void
+payment_check_args(Datum amount, bool amount_null, const char *currency,
+				   const char *reference, const char *description, Jsonb *metadata)
+{
+	bool		active = false;
+
+	if (currency != NULL && strlen(currency) == 3 &&
+		currency[0] >= 'A' && currency[0] <= 'Z' && currency[1] >= 'A' &&
+		currency[1] <= 'Z' && currency[2] >= 'A' && currency[2] <= 'Z')
+	{
+		Oid			argtypes[1] = {TEXTOID};
+		Datum		values[1] = {CStringGetTextDatum(currency)};
+		bool		isnull;
+
+		wallet_plan(&currency_plan,
+					"SELECT is_active FROM pg_wallet.currencies WHERE code = $1", 1, argtypes);
+		if (run_read(currency_plan, values, NULL, 1) == 1)
+			active = DatumGetBool(col_datum(1, &isnull));
+	}
+	if (!active)
+		field_error(ERRCODE_INVALID_PARAMETER_VALUE, "currency",
+					"currency must be an active ISO 4217 code");
+	if (amount_null ||
+		!DatumGetBool(DirectFunctionCall2(numeric_gt, amount,
+										  NumericGetDatum(int64_to_numeric(0)))))
+		field_error(ERRCODE_WALLET_INVALID_AMOUNT, "amount", "Amount must be greater than 0");
+	if (description != NULL && text_chars(description) > MAX_DESCRIPTION_CHARS)
+		field_error(ERRCODE_STRING_DATA_RIGHT_TRUNCATION, "description",
+					"description must be at most %d characters", MAX_DESCRIPTION_CHARS);
+	if (metadata != NULL &&
+		(!JB_ROOT_IS_OBJECT(metadata) ||
+		 strlen(JsonbToCString(NULL, &metadata->root, VARSIZE(metadata))) > MAX_METADATA_BYTES))
+		field_error(ERRCODE_INVALID_PARAMETER_VALUE, "metadata",
+					"metadata must be a JSON object of at most %d bytes", MAX_METADATA_BYTES);
+	if (reference != NULL &&
+		(reference[0] == '\0' || text_chars(reference) > MAX_REFERENCE_CHARS))
+		field_error(ERRCODE_INVALID_PARAMETER_VALUE, "reference",
+					"reference must be 1 to %d characters", MAX_REFERENCE_CHARS);
+}
+
+static char *
+arg_text(FunctionCallInfo fcinfo, int argno)
+{
+	return PG_ARGISNULL(argno) ? NULL : TextDatumGetCString(PG_GETARG_DATUM(argno));
+}
+
+/* ---------------------------------------------------------------------
+ * The parties
+ * ---------------------------------------------------------------------
+ */
+
+/* The payer: a principal of role user; WL035 when there is none, WL031 otherwise. */
+static void
+payment_customer(Datum customer_id, bool isnull, PayParty *c)
+{
+	Oid			argtypes[1] = {UUIDOID};
+	Datum		values[1] = {customer_id};
+	bool		null;
+
+	memset(c, 0, sizeof(*c));
+	if (!isnull)
+	{
+		wallet_plan(&customer_plan,
+					"SELECT x, x.owner_id, x.role FROM pg_wallet.principals x WHERE x.id = $1",
+					1, argtypes);
+		c->found = run_read(customer_plan, values, NULL, 1) == 1;
+	}
+	if (!c->found)
+		ereport(ERROR,
+				(errcode(ERRCODE_WALLET_PRINCIPAL_NOT_FOUND),
+				 errmsg("principal %s does not exist",
+						isnull ? "NULL" : DatumGetCString(DirectFunctionCall1(uuid_out,
+																			  customer_id)))));
+	c->row = col_datum(1, &null);
+	c->id = customer_id;
+	c->owner_id = DatumGetInt64(col_datum(2, &null));
+	c->role = col_text(3);
+	if (strcmp(c->role, "user") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_WALLET_FORBIDDEN),
+				 errmsg("only a user pays a merchant")));
+}
+
+/* A merchantId: a uuid of at most 64 characters, any case. */
+static bool
+looks_like_uuid(const char *s)
+{
+	static const int groups[5] = {8, 4, 4, 4, 12};
+	const char *p = s;
+
+	if (strlen(s) > MAX_ID_CHARS)
+		return false;
+	for (int g = 0; g < 5; g++)
+	{
+		for (int i = 0; i < groups[g]; i++, p++)
+			if (!isxdigit((unsigned char) *p))
+				return false;
+		if (g < 4 && *p++ != '-')
+			return false;
+	}
+	return *p == '\0';
+}
+
+/*
+ * The merchant principal a merchantId names (role merchant, its owner of
+ * kind merchant) and a registered merchant's KYC status; found false when
+ * there is none.
+ */
+static void
+merchant_principal(const char *merchant_id, PayParty *m)
+{
+	Oid			argtypes[1] = {UUIDOID};
+	Datum		values[1];
+	bool		null;
+
+	memset(m, 0, sizeof(*m));
+	if (merchant_id == NULL || !looks_like_uuid(merchant_id))
+		return;
+	values[0] = DirectFunctionCall1(uuid_in, CStringGetDatum(merchant_id));
+	wallet_plan(&merchant_plan,
+				"SELECT x, m.kyc_status, x.owner_id, x.status, x.id"
+				" FROM pg_wallet.principals x"
+				" JOIN pg_wallet.owners o ON o.id = x.owner_id"
+				" LEFT JOIN pg_wallet.merchants m ON m.id = x.id"
+				" WHERE x.id = $1 AND x.role = 'merchant' AND o.kind = 'merchant'",
+				1, argtypes);
+	if (run_read(merchant_plan, values, NULL, 1) == 0)
+		return;
+	m->found = true;
+	m->row = col_datum(1, &null);
+	m->kyc_status = col_text(2);
+	m->owner_id = DatumGetInt64(col_datum(3, &null));
+	m->status = col_text(4);
+	m->id = col_datum(5, &null);
+}
+
+/*
+ * The merchant a payment pays: WL085 when merchant_id names none; WL086
+ * when it is not ACTIVE or, registered, its KYC is not APPROVED.
+ */
+static void
+payment_merchant(const char *merchant_id, PayParty *m)
+{
+	char	   *id;
+
+	merchant_principal(merchant_id, m);
+	if (!m->found)
+		field_error(ERRCODE_WALLET_MERCHANT_NOT_FOUND, "merchantId", "merchant not found");
+	id = DatumGetCString(DirectFunctionCall1(uuid_out, m->id));
+	if (strcmp(m->status, "ACTIVE") != 0)
+		field_error(ERRCODE_WALLET_MERCHANT_INACTIVE, "merchantId",
+					"merchant %s is not active", id);
+	/* a registered merchant is paid once an admin approved its KYC */
+	if (m->kyc_status != NULL && strcmp(m->kyc_status, "APPROVED") != 0)
+	{
+		char	   *review = asc_tolower(m->kyc_status, strlen(m->kyc_status));
+
+		field_error(ERRCODE_WALLET_MERCHANT_INACTIVE, "merchantId",
+					"merchant %s is not active: its KYC review is %s", id, review);
+	}
+}
+
+/* ---------------------------------------------------------------------
+ * The accounts
+ * ---------------------------------------------------------------------
+ */
+
+static void
+account_from_row(PayAccount *a)
+{
+	bool		null;
+
+	a->row = col_datum(1, &null);
+	a->id = DatumGetInt64(col_datum(2, &null));
+	a->number = col_text(3);
+	a->currency = col_text(4);
+}
+
+/*
+ * The customer's wallet a payment debits: the one named (one of the
+ * owner's WALLET accounts, else WL005; in the currency, else WL009), else
+ * the owner's default wallet in the currency (not CLOSED, ACTIVE first,
+ * oldest first; WL087 when there is none).
+ */
+static void
+payment_customer_wallet(int64 owner_id, const char *currency, const char *wallet,
+						PayAccount *a)
+{
+	if (wallet == NULL)
+	{
+		Oid			argtypes[2] = {INT8OID, TEXTOID};
+		Datum		values[2] = {Int64GetDatum(owner_id), CStringGetTextDatum(currency)};
+
+		wallet_plan(&default_wallet_plan,
+					"SELECT x, x.id, x.account_number, x.currency FROM pg_wallet.accounts x"
+					" WHERE x.owner_id = $1 AND x.currency = $2 AND x.purpose = 'WALLET'"
+					" AND x.status <> 'CLOSED'"
+					" ORDER BY x.status = 'ACTIVE' DESC, x.id LIMIT 1", 2, argtypes);
+		if (run_read(default_wallet_plan, values, NULL, 1) == 0)
+			field_error(ERRCODE_WALLET_NO_ACCOUNT_IN_CURRENCY, "currency",
+						"you have no %s wallet to pay from", currency);
+	}
+	else
+	{
+		Oid			argtypes[2] = {TEXTOID, INT8OID};
+		Datum		values[2] = {CStringGetTextDatum(wallet), Int64GetDatum(owner_id)};
+
+		wallet_plan(&named_wallet_plan,
+					"SELECT x, x.id, x.account_number, x.currency FROM pg_wallet.accounts x"
+					" WHERE x.account_number = $1 AND x.owner_id = $2"
+					" AND x.purpose = 'WALLET'", 2, argtypes);
+		if (text_chars(wallet) > MAX_ID_CHARS ||
+			run_read(named_wallet_plan, values, NULL, 1) == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_WALLET_ACCOUNT_NOT_FOUND),
+					 errmsg("account not found")));
+	}
+	account_from_row(a);
+	if (strcmp(a->currency, currency) != 0)
+		field_error(ERRCODE_WALLET_CURRENCY_MISMATCH, "currency",
+					"wallet %s holds %s, not %s", a->number, a->currency, currency);
+}
+
+/*
+ * The merchant's account that payments in a currency credit: its
+ * AVAILABLE_COLLECTIONS account, else its HYBRID_ACCOUNT, else its WALLET
+ * (not CLOSED, ACTIVE first, oldest first), or WL087.
+ */
+static void
+payment_merchant_account(int64 owner_id, const char *currency, PayAccount *a)
+{
+	Oid			argtypes[2] = {INT8OID, TEXTOID};
+	Datum		values[2] = {Int64GetDatum(owner_id), CStringGetTextDatum(currency)};
+
+	wallet_plan(&merchant_account_plan,
+				"SELECT x, x.id, x.account_number, x.currency FROM pg_wallet.accounts x"
+				" WHERE x.owner_id = $1 AND x.currency = $2 AND x.status <> 'CLOSED'"
+				" AND NOT x.is_system"
+				" AND x.purpose IN ('AVAILABLE_COLLECTIONS', 'HYBRID_ACCOUNT', 'WALLET')"
+				" ORDER BY x.status = 'ACTIVE' DESC,"
+				" array_position(ARRAY['AVAILABLE_COLLECTIONS', 'HYBRID_ACCOUNT', 'WALLET'],"
+				" x.purpose), x.id LIMIT 1", 2, argtypes);
+	if (run_read(merchant_account_plan, values, NULL, 1) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_WALLET_NO_ACCOUNT_IN_CURRENCY),
+				 errmsg("the merchant has no account in %s", currency),
+				 errdetail("The merchant cannot be paid in this currency."),
+				 err_generic_string(PG_DIAG_COLUMN_NAME, "currency")));
+	account_from_row(a);
+}
+
+/* ---------------------------------------------------------------------
+ * Public ids
+ * ---------------------------------------------------------------------
+ */
+
+/*
+ * <prefix>-<yyyymmdd of the transaction's start, UTC>-<id, 6 digits at
+ * least>: the public id of a payment (TXN), refund (RFD), top-up (BILL) or
+ * dispute (DSP).
+ */
+static char *
+dated_ref(const char *prefix, int64 id)
+{
+	struct pg_tm tm;
+	fsec_t		fsec;
+	char		digits[32];
+	int			len = snprintf(digits, sizeof(digits), INT64_FORMAT, id);
+
+	if (timestamp2tm(GetCurrentTransactionStartTimestamp(), NULL, &tm, &fsec, NULL, NULL) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+				 errmsg("timestamp out of range")));
+	return psprintf("%s-%04d%02d%02d-%.*s%s", prefix, tm.tm_year, tm.tm_mon, tm.tm_mday,
+					len < 6 ? 6 - len : 0, "000000", digits);
+}
+
+/* ---------------------------------------------------------------------
+ * The wallet payment
+ * ---------------------------------------------------------------------
+ */
+
+/* The arguments of payment_create, read once. */
+typedef struct PaymentArgs
+{
+	Datum		customer_id;
+	bool		customer_null;
+	char	   *merchant_id;
+	Datum		amount;
+	bool		amount_null;
+	char	   *currency;
+	char	   *reference;
+	char	   *description;
+	Jsonb	   *metadata;
+	char	   *wallet;
+} PaymentArgs;
+
+/*
+ * The request's hash: sha256 of 'payment|<wallet id>|<merchant id>|<amount
+ * minor>|<currency>[|<description>][|<metadata as text>]', the form the
+ * stored keys of earlier versions were made with.
+ */
+static void
+payment_hash(const PaymentArgs *a, int64 wallet_id, Datum merchant_id, int64 amount_minor,
+			 uint8 *out)
+{
+	StringInfoData s;
+	pg_cryptohash_ctx *ctx = pg_cryptohash_create(PG_SHA256);
+
+	initStringInfo(&s);
+	appendStringInfo(&s, "payment|" INT64_FORMAT "|%s|" INT64_FORMAT "|%s", wallet_id,
+					 DatumGetCString(DirectFunctionCall1(uuid_out, merchant_id)),
+					 amount_minor, a->currency);
+	if (a->description != NULL)
+		appendStringInfo(&s, "|%s", a->description);
+	if (a->metadata != NULL)
+		appendStringInfo(&s, "|%s",
+						 JsonbToCString(NULL, &a->metadata->root, VARSIZE(a->metadata)));
+	if (ctx == NULL || pg_cryptohash_init(ctx) < 0 ||
+		pg_cryptohash_update(ctx, (uint8 *) s.data, s.len) < 0 ||
+		pg_cryptohash_final(ctx, out, PG_SHA256_DIGEST_LENGTH) < 0)
+		elog(ERROR, "could not compute the payment's hash");
+	pg_cryptohash_free(ctx);
+}
+
+/* The answer of POST /transactions for payment `id` (payments.sql: _payment_answer). */
+static Datum
+payment_answer(int64 id, bool replayed)
+{
+	Oid			argtypes[2] = {INT8OID, BOOLOID};
+	Datum		values[2] = {Int64GetDatum(id), BoolGetDatum(replayed)};
+	bool		isnull;
+
+	wallet_plan(&answer_plan,
+				"SELECT pg_wallet._payment_answer(x, $2) FROM pg_wallet.payments x"
+				" WHERE x.id = $1", 2, argtypes);
+	if (run_read(answer_plan, values, NULL, 1) != 1)
+		elog(ERROR, "payment " INT64_FORMAT " is missing", id);
+	return SPI_datumTransfer(col_datum(1, &isnull), false, -1);
+}
+
+/* Post the payment's TRANSFER through the ledger core, its refusal recorded. */
+static void
+payment_post(const PaymentArgs *a, const char *ref, const PayAccount *src,
+			 const PayAccount *dst, int64 amount_minor, LedgerResult *res)
+{
+	LedgerRequest req;
+	char	   *description;
+	JsonbParseState *state = NULL;
+	JsonbValue	k, v;
+
+	memset(&req, 0, sizeof(req));
+	req.journal_type = "TRANSFER";
+	req.legs = palloc0(sizeof(LedgerLeg) * WALLET_MAX_LEGS);	/* the rules add fee legs */
+	ledger_add_leg(&req, src->number, SIDE_DEBIT, amount_minor, NULL);
+	ledger_add_leg(&req, dst->number, SIDE_CREDIT, amount_minor, NULL);
+	req.idempotency_key = psprintf("payment:%s", ref);
+	description = a->description ? a->description : psprintf("Payment %s", ref);
+	req.description = pnstrdup(description,
+							   pg_mbcharcliplen(description, strlen(description),
+												MAX_ERROR_CHARS));
+	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
+	k.type = jbvString;
+	k.val.string.val = "payment";
+	k.val.string.len = strlen("payment");
+	pushJsonbValue(&state, WJB_KEY, &k);
+	v.type = jbvString;
+	v.val.string.val = (char *) ref;
+	v.val.string.len = strlen(ref);
+	pushJsonbValue(&state, WJB_VALUE, &v);
+	req.metadata = JsonbValueToJsonb(pushJsonbValue(&state, WJB_END_OBJECT, NULL));
+	req.fee_type = "TRANSFER";
+	req.service_direction = 'D';
+	req.record_refusal = true;
+	ledger_post(&req, res);
+}
+
+/* Write the payments row of a posted, held or refused payment. */
+static void
+payment_insert(const PaymentArgs *a, int64 id, const char *ref, const PayParty *c,
+			   const PayParty *m, const PayAccount *src, const PayAccount *dst,
+			   int64 amount_minor, const uint8 *hash, const LedgerResult *res,
+			   const char *status)
+{
+	Oid			argtypes[20] = {INT8OID, TEXTOID, INT8OID, UUIDOID, INT8OID, UUIDOID, INT8OID,
+		INT8OID, INT8OID, TEXTOID, INT8OID, TEXTOID, TEXTOID, JSONBOID, TEXTOID, BYTEAOID,
+	INT8OID, INT8OID, TEXTOID, TEXTOID};
+	Datum		v[20];
+	char		n[21];
+	bool		refused = !res->posted && !res->held;
+	bool		null;
+
+	memset(n, ' ', 20);
+	n[20] = '\0';
+	v[0] = Int64GetDatum(id);
+	v[1] = CStringGetTextDatum(ref);
+	v[2] = Int64GetDatum(c->owner_id);
+	v[3] = c->id;
+	v[4] = Int64GetDatum(m->owner_id);
+	v[5] = m->id;
+	v[6] = Int64GetDatum(src->id);
+	v[7] = Int64GetDatum(dst->id);
+	v[8] = Int64GetDatum(amount_minor);
+	v[9] = CStringGetTextDatum(a->currency);
+	v[10] = Int64GetDatum(res->posted ? res->fee_minor : 0);
+	v[11] = CStringGetTextDatum(status);
+	v[12] = text_datum_or_null(a->description, &null);
+	n[12] = null ? 'n' : ' ';
+	v[13] = a->metadata ? JsonbPGetDatum(a->metadata)
+		: DirectFunctionCall1(jsonb_in, CStringGetDatum("{}"));
+	v[14] = text_datum_or_null(a->reference, &null);
+	n[14] = null ? 'n' : ' ';
+	v[15] = bytea_datum(hash, WALLET_HASH_LEN);
+	v[16] = Int64GetDatum(res->journal_id);
+	n[16] = res->journal_id == 0 ? 'n' : ' ';
+	v[17] = Int64GetDatum(res->hold_id);
+	n[17] = res->hold_id == 0 ? 'n' : ' ';
+	if (refused)
+	{
+		const char *msg = res->message ? res->message : "";
+
+		v[18] = CStringGetTextDatum(res->sqlstate);
+		v[19] = PointerGetDatum(cstring_to_text_with_len(msg,
+														 pg_mbcharcliplen(msg, strlen(msg),
+																		  MAX_ERROR_CHARS)));
+	}
+	else
+		n[18] = n[19] = 'n';
+	wallet_plan(&insert_plan,
+				"INSERT INTO pg_wallet.payments (id, transaction_ref, customer_owner_id,"
+				" customer_principal_id, merchant_owner_id, merchant_principal_id, account_id,"
+				" merchant_account_id, amount_minor, currency, fee_minor, status, description,"
+				" metadata, reference, request_hash, journal_id, hold_id, error_code,"
+				" error_message, completed_at) OVERRIDING SYSTEM VALUE"
+				" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,"
+				" $16, $17, $18, $19, $20, CASE WHEN $12 = 'SUCCESS' THEN now() END)",
+				20, argtypes);
+	if (SPI_execute_plan(insert_plan, v, n, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "payment insert failed: %s", SPI_result_code_string(SPI_result));
+}
+
+/* transaction:completed to both parties of a SUCCESS payment (payments.sql). */
+static void
+payment_events(int64 id)
+{
+	Oid			argtypes[1] = {INT8OID};
+	Datum		values[1] = {Int64GetDatum(id)};
+
+	wallet_plan(&events_plan,
+				"SELECT pg_wallet._payment_events(x) FROM pg_wallet.payments x"
+				" WHERE x.id = $1", 1, argtypes);
+	run_read(events_plan, values, NULL, 1);
+}
+
+/*
+ * The payment itself, connected to SPI: the checks, the parties and their
+ * accounts, the one idempotency claim (kind payment under the customer's
+ * owner; a retry gets the payment its reference made, whatever became of
+ * it), the TRANSFER, the row, the event, the answer.
+ */
+static Datum
+payment_create(const PaymentArgs *a)
+{
+	PayParty	c, m;
+	PayAccount	src, dst;
+	int64		amount_minor, earlier, id;
+	uint8		hash[WALLET_HASH_LEN];
+	char	   *ref;
+	LedgerResult res;
+	const char *status;
+
+	payment_check_args(a->amount, a->amount_null, a->currency, a->reference, a->description,
+					   a->metadata);
+	amount_minor = amount_from_numeric(a->amount, currency_exponent(a->currency), a->currency);
+	payment_customer(a->customer_id, a->customer_null, &c);
+	payment_merchant(a->merchant_id, &m);
+	payment_customer_wallet(c.owner_id, a->currency, a->wallet, &src);
+	payment_merchant_account(m.owner_id, a->currency, &dst);
+	payment_hash(a, src.id, m.id, amount_minor, hash);
+	earlier = a->reference ? idem_find(c.owner_id, a->reference, PAYMENT_KIND, hash) : 0;
+	if (earlier != 0)
+		return payment_answer(earlier, true);
+
+	id = direct_nextval("payments_id_seq");
+	ref = dated_ref("TXN", id);
+	memset(&res, 0, sizeof(res));
+	payment_post(a, ref, &src, &dst, amount_minor, &res);
+	status = res.posted ? "SUCCESS" : res.held ? "PROCESSING" : "FAILED";
+	payment_insert(a, id, ref, &c, &m, &src, &dst, amount_minor, hash, &res, status);
+	if (a->reference)
+		idem_record(c.owner_id, a->reference, PAYMENT_KIND, hash, id);
+	if (res.posted)
+		payment_events(id);
+	return payment_answer(id, false);
+}
+
+/* ---------------------------------------------------------------------
+ * SQL entry points
+ * ---------------------------------------------------------------------
+ */
+
+/* _payment_check_args(amount numeric, currency text, reference text, description text, metadata jsonb) */
+Datum
+wallet_payment_check_args(PG_FUNCTION_ARGS)
+{
+	SPI_connect();
+	payment_check_args(PG_GETARG_DATUM(0), PG_ARGISNULL(0), arg_text(fcinfo, 1),
+					   arg_text(fcinfo, 2), arg_text(fcinfo, 3),
+					   PG_ARGISNULL(4) ? NULL : PG_GETARG_JSONB_P(4));
+	SPI_finish();
+	PG_RETURN_VOID();
+}
+
+/* _payment_customer(customer_id uuid) returns pg_wallet.principals */
+Datum
+wallet_payment_customer(PG_FUNCTION_ARGS)
+{
+	PayParty	c;
+	Datum		row;
+
+	SPI_connect();
+	payment_customer(PG_ARGISNULL(0) ? (Datum) 0 : PG_GETARG_DATUM(0), PG_ARGISNULL(0), &c);
+	row = SPI_datumTransfer(c.row, false, -1);
+	SPI_finish();
+	PG_RETURN_DATUM(row);
+}
+
+/* _merchant_principal(merchant_id text, OUT p pg_wallet.principals, OUT kyc_status text) */
+Datum
+wallet_merchant_principal(PG_FUNCTION_ARGS)
+{
+	TupleDesc	desc;
+	PayParty	m;
+	Datum		values[2];
+	bool		nulls[2] = {true, true};
+	MemoryContext caller = CurrentMemoryContext;
+
+	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "_merchant_principal must return a record");
+	SPI_connect();
+	merchant_principal(arg_text(fcinfo, 0), &m);
+	if (m.found)
+	{
+		values[0] = SPI_datumTransfer(m.row, false, -1);
+		nulls[0] = false;
+		if (m.kyc_status != NULL)
+		{
+			MemoryContext spi = MemoryContextSwitchTo(caller);
+
+			values[1] = CStringGetTextDatum(m.kyc_status);
+			nulls[1] = false;
+			MemoryContextSwitchTo(spi);
+		}
+	}
+	SPI_finish();
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), values, nulls)));
+}
+
+/* _payment_merchant(merchant_id text) returns pg_wallet.principals */
+Datum
+wallet_payment_merchant(PG_FUNCTION_ARGS)
+{
+	PayParty	m;
+	Datum		row;
+
+	SPI_connect();
+	payment_merchant(arg_text(fcinfo, 0), &m);
+	row = SPI_datumTransfer(m.row, false, -1);
+	SPI_finish();
+	PG_RETURN_DATUM(row);
+}
+
+/* _payment_customer_wallet(owner_id bigint, currency text, wallet text) returns pg_wallet.accounts */
+Datum
+wallet_payment_customer_wallet(PG_FUNCTION_ARGS)
+{
+	PayAccount	a;
+	Datum		row;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("a payment's wallet needs an owner and a currency")));
+	SPI_connect();
+	payment_customer_wallet(PG_GETARG_INT64(0), arg_text(fcinfo, 1), arg_text(fcinfo, 2), &a);
+	row = SPI_datumTransfer(a.row, false, -1);
+	SPI_finish();
+	PG_RETURN_DATUM(row);
+}
+
+/* _payment_merchant_account(owner_id bigint, currency text) returns pg_wallet.accounts */
+Datum
+wallet_payment_merchant_account(PG_FUNCTION_ARGS)
+{
+	PayAccount	a;
+	Datum		row;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("a merchant's account needs an owner and a currency")));
+	SPI_connect();
+	payment_merchant_account(PG_GETARG_INT64(0), arg_text(fcinfo, 1), &a);
+	row = SPI_datumTransfer(a.row, false, -1);
+	SPI_finish();
+	PG_RETURN_DATUM(row);
+}
+
+/* _dated_ref(prefix text, id bigint) returns text */
+Datum
+wallet_dated_ref(PG_FUNCTION_ARGS)
+{
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		PG_RETURN_NULL();
+	PG_RETURN_TEXT_P(cstring_to_text(dated_ref(TextDatumGetCString(PG_GETARG_DATUM(0)),
+											   PG_GETARG_INT64(1))));
+}
+
+/*
+ * payment_create(customer_id uuid, merchant_id text, amount numeric,
+ *				  currency text, reference text, description text,
+ *				  metadata jsonb, wallet text) returns jsonb
+ */
+Datum
+wallet_payment_create(PG_FUNCTION_ARGS)
+{
+	PaymentArgs a;
+	Datum		answer;
+
+	a.customer_null = PG_ARGISNULL(0);
+	a.customer_id = a.customer_null ? (Datum) 0 : PG_GETARG_DATUM(0);
+	a.merchant_id = arg_text(fcinfo, 1);
+	a.amount_null = PG_ARGISNULL(2);
+	a.amount = a.amount_null ? (Datum) 0 : PG_GETARG_DATUM(2);
+	a.currency = arg_text(fcinfo, 3);
+	a.reference = arg_text(fcinfo, 4);
+	a.description = arg_text(fcinfo, 5);
+	a.metadata = PG_ARGISNULL(6) ? NULL : PG_GETARG_JSONB_P(6);
+	a.wallet = arg_text(fcinfo, 7);
+	SPI_connect();
+	answer = payment_create(&a);
+	SPI_finish();
+	PG_RETURN_DATUM(answer);
+}
