@@ -63,3 +63,13 @@ END
 $$;
 COMMENT ON FUNCTION pg_wallet._padded(bigint, integer) IS
 	'Internal: n zero-padded to width digits, never cut (lpad would cut a longer number).';
+
+-- A timestamp as the APIs write it (core/format.c).
+CREATE OR REPLACE FUNCTION pg_wallet._ts_iso(ts timestamptz)
+RETURNS text
+AS 'MODULE_PATHNAME', 'wallet_ts_iso'
+LANGUAGE C IMMUTABLE STRICT
+SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION pg_wallet._ts_iso(timestamptz) IS
+	'Internal: a timestamp as the specs show it, ISO 8601 UTC to the second '
+	'(2025-12-07T11:00:00Z); NULL for an infinite one.';

@@ -19,14 +19,6 @@
 -- alert may come anywhere in a transaction (a batch's tenth posting, after other events).
 -- Nobody emits into that stream directly.
 
-CREATE OR REPLACE FUNCTION pg_wallet._ts_iso(ts timestamptz)
-RETURNS text
-LANGUAGE plpgsql IMMUTABLE STRICT
-SET search_path = pg_catalog, pg_temp
-AS $$ BEGIN RETURN to_char(ts AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'); END $$;
-COMMENT ON FUNCTION pg_wallet._ts_iso(timestamptz) IS
-	'Internal: a timestamp as the specs show it, ISO 8601 UTC (2025-12-07T11:00:00Z).';
-
 CREATE OR REPLACE FUNCTION pg_wallet._event_types()
 RETURNS text[]
 LANGUAGE plpgsql IMMUTABLE
@@ -277,15 +269,9 @@ COMMENT ON FUNCTION pg_wallet.emit_event(bigint, text, jsonb, uuid) IS
 -- Whether the outbox worker serves this database, so a queued event will be moved.
 CREATE OR REPLACE FUNCTION pg_wallet._event_queue_here()
 RETURNS boolean
-LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-	RETURN pg_wallet.workers_available()
-		AND current_setting('pg_wallet.workers_enabled', true) IS DISTINCT FROM 'off'
-		AND current_setting('pg_wallet.database', true) IS NOT DISTINCT FROM current_database();
-END
-$$;
+AS 'MODULE_PATHNAME', 'wallet_event_queue_here'
+LANGUAGE C STABLE
+SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION pg_wallet._event_queue_here() IS
 	'Internal: whether queued events will be moved into their streams here (pg_wallet '
 	'preloaded, its workers enabled and serving this database).';
@@ -296,28 +282,9 @@ COMMENT ON FUNCTION pg_wallet._event_queue_here() IS
 CREATE OR REPLACE FUNCTION pg_wallet._events_enqueue(p_owner_ids bigint[], p_event_type text,
 	p_payload jsonb, p_principal_ids uuid[])
 RETURNS void
-LANGUAGE plpgsql VOLATILE
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-	o record;
-BEGIN
-	IF pg_wallet._event_queue_here() THEN
-		INSERT INTO pg_wallet.event_queue (owner_ids, principal_ids, event_type, payload)
-		VALUES (p_owner_ids, p_principal_ids, p_event_type, p_payload);
-		PERFORM pg_wallet._outbox_wake();
-		RETURN;
-	END IF;
-	FOR o IN
-		SELECT x.owner_id, x.principal_id
-		FROM unnest(p_owner_ids, p_principal_ids) x(owner_id, principal_id)
-		ORDER BY x.owner_id
-	LOOP
-		PERFORM pg_wallet._event_stream_lock(o.owner_id);
-		PERFORM pg_wallet._event_write(o.owner_id, p_event_type, p_payload, o.principal_id);
-	END LOOP;
-END
-$$;
+AS 'MODULE_PATHNAME', 'wallet_events_enqueue'
+LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION pg_wallet._events_enqueue(bigint[], text, jsonb, uuid[]) IS
 	'Internal: one event (a type of _event_types(), an object payload) for each owner with '
 	'its principal, queued for the outbox worker (one row for all the owners, one wake) when '

@@ -53,34 +53,26 @@ COMMENT ON FUNCTION pg_wallet._payment_merchant_account(bigint, text) IS
 -- refused by fraud).
 CREATE OR REPLACE FUNCTION pg_wallet._payment_score(p pg_wallet.payments)
 RETURNS pg_wallet.fraud_scores
-LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-	s pg_wallet.fraud_scores;
-BEGIN
-	-- OFFSET 0: the few rows of the key through its index, then the first; without it the
-	-- planner walks the primary key in id order for the LIMIT 1, past every later score
-	IF p.hold_id IS NOT NULL THEN
-		SELECT * INTO s FROM (SELECT * FROM pg_wallet.fraud_scores x WHERE x.hold_id = p.hold_id
-		                      OFFSET 0) f
-		ORDER BY f.id LIMIT 1;
-	END IF;
-	IF s.id IS NULL AND p.journal_id IS NOT NULL THEN
-		SELECT * INTO s FROM (SELECT * FROM pg_wallet.fraud_scores x
-		                      WHERE x.journal_id = p.journal_id OFFSET 0) f
-		ORDER BY f.id LIMIT 1;
-	END IF;
-	IF s.id IS NULL AND p.fraud_score_id IS NOT NULL THEN
-		SELECT * INTO s FROM pg_wallet.fraud_scores x WHERE x.id = p.fraud_score_id;
-	END IF;
-	RETURN s;
-END
-$$;
+AS 'MODULE_PATHNAME', 'wallet_payment_score'
+LANGUAGE C STABLE
+SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION pg_wallet._payment_score(pg_wallet.payments) IS
 	'Internal: the fraud score recorded for a payment (the held request''s, else the '
 	'posting''s or the refusal''s, else the one recorded after a card authorisation''s caught '
-	'refusal); NULL fields when it was not scored.';
+	'refusal); NULL when it was not scored.';
+
+-- A payment as POST /transactions shows it (payments/payment_answer.c): transactionId, amount,
+-- currency, customerId, merchantId, status, fraudScore {score, riskLevel, decision},
+-- createdAt, completedAt: what both parties may see.
+CREATE OR REPLACE FUNCTION pg_wallet._payment_summary(p pg_wallet.payments)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'wallet_payment_summary'
+LANGUAGE C STABLE
+SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION pg_wallet._payment_summary(pg_wallet.payments) IS
+	'Internal: a payment in the Tribble shape of POST /transactions (transactionId, amount, '
+	'currency, customerId, merchantId, status, fraudScore {score, riskLevel, decision} or '
+	'null, createdAt, completedAt).';
 
 -- A payment as POST /transactions answers it; detailed, as GET /transactions/:id shows it to
 -- a party (customer: true when the viewer is the customer: the fraud factors and a failure's
@@ -92,36 +84,24 @@ LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-	s pg_wallet.fraud_scores := pg_wallet._payment_score(p);
-	score jsonb;
+	summary jsonb := pg_wallet._payment_summary(p);
+	s pg_wallet.fraud_scores;
 BEGIN
-	IF s.id IS NOT NULL THEN
-		score := jsonb_build_object('score', s.score, 'riskLevel', s.risk_level,
-			'decision', s.decision);
-		IF detailed AND customer THEN
-			score := score || jsonb_build_object('riskFactors', pg_wallet.fraud_score_factors(s));
-		END IF;
-	END IF;
 	IF NOT detailed THEN
-		RETURN jsonb_build_object('transactionId', p.transaction_ref,
-			'amount', pg_wallet.amount_format(p.amount_minor, p.currency),
-			'currency', p.currency, 'customerId', p.customer_principal_id,
-			'merchantId', p.merchant_principal_id, 'status', p.status,
-			'fraudScore', score, 'createdAt', pg_wallet._ts_iso(p.created_at),
-			'completedAt', pg_wallet._ts_iso(p.completed_at));
+		RETURN summary;
 	END IF;
-	RETURN jsonb_build_object('transactionId', p.transaction_ref,
-		'amount', pg_wallet.amount_format(p.amount_minor, p.currency),
-		'currency', p.currency, 'customerId', p.customer_principal_id,
-		'merchantId', p.merchant_principal_id, 'status', p.status,
-		'description', p.description, 'metadata', p.metadata, 'fraudScore', score,
+	IF customer AND summary->'fraudScore' <> 'null' THEN
+		s := pg_wallet._payment_score(p);
+		summary := jsonb_set(summary, '{fraudScore,riskFactors}',
+			pg_wallet.fraud_score_factors(s));
+	END IF;
+	RETURN summary || jsonb_build_object(
+		'description', p.description, 'metadata', p.metadata,
 		'paymentMethod', jsonb_build_object('type', p.payment_method),
 		'refundedAmount', pg_wallet.amount_format(pg_wallet._payment_refunded(p), p.currency),
 		'failureReason', CASE WHEN customer THEN p.error_message END,
 		'receipt', (SELECT jsonb_build_object('receiptId', r.receipt_id)
-			FROM pg_wallet.receipts r WHERE r.journal_id = p.journal_id AND p.status = 'SUCCESS'),
-		'createdAt', pg_wallet._ts_iso(p.created_at),
-		'completedAt', pg_wallet._ts_iso(p.completed_at));
+			FROM pg_wallet.receipts r WHERE r.journal_id = p.journal_id AND p.status = 'SUCCESS'));
 END
 $$;
 COMMENT ON FUNCTION pg_wallet._payment_json(pg_wallet.payments, boolean, boolean) IS
@@ -133,23 +113,9 @@ COMMENT ON FUNCTION pg_wallet._payment_json(pg_wallet.payments, boolean, boolean
 -- otherwise wait on the merchant's stream row and on the notify lock until it commits.
 CREATE OR REPLACE FUNCTION pg_wallet._payment_events(p pg_wallet.payments)
 RETURNS void
-LANGUAGE plpgsql VOLATILE
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-	payload jsonb := jsonb_build_object('transactionId', p.transaction_ref,
-		'amount', pg_wallet.amount_format(p.amount_minor, p.currency),
-		'currency', p.currency, 'status', p.status, 'merchantId', p.merchant_principal_id,
-		'customerId', p.customer_principal_id,
-		'timestamp', pg_wallet._ts_iso(coalesce(p.completed_at, now())));
-BEGIN
-	-- the customer's principal is the customer owner's, the merchant's the merchant's:
-	-- payment_create read them so
-	PERFORM pg_wallet._events_enqueue(ARRAY[p.customer_owner_id, p.merchant_owner_id],
-		'transaction:completed', payload,
-		ARRAY[p.customer_principal_id, p.merchant_principal_id]);
-END
-$$;
+AS 'MODULE_PATHNAME', 'wallet_payment_events'
+LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION pg_wallet._payment_events(pg_wallet.payments) IS
 	'Internal: transaction:completed {transactionId, amount, currency, status, merchantId, '
 	'customerId, timestamp} to the customer and the merchant of a SUCCESS payment.';
@@ -230,15 +196,9 @@ COMMENT ON FUNCTION pg_wallet._refund_new_ref() IS
 -- "error" {code, message}.
 CREATE OR REPLACE FUNCTION pg_wallet._payment_answer(p pg_wallet.payments, replayed boolean)
 RETURNS jsonb
-LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-	RETURN pg_wallet._payment_json(p, false, true) || jsonb_build_object('replayed', replayed,
-		'error', CASE WHEN p.status = 'FAILED' THEN jsonb_build_object('code', p.error_code,
-			'message', p.error_message) END);
-END
-$$;
+AS 'MODULE_PATHNAME', 'wallet_payment_answer'
+LANGUAGE C STABLE
+SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION pg_wallet._payment_answer(pg_wallet.payments, boolean) IS
 	'Internal: POST /transactions'' answer (wallet and card payments): the payment, replayed, '
 	'and error {code, message} when it FAILED.';

@@ -177,6 +177,9 @@ extern void ledger_chain_hash(const uint8 *prev, int prev_len, const uint8 *jour
 							  int64 version, int64 balance_after, uint8 *out);
 extern void ledger_request_hash(LedgerRequest *req, uint8 *out);
 
+/* format.c: an API timestamp, 2025-12-07T11:00:00Z */
+extern char *timestamp_iso(TimestampTz ts);
+
 /* spi_util.c */
 extern SPIPlanPtr wallet_plan(SPIPlanPtr *cache, const char *sql, int nargs, Oid *argtypes);
 extern char *text_arg_cstring(FunctionCallInfo fcinfo, int argno, const char *what,

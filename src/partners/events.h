@@ -10,7 +10,19 @@
 #ifndef PARTNERS_EVENTS_H
 #define PARTNERS_EVENTS_H
 
+#include "utils/jsonb.h"
+
 /* events_fraud.c: plug the fraud:risk_alert event into the rules (from _PG_init) */
 extern void events_register(void);
+
+/*
+ * events_queue.c: one event for several owners (each with its principal),
+ * queued for the outbox worker when it serves this database, else written
+ * at once. Connected to SPI.
+ */
+extern bool events_queue_here(void);
+extern void events_enqueue(int n, const int64 *owner_ids, const Datum *principal_ids,
+						   const bool *principal_nulls, const char *event_type,
+						   Jsonb *payload);
 
 #endif							/* PARTNERS_EVENTS_H */

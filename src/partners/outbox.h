@@ -56,6 +56,10 @@ extern bool wallet_preloaded;
 #define WALLET_WORKER_LAUNCHER	2
 #define WALLET_WORKER_COUNTED	3
 
+/* outbox_config.c: the worker woken when the transaction that queued rows commits */
+extern bool outbox_workers_available(void);
+extern void outbox_wake_at_commit(void);
+
 extern bool worker_slot_claim(int kind);
 extern void worker_slot_release(int kind);
 extern bool worker_slot_alive(int kind);

@@ -221,16 +221,14 @@ outbox_xact_callback(XactEvent event, void *arg)
 }
 
 /*
- * _outbox_wake() returns void
- *
- * Called by the SQL that inserts outbox rows: wake the worker when this
- * transaction commits. Refuses (WL073) when the library was not preloaded,
+ * Wake the outbox worker when this transaction commits (a caller that
+ * queued rows for it). Refuses (WL073) when the library was not preloaded,
  * because then no worker exists and the row would never be delivered.
  */
-Datum
-wallet_outbox_wake(PG_FUNCTION_ARGS)
+void
+outbox_wake_at_commit(void)
 {
-	if (!wallet_preloaded || outbox_shared == NULL)
+	if (!outbox_workers_available())
 		ereport(ERROR,
 				(errcode(ERRCODE_WALLET_WORKERS_UNAVAILABLE),
 				 errmsg("the pg_wallet outbox worker is not available"),
@@ -243,17 +241,28 @@ wallet_outbox_wake(PG_FUNCTION_ARGS)
 		xact_callback_registered = true;
 	}
 	wake_at_commit = true;
+}
+
+/* Whether the library was preloaded, so that the workers can run. */
+bool
+outbox_workers_available(void)
+{
+	return wallet_preloaded && outbox_shared != NULL;
+}
+
+/* _outbox_wake() returns void: outbox_wake_at_commit(), for the SQL that queues rows. */
+Datum
+wallet_outbox_wake(PG_FUNCTION_ARGS)
+{
+	outbox_wake_at_commit();
 	PG_RETURN_VOID();
 }
 
-/*
- * workers_available() returns boolean: whether the library was preloaded,
- * so that the workers can run.
- */
+/* workers_available() returns boolean */
 Datum
 wallet_workers_available(PG_FUNCTION_ARGS)
 {
-	PG_RETURN_BOOL(wallet_preloaded && outbox_shared != NULL);
+	PG_RETURN_BOOL(outbox_workers_available());
 }
 
 /*

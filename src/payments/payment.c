@@ -44,6 +44,7 @@
 #include "core/direct.h"
 #include "core/idempotency.h"
 #include "core/pg_wallet.h"
+#include "payments/payments.h"
 
 PG_FUNCTION_INFO_V1(wallet_payment_check_args);
 PG_FUNCTION_INFO_V1(wallet_payment_customer);
@@ -89,8 +90,7 @@ static SPIPlanPtr default_wallet_plan = NULL;
 static SPIPlanPtr named_wallet_plan = NULL;
 static SPIPlanPtr merchant_account_plan = NULL;
 static SPIPlanPtr insert_plan = NULL;
-static SPIPlanPtr answer_plan = NULL;
-static SPIPlanPtr events_plan = NULL;
+static SPIPlanPtr replay_plan = NULL;
 
 /* An error naming the request field it is about (the bridge shows it). */
 #define field_error(code, field, ...) \
@@ -459,20 +459,21 @@ payment_hash(const PaymentArgs *a, int64 wallet_id, Datum merchant_id, int64 amo
 	pg_cryptohash_free(ctx);
 }
 
-/* The answer of POST /transactions for payment `id` (payments.sql: _payment_answer). */
+/* The answer of POST /transactions for payment `id`, replayed. */
 static Datum
-payment_answer(int64 id, bool replayed)
+payment_replay(int64 id)
 {
-	Oid			argtypes[2] = {INT8OID, BOOLOID};
-	Datum		values[2] = {Int64GetDatum(id), BoolGetDatum(replayed)};
+	Oid			argtypes[1] = {INT8OID};
+	Datum		values[1] = {Int64GetDatum(id)};
 	bool		isnull;
+	PaymentView p;
 
-	wallet_plan(&answer_plan,
-				"SELECT pg_wallet._payment_answer(x, $2) FROM pg_wallet.payments x"
-				" WHERE x.id = $1", 2, argtypes);
-	if (run_read(answer_plan, values, NULL, 1) != 1)
+	wallet_plan(&replay_plan, "SELECT x FROM pg_wallet.payments x WHERE x.id = $1", 1,
+				argtypes);
+	if (run_read(replay_plan, values, NULL, 1) != 1)
 		elog(ERROR, "payment " INT64_FORMAT " is missing", id);
-	return SPI_datumTransfer(col_datum(1, &isnull), false, -1);
+	payment_view_from_row(DatumGetHeapTupleHeader(col_datum(1, &isnull)), &p);
+	return payment_answer(&p, true);
 }
 
 /* Post the payment's TRANSFER through the ledger core, its refusal recorded. */
@@ -509,6 +510,15 @@ payment_post(const PaymentArgs *a, const char *ref, const PayAccount *src,
 	req.service_direction = 'D';
 	req.record_refusal = true;
 	ledger_post(&req, res);
+}
+
+/* A refusal's message as the payment keeps it (500 characters at most). */
+static char *
+error_message(const LedgerResult *res)
+{
+	const char *msg = res->message ? res->message : "";
+
+	return pnstrdup(msg, pg_mbcharcliplen(msg, strlen(msg), MAX_ERROR_CHARS));
 }
 
 /* Write the payments row of a posted, held or refused payment. */
@@ -553,12 +563,8 @@ payment_insert(const PaymentArgs *a, int64 id, const char *ref, const PayParty *
 	n[17] = res->hold_id == 0 ? 'n' : ' ';
 	if (refused)
 	{
-		const char *msg = res->message ? res->message : "";
-
 		v[18] = CStringGetTextDatum(res->sqlstate);
-		v[19] = PointerGetDatum(cstring_to_text_with_len(msg,
-														 pg_mbcharcliplen(msg, strlen(msg),
-																		  MAX_ERROR_CHARS)));
+		v[19] = CStringGetTextDatum(error_message(res));
 	}
 	else
 		n[18] = n[19] = 'n';
@@ -573,19 +579,6 @@ payment_insert(const PaymentArgs *a, int64 id, const char *ref, const PayParty *
 				20, argtypes);
 	if (SPI_execute_plan(insert_plan, v, n, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "payment insert failed: %s", SPI_result_code_string(SPI_result));
-}
-
-/* transaction:completed to both parties of a SUCCESS payment (payments.sql). */
-static void
-payment_events(int64 id)
-{
-	Oid			argtypes[1] = {INT8OID};
-	Datum		values[1] = {Int64GetDatum(id)};
-
-	wallet_plan(&events_plan,
-				"SELECT pg_wallet._payment_events(x) FROM pg_wallet.payments x"
-				" WHERE x.id = $1", 1, argtypes);
-	run_read(events_plan, values, NULL, 1);
 }
 
 /*
@@ -604,7 +597,10 @@ payment_create(const PaymentArgs *a)
 	char	   *ref;
 	LedgerResult res;
 	const char *status;
+	bool		refused;
+	PaymentView view;
 
+	memset(&view, 0, sizeof(view));
 	payment_check_args(a->amount, a->amount_null, a->currency, a->reference, a->description,
 					   a->metadata);
 	amount_minor = amount_from_numeric(a->amount, currency_exponent(a->currency), a->currency);
@@ -615,19 +611,34 @@ payment_create(const PaymentArgs *a)
 	payment_hash(a, src.id, m.id, amount_minor, hash);
 	earlier = a->reference ? idem_find(c.owner_id, a->reference, PAYMENT_KIND, hash) : 0;
 	if (earlier != 0)
-		return payment_answer(earlier, true);
+		return payment_replay(earlier);
 
 	id = direct_nextval("payments_id_seq");
 	ref = dated_ref("TXN", id);
 	memset(&res, 0, sizeof(res));
 	payment_post(a, ref, &src, &dst, amount_minor, &res);
+	refused = !res.posted && !res.held;
 	status = res.posted ? "SUCCESS" : res.held ? "PROCESSING" : "FAILED";
 	payment_insert(a, id, ref, &c, &m, &src, &dst, amount_minor, hash, &res, status);
 	if (a->reference)
 		idem_record(c.owner_id, a->reference, PAYMENT_KIND, hash, id);
+	view.transaction_ref = ref;
+	view.customer_owner_id = c.owner_id;
+	view.customer_principal_id = c.id;
+	view.merchant_owner_id = m.owner_id;
+	view.merchant_principal_id = m.id;
+	view.amount_minor = amount_minor;
+	view.currency = a->currency;
+	view.status = status;
+	view.journal_id = res.journal_id;
+	view.hold_id = res.hold_id;
+	view.error_code = refused ? res.sqlstate : NULL;
+	view.error_message = refused ? error_message(&res) : NULL;
+	view.created_at = GetCurrentTransactionStartTimestamp();	/* the row's now() */
+	view.completed_at = res.posted ? view.created_at : 0;
 	if (res.posted)
-		payment_events(id);
-	return payment_answer(id, false);
+		payment_completed_event(&view);
+	return payment_answer(&view, false);
 }
 
 /* ---------------------------------------------------------------------
@@ -774,7 +785,7 @@ wallet_payment_create(PG_FUNCTION_ARGS)
 	a.metadata = PG_ARGISNULL(6) ? NULL : PG_GETARG_JSONB_P(6);
 	a.wallet = arg_text(fcinfo, 7);
 	SPI_connect();
-	answer = payment_create(&a);
+	answer = SPI_datumTransfer(payment_create(&a), false, -1);
 	SPI_finish();
 	PG_RETURN_DATUM(answer);
 }
