@@ -302,6 +302,10 @@ CREATE OR REPLACE FUNCTION pg_wallet._events_sequence(max_events integer DEFAULT
 RETURNS integer
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
+-- the queue is mostly empty when analysed and full of dead rows between vacuums: its
+-- statistics make a sequential scan (every dead page, each turn) look cheaper than the
+-- primary key's range, which is what the oldest rows want
+SET enable_seqscan = off
 AS $$
 DECLARE
 	q record;
