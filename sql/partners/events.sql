@@ -68,14 +68,9 @@ COMMENT ON FUNCTION pg_wallet._event_principal(bigint, uuid) IS
 CREATE OR REPLACE FUNCTION pg_wallet._event_notification(
 	p_event_id bigint, p_owner_id bigint, p_event_type text, p_principal_id uuid)
 RETURNS text
-LANGUAGE plpgsql IMMUTABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-	RETURN jsonb_build_object('event_id', p_event_id, 'owner_id', p_owner_id,
-		'event_type', p_event_type, 'principal_id', p_principal_id)::text;
-END
-$$;
+AS 'MODULE_PATHNAME', 'wallet_event_notification'
+LANGUAGE C IMMUTABLE
+SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION pg_wallet._event_notification(bigint, bigint, text, uuid) IS
 	'Internal: the pg_wallet_events NOTIFY payload, {"event_id", "owner_id", "event_type", '
 	'"principal_id"} (principal_id null when not known).';
@@ -295,57 +290,20 @@ COMMENT ON FUNCTION pg_wallet._events_enqueue(bigint[], text, jsonb, uuid[]) IS
 -- Move up to max_events queued events into their streams (the outbox worker, each turn; a
 -- test may call it). One sequencer at a time (a transaction-level advisory lock; a second
 -- caller returns 0 at once, as SKIP LOCKED did), so the queue's rows are deleted without
--- locking them first (a lock is a WAL record of its own). Each owner's stream is locked once
--- and advanced once per call, however many of its events the batch holds (a merchant's:
--- one per payment into it). Returns how many queued events it moved.
+-- locking them first (a lock is a WAL record of its own). Every stream of the batch is locked
+-- (in ascending owner id) before its events' ids are drawn, and advanced once per call,
+-- however many of its events the batch holds (a merchant's: one per payment into it); four
+-- statements per call whatever the batch (partners/events_queue.c). Returns how many queued
+-- events it moved.
 CREATE OR REPLACE FUNCTION pg_wallet._events_sequence(max_events integer DEFAULT 1000)
 RETURNS integer
-LANGUAGE plpgsql VOLATILE
+AS 'MODULE_PATHNAME', 'wallet_events_sequence'
+LANGUAGE C VOLATILE
 SET search_path = pg_catalog, pg_temp
 -- the queue is mostly empty when analysed and full of dead rows between vacuums: its
 -- statistics make a sequential scan (every dead page, each turn) look cheaper than the
 -- primary key's range, which is what the oldest rows want
-SET enable_seqscan = off
-AS $$
-DECLARE
-	q record;
-	locked bigint;		-- the owner whose stream is locked
-	last_id bigint;		-- the last event written into it
-	written integer := 0;	-- how many
-	moved integer := 0;
-BEGIN
-	IF NOT pg_try_advisory_xact_lock(hashtextextended('pg_wallet._events_sequence', 0)) THEN
-		RETURN 0;
-	END IF;
-	FOR q IN
-		WITH taken AS (
-			DELETE FROM pg_wallet.event_queue x WHERE x.id IN (
-				SELECT y.id FROM pg_wallet.event_queue y ORDER BY y.id
-				LIMIT greatest(coalesce(max_events, 0), 0))
-			RETURNING x.*)
-		SELECT t.id, t.event_type, t.payload, u.owner_id, u.principal_id,
-			(SELECT count(*) FROM taken)::integer AS taken
-		FROM taken t, unnest(t.owner_ids, t.principal_ids) u(owner_id, principal_id)
-		ORDER BY u.owner_id, t.id
-	LOOP
-		IF locked IS DISTINCT FROM q.owner_id THEN
-			IF written > 0 THEN
-				PERFORM pg_wallet._event_stream_advance(locked, last_id, written);
-			END IF;
-			PERFORM pg_wallet._event_stream_lock(q.owner_id);
-			locked := q.owner_id;
-			written := 0;
-		END IF;
-		last_id := pg_wallet._event_insert(q.owner_id, q.event_type, q.payload, q.principal_id);
-		written := written + 1;
-		moved := q.taken;
-	END LOOP;
-	IF written > 0 THEN
-		PERFORM pg_wallet._event_stream_advance(locked, last_id, written);
-	END IF;
-	RETURN moved;
-END
-$$;
+SET enable_seqscan = off;
 COMMENT ON FUNCTION pg_wallet._events_sequence(integer) IS
 	'Internal: move up to max_events queued events (oldest first) into their owners'' '
 	'streams, owners in ascending id: each event its id under the stream''s lock and its '

@@ -25,4 +25,7 @@ extern void events_enqueue(int n, const int64 *owner_ids, const Datum *principal
 						   const bool *principal_nulls, const char *event_type,
 						   Jsonb *payload);
 
+extern char *event_notification(int64 event_id, int64 owner_id, const char *event_type,
+								Datum principal_id, bool principal_null);
+
 #endif							/* PARTNERS_EVENTS_H */

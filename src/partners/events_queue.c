@@ -6,26 +6,36 @@
  *	  worker serves this database, else written into the streams at once,
  *	  owners in ascending id (sql/partners/events.sql, "Queued events"). The
  *	  payments layer calls it for every payment (transaction:completed); SQL
- *	  calls pg_wallet._events_enqueue().
+ *	  calls pg_wallet._events_enqueue(). And the sequencer the outbox worker
+ *	  runs each turn (_events_sequence): the queued events moved into their
+ *	  owners' streams in a fixed number of statements, whatever their number.
  *
  * Owns: where an enqueued event goes (_event_queue_here). Never: checks an
  * event (the callers made owners, principals and payload go together:
  * _event_check is for untrusted input); writes a stream itself (the
  * sequencer, _events_sequence, and _event_write do).
  * Locking: the direct path locks each owner's stream row (_event_stream_lock)
- * in ascending owner id; the queued path takes no lock.
+ * in ascending owner id; the queued path takes no lock. The sequencer: one at
+ * a time (a transaction-level advisory lock; a second caller moves nothing),
+ * then every stream it writes, in ascending owner id, before it draws their
+ * events' ids (a stream's ids commit in order).
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
+#include "catalog/namespace.h"
+#include "catalog/pg_collation.h"
 #include "catalog/pg_type.h"
+#include "commands/async.h"
+#include "commands/sequence.h"
 #include "commands/dbcommands.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
+#include "utils/numeric.h"
 #include "utils/uuid.h"
 
 #include "core/pg_wallet.h"
@@ -34,12 +44,18 @@
 
 PG_FUNCTION_INFO_V1(wallet_event_queue_here);
 PG_FUNCTION_INFO_V1(wallet_events_enqueue);
+PG_FUNCTION_INFO_V1(wallet_events_sequence);
+PG_FUNCTION_INFO_V1(wallet_event_notification);
 
 #define MAX_OWNERS	16			/* owners of one enqueued event */
 
 static SPIPlanPtr queue_plan = NULL;
 static SPIPlanPtr lock_plan = NULL;
 static SPIPlanPtr write_plan = NULL;
+static SPIPlanPtr take_plan = NULL;
+static SPIPlanPtr streams_lock_plan = NULL;
+static SPIPlanPtr events_insert_plan = NULL;
+static SPIPlanPtr streams_advance_plan = NULL;
 
 /*
  * Whether queued events are moved into their streams here: pg_wallet
@@ -133,6 +149,220 @@ events_enqueue(int n, const int64 *owner_ids, const Datum *principal_ids,
 	}
 	events_write_now(n, owner_ids, principal_ids, principal_nulls, type,
 					 JsonbPGetDatum(payload));
+}
+
+/*
+ * The NOTIFY pg_wallet_events payload of an event: {"event_id", "owner_id",
+ * "event_type", "principal_id"} (principal_id null when not known). The
+ * bridge routes by "owner_id".
+ */
+char *
+event_notification(int64 event_id, int64 owner_id, const char *event_type, Datum principal_id,
+				   bool principal_null)
+{
+	JsonbParseState *st = NULL;
+	JsonbValue	k, v;
+	const char *keys[4] = {"event_id", "owner_id", "event_type", "principal_id"};
+	Jsonb	   *j;
+
+	pushJsonbValue(&st, WJB_BEGIN_OBJECT, NULL);
+	for (int i = 0; i < 4; i++)
+	{
+		k.type = jbvString;
+		k.val.string.val = (char *) keys[i];
+		k.val.string.len = strlen(keys[i]);
+		pushJsonbValue(&st, WJB_KEY, &k);
+		if (i < 2)
+		{
+			v.type = jbvNumeric;
+			v.val.numeric = int64_to_numeric(i == 0 ? event_id : owner_id);
+		}
+		else if (i == 2 || !principal_null)
+		{
+			v.type = jbvString;
+			v.val.string.val = i == 2 ? (char *) event_type
+				: DatumGetCString(DirectFunctionCall1(uuid_out, principal_id));
+			v.val.string.len = strlen(v.val.string.val);
+		}
+		else
+			v.type = jbvNull;
+		pushJsonbValue(&st, WJB_VALUE, &v);
+	}
+	j = JsonbValueToJsonb(pushJsonbValue(&st, WJB_END_OBJECT, NULL));
+	return JsonbToCString(NULL, &j->root, VARSIZE(j));
+}
+
+/* One queued event for one of its owners, as the sequencer takes it. */
+typedef struct Taken
+{
+	int64		owner_id;
+	Datum		event_type;		/* text */
+	Datum		payload;		/* jsonb */
+	Datum		principal_id;	/* uuid */
+	bool		principal_null;
+} Taken;
+
+/*
+ * Take up to max_events queued events, oldest first, deleted without a row
+ * lock (the advisory lock makes this the only sequencer): one Taken per
+ * (event, owner), by owner then queue order. Returns how many events.
+ */
+static int
+sequence_take(int max_events, Taken **out, int *ntaken)
+{
+	Oid			argtypes[1] = {INT4OID};
+	Datum		values[1] = {Int32GetDatum(max_events)};
+	int			moved = 0;
+	Taken	   *t;
+
+	wallet_plan(&take_plan,
+				"WITH taken AS ("
+				" DELETE FROM pg_wallet.event_queue x WHERE x.id IN ("
+				"  SELECT y.id FROM pg_wallet.event_queue y ORDER BY y.id LIMIT $1)"
+				" RETURNING x.*)"
+				" SELECT u.owner_id, t.event_type, t.payload, u.principal_id,"
+				" (SELECT count(*) FROM taken)::integer"
+				" FROM taken t, unnest(t.owner_ids, t.principal_ids) u(owner_id, principal_id)"
+				" ORDER BY u.owner_id, t.id", 1, argtypes);
+	if (SPI_execute_plan(take_plan, values, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "event queue take failed");
+	*ntaken = (int) SPI_processed;
+	*out = t = palloc0(sizeof(Taken) * Max(*ntaken, 1));
+	for (int i = 0; i < *ntaken; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+
+		t[i].owner_id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
+		t[i].event_type = SPI_getbinval(tup, desc, 2, &isnull);
+		t[i].payload = SPI_getbinval(tup, desc, 3, &isnull);
+		t[i].principal_id = SPI_getbinval(tup, desc, 4, &t[i].principal_null);
+		moved = DatumGetInt32(SPI_getbinval(tup, desc, 5, &isnull));
+	}
+	return moved;
+}
+
+/*
+ * Move up to max_events queued events into their streams: the streams'
+ * rows locked in ascending owner id (created when new), each event's id
+ * drawn under its stream's lock, every event written by one INSERT (its
+ * triggers fire: the fraud alerts' copy), every stream advanced by one
+ * UPDATE, one NOTIFY per event. Connected to SPI.
+ */
+static int
+events_sequence(int max_events)
+{
+	Taken	   *t;
+	int			n, moved;
+	Column		owners, ids, types, payloads, principals;	/* the events */
+	Column		streams, last_ids, counts;	/* one per owner */
+	Oid			insert_types[5] = {INT8ARRAYOID, INT8ARRAYOID, TEXTARRAYOID, JSONBARRAYOID,
+	UUIDARRAYOID};
+	Oid			advance_types[3] = {INT8ARRAYOID, INT8ARRAYOID, INT4ARRAYOID};
+	Oid			lock_types[1] = {INT8ARRAYOID};
+	Datum		values[5];
+	/* the key SQL's hashtextextended('pg_wallet._events_sequence', 0) gives */
+	Datum		key = DirectFunctionCall2Coll(hashtextextended, DEFAULT_COLLATION_OID,
+											  CStringGetTextDatum("pg_wallet._events_sequence"),
+											  Int64GetDatum(0));
+	Oid			seq = get_relname_relid("event_id_seq",
+										get_namespace_oid("pg_wallet", false));
+
+	if (!DatumGetBool(DirectFunctionCall1(pg_try_advisory_xact_lock_int8, key)))
+		return 0;
+	moved = sequence_take(max_events, &t, &n);
+	if (n == 0)
+		return moved;
+	column_init(&owners, INT8OID);
+	column_init(&ids, INT8OID);
+	column_init(&types, TEXTOID);
+	column_init(&payloads, JSONBOID);
+	column_init(&principals, UUIDOID);
+	column_init(&streams, INT8OID);
+	column_init(&last_ids, INT8OID);
+	column_init(&counts, INT4OID);
+	for (int i = 0; i < n; i++)
+		if (i == 0 || t[i].owner_id != t[i - 1].owner_id)
+			column_add(&streams, Int64GetDatum(t[i].owner_id), false);
+	values[0] = column_array(&streams);
+	wallet_plan(&streams_lock_plan,
+				"INSERT INTO pg_wallet.event_streams AS s (owner_id, last_event_id, event_count)"
+				" SELECT o, 0, 0 FROM unnest($1::bigint[]) o ORDER BY o"
+				" ON CONFLICT ON CONSTRAINT event_streams_pkey"
+				" DO UPDATE SET event_count = s.event_count", 1, lock_types);
+	if (SPI_execute_plan(streams_lock_plan, values, NULL, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "event streams lock failed");
+	for (int i = 0, count = 0; i < n; i++)
+	{
+		int64		id = nextval_internal(seq, false);
+
+		column_add(&owners, Int64GetDatum(t[i].owner_id), false);
+		column_add(&ids, Int64GetDatum(id), false);
+		column_add(&types, t[i].event_type, false);
+		column_add(&payloads, t[i].payload, false);
+		column_add(&principals, t[i].principal_id, t[i].principal_null);
+		Async_Notify("pg_wallet_events",
+					 event_notification(id, t[i].owner_id, TextDatumGetCString(t[i].event_type),
+										t[i].principal_id, t[i].principal_null));
+		count++;
+		if (i == n - 1 || t[i + 1].owner_id != t[i].owner_id)
+		{
+			column_add(&last_ids, Int64GetDatum(id), false);
+			column_add(&counts, Int32GetDatum(count), false);
+			count = 0;
+		}
+	}
+	values[0] = column_array(&ids);
+	values[1] = column_array(&owners);
+	values[2] = column_array(&types);
+	values[3] = column_array(&payloads);
+	values[4] = column_array(&principals);
+	wallet_plan(&events_insert_plan,
+				"INSERT INTO pg_wallet.events (id, owner_id, event_type, payload, principal_id)"
+				" SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::jsonb[],"
+				" $5::uuid[])", 5, insert_types);
+	if (SPI_execute_plan(events_insert_plan, values, NULL, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "events insert failed");
+	values[0] = column_array(&streams);
+	values[1] = column_array(&last_ids);
+	values[2] = column_array(&counts);
+	wallet_plan(&streams_advance_plan,
+				"UPDATE pg_wallet.event_streams s"
+				" SET last_event_id = u.last_id, event_count = s.event_count + u.n"
+				" FROM unnest($1::bigint[], $2::bigint[], $3::integer[]) u(owner_id, last_id, n)"
+				" WHERE s.owner_id = u.owner_id", 3, advance_types);
+	if (SPI_execute_plan(streams_advance_plan, values, NULL, false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "event streams advance failed");
+	return moved;
+}
+
+/* _events_sequence(max_events integer) returns integer */
+Datum
+wallet_events_sequence(PG_FUNCTION_ARGS)
+{
+	int			max_events = PG_ARGISNULL(0) ? 0 : Max(PG_GETARG_INT32(0), 0);
+	int			moved;
+
+	SPI_connect();
+	moved = events_sequence(max_events);
+	SPI_finish();
+	PG_RETURN_INT32(moved);
+}
+
+/* _event_notification(event_id bigint, owner_id bigint, event_type text, principal_id uuid) */
+Datum
+wallet_event_notification(PG_FUNCTION_ARGS)
+{
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("an event notification needs its id, owner and type")));
+	PG_RETURN_TEXT_P(cstring_to_text(event_notification(PG_GETARG_INT64(0), PG_GETARG_INT64(1),
+														TextDatumGetCString(PG_GETARG_DATUM(2)),
+														PG_ARGISNULL(3) ? (Datum) 0
+														: PG_GETARG_DATUM(3),
+														PG_ARGISNULL(3))));
 }
 
 /* _event_queue_here() returns boolean */
