@@ -11,6 +11,8 @@
 #define PAYMENTS_PAYMENTS_H
 
 #include "access/htup.h"
+#include "fmgr.h"
+#include "utils/jsonb.h"
 #include "utils/timestamp.h"
 
 /* A payments row as the answers and the event read it (0 / NULL: SQL NULL). */
@@ -32,6 +34,42 @@ typedef struct PaymentView
 	TimestampTz created_at;
 	TimestampTz completed_at;
 } PaymentView;
+
+/* payment_rules.c: a principal as the payment rules read it: its row and what they test. */
+typedef struct PayParty
+{
+	bool		found;
+	Datum		row;			/* pg_wallet.principals */
+	Datum		id;				/* uuid */
+	int64		owner_id;
+	char	   *role;
+	char	   *status;
+	char	   *kyc_status;		/* a registered merchant's, else NULL */
+} PayParty;
+
+/* An account a payment debits or credits: its row and what the posting needs. */
+typedef struct PayAccount
+{
+	Datum		row;			/* pg_wallet.accounts */
+	int64		id;
+	char	   *number;
+	char	   *currency;
+} PayAccount;
+
+/* payment_rules.c; connected to SPI */
+#define MAX_DESCRIPTION_CHARS	200
+#define MAX_REFERENCE_CHARS		100
+extern int	text_chars(const char *s);
+extern char *arg_text(FunctionCallInfo fcinfo, int argno);
+extern void payment_check_args(Datum amount, bool amount_null, const char *currency,
+							   const char *reference, const char *description,
+							   Jsonb *metadata);
+extern void payment_customer(Datum customer_id, bool isnull, PayParty *c);
+extern void payment_merchant(const char *merchant_id, PayParty *m);
+extern void payment_customer_wallet(int64 owner_id, const char *currency, const char *wallet,
+									PayAccount *a);
+extern void payment_merchant_account(int64 owner_id, const char *currency, PayAccount *a);
+extern char *dated_ref(const char *prefix, int64 id);
 
 /* payment_answer.c; connected to SPI */
 extern void payment_view_from_row(HeapTupleHeader row, PaymentView *p);
