@@ -3,7 +3,9 @@
  * direct.h
  *	  Rows read, locked, inserted and updated through PostgreSQL's table and
  *	  index access methods, without a SQL statement (core/direct.c). For the
- *	  posting path's hot tables only (issue 20): every other access is SQL.
+ *	  hottest writes only (issue 20: the posting path's tables and fraud
+ *	  scores; issue 13: a payment's row and its queued event): every other
+ *	  access is SQL.
  *
  *-------------------------------------------------------------------------
  */

@@ -38,6 +38,7 @@
 #include "utils/numeric.h"
 #include "utils/uuid.h"
 
+#include "core/direct.h"
 #include "core/pg_wallet.h"
 #include "partners/events.h"
 #include "partners/outbox.h"
@@ -48,8 +49,8 @@ PG_FUNCTION_INFO_V1(wallet_events_sequence);
 PG_FUNCTION_INFO_V1(wallet_event_notification);
 
 #define MAX_OWNERS	16			/* owners of one enqueued event */
+#define EVENT_MAX_PAYLOAD	8192	/* bytes of its payload as text */
 
-static SPIPlanPtr queue_plan = NULL;
 static SPIPlanPtr lock_plan = NULL;
 static SPIPlanPtr write_plan = NULL;
 static SPIPlanPtr take_plan = NULL;
@@ -106,6 +107,75 @@ events_write_now(int n, const int64 *owner_ids, const Datum *principal_ids,
 	}
 }
 
+/* event_queue_event_type_check: ^[a-z][a-z_]{1,39}(:[a-z_]{1,40})?$ */
+static bool
+event_type_ok(const char *t)
+{
+	const char *p = t;
+	int			n;
+
+	if (*p < 'a' || *p > 'z')
+		return false;
+	for (p++, n = 0; (*p >= 'a' && *p <= 'z') || *p == '_'; p++)
+		n++;
+	if (n < 1 || n > 39)
+		return false;
+	if (*p == '\0')
+		return true;
+	if (*p++ != ':')
+		return false;
+	for (n = 0; (*p >= 'a' && *p <= 'z') || *p == '_'; p++)
+		n++;
+	return n >= 1 && n <= 40 && *p == '\0';
+}
+
+/*
+ * The queued event's row, written through core/direct.c (a SQL INSERT
+ * compiled the table's four CHECKs at every execution): the CHECKs of
+ * sql/partners/tables.sql named below are enforced here.
+ */
+static const char *const queue_checks[] = {
+	"event_queue_check", "event_queue_event_type_check", "event_queue_owner_ids_check",
+	"event_queue_payload_check", NULL
+};
+
+static void
+queue_insert(int n, const int64 *owner_ids, const Datum *principal_ids,
+			 const bool *principal_nulls, const char *event_type, Jsonb *payload)
+{
+	static const char *const columns[6] = {
+		"id", "owner_ids", "principal_ids", "event_type", "payload", "created_at"
+	};
+	DirectTable t;
+	AttrNumber	att[6];
+	TupleTableSlot *slot;
+	Datum		owners[MAX_OWNERS];
+	int			dims[1] = {n};
+	int			lbs[1] = {1};
+
+	direct_begin(&t, "event_queue", queue_checks, false);
+	direct_attnums(t.rel, columns, 6, att);
+	if (!event_type_ok(event_type))
+		direct_violated(&t, "event_queue_event_type_check");
+	if (!JB_ROOT_IS_OBJECT(payload) ||
+		strlen(JsonbToCString(NULL, &payload->root, VARSIZE(payload))) > EVENT_MAX_PAYLOAD)
+		direct_violated(&t, "event_queue_payload_check");
+	for (int i = 0; i < n; i++)
+		owners[i] = Int64GetDatum(owner_ids[i]);	/* 1..MAX_OWNERS, none NULL */
+	slot = direct_row(&t);
+	direct_set(slot, att[0], Int64GetDatum(direct_nextval("event_queue_id_seq")), false);
+	direct_set(slot, att[1], PointerGetDatum(construct_array(owners, n, INT8OID, 8, true,
+															 TYPALIGN_DOUBLE)), false);
+	direct_set(slot, att[2], PointerGetDatum(construct_md_array((Datum *) principal_ids,
+																(bool *) principal_nulls, 1,
+																dims, lbs, UUIDOID, UUID_LEN,
+																false, TYPALIGN_CHAR)), false);
+	direct_set(slot, att[3], CStringGetTextDatum(event_type), false);
+	direct_set(slot, att[4], JsonbPGetDatum(payload), false);
+	direct_set(slot, att[5], TimestampTzGetDatum(GetCurrentTransactionStartTimestamp()), false);
+	direct_end(&t);
+}
+
 /*
  * One event (a type of _event_types(), an object payload) for each of n
  * owners with its principal (uuid Datums; principal_nulls[i] when none).
@@ -123,27 +193,7 @@ events_enqueue(int n, const int64 *owner_ids, const Datum *principal_ids,
 				 errmsg("an event is enqueued for 1 to %d owners", MAX_OWNERS)));
 	if (events_queue_here())
 	{
-		Oid			argtypes[4] = {INT8ARRAYOID, UUIDARRAYOID, TEXTOID, JSONBOID};
-		Datum		values[4];
-		Datum		owners[MAX_OWNERS];
-		int			dims[1] = {n};
-		int			lbs[1] = {1};
-
-		for (int i = 0; i < n; i++)
-			owners[i] = Int64GetDatum(owner_ids[i]);
-		values[0] = PointerGetDatum(construct_array(owners, n, INT8OID, 8, true,
-													TYPALIGN_DOUBLE));
-		values[1] = PointerGetDatum(construct_md_array((Datum *) principal_ids,
-													   (bool *) principal_nulls, 1, dims,
-													   lbs, UUIDOID, UUID_LEN, false,
-													   TYPALIGN_CHAR));
-		values[2] = type;
-		values[3] = JsonbPGetDatum(payload);
-		wallet_plan(&queue_plan,
-					"INSERT INTO pg_wallet.event_queue (owner_ids, principal_ids, event_type,"
-					" payload) VALUES ($1, $2, $3, $4)", 4, argtypes);
-		if (SPI_execute_plan(queue_plan, values, NULL, false, 0) != SPI_OK_INSERT)
-			elog(ERROR, "event queue insert failed");
+		queue_insert(n, owner_ids, principal_ids, principal_nulls, event_type, payload);
 		outbox_wake_at_commit();
 		return;
 	}
