@@ -10,6 +10,19 @@ EXCEPTION WHEN OTHERS THEN
 END
 $$;
 
+-- err_col(sql): the same, with the column the error names when it names one (the bridge
+-- shows it as the error's field): "SQLSTATE: message (column)".
+CREATE FUNCTION err_col(stmt text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+	col text;
+BEGIN
+	EXECUTE stmt;
+	RETURN 'no error';
+EXCEPTION WHEN OTHERS THEN
+	GET STACKED DIAGNOSTICS col = COLUMN_NAME;
+	RETURN SQLSTATE || ': ' || SQLERRM || coalesce(' (' || nullif(col, '') || ')', '');
+END
+$$;
 -- A balanced ledger check that prints one line: ok, or the violations.
 CREATE FUNCTION ledger_ok() RETURNS text LANGUAGE sql AS $$
 	SELECT coalesce(string_agg(check_name || ' ' || subject || ': ' || detail, '; '), 'ok')

@@ -6,17 +6,6 @@
 -- last, the bridge's api_request_context.
 BEGIN;
 SET LOCAL TimeZone = 'UTC';
-CREATE FUNCTION fa_err(stmt text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE
-	col text;
-BEGIN
-	EXECUTE stmt;
-	RETURN 'no error';
-EXCEPTION WHEN OTHERS THEN
-	GET STACKED DIAGNOSTICS col = COLUMN_NAME;
-	RETURN SQLSTATE || ': ' || SQLERRM || coalesce(' (' || nullif(col, '') || ')', '');
-END
-$$;
 -- f(name, score): the factor scores of a record (fraud_factor_names() order); others score 0
 CREATE FUNCTION fa_factors(VARIADIC f text[]) RETURNS smallint[] LANGUAGE sql AS $$
 	SELECT array_agg(coalesce((SELECT split_part(x, ':', 2)::smallint FROM unnest(f) x
@@ -88,13 +77,13 @@ FROM jsonb_array_elements(pg_wallet.fraud_analytics('2019-12-01 00:00+00',
 SELECT pg_wallet.fraud_analytics('2019-06-01 00:00+00', '2020-06-01 00:00+00')
 	-> 'summary' ->> 'totalTransactions' AS one_year;
 -- refusals: 22023 naming the argument
-SELECT fa_err($$SELECT pg_wallet.fraud_analytics(NULL, '2020-02-01')$$) AS no_start;
-SELECT fa_err($$SELECT pg_wallet.fraud_analytics('2020-01-01', 'infinity')$$) AS infinite_end;
-SELECT fa_err($$SELECT pg_wallet.fraud_analytics('2020-01-01', '2020-01-01')$$) AS empty;
-SELECT fa_err($$SELECT pg_wallet.fraud_analytics('2020-02-01', '2020-01-01')$$) AS backwards;
-SELECT fa_err($$SELECT pg_wallet.fraud_analytics('2019-06-01 00:00+00',
+SELECT err_col($$SELECT pg_wallet.fraud_analytics(NULL, '2020-02-01')$$) AS no_start;
+SELECT err_col($$SELECT pg_wallet.fraud_analytics('2020-01-01', 'infinity')$$) AS infinite_end;
+SELECT err_col($$SELECT pg_wallet.fraud_analytics('2020-01-01', '2020-01-01')$$) AS empty;
+SELECT err_col($$SELECT pg_wallet.fraud_analytics('2020-02-01', '2020-01-01')$$) AS backwards;
+SELECT err_col($$SELECT pg_wallet.fraud_analytics('2019-06-01 00:00+00',
 	'2020-06-01 00:00:01+00')$$) AS over_a_year;
-SELECT fa_err($$SELECT pg_wallet.fraud_analytics('2020-01-01', '2020-02-01', 'year')$$)
+SELECT err_col($$SELECT pg_wallet.fraud_analytics('2020-01-01', '2020-02-01', 'year')$$)
 	AS bad_group;
 SELECT md5(string_agg(f::text, ',' ORDER BY f.id)) = :'before' AS unchanged
 FROM pg_wallet.fraud_scores f;
@@ -132,22 +121,22 @@ SELECT r -> 'period' = jsonb_build_object(
 		'startDate', to_char((now() AT TIME ZONE 'UTC')::date - 29, 'YYYY-MM-DD'),
 		'endDate', to_char((now() AT TIME ZONE 'UTC')::date, 'YYYY-MM-DD')) AS last_30_days
 FROM fa_api(:'tok_admin', '{}') r;
-SELECT fa_err(format('SELECT fa_api(%L, %L)', :'tok_user',
+SELECT err_col(format('SELECT fa_api(%L, %L)', :'tok_user',
 	'{"startDate": "2020-01-01", "endDate": "2020-01-31"}')) AS as_user;
-SELECT fa_err(format('SELECT fa_api(%L, %L)', 'not-a-token', '{}')) AS no_token;
-SELECT fa_err(format('SELECT fa_api(%L, %L)', :'tok_admin',
+SELECT err_col(format('SELECT fa_api(%L, %L)', 'not-a-token', '{}')) AS no_token;
+SELECT err_col(format('SELECT fa_api(%L, %L)', :'tok_admin',
 	'{"startDate": "2020-13-01", "endDate": "2020-01-31"}')) AS bad_month;
-SELECT fa_err(format('SELECT fa_api(%L, %L)', :'tok_admin',
+SELECT err_col(format('SELECT fa_api(%L, %L)', :'tok_admin',
 	'{"startDate": "2020-02-30", "endDate": "2020-03-31"}')) AS no_such_day;
-SELECT fa_err(format('SELECT fa_api(%L, %L)', :'tok_admin',
+SELECT err_col(format('SELECT fa_api(%L, %L)', :'tok_admin',
 	'{"startDate": "01/01/2020", "endDate": "2020-01-31"}')) AS not_iso;
-SELECT fa_err(format('SELECT fa_api(%L, %L)', :'tok_admin',
+SELECT err_col(format('SELECT fa_api(%L, %L)', :'tok_admin',
 	'{"startDate": "2020-01-31", "endDate": "2020-01-01"}')) AS backwards;
-SELECT fa_err(format('SELECT fa_api(%L, %L)', :'tok_admin',
+SELECT err_col(format('SELECT fa_api(%L, %L)', :'tok_admin',
 	'{"startDate": "2020-01-01", "endDate": "2021-01-01"}')) AS over_a_year;
-SELECT fa_err(format('SELECT fa_api(%L, %L)', :'tok_admin',
+SELECT err_col(format('SELECT fa_api(%L, %L)', :'tok_admin',
 	'{"startDate": "2020-01-01", "endDate": "2020-12-31"}')) AS one_year;
-SELECT fa_err(format('SELECT fa_api(%L, %L)', :'tok_admin',
+SELECT err_col(format('SELECT fa_api(%L, %L)', :'tok_admin',
 	'{"startDate": "2020-01-01", "endDate": "2020-01-31", "groupBy": "hourly"}'))
 	AS bad_group;
 SELECT md5(string_agg(f::text, ',' ORDER BY f.id)) = :'before' AS unchanged

@@ -18,33 +18,22 @@ CREATE FUNCTION ra_add(tok text, b jsonb) RETURNS jsonb LANGUAGE sql AS $$
 	SELECT pg_wallet.api_tribble_admin_fraud_rule_add(tok, jsonb_build_object('body', b))
 		- '_bridge'
 $$;
-CREATE FUNCTION ra_err(stmt text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE
-	col text;
-BEGIN
-	EXECUTE stmt;
-	RETURN 'no error';
-EXCEPTION WHEN OTHERS THEN
-	GET STACKED DIAGNOSTICS col = COLUMN_NAME;
-	RETURN SQLSTATE || ': ' || SQLERRM || coalesce(' (' || nullif(col, '') || ')', '');
-END
-$$;
 SELECT count(*) AS rules_before FROM pg_wallet.fraud_rules \gset
 -- refusals: a user (403), then each field
-SELECT ra_err(format('SELECT ra_add(%L, %L)', :'tok_user', jsonb_build_object('action',
+SELECT err_col(format('SELECT ra_add(%L, %L)', :'tok_user', jsonb_build_object('action',
 	'DENY', 'subject', 'USER', 'value', :'ra_user', 'reason', 'test'))) AS as_user;
-SELECT ra_err(format('SELECT ra_add(%L, %L)', :'tok_admin', '{"action": "DENY",
+SELECT err_col(format('SELECT ra_add(%L, %L)', :'tok_admin', '{"action": "DENY",
 	"subject": "USER", "value": "x"}')) AS no_reason;
-SELECT ra_err(format('SELECT ra_add(%L, %L)', :'tok_admin', '{"action": "BAN",
+SELECT err_col(format('SELECT ra_add(%L, %L)', :'tok_admin', '{"action": "BAN",
 	"subject": "DEVICE", "value": "x", "reason": "r"}')) AS bad_action;
-SELECT ra_err(format('SELECT ra_add(%L, %L)', :'tok_admin', '{"action": "DENY",
+SELECT err_col(format('SELECT ra_add(%L, %L)', :'tok_admin', '{"action": "DENY",
 	"subject": "PHONE", "value": "x", "reason": "r"}')) AS bad_subject;
-SELECT ra_err(format('SELECT ra_add(%L, %L)', :'tok_admin', '{"action": "DENY",
+SELECT err_col(format('SELECT ra_add(%L, %L)', :'tok_admin', '{"action": "DENY",
 	"subject": "USER", "value": "00000000-0000-0000-0000-000000000000", "reason": "r"}'))
 	AS unknown_user;
-SELECT ra_err(format('SELECT ra_add(%L, %L)', :'tok_admin', '{"action": "DENY",
+SELECT err_col(format('SELECT ra_add(%L, %L)', :'tok_admin', '{"action": "DENY",
 	"subject": "IP", "value": "10.0.0.300/8", "reason": "r"}')) AS bad_range;
-SELECT ra_err(format('SELECT ra_add(%L, %L)', :'tok_admin', jsonb_build_object('action',
+SELECT err_col(format('SELECT ra_add(%L, %L)', :'tok_admin', jsonb_build_object('action',
 	'DENY', 'subject', 'DEVICE', 'value', 'd', 'reason', repeat('r', 201)))) AS long_reason;
 SELECT count(*) = :rules_before AS nothing_added FROM pg_wallet.fraud_rules;
 -- a DENY of the user by userId, and an ALLOW of an IP range
@@ -68,21 +57,21 @@ SELECT x -> 'pagination' ->> 'total' = (SELECT count(*) FROM pg_wallet.fraud_rul
 	x -> 'pagination' -> 'limit' AS lim, jsonb_array_length(x -> 'rules') AS shown
 FROM pg_wallet.api_tribble_admin_fraud_rules(:'tok_admin',
 	'{"query": {"limit": "1", "offset": "0"}}') x;
-SELECT ra_err(format('SELECT pg_wallet.api_tribble_admin_fraud_rules(%L, %L)', :'tok_admin',
+SELECT err_col(format('SELECT pg_wallet.api_tribble_admin_fraud_rules(%L, %L)', :'tok_admin',
 	'{"query": {"limit": "500"}}')) AS bad_limit;
-SELECT ra_err(format('SELECT pg_wallet.api_tribble_admin_fraud_rules(%L, %L)', :'tok_user',
+SELECT err_col(format('SELECT pg_wallet.api_tribble_admin_fraud_rules(%L, %L)', :'tok_user',
 	'{}')) AS list_as_user;
 -- disabled, the rule no longer applies; twice, or an unknown id, is refused naming ruleId
 SELECT r ->> 'isActive' AS active FROM pg_wallet.api_tribble_admin_fraud_rule_disable(
 	:'tok_admin', jsonb_build_object('path', jsonb_build_object('id', :'deny_id'))) r;
 SELECT status FROM pg_wallet.transfer('RA-U', 'RA-B', 10);
 SELECT bal('RA-U') AS after;
-SELECT ra_err(format('SELECT pg_wallet.api_tribble_admin_fraud_rule_disable(%L, %L)',
+SELECT err_col(format('SELECT pg_wallet.api_tribble_admin_fraud_rule_disable(%L, %L)',
 	:'tok_admin', jsonb_build_object('path', jsonb_build_object('id', :'deny_id'))))
 	AS again;
-SELECT ra_err(format('SELECT pg_wallet.api_tribble_admin_fraud_rule_disable(%L, %L)',
+SELECT err_col(format('SELECT pg_wallet.api_tribble_admin_fraud_rule_disable(%L, %L)',
 	:'tok_admin', '{"path": {"id": "x1"}}')) AS not_an_id;
-SELECT ra_err(format('SELECT pg_wallet.api_tribble_admin_fraud_rule_disable(%L, %L)',
+SELECT err_col(format('SELECT pg_wallet.api_tribble_admin_fraud_rule_disable(%L, %L)',
 	:'tok_user', jsonb_build_object('path', jsonb_build_object('id', :'deny_id'))))
 	AS disable_as_user;
 -- the ALLOW range stays for later tests to ignore: disable it too

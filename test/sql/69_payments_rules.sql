@@ -4,18 +4,6 @@
 -- or malformed, the dated public ids, the API timestamp, the NOTIFY payload, the summary
 -- and answer of a payment and its replay, and the ledger balanced.
 
--- SQLSTATE, the column the error names, and its message
-CREATE FUNCTION col_err(stmt text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE
-	col text;
-BEGIN
-	EXECUTE stmt;
-	RETURN 'no error';
-EXCEPTION WHEN OTHERS THEN
-	GET STACKED DIAGNOSTICS col = COLUMN_NAME;
-	RETURN SQLSTATE || ' [' || coalesce(nullif(col, ''), '-') || '] ' || SQLERRM;
-END
-$$;
 CREATE FUNCTION mask69(t text) RETURNS text LANGUAGE sql AS $$
 	SELECT regexp_replace(regexp_replace(regexp_replace(t,
 		'TXN-[0-9]{8}-', 'TXN-<date>-', 'g'),
@@ -33,20 +21,20 @@ SELECT count(*) FROM (
 SELECT status FROM pg_wallet.credit('P69-C', 100, 'SYS-SUSPENSE-KES');
 
 -- each refusal names its field
-SELECT col_err(format($$SELECT pg_wallet.payment_create(%L, %L, 1, 'kes')$$, :'c', :'m'));
-SELECT col_err(format($$SELECT pg_wallet.payment_create(%L, %L, 0, 'KES')$$, :'c', :'m'));
-SELECT col_err(format($$SELECT pg_wallet.payment_create(%L, %L, 1, 'KES',
+SELECT err_col(format($$SELECT pg_wallet.payment_create(%L, %L, 1, 'kes')$$, :'c', :'m'));
+SELECT err_col(format($$SELECT pg_wallet.payment_create(%L, %L, 0, 'KES')$$, :'c', :'m'));
+SELECT err_col(format($$SELECT pg_wallet.payment_create(%L, %L, 1, 'KES',
 	description => repeat('é', 201))$$, :'c', :'m'));
-SELECT col_err(format($$SELECT pg_wallet.payment_create(%L, %L, 1, 'KES',
+SELECT err_col(format($$SELECT pg_wallet.payment_create(%L, %L, 1, 'KES',
 	metadata => '"text"')$$, :'c', :'m'));
-SELECT col_err(format($$SELECT pg_wallet.payment_create(%L, %L, 1, 'KES', repeat('é', 101))$$,
+SELECT err_col(format($$SELECT pg_wallet.payment_create(%L, %L, 1, 'KES', repeat('é', 101))$$,
 	:'c', :'m'));
-SELECT col_err(format($$SELECT pg_wallet.payment_create(%L, 'not-a-uuid', 1, 'KES')$$, :'c'));
-SELECT col_err(format($$SELECT pg_wallet.payment_create(%L, %L, 1, 'USD')$$, :'c', :'m'));
-SELECT col_err(format($$SELECT pg_wallet.payment_create(%L, %L, 1, 'KES',
+SELECT err_col(format($$SELECT pg_wallet.payment_create(%L, 'not-a-uuid', 1, 'KES')$$, :'c'));
+SELECT err_col(format($$SELECT pg_wallet.payment_create(%L, %L, 1, 'USD')$$, :'c', :'m'));
+SELECT err_col(format($$SELECT pg_wallet.payment_create(%L, %L, 1, 'KES',
 	wallet => repeat('W', 65))$$, :'c', :'m'));
-SELECT col_err(format($$SELECT pg_wallet.payment_create(%L, %L, 1, 'KES')$$, :'m', :'m'));
-SELECT col_err($$SELECT pg_wallet.payment_create(NULL, NULL, 1, 'KES')$$);
+SELECT err_col(format($$SELECT pg_wallet.payment_create(%L, %L, 1, 'KES')$$, :'m', :'m'));
+SELECT err_col($$SELECT pg_wallet.payment_create(NULL, NULL, 1, 'KES')$$);
 -- characters, not bytes: 200 two-byte characters and a 100-character reference are accepted
 SELECT mask69(pg_wallet.payment_create(:'c', :'m', 1, 'KES', repeat('é', 100),
 	description => repeat('é', 200)) ->> 'status') AS status;
@@ -73,7 +61,7 @@ SELECT pg_wallet._ts_iso('2025-12-07 13:00:00.987+02') AS ts,
 SELECT pg_wallet._event_notification(7, 42, 'transaction:completed', NULL) AS notification,
 	mask69(pg_wallet._event_notification(8, 42, 'x', :'c')) AS with_principal;
 -- an enqueued event's owners each need their principal
-SELECT col_err(format($$SELECT pg_wallet._events_enqueue(ARRAY[%s, %s]::bigint[],
+SELECT err_col(format($$SELECT pg_wallet._events_enqueue(ARRAY[%s, %s]::bigint[],
 	'transaction:completed', '{}', ARRAY[%L]::uuid[])$$, :c_owner, :m_owner, :'c'));
 
 -- a payment's summary, answer and replay: the same object, replayed true the second time
@@ -85,6 +73,6 @@ SELECT (:'first'::jsonb - 'replayed' - 'error') = pg_wallet._payment_summary(p) 
 	(pg_wallet._payment_answer(p, true) ->> 'replayed')::boolean AS replayed,
 	(pg_wallet._payment_score(p)).decision AS scored
 FROM pg_wallet.payments p WHERE p.reference = 'ref-69';
-SELECT col_err($$SELECT pg_wallet._payment_summary(NULL)$$);
+SELECT err_col($$SELECT pg_wallet._payment_summary(NULL)$$);
 
 SELECT ledger_ok();
