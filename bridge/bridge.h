@@ -40,7 +40,8 @@ typedef struct BridgeConfig
 	char		listen_address[128];
 	int			port;
 	char		conninfo[1024];
-	char		listen_conninfo[1024];	/* the LISTEN connection's; empty: conninfo */
+	char		listen_conninfo[1024];	/* the LISTEN connections', ";" between them (one
+										 * per scale-out data node); empty: conninfo */
 	int			pool_size;
 	int			inflight_max;
 	char		waas_base_path[128];
@@ -344,6 +345,7 @@ void		document_reply(RequestSlot *slot, const char *json, size_t len, ReplySend 
 /* pool.c: knows slots and their sinks, no transport */
 typedef void (*PoolEventHandler) (const char *payload);
 #define POOL_EVENT_HANDLERS_MAX 4
+#define POOL_LISTEN_MAX 64		/* LISTEN connections: one per scale-out data node */
 int			pool_start(struct lws_context *ctx, struct lws_vhost *vh, const BridgeConfig *cfg);
 void		pool_stop(void);
 int			pool_on_event(PoolEventHandler handler);

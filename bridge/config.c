@@ -36,7 +36,8 @@ static const Setting settings[] = {
 	I("port", port, 1, 65535, "TCP port for HTTP and WebSocket (default 8080)"),
 	S("conninfo", conninfo, "libpq connection string of the bridge's role"),
 	S("listen_conninfo", listen_conninfo,
-	  "the LISTEN connection's, when events come from elsewhere (a scale-out node; conninfo)"),
+	  "the LISTEN connections', \";\" between them, when events come from elsewhere (one per "
+	  "scale-out data node; conninfo)"),
 	I("pool_size", pool_size, 1, 256, "database connections for requests (default 4)"),
 	I("inflight_max", inflight_max, 1, 4096, "requests in flight before 503 (64)"),
 	S("waas_base_path", waas_base_path, "Wallet-as-a-Service profile mount (/waas/api/v1)"),

@@ -175,7 +175,7 @@ main(int argc, char **argv)
 	if (ws_init(context, &cfg) != 0 || sio_init(context, &cfg) != 0 ||
 		pool_start(context, vh, &cfg) != 0)
 	{
-		log_msg("error", "out of memory starting the pool");
+		log_msg("error", "cannot start the database pool (out of memory, or listen_conninfo)");
 		sio_stop();
 		ws_free();
 		http_free();

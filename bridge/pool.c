@@ -17,6 +17,7 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <ctype.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -34,6 +35,7 @@ typedef struct PoolConn
 	lws_sorted_usec_list_t sul;	/* first: the timer callback casts back to the conn */
 	int			index;
 	int			is_listen;
+	const char *conninfo;		/* conninfo, or its listen_conninfo entry */
 	PcState		state;
 	PGconn	   *pg;
 	struct lws *raw;
@@ -50,7 +52,8 @@ static struct lws_context *pool_ctx;
 static struct lws_vhost *pool_vh;
 static const BridgeConfig *pool_cfg;
 static PoolConn *conns;
-static int	n_conns;			/* pool_size + 1: the last one LISTENs */
+static int	n_conns;			/* pool_size, then one LISTEN connection per listen_conninfo entry */
+static char listen_infos[POOL_LISTEN_MAX][sizeof(((BridgeConfig *) 0)->listen_conninfo)];
 static RequestSlot *queue_head, *queue_tail;
 static int	n_queued;
 static int	stopping;
@@ -204,8 +207,7 @@ conn_timer(lws_sorted_usec_list_t *sul)
 		return;
 	if (c->state == PC_DOWN)
 	{
-		c->pg = PQconnectStart(c->is_listen && pool_cfg->listen_conninfo[0] != '\0' ?
-							   pool_cfg->listen_conninfo : pool_cfg->conninfo);
+		c->pg = PQconnectStart(c->conninfo);
 		if (!c->pg || PQstatus(c->pg) == CONNECTION_BAD)
 		{
 			c->state = PC_CONNECTING;	/* so conn_broken logs it */
@@ -476,7 +478,7 @@ conn_run(PoolConn *c, RequestSlot *slot)
 static void
 pool_dispatch(void)
 {
-	for (int i = 0; i < n_conns - 1 && queue_head; i++)
+	for (int i = 0; i < pool_size() && queue_head; i++)
 	{
 		RequestSlot *slot;
 
@@ -554,20 +556,68 @@ pool_forget(RequestSlot *slot)
 	}
 }
 
+/*
+ * The LISTEN connections' libpq strings: listen_conninfo's entries separated
+ * by ";" (one per scale-out data node: events are notified on the node that
+ * writes them), or conninfo when it is empty. Their number, or -1 when there
+ * are more than POOL_LISTEN_MAX.
+ */
+static int
+listen_split(const BridgeConfig *cfg)
+{
+	const char *p = cfg->listen_conninfo;
+	int			n = 0;
+
+	if (p[0] == '\0')
+	{
+		snprintf(listen_infos[0], sizeof(listen_infos[0]), "%s", cfg->conninfo);
+		return 1;
+	}
+	while (*p)
+	{
+		size_t		len = strcspn(p, ";");
+		size_t		start = 0;
+
+		while (start < len && isspace((unsigned char) p[start]))
+			start++;
+		if (len > start)
+		{
+			if (n == POOL_LISTEN_MAX)
+				return -1;
+			snprintf(listen_infos[n++], sizeof(listen_infos[0]), "%.*s",
+					 (int) (len - start), p + start);
+		}
+		p += len;
+		if (*p == ';')
+			p++;
+	}
+	return n > 0 ? n : -1;
+}
+
 int
 pool_start(struct lws_context *ctx, struct lws_vhost *vh, const BridgeConfig *cfg)
 {
+	int			n_listen = listen_split(cfg);
+
+	if (n_listen < 0)
+	{
+		log_msg("error", "listen_conninfo: 1 to %d libpq strings separated by \";\"",
+				POOL_LISTEN_MAX);
+		return -1;
+	}
 	pool_ctx = ctx;
 	pool_vh = vh;
 	pool_cfg = cfg;
-	n_conns = cfg->pool_size + 1;
+	n_conns = cfg->pool_size + n_listen;
 	conns = calloc((size_t) n_conns, sizeof(PoolConn));
 	if (!conns)
 		return -1;
 	for (int i = 0; i < n_conns; i++)
 	{
 		conns[i].index = i;
-		conns[i].is_listen = (i == n_conns - 1);
+		conns[i].is_listen = (i >= cfg->pool_size);
+		conns[i].conninfo = conns[i].is_listen ? listen_infos[i - cfg->pool_size]
+			: cfg->conninfo;
 		conns[i].state = PC_DOWN;
 		conn_schedule(&conns[i], 1000);
 	}
@@ -600,7 +650,7 @@ pool_stop(void)
 int
 pool_size(void)
 {
-	return n_conns > 0 ? n_conns - 1 : 0;
+	return n_conns > 0 ? pool_cfg->pool_size : 0;
 }
 
 static int
@@ -608,7 +658,7 @@ pool_count(PcState s)
 {
 	int			n = 0;
 
-	for (int i = 0; i < n_conns - 1; i++)
+	for (int i = 0; i < pool_size(); i++)
 		n += conns[i].state == s;
 	return n;
 }

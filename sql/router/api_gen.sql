@@ -59,7 +59,12 @@ BEGIN
 	IF nodes = 1 THEN
 		RETURN 0;
 	END IF;
-	sub := pg_wallet_router.jwt_subject(token);
+	-- the token of the call, else the one a socket.io client's auth object carries
+	-- ({"token": "Bearer <jwt>"}: body itself at CONNECT, body.auth when its events are read:
+	-- api_tribble_socket_connect, api_tribble_socket_events)
+	sub := pg_wallet_router.jwt_subject(coalesce(token,
+		regexp_replace(coalesce(args #>> '{body,token}', args #>> '{body,auth,token}'),
+			'^[Bb][Ee][Aa][Rr][Ee][Rr] +', '')));
 	IF sub IS NOT NULL THEN
 		n := (SELECT p.node FROM pg_wallet_router.principals p WHERE p.id = sub);
 		IF n IS NULL THEN
@@ -82,8 +87,10 @@ BEGIN
 		      HINT = 'docs/scale-out.md, "What the router serves".';
 END $$;
 COMMENT ON FUNCTION pg_wallet_router.api_node(text, text, jsonb) IS
-	'The node that serves an API call: by the principal its JWT names, else by the login '
-	'identifier of its body (email, username, phone); 0 with one node.';
+	'The node that serves an API call: by the principal its JWT names (the token argument, '
+	'else a socket.io client''s auth object: body.token, body.auth.token), else by the login '
+	'identifier of its body '
+	'(email, username, phone); 0 with one node.';
 
 -- The bridge sets the request context (client address, user agent, device) of the statement
 -- that calls an API function with api_request_context(args, context): on a node it is set in

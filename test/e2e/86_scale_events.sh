@@ -1,0 +1,85 @@
+# shellcheck shell=bash
+# test/e2e/86_scale_events.sh — events of a scale-out cluster (docs/scale-out.md) reach their
+# clients: a router (pg_wallet_router) over two data nodes, databases of this cluster; a
+# bridge of its own sends the requests to the router and LISTENs on both nodes
+# (listen_conninfo, two libpq strings separated by ";"); two users, one on each node,
+# connect over socket.io and each receives the event written on its node, and only its own
+# (socketio_nodes.js). Then the bridge refuses a listen_conninfo of more strings than it
+# keeps. The suite's own bridge is restarted afterwards.
+SE_N0=pgw_se_n0 SE_N1=pgw_se_n1 SE_RT=pgw_se_router
+se_conn() { echo "host=$E2E_DIR port=$PGPORT dbname=$1"; }
+se_sql() { local db=$1; shift; "${PSQL[@]}" -h "$E2E_DIR" -p "$PGPORT" -d "$db" -tA "$@"; }
+se_setup() {
+	local db
+	for db in "$SE_N0" "$SE_N1" "$SE_RT"; do
+		"$PGBIN/createdb" -h "$E2E_DIR" -p "$PGPORT" "$db" || return 1
+	done
+	for db in "$SE_N0" "$SE_N1"; do
+		se_sql "$db" -c 'CREATE EXTENSION pg_wallet CASCADE' >/dev/null || return 1
+		se_sql "$db" -v bridge_role=pgwallet_bridge -f "$E2E_ROOT/bridge/bridge_role.sql" \
+			>/dev/null || return 1
+	done
+	se_sql "$SE_RT" -v self="$(se_conn "$SE_RT")" -v n0="$(se_conn "$SE_N0")" \
+		-v n1="$(se_conn "$SE_N1")" >/dev/null <<'SQL' || return 1
+SET client_min_messages = warning;
+CREATE EXTENSION pg_wallet_router CASCADE;
+SELECT pg_wallet_router.configure(:'self');
+SELECT pg_wallet_router.add_node(0, :'n0');
+SELECT pg_wallet_router.add_node(1, :'n1');
+SQL
+	se_sql "$SE_RT" -v bridge_role=pgwallet_bridge -f "$E2E_ROOT/bridge/bridge_role.sql" \
+		>/dev/null || return 1
+	se_sql "$SE_RT" -c "SELECT pg_wallet_router.grant_api('pgwallet_bridge')" >/dev/null
+}
+se_user() { # DB EMAIL PHONE: prints "owner_id token" of a new user on that node
+	se_sql "$1" -c "SELECT owner_id FROM pg_wallet.register_user('$2', 'Passw0rd-e2e', 'Node',
+		'User', '$3')" | tr '\n' ' '
+	se_sql "$1" -c "SELECT access_token FROM pg_wallet.login('$2', 'Passw0rd-e2e', 'tribble')"
+}
+
+if se_setup; then
+	ok "scale-out: a router over two data nodes"
+	read -r SE_OA SE_TA <<<"$(se_user "$SE_N0" node-a@example.com +254700008601)"
+	read -r SE_OB SE_TB <<<"$(se_user "$SE_N1" node-b@example.com +254700008602)"
+	check "scale-out: the two users' owners are of two nodes (ids name their node)" \
+		test "$(se_sql "$SE_RT" -c "SELECT pg_wallet_router.node_of_owner($SE_OA)
+			<> pg_wallet_router.node_of_owner($SE_OB)")" = t
+	bridge_stop >/dev/null 2>&1
+	if bridge_start PGW_BRIDGE_CONNINFO="$(se_conn "$SE_RT") user=pgwallet_bridge" \
+		PGW_BRIDGE_LISTEN_CONNINFO="$(se_conn "$SE_N0") user=pgwallet_bridge;
+			$(se_conn "$SE_N1") user=pgwallet_bridge"; then
+		ok "scale-out: a bridge with two LISTEN connections starts"
+		while IFS= read -r line; do
+			case $line in
+			"ok - "*) ok "${line#ok - }" ;;
+			"not ok - "*) not_ok "${line#not ok - }" ;;
+			*) echo "# $line" ;;
+			esac
+		done < <(cd "$E2E_ROOT/test/e2e" && SIO_PSQL="$PGBIN/psql" PGHOST=$E2E_DIR PGPORT=$PGPORT \
+			timeout 60 node socketio_nodes.js "$URL" "$SE_TA" "$SE_N0" "$SE_OA" "$SE_TB" \
+			"$SE_N1" "$SE_OB" 2>&1)
+		se_rc=0
+		bridge_stop || se_rc=$?
+		check "scale-out: its bridge exits 0 on SIGTERM" test "$se_rc" = 0
+	else
+		not_ok "scale-out: a bridge with two LISTEN connections starts" \
+			"$(tail -n 5 "$E2E_DIR/bridge.log")"
+	fi
+	# more LISTEN strings than the bridge keeps (64): refused at start, naming the setting
+	se_many=$(for _ in $(seq 65); do printf "dbname=x;"; done)
+	if PGW_BRIDGE_PORT=$(free_port 18900) PGW_BRIDGE_CONNINFO="$(se_conn "$SE_RT")" \
+		PGW_BRIDGE_LISTEN_CONNINFO="$se_many" timeout 10 "$E2E_ROOT/bridge/pg_wallet_bridge" \
+		>"$E2E_DIR/se_many.log" 2>&1; then
+		not_ok "scale-out: 65 LISTEN strings are refused" "$(tail -n 3 "$E2E_DIR/se_many.log")"
+	else
+		check "scale-out: 65 LISTEN strings are refused, naming listen_conninfo" \
+			grep -q "listen_conninfo" "$E2E_DIR/se_many.log"
+	fi
+	if ! bridge_start; then
+		not_ok "scale-out: the suite's bridge starts again"
+	fi
+else
+	not_ok "scale-out: a router over two data nodes" "$(tail -n 5 "$E2E_DIR/postgres.log")"
+fi
+unset SE_N0 SE_N1 SE_RT SE_OA SE_TA SE_OB SE_TB se_rc se_many line
+unset -f se_conn se_sql se_setup se_user
