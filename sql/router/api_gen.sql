@@ -26,6 +26,24 @@ $$;
 COMMENT ON FUNCTION pg_wallet_router.on_principal_owner(uuid) IS
 	'The owner of a principal, from whichever node holds it (its id names the node).';
 
+-- The owner of the principal an opaque credential belongs to (a refresh token, an API key),
+-- from whichever node holds it: the hashes the nodes keep, never the credential itself.
+CREATE FUNCTION pg_wallet_router.on_credential_owner(refresh_token text, api_key text)
+RETURNS SETOF bigint
+LANGUAGE plproxy AS $$
+	CLUSTER 'pg_wallet';
+	RUN ON ALL;
+	SELECT p.owner_id FROM pg_wallet.principals p
+	WHERE p.id IN (SELECT r.principal_id FROM pg_wallet.refresh_tokens r
+	               WHERE r.token_hash = pg_wallet._secret_hash(refresh_token)
+	               UNION ALL
+	               SELECT a.principal_id FROM pg_wallet.api_credentials a
+	               WHERE a.key_hash = pg_wallet._secret_hash(api_key));
+$$;
+COMMENT ON FUNCTION pg_wallet_router.on_credential_owner(text, text) IS
+	'The owner of the principal a refresh token or an API key belongs to, from whichever node '
+	'holds its hash (its id names the node).';
+
 -- The sub claim of a JWT (not verified: the node does that), or NULL.
 CREATE FUNCTION pg_wallet_router.jwt_subject(token text) RETURNS uuid
 LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
@@ -55,6 +73,8 @@ DECLARE
 	n integer;
 	owner bigint;
 	ident text;
+	refresh text;
+	api_key text;
 BEGIN
 	IF nodes = 1 THEN
 		RETURN 0;
@@ -82,6 +102,20 @@ BEGIN
 	IF ident IS NOT NULL THEN
 		RETURN abs(hashtext(ident)::bigint) % nodes;
 	END IF;
+	-- an opaque credential (Tribble's refresh token, a Sellapay API key): the node that holds
+	-- it; one nobody holds goes to node 0, which refuses it as any node would
+	refresh := args #>> '{body,refreshToken}';
+	api_key := args #>> '{credentials,api_key}';
+	IF refresh !~ '^rt_[A-Za-z0-9_-]{43}$' THEN
+		refresh := NULL;
+	END IF;
+	IF octet_length(api_key) NOT BETWEEN 1 AND 256 THEN
+		api_key := NULL;
+	END IF;
+	IF refresh IS NOT NULL OR api_key IS NOT NULL THEN
+		SELECT min(o) INTO owner FROM pg_wallet_router.on_credential_owner(refresh, api_key) o;
+		RETURN coalesce(pg_wallet_router.node_of_id(owner), 0);
+	END IF;
 	RAISE EXCEPTION '% cannot be routed: it names no principal and no login identifier', name
 		USING ERRCODE = 'feature_not_supported',
 		      HINT = 'docs/scale-out.md, "What the router serves".';
@@ -89,8 +123,8 @@ END $$;
 COMMENT ON FUNCTION pg_wallet_router.api_node(text, text, jsonb) IS
 	'The node that serves an API call: by the principal its JWT names (the token argument, '
 	'else a socket.io client''s auth object: body.token, body.auth.token), else by the login '
-	'identifier of its body '
-	'(email, username, phone); 0 with one node.';
+	'identifier of its body (email, username, phone), else by the node that holds its refresh '
+	'token (body.refreshToken) or API key (credentials.api_key); 0 with one node.';
 
 -- The bridge sets the request context (client address, user agent, device) of the statement
 -- that calls an API function with api_request_context(args, context): on a node it is set in

@@ -4,8 +4,10 @@
 # bridge of its own sends the requests to the router and LISTENs on both nodes
 # (listen_conninfo, two libpq strings separated by ";"); two users, one on each node,
 # connect over socket.io and each receives the event written on its node, and only its own
-# (socketio_nodes.js). Then the bridge refuses a listen_conninfo of more strings than it
-# keeps. The suite's own bridge is restarted afterwards.
+# (socketio_nodes.js). Calls that carry only an opaque credential reach the node that holds
+# it: a refresh token and a Sellapay API key of the second node's principals. Then the
+# bridge refuses a listen_conninfo of more strings than it keeps. The suite's own bridge is
+# restarted afterwards.
 SE_N0=pgw_se_n0 SE_N1=pgw_se_n1 SE_RT=pgw_se_router
 se_conn() { echo "host=$E2E_DIR port=$PGPORT dbname=$1"; }
 se_sql() { local db=$1; shift; "${PSQL[@]}" -h "$E2E_DIR" -p "$PGPORT" -d "$db" -tA "$@"; }
@@ -58,6 +60,24 @@ if se_setup; then
 		done < <(cd "$E2E_ROOT/test/e2e" && SIO_PSQL="$PGBIN/psql" PGHOST=$E2E_DIR PGPORT=$PGPORT \
 			timeout 60 node socketio_nodes.js "$URL" "$SE_TA" "$SE_N0" "$SE_OA" "$SE_TB" \
 			"$SE_N1" "$SE_OB" 2>&1)
+		# opaque credentials: the router finds the node that holds their hash
+		SE_RT_B=$(se_sql "$SE_N1" -c "SELECT refresh_token FROM pg_wallet.login(
+			'node-b@example.com', 'Passw0rd-e2e', 'tribble')")
+		req POST /tribble/api/v1/auth/refresh-token "{\"refreshToken\": \"$SE_RT_B\"}"
+		expect "scale-out: a refresh token of the second node refreshes through the router" \
+			200 '.accessToken | length > 20' '.refreshToken != "'"$SE_RT_B"'"'
+		req POST /tribble/api/v1/auth/refresh-token '{"refreshToken": "rt_'"$(printf 'x%.0s' \
+			$(seq 43))"'"}'
+		expect "scale-out: a refresh token no node holds is refused as on one node (401)" 401
+		for db in "$SE_N0" "$SE_N1"; do
+			read -r SE_KEY SE_SECRET <<<"$(se_sql "$db" -c "SELECT c.api_key || ' ' ||
+				c.api_secret FROM pg_wallet.create_api_credential((pg_wallet.create_principal(
+				'merchant', email => 'shop-$db@example.com')).principal_id) c")"
+			STATUS=$(curl -s -o "$E2E_DIR/body" -w '%{http_code}' -X POST -H "X-API-KEY: $SE_KEY" \
+				-H "X-API-SECRET: $SE_SECRET" -d '{}' "$URL/sellapay/api/v1/authorize")
+			expect "scale-out: a Sellapay API key of $db authorizes through the router" 200 \
+				'.message == "User authorized"'
+		done
 		se_rc=0
 		bridge_stop || se_rc=$?
 		check "scale-out: its bridge exits 0 on SIGTERM" test "$se_rc" = 0
@@ -81,5 +101,5 @@ if se_setup; then
 else
 	not_ok "scale-out: a router over two data nodes" "$(tail -n 5 "$E2E_DIR/postgres.log")"
 fi
-unset SE_N0 SE_N1 SE_RT SE_OA SE_TA SE_OB SE_TB se_rc se_many line
+unset SE_N0 SE_N1 SE_RT SE_OA SE_TA SE_OB SE_TB SE_RT_B SE_KEY SE_SECRET se_rc se_many line db
 unset -f se_conn se_sql se_setup se_user

@@ -11,6 +11,7 @@
 const { io } = require('socket.io-client');
 const { execFile } = require('child_process');
 const frameLog = require('./frame_log');
+const { queued } = require('./sio_queue');
 
 const [mode, url, tokenAdmin, tokenB, ownerA, ownerB] = process.argv.slice(2);
 
@@ -25,25 +26,11 @@ function sql(text) {
 		(e, out) => (e ? reject(e) : resolve(out.toString().trim()))));
 }
 
-// A client with its frames queued: next() resolves with the next one (or 'timeout').
+// A client with its frames queued (sio_queue.js): next() resolves with the next one.
 function client(auth) {
 	const opts = { auth, reconnection: false };
 	if (mode === 'websocket') opts.transports = ['websocket'];
-	const s = frameLog.socketio(io(url, opts));
-	const q = { frames: [], waiters: [] };
-	const push = (f) => { if (q.waiters.length) q.waiters.shift()(f); else q.frames.push(f); };
-	s.on('connect', () => push({ kind: 'connect' }));
-	s.on('connect_error', (e) => push({ kind: 'connect_error', message: e.message }));
-	for (const ev of ['transaction:completed', 'subscription:charged', 'dispute:created',
-		'fraud:risk_alert'])
-		s.on(ev, (data, offset) => push({ kind: 'event', event: ev, data, offset }));
-	s.next = (ms = 15000) => new Promise((res) => {
-		if (q.frames.length) return res(q.frames.shift());
-		const t = setTimeout(() => { q.waiters.shift(); res({ kind: 'timeout' }); }, ms);
-		q.waiters.push((f) => { clearTimeout(t); res(f); });
-	});
-	s.pending = () => q.frames.slice();
-	return s;
+	return queued(frameLog.socketio(io(url, opts)));
 }
 
 const alert = (owner, txn) => `SELECT pg_wallet.emit_event(${Number(owner)}, 'fraud:risk_alert',

@@ -11,6 +11,7 @@
 const { io } = require('socket.io-client');
 const { execFile, execFileSync } = require('child_process');
 const frameLog = require('./frame_log');
+const { queued } = require('./sio_queue');
 
 const [mode, url, tokenA, tokenB, walletA, walletB] = process.argv.slice(2);
 const T = '/tribble/api/v1';
@@ -27,28 +28,14 @@ function sql(text) {
 		(e, out) => (e ? reject(e) : resolve(out.toString().trim()))));
 }
 
-// A client with its events queued: next(name) resolves with the next one (or 'timeout').
+// A client with its frames queued (sio_queue.js): next() resolves with the next one.
 function client(token, extra = {}) {
 	const opts = { reconnectionDelay: 100, reconnectionDelayMax: 500, ...extra };
 	if (token !== undefined) opts.auth = { token };
 	if (mode === 'websocket') opts.transports = ['websocket'];
 	const s = frameLog.socketio(io(url, opts));
 	if (token === undefined) frameLog.deliberate(s);	// a CONNECT without auth, on purpose
-	const q = { frames: [], waiters: [] };
-	const push = (f) => { if (q.waiters.length) q.waiters.shift()(f); else q.frames.push(f); };
-	s.on('connect', () => push({ kind: 'connect', recovered: s.recovered }));
-	s.on('connect_error', (e) => push({ kind: 'connect_error', message: e.message, data: e.data }));
-	s.on('disconnect', (reason) => push({ kind: 'disconnect', reason }));
-	for (const ev of ['transaction:completed', 'subscription:charged', 'dispute:created',
-		'fraud:risk_alert'])
-		s.on(ev, (data, offset) => push({ kind: 'event', event: ev, data, offset }));
-	s.next = (ms = 15000) => new Promise((res) => {
-		if (q.frames.length) return res(q.frames.shift());
-		const t = setTimeout(() => { q.waiters.shift(); res({ kind: 'timeout' }); }, ms);
-		q.waiters.push((f) => { clearTimeout(t); res(f); });
-	});
-	s.pending = () => q.frames.slice();
-	return s;
+	return queued(s);
 }
 
 // The caller's first payment method (75_socketio.sh saved a card for each user): funding

@@ -9,6 +9,7 @@
 const { io } = require('socket.io-client');
 const { execFile } = require('child_process');
 const frameLog = require('./frame_log');
+const { queued } = require('./sio_queue');
 
 const [url, tokenA, dbA, ownerA, tokenB, dbB, ownerB] = process.argv.slice(2);
 
@@ -22,23 +23,11 @@ function sql(db, text) {
 		(e, out) => (e ? reject(e) : resolve(out.toString().trim()))));
 }
 
-// A client whose events are queued: next() resolves with the next one (or a timeout).
+// A client with its frames queued (sio_queue.js): next() resolves with the next one.
 function client(token) {
-	const s = frameLog.fabricated(frameLog.socketio(io(url, {
+	return queued(frameLog.fabricated(frameLog.socketio(io(url, {
 		auth: { token: `Bearer ${token}` }, transports: ['websocket'], reconnection: false,
-	})), 'transaction:completed');
-	const q = { frames: [], waiters: [] };
-	const push = (f) => { if (q.waiters.length) q.waiters.shift()(f); else q.frames.push(f); };
-	s.on('connect', () => push({ kind: 'connect' }));
-	s.on('connect_error', (e) => push({ kind: 'connect_error', message: e.message }));
-	s.on('transaction:completed', (data, offset) => push({ kind: 'event', data, offset }));
-	s.next = (ms = 15000) => new Promise((res) => {
-		if (q.frames.length) return res(q.frames.shift());
-		const t = setTimeout(() => { q.waiters.shift(); res({ kind: 'timeout' }); }, ms);
-		q.waiters.push((f) => { clearTimeout(t); res(f); });
-	});
-	s.pending = () => q.frames.slice();
-	return s;
+	})), 'transaction:completed'));
 }
 
 // An event written on a node, with a payload of the test's own
