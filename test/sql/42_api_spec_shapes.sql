@@ -8,18 +8,6 @@ CREATE FUNCTION cashier42(tok text, t text, d jsonb) RETURNS jsonb LANGUAGE sql 
 	SELECT pg_wallet.api_cashier_message(tok, jsonb_build_object('body',
 		jsonb_build_object('type', t, 'data', d)))
 $$;
--- "SQLSTATE: message [column]" of a refusal, or 'no error'
-CREATE FUNCTION errc(stmt text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE
-	col text;
-BEGIN
-	EXECUTE stmt;
-	RETURN 'no error';
-EXCEPTION WHEN OTHERS THEN
-	GET STACKED DIAGNOSTICS col = COLUMN_NAME;
-	RETURN SQLSTATE || ': ' || SQLERRM || coalesce(' [' || nullif(col, '') || ']', '');
-END
-$$;
 
 SELECT principal_id AS pa, owner_id AS oa FROM pg_wallet.register_user('spec42.a@example.com',
 	'Secret123', 'Spec', 'A', '0712999421') \gset
@@ -54,7 +42,7 @@ FROM cashier42(:'tok_b', 'get_transaction_by_receipt', jsonb_build_object('recei
 SELECT jsonb_path_query_array(f, '$.data.data.ledgers[*].account_number') AS accounts,
        jsonb_path_query_array(f, '$.data.data.ledgers[*].balance_after') AS balances
 FROM cashier42(:'tok_a', 'get_transaction_by_receipt', jsonb_build_object('receipt_code', :'rcp')) f;
-SELECT errc(format('SELECT cashier42(%L, %L, %L)', :'tok_c', 'get_transaction_by_receipt',
+SELECT err_col(format('SELECT cashier42(%L, %L, %L)', :'tok_c', 'get_transaction_by_receipt',
 	jsonb_build_object('receipt_code', :'rcp'))) AS third_party;
 -- the spec's texts
 SELECT f #>> '{data,message}' AS zero_transfer FROM cashier42(:'tok_a', 'transfer',
@@ -70,7 +58,7 @@ SELECT f #>> '{data,message}' AS message FROM cashier42(:'tok_a', 'get_owner_sum
 SELECT access_token AS sp_a FROM pg_wallet.login('spec42.a@example.com', 'Secret123',
 	'sellapay') \gset
 CREATE FUNCTION send42(acct text, amount numeric) RETURNS text LANGUAGE sql AS $$
-	SELECT errc(format('SELECT pg_wallet.api_sellapay_send_funds_to_sellapay(%L, %L)',
+	SELECT err_col(format('SELECT pg_wallet.api_sellapay_send_funds_to_sellapay(%L, %L)',
 		current_setting('spec42.sp_a'), jsonb_build_object('body',
 			jsonb_build_object('account', acct, 'amount', amount))))
 $$;
@@ -87,13 +75,13 @@ FROM pg_wallet.api_sellapay_send_funds_to_sellapay(:'sp_a',
 
 -- ---------------------------------------------------------------------------------------
 -- Tribble: the refused field is named (COLUMN); a malformed phone is WL038 (422)
-SELECT errc($$SELECT pg_wallet.api_tribble_register(NULL, '{"body": {"email": "t42@example.com",
+SELECT err_col($$SELECT pg_wallet.api_tribble_register(NULL, '{"body": {"email": "t42@example.com",
 	"password": "Secret123", "firstName": "T", "lastName": "F", "phoneNumber": "12ab"}}')$$)
 	AS phone;
-SELECT errc($$SELECT pg_wallet.api_tribble_register(NULL, '{"body": {"email": "t42@example.com",
+SELECT err_col($$SELECT pg_wallet.api_tribble_register(NULL, '{"body": {"email": "t42@example.com",
 	"password": "Secret123", "firstName": "T", "phoneNumber": "+234801234567"}}')$$)
 	AS missing;
-SELECT errc($$SELECT pg_wallet.api_tribble_register(NULL, '{"body": {"email": "t42@example.com",
+SELECT err_col($$SELECT pg_wallet.api_tribble_register(NULL, '{"body": {"email": "t42@example.com",
 	"password": "short", "firstName": "T", "lastName": "F", "phoneNumber": "+234801234567"}}')$$)
 	AS weak;
 
@@ -125,7 +113,7 @@ SELECT r #>> '{source_transaction,account}' AS debited,
            AS distinct_ids
 FROM pg_wallet.api_waas_reverse(:'tok_w', jsonb_build_object('path',
 	jsonb_build_object('id', :'leg2'), 'query', jsonb_build_object('command', 'REVERSE'))) r;
-SELECT errc(format('SELECT pg_wallet.api_waas_reverse(%L, %L)', :'tok_w', jsonb_build_object(
+SELECT err_col(format('SELECT pg_wallet.api_waas_reverse(%L, %L)', :'tok_w', jsonb_build_object(
 	'path', jsonb_build_object('id', '999999999'), 'query',
 	jsonb_build_object('command', 'REVERSE')))) AS unknown_id;
 -- a returned refusal: the SQLSTATE for the bridge's status, a public code for the client
