@@ -24,7 +24,6 @@
  */
 #include "postgres.h"
 
-#include "catalog/namespace.h"
 #include "catalog/pg_collation.h"
 #include "catalog/pg_type.h"
 #include "commands/async.h"
@@ -293,56 +292,46 @@ sequence_take(int max_events, Taken **out, int *ntaken)
 	return moved;
 }
 
-/*
- * Move up to max_events queued events into their streams: the streams'
- * rows locked in ascending owner id (created when new), each event's id
- * drawn under its stream's lock, every event written by one INSERT (its
- * triggers fire: the fraud alerts' copy), every stream advanced by one
- * UPDATE, one NOTIFY per event. Connected to SPI.
- */
-static int
-events_sequence(int max_events)
+/* Lock the streams of the taken events (one per owner, ascending), created when new. */
+static void
+sequence_lock_streams(Column *streams)
 {
-	Taken	   *t;
-	int			n, moved;
+	Oid			argtypes[1] = {INT8ARRAYOID};
+	Datum		values[1];
+
+	values[0] = column_array(streams);
+	wallet_plan(&streams_lock_plan,
+				"INSERT INTO pg_wallet.event_streams AS s (owner_id, last_event_id, event_count)"
+				" SELECT o, 0, 0 FROM unnest($1::bigint[]) o ORDER BY o"
+				" ON CONFLICT ON CONSTRAINT event_streams_pkey"
+				" DO UPDATE SET event_count = s.event_count", 1, argtypes);
+	if (SPI_execute_plan(streams_lock_plan, values, NULL, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "event streams lock failed");
+}
+
+/*
+ * Write the n taken events, their streams locked: each its id (drawn now,
+ * under its stream's lock) and its NOTIFY, all in one INSERT (its triggers
+ * fire: the fraud alerts' copy), then every stream advanced by one UPDATE.
+ */
+static void
+sequence_write(const Taken *t, int n, Column *streams)
+{
 	Column		owners, ids, types, payloads, principals;	/* the events */
-	Column		streams, last_ids, counts;	/* one per owner */
+	Column		last_ids, counts;	/* one per stream */
 	Oid			insert_types[5] = {INT8ARRAYOID, INT8ARRAYOID, TEXTARRAYOID, JSONBARRAYOID,
 	UUIDARRAYOID};
 	Oid			advance_types[3] = {INT8ARRAYOID, INT8ARRAYOID, INT4ARRAYOID};
-	Oid			lock_types[1] = {INT8ARRAYOID};
 	Datum		values[5];
-	/* the key SQL's hashtextextended('pg_wallet._events_sequence', 0) gives */
-	Datum		key = DirectFunctionCall2Coll(hashtextextended, DEFAULT_COLLATION_OID,
-											  CStringGetTextDatum("pg_wallet._events_sequence"),
-											  Int64GetDatum(0));
-	Oid			seq = get_relname_relid("event_id_seq",
-										get_namespace_oid("pg_wallet", false));
+	Oid			seq = direct_relid("event_id_seq");
 
-	if (!DatumGetBool(DirectFunctionCall1(pg_try_advisory_xact_lock_int8, key)))
-		return 0;
-	moved = sequence_take(max_events, &t, &n);
-	if (n == 0)
-		return moved;
 	column_init(&owners, INT8OID);
 	column_init(&ids, INT8OID);
 	column_init(&types, TEXTOID);
 	column_init(&payloads, JSONBOID);
 	column_init(&principals, UUIDOID);
-	column_init(&streams, INT8OID);
 	column_init(&last_ids, INT8OID);
 	column_init(&counts, INT4OID);
-	for (int i = 0; i < n; i++)
-		if (i == 0 || t[i].owner_id != t[i - 1].owner_id)
-			column_add(&streams, Int64GetDatum(t[i].owner_id), false);
-	values[0] = column_array(&streams);
-	wallet_plan(&streams_lock_plan,
-				"INSERT INTO pg_wallet.event_streams AS s (owner_id, last_event_id, event_count)"
-				" SELECT o, 0, 0 FROM unnest($1::bigint[]) o ORDER BY o"
-				" ON CONFLICT ON CONSTRAINT event_streams_pkey"
-				" DO UPDATE SET event_count = s.event_count", 1, lock_types);
-	if (SPI_execute_plan(streams_lock_plan, values, NULL, false, 0) != SPI_OK_INSERT)
-		elog(ERROR, "event streams lock failed");
 	for (int i = 0, count = 0; i < n; i++)
 	{
 		int64		id = nextval_internal(seq, false);
@@ -374,7 +363,7 @@ events_sequence(int max_events)
 				" $5::uuid[])", 5, insert_types);
 	if (SPI_execute_plan(events_insert_plan, values, NULL, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "events insert failed");
-	values[0] = column_array(&streams);
+	values[0] = column_array(streams);
 	values[1] = column_array(&last_ids);
 	values[2] = column_array(&counts);
 	wallet_plan(&streams_advance_plan,
@@ -384,6 +373,36 @@ events_sequence(int max_events)
 				" WHERE s.owner_id = u.owner_id", 3, advance_types);
 	if (SPI_execute_plan(streams_advance_plan, values, NULL, false, 0) != SPI_OK_UPDATE)
 		elog(ERROR, "event streams advance failed");
+}
+
+/*
+ * Move up to max_events queued events into their streams: one sequencer at
+ * a time (a transaction-level advisory lock; another moves nothing), every
+ * stream of the batch locked before its events' ids are drawn; four
+ * statements whatever the number. Connected to SPI; how many events moved.
+ */
+static int
+events_sequence(int max_events)
+{
+	Taken	   *t;
+	int			n, moved;
+	Column		streams;	/* one per owner, ascending */
+	/* the key SQL's hashtextextended('pg_wallet._events_sequence', 0) gives */
+	Datum		key = DirectFunctionCall2Coll(hashtextextended, DEFAULT_COLLATION_OID,
+											  CStringGetTextDatum("pg_wallet._events_sequence"),
+											  Int64GetDatum(0));
+
+	if (!DatumGetBool(DirectFunctionCall1(pg_try_advisory_xact_lock_int8, key)))
+		return 0;
+	moved = sequence_take(max_events, &t, &n);
+	if (n == 0)
+		return moved;
+	column_init(&streams, INT8OID);
+	for (int i = 0; i < n; i++)
+		if (i == 0 || t[i].owner_id != t[i - 1].owner_id)
+			column_add(&streams, Int64GetDatum(t[i].owner_id), false);
+	sequence_lock_streams(&streams);
+	sequence_write(t, n, &streams);
 	return moved;
 }
 
