@@ -3,9 +3,11 @@
  * format.c
  *	  How the APIs write a timestamp: ISO 8601 in UTC to the second,
  *	  2025-12-07T11:00:00Z (the specs' shape). C callers use
- *	  timestamp_iso(); SQL calls pg_wallet._ts_iso().
+ *	  timestamp_iso(); SQL calls pg_wallet._ts_iso(). And the members of a
+ *	  jsonb object built in C (jsonb_put_*), for the answers and events C
+ *	  writes (payments, the event notifications).
  *
- * Owns: the API timestamp's text. Never: reads a table.
+ * Owns: the API timestamp's text, jsonb members. Never: reads a table.
  *
  *-------------------------------------------------------------------------
  */
@@ -49,4 +51,58 @@ wallet_ts_iso(PG_FUNCTION_ARGS)
 	if (s == NULL)
 		PG_RETURN_NULL();
 	PG_RETURN_TEXT_P(cstring_to_text(s));
+}
+
+/* A key of the object being built. */
+void
+jsonb_put_key(JsonbParseState **st, const char *key)
+{
+	JsonbValue	k;
+
+	k.type = jbvString;
+	k.val.string.val = (char *) key;
+	k.val.string.len = strlen(key);
+	pushJsonbValue(st, WJB_KEY, &k);
+}
+
+/* key: a string, or null */
+void
+jsonb_put_text(JsonbParseState **st, const char *key, const char *value)
+{
+	JsonbValue	v;
+
+	jsonb_put_key(st, key);
+	if (value == NULL)
+		v.type = jbvNull;
+	else
+	{
+		v.type = jbvString;
+		v.val.string.val = (char *) value;
+		v.val.string.len = strlen(value);
+	}
+	pushJsonbValue(st, WJB_VALUE, &v);
+}
+
+/* key: a numeric */
+void
+jsonb_put_numeric(JsonbParseState **st, const char *key, Numeric value)
+{
+	JsonbValue	v;
+
+	jsonb_put_key(st, key);
+	v.type = jbvNumeric;
+	v.val.numeric = value;
+	pushJsonbValue(st, WJB_VALUE, &v);
+}
+
+/* key: true or false */
+void
+jsonb_put_bool(JsonbParseState **st, const char *key, bool value)
+{
+	JsonbValue	v;
+
+	jsonb_put_key(st, key);
+	v.type = jbvBool;
+	v.val.boolean = value;
+	pushJsonbValue(st, WJB_VALUE, &v);
 }

@@ -19,6 +19,7 @@
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "utils/jsonb.h"
+#include "utils/numeric.h"
 #include "utils/timestamp.h"
 
 /*
@@ -177,8 +178,12 @@ extern void ledger_chain_hash(const uint8 *prev, int prev_len, const uint8 *jour
 							  int64 version, int64 balance_after, uint8 *out);
 extern void ledger_request_hash(LedgerRequest *req, uint8 *out);
 
-/* format.c: an API timestamp, 2025-12-07T11:00:00Z */
+/* format.c: an API timestamp, 2025-12-07T11:00:00Z; members of a jsonb object */
 extern char *timestamp_iso(TimestampTz ts);
+extern void jsonb_put_key(JsonbParseState **st, const char *key);
+extern void jsonb_put_text(JsonbParseState **st, const char *key, const char *value);
+extern void jsonb_put_numeric(JsonbParseState **st, const char *key, Numeric value);
+extern void jsonb_put_bool(JsonbParseState **st, const char *key, bool value);
 
 /* spi_util.c */
 extern SPIPlanPtr wallet_plan(SPIPlanPtr *cache, const char *sql, int nargs, Oid *argtypes);

@@ -210,33 +210,14 @@ event_notification(int64 event_id, int64 owner_id, const char *event_type, Datum
 				   bool principal_null)
 {
 	JsonbParseState *st = NULL;
-	JsonbValue	k, v;
-	const char *keys[4] = {"event_id", "owner_id", "event_type", "principal_id"};
 	Jsonb	   *j;
 
 	pushJsonbValue(&st, WJB_BEGIN_OBJECT, NULL);
-	for (int i = 0; i < 4; i++)
-	{
-		k.type = jbvString;
-		k.val.string.val = (char *) keys[i];
-		k.val.string.len = strlen(keys[i]);
-		pushJsonbValue(&st, WJB_KEY, &k);
-		if (i < 2)
-		{
-			v.type = jbvNumeric;
-			v.val.numeric = int64_to_numeric(i == 0 ? event_id : owner_id);
-		}
-		else if (i == 2 || !principal_null)
-		{
-			v.type = jbvString;
-			v.val.string.val = i == 2 ? (char *) event_type
-				: DatumGetCString(DirectFunctionCall1(uuid_out, principal_id));
-			v.val.string.len = strlen(v.val.string.val);
-		}
-		else
-			v.type = jbvNull;
-		pushJsonbValue(&st, WJB_VALUE, &v);
-	}
+	jsonb_put_numeric(&st, "event_id", int64_to_numeric(event_id));
+	jsonb_put_numeric(&st, "owner_id", int64_to_numeric(owner_id));
+	jsonb_put_text(&st, "event_type", event_type);
+	jsonb_put_text(&st, "principal_id", principal_null ? NULL
+				   : DatumGetCString(DirectFunctionCall1(uuid_out, principal_id)));
 	j = JsonbValueToJsonb(pushJsonbValue(&st, WJB_END_OBJECT, NULL));
 	return JsonbToCString(NULL, &j->root, VARSIZE(j));
 }

@@ -121,7 +121,6 @@ payment_post(const PaymentArgs *a, const char *ref, const PayAccount *src,
 	LedgerRequest req;
 	char	   *description;
 	JsonbParseState *state = NULL;
-	JsonbValue	k, v;
 
 	memset(&req, 0, sizeof(req));
 	req.journal_type = "TRANSFER";
@@ -134,14 +133,7 @@ payment_post(const PaymentArgs *a, const char *ref, const PayAccount *src,
 							   pg_mbcharcliplen(description, strlen(description),
 												MAX_ERROR_CHARS));
 	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
-	k.type = jbvString;
-	k.val.string.val = "payment";
-	k.val.string.len = strlen("payment");
-	pushJsonbValue(&state, WJB_KEY, &k);
-	v.type = jbvString;
-	v.val.string.val = (char *) ref;
-	v.val.string.len = strlen(ref);
-	pushJsonbValue(&state, WJB_VALUE, &v);
+	jsonb_put_text(&state, "payment", ref);
 	req.metadata = JsonbValueToJsonb(pushJsonbValue(&state, WJB_END_OBJECT, NULL));
 	req.fee_type = "TRANSFER";
 	req.service_direction = 'D';
@@ -302,9 +294,9 @@ payment_create(const PaymentArgs *a)
 	PaymentView view;
 
 	memset(&view, 0, sizeof(view));
-	payment_check_args(a->amount, a->amount_null, a->currency, a->reference, a->description,
-					   a->metadata);
-	amount_minor = amount_from_numeric(a->amount, currency_exponent(a->currency), a->currency);
+	view.exponent = payment_check_args(a->amount, a->amount_null, a->currency, a->reference,
+									   a->description, a->metadata);
+	amount_minor = amount_from_numeric(a->amount, view.exponent, a->currency);
 	payment_customer(a->customer_id, a->customer_null, &c);
 	payment_merchant(a->merchant_id, &m);
 	payment_customer_wallet(c.owner_id, a->currency, a->wallet, &src);

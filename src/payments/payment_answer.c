@@ -127,6 +127,7 @@ payment_view_from_row(HeapTupleHeader row, PaymentView *p)
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("a payment needs its transactionId, currency and status")));
+	p->exponent = currency_exponent(p->currency);
 }
 
 /* ---------------------------------------------------------------------
@@ -186,66 +187,15 @@ payment_score(const PaymentView *p, PaymentScore *s)
  */
 
 static void
-put_key(JsonbParseState **st, const char *key)
-{
-	JsonbValue	k;
-
-	k.type = jbvString;
-	k.val.string.val = (char *) key;
-	k.val.string.len = strlen(key);
-	pushJsonbValue(st, WJB_KEY, &k);
-}
-
-/* key: a string, or null */
-static void
-put_text(JsonbParseState **st, const char *key, const char *value)
-{
-	JsonbValue	v;
-
-	put_key(st, key);
-	if (value == NULL)
-		v.type = jbvNull;
-	else
-	{
-		v.type = jbvString;
-		v.val.string.val = (char *) value;
-		v.val.string.len = strlen(value);
-	}
-	pushJsonbValue(st, WJB_VALUE, &v);
-}
-
-static void
-put_numeric(JsonbParseState **st, const char *key, Datum numeric)
-{
-	JsonbValue	v;
-
-	put_key(st, key);
-	v.type = jbvNumeric;
-	v.val.numeric = DatumGetNumeric(numeric);
-	pushJsonbValue(st, WJB_VALUE, &v);
-}
-
-static void
-put_bool(JsonbParseState **st, const char *key, bool value)
-{
-	JsonbValue	v;
-
-	put_key(st, key);
-	v.type = jbvBool;
-	v.val.boolean = value;
-	pushJsonbValue(st, WJB_VALUE, &v);
-}
-
-static void
 put_uuid(JsonbParseState **st, const char *key, Datum uuid)
 {
-	put_text(st, key, DatumGetCString(DirectFunctionCall1(uuid_out, uuid)));
+	jsonb_put_text(st, key, DatumGetCString(DirectFunctionCall1(uuid_out, uuid)));
 }
 
 static void
 put_time(JsonbParseState **st, const char *key, TimestampTz ts)
 {
-	put_text(st, key, ts == 0 ? NULL : timestamp_iso(ts));
+	jsonb_put_text(st, key, ts == 0 ? NULL : timestamp_iso(ts));
 }
 
 /*
@@ -260,24 +210,24 @@ push_summary(JsonbParseState **st, const PaymentView *p)
 	PaymentScore s;
 
 	payment_score(p, &s);
-	put_text(st, "transactionId", p->transaction_ref);
-	put_numeric(st, "amount", amount_to_numeric(p->amount_minor,
-												currency_exponent(p->currency)));
-	put_text(st, "currency", p->currency);
+	jsonb_put_text(st, "transactionId", p->transaction_ref);
+	jsonb_put_numeric(st, "amount", DatumGetNumeric(amount_to_numeric(p->amount_minor,
+																	   p->exponent)));
+	jsonb_put_text(st, "currency", p->currency);
 	put_uuid(st, "customerId", p->customer_principal_id);
 	put_uuid(st, "merchantId", p->merchant_principal_id);
-	put_text(st, "status", p->status);
+	jsonb_put_text(st, "status", p->status);
 	if (s.found)
 	{
-		put_key(st, "fraudScore");
+		jsonb_put_key(st, "fraudScore");
 		pushJsonbValue(st, WJB_BEGIN_OBJECT, NULL);
-		put_numeric(st, "score", NumericGetDatum(int64_to_numeric(s.score)));
-		put_text(st, "riskLevel", s.risk_level);
-		put_text(st, "decision", s.decision);
+		jsonb_put_numeric(st, "score", int64_to_numeric(s.score));
+		jsonb_put_text(st, "riskLevel", s.risk_level);
+		jsonb_put_text(st, "decision", s.decision);
 		pushJsonbValue(st, WJB_END_OBJECT, NULL);
 	}
 	else
-		put_text(st, "fraudScore", NULL);
+		jsonb_put_text(st, "fraudScore", NULL);
 	put_time(st, "createdAt", p->created_at);
 	put_time(st, "completedAt", p->completed_at);
 }
@@ -300,17 +250,17 @@ payment_answer(const PaymentView *p, bool replayed)
 
 	pushJsonbValue(&st, WJB_BEGIN_OBJECT, NULL);
 	push_summary(&st, p);
-	put_bool(&st, "replayed", replayed);
+	jsonb_put_bool(&st, "replayed", replayed);
 	if (strcmp(p->status, "FAILED") == 0)
 	{
-		put_key(&st, "error");
+		jsonb_put_key(&st, "error");
 		pushJsonbValue(&st, WJB_BEGIN_OBJECT, NULL);
-		put_text(&st, "code", p->error_code);
-		put_text(&st, "message", p->error_message);
+		jsonb_put_text(&st, "code", p->error_code);
+		jsonb_put_text(&st, "message", p->error_message);
 		pushJsonbValue(&st, WJB_END_OBJECT, NULL);
 	}
 	else
-		put_text(&st, "error", NULL);
+		jsonb_put_text(&st, "error", NULL);
 	return object_end(&st);
 }
 
@@ -329,11 +279,11 @@ payment_completed_event(const PaymentView *p)
 	bool		nulls[2] = {false, false};
 
 	pushJsonbValue(&st, WJB_BEGIN_OBJECT, NULL);
-	put_text(&st, "transactionId", p->transaction_ref);
-	put_numeric(&st, "amount", amount_to_numeric(p->amount_minor,
-												 currency_exponent(p->currency)));
-	put_text(&st, "currency", p->currency);
-	put_text(&st, "status", p->status);
+	jsonb_put_text(&st, "transactionId", p->transaction_ref);
+	jsonb_put_numeric(&st, "amount", DatumGetNumeric(amount_to_numeric(p->amount_minor,
+																		p->exponent)));
+	jsonb_put_text(&st, "currency", p->currency);
+	jsonb_put_text(&st, "status", p->status);
 	put_uuid(&st, "merchantId", p->merchant_principal_id);
 	put_uuid(&st, "customerId", p->customer_principal_id);
 	put_time(&st, "timestamp", p->completed_at ? p->completed_at
@@ -365,8 +315,8 @@ wallet_payment_score(PG_FUNCTION_ARGS)
 	PaymentScore s;
 	Datum		row = (Datum) 0;
 
+	SPI_connect();			/* (the view reads the currency's exponent) */
 	view_arg(fcinfo, &p);
-	SPI_connect();
 	payment_score(&p, &s);
 	if (s.found)
 		row = SPI_datumTransfer(s.row, false, -1);
@@ -384,8 +334,8 @@ wallet_payment_summary(PG_FUNCTION_ARGS)
 	JsonbParseState *st = NULL;
 	Datum		j;
 
+	SPI_connect();			/* (the view reads the currency's exponent) */
 	view_arg(fcinfo, &p);
-	SPI_connect();
 	pushJsonbValue(&st, WJB_BEGIN_OBJECT, NULL);
 	push_summary(&st, &p);
 	j = SPI_datumTransfer(object_end(&st), false, -1);
@@ -400,8 +350,8 @@ wallet_payment_answer(PG_FUNCTION_ARGS)
 	PaymentView p;
 	Datum		j;
 
+	SPI_connect();			/* (the view reads the currency's exponent) */
 	view_arg(fcinfo, &p);
-	SPI_connect();
 	j = SPI_datumTransfer(payment_answer(&p, !PG_ARGISNULL(1) && PG_GETARG_BOOL(1)), false, -1);
 	SPI_finish();
 	PG_RETURN_DATUM(j);
@@ -413,8 +363,8 @@ wallet_payment_events(PG_FUNCTION_ARGS)
 {
 	PaymentView p;
 
+	SPI_connect();			/* (the view reads the currency's exponent) */
 	view_arg(fcinfo, &p);
-	SPI_connect();
 	payment_completed_event(&p);
 	SPI_finish();
 	PG_RETURN_VOID();

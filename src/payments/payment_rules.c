@@ -88,13 +88,15 @@ col_text(int col)
 /*
  * The checks of a payment's arguments that need no row, in the order the
  * API documents them (22023 / 22001 / WL010 naming the field). Any may be
- * NULL; a NULL reference or description is allowed. Connected to SPI.
+ * NULL; a NULL reference or description is allowed. Returns the currency's
+ * exponent (read with its active flag). Connected to SPI.
  */
-void
+int
 payment_check_args(Datum amount, bool amount_null, const char *currency,
 				   const char *reference, const char *description, Jsonb *metadata)
 {
 	bool		active = false;
+	int			exponent = 0;
 
 	if (currency != NULL && strlen(currency) == 3 &&
 		currency[0] >= 'A' && currency[0] <= 'Z' && currency[1] >= 'A' &&
@@ -105,9 +107,13 @@ payment_check_args(Datum amount, bool amount_null, const char *currency,
 		bool		isnull;
 
 		wallet_plan(&currency_plan,
-					"SELECT is_active FROM pg_wallet.currencies WHERE code = $1", 1, argtypes);
+					"SELECT is_active, exponent FROM pg_wallet.currencies WHERE code = $1", 1,
+					argtypes);
 		if (run_read(currency_plan, values, NULL, 1) == 1)
+		{
 			active = DatumGetBool(col_datum(1, &isnull));
+			exponent = DatumGetInt16(col_datum(2, &isnull));
+		}
 	}
 	if (!active)
 		field_error(ERRCODE_INVALID_PARAMETER_VALUE, "currency",
@@ -128,6 +134,7 @@ payment_check_args(Datum amount, bool amount_null, const char *currency,
 		(reference[0] == '\0' || text_chars(reference) > MAX_REFERENCE_CHARS))
 		field_error(ERRCODE_INVALID_PARAMETER_VALUE, "reference",
 					"reference must be 1 to %d characters", MAX_REFERENCE_CHARS);
+	return exponent;
 }
 
 char *
@@ -377,7 +384,7 @@ Datum
 wallet_payment_check_args(PG_FUNCTION_ARGS)
 {
 	SPI_connect();
-	payment_check_args(PG_GETARG_DATUM(0), PG_ARGISNULL(0), arg_text(fcinfo, 1),
+	(void) payment_check_args(PG_GETARG_DATUM(0), PG_ARGISNULL(0), arg_text(fcinfo, 1),
 					   arg_text(fcinfo, 2), arg_text(fcinfo, 3),
 					   PG_ARGISNULL(4) ? NULL : PG_GETARG_JSONB_P(4));
 	SPI_finish();

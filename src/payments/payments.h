@@ -25,6 +25,7 @@ typedef struct PaymentView
 	Datum		merchant_principal_id;	/* uuid */
 	int64		amount_minor;
 	const char *currency;
+	int			exponent;		/* the currency's */
 	const char *status;
 	int64		journal_id;
 	int64		hold_id;
@@ -61,7 +62,7 @@ typedef struct PayAccount
 #define MAX_REFERENCE_CHARS		100
 extern int	text_chars(const char *s);
 extern char *arg_text(FunctionCallInfo fcinfo, int argno);
-extern void payment_check_args(Datum amount, bool amount_null, const char *currency,
+extern int	payment_check_args(Datum amount, bool amount_null, const char *currency,
 							   const char *reference, const char *description,
 							   Jsonb *metadata);
 extern void payment_customer(Datum customer_id, bool isnull, PayParty *c);
