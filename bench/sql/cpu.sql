@@ -37,6 +37,13 @@ BEGIN
 	IF shape = 'nofraud' THEN	-- bench/run's (i): fraud scoring off, for this run only
 		UPDATE pg_wallet.fraud_settings SET is_enabled = false;
 	END IF;
+	IF shape = 'nokyc' THEN		-- uniform without KYC limits: tier 3's KES limits set aside
+		CREATE TEMP TABLE IF NOT EXISTS bench_cpu_kyc AS
+		SELECT * FROM pg_wallet.kyc_tier_limits WHERE false;
+		WITH gone AS (DELETE FROM pg_wallet.kyc_tier_limits WHERE tier = 3 AND currency = 'KES'
+					  RETURNING *)
+		INSERT INTO bench_cpu_kyc SELECT * FROM gone;
+	END IF;
 	IF shape IN ('pay', 'paytr') THEN	-- bench/run's (j) and (k) made these
 		IF to_regclass('public.bench_pay_users') IS NULL THEN
 			RAISE EXCEPTION 'run bench/run with its pay shape first (BENCH_ONLY=pay)';
@@ -55,7 +62,7 @@ BEGIN
 		WHEN 'ref' THEN
 			PERFORM ref.transfer('R' || a, 'R' || b, ((floor(random() * 9901) + 100) / 100)::numeric,
 								 gen_random_uuid()::text);
-		WHEN 'uniform', 'fees', 'nofraud' THEN
+		WHEN 'uniform', 'fees', 'nofraud', 'nokyc' THEN
 			PERFORM pg_wallet.transfer('B' || a, 'B' || b, ((floor(random() * 9901) + 100) / 100)::numeric);
 		WHEN 'keyed' THEN
 			PERFORM pg_wallet.transfer('B' || a, 'B' || b, ((floor(random() * 9901) + 100) / 100)::numeric,
@@ -100,5 +107,9 @@ BEGIN
 	END IF;
 	IF shape = 'nofraud' THEN
 		UPDATE pg_wallet.fraud_settings SET is_enabled = true;
+	END IF;
+	IF shape = 'nokyc' THEN
+		INSERT INTO pg_wallet.kyc_tier_limits SELECT * FROM bench_cpu_kyc;
+		DELETE FROM bench_cpu_kyc;
 	END IF;
 END $$;

@@ -102,22 +102,25 @@ CREATE TABLE pg_wallet.fx_quotes (
 COMMENT ON TABLE pg_wallet.fx_quotes IS
 	'A rate locked for a short time (fx_quote()); convert() can use it once before it expires.';
 
--- Rolling usage counters for KYC tier limits (pg_wallet.kyc_tier_limits): one row per owner,
--- currency and period (D: a UTC day, M: a UTC month), updated in the same transaction as the
--- posting they count, so a limit is checked without scanning history. Rows are locked in
--- (owner, currency, period) order, so concurrent postings of one owner queue on them.
+-- Rolling KYC limit counters: one row per owner and currency, holding what the owner moved
+-- out of its accounts in the current UTC day (amount and count) and month (amount), updated
+-- in the same transaction as the posting they count, so a limit is checked without scanning
+-- history and a posting locks and writes one row, not one per period. A posting in a later
+-- day or month than the row's starts its counter again at zero (src/rules/limits.c). Rows are
+-- locked in (owner, currency) order, so concurrent postings of one owner queue on them.
 CREATE TABLE pg_wallet.limit_usage (
 	owner_id bigint NOT NULL,
 	currency text NOT NULL,
-	period "char" NOT NULL CHECK (period IN ('D', 'M')),
-	period_start date NOT NULL,
-	amount_minor bigint NOT NULL DEFAULT 0 CHECK (amount_minor >= 0),
-	tx_count integer NOT NULL DEFAULT 0 CHECK (tx_count >= 0),
-	PRIMARY KEY (owner_id, currency, period, period_start)
+	day_start date NOT NULL,
+	day_amount_minor bigint NOT NULL DEFAULT 0 CHECK (day_amount_minor >= 0),
+	day_count integer NOT NULL DEFAULT 0 CHECK (day_count >= 0),
+	month_start date NOT NULL,
+	month_amount_minor bigint NOT NULL DEFAULT 0 CHECK (month_amount_minor >= 0),
+	PRIMARY KEY (owner_id, currency)
 );
 COMMENT ON TABLE pg_wallet.limit_usage IS
-	'What an owner moved out of its accounts per currency and UTC day or month, for the KYC '
-	'tier limits. Written only by the posting core.';
+	'What an owner moved out of its accounts per currency in the current UTC day and month, '
+	'for the KYC tier limits. Written only by the posting core.';
 
 -- KYC tier limits: what each tier may move. The tier of an account's owner reaches the
 -- posting core as data (accounts.kyc_tier, kept by the identity layer); limits.c reads

@@ -969,3 +969,45 @@ COMMENT ON TABLE pg_wallet.subscription_charges IS
 	'One charge per subscription and billing period (and its setup fee): the scheduled date, '
 	'the amount, SUCCEEDED (its payment), RETRYING (the next attempt''s day on the dunning '
 	'schedule) or FAILED (given up: the subscription cancelled), the attempts, why.';
+
+-- KYC limit counters (issue 20): one row per owner and currency holding the current UTC day
+-- and month, instead of one row per period, so a posting finds, locks and writes one row. The
+-- counters of the current day and month carry over; those of earlier periods no longer count.
+ALTER TABLE pg_wallet.limit_usage
+	ADD COLUMN day_start date,
+	ADD COLUMN day_amount_minor bigint NOT NULL DEFAULT 0 CHECK (day_amount_minor >= 0),
+	ADD COLUMN day_count integer NOT NULL DEFAULT 0 CHECK (day_count >= 0),
+	ADD COLUMN month_start date,
+	ADD COLUMN month_amount_minor bigint NOT NULL DEFAULT 0 CHECK (month_amount_minor >= 0);
+DELETE FROM pg_wallet.limit_usage
+WHERE period_start <> CASE period WHEN 'D' THEN (now() AT TIME ZONE 'UTC')::date
+                      ELSE date_trunc('month', now() AT TIME ZONE 'UTC')::date END;
+-- the day's row takes the month's counter, then the month's row goes
+UPDATE pg_wallet.limit_usage u
+SET day_start = u.period_start, day_amount_minor = u.amount_minor, day_count = u.tx_count,
+    month_start = date_trunc('month', now() AT TIME ZONE 'UTC')::date,
+    month_amount_minor = coalesce((SELECT m.amount_minor FROM pg_wallet.limit_usage m
+                                   WHERE m.owner_id = u.owner_id AND m.currency = u.currency
+                                     AND m.period = 'M'), 0)
+WHERE u.period = 'D';
+DELETE FROM pg_wallet.limit_usage m
+WHERE m.period = 'M' AND EXISTS (SELECT FROM pg_wallet.limit_usage d
+                                 WHERE d.owner_id = m.owner_id AND d.currency = m.currency
+                                   AND d.period = 'D');
+-- a month's row without a row for today: nothing used today yet
+UPDATE pg_wallet.limit_usage
+SET day_start = (now() AT TIME ZONE 'UTC')::date, month_start = period_start,
+    month_amount_minor = amount_minor
+WHERE period = 'M';
+ALTER TABLE pg_wallet.limit_usage
+	DROP CONSTRAINT limit_usage_pkey,
+	DROP COLUMN period,
+	DROP COLUMN period_start,
+	DROP COLUMN amount_minor,
+	DROP COLUMN tx_count,
+	ALTER COLUMN day_start SET NOT NULL,
+	ALTER COLUMN month_start SET NOT NULL,
+	ADD PRIMARY KEY (owner_id, currency);
+COMMENT ON TABLE pg_wallet.limit_usage IS
+	'What an owner moved out of its accounts per currency in the current UTC day and month, '
+	'for the KYC tier limits. Written only by the posting core.';

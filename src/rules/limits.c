@@ -6,19 +6,23 @@
  *	  leaving the accounts of an owner that has a KYC tier (the core hands
  *	  the tier over with each account, as data: accounts.kyc_tier, kept by
  *	  the identity layer).
- *	  Usage is kept in rolling counters (limit_usage, one row per owner,
- *	  currency and UTC day or month) locked in key order and written in the
- *	  same transaction as the posting, so no check scans history and two
- *	  postings of one owner cannot together exceed a limit.
+ *	  Usage is kept in rolling counters (limit_usage, one row per owner and
+ *	  currency holding its current UTC day and month) locked in key order and
+ *	  written in the same transaction as the posting, so no check scans
+ *	  history and two postings of one owner cannot together exceed a limit.
  *
  * Owns: limit_usage. Never: writes balances.
  *
- * Locking: usage rows are locked in (owner, currency, period) order, after
- * the batch's accounts. The common case (both rows of the day and month
- * exist) reads, locks and writes them through core/direct.c, without a
- * statement (issue 20); the first posting of an owner in a new day or
- * month creates its row with one INSERT ... ON CONFLICT DO NOTHING, in
- * its place in the same order.
+ * Locking: usage rows are locked in (owner, currency) order, after the
+ * batch's accounts. The common case (the row exists) reads, locks and
+ * writes it through core/direct.c, without a statement (issue 20): one
+ * index probe, one lock and one update per owner and currency, whatever
+ * the periods (one row per period cost twice that). The owner's first
+ * limited posting in the currency creates the row with one INSERT ... ON
+ * CONFLICT DO NOTHING, in its place in the same order. A row of an earlier
+ * day (month) starts that counter again at zero; a row already in a later
+ * day than the posting's transaction (which began before midnight) keeps
+ * its day, and the posting counts in it: never less than the truth.
  *
  *-------------------------------------------------------------------------
  */
@@ -91,32 +95,39 @@ limit_key_cmp(const void *a, const void *b)
 	return strcmp(x->currency, y->currency);
 }
 
-/* The distinct (owner, currency) of the batch, in lock order. */
+/*
+ * The distinct (owner, currency) of the batch, in lock order: sorted, then
+ * the duplicates merged (a search per item was quadratic in a batch).
+ */
 static LimitKey *
 limit_keys(Column *owners, Column *currencies, Column *tiers, int *n)
 {
 	LimitKey   *keys = palloc0(sizeof(LimitKey) * owners->n);
 
+	for (int i = 0; i < owners->n; i++)
+	{
+		keys[i].owner_id = DatumGetInt64(owners->values[i]);
+		text_to_cstring_buffer(DatumGetTextPP(currencies->values[i]), keys[i].currency,
+							   sizeof(keys[i].currency));
+		keys[i].tier = DatumGetInt16(tiers->values[i]);
+	}
+	qsort(keys, owners->n, sizeof(LimitKey), limit_key_cmp);
 	*n = 0;
 	for (int i = 0; i < owners->n; i++)
 	{
-		LimitKey	k;
-		int			j;
-
-		k.owner_id = DatumGetInt64(owners->values[i]);
-		text_to_cstring_buffer(DatumGetTextPP(currencies->values[i]), k.currency,
-							   sizeof(k.currency));
-		k.tier = DatumGetInt16(tiers->values[i]);
-		for (j = 0; j < *n && limit_key_cmp(&keys[j], &k) != 0; j++)
-			;
-		if (j == *n)
-			keys[(*n)++] = k;
+		if (*n > 0 && limit_key_cmp(&keys[*n - 1], &keys[i]) == 0)
+			keys[*n - 1].tier = Max(keys[*n - 1].tier, keys[i].tier);
 		else
-			keys[j].tier = Max(keys[j].tier, k.tier);
+			keys[(*n)++] = keys[i];
 	}
-	qsort(keys, *n, sizeof(LimitKey), limit_key_cmp);
 	return keys;
 }
+
+/* limit_usage's counters, in the order limits_write() sets them. */
+#define USE_NCOLS 5
+static const char *const use_columns[USE_NCOLS] = {
+	"day_start", "day_amount_minor", "day_count", "month_start", "month_amount_minor"
+};
 
 /* The tables of one load_limits() call, opened once, their columns found once. */
 typedef struct LimitsScan
@@ -129,8 +140,7 @@ typedef struct LimitsScan
 	TupleTableSlot *lslot;
 	TupleTableSlot *uslot;
 	AttrNumber	lim_att[4];		/* per transaction, daily, monthly, count per day */
-	AttrNumber	use_amount;
-	AttrNumber	use_count;
+	AttrNumber	use_att[USE_NCOLS];
 } LimitsScan;
 
 static void
@@ -149,8 +159,7 @@ scan_begin(LimitsScan *s)
 	s->lslot = table_slot_create(s->lim, NULL);
 	s->uslot = table_slot_create(s->use, NULL);
 	direct_attnums(s->lim, lim_columns, 4, s->lim_att);
-	s->use_amount = direct_attnum(s->use, "amount_minor");
-	s->use_count = direct_attnum(s->use, "tx_count");
+	direct_attnums(s->use, use_columns, USE_NCOLS, s->use_att);
 }
 
 static void
@@ -186,36 +195,75 @@ fetch_tier_limits(LimitsScan *s, LimitKey *k, OwnerLimit *ls)
 	return true;
 }
 
-/* Find the usage row of one period with snap; false when it does not exist yet. */
-static bool
-find_usage(LimitsScan *s, Snapshot snap, LimitKey *k, char period, DateADT start,
-		   ItemPointer tid)
+/*
+ * What a tier may move in a currency, read once per batch: a batch's owners
+ * share a handful of (tier, currency), each read before by an index probe per
+ * owner.
+ */
+#define TIER_MEMO 8
+typedef struct TierMemo
 {
-	ScanKeyData keys[4];
+	int			tier;
+	char		currency[4];
+	bool		found;
+	OwnerLimit	limits;
+} TierMemo;
+
+static bool
+tier_limits(LimitsScan *s, TierMemo *memo, int *nmemo, LimitKey *k, OwnerLimit *ls)
+{
+	bool		found;
+
+	for (int i = 0; i < *nmemo; i++)
+		if (memo[i].tier == k->tier && strcmp(memo[i].currency, k->currency) == 0)
+		{
+			if (!memo[i].found)
+				return false;
+			*ls = memo[i].limits;
+			ls->owner_id = k->owner_id;
+			return true;
+		}
+	found = fetch_tier_limits(s, k, ls);
+	if (*nmemo < TIER_MEMO)
+	{
+		memo[*nmemo].tier = k->tier;
+		strlcpy(memo[*nmemo].currency, k->currency, sizeof(memo[*nmemo].currency));
+		memo[*nmemo].found = found;
+		if (found)
+			memo[*nmemo].limits = *ls;
+		(*nmemo)++;
+	}
+	return found;
+}
+
+/* Find the owner's usage row in the currency with snap; false when it does not exist yet. */
+static bool
+find_usage(LimitsScan *s, Snapshot snap, LimitKey *k, ItemPointer tid)
+{
+	ScanKeyData keys[2];
 
 	direct_key(&keys[0], s->use_index, 1, F_INT8EQ, Int64GetDatum(k->owner_id));
 	direct_key(&keys[1], s->use_index, 2, F_TEXTEQ, CStringGetTextDatum(k->currency));
-	direct_key(&keys[2], s->use_index, 3, F_CHAREQ, CharGetDatum(period));
-	direct_key(&keys[3], s->use_index, 4, F_DATE_EQ, DateADTGetDatum(start));
-	if (!direct_fetch(s->use, s->use_index, snap, keys, 4, s->uslot))
+	if (!direct_fetch(s->use, s->use_index, snap, keys, 2, s->uslot))
 		return false;
 	*tid = s->uslot->tts_tid;
 	return true;
 }
 
 /*
- * Create the usage row of a new day or month (zero), unless another
- * transaction just did (its insert is waited for, as ON CONFLICT does).
+ * Create the owner's usage row in the currency (zero, this day and month),
+ * unless another transaction just did (its insert is waited for, as ON
+ * CONFLICT does).
  */
 static void
-create_usage(LimitKey *k, char period, DateADT start)
+create_usage(LimitKey *k, DateADT day, DateADT month)
 {
-	Oid			argtypes[4] = {INT8OID, TEXTOID, CHAROID, DATEOID};
+	Oid			argtypes[4] = {INT8OID, TEXTOID, DATEOID, DATEOID};
 	Datum		values[4] = {Int64GetDatum(k->owner_id), CStringGetTextDatum(k->currency),
-	CharGetDatum(period), DateADTGetDatum(start)};
+	DateADTGetDatum(day), DateADTGetDatum(month)};
 
 	wallet_plan(&create_plan,
-				"INSERT INTO pg_wallet.limit_usage (owner_id, currency, period, period_start)"
+				"INSERT INTO pg_wallet.limit_usage (owner_id, currency, day_start, month_start)"
 				" VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING", 4, argtypes);
 	if (SPI_execute_plan(create_plan, values, NULL, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "limit usage row creation failed");
@@ -223,43 +271,54 @@ create_usage(LimitKey *k, char period, DateADT start)
 }
 
 /*
- * Lock one period's usage row (created first when it is the period's first
- * posting) and read its counters.
+ * Lock the owner's usage row (created first when it is the owner's first
+ * limited posting in the currency) and read its counters into ls: a counter
+ * of an earlier day or month than the posting's starts again at zero.
  */
 static void
-lock_usage(LimitsScan *s, LimitKey *k, char period, DateADT start, ItemPointer tid,
-		   int64 *amount, int64 *count)
+lock_usage(LimitsScan *s, LimitKey *k, DateADT day, DateADT month, OwnerLimit *ls)
 {
 	bool		isnull;
 
-	if (!find_usage(s, s->snap, k, period, start, tid))
+	if (!find_usage(s, s->snap, k, &ls->tid))
 	{
 		Snapshot	latest;
 		bool		found;
 
-		create_usage(k, period, start);
+		create_usage(k, day, month);
 		latest = RegisterSnapshot(GetLatestSnapshot());
-		found = find_usage(s, latest, k, period, start, tid);
+		found = find_usage(s, latest, k, &ls->tid);
 		UnregisterSnapshot(latest);
 		if (!found)
 			elog(ERROR, "limit usage row of owner %lld is missing after its creation",
 				 (long long) k->owner_id);
 	}
-	if (!direct_lock(s->use, tid, s->snap, s->uslot, "a limit usage row"))
+	if (!direct_lock(s->use, &ls->tid, s->snap, s->uslot, "a limit usage row"))
 		ereport(ERROR,
 				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
 				 errmsg("a limit usage row was deleted while this posting waited for it"),
 				 errhint("Retry the transaction.")));
-	*amount = DatumGetInt64(slot_getattr(s->uslot, s->use_amount, &isnull));
-	if (count)
-		*count = DatumGetInt32(slot_getattr(s->uslot, s->use_count, &isnull));
+	ls->day_start = DatumGetDateADT(slot_getattr(s->uslot, s->use_att[0], &isnull));
+	ls->day_amount = DatumGetInt64(slot_getattr(s->uslot, s->use_att[1], &isnull));
+	ls->day_count = DatumGetInt32(slot_getattr(s->uslot, s->use_att[2], &isnull));
+	ls->month_start = DatumGetDateADT(slot_getattr(s->uslot, s->use_att[3], &isnull));
+	ls->month_amount = DatumGetInt64(slot_getattr(s->uslot, s->use_att[4], &isnull));
+	if (ls->day_start < day)
+	{
+		ls->day_start = day;
+		ls->day_amount = 0;
+		ls->day_count = 0;
+	}
+	if (ls->month_start < month)
+	{
+		ls->month_start = month;
+		ls->month_amount = 0;
+	}
 }
 
 /*
  * Lock and read the usage counters of the owners (with a KYC tier) whose
- * accounts the batch takes money from, in (owner, currency, period) order:
- * the day's row, then the month's. Counters of a new day or month start at
- * zero.
+ * accounts the batch takes money from, in (owner, currency) order.
  */
 void
 load_limits(RulesState *st, Column *owners, Column *currencies, Column *tiers)
@@ -269,6 +328,8 @@ load_limits(RulesState *st, Column *owners, Column *currencies, Column *tiers)
 				month;
 	LimitKey   *keys;
 	int			nkeys;
+	TierMemo	memo[TIER_MEMO];
+	int			nmemo = 0;
 
 	st->nlimits = 0;
 	if (owners->n == 0)
@@ -281,21 +342,35 @@ load_limits(RulesState *st, Column *owners, Column *currencies, Column *tiers)
 	{
 		OwnerLimit *ls = &st->limits[st->nlimits];
 
-		if (!fetch_tier_limits(&s, &keys[i], ls))
+		if (!tier_limits(&s, memo, &nmemo, &keys[i], ls))
 			continue;			/* no limits for this tier and currency */
-		lock_usage(&s, &keys[i], 'D', day, &ls->day_tid, &ls->day_amount, &ls->day_count);
-		lock_usage(&s, &keys[i], 'M', month, &ls->month_tid, &ls->month_amount, NULL);
+		lock_usage(&s, &keys[i], day, month, ls);
 		st->nlimits++;
 	}
 	scan_end(&s);
 }
 
+/* An owner's limits in a currency: a binary search (load_limits() keeps key order). */
 static OwnerLimit *
 find_limit(RulesState *st, int64 owner_id, const char *currency)
 {
-	for (int i = 0; i < st->nlimits; i++)
-		if (st->limits[i].owner_id == owner_id && strcmp(st->limits[i].currency, currency) == 0)
-			return &st->limits[i];
+	int			lo = 0,
+				hi = st->nlimits - 1;
+
+	while (lo <= hi)
+	{
+		int			mid = lo + (hi - lo) / 2;
+		OwnerLimit *ls = &st->limits[mid];
+		int			c = ls->owner_id != owner_id ? (ls->owner_id < owner_id ? -1 : 1) :
+			strcmp(ls->currency, currency);
+
+		if (c == 0)
+			return ls;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid - 1;
+	}
 	return NULL;
 }
 
@@ -362,36 +437,38 @@ void
 limits_write(RulesState *st)
 {
 	static const char *const checks[] = {
-		"limit_usage_period_check", "limit_usage_amount_minor_check",
-		"limit_usage_tx_count_check", NULL
+		"limit_usage_day_amount_minor_check", "limit_usage_day_count_check",
+		"limit_usage_month_amount_minor_check", NULL
 	};
 	DirectTable t;
-	AttrNumber	att[2];
+	AttrNumber	att[USE_NCOLS];
 	bool		open = false;
 
 	for (int i = 0; st != NULL && i < st->nlimits; i++)
 	{
 		OwnerLimit *ls = &st->limits[i];
-		Datum		values[2];
+		Datum		values[USE_NCOLS];
 
 		if (!ls->dirty)
 			continue;
 		if (!open)
 		{
 			direct_begin(&t, "limit_usage", checks, true);
-			att[0] = direct_attnum(t.rel, "amount_minor");
-			att[1] = direct_attnum(t.rel, "tx_count");
+			direct_attnums(t.rel, use_columns, USE_NCOLS, att);
 			open = true;
 		}
-		if (ls->day_amount < 0 || ls->month_amount < 0)
-			direct_violated(&t, "limit_usage_amount_minor_check");
+		if (ls->day_amount < 0)
+			direct_violated(&t, "limit_usage_day_amount_minor_check");
 		if (ls->day_count < 0 || ls->day_count > PG_INT32_MAX)
-			direct_violated(&t, "limit_usage_tx_count_check");
-		values[0] = Int64GetDatum(ls->day_amount);
-		values[1] = Int32GetDatum((int32) ls->day_count);
-		direct_update(&t, &ls->day_tid, 2, att, values);
-		values[0] = Int64GetDatum(ls->month_amount);
-		direct_update(&t, &ls->month_tid, 1, att, values);
+			direct_violated(&t, "limit_usage_day_count_check");
+		if (ls->month_amount < 0)
+			direct_violated(&t, "limit_usage_month_amount_minor_check");
+		values[0] = DateADTGetDatum(ls->day_start);
+		values[1] = Int64GetDatum(ls->day_amount);
+		values[2] = Int32GetDatum((int32) ls->day_count);
+		values[3] = DateADTGetDatum(ls->month_start);
+		values[4] = Int64GetDatum(ls->month_amount);
+		direct_update(&t, &ls->tid, USE_NCOLS, att, values);
 	}
 	if (open)
 		direct_end(&t);
@@ -415,14 +492,17 @@ limits_hold_release(int64 owner_id, const char *currency, int64 amount,
 	Int64GetDatum(amount), TimestampTzGetDatum(placed_at)};
 
 	if (SPI_execute_with_args("UPDATE pg_wallet.limit_usage u SET"
-							  "  amount_minor = greatest(u.amount_minor - $3, 0),"
-							  "  tx_count = CASE u.period WHEN 'D'"
-							  "    THEN greatest(u.tx_count - 1, 0) ELSE u.tx_count END"
-							  " WHERE u.owner_id = $1 AND u.currency = $2"
-							  "   AND ((u.period = 'D' AND u.period_start ="
-							  "         ($4 AT TIME ZONE 'UTC')::date)"
-							  "     OR (u.period = 'M' AND u.period_start ="
-							  "         date_trunc('month', $4 AT TIME ZONE 'UTC')::date))",
+							  "  day_amount_minor = CASE WHEN u.day_start = d.day"
+							  "    THEN greatest(u.day_amount_minor - $3, 0)"
+							  "    ELSE u.day_amount_minor END,"
+							  "  day_count = CASE WHEN u.day_start = d.day"
+							  "    THEN greatest(u.day_count - 1, 0) ELSE u.day_count END,"
+							  "  month_amount_minor = CASE WHEN u.month_start = d.month"
+							  "    THEN greatest(u.month_amount_minor - $3, 0)"
+							  "    ELSE u.month_amount_minor END"
+							  " FROM (SELECT ($4 AT TIME ZONE 'UTC')::date AS day,"
+							  "   date_trunc('month', $4 AT TIME ZONE 'UTC')::date AS month) d"
+							  " WHERE u.owner_id = $1 AND u.currency = $2",
 							  4, argtypes, values, NULL, false, 0) != SPI_OK_UPDATE)
 		elog(ERROR, "limit usage update failed");
 }

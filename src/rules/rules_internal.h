@@ -10,6 +10,8 @@
 #ifndef RULES_INTERNAL_H
 #define RULES_INTERNAL_H
 
+#include "utils/date.h"
+
 #include "core/ledger_rules.h"
 
 #define MAX_TIERS 32
@@ -60,12 +62,13 @@ typedef struct OwnerLimit
 	int64		daily_max;
 	int64		monthly_max;
 	int64		daily_count_max;
+	DateADT		day_start;		/* the UTC day and month the counters are of */
+	DateADT		month_start;
 	int64		day_amount;
 	int64		day_count;
 	int64		month_amount;
 	bool		dirty;
-	ItemPointerData day_tid;	/* the locked limit_usage rows (limits_write) */
-	ItemPointerData month_tid;
+	ItemPointerData tid;		/* the locked limit_usage row (limits_write) */
 } OwnerLimit;
 
 typedef struct RulesState

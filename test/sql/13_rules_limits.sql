@@ -3,6 +3,12 @@
 -- rolled in the same transaction as the posting; a refusal names the limit, the amount used
 -- and what remains, and changes nothing.
 -- (Principals are inserted directly here as setup; the identity functions create them.)
+-- One counter row per owner and currency holds the current UTC day and month (usage below).
+CREATE TEMP VIEW usage AS
+SELECT owner_id, day_start = (now() AT TIME ZONE 'UTC')::date AS today, day_amount_minor,
+       day_count, month_start = date_trunc('month', now() AT TIME ZONE 'UTC')::date AS this_month,
+       month_amount_minor
+FROM pg_wallet.limit_usage;
 
 SELECT pg_wallet.create_owner('user', 'Limited') AS u \gset
 SELECT pg_wallet.create_owner('user', 'Counter') AS c \gset
@@ -29,14 +35,12 @@ SELECT err($$SELECT pg_wallet.transfer('LM-A', 'LM-FREE', 1000.01)$$);
 SELECT status FROM pg_wallet.transfer('LM-A', 'LM-FREE', 1000);
 SELECT status FROM pg_wallet.debit('LM-A', 1000, 'LM-BANK');
 SELECT status FROM pg_wallet.transfer('LM-A', 'LM-A2', 999.99);
-SELECT period, amount_minor, tx_count FROM pg_wallet.limit_usage
-WHERE owner_id = :u ORDER BY period;
+SELECT today, day_amount_minor, day_count, this_month, month_amount_minor FROM usage WHERE owner_id = :u;
 SELECT err($$SELECT pg_wallet.transfer('LM-A2', 'LM-FREE', 0.02)$$);
 SELECT status FROM pg_wallet.transfer('LM-A2', 'LM-FREE', 0.01);
 SELECT err($$SELECT pg_wallet.transfer('LM-A', 'LM-FREE', 0.01)$$);
 -- a refusal counts nothing
-SELECT period, amount_minor, tx_count FROM pg_wallet.limit_usage
-WHERE owner_id = :u ORDER BY period;
+SELECT today, day_amount_minor, day_count, this_month, month_amount_minor FROM usage WHERE owner_id = :u;
 -- an owner without a KYC tier is not limited
 SELECT status FROM pg_wallet.transfer('LM-FREE', 'LM-A', 5000);
 
@@ -50,9 +54,27 @@ SELECT status FROM pg_wallet.transfer('LM-C', 'LM-FREE', 1);
 
 -- monthly: earlier days of the month count (a counter is moved back to simulate them)
 UPDATE pg_wallet.principals SET kyc_tier = 1 WHERE owner_id = :u;
-UPDATE pg_wallet.limit_usage SET amount_minor = 19900000 WHERE owner_id = :u AND period = 'M';
+UPDATE pg_wallet.limit_usage SET month_amount_minor = 19900000 WHERE owner_id = :u;
 SELECT err($$SELECT pg_wallet.transfer('LM-A', 'LM-FREE', 1000.01)$$);
 SELECT status FROM pg_wallet.transfer('LM-A', 'LM-FREE', 1000);
+-- a new day: a row of an earlier day (moved back to simulate it) starts the day's counters
+-- again at zero and keeps the month's
+UPDATE pg_wallet.limit_usage SET day_start = day_start - 1, day_amount_minor = 99999999,
+	day_count = 999, month_amount_minor = 500000 WHERE owner_id = :u;
+SELECT status FROM pg_wallet.transfer('LM-A', 'LM-FREE', 10);
+SELECT today, day_amount_minor, day_count, this_month, month_amount_minor FROM usage WHERE owner_id = :u;
+-- a new month: the month's counter starts again too
+UPDATE pg_wallet.limit_usage SET month_start = (month_start - interval '1 month')::date,
+	month_amount_minor = 99999999 WHERE owner_id = :u;
+SELECT status FROM pg_wallet.transfer('LM-A', 'LM-FREE', 10);
+SELECT today, day_amount_minor, day_count, this_month, month_amount_minor FROM usage WHERE owner_id = :u;
+-- a row already in a later day (written by a transaction that began after midnight, this one
+-- before): the posting counts in that day, never less than the truth
+UPDATE pg_wallet.limit_usage SET day_start = day_start + 1 WHERE owner_id = :u;
+SELECT status FROM pg_wallet.transfer('LM-A', 'LM-FREE', 10);
+SELECT day_start = (now() AT TIME ZONE 'UTC')::date + 1 AS tomorrow, day_amount_minor, day_count
+FROM pg_wallet.limit_usage WHERE owner_id = :u;
+UPDATE pg_wallet.limit_usage SET day_start = day_start - 1 WHERE owner_id = :u;
 
 -- a batch counts its items as it goes; per item, the one over the limit is refused
 UPDATE pg_wallet.principals SET kyc_tier = 0 WHERE owner_id = :c;
@@ -65,8 +87,7 @@ SELECT item, status, sqlstate FROM pg_wallet.post_transfers('[
 	{"from": "LM-C", "to": "LM-FREE", "amount": 1},
 	{"from": "LM-C", "to": "LM-FREE", "amount": 1},
 	{"from": "LM-C", "to": "LM-FREE", "amount": 1}]', false);
-SELECT period, amount_minor, tx_count FROM pg_wallet.limit_usage
-WHERE owner_id = :c ORDER BY period;
+SELECT today, day_amount_minor, day_count, this_month, month_amount_minor FROM usage WHERE owner_id = :c;
 
 -- conversions count too (money leaves the source account)
 SELECT account_number FROM pg_wallet.create_account(:c, 'USD', 'WALLET', 'LM-C-USD');
@@ -88,7 +109,7 @@ SELECT hold_id AS h1, amount, fee, status FROM pg_wallet.place_hold('LM-W', 1000
 	'wd-h1', NULL, 'cash out', 'WITHDRAWAL', 'LM-AGENT') \gset
 SELECT :'amount' AS amount, :'fee' AS fee, :'status' AS status;
 SELECT bal('LM-W');
-SELECT period, amount_minor, tx_count FROM pg_wallet.limit_usage WHERE owner_id = :w ORDER BY 1;
+SELECT today, day_amount_minor, day_count, this_month, month_amount_minor FROM usage WHERE owner_id = :w;
 SELECT replayed, fee FROM pg_wallet.place_hold('LM-W', 1000, 'LM-BANK', 'wd-h1', NULL,
 	'cash out', 'WITHDRAWAL', 'LM-AGENT');
 SELECT err($$SELECT pg_wallet.place_hold('LM-W', 1000, 'LM-BANK', 'wd-h1', NULL, 'cash out',
@@ -103,7 +124,7 @@ SELECT err($$SELECT pg_wallet.place_hold('LM-W', 1, 'LM-BANK', NULL, NULL, NULL,
 SELECT bal('LM-W');
 -- voiding gives the allowance back
 SELECT status FROM pg_wallet.void_hold(:h3, 'partner failed');
-SELECT period, amount_minor, tx_count FROM pg_wallet.limit_usage WHERE owner_id = :w ORDER BY 1;
+SELECT today, day_amount_minor, day_count, this_month, month_amount_minor FROM usage WHERE owner_id = :w;
 SELECT bal('LM-W');
 -- posting charges the fee quoted at placement, with the agent's share
 SELECT bal('LM-AGENT'), bal('SYS-FEE-KES');

@@ -281,6 +281,18 @@ for my $version (@released)
 		FROM keyed k WHERE h.id = k.id AND k.hold;
 		SELECT pg_wallet.register_user('c@example.com', 'Secret123', 'C', 'Upgrade', '+254712000003');
 		SELECT status FROM pg_wallet.login('c@example.com', 'Secret123');
+		-- KYC limit counters, one row per period in 0.1.0: C's today, this month and an
+		-- earlier day; A's this month only
+		INSERT INTO pg_wallet.limit_usage (owner_id, currency, period, period_start,
+			amount_minor, tx_count)
+		SELECT a.owner_id, 'KES', p.period, p.start, p.amount, p.n
+		FROM pg_wallet.accounts a, (VALUES
+			('UC', 'D', (now() AT TIME ZONE 'UTC')::date, 12000, 2),
+			('UC', 'M', date_trunc('month', now() AT TIME ZONE 'UTC')::date, 50000, 0),
+			('UC', 'D', (now() AT TIME ZONE 'UTC')::date - 40, 7000, 1),
+			('UA', 'M', date_trunc('month', now() AT TIME ZONE 'UTC')::date, 3000, 0))
+			AS p (account, period, start, amount, n)
+		WHERE a.account_number = p.account;
 	});
 	is($node->safe_psql($db, 'SELECT count(*) FROM pg_wallet.verify_ledger()'), '0',
 		"the populated $version ledger verifies before the update");
@@ -307,6 +319,14 @@ for my $version (@released)
 		'hold c-hold C, hold c-hold-open C, journal c-fee C, journal c-fund C, '
 		. 'journal c-fund-usd C USD, journal c-refused none, journal c-rev C, journal order-9 C',
 		"the update from $version claims 0.1.0's keys in their owners' scopes");
+	is($node->safe_psql($db, q{
+		SELECT string_agg(format('%s %s %s %s %s %s', o.name,
+			u.day_start = (now() AT TIME ZONE 'UTC')::date, u.day_amount_minor, u.day_count,
+			u.month_start = date_trunc('month', now() AT TIME ZONE 'UTC')::date,
+			u.month_amount_minor), ', ' ORDER BY o.name)
+		FROM pg_wallet.limit_usage u JOIN pg_wallet.owners o ON o.id = u.owner_id}),
+		'A t 0 0 t 3000, C t 12000 2 t 50000',
+		"the update from $version keeps the KYC counters of this day and month, one row each");
 	my (undef, undef, $taken) = $node->psql($db,
 		q{SELECT pg_wallet.transfer('UC', 'UM', 1, 'c-fee')});
 	like($taken, qr/idempotency key "c-fee" was already used for a different request/,
