@@ -426,7 +426,7 @@ wallet_place_hold(PG_FUNCTION_ARGS)
 
 /* Release a hold's reservation and give its counted amount back. */
 void
-hold_release(HoldRow *h)
+hold_unreserve(HoldRow *h)
 {
 	ledger_release_pending(h->account_number, h->amount + h->fee);
 	if (h->limit_counted)
@@ -543,7 +543,7 @@ wallet_void_hold(PG_FUNCTION_ARGS)
 		hold_not_active(&h);
 	else
 	{
-		hold_release(&h);
+		hold_unreserve(&h);
 		close_hold(h.id, "VOIDED", 0, 0, reason);
 	}
 	result = hold_info_datum(h.id, replayed, tupdesc, caller);
@@ -590,7 +590,7 @@ wallet_expire_holds(PG_FUNCTION_ARGS)
 
 		/* already locked by this transaction: read it whole */
 		lock_hold(DatumGetInt64(SPI_getbinval(due->vals[i], due->tupdesc, 1, &isnull)), &h);
-		hold_release(&h);
+		hold_unreserve(&h);
 		close_hold(h.id, "EXPIRED", 0, 0, "expired");
 	}
 	SPI_finish();

@@ -37,7 +37,7 @@ typedef struct HoldRow
 extern void lock_hold(int64 hold_id, HoldRow *h);
 extern void close_hold(int64 hold_id, const char *status, int64 posted_amount,
 					   int64 journal_id, const char *reason);
-extern void hold_release(HoldRow *h);
+extern void hold_unreserve(HoldRow *h);
 
 /* holds_review.c */
 extern void hold_review_request(HoldRow *h, int64 amount_minor, LedgerRequest *req);

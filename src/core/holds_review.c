@@ -31,7 +31,7 @@
 
 #include "core/holds_internal.h"
 #include "core/idempotency.h"
-#include "core/ledger_internal.h"
+#include "core/holds_review.h"
 #include "core/ledger_rules.h"
 
 static SPIPlanPtr review_insert_plan = NULL;

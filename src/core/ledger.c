@@ -45,7 +45,11 @@
 
 #include "core/direct.h"
 #include "core/idempotency.h"
-#include "core/ledger_internal.h"
+#include "core/ledger_batch.h"
+#include "core/ledger_apply.h"
+#include "core/ledger_store.h"
+#include "core/ledger_write.h"
+#include "core/holds_review.h"
 #include "core/ledger_stripes.h"
 
 static SPIPlanPtr reversal_plan = NULL;

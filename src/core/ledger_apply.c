@@ -20,7 +20,8 @@
 
 #include "common/int.h"
 
-#include "core/ledger_internal.h"
+#include "core/ledger_apply.h"
+#include "core/ledger_store.h"
 #include "core/ledger_stripes.h"
 
 void

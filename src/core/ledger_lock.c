@@ -45,7 +45,7 @@
 #include "utils/snapmgr.h"
 
 #include "core/direct.h"
-#include "core/ledger_internal.h"
+#include "core/ledger_lock.h"
 
 /* The accounts columns read, by name (the order of LOCK_SQL's). */
 enum

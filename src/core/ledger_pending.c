@@ -19,7 +19,8 @@
 #include "executor/spi.h"
 #include "utils/hsearch.h"
 
-#include "core/ledger_internal.h"
+#include "core/ledger_store.h"
+#include "core/ledger_write.h"
 
 /*
  * Give back a hold's reservation without posting it (void, expiry): the

@@ -14,7 +14,8 @@
 
 #include "executor/spi.h"
 
-#include "core/ledger_internal.h"
+#include "core/ledger_batch.h"
+#include "core/ledger_store.h"
 
 static const LedgerRules *registered_rules = NULL;
 

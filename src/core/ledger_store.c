@@ -36,7 +36,8 @@
 #include "core/direct.h"
 #include "core/ledger_guard.h"
 #include "core/idempotency.h"
-#include "core/ledger_internal.h"
+#include "core/ledger_store.h"
+#include "core/ledger_lock.h"
 
 const Oid	journal_types[J_NCOLS] = {
 	INT8OID, TEXTOID, TEXTOID, TEXTOID, BYTEAOID, TEXTOID, JSONBOID, INT8OID,

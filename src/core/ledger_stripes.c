@@ -39,7 +39,7 @@
  * the row locks and the rules' counters. If no stripe covers the batch's
  * debits (or a concurrent request claimed an idempotency key first), the
  * subtransaction is rolled back, releasing every lock it took, and the
- * batch is posted with the rows (ROW pass; then ALL, see ledger_internal.h).
+ * batch is posted with the rows (ROW pass; then ALL, see ledger_batch.h).
  * Order: rows (ascending id), then the rules' counters, then stripes
  * (account, stripe); a stripe taker never waits after taking its stripe
  * within the posting, so the consolidation that waits for it cannot close
@@ -64,7 +64,9 @@
 
 #include "core/ledger_guard.h"
 #include "wallet_errors.h"
+#include "core/ledger_store.h"
 #include "core/ledger_stripes.h"
+#include "core/ledger_write.h"
 
 PG_FUNCTION_INFO_V1(wallet_set_account_stripes);
 PG_FUNCTION_INFO_V1(wallet_rebalance_stripes);

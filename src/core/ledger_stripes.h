@@ -2,14 +2,14 @@
  *
  * ledger_stripes.h
  *	  Striped accounts (ledger_stripes.c): the hooks the posting core calls,
- *	  private to src/core like ledger_internal.h.
+ *	  private to src/core like ledger_batch.h.
  *
  *-------------------------------------------------------------------------
  */
 #ifndef LEDGER_STRIPES_H
 #define LEDGER_STRIPES_H
 
-#include "core/ledger_internal.h"
+#include "core/ledger_batch.h"
 
 #define WALLET_MAX_STRIPES	64		/* stripes of one account */
 

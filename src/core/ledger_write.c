@@ -26,7 +26,7 @@
 #include "utils/rel.h"
 
 #include "core/direct.h"
-#include "core/ledger_internal.h"
+#include "core/ledger_write.h"
 
 /* The table columns of the Batch's journal (J_*) and entry (E_*) columns. */
 static const char *const journal_columns[J_NCOLS] = {

@@ -1,15 +1,18 @@
 /*-------------------------------------------------------------------------
  *
- * ledger_internal.h
- *	  Private types of the posting core, shared by ledger.c (the checks),
- *	  ledger_store.c (the statements) and ledger_rules.c (what plug-in rules
- *	  may see). Nothing outside src/core includes it: rules see accounts only
- *	  through ledger_rules.h.
+ * ledger_batch.h
+ *	  The posting core's working types, and nothing else: a batch, its
+ *	  accounts, the columns of the rows it writes. Shared by ledger.c (the
+ *	  orchestration) and the files below it, each of which declares its own
+ *	  functions in its own header (ledger_store.h, ledger_lock.h,
+ *	  ledger_write.h, ledger_apply.h, ledger_stripes.h), so that every arrow
+ *	  between them points down. Nothing outside src/core includes it: rules
+ *	  see accounts only through ledger_rules.h.
  *
  *-------------------------------------------------------------------------
  */
-#ifndef LEDGER_INTERNAL_H
-#define LEDGER_INTERNAL_H
+#ifndef LEDGER_BATCH_H
+#define LEDGER_BATCH_H
 
 #include "storage/itemptr.h"
 #include "utils/hsearch.h"
@@ -82,14 +85,12 @@ enum
 	J_ID, J_TYPE, J_STATUS, J_KEY, J_RHASH, J_DESC, J_META, J_REVERSES,
 	J_SQLSTATE, J_MESSAGE, J_HASH, J_CREATED, J_FEE, J_COMMISSION, J_NCOLS
 };
-extern const Oid journal_types[J_NCOLS];
 
 enum
 {
 	E_JOURNAL, E_LEG, E_ACCOUNT, E_SIDE, E_AMOUNT, E_BALANCE, E_VERSION, E_DESC,
 	E_CREATED, E_NCOLS
 };
-extern const Oid entry_types[E_NCOLS];
 
 enum
 {
@@ -166,43 +167,7 @@ ledger_check_only(const LedgerAccount *acct)
 	return acct->checked_only && !acct->posted_to && !acct->want_lock;
 }
 
-/* ledger_store.c: the statements of the posting core that read (and lock) */
-extern void batch_init(Batch *b);
-extern LedgerAccount *batch_account(Batch *b, const char *number, bool create);
-extern void collect_accounts(Batch *b, LedgerRequest *reqs, int nreqs, bool *valid);
-extern void lock_accounts(Batch *b);
-extern void fold_deferred(Batch *b);
-extern void load_keys(Batch *b, LedgerRequest *reqs, int nreqs);
-extern KeyedJournal *find_keyed(Batch *b, int64 scope, const char *key);
-extern void claim_key(Batch *b, LedgerRequest *req, int64 journal_id);
-extern void write_claims(Batch *b);
-extern void resolve_late_accounts(Batch *b);
-extern void barrier_unlocked_accounts(Batch *b);
-
-/* ledger_lock.c: lock_accounts() without a statement (0.2.0 schema on) */
-extern void lock_accounts_direct(Batch *b);
-
-/* ledger_write.c: the writes, without SQL statements */
-extern void write_journals(Batch *b);
-extern void write_entries(Batch *b);
-extern void write_accounts(Batch *b);
-
-/* holds_review.c: a hold row for each request held for review */
-extern void holds_record_reviews(LedgerRequest *reqs, int nreqs, LedgerResult *results);
-
-/* ledger_rules.c */
+/* ledger_rules.c: what a plug-in rule may see of an account */
 extern void ledger_account_view(const LedgerAccount *acct, LedgerAccountView *out);
 
-/* ledger_apply.c: step 4, one request applied in memory (with its undo). */
-extern void save_undo(AccountUndo *undo, int *nundo, LedgerAccount *acct);
-extern void restore_undo(AccountUndo *undo, int nundo);
-extern bool check_funds(Batch *b, LedgerRequest *req, AccountUndo *undo, int nundo,
-						Refusal *r);
-extern bool apply_legs(Batch *b, LedgerRequest *req, LedgerAccount **accts,
-					   int64 *balance_after, AccountUndo *undo, int *nundo, Refusal *r);
-extern bool apply_reserve(LedgerRequest *req, LedgerAccount **accts, AccountUndo *undo,
-						  int *nundo, Refusal *r);
-extern bool apply_release(Batch *b, LedgerRequest *req, AccountUndo *undo, int *nundo,
-						  Refusal *r);
-
-#endif							/* LEDGER_INTERNAL_H */
+#endif							/* LEDGER_BATCH_H */
