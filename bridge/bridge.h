@@ -340,7 +340,8 @@ void		static_free(void);
 int			static_reply(RequestSlot *slot, int method, const char *path, ReplySend send);
 
 /* document.c: a document route's result rendered as HTML or PDF */
-void		document_reply(RequestSlot *slot, const char *json, size_t len, ReplySend send);
+int			document_render(RequestSlot *slot, const char *json, size_t len, char **out,
+							size_t *n, const char **content_type);
 
 /* pool.c: knows slots and their sinks, no transport */
 typedef void (*PoolEventHandler) (const char *payload);

@@ -7,7 +7,7 @@
  * Owns: the look of a document (one layout for both formats), HTML escaping, the PDF's
  * WinAnsi text (UTF-8 outside it becomes '?'; the HTML page keeps every character), and the
  * content type of the reply. Must never decide what a document says (the SQL function did)
- * and never send anything itself (reply.c's ReplySend does).
+ * and never reply or send anything itself (reply.c does, or answers a 500).
  */
 #define _GNU_SOURCE				/* memmem */
 #include <stdio.h>
@@ -349,43 +349,42 @@ doc_pdf(const Doc *d, size_t *len)
 }
 
 /*
- * The reply of a document route: the rendered page with its content type, or a 500 when the
- * function's result is not a document (a bug) or the rendering failed.
+ * A document route's result rendered: a malloc'd page (*out, *n bytes) and its content type;
+ * -1 (logged) when the function's result is not a document (a bug) or the rendering failed.
+ * reply.c sends it, or a 500.
  */
-void
-document_reply(RequestSlot *s, const char *json, size_t len, ReplySend send)
+int
+document_render(RequestSlot *s, const char *json, size_t len, char **out, size_t *n,
+				const char **content_type)
 {
 	static Doc	d;				/* one request at a time: the bridge is single-threaded */
 	char		format[8];
-	char	   *out = NULL;
-	size_t		n = 0;
 
+	*out = NULL;
+	*n = 0;
 	if (json_member_string(json, len, "format", format, sizeof(format)) < 0 ||
 		json_member_string(json, len, "lines", d.text, sizeof(d.text)) < 0 || doc_parse(&d) < 0)
 	{
 		log_msg("error", "request %s: %s returned no document", s->request_id,
 				s->route->function);
-		reply_error(s, 500, "INTERNAL_ERROR", "internal error", NULL, send);
-		return;
+		return -1;
 	}
 	if (strcmp(format, "pdf") == 0)
 	{
-		out = doc_pdf(&d, &n);
-		s->content_type = "application/pdf";
+		*out = doc_pdf(&d, n);
+		*content_type = "application/pdf";
 	}
-	else if ((out = malloc(s->reply_cap)) != NULL)
+	else if ((*out = malloc(s->reply_cap)) != NULL)
 	{
-		n = doc_html(&d, out, s->reply_cap);
-		s->content_type = "text/html; charset=utf-8";
+		*n = doc_html(&d, *out, s->reply_cap);
+		*content_type = "text/html; charset=utf-8";
 	}
-	if (!out || n == 0)
+	if (!*out || *n == 0)
 	{
-		free(out);
-		s->content_type = "application/json";
+		free(*out);
+		*out = NULL;
 		log_msg("error", "request %s: the document could not be rendered", s->request_id);
-		reply_error(s, 500, "INTERNAL_ERROR", "internal error", NULL, send);
-		return;
+		return -1;
 	}
-	reply_send(s, s->route->success_status, out, n, send);
-	free(out);
+	return 0;
 }

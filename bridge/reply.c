@@ -67,6 +67,24 @@ reply_bridge_fields(RequestSlot *s, PGresult *res)
 		cookie_set(s, PQgetvalue(res, 0, 11), PQgetvalue(res, 0, 12));
 }
 
+/* A document route's result, rendered (document.c), or a 500 when it cannot be. */
+static void
+reply_document(RequestSlot *s, const char *json, size_t len, ReplySend send)
+{
+	char	   *out;
+	size_t		n;
+	const char *content_type;
+
+	if (document_render(s, json, len, &out, &n, &content_type) < 0)
+	{
+		reply_error(s, 500, "INTERNAL_ERROR", "internal error", NULL, send);
+		return;
+	}
+	s->content_type = content_type;
+	reply_send(s, s->route->success_status, out, n, send);
+	free(out);
+}
+
 /* A row came back: the result, or a returned refusal. */
 static void
 reply_row(RequestSlot *s, PGresult *res, ReplySend send)
@@ -81,7 +99,7 @@ reply_row(RequestSlot *s, PGresult *res, ReplySend send)
 					 PQgetisnull(res, 0, 9) ? NULL : PQgetvalue(res, 0, 9),
 					 PQgetisnull(res, 0, 8) ? NULL : PQgetvalue(res, 0, 8));
 		if (s->route->document)
-			document_reply(s, PQgetvalue(res, 0, 3), (size_t) PQgetlength(res, 0, 3), send);
+			reply_document(s, PQgetvalue(res, 0, 3), (size_t) PQgetlength(res, 0, 3), send);
 		else
 			reply_send(s, s->route->success_status, PQgetvalue(res, 0, 3),
 					   (size_t) PQgetlength(res, 0, 3), send);
