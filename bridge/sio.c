@@ -1,19 +1,15 @@
 /*
- * sio.c — the socket.io transport of the bridge, Engine.IO v4 part: sessions and their
- * transports at /socket.io/ (the HTTP long-polling requests are sio_poll.c's).
+ * sio.c — the socket.io transport of the bridge, Engine.IO v4 part: its transports at
+ * /socket.io/ over the sessions of sio_session.c (the HTTP long-polling requests are
+ * sio_poll.c's), and the hooks by which those sessions reach the layers above them.
  *
- * Owns: the session table (sio_sessions_max entries, each a small record; queues and buffers
- * are allocated per packet and freed with the session), the handshake
- * 0{"sid","upgrades","pingInterval","pingTimeout","maxPayload"}, a session's queue of
- * packets and which transport carries it (a pending poll of sio_poll.c, or the WebSocket),
- * the WebSocket transport (one packet per text frame),
+ * Owns: which transport carries a session's queue (a pending poll of sio_poll.c, or the
+ * WebSocket), the WebSocket transport (one packet per text frame),
  * the upgrade from polling (2probe/3probe on the new WebSocket, a noop 6 to the pending poll,
  * then 5), server pings every sio_ping_interval_ms and the end of a session whose pong does
  * not come back within sio_ping_timeout_ms (or whose socket.io CONNECT does not come within
- * their sum), the bounds (maxPayload = body_bytes_max per WebSocket message, SIO_OUT_MAX
- * queued packets, sio_sessions_max sessions, new sessions per client address under
- * preauth_rate_per_min), routing protocol 0's reasons of /socket.io/ (sio_claims) and
- * closing every session on shutdown.
+ * their sum), the bound on a WebSocket message (maxPayload = body_bytes_max), routing
+ * protocol 0's reasons of /socket.io/ (sio_claims) and the session sweep.
  * Must never know another transport, never look inside a socket.io packet (sio_socket.c
  * does), and never log a packet.
  * Locking: none; one lws service thread.
@@ -23,27 +19,30 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "sio.h"
+#include "sio_poll.h"
+#include "sio_socket.h"
 
 #define SIO_SWEEP_US 200000
 
-const BridgeConfig *sio_cfg;
 static struct lws_context *sio_ctx;
-static SioSession *sessions;
-static int	n_sessions;
-static int	n_used;
 static lws_sorted_usec_list_t sweep_sul;
 static const char sio_prefix[] = "/socket.io/";
 
 static void sio_sweep(lws_sorted_usec_list_t *sul);
 
+/* What the sessions tell the layers above them (sio_session.c calls none of them by name). */
+static const SioHooks sio_hooks = {
+	.closed = sio_socket_closed,
+	.message = sio_socket_packet,
+	.flush_poll = sio_flush_poll,
+	.answer_poll = sio_poll_answer,
+};
+
 int
 sio_init(struct lws_context *ctx, const BridgeConfig *cfg)
 {
-	sio_cfg = cfg;
 	sio_ctx = ctx;
-	n_sessions = cfg->sio_sessions_max;
-	if (!(sessions = calloc((size_t) n_sessions, sizeof(SioSession))))
+	if (sio_sessions_init(ctx, cfg, &sio_hooks) != 0)
 		return -1;
 	sio_socket_init();
 	if (pool_on_event(sio_socket_on_event) != 0)
@@ -59,268 +58,6 @@ sio_stop(void)
 	if (sio_ctx)
 		lws_sul_cancel(&sweep_sul);
 	sio_ctx = NULL;
-}
-
-static void
-sio_free_queue(SioSession *s)
-{
-	while (s->out_head)
-	{
-		SioPacket  *p = s->out_head;
-
-		s->out_head = p->next;
-		free(p);
-	}
-	s->out_tail = NULL;
-	s->out_count = 0;
-	s->out_bytes = 0;
-}
-
-/* The session is over and nothing refers to it any more: its memory goes. */
-void
-sio_release(SioSession *s)
-{
-	sio_socket_closed(s);
-	sio_free_queue(s);
-	free(s->rx);
-	free(s->auth);
-	memset(s, 0, sizeof(*s));
-	n_used--;
-}
-
-/* After the context is destroyed (every socket closed): whatever is left. */
-void
-sio_free(void)
-{
-	for (int i = 0; sessions && i < n_sessions; i++)
-		if (sessions[i].used)
-			sio_release(&sessions[i]);
-	free(sessions);
-	sessions = NULL;
-}
-
-int
-sio_open_count(void)
-{
-	return n_used;
-}
-
-SioSession *
-sio_session_at(int i)
-{
-	return i >= 0 && i < n_sessions && sessions[i].used ? &sessions[i] : NULL;
-}
-
-int
-sio_session_count(void)
-{
-	return n_sessions;
-}
-
-SioSession *
-sio_find(const char *sid)
-{
-	if (!sid || strlen(sid) != SIO_SID_LEN)
-		return NULL;
-	for (int i = 0; i < n_sessions; i++)
-		if (sessions[i].used && !strcmp(sessions[i].sid, sid))
-			return &sessions[i];
-	return NULL;
-}
-
-/* A new session, or NULL when the table is full or the address opens too many. */
-SioSession *
-sio_new(struct lws *wsi)
-{
-	static const char alphabet[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-	unsigned char rnd[SIO_SID_LEN];
-	char		peer[128];
-	int			remaining;
-	long		reset;
-
-	lws_get_peer_simple(wsi, peer, sizeof(peer));
-	if (!ratelimit_take("sio_open", peer, sio_cfg->preauth_rate_per_min, &remaining, &reset))
-	{
-		metrics_refused("sio_sessions");
-		return NULL;
-	}
-	for (int i = 0; i < n_sessions; i++)
-		if (!sessions[i].used)
-		{
-			SioSession *s = &sessions[i];
-			uint64_t	now = now_us();
-
-			if (lws_get_random(sio_ctx, rnd, sizeof(rnd)) != sizeof(rnd))
-				return NULL;
-			memset(s, 0, sizeof(*s));
-			for (int k = 0; k < SIO_SID_LEN; k++)
-				s->sid[k] = alphabet[rnd[k] & 63];
-			s->used = 1;
-			s->created_us = now;
-			s->next_ping_us = now + (uint64_t) sio_cfg->sio_ping_interval_ms * 1000;
-			s->last_event_id = -1;
-			n_used++;
-			return s;
-		}
-	metrics_refused("sio_sessions");
-	return NULL;
-}
-
-/* The handshake packet: 0{"sid",...}. */
-int
-sio_open_packet(SioSession *s, int upgrades)
-{
-	char		open[256];
-	int			n = snprintf(open, sizeof(open),
-							 "{\"sid\":\"%s\",\"upgrades\":[%s],\"pingInterval\":%d,"
-							 "\"pingTimeout\":%d,\"maxPayload\":%zu}", s->sid,
-							 upgrades ? "\"websocket\"" : "", sio_cfg->sio_ping_interval_ms,
-							 sio_cfg->sio_ping_timeout_ms, sio_cfg->body_bytes_max);
-
-	return sio_send(s, '0', open, (size_t) n);
-}
-
-/*
- * The largest packet the server sends, and a poll reply's bound: a reply of the database
- * (response_bytes_max) with its framing, or maxPayload when that is larger.
- */
-size_t
-sio_out_max(void)
-{
-	size_t		reply = sio_cfg->response_bytes_max + 64;
-
-	return reply > sio_cfg->body_bytes_max ? reply : sio_cfg->body_bytes_max;
-}
-
-/* Something is queued: wake the transport that carries it. */
-static void
-sio_wake(SioSession *s)
-{
-	if (s->upgraded && s->ws)
-		lws_callback_on_writable(s->ws);
-	else if (s->poll)
-		sio_flush_poll(s);
-}
-
-/* Queue one Engine.IO packet (its type and data); -1 when the session cannot take it. */
-int
-sio_send(SioSession *s, char type, const char *data, size_t len)
-{
-	SioPacket  *p;
-
-	if (s->closing)
-		return -1;
-	if (s->out_count >= SIO_OUT_MAX || len + 1 > sio_out_max() ||
-		!(p = malloc(sizeof(SioPacket) + LWS_PRE + len + 2)))
-	{
-		sio_end(s);				/* the client does not read, or the packet cannot be sent */
-		return -1;
-	}
-	p->next = NULL;
-	p->len = len + 1;
-	p->buf[LWS_PRE] = (unsigned char) type;
-	memcpy(p->buf + LWS_PRE + 1, data, len);
-	p->buf[LWS_PRE + 1 + len] = '\0';
-	if (s->out_tail)
-		s->out_tail->next = p;
-	else
-		s->out_head = p;
-	s->out_tail = p;
-	s->out_count++;
-	s->out_bytes += p->len;
-	sio_wake(s);
-	return 0;
-}
-
-/*
- * End the session: a pending poll gets what is queued and a close packet, a WebSocket is
- * closed once its queue is written; the record goes when no transport holds it.
- */
-void
-sio_end(SioSession *s)
-{
-	if (s->closing)
-		return;
-	s->closing = 1;
-	if (s->ws)
-	{
-		lws_callback_on_writable(s->ws);
-		sio_poll_answer(s, "1");	/* close */
-		return;
-	}
-	if (s->poll)
-		sio_flush_poll(s);		/* releases the session */
-	else
-		sio_release(s);
-}
-
-void
-sio_close_all(void)
-{
-	for (int i = 0; sessions && i < n_sessions; i++)
-		if (sessions[i].used)
-			sio_end(&sessions[i]);
-}
-
-/* One Engine.IO packet from the client, on whichever transport. -1: a bad packet. */
-int
-sio_packet(SioSession *s, const char *data, size_t len)
-{
-	if (len == 0)
-		return -1;
-	switch (data[0])
-	{
-		case '1':				/* close */
-			sio_end(s);
-			return 0;
-		case '3':				/* pong */
-			if (s->ping_pending)
-			{
-				s->ping_pending = 0;
-				/* a ping every interval, however late the pong: the client's own deadline
-				 * (interval + timeout after the last ping) is never near */
-				s->next_ping_us = s->ping_sent_us +
-					(uint64_t) sio_cfg->sio_ping_interval_ms * 1000;
-			}
-			return 0;
-		case '4':				/* message: socket.io */
-			return sio_socket_packet(s, data + 1, len - 1);
-		case '6':				/* noop */
-			return 0;
-		default:
-			return -1;
-	}
-}
-
-/* One query argument's value ("name=" given), or NULL. lws's own look-up finds only the first. */
-static const char *
-sio_arg(struct lws *wsi, const char *name, char *buf, size_t cap)
-{
-	size_t		nl = strlen(name);
-
-	for (int i = 0; i < PGW_QUERY_ARGS_MAX; i++)
-	{
-		if (lws_hdr_copy_fragment(wsi, buf, (int) cap, WSI_TOKEN_HTTP_URI_ARGS, i) < 0)
-			return NULL;
-		if (!strncmp(buf, name, nl))
-			return buf + nl;
-	}
-	return NULL;
-}
-
-/* The query arguments of an Engine.IO request: EIO=4 (eio), the transport, the sid. */
-void
-sio_args(struct lws *wsi, char *transport, size_t tcap, char *sid, size_t scap, int *eio)
-{
-	char		v[80];
-	const char *e = sio_arg(wsi, "EIO=", v, sizeof(v));
-
-	*eio = e && !strcmp(e, "4");
-	e = sio_arg(wsi, "transport=", v, sizeof(v));
-	snprintf(transport, tcap, "%s", e ? e : "");
-	e = sio_arg(wsi, "sid=", v, sizeof(v));
-	snprintf(sid, scap, "%s", e ? e : "");
 }
 
 /*
@@ -345,7 +82,7 @@ sio_ws_filter(struct lws *wsi)
 		metrics_refused("sio_protocol");
 		return 1;
 	}
-	if (!sid[0] && n_used >= n_sessions)
+	if (!sid[0] && sio_open_count() >= sio_session_count())
 	{
 		metrics_refused("sio_sessions");
 		return 1;
@@ -512,11 +249,11 @@ sio_sweep(lws_sorted_usec_list_t *sul)
 	uint64_t	interval = (uint64_t) sio_cfg->sio_ping_interval_ms * 1000;
 
 	(void) sul;
-	for (int i = 0; i < n_sessions; i++)
+	for (int i = 0; i < sio_session_count(); i++)
 	{
-		SioSession *s = &sessions[i];
+		SioSession *s = sio_session_at(i);
 
-		if (!s->used || s->closing)
+		if (!s || s->closing)
 			continue;
 		if ((s->ping_pending && now - s->ping_sent_us > timeout) ||
 			(s->nsp_state != 2 && s->owner_id == 0 && now - s->created_us > interval + timeout))

@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sio.h"
+#include "sio_poll.h"
 
 /* One HTTP request of the polling transport (HttpSession.sio_req). */
 typedef enum

@@ -22,7 +22,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "sio.h"
+#include "sio_socket.h"
 
 #define SIO_ACK_NONE (-1LL)
 

@@ -5,7 +5,7 @@
  * the input and within their bounds; a member's value must lie within the text.
  */
 #include "fuzz.h"
-#include "sio.h"
+#include "sio_socket.h"
 
 int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

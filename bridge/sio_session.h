@@ -1,13 +1,14 @@
 /*
- * sio.h — the types shared by the socket.io transport's files: sio.c (Engine.IO v4: the
- * sessions, the WebSocket transport, the upgrade, pings), sio_poll.c (the HTTP long-polling
- * requests) and
- * sio_socket.c (socket.io v5 on top: namespaces, CONNECT with its auth payload, EVENT, ACK,
- * the calls to pg_wallet.api_tribble_socket_*, events pushed from the durable log).
- * Must never be included by another transport: http.c and ws.c know nothing of socket.io.
+ * sio_session.h — Engine.IO sessions (sio_session.c), the bottom of the socket.io transport:
+ * the types shared by its files, sio.c (the WebSocket transport, the upgrade, pings),
+ * sio_poll.c (the HTTP long-polling requests) and sio_socket.c (socket.io v5 on top:
+ * namespaces, CONNECT with its auth payload, EVENT, ACK, the calls to
+ * pg_wallet.api_tribble_socket_*, events pushed from the durable log), and the sessions'
+ * functions. Must never be included by another transport: http.c and ws.c know nothing of
+ * socket.io.
  */
-#ifndef PGW_SIO_H
-#define PGW_SIO_H
+#ifndef PGW_SIO_SESSION_H
+#define PGW_SIO_SESSION_H
 
 #include "bridge.h"
 
@@ -60,7 +61,21 @@ typedef struct SioSession
 
 extern const BridgeConfig *sio_cfg;
 
-/* sio.c: Engine.IO sessions, the WebSocket transport */
+/*
+ * What a session tells the layers above it, registered by sio.c (sio_sessions_init): the
+ * session is gone (socket.io forgets its socket), a socket.io message came, the pending poll
+ * must take what is queued, or must answer this packet now.
+ */
+typedef struct SioHooks
+{
+	void		(*closed) (SioSession *s);
+	int			(*message) (SioSession *s, const char *data, size_t len);
+	void		(*flush_poll) (SioSession *s);
+	void		(*answer_poll) (SioSession *s, const char *packet);
+} SioHooks;
+
+int			sio_sessions_init(struct lws_context *ctx, const BridgeConfig *cfg,
+							  const SioHooks *hooks);
 int			sio_send(SioSession *s, char type, const char *data, size_t len);
 void		sio_end(SioSession *s);
 SioSession *sio_find(const char *sid);
@@ -71,31 +86,7 @@ void		sio_release(SioSession *s);
 void		sio_args(struct lws *wsi, char *transport, size_t tcap, char *sid, size_t scap,
 					 int *eio);
 size_t		sio_out_max(void);
-
-/* sio_poll.c: the HTTP long-polling requests */
-void		sio_flush_poll(SioSession *s);
-void		sio_poll_answer(SioSession *s, const char *packet);
-int			sio_poll_callback(struct lws *wsi, enum lws_callback_reasons reason,
-							  HttpSession *pss, void *in, size_t len);
 SioSession *sio_session_at(int i);
 int			sio_session_count(void);
-
-/* sio_socket.c: socket.io */
-#define SIO_NSP_MAX 64
-typedef struct SioParsed
-{
-	char		type;			/* '0'..'6' */
-	char		nsp[SIO_NSP_MAX + 1];	/* "/" unless the packet names one */
-	long long	ack;			/* -1: none */
-	const char *payload;		/* within the packet */
-	size_t		payload_len;
-} SioParsed;
-int			sio_parse(const char *d, size_t len, SioParsed *p);
-const char *sio_json_member(const char *j, size_t len, const char *name, size_t *vlen);
-void		sio_socket_init(void);
-int			sio_socket_packet(SioSession *s, const char *data, size_t len);
-void		sio_socket_closed(SioSession *s);
-void		sio_socket_tick(SioSession *s);
-void		sio_socket_on_event(const char *payload);
 
 #endif
