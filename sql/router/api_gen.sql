@@ -44,6 +44,68 @@ COMMENT ON FUNCTION pg_wallet_router.on_credential_owner(text, text) IS
 	'The owner of the principal a refresh token or an API key belongs to, from whichever node '
 	'holds its hash (its id names the node).';
 
+-- The node that holds a partner's request, from whichever node holds it: its outbox message
+-- (subject_ref: a deposit's, payout's or card charge's reference, a B2C payout's
+-- OriginatorConversationID) or, for a Daraja STK push, the deposit with the partner's own
+-- CheckoutRequestID. Ids name their node.
+CREATE FUNCTION pg_wallet_router.on_partner_request(p_partner text, p_ref text, p_request text)
+RETURNS SETOF bigint
+LANGUAGE plproxy AS $$
+	CLUSTER 'pg_wallet';
+	RUN ON ALL;
+	SELECT o.id FROM pg_wallet.outbox o WHERE o.partner_id = p_partner AND o.subject_ref = p_ref
+	UNION ALL
+	SELECT d.id FROM pg_wallet.deposits d
+	WHERE d.partner_id = p_partner AND d.partner_request_id = p_request;
+$$;
+COMMENT ON FUNCTION pg_wallet_router.on_partner_request(text, text, text) IS
+	'The ids of a partner''s request on whichever node holds it (its outbox message by '
+	'reference, or a Daraja deposit by CheckoutRequestID): the id names the node.';
+
+-- The node of a partner's callback (api_partner_callback, api_mpesa_callback): the one that
+-- holds the request its body answers (a generic callback's "reference", a B2C result's
+-- OriginatorConversationID, an STK callback's CheckoutRequestID); node 0 when none does (or
+-- the body is not JSON), which refuses it as one node would (WL063 unknown reference, WL066).
+-- The body is parsed only to route: the node verifies the signature over its bytes.
+CREATE FUNCTION pg_wallet_router.partner_callback_node(args jsonb) RETURNS integer
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	partner text := args #>> '{path,id}';
+	body text := CASE WHEN jsonb_typeof(args -> 'body') = 'string' THEN args ->> 'body' END;
+	j jsonb;
+	ref text;
+	request text;
+	id bigint;
+BEGIN
+	IF partner IS NULL OR length(partner) > 64 OR octet_length(body) > 65536 THEN
+		RETURN 0;
+	END IF;
+	BEGIN
+		j := body::jsonb;
+	EXCEPTION WHEN OTHERS THEN
+		RETURN 0;	-- not JSON: node 0 refuses it (WL066) as any node would
+	END;
+	IF jsonb_typeof(j) <> 'object' THEN
+		RETURN 0;
+	END IF;
+	ref := coalesce(j ->> 'reference', j #>> '{Result,OriginatorConversationID}');
+	request := j #>> '{Body,stkCallback,CheckoutRequestID}';
+	IF length(ref) > 128 THEN
+		ref := NULL;
+	END IF;
+	IF length(request) > 128 THEN
+		request := NULL;
+	END IF;
+	IF ref IS NULL AND request IS NULL THEN
+		RETURN 0;
+	END IF;
+	SELECT min(o) INTO id FROM pg_wallet_router.on_partner_request(partner, ref, request) o;
+	RETURN coalesce(pg_wallet_router.node_of_id(id), 0);
+END $$;
+COMMENT ON FUNCTION pg_wallet_router.partner_callback_node(jsonb) IS
+	'The node that holds the partner request a callback answers (by its reference, B2C '
+	'OriginatorConversationID or STK CheckoutRequestID); 0 when none does.';
+
 -- The sub claim of a JWT (not verified: the node does that), or NULL.
 CREATE FUNCTION pg_wallet_router.jwt_subject(token text) RETURNS uuid
 LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
@@ -116,6 +178,10 @@ BEGIN
 		SELECT min(o) INTO owner FROM pg_wallet_router.on_credential_owner(refresh, api_key) o;
 		RETURN coalesce(pg_wallet_router.node_of_id(owner), 0);
 	END IF;
+	-- a partner's callback: the node that holds the request it answers
+	IF name IN ('api_partner_callback', 'api_mpesa_callback') THEN
+		RETURN pg_wallet_router.partner_callback_node(args);
+	END IF;
 	RAISE EXCEPTION '% cannot be routed: it names no principal and no login identifier', name
 		USING ERRCODE = 'feature_not_supported',
 		      HINT = 'docs/scale-out.md, "What the router serves".';
@@ -124,7 +190,8 @@ COMMENT ON FUNCTION pg_wallet_router.api_node(text, text, jsonb) IS
 	'The node that serves an API call: by the principal its JWT names (the token argument, '
 	'else a socket.io client''s auth object: body.token, body.auth.token), else by the login '
 	'identifier of its body (email, username, phone), else by the node that holds its refresh '
-	'token (body.refreshToken) or API key (credentials.api_key); 0 with one node.';
+	'token (body.refreshToken) or API key (credentials.api_key), else, for a partner''s '
+	'callback, by the node that holds the request it answers; 0 with one node.';
 
 -- The bridge sets the request context (client address, user agent, device) of the statement
 -- that calls an API function with api_request_context(args, context): on a node it is set in

@@ -5,9 +5,11 @@
 # (listen_conninfo, two libpq strings separated by ";"); two users, one on each node,
 # connect over socket.io and each receives the event written on its node, and only its own
 # (socketio_nodes.js). Calls that carry only an opaque credential reach the node that holds
-# it: a refresh token and a Sellapay API key of the second node's principals. Then the
-# bridge refuses a listen_conninfo of more strings than it keeps. The suite's own bridge is
-# restarted afterwards.
+# it: a refresh token and a Sellapay API key of the second node's principals. A partner's
+# signed callback reaches the node that holds the deposit it answers (a partner configured
+# on both nodes): it completes there, replays there, and a reference no node holds is refused
+# as on one node. Then the bridge refuses a listen_conninfo of more strings than it keeps.
+# The suite's own bridge is restarted afterwards.
 SE_N0=pgw_se_n0 SE_N1=pgw_se_n1 SE_RT=pgw_se_router
 se_conn() { echo "host=$E2E_DIR port=$PGPORT dbname=$1"; }
 se_sql() { local db=$1; shift; "${PSQL[@]}" -h "$E2E_DIR" -p "$PGPORT" -d "$db" -tA "$@"; }
@@ -78,6 +80,50 @@ if se_setup; then
 			expect "scale-out: a Sellapay API key of $db authorizes through the router" 200 \
 				'.message == "User authorized"'
 		done
+		# a partner's callback: the node that holds the deposit it answers
+		SE_WH="whsec_$(printf 'pg_wallet e2e: scale-out callbacks' | base64 -w0)"
+		for db in "$SE_N0" "$SE_N1"; do
+			se_sql "$db" -c "SELECT pg_wallet.create_partner('Scale sim', 'KE', 'scale_sim',
+				'generic_json', 'http://127.0.0.1:9/p/PTN-SE86', ARRAY['KES'], '$URL/partners',
+				'$SE_WH', partner_id => 'PTN-SE86')" >/dev/null
+		done
+		SE_ACC_B=$(se_sql "$SE_N1" -c "SELECT (pg_wallet.create_account($SE_OB, 'KES'))
+			.account_number")
+		SE_DEP=$(se_sql "$SE_N1" -c "SELECT pg_wallet.deposit_request('$SE_ACC_B', 25,
+			partner_id => 'PTN-SE86', phone => '0712000861') ->> 'request_ref'")
+		se_callback() { # WEBHOOK_ID REFERENCE: POST a signed deposit.completed of 25.00 KES
+			local body ts sig
+			body='{"type":"deposit.completed","reference":"'"$2"'","amount":"25.00",'
+			body+='"currency":"KES","partner_reference":"SE86-'"$1"'"}'
+			ts=$(date +%s)
+			sig=$(printf '%s' "$1.$ts.$body" | openssl dgst -sha256 -binary -mac HMAC -macopt \
+				"hexkey:$(printf '%s' "${SE_WH#whsec_}" | base64 -d | od -An -tx1 | tr -d ' \n')" |
+				base64 -w0)
+			STATUS=$(curl -s -o "$E2E_DIR/body" -w '%{http_code}' -X POST \
+				-H 'Content-Type: application/json' -H "webhook-id: $1" \
+				-H "webhook-timestamp: $ts" -H "webhook-signature: v1,$sig" \
+				--data-binary "$body" "$URL/partners/PTN-SE86/callback")
+		}
+		se_callback msg_se86_1 "$SE_DEP"
+		expect "scale-out: a partner's callback reaches the node of its deposit and completes it" \
+			200 '.replayed == false'
+		check "scale-out: the deposit is completed on the second node, the wallet credited" \
+			test "$(se_sql "$SE_N1" -c "SELECT d.status || ' ' || (pg_wallet.get_balance(
+				'$SE_ACC_B')).balance FROM pg_wallet.deposits d
+				WHERE d.request_ref = '$SE_DEP'")" = "completed 25.00"
+		se_callback msg_se86_1 "$SE_DEP"
+		expect "scale-out: the same callback again is answered as replayed by that node" \
+			200 '.replayed == true'
+		se_callback msg_se86_2 "DEP-NOWHERE-86"
+		expect "scale-out: a callback for a reference no node holds is refused as on one node" \
+			404
+		check "scale-out: each node's ledger verifies and sums to zero per currency" \
+			test "$(for db in "$SE_N0" "$SE_N1"; do se_sql "$db" -c "SELECT
+				(SELECT count(*) FROM pg_wallet.verify_ledger()) + (SELECT count(*) FROM (
+				SELECT a.currency FROM pg_wallet.entries e
+				JOIN pg_wallet.accounts a ON a.id = e.account_id GROUP BY a.currency
+				HAVING sum(CASE e.side WHEN 'CR' THEN e.amount ELSE -e.amount END) <> 0) z)"
+			done | tr '\n' ' ')" = "0 0 "
 		se_rc=0
 		bridge_stop || se_rc=$?
 		check "scale-out: its bridge exits 0 on SIGTERM" test "$se_rc" = 0
@@ -102,4 +148,5 @@ else
 	not_ok "scale-out: a router over two data nodes" "$(tail -n 5 "$E2E_DIR/postgres.log")"
 fi
 unset SE_N0 SE_N1 SE_RT SE_OA SE_TA SE_OB SE_TB SE_RT_B SE_KEY SE_SECRET se_rc se_many line db
-unset -f se_conn se_sql se_setup se_user
+unset SE_WH SE_ACC_B SE_DEP
+unset -f se_conn se_sql se_setup se_user se_callback
