@@ -607,15 +607,21 @@ handle_refusal(Batch *b, LedgerRequest *req, bool atomic, LedgerResult *res, Ref
 	res->posted = false;
 	strlcpy(res->sqlstate, unpack_sql_state(r->sqlerrcode), sizeof(res->sqlstate));
 	res->message = r->message;
-	if (res->replayed || req->idempotency_key == NULL || !req->record_refusal ||
+	if (res->replayed || !req->record_refusal ||
 		r->sqlerrcode == ERRCODE_WALLET_IDEMPOTENCY_CONFLICT)
 		return;
-	/* the first answer under this key is a refusal: keep it for retries */
+	/*
+	 * The first answer under this key is a refusal: keep it for retries. A
+	 * request without a key (a C caller that keeps its own claim: a wallet
+	 * payment) has its refusal kept too, as the journal its fraud score and
+	 * its caller's row point at.
+	 */
 	Assert(!b->checking);
 	res->journal_id = direct_nextval("journal_id_seq");
 	res->created_at = b->now;
 	res->fee_minor = res->commission_minor = 0;
-	add_journal_row(b, req, res->journal_id, "REFUSED", request_hash_of(req), r, NULL, res);
+	add_journal_row(b, req, res->journal_id, "REFUSED",
+					req->idempotency_key ? request_hash_of(req) : NULL, r, NULL, res);
 }
 
 /*
@@ -692,8 +698,8 @@ post_batch_pass(LedgerRequest *reqs, int nreqs, bool atomic, LedgerResult *resul
 /*
  * Post a batch. atomic: the first refusal raises and nothing is posted.
  * Otherwise each request is posted or refused on its own, refusals are
- * recorded under their idempotency keys (when record_refusal is set), and
- * results[i] says which. The caller is connected to SPI.
+ * recorded (when record_refusal is set: under their idempotency keys, if
+ * any), and results[i] says which. The caller is connected to SPI.
  *
  * A batch that debits a striped account is first tried over stripes, then
  * with the account's row, each in a subtransaction (ledger_stripes.c) that

@@ -388,9 +388,10 @@ wallet_post_transfers(PG_FUNCTION_ARGS)
 					 errmsg("%s: \"from\" and \"to\" are required", where)));
 		request_two_legs(&reqs[i], "TRANSFER", from, to, json_amount(objs[i], "amount", where));
 		reqs[i].item = i + 1;
-		reqs[i].record_refusal = !atomic;
 		reqs[i].idempotency_key = json_string(objs[i], "idempotency_key",
 											  WALLET_MAX_KEY_LEN, where);
+		/* a refusal is kept only under a key: a retry finds it there */
+		reqs[i].record_refusal = !atomic && reqs[i].idempotency_key != NULL;
 		reqs[i].description = json_string(objs[i], "description", WALLET_MAX_TEXT_LEN, where);
 		reqs[i].client_service_code = json_string(objs[i], "client_service_code", 40, where);
 		reqs[i].agent_account_number = json_string(objs[i], "agent_account",

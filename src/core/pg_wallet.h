@@ -88,7 +88,7 @@ typedef struct LedgerRequest
 	Jsonb	   *metadata;		/* NULL: {} */
 	int64		reverses_journal_id;	/* 0: none */
 	bool		force;			/* skip funds checks (admin reversal) */
-	bool		record_refusal; /* store a refusal under the key, don't raise */
+	bool		record_refusal; /* store a refusal (under the key, if any), don't raise */
 	/* a hold consumed by this posting: its amount leaves pending_debit */
 	const char *release_account_number;
 	int64		release_amount_minor;

@@ -113,7 +113,13 @@ payment_replay(int64 id)
 	return payment_answer(&p, true);
 }
 
-/* Post the payment's TRANSFER through the ledger core, its refusal recorded. */
+/*
+ * Post the payment's TRANSFER through the ledger core, its refusal recorded
+ * (the REFUSED journal the payment's fraud score points at). Without a key of
+ * its own: the payment's claim (kind payment, under the client's reference)
+ * is the one claim; a key per transfer, always new, was a second index probe
+ * and a second claim row per payment for no retry to find.
+ */
 static void
 payment_post(const PaymentArgs *a, const char *ref, const PayAccount *src,
 			 const PayAccount *dst, int64 amount_minor, LedgerResult *res)
@@ -127,7 +133,6 @@ payment_post(const PaymentArgs *a, const char *ref, const PayAccount *src,
 	req.legs = palloc0(sizeof(LedgerLeg) * WALLET_MAX_LEGS);	/* the rules add fee legs */
 	ledger_add_leg(&req, src->number, SIDE_DEBIT, amount_minor, NULL);
 	ledger_add_leg(&req, dst->number, SIDE_CREDIT, amount_minor, NULL);
-	req.idempotency_key = psprintf("payment:%s", ref);
 	description = a->description ? a->description : psprintf("Payment %s", ref);
 	req.description = pnstrdup(description,
 							   pg_mbcharcliplen(description, strlen(description),
