@@ -112,6 +112,12 @@ extern bool outbox_http_fetch(const char *url, char **headers, int nheaders, int
 							  long *http_status, char *response, int response_size,
 							  char *error, int error_size);
 
+/* outbox_token.c: the M-Pesa OAuth tokens of the outbox worker */
+extern const char *outbox_token_for(const char *partner, const char *auth_url,
+									const char *auth_basic, int timeout_ms, uint64 turn,
+									uint64 *gen, const char **error, bool *refused);
+extern void outbox_token_rejected(OutboxRequest *req);
+
 /* Worker entry points (registered by worker_launcher.c). */
 extern PGDLLEXPORT void wallet_launcher_main(Datum arg);
 extern PGDLLEXPORT void wallet_outbox_main(Datum arg);

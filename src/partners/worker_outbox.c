@@ -56,7 +56,7 @@
  * secret) fails the message for good without sending it; no answer or
  * another status is retried like a failed delivery. A 401 to a request sent
  * with a token drops that token and retries the message (an attempt), which
- * fetches a fresh one.
+ * fetches a fresh one. The token cache is outbox_token.c's.
  *
  * Owns: the delivery loop. Never: interprets a response (the adapters'
  * SQL does), or logs a secret, a signature or a body.
@@ -126,33 +126,7 @@ typedef struct RecordBatch
 
 static MemoryContext worker_cxt = NULL;
 
-/*
- * The M-Pesa OAuth token cache: one entry per partner, in this process's
- * memory only. Bounded: when full, the entry used least recently goes.
- */
-#define TOKEN_CACHE_SIZE		64
-#define TOKEN_PARTNER_BYTES		64
-#define TOKEN_ERROR_BYTES		256
-
-typedef struct DarajaToken
-{
-	bool		used;
-	char		partner[TOKEN_PARTNER_BYTES];
-	char		basic[OUTBOX_MAX_HEADER_BYTES];	/* the credentials it was issued for */
-	char		token[OUTBOX_MAX_TOKEN_BYTES + 1];
-	TimestampTz valid_until;	/* 0: no usable token */
-	uint64		gen;			/* bumped at every fetch */
-	TimestampTz last_used;
-	uint64		failed_turn;	/* the send turn whose fetch failed, 0: none */
-	bool		failed_refused;
-	char		failed_error[TOKEN_ERROR_BYTES];
-} DarajaToken;
-
-static DarajaToken token_cache[TOKEN_CACHE_SIZE];
-static uint64 token_gen_counter = 0;
-static uint64 send_turn = 0;
-
-static void token_rejected(OutboxRequest *req);
+static uint64 send_turn = 0;		/* the send turns, for the token cache (outbox_token.c) */
 
 /* Put back rows left SENDING by a previous life of the worker. */
 static void
@@ -365,7 +339,7 @@ outbox_record_all(OutboxRequest **done, int ndone)
 		return;
 	for (int i = 0; i < ndone; i++)
 		if (done[i]->bearer && done[i]->http_status == 401)
-			token_rejected(done[i]);
+			outbox_token_rejected(done[i]);
 	if (!worker_run(outbox_record, &batch, "outbox record") && ndone > 1)
 	{
 		/* one bad row must not lose the others' results */
@@ -380,202 +354,6 @@ outbox_record_all(OutboxRequest **done, int ndone)
 		MemoryContextDelete(done[i]->cxt);
 }
 
-/* Wipe one cache entry's token. */
-static void
-token_forget(DarajaToken *t)
-{
-	explicit_bzero(t->token, sizeof(t->token));
-	t->valid_until = 0;
-}
-
-/* The cache entry of a partner, taken over (the least recently used) when absent. */
-static DarajaToken *
-token_entry(const char *partner)
-{
-	DarajaToken *victim = NULL;
-
-	for (int i = 0; i < TOKEN_CACHE_SIZE; i++)
-	{
-		DarajaToken *t = &token_cache[i];
-
-		if (t->used && strcmp(t->partner, partner) == 0)
-			return t;
-		if (victim == NULL || !t->used ||
-			(victim->used && t->last_used < victim->last_used))
-			victim = t;
-	}
-	token_forget(victim);
-	explicit_bzero(victim->basic, sizeof(victim->basic));
-	victim->used = true;
-	strlcpy(victim->partner, partner, sizeof(victim->partner));
-	victim->failed_turn = 0;
-	return victim;
-}
-
-/*
- * Read access_token and expires_in from a Daraja OAuth answer. The token
- * must be a short run of visible ASCII (it goes into a header line); Daraja
- * sends expires_in as a string ("3599") or a number.
- */
-static bool
-token_parse(const char *json, char *token, int token_size, int *expires_in)
-{
-	const char *p = strstr(json, "\"access_token\"");
-	const char *e;
-	int			n = 0;
-
-	if (p == NULL)
-		return false;
-	p += strlen("\"access_token\"");
-	while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
-		p++;
-	if (*p++ != ':')
-		return false;
-	while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
-		p++;
-	if (*p++ != '"')
-		return false;
-	while (p[n] != '"')
-	{
-		if (p[n] <= ' ' || p[n] > '~' || p[n] == '\\' || n >= token_size - 1)
-			return false;
-		n++;
-	}
-	if (n == 0)
-		return false;
-	memcpy(token, p, n);
-	token[n] = '\0';
-	*expires_in = 3599;			/* Daraja's; used when the answer has none */
-	e = strstr(json, "\"expires_in\"");
-	if (e != NULL)
-	{
-		char	   *end;
-		long		v;
-
-		e += strlen("\"expires_in\"");
-		while (*e == ' ' || *e == '\t' || *e == ':' || *e == '"' || *e == '\r' || *e == '\n')
-			e++;
-		v = strtol(e, &end, 10);
-		if (end != e)
-			*expires_in = (int) Max(0, Min(v, 86400));
-	}
-	return true;
-}
-
-/*
- * A Bearer token for an M-Pesa row: the cached one while valid, else a new
- * one from the partner's OAuth endpoint (a synchronous GET, no transaction
- * open). NULL when none could be had: then *error says why (never a secret)
- * and *refused whether the credentials were refused (the row fails for
- * good) rather than unreachable (it is retried).
- */
-static const char *
-token_for(ClaimedRow *row, uint64 *gen, const char **error, bool *refused)
-{
-	DarajaToken *t = token_entry(row->auth_partner);
-	TimestampTz now = GetCurrentTimestamp();
-	char	   *headers[2];
-	char		response[OUTBOX_MAX_AUTH_RESPONSE];
-	char		transport[TOKEN_ERROR_BYTES];
-	long		status;
-	int			expires_in;
-	int			margin;
-
-	*refused = false;
-	t->last_used = now;
-	if (row->auth_basic == NULL || strlen(row->auth_basic) >= sizeof(t->basic))
-	{
-		*refused = true;
-		*error = row->auth_basic == NULL ?
-			"M-Pesa partner has no consumer_key and consumer_secret for the OAuth token "
-			"(set them in its credentials with set_partner_secrets)" :
-			"M-Pesa partner's consumer_key and consumer_secret are too long";
-		return NULL;
-	}
-	if (strcmp(t->basic, row->auth_basic) != 0)
-	{
-		/* new credentials (set_partner_secrets): the old token is theirs no more */
-		token_forget(t);
-		t->failed_turn = 0;
-		strlcpy(t->basic, row->auth_basic, sizeof(t->basic));
-	}
-	if (t->valid_until > now)
-	{
-		*gen = t->gen;
-		return t->token;
-	}
-	if (t->failed_turn == send_turn)
-	{
-		/* already failed in this turn: do not ask again for every row */
-		*refused = t->failed_refused;
-		*error = t->failed_error;
-		return NULL;
-	}
-	token_forget(t);
-	headers[0] = psprintf("Authorization: %s", row->auth_basic);
-	headers[1] = "Accept: application/json";
-	t->failed_turn = send_turn;
-	t->failed_refused = false;
-	if (!outbox_http_fetch(row->auth_url, headers, 2, row->timeout_ms, &status,
-						   response, sizeof(response), transport, sizeof(transport)))
-		snprintf(t->failed_error, sizeof(t->failed_error),
-				 "M-Pesa OAuth token request failed: %s", transport);
-	else if (status >= 400 && status < 500 && status != 408 && status != 425 && status != 429)
-	{
-		t->failed_refused = true;
-		snprintf(t->failed_error, sizeof(t->failed_error),
-				 "M-Pesa OAuth refused the partner's consumer_key and consumer_secret "
-				 "(HTTP %ld); the request was not sent", status);
-	}
-	else if (status < 200 || status >= 300)
-		snprintf(t->failed_error, sizeof(t->failed_error),
-				 "M-Pesa OAuth token request failed (HTTP %ld)", status);
-	else if (!token_parse(response, t->token, sizeof(t->token), &expires_in))
-	{
-		token_forget(t);
-		snprintf(t->failed_error, sizeof(t->failed_error),
-				 "M-Pesa OAuth answer has no usable access_token");
-	}
-	else
-	{
-		margin = expires_in > 120 ? 60 : (expires_in + 1) / 2;
-		t->valid_until = TimestampTzPlusMilliseconds(now, (int64) (expires_in - margin) * 1000);
-		t->gen = ++token_gen_counter;
-		t->failed_turn = 0;
-		explicit_bzero(response, sizeof(response));
-		explicit_bzero(headers[0], strlen(headers[0]));
-		pfree(headers[0]);
-		*gen = t->gen;
-		/* an expires_in at or below the margin: used for this row only, never cached */
-		return t->token;
-	}
-	explicit_bzero(response, sizeof(response));
-	explicit_bzero(headers[0], strlen(headers[0]));
-	pfree(headers[0]);
-	*refused = t->failed_refused;
-	*error = t->failed_error;
-	return NULL;
-}
-
-/* A 401 to a request sent with a token: drop that token (not a newer one). */
-static void
-token_rejected(OutboxRequest *req)
-{
-	MemoryContext old;
-
-	for (int i = 0; i < TOKEN_CACHE_SIZE; i++)
-	{
-		DarajaToken *t = &token_cache[i];
-
-		if (t->used && strcmp(t->partner, req->auth_partner) == 0 && t->gen == req->token_gen)
-			token_forget(t);
-	}
-	old = MemoryContextSwitchTo(req->cxt);
-	req->error = pstrdup("M-Pesa rejected the OAuth access token (HTTP 401); the next "
-						 "attempt fetches a new one");
-	MemoryContextSwitchTo(old);
-}
-
 /* Add the M-Pesa Bearer token to a row; false (req->error set) when none. */
 static bool
 outbox_authorize(ClaimedRow *row)
@@ -583,7 +361,8 @@ outbox_authorize(ClaimedRow *row)
 	uint64		gen = 0;
 	const char *error = NULL;
 	bool		refused = false;
-	const char *token = token_for(row, &gen, &error, &refused);
+	const char *token = outbox_token_for(row->auth_partner, row->auth_url, row->auth_basic,
+										 row->timeout_ms, send_turn, &gen, &error, &refused);
 
 	if (token == NULL)
 	{
