@@ -8,8 +8,9 @@
 # it: a refresh token and a Sellapay API key of the second node's principals. A partner's
 # signed callback reaches the node that holds the deposit it answers (a partner configured
 # on both nodes): it completes there, replays there, and a reference no node holds is refused
-# as on one node. Then the bridge refuses a listen_conninfo of more strings than it keeps.
-# The suite's own bridge is restarted afterwards.
+# as on one node; a Daraja STK callback reaches the node of its CheckoutRequestID. Then the
+# bridge refuses a listen_conninfo of more strings than it keeps. The suite's own bridge is
+# restarted afterwards.
 SE_N0=pgw_se_n0 SE_N1=pgw_se_n1 SE_RT=pgw_se_router
 se_conn() { echo "host=$E2E_DIR port=$PGPORT dbname=$1"; }
 se_sql() { local db=$1; shift; "${PSQL[@]}" -h "$E2E_DIR" -p "$PGPORT" -d "$db" -tA "$@"; }
@@ -117,6 +118,35 @@ if se_setup; then
 		se_callback msg_se86_2 "DEP-NOWHERE-86"
 		expect "scale-out: a callback for a reference no node holds is refused as on one node" \
 			404
+		# Daraja: an STK push's callback names the partner's CheckoutRequestID (recorded from
+		# Daraja's answer to the push; set here, no worker serves these databases), in the
+		# unguessable URL of the partner configured on both nodes
+		for db in "$SE_N0" "$SE_N1"; do
+			se_sql "$db" -c "SELECT pg_wallet.create_partner('Scale Daraja', 'KE', 'scale_daraja',
+				'mpesa_daraja', 'http://127.0.0.1:9/p/PTN-SE86M', ARRAY['KES'], '$URL/partners',
+				credentials => '{\"shortcode\": \"174379\", \"passkey\": \"se86\",
+					\"consumer_key\": \"k\", \"consumer_secret\": \"s\"}',
+				webhook_secret => '$SE_WH', partner_id => 'PTN-SE86M')" >/dev/null
+		done
+		SE_STK=$(se_sql "$SE_N1" -c "SELECT pg_wallet.request_stk_push('$SE_ACC_B', '712000862',
+			30, partner_id => 'PTN-SE86M') ->> 'transaction_id'")
+		se_sql "$SE_N1" -c "UPDATE pg_wallet.deposits SET partner_request_id = 'ws_CO_SE86_1'
+			WHERE request_ref = '$SE_STK'" >/dev/null
+		SE_STK_URL=$(se_sql "$SE_N1" -c "SELECT pg_wallet._mpesa_callback_url(p, s.webhook_secret)
+			FROM pg_wallet.partners p JOIN pg_wallet.partner_secrets s ON s.partner_id = p.id
+			WHERE p.id = 'PTN-SE86M'")
+		STATUS=$(curl -s -o "$E2E_DIR/body" -w '%{http_code}' -X POST \
+			-H 'Content-Type: application/json' --data-binary '{"Body": {"stkCallback": {
+				"MerchantRequestID": "se86", "CheckoutRequestID": "ws_CO_SE86_1",
+				"ResultCode": 0, "ResultDesc": "ok", "CallbackMetadata": {"Item": [
+				{"Name": "Amount", "Value": 30}, {"Name": "MpesaReceiptNumber",
+				"Value": "SE86RCPT"}]}}}}' "$SE_STK_URL")
+		expect "scale-out: an STK callback reaches the node of its CheckoutRequestID" 200 \
+			'.ResultCode == 0' '.replayed == false'
+		check "scale-out: the STK push is completed on the second node, the wallet credited" \
+			test "$(se_sql "$SE_N1" -c "SELECT d.status || ' ' || (pg_wallet.get_balance(
+				'$SE_ACC_B')).balance FROM pg_wallet.deposits d
+				WHERE d.request_ref = '$SE_STK'")" = "completed 55.00"
 		check "scale-out: each node's ledger verifies and sums to zero per currency" \
 			test "$(for db in "$SE_N0" "$SE_N1"; do se_sql "$db" -c "SELECT
 				(SELECT count(*) FROM pg_wallet.verify_ledger()) + (SELECT count(*) FROM (
@@ -148,5 +178,5 @@ else
 	not_ok "scale-out: a router over two data nodes" "$(tail -n 5 "$E2E_DIR/postgres.log")"
 fi
 unset SE_N0 SE_N1 SE_RT SE_OA SE_TA SE_OB SE_TB SE_RT_B SE_KEY SE_SECRET se_rc se_many line db
-unset SE_WH SE_ACC_B SE_DEP
+unset SE_WH SE_ACC_B SE_DEP SE_STK SE_STK_URL
 unset -f se_conn se_sql se_setup se_user se_callback
