@@ -8,7 +8,8 @@
 # it: a refresh token and a Sellapay API key of the second node's principals. A partner's
 # signed callback reaches the node that holds the deposit it answers (a partner configured
 # on both nodes): it completes there, replays there, and a reference no node holds is refused
-# as on one node; a Daraja STK callback reaches the node of its CheckoutRequestID. Then the
+# as on one node; a Daraja STK callback reaches the node of its CheckoutRequestID, a B2C
+# result that of its OriginatorConversationID. Then the
 # bridge refuses a listen_conninfo of more strings than it keeps. The suite's own bridge is
 # restarted afterwards.
 SE_N0=pgw_se_n0 SE_N1=pgw_se_n1 SE_RT=pgw_se_router
@@ -147,6 +148,19 @@ if se_setup; then
 			test "$(se_sql "$SE_N1" -c "SELECT d.status || ' ' || (pg_wallet.get_balance(
 				'$SE_ACC_B')).balance FROM pg_wallet.deposits d
 				WHERE d.request_ref = '$SE_STK'")" = "completed 55.00"
+		# and a B2C payout's result, by its OriginatorConversationID (the payout's reference)
+		SE_B2C=$(se_sql "$SE_N1" -c "SELECT pg_wallet.send_funds_to_mobile('$SE_ACC_B',
+			'712000863', 10, partner_id => 'PTN-SE86M') ->> 'transaction_id'")
+		STATUS=$(curl -s -o "$E2E_DIR/body" -w '%{http_code}' -X POST \
+			-H 'Content-Type: application/json' --data-binary '{"Result": {
+				"OriginatorConversationID": "'"$SE_B2C"'", "ConversationID": "AG_SE86",
+				"TransactionID": "SE86B2C", "ResultCode": 0, "ResultDesc": "ok",
+				"ResultParameters": {"ResultParameter": [
+				{"Key": "TransactionAmount", "Value": 10}]}}}' "$SE_STK_URL")
+		expect "scale-out: a B2C result reaches the node of its payout" 200 '.ResultCode == 0'
+		check "scale-out: the payout is completed on the second node" \
+			test "$(se_sql "$SE_N1" -c "SELECT status FROM pg_wallet.withdrawals
+				WHERE request_ref = '$SE_B2C'")" = completed
 		check "scale-out: each node's ledger verifies and sums to zero per currency" \
 			test "$(for db in "$SE_N0" "$SE_N1"; do se_sql "$db" -c "SELECT
 				(SELECT count(*) FROM pg_wallet.verify_ledger()) + (SELECT count(*) FROM (
@@ -178,5 +192,5 @@ else
 	not_ok "scale-out: a router over two data nodes" "$(tail -n 5 "$E2E_DIR/postgres.log")"
 fi
 unset SE_N0 SE_N1 SE_RT SE_OA SE_TA SE_OB SE_TB SE_RT_B SE_KEY SE_SECRET se_rc se_many line db
-unset SE_WH SE_ACC_B SE_DEP SE_STK SE_STK_URL
+unset SE_WH SE_ACC_B SE_DEP SE_STK SE_STK_URL SE_B2C
 unset -f se_conn se_sql se_setup se_user se_callback
