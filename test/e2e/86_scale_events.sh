@@ -9,9 +9,8 @@
 # signed callback reaches the node that holds the deposit it answers (a partner configured
 # on both nodes): it completes there, replays there, and a reference no node holds is refused
 # as on one node; a Daraja STK callback reaches the node of its CheckoutRequestID, a B2C
-# result that of its OriginatorConversationID. Then the
-# bridge refuses a listen_conninfo of more strings than it keeps. The suite's own bridge is
-# restarted afterwards.
+# result that of its OriginatorConversationID. Then the bridge refuses a listen_conninfo of
+# more strings than it keeps. The suite's own bridge is restarted afterwards.
 SE_N0=pgw_se_n0 SE_N1=pgw_se_n1 SE_RT=pgw_se_router
 se_conn() { echo "host=$E2E_DIR port=$PGPORT dbname=$1"; }
 se_sql() { local db=$1; shift; "${PSQL[@]}" -h "$E2E_DIR" -p "$PGPORT" -d "$db" -tA "$@"; }
