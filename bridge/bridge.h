@@ -399,13 +399,15 @@ int			ws_open_count(void);
 /* sio.c: the socket.io transport (Engine.IO v4, socket.io v5; sio_socket.c) */
 int			sio_init(struct lws_context *ctx, const BridgeConfig *cfg);
 void		sio_stop(void);
-void		sio_free(void);
-void		sio_close_all(void);
-int			sio_open_count(void);
 int			sio_claims(struct lws *wsi, enum lws_callback_reasons reason, HttpSession *pss,
 					   void *in);
 int			sio_callback(struct lws *wsi, enum lws_callback_reasons reason, HttpSession *pss,
 						 void *in, size_t len);
+
+/* sio_session.c: the Engine.IO sessions under it */
+void		sio_free(void);
+void		sio_close_all(void);
+int			sio_open_count(void);
 
 /* profile.c */
 typedef struct StatusMap

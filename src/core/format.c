@@ -65,44 +65,43 @@ jsonb_put_key(JsonbParseState **st, const char *key)
 	pushJsonbValue(st, WJB_KEY, &k);
 }
 
+/* key: value, one member of the object being built. */
+static void
+put_member(JsonbParseState **st, const char *key, JsonbValue *value)
+{
+	jsonb_put_key(st, key);
+	pushJsonbValue(st, WJB_VALUE, value);
+}
+
 /* key: a string, or null */
 void
 jsonb_put_text(JsonbParseState **st, const char *key, const char *value)
 {
 	JsonbValue	v;
 
-	jsonb_put_key(st, key);
-	if (value == NULL)
-		v.type = jbvNull;
-	else
+	v.type = value ? jbvString : jbvNull;
+	if (value)
 	{
-		v.type = jbvString;
 		v.val.string.val = (char *) value;
 		v.val.string.len = strlen(value);
 	}
-	pushJsonbValue(st, WJB_VALUE, &v);
+	put_member(st, key, &v);
 }
 
 /* key: a numeric */
 void
 jsonb_put_numeric(JsonbParseState **st, const char *key, Numeric value)
 {
-	JsonbValue	v;
+	JsonbValue	v = {.type = jbvNumeric, .val.numeric = value};
 
-	jsonb_put_key(st, key);
-	v.type = jbvNumeric;
-	v.val.numeric = value;
-	pushJsonbValue(st, WJB_VALUE, &v);
+	put_member(st, key, &v);
 }
 
 /* key: true or false */
 void
 jsonb_put_bool(JsonbParseState **st, const char *key, bool value)
 {
-	JsonbValue	v;
+	JsonbValue	v = {.type = jbvBool, .val.boolean = value};
 
-	jsonb_put_key(st, key);
-	v.type = jbvBool;
-	v.val.boolean = value;
-	pushJsonbValue(st, WJB_VALUE, &v);
+	put_member(st, key, &v);
 }

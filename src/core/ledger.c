@@ -612,9 +612,8 @@ handle_refusal(Batch *b, LedgerRequest *req, bool atomic, LedgerResult *res, Ref
 		return;
 	/*
 	 * The first answer under this key is a refusal: keep it for retries. A
-	 * request without a key (a C caller that keeps its own claim: a wallet
-	 * payment) has its refusal kept too, as the journal its fraud score and
-	 * its caller's row point at.
+	 * request without a key (a caller that keeps its own claim) has its
+	 * refusal kept too, as the journal its score and its caller's row point at.
 	 */
 	Assert(!b->checking);
 	res->journal_id = direct_nextval("journal_id_seq");
