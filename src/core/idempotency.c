@@ -12,11 +12,12 @@
  * same kind and hash gets that result (a refused journal's refusal
  * included); anything else under the key is refused with WL003.
  *
- * The posting path claims the keys of a whole batch in its own two
- * statements (ledger_store.c: load_keys, write_claims), with the message of
- * idem_conflict_message(); single requests (holds here, deposits and
- * withdrawals through _idempotency_find/_idempotency_record) use
- * idem_find() and idem_record().
+ * The posting path claims the keys of a whole batch in its own two steps
+ * (ledger_store.c: load_keys, write_claims through idem_write_claims()),
+ * with the message of idem_conflict_message(); single requests (holds,
+ * payments, and deposits and withdrawals through
+ * _idempotency_find/_idempotency_record) use idem_find() and idem_record():
+ * a probe of the primary key and a direct insert, no SQL.
  *
  * Owns: pg_wallet.idempotency_keys. Never: updates or deletes a claim.
  * Locking: none of its own. A claim is looked up after the request's
@@ -28,20 +29,21 @@
  */
 #include "postgres.h"
 
-#include "catalog/pg_type.h"
-#include "executor/spi.h"
-#include "fmgr.h"
+#include "access/xact.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "fmgr.h"
+#include "mb/pg_wchar.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
 
+#include "core/direct.h"
 #include "core/idempotency.h"
 
 PG_FUNCTION_INFO_V1(wallet_idempotency_find);
 PG_FUNCTION_INFO_V1(wallet_idempotency_record);
 
-static SPIPlanPtr find_plan = NULL;
-static SPIPlanPtr record_plan = NULL;
 
 char *
 idem_conflict_message(const char *key)
@@ -85,62 +87,123 @@ idem_raise_concurrent(void)
 			 errhint("Retry the request: the retry returns the first request's result.")));
 }
 
+/*
+ * The claim's kind names the layer's kind of result: what the table's CHECK
+ * (kind ~ '^[a-z][a-z_]{1,19}$') asks, checked here for the direct insert.
+ */
+static bool
+kind_is_valid(const char *kind)
+{
+	size_t		n = strlen(kind);
+
+	if (n < 2 || n > 20 || kind[0] < 'a' || kind[0] > 'z')
+		return false;
+	for (size_t i = 1; i < n; i++)
+		if ((kind[i] < 'a' || kind[i] > 'z') && kind[i] != '_')
+			return false;
+	return true;
+}
+
+/*
+ * One probe of the claims' primary key (no SQL), with a snapshot that sees
+ * this transaction's earlier claims and, taken after the request's account
+ * lock where there is one, a racing original's.
+ */
 int64
 idem_find(int64 scope, const char *key, const char *kind, const uint8 *hash)
 {
-	Oid			argtypes[2] = {INT8OID, TEXTOID};
-	Datum		values[2] = {Int64GetDatum(scope), CStringGetTextDatum(key)};
-	HeapTuple	tup;
-	TupleDesc	desc;
-	bool		isnull;
-	Datum		stored;
-	char	   *stored_kind;
+	DirectRead	r;
+	ScanKeyData k[2];
+	int64		result = 0;
 
 	idem_require_schema();
-	wallet_plan(&find_plan,
-				"SELECT kind, request_hash, result_id FROM pg_wallet.idempotency_keys"
-				" WHERE scope = $1 AND key = $2",
-				2, argtypes);
-	if (SPI_execute_plan(find_plan, values, NULL, false, 1) != SPI_OK_SELECT)
-		elog(ERROR, "idempotency key look-up failed");
-	if (SPI_processed == 0)
-		return 0;
-	tup = SPI_tuptable->vals[0];
-	desc = SPI_tuptable->tupdesc;
-	stored_kind = SPI_getvalue(tup, desc, 1);
-	stored = SPI_getbinval(tup, desc, 2, &isnull);
-	if (strcmp(stored_kind, kind) != 0 || isnull ||
-		VARSIZE_ANY_EXHDR(DatumGetByteaPP(stored)) != WALLET_HASH_LEN ||
-		memcmp(VARDATA_ANY(DatumGetByteaPP(stored)), hash, WALLET_HASH_LEN) != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_WALLET_IDEMPOTENCY_CONFLICT),
-				 errmsg("%s", idem_conflict_message(key)),
-				 errdetail("%s", idem_conflict_detail())));
-	return get_int64(tup, desc, 3);
+	direct_read_begin(&r, "idempotency_keys", "idempotency_keys_pkey");
+	direct_key(&k[0], r.index, 1, F_INT8EQ, Int64GetDatum(scope));
+	direct_key(&k[1], r.index, 2, F_TEXTEQ, CStringGetTextDatum(key));
+	if (direct_read_one(&r, k, 2))
+	{
+		bool		kind_null,
+					hash_null,
+					id_null;
+		Datum		stored_kind = direct_read_col(&r, r.slot, "kind", &kind_null);
+		Datum		stored = direct_read_col(&r, r.slot, "request_hash", &hash_null);
+		Datum		id = direct_read_col(&r, r.slot, "result_id", &id_null);
+
+		if (kind_null || !direct_text_is(stored_kind, kind) || hash_null ||
+			VARSIZE_ANY_EXHDR(DatumGetByteaPP(stored)) != WALLET_HASH_LEN ||
+			memcmp(VARDATA_ANY(DatumGetByteaPP(stored)), hash, WALLET_HASH_LEN) != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_WALLET_IDEMPOTENCY_CONFLICT),
+					 errmsg("%s", idem_conflict_message(key)),
+					 errdetail("%s", idem_conflict_detail())));
+		result = DatumGetInt64(id);
+	}
+	direct_read_end(&r);
+	return result;
 }
 
+/*
+ * Write the claims a DirectTable of idempotency_keys holds. A claim that
+ * meets another transaction's (same scope and key) waits for it, as INSERT
+ * ... ON CONFLICT does; if that one committed (or this transaction made the
+ * claim already), the request is refused with WL017 (the client's retry
+ * then returns the first request's result).
+ */
+void
+idem_write_claims(DirectTable *t)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+
+	PG_TRY();
+	{
+		direct_end(t);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *e;
+
+		MemoryContextSwitchTo(cxt);
+		e = CopyErrorData();
+		if (e->sqlerrcode != ERRCODE_UNIQUE_VIOLATION)
+			PG_RE_THROW();
+		/* the transaction aborts either way: this error replaces that one */
+		FlushErrorState();
+		idem_raise_concurrent();
+	}
+	PG_END_TRY();
+}
+
+/* One claim, inserted directly (no SQL). */
 void
 idem_record(int64 scope, const char *key, const char *kind, const uint8 *hash,
 			int64 result_id)
 {
-	Oid			argtypes[5] = {INT8OID, TEXTOID, TEXTOID, BYTEAOID, INT8OID};
-	Datum		values[5];
+	static const char *const checks[] = {
+		"idempotency_keys_key_check", "idempotency_keys_kind_check", NULL
+	};
+	static const char *const columns[6] = {
+		"scope", "key", "kind", "request_hash", "result_id", "created_at"
+	};
+	DirectTable t;
+	AttrNumber	att[6];
+	TupleTableSlot *slot;
+	int			chars = pg_mbstrlen_with_len(key, strlen(key));
 
-	values[0] = Int64GetDatum(scope);
-	values[1] = CStringGetTextDatum(key);
-	values[2] = CStringGetTextDatum(kind);
-	values[3] = bytea_datum(hash, WALLET_HASH_LEN);
-	values[4] = Int64GetDatum(result_id);
 	idem_require_schema();
-	wallet_plan(&record_plan,
-				"INSERT INTO pg_wallet.idempotency_keys"
-				" (scope, key, kind, request_hash, result_id) VALUES ($1, $2, $3, $4, $5)"
-				" ON CONFLICT (scope, key) DO NOTHING",
-				5, argtypes);
-	if (SPI_execute_plan(record_plan, values, NULL, false, 0) != SPI_OK_INSERT)
-		elog(ERROR, "idempotency key claim failed");
-	if (SPI_processed != 1)
-		idem_raise_concurrent();
+	direct_begin(&t, "idempotency_keys", checks, false);
+	if (chars < 1 || chars > WALLET_MAX_KEY_LEN)
+		direct_violated(&t, "idempotency_keys_key_check");
+	if (!kind_is_valid(kind))
+		direct_violated(&t, "idempotency_keys_kind_check");
+	direct_attnums(t.rel, columns, 6, att);
+	slot = direct_row(&t);
+	direct_set(slot, att[0], Int64GetDatum(scope), false);
+	direct_set(slot, att[1], CStringGetTextDatum(key), false);
+	direct_set(slot, att[2], CStringGetTextDatum(kind), false);
+	direct_set(slot, att[3], bytea_datum(hash, WALLET_HASH_LEN), false);
+	direct_set(slot, att[4], Int64GetDatum(result_id), false);
+	direct_set(slot, att[5], TimestampTzGetDatum(GetCurrentTransactionStartTimestamp()), false);
+	idem_write_claims(&t);
 }
 
 /* The arguments of the SQL entry points: (scope, key, kind, request_hash). */
@@ -181,9 +244,7 @@ wallet_idempotency_find(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(1))
 		PG_RETURN_NULL();
 	claim_args(fcinfo, &scope, &key, &kind, hash);
-	SPI_connect();
 	id = idem_find(scope, key, kind, hash);
-	SPI_finish();
 	if (id == 0)
 		PG_RETURN_NULL();
 	PG_RETURN_INT64(id);
@@ -208,8 +269,6 @@ wallet_idempotency_record(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("an idempotency claim needs a result id")));
-	SPI_connect();
 	idem_record(scope, key, kind, hash, PG_GETARG_INT64(4));
-	SPI_finish();
 	PG_RETURN_VOID();
 }

@@ -13,6 +13,7 @@
 #ifndef WALLET_IDEMPOTENCY_H
 #define WALLET_IDEMPOTENCY_H
 
+#include "core/direct.h"
 #include "core/pg_wallet.h"
 
 /* The kinds of result a key can stand for (the table's CHECK lists them). */
@@ -32,15 +33,24 @@ extern void idem_raise_concurrent(void) pg_attribute_noreturn();
 /*
  * The result id of the earlier request under (scope, key), or 0 when the
  * key is new. Raises WL003 when the key was used for another kind of
- * request or a different one. The caller is connected to SPI.
+ * request or a different one. No SQL: one probe of the primary key.
  */
 extern int64 idem_find(int64 scope, const char *key, const char *kind, const uint8 *hash);
 
 /*
- * Claim (scope, key) for a result. Raises (WL004, retry) when a concurrent
- * request claimed it first: the caller's transaction then rolls back.
+ * Claim (scope, key) for a result (a direct insert, no SQL). Raises WL017
+ * (retry) when a concurrent request claimed it first: the caller's
+ * transaction then rolls back.
  */
 extern void idem_record(int64 scope, const char *key, const char *kind, const uint8 *hash,
 						int64 result_id);
+
+/*
+ * direct_end() of a DirectTable of idempotency_keys rows: a claim already
+ * made (by a concurrent request that committed, or by this transaction)
+ * raises WL017 instead of the unique violation. The posting path's batch
+ * of claims (ledger_store.c) and idem_record() both write through it.
+ */
+extern void idem_write_claims(DirectTable *t);
 
 #endif							/* WALLET_IDEMPOTENCY_H */

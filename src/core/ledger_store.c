@@ -507,11 +507,8 @@ claim_key(Batch *b, LedgerRequest *req, int64 journal_id)
  */
 /*
  * Claim the keys of the batch's journals (idempotency.c): before the
- * journals, so that a request that lost a race to its key writes nothing.
- * A claim that meets another transaction's (same scope and key) waits for
- * it, as INSERT ... ON CONFLICT does; if that one committed, this request
- * is refused with WL017 (the client's retry then returns the first
- * request's result).
+ * journals, so that a request that lost a race to its key writes nothing
+ * (idem_write_claims: WL017 when another request claimed the key first).
  */
 void
 write_claims(Batch *b)
@@ -525,7 +522,6 @@ write_claims(Batch *b)
 	DirectTable t;
 	AttrNumber	att[K_NCOLS + 2];
 	Datum		kind;
-	MemoryContext cxt = CurrentMemoryContext;
 
 	if (b->kcols[K_KEY].n == 0)
 		return;
@@ -544,23 +540,7 @@ write_claims(Batch *b)
 		direct_set(slot, att[K_NCOLS], kind, false);
 		direct_set(slot, att[K_NCOLS + 1], TimestampTzGetDatum(b->now), false);
 	}
-	PG_TRY();
-	{
-		direct_end(&t);
-	}
-	PG_CATCH();
-	{
-		ErrorData  *e;
-
-		MemoryContextSwitchTo(cxt);
-		e = CopyErrorData();
-		if (e->sqlerrcode != ERRCODE_UNIQUE_VIOLATION)
-			PG_RE_THROW();
-		/* the transaction aborts either way: this error replaces that one */
-		FlushErrorState();
-		idem_raise_concurrent();
-	}
-	PG_END_TRY();
+	idem_write_claims(&t);
 }
 
 /*
