@@ -1,12 +1,13 @@
 /*-------------------------------------------------------------------------
  *
  * direct.c
- *	  Rows inserted, updated and locked through PostgreSQL's table and index
- *	  access methods, with no SQL statement, plan or executor run: the
- *	  posting path's hot tables (issue 20; ledger_lock.c, ledger_write.c,
- *	  rules/limits.c). Per row, a statement through SPI paid an executor
- *	  start, a revalidation of its saved plan and the re-compilation of every
- *	  CHECK constraint of its table, more CPU than the row itself.
+ *	  Rows read, inserted, updated and locked through PostgreSQL's table
+ *	  and index access methods, with no SQL statement, plan or executor run:
+ *	  the posting path's hot tables (issue 20; ledger_lock.c, ledger_write.c,
+ *	  rules/limits.c) and a payment's (issue 13; payments/). Per row, a
+ *	  statement through SPI paid an executor start, a revalidation of its
+ *	  saved plan and the re-compilation of every CHECK constraint of its
+ *	  table, more CPU than the row itself.
  *
  * Owns: the rules such a write must keep by itself, written once: every
  * index entry of a row (unique ones checked as an INSERT checks them); NOT
@@ -360,4 +361,62 @@ direct_fetch(Relation rel, Relation index, Snapshot snap, ScanKey keys, int nkey
 	found = index_getnext_slot(scan, ForwardScanDirection, slot);
 	index_endscan(scan);
 	return found;
+}
+
+/* ---------------------------------------------------------------------
+ * Reading: a table through one of its indexes
+ * ---------------------------------------------------------------------
+ */
+
+/*
+ * Open pg_wallet.<relname> and its index <indexname> for reading, with a
+ * snapshot that sees this transaction's earlier writes (as a statement's
+ * would: the command counter is advanced first).
+ */
+void
+direct_read_begin(DirectRead *r, const char *relname, const char *indexname)
+{
+	CommandCounterIncrement();
+	r->rel = table_open(direct_relid(relname), AccessShareLock);
+	r->index = index_open(direct_relid(indexname), AccessShareLock);
+	r->snap = RegisterSnapshot(GetTransactionSnapshot());
+	r->slot = table_slot_create(r->rel, NULL);
+	r->scan = NULL;
+}
+
+/* The row whose index columns equal keys (a unique index), into r->slot. */
+bool
+direct_read_one(DirectRead *r, ScanKey keys, int nkeys)
+{
+	return direct_fetch(r->rel, r->index, r->snap, keys, nkeys, r->slot);
+}
+
+/* Each row whose index columns equal keys in turn, into r->slot; false after the last. */
+bool
+direct_read_next(DirectRead *r, ScanKey keys, int nkeys)
+{
+	if (r->scan == NULL)
+	{
+		r->scan = index_beginscan(r->rel, r->index, r->snap, nkeys, 0);
+		index_rescan(r->scan, keys, nkeys, NULL, 0);
+	}
+	return index_getnext_slot(r->scan, ForwardScanDirection, r->slot);
+}
+
+/* A column of the row in slot (one of r's table's slots), by name. */
+Datum
+direct_read_col(DirectRead *r, TupleTableSlot *slot, const char *column, bool *isnull)
+{
+	return slot_getattr(slot, direct_attnum(r->rel, column), isnull);
+}
+
+void
+direct_read_end(DirectRead *r)
+{
+	if (r->scan != NULL)
+		index_endscan(r->scan);
+	ExecDropSingleTupleTableSlot(r->slot);
+	UnregisterSnapshot(r->snap);
+	index_close(r->index, AccessShareLock);
+	table_close(r->rel, AccessShareLock);
 }

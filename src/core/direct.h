@@ -3,15 +3,16 @@
  * direct.h
  *	  Rows read, locked, inserted and updated through PostgreSQL's table and
  *	  index access methods, without a SQL statement (core/direct.c). For the
- *	  hottest writes only (issue 20: the posting path's tables and fraud
- *	  scores; issue 13: a payment's row and its queued event): every other
- *	  access is SQL.
+ *	  hottest paths only (issue 20: the posting path's tables and fraud
+ *	  scores; issue 13: a payment's row, its queued event, its idempotency
+ *	  claim and the look-ups of its parties): every other access is SQL.
  *
  *-------------------------------------------------------------------------
  */
 #ifndef DIRECT_H
 #define DIRECT_H
 
+#include "access/genam.h"
 #include "access/skey.h"
 #include "access/tableam.h"
 #include "executor/tuptable.h"
@@ -36,6 +37,16 @@ typedef struct DirectTable
 	TupleTableSlot *new;
 } DirectTable;
 
+/* One table of pg_wallet opened for reading through one of its indexes. */
+typedef struct DirectRead
+{
+	Relation	rel;
+	Relation	index;
+	Snapshot	snap;
+	TupleTableSlot *slot;		/* the row found */
+	IndexScanDesc scan;			/* direct_read_next's */
+} DirectRead;
+
 extern Oid	direct_relid(const char *name);
 extern int64 direct_nextval(const char *name);
 extern void direct_begin(DirectTable *t, const char *relname, const char *const *known_checks,
@@ -57,6 +68,12 @@ extern void direct_key(ScanKey key, Relation index, int attno, RegProcedure eqpr
 					   Datum value);
 extern bool direct_fetch(Relation rel, Relation index, Snapshot snap, ScanKey keys, int nkeys,
 						 TupleTableSlot *slot);
+extern void direct_read_begin(DirectRead *r, const char *relname, const char *indexname);
+extern bool direct_read_one(DirectRead *r, ScanKey keys, int nkeys);
+extern bool direct_read_next(DirectRead *r, ScanKey keys, int nkeys);
+extern Datum direct_read_col(DirectRead *r, TupleTableSlot *slot, const char *column,
+							 bool *isnull);
+extern void direct_read_end(DirectRead *r);
 extern bool direct_lock(Relation rel, ItemPointer tid, Snapshot snap, TupleTableSlot *slot,
 						const char *what);
 

@@ -32,6 +32,7 @@
 #include "core/pg_wallet.h"
 #include "partners/events.h"
 #include "payments/payments.h"
+#include "rules/rules.h"
 
 PG_FUNCTION_INFO_V1(wallet_payment_score);
 PG_FUNCTION_INFO_V1(wallet_payment_summary);
@@ -44,8 +45,8 @@ typedef struct PaymentScore
 	bool		found;
 	Datum		row;			/* pg_wallet.fraud_scores */
 	int64		score;
-	char	   *risk_level;
-	char	   *decision;
+	const char *risk_level;
+	const char *decision;
 } PaymentScore;
 
 static SPIPlanPtr score_plan = NULL;
@@ -209,7 +210,17 @@ push_summary(JsonbParseState **st, const PaymentView *p)
 {
 	PaymentScore s;
 
-	payment_score(p, &s);
+	/* a payment posted in this transaction: the score it just recorded */
+	memset(&s, 0, sizeof(s));
+	if (p->hold_id == 0 && p->fraud_score_id == 0)
+	{
+		int			score;
+
+		s.found = rules_recorded_score(p->journal_id, &score, &s.risk_level, &s.decision);
+		s.score = score;
+	}
+	if (!s.found)
+		payment_score(p, &s);
 	jsonb_put_text(st, "transactionId", p->transaction_ref);
 	jsonb_put_numeric(st, "amount", DatumGetNumeric(amount_to_numeric(p->amount_minor,
 																	   p->exponent)));

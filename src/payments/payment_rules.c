@@ -8,12 +8,14 @@
  *	  payments, subscriptions, bill top-ups) through the _payment_* functions,
  *	  _merchant_principal and _dated_ref.
  *
- * Owns: those rules, each as one saved plan. Never: writes anything.
+ * Owns: those rules; their look-ups are index probes (core/direct.c: no
+ * SQL statement per look-up, issue 13). Never: writes anything.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
+#include "access/table.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "funcapi.h"
@@ -21,12 +23,14 @@
 #include "mb/pg_wchar.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
+#include "utils/fmgroids.h"
 #include "utils/formatting.h"
 #include "utils/jsonb.h"
 #include "utils/numeric.h"
 #include "utils/timestamp.h"
 #include "utils/uuid.h"
 
+#include "core/direct.h"
 #include "core/pg_wallet.h"
 #include "payments/payments.h"
 
@@ -41,12 +45,6 @@ PG_FUNCTION_INFO_V1(wallet_dated_ref);
 #define MAX_METADATA_BYTES		2048
 #define MAX_ID_CHARS			64	/* a merchantId or a wallet's number */
 
-static SPIPlanPtr currency_plan = NULL;
-static SPIPlanPtr customer_plan = NULL;
-static SPIPlanPtr merchant_plan = NULL;
-static SPIPlanPtr default_wallet_plan = NULL;
-static SPIPlanPtr named_wallet_plan = NULL;
-static SPIPlanPtr merchant_account_plan = NULL;
 
 /* An error naming the request field it is about (the bridge shows it). */
 #define field_error(code, field, ...) \
@@ -59,25 +57,44 @@ text_chars(const char *s)
 	return pg_mbstrlen_with_len(s, strlen(s));
 }
 
-/* Run a saved read plan; the number of rows. */
-static uint64
-run_read(SPIPlanPtr plan, Datum *values, const char *nulls, long max_rows)
-{
-	if (SPI_execute_plan(plan, values, nulls, false, max_rows) != SPI_OK_SELECT)
-		elog(ERROR, "payment look-up failed: %s", SPI_result_code_string(SPI_result));
-	return SPI_processed;
-}
-
-static Datum
-col_datum(int col, bool *isnull)
-{
-	return SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, col, isnull);
-}
-
+/* A text column of the row in slot, or NULL. */
 static char *
-col_text(int col)
+slot_text(DirectRead *r, TupleTableSlot *slot, const char *column)
 {
-	return SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, col);
+	bool		isnull;
+	Datum		d = direct_read_col(r, slot, column, &isnull);
+
+	return isnull ? NULL : TextDatumGetCString(d);
+}
+
+/* Whether a text column of the row found is exactly value (NULL: never). */
+static bool
+col_is(DirectRead *r, const char *column, const char *value)
+{
+	bool		isnull;
+	Datum		d = direct_read_col(r, r->slot, column, &isnull);
+
+	return !isnull && direct_text_is(d, value);
+}
+
+static int64
+col_int64(DirectRead *r, TupleTableSlot *slot, const char *column)
+{
+	bool		isnull;
+	Datum		d = direct_read_col(r, slot, column, &isnull);
+
+	return isnull ? 0 : DatumGetInt64(d);
+}
+
+/* The row of a unique index probe on one column (rel's index), into r->slot. */
+static bool
+probe(DirectRead *r, const char *rel, const char *index, RegProcedure eqproc, Datum value)
+{
+	ScanKeyData k;
+
+	direct_read_begin(r, rel, index);
+	direct_key(&k, r->index, 1, eqproc, value);
+	return direct_read_one(r, &k, 1);
 }
 
 /* ---------------------------------------------------------------------
@@ -89,7 +106,7 @@ col_text(int col)
  * The checks of a payment's arguments that need no row, in the order the
  * API documents them (22023 / 22001 / WL010 naming the field). Any may be
  * NULL; a NULL reference or description is allowed. Returns the currency's
- * exponent (read with its active flag). Connected to SPI.
+ * exponent (read with its active flag).
  */
 int
 payment_check_args(Datum amount, bool amount_null, const char *currency,
@@ -102,18 +119,16 @@ payment_check_args(Datum amount, bool amount_null, const char *currency,
 		currency[0] >= 'A' && currency[0] <= 'Z' && currency[1] >= 'A' &&
 		currency[1] <= 'Z' && currency[2] >= 'A' && currency[2] <= 'Z')
 	{
-		Oid			argtypes[1] = {TEXTOID};
-		Datum		values[1] = {CStringGetTextDatum(currency)};
+		DirectRead	r;
 		bool		isnull;
 
-		wallet_plan(&currency_plan,
-					"SELECT is_active, exponent FROM pg_wallet.currencies WHERE code = $1", 1,
-					argtypes);
-		if (run_read(currency_plan, values, NULL, 1) == 1)
+		if (probe(&r, "currencies", "currencies_pkey", F_TEXTEQ,
+				  CStringGetTextDatum(currency)))
 		{
-			active = DatumGetBool(col_datum(1, &isnull));
-			exponent = DatumGetInt16(col_datum(2, &isnull));
+			active = DatumGetBool(direct_read_col(&r, r.slot, "is_active", &isnull));
+			exponent = DatumGetInt16(direct_read_col(&r, r.slot, "exponent", &isnull));
 		}
+		direct_read_end(&r);
 	}
 	if (!active)
 		field_error(ERRCODE_INVALID_PARAMETER_VALUE, "currency",
@@ -152,17 +167,19 @@ arg_text(FunctionCallInfo fcinfo, int argno)
 void
 payment_customer(Datum customer_id, bool isnull, PayParty *c)
 {
-	Oid			argtypes[1] = {UUIDOID};
-	Datum		values[1] = {customer_id};
-	bool		null;
-
 	memset(c, 0, sizeof(*c));
 	if (!isnull)
 	{
-		wallet_plan(&customer_plan,
-					"SELECT x, x.owner_id, x.role FROM pg_wallet.principals x WHERE x.id = $1",
-					1, argtypes);
-		c->found = run_read(customer_plan, values, NULL, 1) == 1;
+		DirectRead	r;
+
+		c->found = probe(&r, "principals", "principals_pkey", F_UUID_EQ, customer_id);
+		if (c->found)
+		{
+			c->row = ExecFetchSlotHeapTupleDatum(r.slot);
+			c->owner_id = col_int64(&r, r.slot, "owner_id");
+			c->role = slot_text(&r, r.slot, "role");
+		}
+		direct_read_end(&r);
 	}
 	if (!c->found)
 		ereport(ERROR,
@@ -170,11 +187,8 @@ payment_customer(Datum customer_id, bool isnull, PayParty *c)
 				 errmsg("principal %s does not exist",
 						isnull ? "NULL" : DatumGetCString(DirectFunctionCall1(uuid_out,
 																			  customer_id)))));
-	c->row = col_datum(1, &null);
 	c->id = customer_id;
-	c->owner_id = DatumGetInt64(col_datum(2, &null));
-	c->role = col_text(3);
-	if (strcmp(c->role, "user") != 0)
+	if (c->role == NULL || strcmp(c->role, "user") != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_WALLET_FORBIDDEN),
 				 errmsg("only a user pays a merchant")));
@@ -208,29 +222,36 @@ looks_like_uuid(const char *s)
 static void
 merchant_principal(const char *merchant_id, PayParty *m)
 {
-	Oid			argtypes[1] = {UUIDOID};
-	Datum		values[1];
-	bool		null;
+	DirectRead	r;
+	Datum		id;
+	bool		merchant;
 
 	memset(m, 0, sizeof(*m));
 	if (merchant_id == NULL || !looks_like_uuid(merchant_id))
 		return;
-	values[0] = DirectFunctionCall1(uuid_in, CStringGetDatum(merchant_id));
-	wallet_plan(&merchant_plan,
-				"SELECT x, m.kyc_status, x.owner_id, x.status, x.id"
-				" FROM pg_wallet.principals x"
-				" JOIN pg_wallet.owners o ON o.id = x.owner_id"
-				" LEFT JOIN pg_wallet.merchants m ON m.id = x.id"
-				" WHERE x.id = $1 AND x.role = 'merchant' AND o.kind = 'merchant'",
-				1, argtypes);
-	if (run_read(merchant_plan, values, NULL, 1) == 0)
+	id = DirectFunctionCall1(uuid_in, CStringGetDatum(merchant_id));
+	merchant = probe(&r, "principals", "principals_pkey", F_UUID_EQ, id) &&
+		col_is(&r, "role", "merchant");
+	if (merchant)
+	{
+		m->row = ExecFetchSlotHeapTupleDatum(r.slot);
+		m->owner_id = col_int64(&r, r.slot, "owner_id");
+		m->status = slot_text(&r, r.slot, "status");
+		m->id = id;
+	}
+	direct_read_end(&r);
+	if (!merchant)
 		return;
-	m->found = true;
-	m->row = col_datum(1, &null);
-	m->kyc_status = col_text(2);
-	m->owner_id = DatumGetInt64(col_datum(3, &null));
-	m->status = col_text(4);
-	m->id = col_datum(5, &null);
+	/* its owner is of kind merchant */
+	m->found = probe(&r, "owners", "owners_pkey", F_INT8EQ, Int64GetDatum(m->owner_id)) &&
+		col_is(&r, "kind", "merchant");
+	direct_read_end(&r);
+	if (!m->found)
+		return;
+	/* a registered merchant's KYC status */
+	if (probe(&r, "merchants", "merchants_pkey", F_UUID_EQ, id))
+		m->kyc_status = slot_text(&r, r.slot, "kyc_status");
+	direct_read_end(&r);
 }
 
 /*
@@ -265,14 +286,60 @@ payment_merchant(const char *merchant_id, PayParty *m)
  */
 
 static void
-account_from_row(PayAccount *a)
+account_from_slot(DirectRead *r, TupleTableSlot *slot, PayAccount *a)
 {
-	bool		null;
+	a->row = ExecFetchSlotHeapTupleDatum(slot);
+	a->id = col_int64(r, slot, "id");
+	a->number = slot_text(r, slot, "account_number");
+	a->currency = slot_text(r, slot, "currency");
+}
 
-	a->row = col_datum(1, &null);
-	a->id = DatumGetInt64(col_datum(2, &null));
-	a->number = col_text(3);
-	a->currency = col_text(4);
+/* How an owner's account ranks as the one to use (lower first), or -1: not a candidate. */
+typedef int (*AccountRank) (DirectRead *r, const char *currency);
+
+/*
+ * The owner's best account by rank, then oldest (lowest id) first, into a:
+ * one scan of the owner's accounts (accounts_owner_idx); false when none is
+ * a candidate.
+ */
+static bool
+owner_account(int64 owner_id, const char *currency, AccountRank rank, PayAccount *a)
+{
+	DirectRead	r;
+	ScanKeyData k;
+	TupleTableSlot *best;
+	int			best_rank = -1;
+	int64		best_id = 0;
+
+	direct_read_begin(&r, "accounts", "accounts_owner_idx");
+	best = table_slot_create(r.rel, NULL);
+	direct_key(&k, r.index, 1, F_INT8EQ, Int64GetDatum(owner_id));
+	while (direct_read_next(&r, &k, 1))
+	{
+		int			rk = rank(&r, currency);
+		int64		id = col_int64(&r, r.slot, "id");
+
+		if (rk < 0 || (best_rank >= 0 && (rk > best_rank || (rk == best_rank && id > best_id))))
+			continue;
+		best_rank = rk;
+		best_id = id;
+		ExecCopySlot(best, r.slot);
+	}
+	if (best_rank >= 0)
+		account_from_slot(&r, best, a);
+	ExecDropSingleTupleTableSlot(best);
+	direct_read_end(&r);
+	return best_rank >= 0;
+}
+
+/* A customer's wallet in the currency, not CLOSED: ACTIVE first. */
+static int
+wallet_rank(DirectRead *r, const char *currency)
+{
+	if (!col_is(r, "currency", currency) || !col_is(r, "purpose", "WALLET") ||
+		col_is(r, "status", "CLOSED"))
+		return -1;
+	return col_is(r, "status", "ACTIVE") ? 0 : 1;
 }
 
 /*
@@ -287,37 +354,57 @@ payment_customer_wallet(int64 owner_id, const char *currency, const char *wallet
 {
 	if (wallet == NULL)
 	{
-		Oid			argtypes[2] = {INT8OID, TEXTOID};
-		Datum		values[2] = {Int64GetDatum(owner_id), CStringGetTextDatum(currency)};
-
-		wallet_plan(&default_wallet_plan,
-					"SELECT x, x.id, x.account_number, x.currency FROM pg_wallet.accounts x"
-					" WHERE x.owner_id = $1 AND x.currency = $2 AND x.purpose = 'WALLET'"
-					" AND x.status <> 'CLOSED'"
-					" ORDER BY x.status = 'ACTIVE' DESC, x.id LIMIT 1", 2, argtypes);
-		if (run_read(default_wallet_plan, values, NULL, 1) == 0)
+		if (!owner_account(owner_id, currency, wallet_rank, a))
 			field_error(ERRCODE_WALLET_NO_ACCOUNT_IN_CURRENCY, "currency",
 						"you have no %s wallet to pay from", currency);
 	}
 	else
 	{
-		Oid			argtypes[2] = {TEXTOID, INT8OID};
-		Datum		values[2] = {CStringGetTextDatum(wallet), Int64GetDatum(owner_id)};
+		DirectRead	r;
+		bool		found = false;
 
-		wallet_plan(&named_wallet_plan,
-					"SELECT x, x.id, x.account_number, x.currency FROM pg_wallet.accounts x"
-					" WHERE x.account_number = $1 AND x.owner_id = $2"
-					" AND x.purpose = 'WALLET'", 2, argtypes);
-		if (text_chars(wallet) > MAX_ID_CHARS ||
-			run_read(named_wallet_plan, values, NULL, 1) == 0)
+		if (text_chars(wallet) <= MAX_ID_CHARS)
+		{
+			if (probe(&r, "accounts", "accounts_account_number_key", F_TEXTEQ,
+					  CStringGetTextDatum(wallet)) &&
+				col_int64(&r, r.slot, "owner_id") == owner_id &&
+				col_is(&r, "purpose", "WALLET"))
+			{
+				found = true;
+				account_from_slot(&r, r.slot, a);
+			}
+			direct_read_end(&r);
+		}
+		if (!found)
 			ereport(ERROR,
 					(errcode(ERRCODE_WALLET_ACCOUNT_NOT_FOUND),
 					 errmsg("account not found")));
 	}
-	account_from_row(a);
 	if (strcmp(a->currency, currency) != 0)
 		field_error(ERRCODE_WALLET_CURRENCY_MISMATCH, "currency",
 					"wallet %s holds %s, not %s", a->number, a->currency, currency);
+}
+
+/*
+ * A merchant's account that payments in the currency credit, not CLOSED,
+ * not a system account: ACTIVE first, then AVAILABLE_COLLECTIONS, then
+ * HYBRID_ACCOUNT, then WALLET.
+ */
+static int
+merchant_account_rank(DirectRead *r, const char *currency)
+{
+	static const char *const purposes[3] = {
+		"AVAILABLE_COLLECTIONS", "HYBRID_ACCOUNT", "WALLET"
+	};
+	bool		isnull;
+
+	if (!col_is(r, "currency", currency) || col_is(r, "status", "CLOSED") ||
+		DatumGetBool(direct_read_col(r, r->slot, "is_system", &isnull)))
+		return -1;
+	for (int p = 0; p < 3; p++)
+		if (col_is(r, "purpose", purposes[p]))
+			return (col_is(r, "status", "ACTIVE") ? 0 : 3) + p;
+	return -1;
 }
 
 /*
@@ -328,24 +415,12 @@ payment_customer_wallet(int64 owner_id, const char *currency, const char *wallet
 void
 payment_merchant_account(int64 owner_id, const char *currency, PayAccount *a)
 {
-	Oid			argtypes[2] = {INT8OID, TEXTOID};
-	Datum		values[2] = {Int64GetDatum(owner_id), CStringGetTextDatum(currency)};
-
-	wallet_plan(&merchant_account_plan,
-				"SELECT x, x.id, x.account_number, x.currency FROM pg_wallet.accounts x"
-				" WHERE x.owner_id = $1 AND x.currency = $2 AND x.status <> 'CLOSED'"
-				" AND NOT x.is_system"
-				" AND x.purpose IN ('AVAILABLE_COLLECTIONS', 'HYBRID_ACCOUNT', 'WALLET')"
-				" ORDER BY x.status = 'ACTIVE' DESC,"
-				" array_position(ARRAY['AVAILABLE_COLLECTIONS', 'HYBRID_ACCOUNT', 'WALLET'],"
-				" x.purpose), x.id LIMIT 1", 2, argtypes);
-	if (run_read(merchant_account_plan, values, NULL, 1) == 0)
+	if (!owner_account(owner_id, currency, merchant_account_rank, a))
 		ereport(ERROR,
 				(errcode(ERRCODE_WALLET_NO_ACCOUNT_IN_CURRENCY),
 				 errmsg("the merchant has no account in %s", currency),
 				 errdetail("The merchant cannot be paid in this currency."),
 				 err_generic_string(PG_DIAG_COLUMN_NAME, "currency")));
-	account_from_row(a);
 }
 
 /* ---------------------------------------------------------------------

@@ -42,6 +42,7 @@
 #include "utils/memutils.h"
 #include "utils/numeric.h"
 #include "utils/timestamp.h"
+#include "storage/proc.h"
 
 #include "core/pg_wallet.h"
 #include "rules/fraud.h"
@@ -523,6 +524,44 @@ store_beneficiaries(FraudState *fs)
 }
 
 /*
+ * The score this transaction last recorded for a posted journal (a posting
+ * held for review is left out: its record is the hold's). The strings are
+ * copied: the batch's memory is gone when a caller asks.
+ */
+static struct
+{
+	LocalTransactionId lxid;
+	int64		journal_id;
+	int			score;
+	char		level[16];
+	char		decision[24];
+}			last_recorded;
+
+static void
+remember_recorded(const FraudRecord *r)
+{
+	if (r->journal_id == 0 || r->hold_id != 0)
+		return;
+	last_recorded.lxid = MyProc->lxid;
+	last_recorded.journal_id = r->journal_id;
+	last_recorded.score = r->score->score;
+	strlcpy(last_recorded.level, r->score->level, sizeof(last_recorded.level));
+	strlcpy(last_recorded.decision, r->score->decision, sizeof(last_recorded.decision));
+}
+
+bool
+rules_recorded_score(int64 journal_id, int *score, const char **level, const char **decision)
+{
+	if (journal_id == 0 || last_recorded.lxid != MyProc->lxid ||
+		last_recorded.journal_id != journal_id)
+		return false;
+	*score = last_recorded.score;
+	*level = last_recorded.level;
+	*decision = last_recorded.decision;
+	return true;
+}
+
+/*
  * Once per batch, after the core's writes: the statistics of the owners
  * whose postings were posted (and the devices they posted from), the score
  * of each posted request and of each blocked one whose refusal was
@@ -568,6 +607,8 @@ fraud_write(void *state)
 		nrecs++;
 	}
 	fraud_store_scores(recs, nrecs);
+	if (nrecs > 0)
+		remember_recorded(&recs[nrecs - 1]);
 	store_beneficiaries(fs);
 	for (int i = 0; i < fs->nentries; i++)
 	{

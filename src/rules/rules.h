@@ -35,4 +35,12 @@ typedef void (*FraudAlertSink) (const FraudAlert *alert);
 /* fraud.c: set the sink (from _PG_init); without one, no alert is announced */
 extern void rules_set_fraud_alert_sink(FraudAlertSink sink);
 
+/*
+ * fraud.c: the score this transaction last recorded for a posted journal,
+ * when journal_id is that journal (false otherwise: read the score record).
+ * A payment's answer shows it without reading back what it just wrote.
+ */
+extern bool rules_recorded_score(int64 journal_id, int *score, const char **level,
+								 const char **decision);
+
 #endif							/* RULES_H */
