@@ -79,6 +79,7 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
+#include "core/pg_wallet.h"
 #include "partners/outbox.h"
 #include "partners/worker.h"
 
@@ -207,6 +208,16 @@ claim_copy(ClaimBatch *batch, HeapTuple tup, TupleDesc desc)
 }
 
 /*
+ * The statements of every claim turn, planned once per worker (the plan
+ * cache re-plans them after DDL: an ALTER EXTENSION UPDATE); whether the
+ * event queue exists, asked until it does and again after a failed turn.
+ */
+static SPIPlanPtr sequence_plan = NULL;
+static SPIPlanPtr claim_plan = NULL;
+static SPIPlanPtr next_due_plan = NULL;
+static bool queue_present = false;
+
+/*
  * Claim up to max_rows due rows and learn when the next one is due. First, in
  * the same short transaction, move a batch of queued events into their
  * streams (partners/events.sql, "Queued events"): the backends that queued
@@ -223,27 +234,33 @@ outbox_claim(void *arg)
 	uint64		n;
 	int64		sequenced = 0;
 
-	/* an extension not yet updated to 0.2.0 has no queue */
-	if (worker_sql_int64("SELECT CASE WHEN to_regprocedure('pg_wallet._events_sequence(integer)')"
-						 " IS NULL THEN 0 ELSE 1 END::int8", 0, NULL, NULL) == 1)
-		sequenced = worker_sql_int64("SELECT pg_wallet._events_sequence("
-									 CppAsString2(EVENTS_SEQUENCE_BATCH) ")::bigint",
-									 0, NULL, NULL);
+	/* an extension not yet updated to 0.2.0 has no queue (asked until it has one) */
+	if (!queue_present)
+		queue_present =
+			worker_sql_int64("SELECT CASE WHEN to_regprocedure("
+							 "'pg_wallet._events_sequence(integer)')"
+							 " IS NULL THEN 0 ELSE 1 END::int8", 0, NULL, NULL) == 1;
+	if (queue_present)
+		sequenced = worker_plan_int64(&sequence_plan, "SELECT pg_wallet._events_sequence("
+									  CppAsString2(EVENTS_SEQUENCE_BATCH) ")::bigint",
+									  0, NULL, NULL);
 	batch->nrows = 0;
 	if (batch->max_rows > 0)
 	{
-		if (SPI_execute_with_args("SELECT id, attempt, message_id, method, url, headers, body,"
-								  " secret, timeout_ms, auth_partner, auth_url, auth_basic"
-								  " FROM pg_wallet._outbox_claim($1)",
-								  1, argtypes, values, NULL, false, 0) != SPI_OK_SELECT)
+		wallet_plan(&claim_plan,
+					"SELECT id, attempt, message_id, method, url, headers, body,"
+					" secret, timeout_ms, auth_partner, auth_url, auth_basic"
+					" FROM pg_wallet._outbox_claim($1)", 1, argtypes);
+		if (SPI_execute_plan(claim_plan, values, NULL, false, 0) != SPI_OK_SELECT)
 			elog(ERROR, "outbox claim failed");
 		tuptable = SPI_tuptable;
 		n = SPI_processed;
 		for (uint64 i = 0; i < n && batch->nrows < batch->max_rows; i++)
 			claim_copy(batch, tuptable->vals[i], tuptable->tupdesc);
 	}
-	batch->next_due_ms = worker_sql_int64("SELECT pg_wallet._outbox_next_due_ms()", 0,
-										  NULL, NULL);
+	batch->next_due_ms = worker_plan_int64(&next_due_plan,
+										   "SELECT pg_wallet._outbox_next_due_ms()", 0,
+										   NULL, NULL);
 	batch->sequenced = sequenced;
 	if (sequenced >= EVENTS_SEQUENCE_BATCH)
 		batch->next_due_ms = 0;
@@ -511,6 +528,7 @@ outbox_claim_send(OutboxHttp *http, bool *claim_now, TimestampTz *due_at)
 	batch.sequenced = 0;
 	if (!worker_run(outbox_claim, &batch, "outbox claim"))
 	{
+		queue_present = false;
 		pfree(batch.rows);
 		return false;
 	}

@@ -27,6 +27,7 @@
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
+#include "core/pg_wallet.h"
 #include "partners/outbox.h"
 #include "partners/worker.h"
 
@@ -162,18 +163,33 @@ worker_ms_until(TimestampTz last, int interval_s)
 	return now < due ? (long) ((due - now + 999) / 1000) : 0;
 }
 
-/* Run one SQL statement that returns one bigint (or NULL: -1). */
-int64
-worker_sql_int64(const char *sql, int nargs, Oid *argtypes, Datum *values)
+/* The one bigint (or NULL: -1) of the statement SPI just ran. */
+static int64
+one_int64(const char *sql, int rc)
 {
 	bool		isnull;
 	Datum		d;
 
-	if (SPI_execute_with_args(sql, nargs, argtypes, values, NULL, false, 1) < 0 ||
-		SPI_processed != 1)
+	if (rc < 0 || SPI_processed != 1)
 		elog(ERROR, "statement failed: %s", sql);
 	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-	if (isnull)
-		return -1;
-	return DatumGetInt64(d);
+	return isnull ? -1 : DatumGetInt64(d);
+}
+
+/* Run one SQL statement that returns one bigint (or NULL: -1). */
+int64
+worker_sql_int64(const char *sql, int nargs, Oid *argtypes, Datum *values)
+{
+	return one_int64(sql, SPI_execute_with_args(sql, nargs, argtypes, values, NULL, false, 1));
+}
+
+/*
+ * The same through a plan saved in *plan on first use: for the statements
+ * of every turn, parsed and planned once per worker, not once per turn.
+ */
+int64
+worker_plan_int64(SPIPlanPtr *plan, const char *sql, int nargs, Oid *argtypes, Datum *values)
+{
+	return one_int64(sql, SPI_execute_plan(wallet_plan(plan, sql, nargs, argtypes), values,
+										   NULL, false, 1));
 }
