@@ -108,33 +108,16 @@ listen_options(struct lws_context_creation_info *info)
 			LWS_SERVER_OPTION_IPV6_V6ONLY_VALUE;
 }
 
-int
-main(int argc, char **argv)
+/*
+ * The lws context (the global context) and its one vhost on cfg's address
+ * and port, TLS when configured; NULL (logged, the context destroyed) when
+ * it cannot listen. protocols: room for four, filled here.
+ */
+static struct lws_vhost *
+listen_vhost(struct lws_protocols *protocols)
 {
 	struct lws_context_creation_info info;
-	struct lws_protocols protocols[4];
 	struct lws_vhost *vh;
-	int			rc = config_load(&cfg, argc, argv);
-
-	if (rc != 0)
-		return rc > 0 ? 0 : 2;
-	lws_set_log_level(LLL_ERR | LLL_WARN, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	signal(SIGTERM, on_signal);
-	signal(SIGINT, on_signal);
-	profiles_init(&cfg);
-	if (cfg.print_routes)
-	{
-		profiles_print(stdout);
-		return 0;
-	}
-	if (slot_init(&cfg) != 0 || peer_init(&cfg) != 0)
-	{
-		log_msg("error", "out of memory allocating %d request slots", cfg.inflight_max);
-		slot_free();
-		peer_free();
-		return 1;
-	}
 
 	protocols[0] = http_protocol;
 	protocols[0].callback = main_callback;
@@ -165,44 +148,33 @@ main(int argc, char **argv)
 				cfg.tls_cert[0] ? " with TLS" : "");
 		if (context)
 			lws_context_destroy(context);
-		slot_free();
-		peer_free();
-		return 1;
+		context = NULL;
 	}
-	http_init(context, &cfg);
-	static_init(&cfg);
-	cookie_init(&cfg);
-	if (ws_init(context, &cfg) != 0 || sio_init(context, &cfg) != 0 ||
-		pool_start(context, vh, &cfg) != 0)
-	{
-		log_msg("error", "cannot start the database pool (out of memory, or listen_conninfo)");
-		sio_stop();
-		ws_free();
-		http_free();
-		lws_context_destroy(context);
-		sio_free();
-		slot_free();
-		peer_free();
-		return 1;
-	}
-	if (cfg.pid_file[0])
-	{
-		FILE	   *f = fopen(cfg.pid_file, "w");
+	return vh;
+}
 
-		if (f)
-		{
-			fprintf(f, "%ld\n", (long) getpid());
-			fclose(f);
-		}
-		else
-			log_msg("warning", "cannot write pid_file %s", cfg.pid_file);
-	}
-	log_msg("info", "listening on %s://%s:%d (pool %d, WaaS at %s, Sellapay at %s, Tribble at %s, "
-			"partner callbacks at %s)",
-			cfg.tls_cert[0] ? "https" : "http", cfg.listen_address, cfg.port, cfg.pool_size,
-			cfg.waas_base_path, cfg.sellapay_base_path, cfg.tribble_base_path,
-			cfg.partners_base_path);
+/* cfg's pid_file, when set: the bridge's pid (a warning when it cannot be written). */
+static void
+write_pid_file(void)
+{
+	FILE	   *f;
 
+	if (!cfg.pid_file[0])
+		return;
+	f = fopen(cfg.pid_file, "w");
+	if (f)
+	{
+		fprintf(f, "%ld\n", (long) getpid());
+		fclose(f);
+	}
+	else
+		log_msg("warning", "cannot write pid_file %s", cfg.pid_file);
+}
+
+/* Serve until a signal's drain ends (shutdown_begin), then stop everything, sockets first. */
+static void
+serve_then_stop(void)
+{
 	while (!interrupted)
 	{
 		if (lws_service(context, 0) < 0)
@@ -224,5 +196,65 @@ main(int argc, char **argv)
 	if (cfg.pid_file[0])
 		unlink(cfg.pid_file);
 	log_msg("info", "stopped");
+}
+
+int
+main(int argc, char **argv)
+{
+	struct lws_protocols protocols[4];
+	struct lws_vhost *vh;
+	int			rc = config_load(&cfg, argc, argv);
+
+	if (rc != 0)
+		return rc > 0 ? 0 : 2;
+	lws_set_log_level(LLL_ERR | LLL_WARN, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGTERM, on_signal);
+	signal(SIGINT, on_signal);
+	profiles_init(&cfg);
+	if (cfg.print_routes)
+	{
+		profiles_print(stdout);
+		return 0;
+	}
+	if (slot_init(&cfg) != 0 || peer_init(&cfg) != 0)
+	{
+		log_msg("error", "out of memory allocating %d request slots", cfg.inflight_max);
+		slot_free();
+		peer_free();
+		return 1;
+	}
+
+	vh = listen_vhost(protocols);
+	if (!vh)
+	{
+		slot_free();
+		peer_free();
+		return 1;
+	}
+	http_init(context, &cfg);
+	static_init(&cfg);
+	cookie_init(&cfg);
+	if (ws_init(context, &cfg) != 0 || sio_init(context, &cfg) != 0 ||
+		pool_start(context, vh, &cfg) != 0)
+	{
+		log_msg("error", "cannot start the database pool (out of memory, or listen_conninfo)");
+		sio_stop();
+		ws_free();
+		http_free();
+		lws_context_destroy(context);
+		sio_free();
+		slot_free();
+		peer_free();
+		return 1;
+	}
+	write_pid_file();
+	log_msg("info", "listening on %s://%s:%d (pool %d, WaaS at %s, Sellapay at %s, Tribble at %s, "
+			"partner callbacks at %s)",
+			cfg.tls_cert[0] ? "https" : "http", cfg.listen_address, cfg.port, cfg.pool_size,
+			cfg.waas_base_path, cfg.sellapay_base_path, cfg.tribble_base_path,
+			cfg.partners_base_path);
+
+	serve_then_stop();
 	return 0;
 }
