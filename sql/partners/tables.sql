@@ -322,10 +322,19 @@ COMMENT ON TABLE pg_wallet.event_streams IS
 	'commit, so one owner''s events commit in id order and a reader that resumes after an '
 	'id never skips one that commits later.';
 
+-- The shape of an event type, <domain>[:<name>] in lower case (events and event_queue check
+-- it): written once, in C (partners/events_queue.c), which the direct writes call too.
+CREATE FUNCTION pg_wallet._event_type_ok(event_type text) RETURNS boolean
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE
+	AS 'MODULE_PATHNAME', 'wallet_event_type_ok';
+COMMENT ON FUNCTION pg_wallet._event_type_ok(text) IS
+	'Internal: whether an event type has the shape <domain>[:<name>] (lower case, _ allowed; '
+	'2 to 40 and 1 to 40 characters): the CHECK of events and event_queue.';
+
 CREATE TABLE pg_wallet.events (
 	id bigint PRIMARY KEY,
 	owner_id bigint NOT NULL,
-	event_type text NOT NULL CHECK (event_type ~ '^[a-z][a-z_]{1,39}(:[a-z_]{1,40})?$'),
+	event_type text NOT NULL CHECK (pg_wallet._event_type_ok(event_type)),
 	payload jsonb NOT NULL CHECK (jsonb_typeof(payload) = 'object'
 		AND octet_length(payload::text) <= 8192),
 	created_at timestamptz NOT NULL DEFAULT now(),
@@ -347,7 +356,7 @@ CREATE TABLE pg_wallet.event_queue (
 	owner_ids bigint[] NOT NULL CHECK (cardinality(owner_ids) BETWEEN 1 AND 16
 		AND array_position(owner_ids, NULL) IS NULL),
 	principal_ids uuid[] NOT NULL,
-	event_type text NOT NULL CHECK (event_type ~ '^[a-z][a-z_]{1,39}(:[a-z_]{1,40})?$'),
+	event_type text NOT NULL CHECK (pg_wallet._event_type_ok(event_type)),
 	payload jsonb NOT NULL CHECK (jsonb_typeof(payload) = 'object'
 		AND octet_length(payload::text) <= 8192),
 	created_at timestamptz NOT NULL DEFAULT now(),

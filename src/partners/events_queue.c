@@ -46,6 +46,7 @@ PG_FUNCTION_INFO_V1(wallet_event_queue_here);
 PG_FUNCTION_INFO_V1(wallet_events_enqueue);
 PG_FUNCTION_INFO_V1(wallet_events_sequence);
 PG_FUNCTION_INFO_V1(wallet_event_notification);
+PG_FUNCTION_INFO_V1(wallet_event_type_ok);
 
 #define MAX_OWNERS	16			/* owners of one enqueued event */
 #define EVENT_MAX_PAYLOAD	8192	/* bytes of its payload as text */
@@ -106,7 +107,11 @@ events_write_now(int n, const int64 *owner_ids, const Datum *principal_ids,
 	}
 }
 
-/* event_queue_event_type_check: ^[a-z][a-z_]{1,39}(:[a-z_]{1,40})?$ */
+/*
+ * The shape of an event type, <domain>[:<name>]: what
+ * ^[a-z][a-z_]{1,39}(:[a-z_]{1,40})?$ matches. The CHECK of events and
+ * event_queue calls it (_event_type_ok), as queue_insert does.
+ */
 static bool
 event_type_ok(const char *t)
 {
@@ -126,6 +131,17 @@ event_type_ok(const char *t)
 	for (n = 0; (*p >= 'a' && *p <= 'z') || *p == '_'; p++)
 		n++;
 	return n >= 1 && n <= 40 && *p == '\0';
+}
+
+/*
+ * _event_type_ok(event_type text) returns boolean: the CHECK of the event
+ * type of events and event_queue (sql/partners/tables.sql), so the shape is
+ * written once, here, for the SQL writers and the direct ones alike.
+ */
+Datum
+wallet_event_type_ok(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(event_type_ok(text_to_cstring(PG_GETARG_TEXT_PP(0))));
 }
 
 /*
