@@ -45,7 +45,6 @@ PG_FUNCTION_INFO_V1(wallet_dated_ref);
 #define MAX_METADATA_BYTES		2048
 #define MAX_ID_CHARS			64	/* a merchantId or a wallet's number */
 
-
 /* An error naming the request field it is about (the bridge shows it). */
 #define field_error(code, field, ...) \
 	ereport(ERROR, (errcode(code), errmsg(__VA_ARGS__), \

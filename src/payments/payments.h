@@ -57,7 +57,7 @@ typedef struct PayAccount
 	char	   *currency;
 } PayAccount;
 
-/* payment_rules.c; connected to SPI */
+/* payment_rules.c (index probes: no SPI connection needed) */
 #define MAX_DESCRIPTION_CHARS	200
 #define MAX_REFERENCE_CHARS		100
 extern int	text_chars(const char *s);

@@ -36,13 +36,13 @@
 
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
+#include "storage/proc.h"
 #include "utils/builtins.h"
 #include "utils/hsearch.h"
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
 #include "utils/numeric.h"
 #include "utils/timestamp.h"
-#include "storage/proc.h"
 
 #include "core/pg_wallet.h"
 #include "rules/fraud.h"
