@@ -17,7 +17,8 @@
  * with the message of idem_conflict_message(); single requests (holds,
  * payments, and deposits and withdrawals through
  * _idempotency_find/_idempotency_record) use idem_find() and idem_record():
- * a probe of the primary key and a direct insert, no SQL.
+ * a probe of the primary key and a direct insert, no SQL. Every claim is
+ * written through idem_claims_begin/idem_claim_row/idem_write_claims.
  *
  * Owns: pg_wallet.idempotency_keys. Never: updates or deletes a claim.
  * Locking: none of its own. A claim is looked up after the request's
@@ -33,7 +34,6 @@
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "fmgr.h"
-#include "mb/pg_wchar.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
@@ -117,6 +117,8 @@ idem_find(int64 scope, const char *key, const char *kind, const uint8 *hash)
 	int64		result = 0;
 
 	idem_require_schema();
+	/* as the statement it replaced: this transaction's claims made through SPI are seen */
+	CommandCounterIncrement();
 	direct_read_begin(&r, "idempotency_keys", "idempotency_keys_pkey");
 	direct_key(&k[0], r.index, 1, F_INT8EQ, Int64GetDatum(scope));
 	direct_key(&k[1], r.index, 2, F_TEXTEQ, CStringGetTextDatum(key));
@@ -143,20 +145,59 @@ idem_find(int64 scope, const char *key, const char *kind, const uint8 *hash)
 }
 
 /*
- * Write the claims a DirectTable of idempotency_keys holds. A claim that
- * meets another transaction's (same scope and key) waits for it, as INSERT
- * ... ON CONFLICT does; if that one committed (or this transaction made the
- * claim already), the request is refused with WL017 (the client's retry
- * then returns the first request's result).
+ * Open the claims for writing: rows go in with idem_claim_row(), then
+ * idem_write_claims() writes them. The key's CHECK is kept by
+ * idem_claim_row(); the kind's by the caller (an IDEM_* constant, or
+ * idem_record()'s check).
  */
 void
-idem_write_claims(DirectTable *t)
+idem_claims_begin(IdemClaims *c)
+{
+	static const char *const checks[] = {
+		"idempotency_keys_key_check", "idempotency_keys_kind_check", NULL
+	};
+	static const char *const columns[IDEM_NCOLS] = {
+		"scope", "key", "kind", "request_hash", "result_id", "created_at"
+	};
+
+	direct_begin(&c->t, "idempotency_keys", checks, false);
+	direct_attnums(c->t.rel, columns, IDEM_NCOLS, c->att);
+}
+
+/* One claim: (scope, key) -> kind, request hash, result id, claimed at now. */
+void
+idem_claim_row(IdemClaims *c, Datum scope, Datum key, Datum kind, Datum request_hash,
+			   Datum result_id, TimestampTz now)
+{
+	TupleTableSlot *slot;
+	int			chars = direct_text_chars(key);
+
+	if (chars < 1 || chars > WALLET_MAX_KEY_LEN)
+		direct_violated(&c->t, "idempotency_keys_key_check");
+	slot = direct_row(&c->t);
+	direct_set(slot, c->att[0], scope, false);
+	direct_set(slot, c->att[1], key, false);
+	direct_set(slot, c->att[2], kind, false);
+	direct_set(slot, c->att[3], request_hash, false);
+	direct_set(slot, c->att[4], result_id, false);
+	direct_set(slot, c->att[5], TimestampTzGetDatum(now), false);
+}
+
+/*
+ * Write the claims. A claim that meets another transaction's (same scope
+ * and key) waits for it, as INSERT ... ON CONFLICT does; if that one
+ * committed (or this transaction made the claim already), the request is
+ * refused with WL017 (the client's retry then returns the first request's
+ * result).
+ */
+void
+idem_write_claims(IdemClaims *c)
 {
 	MemoryContext cxt = CurrentMemoryContext;
 
 	PG_TRY();
 	{
-		direct_end(t);
+		direct_end(&c->t);
 	}
 	PG_CATCH();
 	{
@@ -178,32 +219,16 @@ void
 idem_record(int64 scope, const char *key, const char *kind, const uint8 *hash,
 			int64 result_id)
 {
-	static const char *const checks[] = {
-		"idempotency_keys_key_check", "idempotency_keys_kind_check", NULL
-	};
-	static const char *const columns[6] = {
-		"scope", "key", "kind", "request_hash", "result_id", "created_at"
-	};
-	DirectTable t;
-	AttrNumber	att[6];
-	TupleTableSlot *slot;
-	int			chars = pg_mbstrlen_with_len(key, strlen(key));
+	IdemClaims	c;
 
 	idem_require_schema();
-	direct_begin(&t, "idempotency_keys", checks, false);
-	if (chars < 1 || chars > WALLET_MAX_KEY_LEN)
-		direct_violated(&t, "idempotency_keys_key_check");
+	idem_claims_begin(&c);
 	if (!kind_is_valid(kind))
-		direct_violated(&t, "idempotency_keys_kind_check");
-	direct_attnums(t.rel, columns, 6, att);
-	slot = direct_row(&t);
-	direct_set(slot, att[0], Int64GetDatum(scope), false);
-	direct_set(slot, att[1], CStringGetTextDatum(key), false);
-	direct_set(slot, att[2], CStringGetTextDatum(kind), false);
-	direct_set(slot, att[3], bytea_datum(hash, WALLET_HASH_LEN), false);
-	direct_set(slot, att[4], Int64GetDatum(result_id), false);
-	direct_set(slot, att[5], TimestampTzGetDatum(GetCurrentTransactionStartTimestamp()), false);
-	idem_write_claims(&t);
+		direct_violated(&c.t, "idempotency_keys_kind_check");
+	idem_claim_row(&c, Int64GetDatum(scope), CStringGetTextDatum(key), CStringGetTextDatum(kind),
+				   bytea_datum(hash, WALLET_HASH_LEN), Int64GetDatum(result_id),
+				   GetCurrentTransactionStartTimestamp());
+	idem_write_claims(&c);
 }
 
 /* The arguments of the SQL entry points: (scope, key, kind, request_hash). */

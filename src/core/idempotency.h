@@ -46,11 +46,22 @@ extern void idem_record(int64 scope, const char *key, const char *kind, const ui
 						int64 result_id);
 
 /*
- * direct_end() of a DirectTable of idempotency_keys rows: a claim already
- * made (by a concurrent request that committed, or by this transaction)
- * raises WL017 instead of the unique violation. The posting path's batch
- * of claims (ledger_store.c) and idem_record() both write through it.
+ * Claims written directly, for one request (idem_record) or a batch's
+ * journals (ledger_store.c): idem_claims_begin, a row per claim, then
+ * idem_write_claims, which raises WL017 instead of the unique violation when
+ * a claim was made already (by a concurrent request that committed, or by
+ * this transaction).
  */
-extern void idem_write_claims(DirectTable *t);
+#define IDEM_NCOLS	6
+typedef struct IdemClaims
+{
+	DirectTable t;
+	AttrNumber	att[IDEM_NCOLS];
+} IdemClaims;
+
+extern void idem_claims_begin(IdemClaims *c);
+extern void idem_claim_row(IdemClaims *c, Datum scope, Datum key, Datum kind,
+						   Datum request_hash, Datum result_id, TimestampTz now);
+extern void idem_write_claims(IdemClaims *c);
 
 #endif							/* WALLET_IDEMPOTENCY_H */

@@ -402,11 +402,9 @@ request_scope(Batch *b, LedgerRequest *req)
 static void
 probe_keys(Batch *b, LedgerRequest *reqs, int nreqs, Column *scopes, Column *keys)
 {
-	Relation	rel = table_open(direct_relid("idempotency_keys"), AccessShareLock);
-	Relation	index = index_open(direct_relid("idempotency_keys_pkey"), AccessShareLock);
-	Snapshot	snap = RegisterSnapshot(GetTransactionSnapshot());
-	TupleTableSlot *slot = table_slot_create(rel, NULL);
+	DirectRead	r;
 
+	direct_read_begin(&r, "idempotency_keys", "idempotency_keys_pkey");
 	for (int i = 0; i < nreqs; i++)
 	{
 		ScanKeyData k[2];
@@ -416,17 +414,14 @@ probe_keys(Batch *b, LedgerRequest *reqs, int nreqs, Column *scopes, Column *key
 			continue;
 		reqs[i].idempotency_scope = request_scope(b, &reqs[i]);
 		key = CStringGetTextDatum(reqs[i].idempotency_key);
-		direct_key(&k[0], index, 1, F_INT8EQ, Int64GetDatum(reqs[i].idempotency_scope));
-		direct_key(&k[1], index, 2, F_TEXTEQ, key);
-		if (!direct_fetch(rel, index, snap, k, 2, slot))
+		direct_key(&k[0], r.index, 1, F_INT8EQ, Int64GetDatum(reqs[i].idempotency_scope));
+		direct_key(&k[1], r.index, 2, F_TEXTEQ, key);
+		if (!direct_read_one(&r, k, 2))
 			continue;
 		column_add(scopes, Int64GetDatum(reqs[i].idempotency_scope), false);
 		column_add(keys, key, false);
 	}
-	ExecDropSingleTupleTableSlot(slot);
-	UnregisterSnapshot(snap);
-	index_close(index, AccessShareLock);
-	table_close(rel, AccessShareLock);
+	direct_read_end(&r);
 }
 
 /*
@@ -513,34 +508,17 @@ claim_key(Batch *b, LedgerRequest *req, int64 journal_id)
 void
 write_claims(Batch *b)
 {
-	static const char *const checks[] = {
-		"idempotency_keys_key_check", "idempotency_keys_kind_check", NULL
-	};
-	static const char *const columns[K_NCOLS + 2] = {
-		"scope", "key", "request_hash", "result_id", "kind", "created_at"
-	};
-	DirectTable t;
-	AttrNumber	att[K_NCOLS + 2];
+	IdemClaims	c;
 	Datum		kind;
 
 	if (b->kcols[K_KEY].n == 0)
 		return;
-	direct_begin(&t, "idempotency_keys", checks, false);
-	direct_attnums(t.rel, columns, K_NCOLS + 2, att);
-	kind = CStringGetTextDatum("journal");
+	idem_claims_begin(&c);
+	kind = CStringGetTextDatum(IDEM_JOURNAL);
 	for (int r = 0; r < b->kcols[K_KEY].n; r++)
-	{
-		TupleTableSlot *slot = direct_row(&t);
-		int			chars = direct_text_chars(b->kcols[K_KEY].values[r]);
-
-		if (chars < 1 || chars > WALLET_MAX_KEY_LEN)
-			direct_violated(&t, "idempotency_keys_key_check");
-		for (int c = 0; c < K_NCOLS; c++)
-			direct_set(slot, att[c], b->kcols[c].values[r], b->kcols[c].nulls[r]);
-		direct_set(slot, att[K_NCOLS], kind, false);
-		direct_set(slot, att[K_NCOLS + 1], TimestampTzGetDatum(b->now), false);
-	}
-	idem_write_claims(&t);
+		idem_claim_row(&c, b->kcols[K_SCOPE].values[r], b->kcols[K_KEY].values[r], kind,
+					   b->kcols[K_RHASH].values[r], b->kcols[K_RESULT].values[r], b->now);
+	idem_write_claims(&c);
 }
 
 /*
