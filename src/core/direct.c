@@ -370,13 +370,14 @@ direct_fetch(Relation rel, Relation index, Snapshot snap, ScanKey keys, int nkey
 
 /*
  * Open pg_wallet.<relname> and its index <indexname> for reading, with a
- * snapshot that sees this transaction's earlier writes (as a statement's
- * would: the command counter is advanced first).
+ * snapshot taken now: it sees what this transaction wrote in earlier
+ * statements and through direct_end(), which advances the command counter;
+ * a caller that has just written through SPI in the same statement calls
+ * CommandCounterIncrement() first.
  */
 void
 direct_read_begin(DirectRead *r, const char *relname, const char *indexname)
 {
-	CommandCounterIncrement();
 	r->rel = table_open(direct_relid(relname), AccessShareLock);
 	r->index = index_open(direct_relid(indexname), AccessShareLock);
 	r->snap = RegisterSnapshot(GetTransactionSnapshot());
@@ -389,6 +390,21 @@ bool
 direct_read_one(DirectRead *r, ScanKey keys, int nkeys)
 {
 	return direct_fetch(r->rel, r->index, r->snap, keys, nkeys, r->slot);
+}
+
+/*
+ * direct_read_begin, then the row whose one-column unique index equals
+ * value, into r->slot (false when there is none). The caller ends r.
+ */
+bool
+direct_read_by_key(DirectRead *r, const char *relname, const char *indexname,
+				   RegProcedure eqproc, Datum value)
+{
+	ScanKeyData k;
+
+	direct_read_begin(r, relname, indexname);
+	direct_key(&k, r->index, 1, eqproc, value);
+	return direct_read_one(r, &k, 1);
 }
 
 /* Each row whose index columns equal keys in turn, into r->slot; false after the last. */

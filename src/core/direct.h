@@ -70,6 +70,8 @@ extern bool direct_fetch(Relation rel, Relation index, Snapshot snap, ScanKey ke
 						 TupleTableSlot *slot);
 extern void direct_read_begin(DirectRead *r, const char *relname, const char *indexname);
 extern bool direct_read_one(DirectRead *r, ScanKey keys, int nkeys);
+extern bool direct_read_by_key(DirectRead *r, const char *relname, const char *indexname,
+							   RegProcedure eqproc, Datum value);
 extern bool direct_read_next(DirectRead *r, ScanKey keys, int nkeys);
 extern Datum direct_read_col(DirectRead *r, TupleTableSlot *slot, const char *column,
 							 bool *isnull);

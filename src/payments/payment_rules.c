@@ -85,17 +85,6 @@ col_int64(DirectRead *r, TupleTableSlot *slot, const char *column)
 	return isnull ? 0 : DatumGetInt64(d);
 }
 
-/* The row of a unique index probe on one column (rel's index), into r->slot. */
-static bool
-probe(DirectRead *r, const char *rel, const char *index, RegProcedure eqproc, Datum value)
-{
-	ScanKeyData k;
-
-	direct_read_begin(r, rel, index);
-	direct_key(&k, r->index, 1, eqproc, value);
-	return direct_read_one(r, &k, 1);
-}
-
 /* ---------------------------------------------------------------------
  * The arguments
  * ---------------------------------------------------------------------
@@ -121,7 +110,7 @@ payment_check_args(Datum amount, bool amount_null, const char *currency,
 		DirectRead	r;
 		bool		isnull;
 
-		if (probe(&r, "currencies", "currencies_pkey", F_TEXTEQ,
+		if (direct_read_by_key(&r, "currencies", "currencies_pkey", F_TEXTEQ,
 				  CStringGetTextDatum(currency)))
 		{
 			active = DatumGetBool(direct_read_col(&r, r.slot, "is_active", &isnull));
@@ -171,7 +160,7 @@ payment_customer(Datum customer_id, bool isnull, PayParty *c)
 	{
 		DirectRead	r;
 
-		c->found = probe(&r, "principals", "principals_pkey", F_UUID_EQ, customer_id);
+		c->found = direct_read_by_key(&r, "principals", "principals_pkey", F_UUID_EQ, customer_id);
 		if (c->found)
 		{
 			c->row = ExecFetchSlotHeapTupleDatum(r.slot);
@@ -229,7 +218,7 @@ merchant_principal(const char *merchant_id, PayParty *m)
 	if (merchant_id == NULL || !looks_like_uuid(merchant_id))
 		return;
 	id = DirectFunctionCall1(uuid_in, CStringGetDatum(merchant_id));
-	merchant = probe(&r, "principals", "principals_pkey", F_UUID_EQ, id) &&
+	merchant = direct_read_by_key(&r, "principals", "principals_pkey", F_UUID_EQ, id) &&
 		col_is(&r, "role", "merchant");
 	if (merchant)
 	{
@@ -242,13 +231,14 @@ merchant_principal(const char *merchant_id, PayParty *m)
 	if (!merchant)
 		return;
 	/* its owner is of kind merchant */
-	m->found = probe(&r, "owners", "owners_pkey", F_INT8EQ, Int64GetDatum(m->owner_id)) &&
+	m->found = direct_read_by_key(&r, "owners", "owners_pkey", F_INT8EQ,
+								  Int64GetDatum(m->owner_id)) &&
 		col_is(&r, "kind", "merchant");
 	direct_read_end(&r);
 	if (!m->found)
 		return;
 	/* a registered merchant's KYC status */
-	if (probe(&r, "merchants", "merchants_pkey", F_UUID_EQ, id))
+	if (direct_read_by_key(&r, "merchants", "merchants_pkey", F_UUID_EQ, id))
 		m->kyc_status = slot_text(&r, r.slot, "kyc_status");
 	direct_read_end(&r);
 }
@@ -364,7 +354,7 @@ payment_customer_wallet(int64 owner_id, const char *currency, const char *wallet
 
 		if (text_chars(wallet) <= MAX_ID_CHARS)
 		{
-			if (probe(&r, "accounts", "accounts_account_number_key", F_TEXTEQ,
+			if (direct_read_by_key(&r, "accounts", "accounts_account_number_key", F_TEXTEQ,
 					  CStringGetTextDatum(wallet)) &&
 				col_int64(&r, r.slot, "owner_id") == owner_id &&
 				col_is(&r, "purpose", "WALLET"))

@@ -199,25 +199,17 @@ static HTAB *owner_kinds = NULL;
 static bool
 owner_kind_is_user(int64 owner_id)
 {
-	Relation	rel = table_open(direct_relid("owners"), AccessShareLock);
-	Relation	index = index_open(direct_relid("owners_pkey"), AccessShareLock);
-	Snapshot	snap = RegisterSnapshot(GetTransactionSnapshot());
-	TupleTableSlot *slot = table_slot_create(rel, NULL);
-	ScanKeyData key;
+	DirectRead	r;
 	bool		isnull;
 	bool		is_user = false;
 
-	direct_key(&key, index, 1, F_INT8EQ, Int64GetDatum(owner_id));
-	if (direct_fetch(rel, index, snap, &key, 1, slot))
+	if (direct_read_by_key(&r, "owners", "owners_pkey", F_INT8EQ, Int64GetDatum(owner_id)))
 	{
-		Datum		kind = slot_getattr(slot, direct_attnum(rel, "kind"), &isnull);
+		Datum		kind = direct_read_col(&r, r.slot, "kind", &isnull);
 
 		is_user = !isnull && direct_text_is(kind, "user");
 	}
-	ExecDropSingleTupleTableSlot(slot);
-	UnregisterSnapshot(snap);
-	index_close(index, AccessShareLock);
-	table_close(rel, AccessShareLock);
+	direct_read_end(&r);
 	return is_user;
 }
 
@@ -433,26 +425,17 @@ fraud_remember_device(const FraudStats *st, const FraudContext *ctx, TimestampTz
 FraudBeneficiary
 fraud_beneficiary(int64 owner_id, const LedgerAccountView *credited)
 {
-	Relation	rel;
-	Relation	index;
-	Snapshot	snap;
-	TupleTableSlot *slot;
+	DirectRead	r;
 	ScanKeyData keys[2];
 	bool		known;
 
 	if (credited == NULL || credited->is_system || credited->owner_id == owner_id)
 		return FB_NONE;
-	rel = table_open(direct_relid("fraud_known_beneficiaries"), AccessShareLock);
-	index = index_open(direct_relid("fraud_known_beneficiaries_pkey"), AccessShareLock);
-	snap = RegisterSnapshot(GetTransactionSnapshot());
-	slot = table_slot_create(rel, NULL);
-	direct_key(&keys[0], index, 1, F_INT8EQ, Int64GetDatum(owner_id));
-	direct_key(&keys[1], index, 2, F_INT8EQ, Int64GetDatum(credited->id));
-	known = direct_fetch(rel, index, snap, keys, 2, slot);
-	ExecDropSingleTupleTableSlot(slot);
-	UnregisterSnapshot(snap);
-	index_close(index, AccessShareLock);
-	table_close(rel, AccessShareLock);
+	direct_read_begin(&r, "fraud_known_beneficiaries", "fraud_known_beneficiaries_pkey");
+	direct_key(&keys[0], r.index, 1, F_INT8EQ, Int64GetDatum(owner_id));
+	direct_key(&keys[1], r.index, 2, F_INT8EQ, Int64GetDatum(credited->id));
+	known = direct_read_one(&r, keys, 2);
+	direct_read_end(&r);
 	return known ? FB_KNOWN : FB_NEW;
 }
 
