@@ -69,6 +69,8 @@ BEGIN
 									   gen_random_uuid()::text);
 		WHEN 'hotsrc' THEN
 			PERFORM pg_wallet.transfer('FLOAT1', 'B' || a, ((floor(random() * 9901) + 100) / 100)::numeric);
+		WHEN 'hotsrcs' THEN		-- (d'): the striped float
+			PERFORM pg_wallet.transfer('FLOATS', 'B' || a, ((floor(random() * 9901) + 100) / 100)::numeric);
 		WHEN 'hotdir' THEN
 			PERFORM pg_wallet.transfer('B' || a, 'MDIR', ((floor(random() * 9901) + 100) / 100)::numeric);
 		WHEN 'paytr' THEN		-- (j): the transfer a payment posts, with its key

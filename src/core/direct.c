@@ -310,21 +310,23 @@ direct_update(DirectTable *t, ItemPointer tid, int n, const AttrNumber *attnums,
  * serialization failure. On return true, slot holds the version locked
  * (and *tid is it); false: the row was deleted meanwhile.
  */
-bool
-direct_lock(Relation rel, ItemPointer tid, Snapshot snap, TupleTableSlot *slot,
-			const char *what)
+static bool
+lock_row(Relation rel, ItemPointer tid, Snapshot snap, TupleTableSlot *slot,
+		 LockWaitPolicy wait, const char *what)
 {
 	TM_FailureData tmfd;
 	uint8		flags = IsolationUsesXactSnapshot() ? 0 : TUPLE_LOCK_FLAG_FIND_LAST_VERSION;
 	TM_Result	result;
 
 	result = table_tuple_lock(rel, tid, snap, slot, GetCurrentCommandId(true),
-							  LockTupleExclusive, LockWaitBlock, flags, &tmfd);
+							  LockTupleExclusive, wait, flags, &tmfd);
 	switch (result)
 	{
 		case TM_Ok:
 			*tid = slot->tts_tid;
 			return true;
+		case TM_WouldBlock:
+			return false;
 		case TM_Updated:
 		case TM_Deleted:
 			if (IsolationUsesXactSnapshot())
@@ -338,12 +340,42 @@ direct_lock(Relation rel, ItemPointer tid, Snapshot snap, TupleTableSlot *slot,
 	return false;
 }
 
-/* An equality key on column attno (1-based) of an index, with the index's collation. */
+bool
+direct_lock(Relation rel, ItemPointer tid, Snapshot snap, TupleTableSlot *slot,
+			const char *what)
+{
+	return lock_row(rel, tid, snap, slot, LockWaitBlock, what);
+}
+
+/*
+ * direct_lock, as FOR UPDATE SKIP LOCKED: false, without waiting, when
+ * another transaction holds a lock on the row (or it was deleted).
+ */
+bool
+direct_try_lock(Relation rel, ItemPointer tid, Snapshot snap, TupleTableSlot *slot,
+				const char *what)
+{
+	return lock_row(rel, tid, snap, slot, LockWaitSkip, what);
+}
+
+/*
+ * A key on column attno (1-based) of an index, with the index's collation:
+ * strategy (BTEqualStrategyNumber, BTLessStrategyNumber, ...) and the
+ * matching procedure.
+ */
+void
+direct_key_op(ScanKey key, Relation index, int attno, StrategyNumber strategy,
+			  RegProcedure proc, Datum value)
+{
+	ScanKeyEntryInitialize(key, 0, attno, strategy, InvalidOid,
+						   index->rd_indcollation[attno - 1], proc, value);
+}
+
+/* An equality key on column attno (1-based) of an index. */
 void
 direct_key(ScanKey key, Relation index, int attno, RegProcedure eqproc, Datum value)
 {
-	ScanKeyEntryInitialize(key, 0, attno, BTEqualStrategyNumber, InvalidOid,
-						   index->rd_indcollation[attno - 1], eqproc, value);
+	direct_key_op(key, index, attno, BTEqualStrategyNumber, eqproc, value);
 }
 
 /*
@@ -419,6 +451,15 @@ direct_read_next(DirectRead *r, ScanKey keys, int nkeys)
 	return index_getnext_slot(r->scan, ForwardScanDirection, r->slot);
 }
 
+/* End direct_read_next's scan: the next call starts a new one, with its keys. */
+void
+direct_read_stop(DirectRead *r)
+{
+	if (r->scan != NULL)
+		index_endscan(r->scan);
+	r->scan = NULL;
+}
+
 /* A column of the row in slot (one of r's table's slots), by name. */
 Datum
 direct_read_col(DirectRead *r, TupleTableSlot *slot, const char *column, bool *isnull)
@@ -429,8 +470,7 @@ direct_read_col(DirectRead *r, TupleTableSlot *slot, const char *column, bool *i
 void
 direct_read_end(DirectRead *r)
 {
-	if (r->scan != NULL)
-		index_endscan(r->scan);
+	direct_read_stop(r);
 	ExecDropSingleTupleTableSlot(r->slot);
 	UnregisterSnapshot(r->snap);
 	index_close(r->index, AccessShareLock);

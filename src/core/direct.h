@@ -66,6 +66,8 @@ extern bool direct_text_is(Datum d, const char *value);
 
 extern void direct_key(ScanKey key, Relation index, int attno, RegProcedure eqproc,
 					   Datum value);
+extern void direct_key_op(ScanKey key, Relation index, int attno, StrategyNumber strategy,
+						  RegProcedure proc, Datum value);
 extern bool direct_fetch(Relation rel, Relation index, Snapshot snap, ScanKey keys, int nkeys,
 						 TupleTableSlot *slot);
 extern void direct_read_begin(DirectRead *r, const char *relname, const char *indexname);
@@ -75,8 +77,11 @@ extern bool direct_read_by_key(DirectRead *r, const char *relname, const char *i
 extern bool direct_read_next(DirectRead *r, ScanKey keys, int nkeys);
 extern Datum direct_read_col(DirectRead *r, TupleTableSlot *slot, const char *column,
 							 bool *isnull);
+extern void direct_read_stop(DirectRead *r);
 extern void direct_read_end(DirectRead *r);
 extern bool direct_lock(Relation rel, ItemPointer tid, Snapshot snap, TupleTableSlot *slot,
 						const char *what);
+extern bool direct_try_lock(Relation rel, ItemPointer tid, Snapshot snap, TupleTableSlot *slot,
+							const char *what);
 
 #endif							/* DIRECT_H */

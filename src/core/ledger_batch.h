@@ -58,6 +58,8 @@ typedef struct LedgerAccount
 	int			stripe;			/* which (when has_stripe) */
 	int64		stripe_taken;	/* its allowance when taken */
 	int64		stripe_left;	/* what the batch has not debited of it yet */
+	int64		stripe_version; /* its version when taken */
+	ItemPointerData stripe_tid; /* its row version, locked (stripes_write) */
 	int64	   *stripe_allowances;	/* consolidated: each stripe's, as locked */
 	int64		stripe_hold;	/* locked, not consolidated: what its stripes may
 								 * still debit beyond its balance, kept out of

@@ -541,47 +541,47 @@ ledger_account_barrier(const char *account_number, bool exclusive)
 	(void) LockAcquire(&tag, exclusive ? ExclusiveLock : ShareLock, false, false);
 }
 
-static SPIPlanPtr status_plan = NULL;
-
 /*
  * Take the shared barrier of every account the batch touches without a row
  * lock, then read their status again: a status change that committed
- * between the lock query's snapshot and the barrier is seen now. One
+ * between the lock query's snapshot and the barrier is seen now (a
+ * snapshot taken after the barriers). A primary key probe per account, no
  * statement, and only when such accounts exist.
  */
 void
 barrier_unlocked_accounts(Batch *b)
 {
-	Oid			argtypes[1] = {INT8ARRAYOID};
-	Datum		values[1];
-	Column		ids;
 	HASH_SEQ_STATUS seq;
 	LedgerAccount *acct;
+	DirectRead	r;
+	bool		open = false;
 
-	column_init(&ids, INT8OID);
 	hash_seq_init(&seq, b->accounts);
 	while ((acct = hash_seq_search(&seq)) != NULL)
 		if (acct->found && !acct->locked && !acct->is_system)
-		{
 			ledger_account_barrier(acct->account_number, false);
-			column_add(&ids, Int64GetDatum(acct->id), false);
-		}
-	if (ids.n == 0)
-		return;
-	wallet_plan(&status_plan,
-				"SELECT account_number, status FROM pg_wallet.accounts WHERE id = ANY($1)",
-				1, argtypes);
-	values[0] = column_array(&ids);
-	if (SPI_execute_plan(status_plan, values, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "account status look-up failed");
-	for (uint64 i = 0; i < SPI_processed; i++)
+	hash_seq_init(&seq, b->accounts);
+	while ((acct = hash_seq_search(&seq)) != NULL)
 	{
-		HeapTuple	tup = SPI_tuptable->vals[i];
+		ScanKeyData key;
+		bool		isnull;
+		Datum		status;
 
-		acct = batch_account(b, SPI_getvalue(tup, SPI_tuptable->tupdesc, 1), false);
-		strlcpy(acct->status, SPI_getvalue(tup, SPI_tuptable->tupdesc, 2),
-				sizeof(acct->status));
+		if (!acct->found || acct->locked || acct->is_system)
+			continue;
+		if (!open)
+		{
+			direct_read_begin(&r, "accounts", "accounts_pkey");
+			open = true;
+		}
+		direct_key(&key, r.index, 1, F_INT8EQ, Int64GetDatum(acct->id));
+		if (!direct_read_one(&r, &key, 1))
+			continue;
+		status = direct_read_col(&r, r.slot, "status", &isnull);
+		text_to_cstring_buffer(DatumGetTextPP(status), acct->status, sizeof(acct->status));
 	}
+	if (open)
+		direct_read_end(&r);
 }
 
 /*
