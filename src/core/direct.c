@@ -395,6 +395,26 @@ direct_fetch(Relation rel, Relation index, Snapshot snap, ScanKey keys, int nkey
 	return found;
 }
 
+/*
+ * Delete the row version at tid of a table opened by direct_begin(), as
+ * simple_heap_delete() does: for a row no other transaction writes (a
+ * concurrent update or delete is an error). A table with row-level DELETE
+ * triggers is refused, as for the other writes.
+ */
+void
+direct_delete(DirectTable *t, ItemPointer tid)
+{
+	TriggerDesc *td = t->rel->trigdesc;
+
+	if (td != NULL && (td->trig_delete_before_row || td->trig_delete_after_row))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("table %s has row-level delete triggers; the posting core deletes "
+						"its rows directly and would not fire them",
+						RelationGetRelationName(t->rel))));
+	simple_table_tuple_delete(t->rel, tid, GetActiveSnapshot());
+}
+
 /* ---------------------------------------------------------------------
  * Reading: a table through one of its indexes
  * ---------------------------------------------------------------------

@@ -60,6 +60,7 @@ extern void direct_set(TupleTableSlot *slot, AttrNumber attnum, Datum value, boo
 extern void direct_flush(DirectTable *t);
 extern void direct_update(DirectTable *t, ItemPointer tid, int n, const AttrNumber *attnums,
 						  const Datum *values);
+extern void direct_delete(DirectTable *t, ItemPointer tid);
 extern void direct_violated(DirectTable *t, const char *constraint);
 extern int	direct_text_chars(Datum d);
 extern bool direct_text_is(Datum d, const char *value);

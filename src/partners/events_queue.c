@@ -8,7 +8,9 @@
  *	  payments layer calls it for every payment (transaction:completed); SQL
  *	  calls pg_wallet._events_enqueue(). And the sequencer the outbox worker
  *	  runs each turn (_events_sequence): the queued events moved into their
- *	  owners' streams in a fixed number of statements, whatever their number.
+ *	  owners' streams by one statement (the events' INSERT, whose trigger
+ *	  copies fraud alerts), whatever their number; the queue is read and
+ *	  emptied and the streams locked and advanced through core/direct.c.
  *
  * Owns: where an enqueued event goes (_event_queue_here). Never: checks an
  * event (the callers made owners, principals and payload go together:
@@ -33,8 +35,10 @@
 #include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
 #include "utils/numeric.h"
+#include "utils/snapmgr.h"
 #include "utils/uuid.h"
 
 #include "core/direct.h"
@@ -53,10 +57,8 @@ PG_FUNCTION_INFO_V1(wallet_event_type_ok);
 
 static SPIPlanPtr lock_plan = NULL;
 static SPIPlanPtr write_plan = NULL;
-static SPIPlanPtr take_plan = NULL;
 static SPIPlanPtr streams_lock_plan = NULL;
 static SPIPlanPtr events_insert_plan = NULL;
-static SPIPlanPtr streams_advance_plan = NULL;
 
 /*
  * Whether queued events are moved into their streams here: pg_wallet
@@ -242,83 +244,231 @@ event_notification(int64 event_id, int64 owner_id, const char *event_type, Datum
 typedef struct Taken
 {
 	int64		owner_id;
+	int			seq;			/* its event's place in the queue */
 	Datum		event_type;		/* text */
 	Datum		payload;		/* jsonb */
 	Datum		principal_id;	/* uuid */
 	bool		principal_null;
 } Taken;
 
+static int
+taken_cmp(const void *a, const void *b)
+{
+	const Taken *x = a;
+	const Taken *y = b;
+
+	if (x->owner_id != y->owner_id)
+		return x->owner_id < y->owner_id ? -1 : 1;
+	return x->seq - y->seq;
+}
+
+/* event_queue's columns the sequencer reads, in this order. */
+static const char *const queue_columns[4] = {"owner_ids", "principal_ids", "event_type",
+"payload"};
+
+/* Append one Taken per owner of the queued row in r's slot to t; returns the new count. */
+static int
+take_row(DirectRead *r, const AttrNumber *att, int seq, Taken *t, int n)
+{
+	bool		isnull;
+	ArrayType  *owners = DatumGetArrayTypePCopy(slot_getattr(r->slot, att[0], &isnull));
+	ArrayType  *principals = DatumGetArrayTypePCopy(slot_getattr(r->slot, att[1], &isnull));
+	Datum		type = PointerGetDatum(PG_DETOAST_DATUM_COPY(slot_getattr(r->slot, att[2],
+																			 &isnull)));
+	Datum		payload = PointerGetDatum(PG_DETOAST_DATUM_COPY(slot_getattr(r->slot, att[3],
+																				&isnull)));
+	Datum	   *ovals,
+			   *pvals;
+	bool	   *onulls,
+			   *pnulls;
+	int			no,
+				np;
+
+	deconstruct_array(owners, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &ovals, &onulls, &no);
+	deconstruct_array(principals, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR, &pvals, &pnulls, &np);
+	if (np != no)
+		elog(ERROR, "queued event with %d owners and %d principals", no, np);
+	for (int i = 0; i < no; i++, n++)
+	{
+		t[n].owner_id = DatumGetInt64(ovals[i]);
+		t[n].seq = seq;
+		t[n].event_type = type;
+		t[n].payload = payload;
+		t[n].principal_id = pvals[i];
+		t[n].principal_null = pnulls[i];
+	}
+	return n;
+}
+
 /*
- * Take up to max_events queued events, oldest first, deleted without a row
- * lock (the advisory lock makes this the only sequencer): one Taken per
- * (event, owner), by owner then queue order. Returns how many events.
+ * Take up to max_events queued events, oldest first (an index scan of the
+ * queue's primary key), each deleted without a row lock (the advisory lock
+ * makes this the only sequencer): one Taken per (event, owner), by owner
+ * then queue order. Returns how many events. No statement.
  */
 static int
 sequence_take(int max_events, Taken **out, int *ntaken)
 {
-	Oid			argtypes[1] = {INT4OID};
-	Datum		values[1] = {Int32GetDatum(max_events)};
-	int			moved = 0;
-	Taken	   *t;
+	DirectRead	r;
+	DirectTable del;
+	AttrNumber	att[4];
+	int			moved = 0,
+				cap = 64;
+	Taken	   *t = palloc0(sizeof(Taken) * cap);
 
-	wallet_plan(&take_plan,
-				"WITH taken AS ("
-				" DELETE FROM pg_wallet.event_queue x WHERE x.id IN ("
-				"  SELECT y.id FROM pg_wallet.event_queue y ORDER BY y.id LIMIT $1)"
-				" RETURNING x.*)"
-				" SELECT u.owner_id, t.event_type, t.payload, u.principal_id,"
-				" (SELECT count(*) FROM taken)::integer"
-				" FROM taken t, unnest(t.owner_ids, t.principal_ids) u(owner_id, principal_id)"
-				" ORDER BY u.owner_id, t.id", 1, argtypes);
-	if (SPI_execute_plan(take_plan, values, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "event queue take failed");
-	*ntaken = (int) SPI_processed;
-	*out = t = palloc0(sizeof(Taken) * Max(*ntaken, 1));
-	for (int i = 0; i < *ntaken; i++)
+	*ntaken = 0;
+	direct_read_begin(&r, "event_queue", "event_queue_pkey");
+	direct_attnums(r.rel, queue_columns, 4, att);
+	direct_begin(&del, "event_queue", NULL, false);
+	while (moved < max_events && direct_read_next(&r, NULL, 0))
 	{
-		HeapTuple	tup = SPI_tuptable->vals[i];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
-		bool		isnull;
+		ItemPointerData tid = r.slot->tts_tid;
 
-		t[i].owner_id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
-		t[i].event_type = SPI_getbinval(tup, desc, 2, &isnull);
-		t[i].payload = SPI_getbinval(tup, desc, 3, &isnull);
-		t[i].principal_id = SPI_getbinval(tup, desc, 4, &t[i].principal_null);
-		moved = DatumGetInt32(SPI_getbinval(tup, desc, 5, &isnull));
+		if (*ntaken + MAX_OWNERS > cap)
+		{
+			cap *= 2;
+			t = repalloc(t, sizeof(Taken) * cap);
+		}
+		*ntaken = take_row(&r, att, moved, t, *ntaken);
+		direct_delete(&del, &tid);
+		moved++;
 	}
+	direct_end(&del);
+	direct_read_end(&r);
+	qsort(t, *ntaken, sizeof(Taken), taken_cmp);
+	*out = t;
 	return moved;
 }
 
-/* Lock the streams of the taken events (one per owner, ascending), created when new. */
-static void
-sequence_lock_streams(Column *streams)
+/* A stream of the taken events, locked: its row version and counters. */
+typedef struct Stream
 {
-	Oid			argtypes[1] = {INT8ARRAYOID};
-	Datum		values[1];
+	int64		owner_id;
+	ItemPointerData tid;
+	int64		last_event_id;
+	int64		event_count;
+} Stream;
 
-	values[0] = column_array(streams);
+/* event_streams' counters, in this order. */
+static const char *const stream_columns[2] = {"last_event_id", "event_count"};
+
+/*
+ * Create an owner's stream (zero), unless another transaction just did (its
+ * insert is waited for, as ON CONFLICT does).
+ */
+static void
+create_stream(int64 owner_id)
+{
+	Oid			argtypes[1] = {INT8OID};
+	Datum		values[1] = {Int64GetDatum(owner_id)};
+
 	wallet_plan(&streams_lock_plan,
-				"INSERT INTO pg_wallet.event_streams AS s (owner_id, last_event_id, event_count)"
-				" SELECT o, 0, 0 FROM unnest($1::bigint[]) o ORDER BY o"
-				" ON CONFLICT ON CONSTRAINT event_streams_pkey"
-				" DO UPDATE SET event_count = s.event_count", 1, argtypes);
+				"INSERT INTO pg_wallet.event_streams (owner_id, last_event_id, event_count)"
+				" VALUES ($1, 0, 0) ON CONFLICT ON CONSTRAINT event_streams_pkey DO NOTHING",
+				1, argtypes);
 	if (SPI_execute_plan(streams_lock_plan, values, NULL, false, 0) != SPI_OK_INSERT)
-		elog(ERROR, "event streams lock failed");
+		elog(ERROR, "event stream creation failed");
+	CommandCounterIncrement();
+}
+
+/*
+ * Find and lock an owner's stream, created first when it has none (then
+ * found again with a snapshot that sees the row, whoever inserted it).
+ */
+static void
+lock_stream(DirectRead *r, TupleTableSlot *locked, const AttrNumber *att, Stream *s)
+{
+	ScanKeyData key;
+	bool		isnull;
+
+	direct_key(&key, r->index, 1, F_INT8EQ, Int64GetDatum(s->owner_id));
+	if (!direct_read_one(r, &key, 1))
+	{
+		Snapshot	latest;
+		bool		found;
+
+		create_stream(s->owner_id);
+		latest = RegisterSnapshot(GetLatestSnapshot());
+		found = direct_fetch(r->rel, r->index, latest, &key, 1, r->slot);
+		UnregisterSnapshot(latest);
+		if (!found)
+			elog(ERROR, "event stream of owner %lld is missing after its creation",
+				 (long long) s->owner_id);
+	}
+	s->tid = r->slot->tts_tid;
+	if (!direct_lock(r->rel, &s->tid, r->snap, locked, "an event stream"))
+		elog(ERROR, "event stream of owner %lld was deleted", (long long) s->owner_id);
+	s->last_event_id = DatumGetInt64(slot_getattr(locked, att[0], &isnull));
+	s->event_count = DatumGetInt64(slot_getattr(locked, att[1], &isnull));
+}
+
+/*
+ * Lock the streams of the taken events, one per owner in ascending id (the
+ * order every writer of events locks them in): an index probe and a row
+ * lock each, no statement (one to create a stream that does not exist yet).
+ */
+static Stream *
+sequence_lock_streams(Column *owners)
+{
+	Stream	   *streams = palloc0(sizeof(Stream) * owners->n);
+	DirectRead	r;
+	TupleTableSlot *locked;
+	AttrNumber	att[2];
+
+	direct_read_begin(&r, "event_streams", "event_streams_pkey");
+	locked = table_slot_create(r.rel, NULL);
+	direct_attnums(r.rel, stream_columns, 2, att);
+	for (int i = 0; i < owners->n; i++)
+	{
+		streams[i].owner_id = DatumGetInt64(owners->values[i]);
+		lock_stream(&r, locked, att, &streams[i]);
+	}
+	ExecDropSingleTupleTableSlot(locked);
+	direct_read_end(&r);
+	return streams;
+}
+
+/*
+ * Advance each stream to the last id of its events in this turn and count
+ * them: an update of the version locked (sequence_lock_streams), no
+ * statement. t is in owner order, the streams too.
+ */
+static void
+advance_streams(const Taken *t, const Datum *ids, int n, Stream *streams)
+{
+	DirectTable w;
+	AttrNumber	att[2];
+	int			k = 0;
+
+	direct_begin(&w, "event_streams", NULL, true);
+	direct_attnums(w.rel, stream_columns, 2, att);
+	for (int i = 0, count = 1; i < n; i++, count++)
+	{
+		Datum		values[2];
+
+		if (i < n - 1 && t[i + 1].owner_id == t[i].owner_id)
+			continue;
+		Assert(streams[k].owner_id == t[i].owner_id);
+		values[0] = ids[i];
+		values[1] = Int64GetDatum(streams[k].event_count + count);
+		direct_update(&w, &streams[k].tid, 2, att, values);
+		k++;
+		count = 0;
+	}
+	direct_end(&w);
 }
 
 /*
  * Write the n taken events, their streams locked: each its id (drawn now,
  * under its stream's lock) and its NOTIFY, all in one INSERT (its triggers
- * fire: the fraud alerts' copy), then every stream advanced by one UPDATE.
+ * fire: the fraud alerts' copy), then every stream advanced.
  */
 static void
-sequence_write(const Taken *t, int n, Column *streams)
+sequence_write(const Taken *t, int n, Stream *streams)
 {
 	Column		owners, ids, types, payloads, principals;	/* the events */
-	Column		last_ids, counts;	/* one per stream */
 	Oid			insert_types[5] = {INT8ARRAYOID, INT8ARRAYOID, TEXTARRAYOID, JSONBARRAYOID,
 	UUIDARRAYOID};
-	Oid			advance_types[3] = {INT8ARRAYOID, INT8ARRAYOID, INT4ARRAYOID};
 	Datum		values[5];
 	Oid			seq = direct_relid("event_id_seq");
 
@@ -327,9 +477,7 @@ sequence_write(const Taken *t, int n, Column *streams)
 	column_init(&types, TEXTOID);
 	column_init(&payloads, JSONBOID);
 	column_init(&principals, UUIDOID);
-	column_init(&last_ids, INT8OID);
-	column_init(&counts, INT4OID);
-	for (int i = 0, count = 0; i < n; i++)
+	for (int i = 0; i < n; i++)
 	{
 		int64		id = nextval_internal(seq, false);
 
@@ -341,13 +489,6 @@ sequence_write(const Taken *t, int n, Column *streams)
 		Async_Notify("pg_wallet_events",
 					 event_notification(id, t[i].owner_id, TextDatumGetCString(t[i].event_type),
 										t[i].principal_id, t[i].principal_null));
-		count++;
-		if (i == n - 1 || t[i + 1].owner_id != t[i].owner_id)
-		{
-			column_add(&last_ids, Int64GetDatum(id), false);
-			column_add(&counts, Int32GetDatum(count), false);
-			count = 0;
-		}
 	}
 	values[0] = column_array(&ids);
 	values[1] = column_array(&owners);
@@ -360,23 +501,15 @@ sequence_write(const Taken *t, int n, Column *streams)
 				" $5::uuid[])", 5, insert_types);
 	if (SPI_execute_plan(events_insert_plan, values, NULL, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "events insert failed");
-	values[0] = column_array(streams);
-	values[1] = column_array(&last_ids);
-	values[2] = column_array(&counts);
-	wallet_plan(&streams_advance_plan,
-				"UPDATE pg_wallet.event_streams s"
-				" SET last_event_id = u.last_id, event_count = s.event_count + u.n"
-				" FROM unnest($1::bigint[], $2::bigint[], $3::integer[]) u(owner_id, last_id, n)"
-				" WHERE s.owner_id = u.owner_id", 3, advance_types);
-	if (SPI_execute_plan(streams_advance_plan, values, NULL, false, 0) != SPI_OK_UPDATE)
-		elog(ERROR, "event streams advance failed");
+	advance_streams(t, ids.values, n, streams);
 }
 
 /*
  * Move up to max_events queued events into their streams: one sequencer at
  * a time (a transaction-level advisory lock; another moves nothing), every
- * stream of the batch locked before its events' ids are drawn; four
- * statements whatever the number. Connected to SPI; how many events moved.
+ * stream of the batch locked before its events' ids are drawn; one
+ * statement (the events' INSERT) whatever the number. Connected to SPI; how
+ * many events moved.
  */
 static int
 events_sequence(int max_events)
@@ -398,8 +531,7 @@ events_sequence(int max_events)
 	for (int i = 0; i < n; i++)
 		if (i == 0 || t[i].owner_id != t[i - 1].owner_id)
 			column_add(&streams, Int64GetDatum(t[i].owner_id), false);
-	sequence_lock_streams(&streams);
-	sequence_write(t, n, &streams);
+	sequence_write(t, n, sequence_lock_streams(&streams));
 	return moved;
 }
 
