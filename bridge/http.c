@@ -346,22 +346,18 @@ request_admit(struct lws *wsi, RequestSlot *s, HttpConn *c)
 }
 
 /*
- * The headers are in, and the body if there is one (body_ready): route, bound, answer or
- * send to the pool. refusal: why http_strict refused the headers, or NULL.
+ * The request's id, method and path, kept in the slot; 0 when the path is empty or too long
+ * (414, sent). refusal: why http_strict refused the headers, or NULL.
  */
 static int
-request_start(struct lws *wsi, RequestSlot *s, HttpConn *c, const char *refusal,
-			  long content_length, int body_ready)
+request_path(struct lws *wsi, RequestSlot *s, const char *refusal, int *method)
 {
 	char	   *uri;
-	int			uri_len, method;
-	RouteParams params = {"", ""};
-	const char *subpath = NULL;
-	int			prefix;
+	int			uri_len;
 
 	http_request_id(wsi, s);
-	method = lws_http_get_uri_and_method(wsi, &uri, &uri_len);
-	s->method = method;
+	*method = lws_http_get_uri_and_method(wsi, &uri, &uri_len);
+	s->method = *method;
 	if (uri_len <= 0 || uri_len >= PGW_PATH_MAX)
 	{
 		snprintf(s->path, sizeof(s->path), "(too long)");
@@ -371,31 +367,47 @@ request_start(struct lws *wsi, RequestSlot *s, HttpConn *c, const char *refusal,
 	}
 	memcpy(s->path, uri, (size_t) uri_len);
 	s->path[uri_len] = '\0';
-	if (http_shutting_down)
-		s->close_after = 1;
-	s->profile = profile_find(s->path, &subpath);
+	return 1;
+}
+
+/*
+ * What the bridge answers itself, before any route: a refusal of the headers, /healthz,
+ * /metrics and the static files. 1 when the reply is sent.
+ */
+static int
+request_local(RequestSlot *s, const char *refusal, int method)
+{
 	if (refusal)
 	{
 		s->close_after = 1;		/* the rest of the stream cannot be trusted */
 		http_error(s, 400, "BAD_REQUEST", refusal);
-		return 0;
+		return 1;
 	}
 	if (!strcmp(s->path, "/healthz") && method == LWSHUMETH_GET)
 	{
 		reply_health(s);
-		return 0;
+		return 1;
 	}
 	if (!strcmp(s->path, "/metrics") && method == LWSHUMETH_GET)
 	{
 		reply_metrics(s);
-		return 0;
+		return 1;
 	}
-	if (static_reply(s, method, s->path, http_send))
-		return 0;
+	return static_reply(s, method, s->path, http_send);
+}
+
+/*
+ * The profile's route for the request, then admission (request_admit), the request context
+ * and a callback's signature headers. 0 when refused (the reply is sent).
+ */
+static int
+request_route(struct lws *wsi, RequestSlot *s, HttpConn *c, int method, const char *subpath,
+			  RouteParams *params)
+{
 	if (s->profile)
 	{
-		s->route = profile_route(s->profile, method, subpath, &params);
-		redact_key(s, &params);
+		s->route = profile_route(s->profile, method, subpath, params);
+		redact_key(s, params);
 	}
 	if (!s->route)
 	{
@@ -412,24 +424,64 @@ request_start(struct lws *wsi, RequestSlot *s, HttpConn *c, const char *refusal,
 	}
 	if (s->route->raw_body)
 		read_callback_headers(wsi, s);
-	prefix = args_begin(wsi, s, &params);
+	return 1;
+}
+
+/*
+ * The envelope up to "body" and the bounds on the body's framing: the envelope's length, or
+ * -1 when refused (the reply is sent).
+ */
+static int
+request_prefix(struct lws *wsi, RequestSlot *s, const RouteParams *params,
+			   long content_length)
+{
+	int			prefix = args_begin(wsi, s, params);
+
 	if (prefix < 0)
 	{
 		http_error(s, 414, "URI_TOO_LONG", "too many or too long query arguments");
-		return 0;
+		return -1;
 	}
 	if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0)
 	{
 		s->close_after = 1;		/* a chunked body is not read: send Content-Length */
 		http_error(s, 411, "LENGTH_REQUIRED", "Content-Length is required");
-		return 0;
+		return -1;
 	}
 	if ((size_t) content_length > http_cfg->body_bytes_max)
 	{
 		s->close_after = 1;
 		http_error(s, 413, "PAYLOAD_TOO_LARGE", "request body too large");
-		return 0;
+		return -1;
 	}
+	return prefix;
+}
+
+/*
+ * The headers are in, and the body if there is one (body_ready): route, bound, answer or
+ * send to the pool. refusal: why http_strict refused the headers, or NULL.
+ */
+static int
+request_start(struct lws *wsi, RequestSlot *s, HttpConn *c, const char *refusal,
+			  long content_length, int body_ready)
+{
+	int			method;
+	RouteParams params = {"", ""};
+	const char *subpath = NULL;
+	int			prefix;
+
+	if (!request_path(wsi, s, refusal, &method))
+		return 0;
+	if (http_shutting_down)
+		s->close_after = 1;
+	s->profile = profile_find(s->path, &subpath);
+	if (request_local(s, refusal, method))
+		return 0;
+	if (!request_route(wsi, s, c, method, subpath, &params))
+		return 0;
+	prefix = request_prefix(wsi, s, &params, content_length);
+	if (prefix < 0)
+		return 0;
 	if (!body_ready)
 		s->body_len = 0;
 	request_submit(s, (size_t) prefix);
@@ -611,6 +663,50 @@ http_body_complete(struct lws *wsi, HttpSession *pss, HttpConn *c)
 	return request_start(wsi, s, c, NULL, (long) n, 1);
 }
 
+/*
+ * The connection can take more of the reply: write it. Once all of it is written the slot
+ * is released, and the connection closes or waits for its next request.
+ */
+static int
+http_writeable(struct lws *wsi, HttpSession *pss, RequestSlot *s)
+{
+	int			rc, close_after;
+
+	if (!s)
+		return 0;
+	rc = write_reply(wsi, s);
+	if (rc <= 0)
+		return rc;
+	close_after = s->close_after || http_shutting_down;
+	pss->slot = NULL;
+	slot_release(s);
+	if (close_after)
+		return -1;
+	return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+/* The connection is gone: end a body being read, and let go of the slot if it has one. */
+static void
+http_closed(struct lws *wsi, HttpSession *pss, RequestSlot *s)
+{
+	HttpConn   *c;
+
+	if ((c = lws_get_opaque_user_data(wsi)))
+		client_read_end(c);
+	if (s)
+	{
+		pss->slot = NULL;
+		s->client = NULL;
+		/* a running query keeps the slot: http_on_result releases it */
+		if (s->state != SLOT_RUNNING)
+		{
+			pool_forget(s);
+			s->status = s->status ? s->status : 499;
+			slot_release(s);
+		}
+	}
+}
+
 static int
 http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
 			  size_t len)
@@ -618,7 +714,6 @@ http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, voi
 	HttpSession *pss = user;
 	RequestSlot *s = pss ? pss->slot : NULL;
 	HttpConn   *c;
-	int			rc, close_after;
 
 	switch (reason)
 	{
@@ -654,32 +749,9 @@ http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, voi
 				return 0;
 			return http_body_complete(wsi, pss, c);
 		case LWS_CALLBACK_HTTP_WRITEABLE:
-			if (!s)
-				return 0;
-			rc = write_reply(wsi, s);
-			if (rc <= 0)
-				return rc;
-			close_after = s->close_after || http_shutting_down;
-			pss->slot = NULL;
-			slot_release(s);
-			if (close_after)
-				return -1;
-			return lws_http_transaction_completed(wsi) ? -1 : 0;
+			return http_writeable(wsi, pss, s);
 		case LWS_CALLBACK_CLOSED_HTTP:
-			if ((c = lws_get_opaque_user_data(wsi)))
-				client_read_end(c);
-			if (s)
-			{
-				pss->slot = NULL;
-				s->client = NULL;
-				/* a running query keeps the slot: http_on_result releases it */
-				if (s->state != SLOT_RUNNING)
-				{
-					pool_forget(s);
-					s->status = s->status ? s->status : 499;
-					slot_release(s);
-				}
-			}
+			http_closed(wsi, pss, s);
 			break;
 		default:
 			break;

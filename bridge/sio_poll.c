@@ -152,6 +152,75 @@ sio_hold(SioReq *r, SioSession *s)
 	r->state = REQ_WAIT;
 }
 
+/*
+ * The handshake (a GET without a sid): a new session, its open packet answering this first
+ * poll; 503 when shutting down or when no session can be had.
+ */
+static int
+sio_handshake(struct lws *wsi, SioReq *r, int method)
+{
+	SioSession *s;
+
+	if (method != LWSHUMETH_GET)
+		return req_error(r, 2, "Bad handshake method");
+	if (http_shutting_down || !(s = sio_new(wsi)))
+	{
+		req_reply(r, 503, "application/json",
+				  "{\"code\":3,\"message\":\"server busy, retry later\"}", 47);
+		return 0;
+	}
+	sio_hold(r, s);
+	sio_open_packet(s, 1);
+	return 0;
+}
+
+/* A poll (a GET with the sid): held, and answered at once when there is something to send. */
+static int
+sio_poll_get(SioReq *r, SioSession *s)
+{
+	if (s->poll)
+	{
+		r->s = NULL;
+		sio_end(s);			/* two polls at once: the client is confused or hostile */
+		return req_error(r, 3, "Bad request");
+	}
+	sio_hold(r, s);
+	sio_flush_poll(s);
+	return 0;
+}
+
+/*
+ * Packets (a POST with the sid): its Content-Length checked, then its body read into the
+ * connection (client.c); the session is found again by its sid once the body is in.
+ */
+static int
+sio_post_begin(struct lws *wsi, SioReq *r, SioSession *s, HttpConn *c)
+{
+	char		text[24];
+	int			n = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH);
+	long		cl;
+
+	if (n <= 0 || n > 18 || lws_hdr_copy(wsi, text, sizeof(text),
+										 WSI_TOKEN_HTTP_CONTENT_LENGTH) != n ||
+		strspn(text, "0123456789") != (size_t) n ||
+		lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0)
+		return req_error(r, 3, "Bad request");
+	cl = strtol(text, NULL, 10);
+	if (cl <= 0 || (size_t) cl > sio_cfg->body_bytes_max)
+	{
+		metrics_refused("sio_protocol");
+		r->close_after = 1;
+		req_reply(r, 413, "application/json",
+				  "{\"code\":3,\"message\":\"payload too large\"}", 40);
+		return 0;
+	}
+	r->state = REQ_BODY;
+	r->s = NULL;
+	memcpy(r->sid, s->sid, sizeof(r->sid));
+	client_read_begin(c, (size_t) cl);
+	return 0;
+}
+
 /* A request of the polling transport: the handshake, a poll (GET) or packets (POST). */
 static int
 sio_http(struct lws *wsi, HttpSession *pss)
@@ -172,63 +241,17 @@ sio_http(struct lws *wsi, HttpSession *pss)
 	if (strcmp(transport, "polling") != 0)
 		return req_error(r, 0, "Transport unknown");
 	if (!sid[0])
-	{
-		if (method != LWSHUMETH_GET)
-			return req_error(r, 2, "Bad handshake method");
-		if (http_shutting_down || !(s = sio_new(wsi)))
-		{
-			req_reply(r, 503, "application/json",
-					  "{\"code\":3,\"message\":\"server busy, retry later\"}", 47);
-			return 0;
-		}
-		sio_hold(r, s);
-		sio_open_packet(s, 1);
-		return 0;
-	}
+		return sio_handshake(wsi, r, method);
 	if (!(s = sio_find(sid)) || s->closing)
 		return req_error(r, 1, "Session ID unknown");
 	if (s->upgraded)
 		return req_error(r, 3, "Bad request");	/* the session moved to its WebSocket */
 	r->s = s;
 	if (method == LWSHUMETH_GET)
-	{
-		if (s->poll)
-		{
-			r->s = NULL;
-			sio_end(s);			/* two polls at once: the client is confused or hostile */
-			return req_error(r, 3, "Bad request");
-		}
-		sio_hold(r, s);
-		sio_flush_poll(s);
-		return 0;
-	}
+		return sio_poll_get(r, s);
 	if (method != LWSHUMETH_POST || !c)
 		return req_error(r, 3, "Bad request");
-	{
-		char		text[24];
-		int			n = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH);
-		long		cl;
-
-		if (n <= 0 || n > 18 || lws_hdr_copy(wsi, text, sizeof(text),
-											 WSI_TOKEN_HTTP_CONTENT_LENGTH) != n ||
-			strspn(text, "0123456789") != (size_t) n ||
-			lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0)
-			return req_error(r, 3, "Bad request");
-		cl = strtol(text, NULL, 10);
-		if (cl <= 0 || (size_t) cl > sio_cfg->body_bytes_max)
-		{
-			metrics_refused("sio_protocol");
-			r->close_after = 1;
-			req_reply(r, 413, "application/json",
-					  "{\"code\":3,\"message\":\"payload too large\"}", 40);
-			return 0;
-		}
-		r->state = REQ_BODY;
-		r->s = NULL;
-		memcpy(r->sid, s->sid, sizeof(r->sid));
-		client_read_begin(c, (size_t) cl);
-	}
-	return 0;
+	return sio_post_begin(wsi, r, s, c);
 }
 
 static int

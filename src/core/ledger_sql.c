@@ -346,6 +346,65 @@ wallet_transfer(PG_FUNCTION_ARGS)
 }
 
 /*
+ * One element of post_transfers' array as the request of batch item `item`;
+ * its refusal is recorded only when not atomic and it has a key.
+ */
+static void
+batch_item_request(LedgerRequest *req, JsonbContainer *obj, int item, bool atomic)
+{
+	char	   *where = psprintf("transfer %d", item);
+	char	   *from = json_string(obj, "from", WALLET_MAX_ACCOUNT_NUMBER, where);
+	char	   *to = json_string(obj, "to", WALLET_MAX_ACCOUNT_NUMBER, where);
+	JsonbValue *meta = json_key(obj, "metadata");
+
+	if (from == NULL || to == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s: \"from\" and \"to\" are required", where)));
+	request_two_legs(req, "TRANSFER", from, to, json_amount(obj, "amount", where));
+	req->item = item;
+	req->idempotency_key = json_string(obj, "idempotency_key", WALLET_MAX_KEY_LEN, where);
+	/* a refusal is kept only under a key: a retry finds it there */
+	req->record_refusal = !atomic && req->idempotency_key != NULL;
+	req->description = json_string(obj, "description", WALLET_MAX_TEXT_LEN, where);
+	req->client_service_code = json_string(obj, "client_service_code", 40, where);
+	req->agent_account_number = json_string(obj, "agent_account",
+											WALLET_MAX_ACCOUNT_NUMBER, where);
+	req->fee_type = "TRANSFER";
+	req->service_direction = 'D';
+	if (meta != NULL && meta->type != jbvNull)
+		req->metadata = JsonbValueToJsonb(meta);
+}
+
+/* The batch_item_result row of batch item `item`, into the result set. */
+static void
+batch_item_result(ReturnSetInfo *rsinfo, LedgerResult *res, int item)
+{
+	Datum		values[8];
+	bool		nulls[8] = {false};
+
+	values[0] = Int32GetDatum(item);
+	values[1] = CStringGetTextDatum(res->held ? "HELD" : res->posted ? "POSTED" :
+									"REFUSED");
+	values[2] = Int64GetDatum(res->journal_id);
+	nulls[2] = res->journal_id == 0;
+	nulls[3] = !res->posted;
+	if (res->posted)
+		values[3] = CStringGetTextDatum(receipt_encode(res->journal_id, res->created_at));
+	values[4] = BoolGetDatum(res->replayed);
+	nulls[5] = res->posted || res->held;
+	nulls[6] = res->posted || res->message == NULL;
+	if (!nulls[5])
+		values[5] = CStringGetTextDatum(res->sqlstate);
+	if (!nulls[6])
+		values[6] = CStringGetTextDatum(res->message);
+	/* (a 0.1.0 schema's batch_item_result has no hold_id: the store stops at natts) */
+	values[7] = Int64GetDatum(res->hold_id);
+	nulls[7] = res->hold_id == 0;
+	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+}
+
+/*
  * post_transfers(transfers jsonb, atomic boolean) returns setof batch_item_result
  *
  * transfers: [{"from": "...", "to": "...", "amount": 10.5,
@@ -376,59 +435,11 @@ wallet_post_transfers(PG_FUNCTION_ARGS)
 	reqs = palloc0(sizeof(LedgerRequest) * n);
 	results = palloc0(sizeof(LedgerResult) * n);
 	for (int i = 0; i < n; i++)
-	{
-		char	   *where = psprintf("transfer %d", i + 1);
-		char	   *from = json_string(objs[i], "from", WALLET_MAX_ACCOUNT_NUMBER, where);
-		char	   *to = json_string(objs[i], "to", WALLET_MAX_ACCOUNT_NUMBER, where);
-		JsonbValue *meta = json_key(objs[i], "metadata");
-
-		if (from == NULL || to == NULL)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("%s: \"from\" and \"to\" are required", where)));
-		request_two_legs(&reqs[i], "TRANSFER", from, to, json_amount(objs[i], "amount", where));
-		reqs[i].item = i + 1;
-		reqs[i].idempotency_key = json_string(objs[i], "idempotency_key",
-											  WALLET_MAX_KEY_LEN, where);
-		/* a refusal is kept only under a key: a retry finds it there */
-		reqs[i].record_refusal = !atomic && reqs[i].idempotency_key != NULL;
-		reqs[i].description = json_string(objs[i], "description", WALLET_MAX_TEXT_LEN, where);
-		reqs[i].client_service_code = json_string(objs[i], "client_service_code", 40, where);
-		reqs[i].agent_account_number = json_string(objs[i], "agent_account",
-												   WALLET_MAX_ACCOUNT_NUMBER, where);
-		reqs[i].fee_type = "TRANSFER";
-		reqs[i].service_direction = 'D';
-		if (meta != NULL && meta->type != jbvNull)
-			reqs[i].metadata = JsonbValueToJsonb(meta);
-	}
+		batch_item_request(&reqs[i], objs[i], i + 1, atomic);
 	SPI_connect();
 	ledger_post_batch(reqs, n, atomic, results);
 	for (int i = 0; i < n; i++)
-	{
-		LedgerResult *res = &results[i];
-		Datum		values[8];
-		bool		nulls[8] = {false};
-
-		values[0] = Int32GetDatum(i + 1);
-		values[1] = CStringGetTextDatum(res->held ? "HELD" : res->posted ? "POSTED" :
-										"REFUSED");
-		values[2] = Int64GetDatum(res->journal_id);
-		nulls[2] = res->journal_id == 0;
-		nulls[3] = !res->posted;
-		if (res->posted)
-			values[3] = CStringGetTextDatum(receipt_encode(res->journal_id, res->created_at));
-		values[4] = BoolGetDatum(res->replayed);
-		nulls[5] = res->posted || res->held;
-		nulls[6] = res->posted || res->message == NULL;
-		if (!nulls[5])
-			values[5] = CStringGetTextDatum(res->sqlstate);
-		if (!nulls[6])
-			values[6] = CStringGetTextDatum(res->message);
-		/* (a 0.1.0 schema's batch_item_result has no hold_id: the store stops at natts) */
-		values[7] = Int64GetDatum(res->hold_id);
-		nulls[7] = res->hold_id == 0;
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-	}
+		batch_item_result(rsinfo, &results[i], i + 1);
 	SPI_finish();
 	return (Datum) 0;
 }

@@ -129,6 +129,61 @@ token_parse(const char *json, char *token, int token_size, int *expires_in)
 }
 
 /*
+ * Fetch a new token for t from the partner's OAuth endpoint (a synchronous
+ * GET), in this send turn: true when t holds it, valid until expires_in less
+ * the margin; false with t->failed_error and t->failed_refused saying why.
+ */
+static bool
+token_fetch(DarajaToken *t, const char *auth_url, const char *auth_basic, int timeout_ms,
+			uint64 turn, TimestampTz now)
+{
+	char	   *headers[2];
+	char		response[OUTBOX_MAX_AUTH_RESPONSE];
+	char		transport[TOKEN_ERROR_BYTES];
+	long		status;
+	int			expires_in;
+	int			margin;
+	bool		ok = false;
+
+	headers[0] = psprintf("Authorization: %s", auth_basic);
+	headers[1] = "Accept: application/json";
+	t->failed_turn = turn;
+	t->failed_refused = false;
+	if (!outbox_http_fetch(auth_url, headers, 2, timeout_ms, &status,
+						   response, sizeof(response), transport, sizeof(transport)))
+		snprintf(t->failed_error, sizeof(t->failed_error),
+				 "M-Pesa OAuth token request failed: %s", transport);
+	else if (status >= 400 && status < 500 && status != 408 && status != 425 && status != 429)
+	{
+		t->failed_refused = true;
+		snprintf(t->failed_error, sizeof(t->failed_error),
+				 "M-Pesa OAuth refused the partner's consumer_key and consumer_secret "
+				 "(HTTP %ld); the request was not sent", status);
+	}
+	else if (status < 200 || status >= 300)
+		snprintf(t->failed_error, sizeof(t->failed_error),
+				 "M-Pesa OAuth token request failed (HTTP %ld)", status);
+	else if (!token_parse(response, t->token, sizeof(t->token), &expires_in))
+	{
+		token_forget(t);
+		snprintf(t->failed_error, sizeof(t->failed_error),
+				 "M-Pesa OAuth answer has no usable access_token");
+	}
+	else
+	{
+		margin = expires_in > 120 ? 60 : (expires_in + 1) / 2;
+		t->valid_until = TimestampTzPlusMilliseconds(now, (int64) (expires_in - margin) * 1000);
+		t->gen = ++token_gen_counter;
+		t->failed_turn = 0;
+		ok = true;
+	}
+	explicit_bzero(response, sizeof(response));
+	explicit_bzero(headers[0], strlen(headers[0]));
+	pfree(headers[0]);
+	return ok;
+}
+
+/*
  * A Bearer token for a partner's M-Pesa row (auth_basic: "Basic <base64
  * key:secret>", NULL when unset): the cached one while valid, else a new one
  * from the partner's OAuth endpoint (a synchronous GET, no transaction open),
@@ -142,12 +197,6 @@ outbox_token_for(const char *partner, const char *auth_url, const char *auth_bas
 {
 	DarajaToken *t = token_entry(partner);
 	TimestampTz now = GetCurrentTimestamp();
-	char	   *headers[2];
-	char		response[OUTBOX_MAX_AUTH_RESPONSE];
-	char		transport[TOKEN_ERROR_BYTES];
-	long		status;
-	int			expires_in;
-	int			margin;
 
 	*refused = false;
 	t->last_used = now;
@@ -180,46 +229,12 @@ outbox_token_for(const char *partner, const char *auth_url, const char *auth_bas
 		return NULL;
 	}
 	token_forget(t);
-	headers[0] = psprintf("Authorization: %s", auth_basic);
-	headers[1] = "Accept: application/json";
-	t->failed_turn = turn;
-	t->failed_refused = false;
-	if (!outbox_http_fetch(auth_url, headers, 2, timeout_ms, &status,
-						   response, sizeof(response), transport, sizeof(transport)))
-		snprintf(t->failed_error, sizeof(t->failed_error),
-				 "M-Pesa OAuth token request failed: %s", transport);
-	else if (status >= 400 && status < 500 && status != 408 && status != 425 && status != 429)
+	if (token_fetch(t, auth_url, auth_basic, timeout_ms, turn, now))
 	{
-		t->failed_refused = true;
-		snprintf(t->failed_error, sizeof(t->failed_error),
-				 "M-Pesa OAuth refused the partner's consumer_key and consumer_secret "
-				 "(HTTP %ld); the request was not sent", status);
-	}
-	else if (status < 200 || status >= 300)
-		snprintf(t->failed_error, sizeof(t->failed_error),
-				 "M-Pesa OAuth token request failed (HTTP %ld)", status);
-	else if (!token_parse(response, t->token, sizeof(t->token), &expires_in))
-	{
-		token_forget(t);
-		snprintf(t->failed_error, sizeof(t->failed_error),
-				 "M-Pesa OAuth answer has no usable access_token");
-	}
-	else
-	{
-		margin = expires_in > 120 ? 60 : (expires_in + 1) / 2;
-		t->valid_until = TimestampTzPlusMilliseconds(now, (int64) (expires_in - margin) * 1000);
-		t->gen = ++token_gen_counter;
-		t->failed_turn = 0;
-		explicit_bzero(response, sizeof(response));
-		explicit_bzero(headers[0], strlen(headers[0]));
-		pfree(headers[0]);
 		*gen = t->gen;
 		/* an expires_in at or below the margin: used for this row only, never cached */
 		return t->token;
 	}
-	explicit_bzero(response, sizeof(response));
-	explicit_bzero(headers[0], strlen(headers[0]));
-	pfree(headers[0]);
 	*refused = t->failed_refused;
 	*error = t->failed_error;
 	return NULL;

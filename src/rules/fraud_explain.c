@@ -61,9 +61,9 @@ minor_text(int64 v, int exponent)
 	return psprintf("%lld.%0*lld", (long long) (v / unit), exponent, (long long) (v % unit));
 }
 
-/* The explanation of one factor. */
-char *
-fraud_explain(const FraudFactor *f, const char *currency, const char *ip_label)
+/* The explanation of an amount, device or velocity note; NULL for another note. */
+static char *
+explain_amount_device(const FraudFactor *f)
 {
 	const int64 *a = f->args;
 
@@ -92,6 +92,19 @@ fraud_explain(const FraudFactor *f, const char *currency, const char *ip_label)
 							(long long) a[2], (long long) a[3],
 							f->score >= 100 ? " - over the ceiling" :
 							f->score >= 50 ? " - elevated but within limits" : "");
+		default:
+			return NULL;
+	}
+}
+
+/* The explanation of a geographic note; NULL for another note. */
+static char *
+explain_geo(const FraudFactor *f)
+{
+	const int64 *a = f->args;
+
+	switch (f->note)
+	{
 		case FN_GEO_NO_COUNTRY:
 			return pstrdup("No country in the request context");
 		case FN_GEO_NO_HISTORY:
@@ -114,6 +127,22 @@ fraud_explain(const FraudFactor *f, const char *currency, const char *ip_label)
 							"Location %lld km from the user's last known location" :
 							"Location within %lld km of the user's last known location",
 							(long long) a[0]);
+		default:
+			return NULL;
+	}
+}
+
+/*
+ * The explanation of an IP, beneficiary, credential or round-amount note;
+ * NULL for another note.
+ */
+static char *
+explain_payment(const FraudFactor *f, const char *currency, const char *ip_label)
+{
+	const int64 *a = f->args;
+
+	switch (f->note)
+	{
 		case FN_IP_NONE:
 			return pstrdup("No IP address in the request context");
 		case FN_IP_NO_ENTRY:
@@ -141,6 +170,50 @@ fraud_explain(const FraudFactor *f, const char *currency, const char *ip_label)
 			return psprintf("Amount is %s %s under %s %s, a round threshold",
 							minor_text(a[0], (int) a[2]), currency,
 							minor_text(a[1], (int) a[2]), currency);
+		default:
+			return NULL;
+	}
+}
+
+/*
+ * The explanation of one factor. The switch names every note (so that the
+ * compiler flags a new one) and hands it to the helper for its kind.
+ */
+char *
+fraud_explain(const FraudFactor *f, const char *currency, const char *ip_label)
+{
+	switch (f->note)
+	{
+		case FN_AMOUNT_HISTORY:
+		case FN_AMOUNT_WITHIN:
+		case FN_AMOUNT_ABOVE:
+		case FN_DEVICE_NONE:
+		case FN_DEVICE_KNOWN:
+		case FN_DEVICE_FIRST:
+		case FN_DEVICE_NEW:
+		case FN_VELOCITY:
+			return explain_amount_device(f);
+		case FN_GEO_NO_COUNTRY:
+		case FN_GEO_NO_HISTORY:
+		case FN_GEO_CONSISTENT:
+		case FN_GEO_COUNTRY:
+		case FN_GEO_NO_COORDS:
+		case FN_GEO_NO_LOCATION:
+		case FN_GEO_IMPOSSIBLE:
+		case FN_GEO_DISTANCE:
+			return explain_geo(f);
+		case FN_IP_NONE:
+		case FN_IP_NO_ENTRY:
+		case FN_IP_LISTED:
+		case FN_BENEFICIARY_NONE:
+		case FN_BENEFICIARY_KNOWN:
+		case FN_BENEFICIARY_FIRST:
+		case FN_BENEFICIARY_NEW:
+		case FN_CREDENTIAL_NONE:
+		case FN_CREDENTIAL_AFTER:
+		case FN_ROUND_NO:
+		case FN_ROUND_UNDER:
+			return explain_payment(f, currency, ip_label);
 		case FN_COUNT:
 			break;
 	}

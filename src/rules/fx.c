@@ -279,6 +279,52 @@ fx_result(int64 journal_id, bool replayed, TupleDesc tupdesc, MemoryContext call
 }
 
 /*
+ * The plan of a conversion: the locked quote when one is given, else the
+ * rate (error WL045 when there is none).
+ */
+static void
+fx_choose_plan(const char *from, const char *to, int64 rate_id, int64 quote_id,
+			   int64 amount_minor, FxPlan *plan)
+{
+	if (quote_id != 0)
+		fx_plan_quote(from, to, quote_id, amount_minor, plan);
+	else if (!fx_plan_rate(from, to, rate_id, amount_minor, plan))
+		ereport(ERROR,
+				(errcode(ERRCODE_WALLET_FX_RATE_NOT_FOUND),
+				 rate_id ? errmsg("fx rate %lld is not a valid %s/%s rate now",
+								  (long long) rate_id, from, to) :
+				 errmsg("no fx rate for %s to %s", from, to),
+				 errhint("Set one with set_fx_rate().")));
+}
+
+/* The conversion's four legs, through the FX position accounts of both currencies. */
+static void
+fx_legs(LedgerRequest *req, char *from_account, char *to_account, const char *from,
+		const char *to, int64 amount_minor, int64 converted_minor)
+{
+	req->nlegs = 4;
+	req->legs = palloc0(sizeof(LedgerLeg) * 4);
+	fx_leg(&req->legs[0], from_account, SIDE_DEBIT, amount_minor);
+	fx_leg(&req->legs[1], psprintf("SYS-FX-%s", from), SIDE_CREDIT, amount_minor);
+	fx_leg(&req->legs[2], psprintf("SYS-FX-%s", to), SIDE_DEBIT, converted_minor);
+	fx_leg(&req->legs[3], to_account, SIDE_CREDIT, converted_minor);
+}
+
+/* Mark a locked quote used by the conversion's journal, so it is used once. */
+static void
+fx_quote_used(int64 quote_id, int64 journal_id)
+{
+	Oid			argtypes[2] = {INT8OID, INT8OID};
+	Datum		values[2] = {Int64GetDatum(quote_id), Int64GetDatum(journal_id)};
+
+	wallet_plan(&quote_use_plan,
+				"UPDATE pg_wallet.fx_quotes SET used_journal_id = $2 WHERE id = $1",
+				2, argtypes);
+	if (SPI_execute_plan(quote_use_plan, values, NULL, false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "fx quote update failed");
+}
+
+/*
  * convert(from_account text, to_account text, amount numeric,
  *		   idempotency_key text, description text, rate_id bigint,
  *		   quote_id bigint, metadata jsonb) returns conversion_result
@@ -321,40 +367,18 @@ wallet_convert(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_WALLET_INVALID_AMOUNT),
 				 errmsg("amount must be positive")));
-	if (quote_id != 0)
-		fx_plan_quote(from, to, quote_id, amount_minor, &plan);
-	else if (!fx_plan_rate(from, to, rate_id, amount_minor, &plan))
-		ereport(ERROR,
-				(errcode(ERRCODE_WALLET_FX_RATE_NOT_FOUND),
-				 rate_id ? errmsg("fx rate %lld is not a valid %s/%s rate now",
-								  (long long) rate_id, from, to) :
-				 errmsg("no fx rate for %s to %s", from, to),
-				 errhint("Set one with set_fx_rate().")));
+	fx_choose_plan(from, to, rate_id, quote_id, amount_minor, &plan);
 	if (plan.converted_minor <= 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_WALLET_INVALID_AMOUNT),
 				 errmsg("amount %s %s converts to less than one minor unit of %s",
 						amount_text, from, to)));
 	fx_request_hash(&req, from_account, to_account, amount_text, rate_id, quote_id);
-	req.nlegs = 4;
-	req.legs = palloc0(sizeof(LedgerLeg) * 4);
-	fx_leg(&req.legs[0], from_account, SIDE_DEBIT, amount_minor);
-	fx_leg(&req.legs[1], psprintf("SYS-FX-%s", from), SIDE_CREDIT, amount_minor);
-	fx_leg(&req.legs[2], psprintf("SYS-FX-%s", to), SIDE_DEBIT, plan.converted_minor);
-	fx_leg(&req.legs[3], to_account, SIDE_CREDIT, plan.converted_minor);
+	fx_legs(&req, from_account, to_account, from, to, amount_minor, plan.converted_minor);
 	req.metadata = fx_metadata(req.metadata, &plan);
 	ledger_post(&req, &res);
 	if (plan.quote_id != 0 && !res.replayed)
-	{
-		Oid			argtypes[2] = {INT8OID, INT8OID};
-		Datum		values[2] = {Int64GetDatum(plan.quote_id), Int64GetDatum(res.journal_id)};
-
-		wallet_plan(&quote_use_plan,
-					"UPDATE pg_wallet.fx_quotes SET used_journal_id = $2 WHERE id = $1",
-					2, argtypes);
-		if (SPI_execute_plan(quote_use_plan, values, NULL, false, 0) != SPI_OK_UPDATE)
-			elog(ERROR, "fx quote update failed");
-	}
+		fx_quote_used(plan.quote_id, res.journal_id);
 
 	result = fx_result(res.journal_id, res.replayed, tupdesc, caller);
 	SPI_finish();
