@@ -29,5 +29,6 @@ extern void stripes_funds_miss(Batch *b, LedgerAccount *acct);
 extern bool stripes_take(Batch *b, LedgerRequest *reqs, int nreqs, const bool *valid);
 extern bool stripes_debit(Batch *b, LedgerAccount *acct, int64 amount, Refusal *r);
 extern void stripes_write(Batch *b);
+extern void stripes_known_set(const char *number, bool striped);
 
 #endif							/* LEDGER_STRIPES_H */

@@ -267,6 +267,68 @@ text_or_null(const char *s)
 	return s != NULL ? CStringGetTextDatum(s) : (Datum) 0;
 }
 
+static const char *const score_levels[] = {"LOW", "MEDIUM", "HIGH", "CRITICAL", NULL};
+static const char *const score_decisions[] = {
+	"ALLOW", "REQUIRE_VERIFICATION", "HOLD", "BLOCK", NULL
+};
+
+/* fraud_scores' CHECKs, as the record's values meet them (the error each would raise). */
+static void
+check_record(DirectTable *t, const FraudRecord *r, Datum ref)
+{
+	const FraudScore *sc = r->score;
+
+	if (r->amount_minor <= 0)
+		direct_violated(t, "fraud_scores_amount_minor_check");
+	if (sc->confidence_pct < 0 || sc->confidence_pct > 100)
+		direct_violated(t, "fraud_scores_confidence_check");
+	if (!one_of(sc->decision, score_decisions))
+		direct_violated(t, "fraud_scores_decision_check");
+	if (r->request_ref && direct_text_chars(ref) > 128)
+		direct_violated(t, "fraud_scores_request_ref_check");
+	if (!one_of(sc->level, score_levels))
+		direct_violated(t, "fraud_scores_risk_level_check");
+	if (sc->score < 0 || sc->score > 100)
+		direct_violated(t, "fraud_scores_score_check");
+}
+
+/* The columns of one record (att: fraud_store_scores' columns, in their order). */
+static void
+set_record(TupleTableSlot *slot, const AttrNumber *att, const FraudRecord *r, Datum ref,
+		   int64 id, TimestampTz now)
+{
+	const FraudScore *sc = r->score;
+	Datum		scores[FF_COUNT],
+				weights[FF_COUNT];
+
+	direct_set(slot, att[0], Int64GetDatum(id), false);
+	direct_set(slot, att[1], Int64GetDatum(r->owner_id), false);
+	direct_set(slot, att[2], CStringGetTextDatum(r->account_number), false);
+	direct_set(slot, att[3], Int64GetDatum(r->journal_id), r->journal_id == 0);
+	direct_set(slot, att[4], ref, r->request_ref == NULL);
+	direct_set(slot, att[5], Int64GetDatum(r->amount_minor), false);
+	direct_set(slot, att[6], CStringGetTextDatum(r->currency), false);
+	direct_set(slot, att[7], Int16GetDatum(sc->score), false);
+	direct_set(slot, att[8], CStringGetTextDatum(sc->level), false);
+	direct_set(slot, att[9], CStringGetTextDatum(sc->decision), false);
+	for (int k = 0; k < FF_COUNT; k++)
+	{
+		scores[k] = Int16GetDatum(sc->factors[k].score);
+		weights[k] = Int16GetDatum(sc->factors[k].weight);
+	}
+	direct_set(slot, att[10], smallint_array(scores), false);
+	direct_set(slot, att[11], smallint_array(weights), false);
+	direct_set(slot, att[12], PointerGetDatum(fraud_notes_array(sc)), false);
+	direct_set(slot, att[13], text_or_null(sc->ip_label), sc->ip_label == NULL);
+	direct_set(slot, att[14], text_or_null(sc->rule), sc->rule == NULL);
+	direct_set(slot, att[15], text_or_null(sc->verification), sc->verification == NULL);
+	direct_set(slot, att[16], amount_to_numeric(sc->confidence_pct, 2), false);
+	direct_set(slot, att[17], CStringGetTextDatum(r->model_version), false);
+	direct_set(slot, att[18], JsonbPGetDatum(r->context), false);
+	direct_set(slot, att[19], TimestampTzGetDatum(now), false);
+	direct_set(slot, att[20], Int64GetDatum(r->hold_id), r->hold_id == 0);
+}
+
 /*
  * Record the scores: one heap multi-insert and their index entries. The
  * factors go in as three small arrays (scores, weights, notes); their
@@ -287,10 +349,6 @@ fraud_store_scores(const FraudRecord *recs, int n)
 		"factor_notes", "ip_label", "rule", "verification", "confidence",
 		"model_version", "context", "created_at", "hold_id"
 	};
-	static const char *const levels[] = {"LOW", "MEDIUM", "HIGH", "CRITICAL", NULL};
-	static const char *const decisions[] = {
-		"ALLOW", "REQUIRE_VERIFICATION", "HOLD", "BLOCK", NULL
-	};
 	DirectTable t;
 	AttrNumber	att[lengthof(columns)];
 	TimestampTz now = GetCurrentTransactionStartTimestamp();
@@ -302,53 +360,13 @@ fraud_store_scores(const FraudRecord *recs, int n)
 	direct_attnums(t.rel, columns, lengthof(columns), att);
 	for (int i = 0; i < n; i++)
 	{
-		const FraudRecord *r = &recs[i];
-		const FraudScore *sc = r->score;
+		Datum		ref = recs[i].request_ref ? CStringGetTextDatum(recs[i].request_ref) : 0;
 		TupleTableSlot *slot;
-		Datum		scores[FF_COUNT],
-					weights[FF_COUNT];
-		Datum		ref = r->request_ref ? CStringGetTextDatum(r->request_ref) : (Datum) 0;
 
-		if (r->amount_minor <= 0)
-			direct_violated(&t, "fraud_scores_amount_minor_check");
-		if (sc->confidence_pct < 0 || sc->confidence_pct > 100)
-			direct_violated(&t, "fraud_scores_confidence_check");
-		if (!one_of(sc->decision, decisions))
-			direct_violated(&t, "fraud_scores_decision_check");
-		if (r->request_ref && direct_text_chars(ref) > 128)
-			direct_violated(&t, "fraud_scores_request_ref_check");
-		if (!one_of(sc->level, levels))
-			direct_violated(&t, "fraud_scores_risk_level_check");
-		if (sc->score < 0 || sc->score > 100)
-			direct_violated(&t, "fraud_scores_score_check");
+		check_record(&t, &recs[i], ref);
 		slot = direct_row(&t);
 		id = direct_nextval("fraud_scores_id_seq");
-		direct_set(slot, att[0], Int64GetDatum(id), false);
-		direct_set(slot, att[1], Int64GetDatum(r->owner_id), false);
-		direct_set(slot, att[2], CStringGetTextDatum(r->account_number), false);
-		direct_set(slot, att[3], Int64GetDatum(r->journal_id), r->journal_id == 0);
-		direct_set(slot, att[4], ref, r->request_ref == NULL);
-		direct_set(slot, att[5], Int64GetDatum(r->amount_minor), false);
-		direct_set(slot, att[6], CStringGetTextDatum(r->currency), false);
-		direct_set(slot, att[7], Int16GetDatum(sc->score), false);
-		direct_set(slot, att[8], CStringGetTextDatum(sc->level), false);
-		direct_set(slot, att[9], CStringGetTextDatum(sc->decision), false);
-		for (int k = 0; k < FF_COUNT; k++)
-		{
-			scores[k] = Int16GetDatum(sc->factors[k].score);
-			weights[k] = Int16GetDatum(sc->factors[k].weight);
-		}
-		direct_set(slot, att[10], smallint_array(scores), false);
-		direct_set(slot, att[11], smallint_array(weights), false);
-		direct_set(slot, att[12], PointerGetDatum(fraud_notes_array(sc)), false);
-		direct_set(slot, att[13], text_or_null(sc->ip_label), sc->ip_label == NULL);
-		direct_set(slot, att[14], text_or_null(sc->rule), sc->rule == NULL);
-		direct_set(slot, att[15], text_or_null(sc->verification), sc->verification == NULL);
-		direct_set(slot, att[16], amount_to_numeric(sc->confidence_pct, 2), false);
-		direct_set(slot, att[17], CStringGetTextDatum(r->model_version), false);
-		direct_set(slot, att[18], JsonbPGetDatum(r->context), false);
-		direct_set(slot, att[19], TimestampTzGetDatum(now), false);
-		direct_set(slot, att[20], Int64GetDatum(r->hold_id), r->hold_id == 0);
+		set_record(slot, att, &recs[i], ref, id, now);
 	}
 	direct_end(&t);
 	return id;
