@@ -100,8 +100,10 @@ sio_flush_poll(SioSession *s)
 	}
 	if (!s->out_head)
 		s->out_tail = NULL;
-	if (len == 0 && s->out_head)
-		len = 0;				/* a packet larger than the bound cannot be: sio_send refused */
+	/*
+	 * When a packet was queued the loop took at least one: none is larger
+	 * than the bound (sio_send refuses it).
+	 */
 	if (s->closing && !s->out_head)
 	{
 		if (len)
