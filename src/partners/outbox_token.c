@@ -195,11 +195,11 @@ const char *
 outbox_token_for(const char *partner, const char *auth_url, const char *auth_basic,
 				 int timeout_ms, uint64 turn, uint64 *gen, const char **error, bool *refused)
 {
-	DarajaToken *t = token_entry(partner);
+	DarajaToken *t;
 	TimestampTz now = GetCurrentTimestamp();
 
 	*refused = false;
-	t->last_used = now;
+	/* checked before the cache: a partner without credentials takes no entry of it */
 	if (auth_basic == NULL || strlen(auth_basic) >= sizeof(t->basic))
 	{
 		*refused = true;
@@ -209,6 +209,8 @@ outbox_token_for(const char *partner, const char *auth_url, const char *auth_bas
 			"M-Pesa partner's consumer_key and consumer_secret are too long";
 		return NULL;
 	}
+	t = token_entry(partner);
+	t->last_used = now;
 	if (strcmp(t->basic, auth_basic) != 0)
 	{
 		/* new credentials (set_partner_secrets): the old token is theirs no more */
