@@ -16,7 +16,11 @@
  * through PostgreSQL's ExecConstraints); refusing a table with an enabled
  * row-level trigger that would be skipped (foreign-key triggers excepted:
  * callers never write key columns); a lock with SELECT ... FOR UPDATE's
- * meaning (the latest version at READ COMMITTED, 40001 at REPEATABLE READ).
+ * meaning (the latest version at READ COMMITTED, 40001 at REPEATABLE READ,
+ * the table opened ROW SHARE: direct_read_for_update); a row found, else
+ * created through the caller's INSERT ... ON CONFLICT DO NOTHING and found
+ * again, then locked (direct_read_lock: the KYC counters, the fraud
+ * statistics, the event streams).
  *
  * Never: knows a pg_wallet table (callers name them); updates a row its
  * transaction has not locked (direct_update requires TM_Ok); fires
@@ -39,6 +43,7 @@
 #include "commands/trigger.h"
 #include "executor/executor.h"
 #include "mb/pg_wchar.h"
+#include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
@@ -427,14 +432,70 @@ direct_delete(DirectTable *t, ItemPointer tid)
  * a caller that has just written through SPI in the same statement calls
  * CommandCounterIncrement() first.
  */
-void
-direct_read_begin(DirectRead *r, const char *relname, const char *indexname)
+static void
+read_begin(DirectRead *r, const char *relname, const char *indexname, LOCKMODE mode)
 {
-	r->rel = table_open(direct_relid(relname), AccessShareLock);
+	r->lockmode = mode;
+	r->rel = table_open(direct_relid(relname), mode);
 	r->index = index_open(direct_relid(indexname), AccessShareLock);
 	r->snap = RegisterSnapshot(GetTransactionSnapshot());
 	r->slot = table_slot_create(r->rel, NULL);
 	r->scan = NULL;
+}
+
+void
+direct_read_begin(DirectRead *r, const char *relname, const char *indexname)
+{
+	read_begin(r, relname, indexname, AccessShareLock);
+}
+
+/*
+ * direct_read_begin for rows the caller then locks (direct_lock,
+ * direct_try_lock, direct_read_lock): the table is opened with the lock
+ * SELECT ... FOR UPDATE takes on it (ROW SHARE).
+ */
+void
+direct_read_for_update(DirectRead *r, const char *relname, const char *indexname)
+{
+	read_begin(r, relname, indexname, RowShareLock);
+}
+
+/*
+ * The row whose index columns equal keys (a unique index), locked as
+ * direct_lock() locks, into r->slot (r opened by direct_read_for_update):
+ * a row that does not exist yet is first created by create(arg), an INSERT
+ * ... ON CONFLICT DO NOTHING through SPI that waits for a concurrent
+ * creator as ON CONFLICT does, then found with a snapshot taken after it,
+ * which sees the row whoever inserted it. Returns the locked version's tid.
+ * what names the row in errors; a row deleted while this transaction
+ * waited for it is a serialization failure (retry).
+ */
+ItemPointerData
+direct_read_lock(DirectRead *r, ScanKey keys, int nkeys, void (*create) (void *arg),
+				 void *arg, const char *what)
+{
+	ItemPointerData tid;
+
+	if (!direct_read_one(r, keys, nkeys))
+	{
+		Snapshot	latest;
+		bool		found;
+
+		create(arg);
+		CommandCounterIncrement();
+		latest = RegisterSnapshot(GetLatestSnapshot());
+		found = direct_fetch(r->rel, r->index, latest, keys, nkeys, r->slot);
+		UnregisterSnapshot(latest);
+		if (!found)
+			elog(ERROR, "%s is missing after its creation", what);
+	}
+	tid = r->slot->tts_tid;
+	if (!direct_lock(r->rel, &tid, r->snap, r->slot, what))
+		ereport(ERROR,
+				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+				 errmsg("%s was deleted while this transaction waited for it", what),
+				 errhint("Retry the transaction.")));
+	return tid;
 }
 
 /* The row whose index columns equal keys (a unique index), into r->slot. */
@@ -494,5 +555,5 @@ direct_read_end(DirectRead *r)
 	ExecDropSingleTupleTableSlot(r->slot);
 	UnregisterSnapshot(r->snap);
 	index_close(r->index, AccessShareLock);
-	table_close(r->rel, AccessShareLock);
+	table_close(r->rel, r->lockmode == AccessShareLock ? AccessShareLock : NoLock);
 }

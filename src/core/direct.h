@@ -17,6 +17,7 @@
 #include "access/tableam.h"
 #include "executor/tuptable.h"
 #include "nodes/execnodes.h"
+#include "storage/lockdefs.h"
 #include "utils/snapshot.h"
 
 /* Rows per heap multi-insert call (each call also holds this many slots). */
@@ -45,6 +46,7 @@ typedef struct DirectRead
 	Snapshot	snap;
 	TupleTableSlot *slot;		/* the row found */
 	IndexScanDesc scan;			/* direct_read_next's */
+	LOCKMODE	lockmode;		/* the table's: ACCESS SHARE, or ROW SHARE for locks */
 } DirectRead;
 
 extern Oid	direct_relid(const char *name);
@@ -72,6 +74,9 @@ extern void direct_key_op(ScanKey key, Relation index, int attno, StrategyNumber
 extern bool direct_fetch(Relation rel, Relation index, Snapshot snap, ScanKey keys, int nkeys,
 						 TupleTableSlot *slot);
 extern void direct_read_begin(DirectRead *r, const char *relname, const char *indexname);
+extern void direct_read_for_update(DirectRead *r, const char *relname, const char *indexname);
+extern ItemPointerData direct_read_lock(DirectRead *r, ScanKey keys, int nkeys,
+										void (*create) (void *arg), void *arg, const char *what);
 extern bool direct_read_one(DirectRead *r, ScanKey keys, int nkeys);
 extern bool direct_read_by_key(DirectRead *r, const char *relname, const char *indexname,
 							   RegProcedure eqproc, Datum value);

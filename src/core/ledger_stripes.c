@@ -497,7 +497,7 @@ stripes_take(Batch *b, LedgerRequest *reqs, int nreqs, const bool *valid)
 			continue;
 		if (locked == NULL)
 		{
-			direct_read_begin(&r, "account_stripes", "account_stripes_pkey");
+			direct_read_for_update(&r, "account_stripes", "account_stripes_pkey");
 			locked = table_slot_create(r.rel, NULL);
 			direct_attnums(r.rel, stripe_columns, 3, att);
 		}

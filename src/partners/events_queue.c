@@ -38,7 +38,6 @@
 #include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
 #include "utils/numeric.h"
-#include "utils/snapmgr.h"
 #include "utils/uuid.h"
 
 #include "core/direct.h"
@@ -57,7 +56,7 @@ PG_FUNCTION_INFO_V1(wallet_event_type_ok);
 
 static SPIPlanPtr lock_plan = NULL;
 static SPIPlanPtr write_plan = NULL;
-static SPIPlanPtr streams_lock_plan = NULL;
+static SPIPlanPtr stream_create_plan = NULL;
 static SPIPlanPtr events_insert_plan = NULL;
 
 /*
@@ -352,54 +351,19 @@ typedef struct Stream
 /* event_streams' counters, in this order. */
 static const char *const stream_columns[2] = {"last_event_id", "event_count"};
 
-/*
- * Create an owner's stream (zero), unless another transaction just did (its
- * insert is waited for, as ON CONFLICT does).
- */
+/* Create an owner's stream (zero), unless another transaction just did (direct_read_lock). */
 static void
-create_stream(int64 owner_id)
+create_stream(void *owner)
 {
 	Oid			argtypes[1] = {INT8OID};
-	Datum		values[1] = {Int64GetDatum(owner_id)};
+	Datum		values[1] = {Int64GetDatum(*(int64 *) owner)};
 
-	wallet_plan(&streams_lock_plan,
+	wallet_plan(&stream_create_plan,
 				"INSERT INTO pg_wallet.event_streams (owner_id, last_event_id, event_count)"
 				" VALUES ($1, 0, 0) ON CONFLICT ON CONSTRAINT event_streams_pkey DO NOTHING",
 				1, argtypes);
-	if (SPI_execute_plan(streams_lock_plan, values, NULL, false, 0) != SPI_OK_INSERT)
+	if (SPI_execute_plan(stream_create_plan, values, NULL, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "event stream creation failed");
-	CommandCounterIncrement();
-}
-
-/*
- * Find and lock an owner's stream, created first when it has none (then
- * found again with a snapshot that sees the row, whoever inserted it).
- */
-static void
-lock_stream(DirectRead *r, TupleTableSlot *locked, const AttrNumber *att, Stream *s)
-{
-	ScanKeyData key;
-	bool		isnull;
-
-	direct_key(&key, r->index, 1, F_INT8EQ, Int64GetDatum(s->owner_id));
-	if (!direct_read_one(r, &key, 1))
-	{
-		Snapshot	latest;
-		bool		found;
-
-		create_stream(s->owner_id);
-		latest = RegisterSnapshot(GetLatestSnapshot());
-		found = direct_fetch(r->rel, r->index, latest, &key, 1, r->slot);
-		UnregisterSnapshot(latest);
-		if (!found)
-			elog(ERROR, "event stream of owner %lld is missing after its creation",
-				 (long long) s->owner_id);
-	}
-	s->tid = r->slot->tts_tid;
-	if (!direct_lock(r->rel, &s->tid, r->snap, locked, "an event stream"))
-		elog(ERROR, "event stream of owner %lld was deleted", (long long) s->owner_id);
-	s->last_event_id = DatumGetInt64(slot_getattr(locked, att[0], &isnull));
-	s->event_count = DatumGetInt64(slot_getattr(locked, att[1], &isnull));
 }
 
 /*
@@ -412,18 +376,22 @@ sequence_lock_streams(Column *owners)
 {
 	Stream	   *streams = palloc0(sizeof(Stream) * owners->n);
 	DirectRead	r;
-	TupleTableSlot *locked;
 	AttrNumber	att[2];
 
-	direct_read_begin(&r, "event_streams", "event_streams_pkey");
-	locked = table_slot_create(r.rel, NULL);
+	direct_read_for_update(&r, "event_streams", "event_streams_pkey");
 	direct_attnums(r.rel, stream_columns, 2, att);
 	for (int i = 0; i < owners->n; i++)
 	{
-		streams[i].owner_id = DatumGetInt64(owners->values[i]);
-		lock_stream(&r, locked, att, &streams[i]);
+		Stream	   *s = &streams[i];
+		ScanKeyData key;
+		bool		isnull;
+
+		s->owner_id = DatumGetInt64(owners->values[i]);
+		direct_key(&key, r.index, 1, F_INT8EQ, Int64GetDatum(s->owner_id));
+		s->tid = direct_read_lock(&r, &key, 1, create_stream, &s->owner_id, "an event stream");
+		s->last_event_id = DatumGetInt64(slot_getattr(r.slot, att[0], &isnull));
+		s->event_count = DatumGetInt64(slot_getattr(r.slot, att[1], &isnull));
 	}
-	ExecDropSingleTupleTableSlot(locked);
 	direct_read_end(&r);
 	return streams;
 }
@@ -442,18 +410,18 @@ advance_streams(const Taken *t, const Datum *ids, int n, Stream *streams)
 
 	direct_begin(&w, "event_streams", NULL, true);
 	direct_attnums(w.rel, stream_columns, 2, att);
-	for (int i = 0, count = 1; i < n; i++, count++)
+	for (int i = 0, first = 0; i < n; i++)
 	{
 		Datum		values[2];
 
 		if (i < n - 1 && t[i + 1].owner_id == t[i].owner_id)
-			continue;
+			continue;			/* not the last event of its owner */
 		Assert(streams[k].owner_id == t[i].owner_id);
 		values[0] = ids[i];
-		values[1] = Int64GetDatum(streams[k].event_count + count);
+		values[1] = Int64GetDatum(streams[k].event_count + (i - first + 1));
 		direct_update(&w, &streams[k].tid, 2, att, values);
 		k++;
-		count = 0;
+		first = i + 1;
 	}
 	direct_end(&w);
 }

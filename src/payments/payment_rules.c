@@ -31,6 +31,7 @@
 #include "utils/uuid.h"
 
 #include "core/direct.h"
+#include "core/owners.h"
 #include "core/pg_wallet.h"
 #include "payments/payments.h"
 
@@ -230,11 +231,7 @@ merchant_principal(const char *merchant_id, PayParty *m)
 	direct_read_end(&r);
 	if (!merchant)
 		return;
-	/* its owner is of kind merchant */
-	m->found = direct_read_by_key(&r, "owners", "owners_pkey", F_INT8EQ,
-								  Int64GetDatum(m->owner_id)) &&
-		col_is(&r, "kind", "merchant");
-	direct_read_end(&r);
+	m->found = owner_kind_is(m->owner_id, "merchant");
 	if (!m->found)
 		return;
 	/* a registered merchant's KYC status */

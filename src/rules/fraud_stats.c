@@ -30,13 +30,13 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
-#include "utils/snapmgr.h"
 #include "utils/hsearch.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/numeric.h"
 
 #include "core/direct.h"
+#include "core/owners.h"
 #include "core/pg_wallet.h"
 #include "rules/fraud.h"
 
@@ -195,24 +195,6 @@ typedef struct OwnerKindEntry
 
 static HTAB *owner_kinds = NULL;
 
-/* The owner's kind is 'user' (a primary key probe, no SQL); false when there is no owner. */
-static bool
-owner_kind_is_user(int64 owner_id)
-{
-	DirectRead	r;
-	bool		isnull;
-	bool		is_user = false;
-
-	if (direct_read_by_key(&r, "owners", "owners_pkey", F_INT8EQ, Int64GetDatum(owner_id)))
-	{
-		Datum		kind = direct_read_col(&r, r.slot, "kind", &isnull);
-
-		is_user = !isnull && direct_text_is(kind, "user");
-	}
-	direct_read_end(&r);
-	return is_user;
-}
-
 /*
  * Whether an owner is a user (owners.kind = 'user'): only users' postings
  * are scored. An owner's kind never changes, so it is cached per backend
@@ -242,7 +224,7 @@ fraud_owner_is_user(int64 owner_id)
 	e = hash_search(owner_kinds, &owner_id, HASH_FIND, NULL);
 	if (e != NULL)
 		return e->is_user;
-	is_user = owner_kind_is_user(owner_id);
+	is_user = owner_kind_is(owner_id, "user");
 	e = hash_search(owner_kinds, &owner_id, HASH_ENTER, &found);
 	e->is_user = is_user;
 	return is_user;

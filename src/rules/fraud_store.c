@@ -34,7 +34,6 @@
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/rel.h"
-#include "utils/snapmgr.h"
 
 #include "core/direct.h"
 #include "core/pg_wallet.h"
@@ -49,31 +48,11 @@ static const char *const stats_columns[FRAUD_STATS_NCOLS + 1] = {
 	"credential_change", "credential_changed_at", "updated_at"
 };
 
-/* fraud_owner_stats and its primary key, opened for one batch's locks. */
-typedef struct StatsScan
-{
-	Relation	rel;
-	Relation	index;
-	Snapshot	snap;
-	TupleTableSlot *slot;
-	AttrNumber	att[FRAUD_STATS_NCOLS];
-} StatsScan;
-
-/* The row of st's owner and currency visible in snap, into the scan's slot. */
-static bool
-stats_find(StatsScan *s, Snapshot snap, const FraudStats *st)
-{
-	ScanKeyData keys[2];
-
-	direct_key(&keys[0], s->index, 1, F_INT8EQ, Int64GetDatum(st->owner_id));
-	direct_key(&keys[1], s->index, 2, F_TEXTEQ, CStringGetTextDatum(st->currency));
-	return direct_fetch(s->rel, s->index, snap, keys, 2, s->slot);
-}
-
 /* Create the owner's row in the currency (zero), unless another transaction just did. */
 static void
-stats_create(const FraudStats *st)
+stats_create(void *arg)
 {
+	const FraudStats *st = arg;
 	Oid			argtypes[2] = {INT8OID, TEXTOID};
 	Datum		values[2] = {Int64GetDatum(st->owner_id), CStringGetTextDatum(st->currency)};
 
@@ -82,62 +61,38 @@ stats_create(const FraudStats *st)
 				" VALUES ($1, $2) ON CONFLICT DO NOTHING", 2, argtypes);
 	if (SPI_execute_plan(create_plan, values, NULL, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "fraud statistics row creation failed");
-	CommandCounterIncrement();
-}
-
-/* Lock one owner's row (created first if need be) and load it into st. */
-static void
-stats_lock_one(StatsScan *s, FraudStats *st)
-{
-	Datum		values[FRAUD_STATS_NCOLS];
-	bool		isnull;
-
-	if (!stats_find(s, s->snap, st))
-	{
-		Snapshot	latest;
-		bool		found;
-
-		stats_create(st);
-		latest = RegisterSnapshot(GetLatestSnapshot());
-		found = stats_find(s, latest, st);
-		UnregisterSnapshot(latest);
-		if (!found)
-			elog(ERROR, "fraud statistics of owner %lld are missing after their creation",
-				 (long long) st->owner_id);
-	}
-	st->tid = s->slot->tts_tid;
-	if (!direct_lock(s->rel, &st->tid, s->snap, s->slot, "a fraud statistics row"))
-		ereport(ERROR,
-				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
-				 errmsg("a fraud statistics row was deleted while this posting waited for it"),
-				 errhint("Retry the transaction.")));
-	for (int i = 0; i < FRAUD_STATS_NCOLS; i++)
-		values[i] = slot_getattr(s->slot, s->att[i], &isnull);
-	fraud_stats_fill(st, values);
 }
 
 /*
  * Lock and load the statistics of the batch's owners (stats sorted by
- * owner and currency, owner_id and currency set).
+ * owner and currency, owner_id and currency set), each row created first
+ * if need be (direct_read_lock).
  */
 void
 fraud_lock_stats(FraudStats *stats, int n)
 {
-	StatsScan	s;
+	DirectRead	r;
+	AttrNumber	att[FRAUD_STATS_NCOLS];
 
 	if (n == 0)
 		return;
-	s.rel = table_open(direct_relid("fraud_owner_stats"), RowShareLock);
-	s.index = index_open(direct_relid("fraud_owner_stats_pkey"), AccessShareLock);
-	s.snap = RegisterSnapshot(GetTransactionSnapshot());
-	s.slot = table_slot_create(s.rel, NULL);
-	direct_attnums(s.rel, stats_columns, FRAUD_STATS_NCOLS, s.att);
+	direct_read_for_update(&r, "fraud_owner_stats", "fraud_owner_stats_pkey");
+	direct_attnums(r.rel, stats_columns, FRAUD_STATS_NCOLS, att);
 	for (int i = 0; i < n; i++)
-		stats_lock_one(&s, &stats[i]);
-	ExecDropSingleTupleTableSlot(s.slot);
-	UnregisterSnapshot(s.snap);
-	index_close(s.index, AccessShareLock);
-	table_close(s.rel, NoLock);
+	{
+		FraudStats *st = &stats[i];
+		ScanKeyData keys[2];
+		Datum		values[FRAUD_STATS_NCOLS];
+		bool		isnull;
+
+		direct_key(&keys[0], r.index, 1, F_INT8EQ, Int64GetDatum(st->owner_id));
+		direct_key(&keys[1], r.index, 2, F_TEXTEQ, CStringGetTextDatum(st->currency));
+		st->tid = direct_read_lock(&r, keys, 2, stats_create, st, "a fraud statistics row");
+		for (int c = 0; c < FRAUD_STATS_NCOLS; c++)
+			values[c] = slot_getattr(r.slot, att[c], &isnull);
+		fraud_stats_fill(st, values);
+	}
+	direct_read_end(&r);
 }
 
 /*

@@ -37,7 +37,6 @@
 #include "utils/datetime.h"
 #include "utils/fmgroids.h"
 #include "utils/rel.h"
-#include "utils/snapmgr.h"
 
 #include "core/direct.h"
 #include "rules/rules_internal.h"
@@ -134,11 +133,8 @@ typedef struct LimitsScan
 {
 	Relation	lim;			/* kyc_tier_limits and its primary key */
 	Relation	lim_index;
-	Relation	use;			/* limit_usage and its primary key */
-	Relation	use_index;
-	Snapshot	snap;
 	TupleTableSlot *lslot;
-	TupleTableSlot *uslot;
+	DirectRead	use;			/* limit_usage through its primary key, for locks */
 	AttrNumber	lim_att[4];		/* per transaction, daily, monthly, count per day */
 	AttrNumber	use_att[USE_NCOLS];
 } LimitsScan;
@@ -153,23 +149,17 @@ scan_begin(LimitsScan *s)
 
 	s->lim = table_open(direct_relid("kyc_tier_limits"), AccessShareLock);
 	s->lim_index = index_open(direct_relid("kyc_tier_limits_pkey"), AccessShareLock);
-	s->use = table_open(direct_relid("limit_usage"), RowShareLock);
-	s->use_index = index_open(direct_relid("limit_usage_pkey"), AccessShareLock);
-	s->snap = RegisterSnapshot(GetTransactionSnapshot());
 	s->lslot = table_slot_create(s->lim, NULL);
-	s->uslot = table_slot_create(s->use, NULL);
 	direct_attnums(s->lim, lim_columns, 4, s->lim_att);
-	direct_attnums(s->use, use_columns, USE_NCOLS, s->use_att);
+	direct_read_for_update(&s->use, "limit_usage", "limit_usage_pkey");
+	direct_attnums(s->use.rel, use_columns, USE_NCOLS, s->use_att);
 }
 
 static void
 scan_end(LimitsScan *s)
 {
+	direct_read_end(&s->use);
 	ExecDropSingleTupleTableSlot(s->lslot);
-	ExecDropSingleTupleTableSlot(s->uslot);
-	UnregisterSnapshot(s->snap);
-	index_close(s->use_index, AccessShareLock);
-	table_close(s->use, NoLock);
 	index_close(s->lim_index, AccessShareLock);
 	table_close(s->lim, NoLock);
 }
@@ -183,7 +173,7 @@ fetch_tier_limits(LimitsScan *s, LimitKey *k, OwnerLimit *ls)
 
 	direct_key(&keys[0], s->lim_index, 1, F_INT2EQ, Int16GetDatum(k->tier));
 	direct_key(&keys[1], s->lim_index, 2, F_TEXTEQ, CStringGetTextDatum(k->currency));
-	if (!direct_fetch(s->lim, s->lim_index, s->snap, keys, 2, s->lslot))
+	if (!direct_fetch(s->lim, s->lim_index, s->use.snap, keys, 2, s->lslot))
 		return false;
 	ls->owner_id = k->owner_id;
 	strlcpy(ls->currency, k->currency, sizeof(ls->currency));
@@ -236,19 +226,13 @@ tier_limits(LimitsScan *s, TierMemo *memo, int *nmemo, LimitKey *k, OwnerLimit *
 	return found;
 }
 
-/* Find the owner's usage row in the currency with snap; false when it does not exist yet. */
-static bool
-find_usage(LimitsScan *s, Snapshot snap, LimitKey *k, ItemPointer tid)
+/* The usage row direct_read_lock() creates: zero, in this day and month. */
+typedef struct UsageKey
 {
-	ScanKeyData keys[2];
-
-	direct_key(&keys[0], s->use_index, 1, F_INT8EQ, Int64GetDatum(k->owner_id));
-	direct_key(&keys[1], s->use_index, 2, F_TEXTEQ, CStringGetTextDatum(k->currency));
-	if (!direct_fetch(s->use, s->use_index, snap, keys, 2, s->uslot))
-		return false;
-	*tid = s->uslot->tts_tid;
-	return true;
-}
+	LimitKey   *key;
+	DateADT		day;
+	DateADT		month;
+} UsageKey;
 
 /*
  * Create the owner's usage row in the currency (zero, this day and month),
@@ -256,18 +240,19 @@ find_usage(LimitsScan *s, Snapshot snap, LimitKey *k, ItemPointer tid)
  * CONFLICT does).
  */
 static void
-create_usage(LimitKey *k, DateADT day, DateADT month)
+create_usage(void *arg)
 {
+	UsageKey   *u = arg;
 	Oid			argtypes[4] = {INT8OID, TEXTOID, DATEOID, DATEOID};
-	Datum		values[4] = {Int64GetDatum(k->owner_id), CStringGetTextDatum(k->currency),
-	DateADTGetDatum(day), DateADTGetDatum(month)};
+	Datum		values[4] = {Int64GetDatum(u->key->owner_id),
+		CStringGetTextDatum(u->key->currency), DateADTGetDatum(u->day),
+	DateADTGetDatum(u->month)};
 
 	wallet_plan(&create_plan,
 				"INSERT INTO pg_wallet.limit_usage (owner_id, currency, day_start, month_start)"
 				" VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING", 4, argtypes);
 	if (SPI_execute_plan(create_plan, values, NULL, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "limit usage row creation failed");
-	CommandCounterIncrement();
 }
 
 /*
@@ -278,31 +263,19 @@ create_usage(LimitKey *k, DateADT day, DateADT month)
 static void
 lock_usage(LimitsScan *s, LimitKey *k, DateADT day, DateADT month, OwnerLimit *ls)
 {
+	UsageKey	u = {k, day, month};
+	ScanKeyData keys[2];
+	TupleTableSlot *slot = s->use.slot;
 	bool		isnull;
 
-	if (!find_usage(s, s->snap, k, &ls->tid))
-	{
-		Snapshot	latest;
-		bool		found;
-
-		create_usage(k, day, month);
-		latest = RegisterSnapshot(GetLatestSnapshot());
-		found = find_usage(s, latest, k, &ls->tid);
-		UnregisterSnapshot(latest);
-		if (!found)
-			elog(ERROR, "limit usage row of owner %lld is missing after its creation",
-				 (long long) k->owner_id);
-	}
-	if (!direct_lock(s->use, &ls->tid, s->snap, s->uslot, "a limit usage row"))
-		ereport(ERROR,
-				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
-				 errmsg("a limit usage row was deleted while this posting waited for it"),
-				 errhint("Retry the transaction.")));
-	ls->day_start = DatumGetDateADT(slot_getattr(s->uslot, s->use_att[0], &isnull));
-	ls->day_amount = DatumGetInt64(slot_getattr(s->uslot, s->use_att[1], &isnull));
-	ls->day_count = DatumGetInt32(slot_getattr(s->uslot, s->use_att[2], &isnull));
-	ls->month_start = DatumGetDateADT(slot_getattr(s->uslot, s->use_att[3], &isnull));
-	ls->month_amount = DatumGetInt64(slot_getattr(s->uslot, s->use_att[4], &isnull));
+	direct_key(&keys[0], s->use.index, 1, F_INT8EQ, Int64GetDatum(k->owner_id));
+	direct_key(&keys[1], s->use.index, 2, F_TEXTEQ, CStringGetTextDatum(k->currency));
+	ls->tid = direct_read_lock(&s->use, keys, 2, create_usage, &u, "a limit usage row");
+	ls->day_start = DatumGetDateADT(slot_getattr(slot, s->use_att[0], &isnull));
+	ls->day_amount = DatumGetInt64(slot_getattr(slot, s->use_att[1], &isnull));
+	ls->day_count = DatumGetInt32(slot_getattr(slot, s->use_att[2], &isnull));
+	ls->month_start = DatumGetDateADT(slot_getattr(slot, s->use_att[3], &isnull));
+	ls->month_amount = DatumGetInt64(slot_getattr(slot, s->use_att[4], &isnull));
 	if (ls->day_start < day)
 	{
 		ls->day_start = day;
