@@ -82,7 +82,8 @@ sql/$(WALLET)--$(EXTVERSION).sql: sql/install.list $(SQL_PARTS)
 # definition, sql/core/types.sql), then its functions.
 ROUTER_PARTS   = sql/router/header.sql sql/core/types.sql sql/router/tables.sql \
                  sql/router/cluster.sql sql/router/calls.sql sql/router/api.sql \
-                 sql/router/cross.sql sql/router/recover.sql sql/router/api_gen.sql \
+                 sql/router/cross.sql sql/router/config.sql sql/router/recover.sql \
+                 sql/router/api_gen.sql \
                  sql/router/grants.sql
 sql/pg_wallet_router--$(ROUTER_VERSION).sql: $(ROUTER_PARTS)
 	cat $(ROUTER_PARTS) > $@

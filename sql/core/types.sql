@@ -114,3 +114,19 @@ CREATE TYPE pg_wallet.conversion_result AS (
 	fee numeric,            -- in the source currency, paid by the sender
 	created_at timestamptz
 );
+
+-- A partner as get_partners() shows it (never a secret).
+CREATE TYPE pg_wallet.partner_info AS (
+	id text,
+	name text,
+	country text,
+	service text,
+	status text,
+	adapter text,
+	base_url text,
+	currencies text[],
+	can_deposit boolean,
+	can_payout boolean,
+	priority integer,
+	created_at timestamptz
+);

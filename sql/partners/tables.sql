@@ -8,21 +8,8 @@
 -- Types
 -- ---------------------------------------------------------------------------------------
 
--- A partner as get_partners() shows it (never a secret).
-CREATE TYPE pg_wallet.partner_info AS (
-	id text,
-	name text,
-	country text,
-	service text,
-	status text,
-	adapter text,
-	base_url text,
-	currencies text[],
-	can_deposit boolean,
-	can_payout boolean,
-	priority integer,
-	created_at timestamptz
-);
+-- pg_wallet.partner_info, a partner as get_partners() shows it: sql/core/types.sql (the router
+-- returns it too).
 
 -- An event as get_events() returns it.
 CREATE TYPE pg_wallet.event_info AS (

@@ -71,6 +71,16 @@ $$;
 COMMENT ON FUNCTION pg_wallet_router.on_post_transfers(integer, jsonb, boolean) IS
 	'pg_wallet.post_transfers on node node (every account of the batch there).';
 
+CREATE FUNCTION pg_wallet_router.on_fraud_add_rule(node integer, action text, subject text,
+	subject_value text, reason text) RETURNS bigint
+LANGUAGE plproxy AS $$
+	CLUSTER 'pg_wallet';
+	RUN ON node;
+	SELECT pg_wallet.fraud_add_rule(action, subject, subject_value, reason);
+$$;
+COMMENT ON FUNCTION pg_wallet_router.on_fraud_add_rule(integer, text, text, text, text) IS
+	'pg_wallet.fraud_add_rule on node node (a USER rule, on its owner''s node).';
+
 -- The platform's accounts of every node (fees, FX positions, suspense, clearing) with their
 -- balances; node: the node's number, which its journal sequence holds (add_node).
 CREATE FUNCTION pg_wallet_router.on_platform_accounts(OUT node integer, OUT account_number text,

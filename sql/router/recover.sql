@@ -9,16 +9,31 @@
 -- committed transfer is committed only once the payer's half is (this pass or an earlier
 -- one): a credit is never visible before its debit. Rows PREPARING longer than
 -- in_doubt_after with no half prepared anywhere are decided ABORTED too (only when every node
--- answered).
+-- answered). A configuration change's parts (pgw_c_<id>, sql/router/config.sql) are resolved
+-- the same way by pg_wallet_router.config_changes, in no particular order.
 
--- The decision for one prepared half: COMMITTED, ABORTED or SUPERSEDED (roll it back), or
--- NULL (not yet: its coordinator may still be at work).
+-- The decision for one prepared half (pgw_x_<id>_<attempt>) or one node's part of a
+-- configuration change (pgw_c_<id>, sql/router/config.sql): COMMITTED, ABORTED or SUPERSEDED
+-- (roll it back), or NULL (not yet: its coordinator may still be at work).
 CREATE FUNCTION pg_wallet_router._decision_for(gid text) RETURNS text
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	parts text[] := regexp_match(gid, '^pgw_x_([0-9]+)_([0-9]+)$');
 	t pg_wallet_router.transfers;
+	c pg_wallet_router.config_changes;
 BEGIN
+	IF parts IS NULL THEN
+		SELECT * INTO c FROM pg_wallet_router.config_changes x
+		WHERE x.id = (regexp_match(gid, '^pgw_c_([0-9]+)$'))[1]::bigint;
+		IF c.id IS NULL THEN
+			RETURN 'SUPERSEDED';
+		ELSIF c.state <> 'PREPARING' THEN
+			RETURN c.state;
+		ELSIF c.updated_at > now() - (SELECT in_doubt_after FROM pg_wallet_router.settings) THEN
+			RETURN NULL;
+		END IF;
+		RETURN pg_wallet_router._cfg_self_decide(c.id, 'ABORTED', NULL);
+	END IF;
 	SELECT * INTO t FROM pg_wallet_router.transfers x WHERE x.id = parts[1]::bigint;
 	IF t.id IS NULL OR t.attempt <> parts[2]::integer THEN
 		RETURN 'SUPERSEDED';
@@ -40,6 +55,7 @@ DECLARE
 	n record;
 	h record;
 	t pg_wallet_router.transfers;
+	c pg_wallet_router.config_changes;
 	decision text;
 	halves_node integer[] := '{}';
 	halves_gid text[] := '{}';
@@ -50,7 +66,8 @@ BEGIN
 	FOR n IN SELECT x.node FROM pg_wallet_router.nodes x ORDER BY x.node LOOP
 		BEGIN
 			FOR h IN SELECT q.gid FROM public.dblink(pg_wallet_router._node(n.node),
-					'SELECT gid FROM pg_prepared_xacts WHERE gid ~ ''^pgw_x_[0-9]+_[0-9]+$'' '
+					'SELECT gid FROM pg_prepared_xacts '
+					'WHERE gid ~ ''^pgw_(x_[0-9]+_[0-9]+|c_[0-9]+)$'' '
 					'AND database = current_database() ORDER BY gid') AS q(gid text) LOOP
 				halves_node := halves_node || n.node;
 				halves_gid := halves_gid || h.gid;
@@ -67,9 +84,10 @@ BEGIN
 			CONTINUE WHEN halves_done[i];
 			decision := pg_wallet_router._decision_for(halves_gid[i]);
 			CONTINUE WHEN decision IS NULL;
+			t := NULL;
 			SELECT * INTO t FROM pg_wallet_router.transfers x
 			WHERE x.id = (regexp_match(halves_gid[i], '^pgw_x_([0-9]+)_'))[1]::bigint;
-			IF decision = 'COMMITTED' AND halves_node[i] = t.to_node THEN
+			IF decision = 'COMMITTED' AND t.id IS NOT NULL AND halves_node[i] = t.to_node THEN
 				-- the payer's half first: not while it is prepared, or on a node not reached
 				CONTINUE WHEN pass = 1 OR NOT t.from_node = ANY (reached) OR EXISTS (
 					SELECT 1 FROM unnest(halves_gid, halves_node, halves_done) AS o(g, nd, done)
@@ -99,11 +117,21 @@ BEGIN
 			RETURN NEXT;
 		END IF;
 	END LOOP;
+	FOR c IN SELECT x.* FROM pg_wallet_router.config_changes x, pg_wallet_router.settings s
+	         WHERE x.state = 'PREPARING' AND x.updated_at <= now() - s.in_doubt_after
+	           AND NOT format('pgw_c_%s', x.id) = ANY (halves_gid) LOOP
+		IF pg_wallet_router._cfg_self_decide(c.id, 'ABORTED', NULL) = 'ABORTED' THEN
+			node := NULL;
+			gid := format('pgw_c_%s', c.id);
+			action := 'ABORTED (nothing prepared)';
+			RETURN NEXT;
+		END IF;
+	END LOOP;
 END $$;
 COMMENT ON FUNCTION pg_wallet_router.recover() IS
-	'Resolve the prepared halves of cross-node transfers on every node by the decision log '
-	'(presumed abort after in_doubt_after; a payee''s half after its payer''s); one row per '
-	'action taken.';
+	'Resolve the prepared halves of cross-node transfers and the prepared parts of '
+	'configuration changes on every node by the decision logs (presumed abort after '
+	'in_doubt_after; a payee''s half after its payer''s); one row per action taken.';
 
 CREATE FUNCTION pg_wallet_router.verify_clearing() RETURNS SETOF pg_wallet.ledger_violation
 LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$

@@ -66,6 +66,29 @@ COMMENT ON TABLE pg_wallet_router.transfers IS
 	'halves are prepared as transaction pgw_x_<id>_<attempt>; a retry under the same key after '
 	'an abort takes the next attempt.';
 
+-- The decision log of configuration changes: an administration call (FX rates, fee schedules,
+-- partners, fraud rules) applied on every node by two-phase commit (sql/router/config.sql).
+CREATE TABLE pg_wallet_router.config_changes (
+	id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	call text NOT NULL CHECK (call ~ '^[a-z][a-z0-9_]{0,62}$'),	-- the API function
+	state text NOT NULL DEFAULT 'PREPARING' CHECK (state IN ('PREPARING', 'COMMITTED', 'ABORTED')),
+	-- a call that creates a fee schedule or a fraud rule: the id each node gave it (element
+	-- node + 1); the router answers node 0's, and translates it back for later calls
+	kind text CHECK (kind IN ('fee_schedule', 'fraud_rule')),
+	node_ids bigint[],
+	created_at timestamptz NOT NULL DEFAULT now(),
+	updated_at timestamptz NOT NULL DEFAULT now(),
+	CHECK (node_ids IS NULL OR (state = 'COMMITTED' AND kind IS NOT NULL))
+);
+CREATE UNIQUE INDEX config_changes_id_idx ON pg_wallet_router.config_changes (kind, (node_ids[1]))
+	WHERE kind IS NOT NULL;
+CREATE INDEX config_changes_open_idx ON pg_wallet_router.config_changes (updated_at)
+	WHERE state = 'PREPARING';
+COMMENT ON TABLE pg_wallet_router.config_changes IS
+	'One row per configuration change applied on every node: PREPARING while each node''s part '
+	'is prepared (transaction pgw_c_<id>), then COMMITTED (every node commits it) or ABORTED '
+	'(none does); for a fee schedule or fraud rule created, the id each node gave it.';
+
 -- The core functions the router serves by routing alone: each is written by sync_api() from
 -- node 0's signature, and runs on the node its expression (over the function's argument
 -- names) gives. The functions with more to do than routing (transfer, create_owner,
@@ -83,7 +106,11 @@ INSERT INTO pg_wallet_router.routes (function, node_expr) VALUES
 	('list_entries', 'pg_wallet_router.node_of_known_account(account_number)'),
 	('get_hold', 'pg_wallet_router.node_of_hold(hold_id)'),
 	('post_hold', 'pg_wallet_router.node_of_hold(hold_id)'),
-	('void_hold', 'pg_wallet_router.node_of_hold(hold_id)');
+	('void_hold', 'pg_wallet_router.node_of_hold(hold_id)'),
+	-- configuration, the same on every node (sql/router/config.sql): read on node 0
+	('get_fx_rate', '0'),
+	('list_partners', '0'),
+	('get_partners', '0');
 COMMENT ON TABLE pg_wallet_router.routes IS
 	'Core functions served by routing alone: where each runs (an expression over its argument '
 	'names giving the node). sync_api() writes them.';

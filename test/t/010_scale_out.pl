@@ -21,45 +21,9 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 
-use WalletTest qw(sums_by_currency kill_cluster);
+use WalletTest qw(sums_by_currency kill_cluster scale_cluster);
 
-my @nodes;
-for my $k (0 .. 2)
-{
-	my $n = PostgreSQL::Test::Cluster->new("node$k");
-	$n->init;
-	$n->append_conf('postgresql.conf', qq{
-shared_preload_libraries = 'pg_wallet'
-pg_wallet.database = 'postgres'
-pg_wallet.expiry_interval_s = 0
-max_prepared_transactions = 50
-restart_after_crash = on
-});
-	$n->start;
-	$n->safe_psql('postgres', 'CREATE EXTENSION pg_wallet');
-	push @nodes, $n;
-}
-my $router = PostgreSQL::Test::Cluster->new('router');
-$router->init;
-$router->append_conf('postgresql.conf', qq{
-shared_preload_libraries = 'pg_wallet'
-pg_wallet.workers_enabled = off
-pg_wallet.router_database = 'postgres'
-pg_wallet.router_recovery_interval_s = 1
-restart_after_crash = on
-});
-$router->start;
-my $self = 'host=' . $router->host . ' port=' . $router->port . ' dbname=postgres';
-$router->safe_psql('postgres', qq{
-	SET client_min_messages = warning;
-	CREATE EXTENSION pg_wallet_router CASCADE;
-	SELECT pg_wallet_router.configure('$self', '3 seconds');
-});
-for my $k (0 .. 2)
-{
-	my $conn = 'host=' . $nodes[$k]->host . ' port=' . $nodes[$k]->port . ' dbname=postgres';
-	$router->safe_psql('postgres', "SELECT pg_wallet_router.add_node($k, '$conn')");
-}
+my ($router, @nodes) = scale_cluster(3);
 
 sub r { return $router->safe_psql('postgres', $_[0]); }
 
