@@ -1,9 +1,9 @@
 -- Configuration on every node (docs/scale-out.md, "Configuration"). What a node reads to move
 -- money the same way as every other node — FX rates, fee schedules, partners and their
--- secrets, fraud rules — is set through the router with the node API's own administration
--- functions, same names and signatures, and applied on every node as one change by two-phase
--- commit with the decision in the router's log (pg_wallet_router.config_changes), as a
--- cross-node transfer is (sql/router/cross.sql):
+-- secrets, fraud rules and settings, KYC tier limits — is set through the router with the
+-- node API's own administration functions, same names and signatures, and applied on every
+-- node as one change by two-phase commit with the decision in the router's log
+-- (pg_wallet_router.config_changes), as a cross-node transfer is (sql/router/cross.sql):
 --
 --   1. the log row, PREPARING, committed at once through the router's connection to itself;
 --   2. on each node in turn, one round trip: BEGIN; the administration call (node 0 first:
@@ -333,3 +333,26 @@ $$;
 COMMENT ON FUNCTION pg_wallet.fraud_disable_rule(bigint) IS
 	'Router: disable a fraud rule (the id fraud_add_rule answered) on every node as one '
 	'change (a node without it changes nothing); whether any node had it active.';
+
+CREATE FUNCTION pg_wallet.set_kyc_tier_limits(tier integer, currency text,
+	per_transaction_max numeric, daily_max numeric, monthly_max numeric,
+	transactions_per_day integer) RETURNS void
+LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
+	SELECT FROM pg_wallet_router._cfg_apply('set_kyc_tier_limits', NULL, ARRAY[format(
+		'SELECT NULL::text, NULL FROM pg_wallet.set_kyc_tier_limits(%L::integer, %L, '
+		'%L::numeric, %L::numeric, %L::numeric, %L::integer)', tier, currency,
+		per_transaction_max, daily_max, monthly_max, transactions_per_day)])
+$$;
+COMMENT ON FUNCTION pg_wallet.set_kyc_tier_limits(integer, text, numeric, numeric, numeric,
+	integer) IS
+	'Router: set_kyc_tier_limits on every node as one change (a tier moves the same on every '
+	'node).';
+
+CREATE FUNCTION pg_wallet.set_fraud_settings(settings jsonb) RETURNS jsonb
+LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
+	SELECT (pg_wallet_router._cfg_apply('set_fraud_settings', NULL, ARRAY[format(
+		'SELECT pg_wallet.set_fraud_settings(%L::jsonb)::text, NULL', settings)]))[1]::jsonb
+$$;
+COMMENT ON FUNCTION pg_wallet.set_fraud_settings(jsonb) IS
+	'Router: set_fraud_settings on every node as one change (every payer scored alike); '
+	'node 0''s settings after.';

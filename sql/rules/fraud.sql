@@ -508,6 +508,57 @@ COMMENT ON FUNCTION pg_wallet.fraud_disable_rule(bigint) IS
 	'next posting on. True when an active rule was deactivated. Administration: no caller '
 	'check, grant with care.';
 
+-- The scoring's settings (the one row of pg_wallet.fraud_settings): the columns an object
+-- names, each checked by the table's CHECKs; the others kept.
+CREATE OR REPLACE FUNCTION pg_wallet.set_fraud_settings(settings jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	s pg_wallet.fraud_settings;
+	unknown text;
+	c text;
+BEGIN
+	IF settings IS NULL OR jsonb_typeof(settings) <> 'object'
+		OR octet_length(settings::text) > 4096 THEN
+		RAISE EXCEPTION 'settings must be a JSON object of at most 4096 bytes'
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	SELECT string_agg(k, ', ' ORDER BY k) INTO unknown
+	FROM jsonb_object_keys(settings) AS k
+	WHERE k IN ('id', 'updated_at') OR NOT EXISTS (SELECT 1 FROM pg_attribute a
+		WHERE a.attrelid = 'pg_wallet.fraud_settings'::regclass AND a.attname = k
+		  AND a.attnum > 0 AND NOT a.attisdropped);
+	IF unknown IS NOT NULL THEN
+		RAISE EXCEPTION 'unknown fraud settings: %', left(unknown, 200)
+			USING ERRCODE = 'invalid_parameter_value',
+			      HINT = 'The settings are the columns of pg_wallet.fraud_settings (docs/fraud.md).';
+	END IF;
+	SELECT * INTO STRICT s FROM pg_wallet.fraud_settings FOR UPDATE;
+	BEGIN
+		s := jsonb_populate_record(s, settings);
+	EXCEPTION WHEN data_exception THEN
+		RAISE EXCEPTION 'a fraud setting has the wrong type: %', SQLERRM
+			USING ERRCODE = 'invalid_parameter_value';
+	END;
+	s.updated_at := now();
+	BEGIN
+		DELETE FROM pg_wallet.fraud_settings;
+		INSERT INTO pg_wallet.fraud_settings SELECT (s).*;
+	EXCEPTION WHEN check_violation THEN
+		GET STACKED DIAGNOSTICS c = CONSTRAINT_NAME;
+		RAISE EXCEPTION 'fraud settings out of range (%)', c
+			USING ERRCODE = 'invalid_parameter_value', HINT = 'docs/fraud.md lists each setting''s range.';
+	END;
+	RETURN to_jsonb(s) - 'id';
+END
+$$;
+COMMENT ON FUNCTION pg_wallet.set_fraud_settings(jsonb) IS
+	'Admin: change the fraud scoring''s settings named in an object (weights, level and '
+	'decision thresholds, velocity ceilings, model_version, is_enabled, ...: the columns of '
+	'fraud_settings); the settings after. Postings begun after the commit use them.';
+
 -- The settings, rules and IP reputation ranges are cached per backend with the rules stamp
 -- (src/rules/fraud_stats.c): any change to them, by these functions or by a plain UPDATE of
 -- fraud_settings, bumps the stamp (statement triggers, rules/triggers.sql).

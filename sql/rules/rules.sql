@@ -334,3 +334,58 @@ AS $$
 	WHERE s.client_owner_id = list_client_services.client_owner_id ORDER BY s.id
 $$;
 COMMENT ON FUNCTION pg_wallet.list_client_services(bigint) IS 'A client''s services.';
+
+-- What a KYC tier may move in a currency (pg_wallet.kyc_tier_limits), in major units.
+CREATE OR REPLACE FUNCTION pg_wallet.set_kyc_tier_limits(
+	tier integer,
+	currency text,
+	per_transaction_max numeric,
+	daily_max numeric,
+	monthly_max numeric,
+	transactions_per_day integer)
+RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	per_tx bigint;
+	daily bigint;
+	monthly bigint;
+BEGIN
+	IF tier IS NULL OR tier NOT BETWEEN 0 AND 3 THEN
+		RAISE EXCEPTION 'tier must be 0, 1, 2 or 3' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF NOT EXISTS (SELECT 1 FROM pg_wallet.currencies c
+	               WHERE c.code = set_kyc_tier_limits.currency AND c.is_active) THEN
+		RAISE EXCEPTION 'unknown currency %', coalesce(currency, 'NULL') USING ERRCODE = 'WL015';
+	END IF;
+	IF per_transaction_max IS NULL OR daily_max IS NULL OR monthly_max IS NULL
+		OR transactions_per_day IS NULL OR per_transaction_max < 0 OR daily_max < 0
+		OR monthly_max < 0 OR transactions_per_day < 0 THEN
+		RAISE EXCEPTION 'every limit is required and none is negative'
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	-- (amount_parse refuses more decimals than the currency has, and overflow: WL010)
+	per_tx := pg_wallet.amount_parse(per_transaction_max, currency);
+	daily := pg_wallet.amount_parse(daily_max, currency);
+	monthly := pg_wallet.amount_parse(monthly_max, currency);
+	IF NOT (per_tx <= daily AND daily <= monthly) THEN
+		RAISE EXCEPTION 'limits must grow: per_transaction_max <= daily_max <= monthly_max'
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	INSERT INTO pg_wallet.kyc_tier_limits AS l (tier, currency, per_transaction_max_minor,
+		daily_max_minor, monthly_max_minor, transactions_per_day)
+	VALUES (set_kyc_tier_limits.tier, set_kyc_tier_limits.currency, per_tx, daily, monthly,
+		set_kyc_tier_limits.transactions_per_day)
+	ON CONFLICT ON CONSTRAINT kyc_tier_limits_pkey DO UPDATE
+	SET per_transaction_max_minor = EXCLUDED.per_transaction_max_minor,
+		daily_max_minor = EXCLUDED.daily_max_minor,
+		monthly_max_minor = EXCLUDED.monthly_max_minor,
+		transactions_per_day = EXCLUDED.transactions_per_day;
+END
+$$;
+COMMENT ON FUNCTION pg_wallet.set_kyc_tier_limits(integer, text, numeric, numeric, numeric,
+	integer) IS
+	'Admin: what KYC tier 0-3 may move in a currency (major units: per transaction, per day, '
+	'per month; transactions per day), replacing the tier''s limits in that currency; postings '
+	'begun after the commit apply them.';

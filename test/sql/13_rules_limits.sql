@@ -156,3 +156,28 @@ SELECT status FROM pg_wallet.transfer('LM-LATE', 'LM-FREE', 1500);
 DELETE FROM pg_wallet.principals WHERE owner_id = :late;
 SELECT kyc_tier FROM pg_wallet.accounts WHERE account_number = 'LM-LATE';
 SELECT ledger_ok();
+
+-- set_kyc_tier_limits: an administrator changes what a tier may move, in major units; the
+-- next posting applies it. Bad input changes nothing.
+SELECT pg_wallet.set_kyc_tier_limits(1, 'KES', 50, 80, 1000, 3);
+SELECT tier, per_transaction_max_minor, daily_max_minor, monthly_max_minor, transactions_per_day
+FROM pg_wallet.kyc_tier_limits WHERE tier = 1 AND currency = 'KES';
+SELECT pg_wallet.create_owner('user', 'Tier one') AS t1 \gset
+INSERT INTO pg_wallet.principals (role, owner_id, kyc_tier) VALUES ('user', :t1, 1);
+SELECT count(*) FROM (SELECT pg_wallet.create_account(:t1, 'KES', 'WALLET', 'LM-T1')) a;
+SELECT status FROM pg_wallet.credit('LM-T1', 500, 'LM-BANK');
+SELECT err($$SELECT pg_wallet.transfer('LM-T1', 'LM-FREE', 50.01)$$);
+SELECT status FROM pg_wallet.transfer('LM-T1', 'LM-FREE', 50);
+SELECT err($$SELECT pg_wallet.transfer('LM-T1', 'LM-FREE', 30.01)$$);
+SELECT bal('LM-T1');
+SELECT err($$SELECT pg_wallet.set_kyc_tier_limits(1, 'KES', 100, 80, 1000, 3)$$);
+SELECT err($$SELECT pg_wallet.set_kyc_tier_limits(4, 'KES', 1, 1, 1, 1)$$);
+SELECT err($$SELECT pg_wallet.set_kyc_tier_limits(1, 'XYZ', 1, 1, 1, 1)$$);
+SELECT err($$SELECT pg_wallet.set_kyc_tier_limits(1, 'KES', 0.001, 1, 1, 1)$$);
+SELECT err($$SELECT pg_wallet.set_kyc_tier_limits(1, 'KES', 1, 1, 1, -1)$$);
+SELECT err($$SELECT pg_wallet.set_kyc_tier_limits(1, 'KES', NULL, 1, 1, 1)$$);
+SELECT per_transaction_max_minor, daily_max_minor, monthly_max_minor, transactions_per_day
+FROM pg_wallet.kyc_tier_limits WHERE tier = 1 AND currency = 'KES';
+-- (tier 1's defaults back for the tests after this one)
+SELECT pg_wallet.set_kyc_tier_limits(1, 'KES', 20000, 50000, 200000, 20);
+SELECT ledger_ok();

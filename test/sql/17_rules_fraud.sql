@@ -321,3 +321,21 @@ SELECT a.currency, sum(CASE e.side WHEN 'CR' THEN e.amount ELSE -e.amount END)
 FROM pg_wallet.entries e JOIN pg_wallet.accounts a ON a.id = e.account_id
 GROUP BY a.currency HAVING sum(CASE e.side WHEN 'CR' THEN e.amount ELSE -e.amount END) <> 0;
 UPDATE pg_wallet.fraud_settings SET verify_from = 60, hold_from = 70;
+
+-- set_fraud_settings: the columns an object names, checked; the next posting uses them.
+SELECT count(*) AS scores FROM pg_wallet.fraud_scores \gset
+SELECT s ->> 'is_enabled' AS enabled, s ->> 'max_per_minute' AS per_minute, s ? 'id' AS has_id
+FROM pg_wallet.set_fraud_settings('{"is_enabled": false, "max_per_minute": 7}') s;
+SELECT status FROM pg_wallet.transfer('FR-U', 'FR-B', 1);
+SELECT count(*) - :scores AS scored_while_off FROM pg_wallet.fraud_scores;
+SELECT pg_wallet.set_fraud_settings('{"is_enabled": true}') ->> 'max_per_minute' AS kept;
+SELECT status FROM pg_wallet.transfer('FR-U', 'FR-B', 1);
+SELECT count(*) - :scores AS scored_when_on FROM pg_wallet.fraud_scores;
+SELECT err($$SELECT pg_wallet.set_fraud_settings('{"weight_amount": 101}')$$);
+SELECT err($$SELECT pg_wallet.set_fraud_settings('{"weight_amount": "heavy"}')$$);
+SELECT err($$SELECT pg_wallet.set_fraud_settings('{"weights": 1, "id": false}')$$);
+SELECT err($$SELECT pg_wallet.set_fraud_settings('[1]')$$);
+SELECT err($$SELECT pg_wallet.set_fraud_settings(NULL)$$);
+SELECT weight_amount, max_per_minute, is_enabled FROM pg_wallet.fraud_settings;
+SELECT pg_wallet.set_fraud_settings('{"max_per_minute": 5}') ->> 'max_per_minute' AS restored;
+SELECT ledger_ok();

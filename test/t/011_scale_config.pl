@@ -2,7 +2,8 @@
 # "Configuration"): a router over three data nodes. Each administration call made on the
 # router — set_fx_rate, create_fee_schedule and set_fee_schedule_active, create_partner,
 # add_partner_currency, set_partner_status, set_partner_secrets and rotate_partner_secret,
-# fraud_add_rule and fraud_disable_rule — is found on every node afterwards, with one partner
+# fraud_add_rule and fraud_disable_rule, set_kyc_tier_limits, set_fraud_settings — is found
+# on every node afterwards, with one partner
 # id and one webhook secret everywhere, and acts on postings on every node (a fee charged, a
 # rule blocking). A call that one node refuses changes no node and raises that node's error.
 # A change whose parts were prepared when its router died is settled by recovery from the
@@ -187,6 +188,25 @@ is(each_node("SELECT count(*) FROM pg_wallet.fraud_rules WHERE owner_id = $u2 AN
 is(r_fails(q{SELECT pg_wallet.transfer('U2-A', 'U2-B', 1)}), 'WL047', '... where it blocks the user');
 is(r("SELECT pg_wallet.fraud_disable_rule($user_rule)"), 't', '... until disabled through the router');
 is(r(q{SELECT status FROM pg_wallet.transfer('U2-A', 'U2-B', 1)}), 'POSTED', '... then the user pays');
+
+# --- KYC tier limits and fraud settings ------------------------------------------------------
+r(q{SELECT pg_wallet.set_kyc_tier_limits(2, 'USD', 100, 400, 4000, 7)});
+is(each_node(q{SELECT per_transaction_max_minor || ' ' || daily_max_minor || ' ' || monthly_max_minor
+               || ' ' || transactions_per_day FROM pg_wallet.kyc_tier_limits
+               WHERE tier = 2 AND currency = 'USD'}),
+	join('|', ('10000 40000 400000 7') x 3), 'set_kyc_tier_limits: the limits on every node');
+is(r_fails(q{SELECT pg_wallet.set_kyc_tier_limits(2, 'USD', 500, 400, 4000, 7)}), '22023',
+	'limits that do not grow: refused (22023)');
+is(each_node(q{SELECT daily_max_minor FROM pg_wallet.kyc_tier_limits WHERE tier = 2 AND currency = 'USD'}),
+	'40000|40000|40000', '... and no node changed');
+is(r(q{SELECT pg_wallet.set_fraud_settings('{"max_per_hour": 44, "model_version": "2.1.0"}')
+       ->> 'model_version'}), '2.1.0', 'set_fraud_settings through the router');
+is(each_node(q{SELECT max_per_hour || ' ' || model_version FROM pg_wallet.fraud_settings}),
+	join('|', ('44 2.1.0') x 3), '... on every node');
+is(r_fails(q{SELECT pg_wallet.set_fraud_settings('{"max_per_hour": 0}')}), '22023',
+	'a setting out of range: refused (22023)');
+is(each_node(q{SELECT max_per_hour FROM pg_wallet.fraud_settings}), '44|44|44',
+	'... and no node changed');
 
 # --- recovery of a change whose router died ---------------------------------------------------
 # The parts of two changes prepared on the nodes as _cfg_apply leaves them between its steps 3
