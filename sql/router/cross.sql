@@ -1,25 +1,31 @@
 -- A transfer between accounts on two nodes: two-phase commit with the decision in the
 -- router's log (pg_wallet_router.transfers), docs/scale-out.md.
 --
---   1. claim: the log row (owner, key) is inserted or taken over, PREPARING, committed at once
---      through the router's connection to itself: from then on recovery knows the transfer;
+--   1. the log: a COMMITTED row under the payer's (owner, key) is replayed (or WL003 for
+--      another request); else the transfer's id is drawn (a sequence: nothing committed);
 --   2. node A (the payer's), one round trip: BEGIN; transfer payer -> CLR-N<b>-<CUR> under
---      the caller's key; read what the clearing account received; PREPARE TRANSACTION
---      pgw_x_<id>_<attempt>;
+--      the caller's key (A's claim of the key waits for any other half holding it, so two
+--      calls under one key never both post); read what the clearing account received;
+--      PREPARE TRANSACTION pgw_x_<id>. A's answer "replayed" means an earlier call under
+--      the key committed: ours is rolled back and the log's row answered;
 --   3. node B (the payee's), one round trip: BEGIN; transfer CLR-N<a>-<CUR> -> payee of that
 --      amount, under the key x:<gid>; PREPARE TRANSACTION with the same gid;
---   4. decide: PREPARING -> COMMITTED with A's result, committed through the self connection,
---      only if still PREPARING (recovery may have aborted a transfer that took too long);
+--   4. decide: the row COMMITTED, with the request and A's result, inserted through the
+--      router's connection to itself and committed at once, unless recovery decided ABORTED
+--      first under that id (it does for halves older than in_doubt_after with no row);
 --   5. COMMIT PREPARED on A, then (only if that worked) on B. A failure here is recovery's
 --      to finish, in the same order.
--- Any error before 4: both halves are rolled back, the row ABORTED, the error raised as the
--- node raised it. Each node's journal balances on its own (the clearing account takes the
--- other side), so verify_ledger() holds per node; the clearing accounts of a pair of nodes net
--- to zero once every transfer is decided (pg_wallet_router.verify_clearing).
+-- Any error before 4: both halves are rolled back and the error raised as the node raised
+-- it; nothing is logged (presumed abort: a prepared half without a row is rolled back once
+-- it is older than in_doubt_after). So a transfer costs five commits: two prepares, the
+-- decision, two COMMIT PREPARED. Each node's journal balances on its own (the clearing
+-- account takes the other side), so verify_ledger() holds per node; the clearing accounts of
+-- a pair of nodes net to zero once every transfer is decided (pg_wallet_router.verify_clearing).
 --
--- Locking: the payer's account is locked on A from step 2 until A's half is committed or
--- rolled back, by this call or by recovery: a router that dies between 2 and 5 leaves it
--- locked until recovery runs (in_doubt_after, docs/scale-out.md "Failure analysis").
+-- Locking: the payer's account (and A's claim of the key) is locked on A from step 2 until
+-- A's half is committed or rolled back, by this call or by recovery: a router that dies
+-- between 2 and 5 leaves it locked until recovery runs (in_doubt_after, docs/scale-out.md
+-- "Failure analysis"); a retry under the same key meanwhile waits for it on A.
 -- SQL sent to the nodes through dblink cannot be parameterised: every value in it is a
 -- quote_literal (format %L) or an integer.
 
@@ -66,71 +72,69 @@ LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
 $$;
 COMMENT ON FUNCTION pg_wallet_router._node(integer) IS 'The dblink connection to a node.';
 
--- Step 1, run through the self connection (its own transaction). mine: the row is this
--- call's to prepare (new, or an aborted attempt taken over); else it is another call's.
-CREATE FUNCTION pg_wallet_router._claim(p_owner bigint, p_key text, p_from text, p_to text,
-	p_amount numeric, p_description text, p_from_node integer, p_to_node integer,
-	OUT id bigint, OUT attempt integer, OUT state text, OUT result text, OUT same boolean,
-	OUT mine boolean)
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-	t pg_wallet_router.transfers;
-BEGIN
-	INSERT INTO pg_wallet_router.transfers AS x (owner_id, idempotency_key, from_account,
-		to_account, amount, description, from_node, to_node)
-	VALUES (p_owner, p_key, p_from, p_to, p_amount, p_description, p_from_node, p_to_node)
-	ON CONFLICT (owner_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
-	RETURNING x.* INTO t;
-	IF t.id IS NOT NULL THEN
-		SELECT t.id, t.attempt, t.state, NULL, true, true INTO id, attempt, state, result, same, mine;
-		RETURN;
-	END IF;
-	SELECT * INTO t FROM pg_wallet_router.transfers x
-	WHERE x.owner_id = p_owner AND x.idempotency_key = p_key FOR UPDATE;
-	same := t.from_account = p_from AND t.to_account = p_to AND t.amount = p_amount
-		AND t.description IS NOT DISTINCT FROM p_description;
-	mine := same AND t.state = 'ABORTED';
-	IF mine THEN		-- the earlier attempt posted nothing: this one tries again
-		UPDATE pg_wallet_router.transfers x SET attempt = x.attempt + 1, state = 'PREPARING',
-			updated_at = now()
-		WHERE x.id = t.id RETURNING x.* INTO t;
-	END IF;
-	SELECT t.id, t.attempt, t.state, t.result::text INTO id, attempt, state, result;
-END $$;
-COMMENT ON FUNCTION pg_wallet_router._claim(bigint, text, text, text, numeric, text, integer,
-	integer) IS
-	'Cross-node transfer, step 1: insert the log row or find the one under the same key.';
-
--- Steps 4 and recovery's abort, through the self connection. Returns the row's state after.
-CREATE FUNCTION pg_wallet_router._decide(id bigint, attempt integer, decision text, result text)
+-- Step 4, and recovery's abort: the decision under a transfer's id, unless one was made
+-- already (the other party's, which stands); the state of the transfer after.
+CREATE FUNCTION pg_wallet_router._decide(id bigint, decision text, request jsonb, result text)
 RETURNS text
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	s text;
 BEGIN
-	UPDATE pg_wallet_router.transfers x
-	SET state = decision, result = _decide.result::pg_wallet.journal_result, updated_at = now()
-	WHERE x.id = _decide.id AND x.attempt = _decide.attempt AND x.state = 'PREPARING'
+	INSERT INTO pg_wallet_router.transfers AS x (id, state, owner_id, idempotency_key,
+		from_account, to_account, amount, description, from_node, to_node, result)
+	VALUES (_decide.id, decision, (request ->> 'owner_id')::bigint, request ->> 'key',
+		request ->> 'from', request ->> 'to', (request ->> 'amount')::numeric,
+		request ->> 'description', (request ->> 'from_node')::integer,
+		(request ->> 'to_node')::integer, _decide.result::pg_wallet.journal_result)
+	ON CONFLICT ON CONSTRAINT transfers_pkey DO NOTHING
 	RETURNING x.state INTO s;
 	IF s IS NULL THEN
-		SELECT CASE WHEN x.attempt = _decide.attempt THEN x.state ELSE 'SUPERSEDED' END INTO s
-		FROM pg_wallet_router.transfers x WHERE x.id = _decide.id;
+		SELECT x.state INTO s FROM pg_wallet_router.transfers x WHERE x.id = _decide.id;
 	END IF;
 	RETURN s;
 END $$;
-COMMENT ON FUNCTION pg_wallet_router._decide(bigint, integer, text, text) IS
-	'Record the decision of an attempt still PREPARING; the state the attempt has after.';
+COMMENT ON FUNCTION pg_wallet_router._decide(bigint, text, jsonb, text) IS
+	'Record the decision of a cross-node transfer unless it has one; its state after.';
 
--- Run a step through the self connection and return its one text value.
-CREATE FUNCTION pg_wallet_router._self_decide(id bigint, attempt integer, decision text,
+-- _decide through the self connection: committed on its own, whatever the caller does after.
+CREATE FUNCTION pg_wallet_router._self_decide(id bigint, decision text, request jsonb,
 	result pg_wallet.journal_result) RETURNS text
 LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
 	SELECT s FROM public.dblink(pg_wallet_router._self(),
-		format('SELECT pg_wallet_router._decide(%s, %s, %L, %L)', id, attempt, decision,
+		format('SELECT pg_wallet_router._decide(%s, %L, %L, %L)', id, decision, request,
 			result::text)) AS t(s text)
 $$;
-COMMENT ON FUNCTION pg_wallet_router._self_decide(bigint, integer, text, pg_wallet.journal_result) IS
+COMMENT ON FUNCTION pg_wallet_router._self_decide(bigint, text, jsonb, pg_wallet.journal_result) IS
 	'_decide, committed on its own through the router''s connection to itself.';
+
+-- The answer the log holds for a payer's key: its COMMITTED transfer replayed (WL003 for
+-- another request), or NULL when there is none.
+CREATE FUNCTION pg_wallet_router._logged(owner_id bigint, idempotency_key text,
+	from_account text, to_account text, amount numeric, description text)
+RETURNS pg_wallet.journal_result
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	t pg_wallet_router.transfers;
+	r pg_wallet.journal_result;
+BEGIN
+	SELECT * INTO t FROM pg_wallet_router.transfers x
+	WHERE x.owner_id = _logged.owner_id AND x.idempotency_key = _logged.idempotency_key
+	  AND x.state = 'COMMITTED';
+	IF t.id IS NULL THEN
+		RETURN NULL;
+	ELSIF t.from_account IS DISTINCT FROM _logged.from_account
+		OR t.to_account IS DISTINCT FROM _logged.to_account OR t.amount <> _logged.amount
+		OR t.description IS DISTINCT FROM _logged.description THEN
+		RAISE EXCEPTION 'idempotency key already used for a different request'
+			USING ERRCODE = 'WL003';
+	END IF;
+	r := t.result;
+	r.replayed := true;
+	RETURN r;
+END $$;
+COMMENT ON FUNCTION pg_wallet_router._logged(bigint, text, text, text, numeric, text) IS
+	'Cross-node transfer: the committed transfer under a payer''s key, replayed (WL003 if the '
+	'request differs), or NULL.';
 
 -- Raise an error caught from a node again, as the node raised it (RAISE takes no NULL option).
 CREATE FUNCTION pg_wallet_router._reraise(state text, message text, detail text, hint text)
@@ -281,7 +285,7 @@ DECLARE
 	                        WHERE a.account_number = to_account);
 	clr_a text := format('CLR-N%s-%s', to_node, payer.currency);	-- on A, for B
 	clr_b text := format('CLR-N%s-%s', from_node, payer.currency);	-- on B, for A
-	c record;
+	id bigint;
 	gid text;
 	ca text;
 	cb text;
@@ -302,24 +306,13 @@ BEGIN
 		RAISE EXCEPTION 'currency mismatch: % is %, % is %', from_account, payer.currency,
 			to_account, payee_currency USING ERRCODE = 'WL009';
 	END IF;
-	SELECT * INTO c FROM public.dblink(pg_wallet_router._self(), format(
-		'SELECT * FROM pg_wallet_router._claim(%s, %L, %L, %L, %L::numeric, %L, %s, %s)',
-		payer.owner_id, idempotency_key, from_account, to_account, amount, description,
-		from_node, to_node))
-		AS t(id bigint, attempt integer, state text, result text, same boolean, mine boolean);
-	IF NOT c.same THEN
-		RAISE EXCEPTION 'idempotency key already used for a different request'
-			USING ERRCODE = 'WL003';
-	ELSIF c.state = 'COMMITTED' THEN
-		ra := c.result::pg_wallet.journal_result;
-		ra.replayed := true;
+	ra := pg_wallet_router._logged(payer.owner_id, idempotency_key, from_account, to_account,
+		amount, description);
+	IF ra.journal_id IS NOT NULL THEN
 		RETURN ra;
-	ELSIF NOT c.mine THEN
-		RAISE EXCEPTION 'a transfer with this idempotency key is in progress: retry'
-			USING ERRCODE = 'WL017',
-			      HINT = 'An undecided attempt is aborted by recovery after in_doubt_after.';
 	END IF;
-	gid := format('pgw_x_%s_%s', c.id, c.attempt);
+	id := nextval(pg_get_serial_sequence('pg_wallet_router.transfers', 'id'));
+	gid := 'pgw_x_' || id;
 	BEGIN
 		ca := pg_wallet_router._node(from_node);
 		cb := pg_wallet_router._node(to_node);
@@ -329,6 +322,18 @@ BEGIN
 			amount, idempotency_key, description, metadata);
 		ra := half.r;
 		prepared_a := true;
+		IF ra.replayed THEN
+			-- an earlier call under this key committed (A's half commits after the decision)
+			PERFORM pg_wallet_router._undo(ca, gid, true);
+			prepared_a := false;
+			ra := pg_wallet_router._logged(payer.owner_id, idempotency_key, from_account,
+				to_account, amount, description);
+			IF ra.journal_id IS NULL THEN
+				RAISE EXCEPTION 'idempotency key already used for a different request'
+					USING ERRCODE = 'WL003';
+			END IF;
+			RETURN ra;
+		END IF;
 		PERFORM pg_wallet_router._payee_half(cb, gid, clr_b, to_account, half.credited,
 			description, metadata);
 		prepared_b := true;
@@ -337,17 +342,15 @@ BEGIN
 			e_detail = PG_EXCEPTION_DETAIL, e_hint = PG_EXCEPTION_HINT;
 		PERFORM pg_wallet_router._undo(ca, gid, prepared_a);
 		PERFORM pg_wallet_router._undo(cb, gid, prepared_b);
-		BEGIN
-			PERFORM pg_wallet_router._self_decide(c.id, c.attempt, 'ABORTED', NULL);
-		EXCEPTION WHEN OTHERS THEN
-			PERFORM pg_wallet_router._drop('pgw_self');	-- recovery aborts it later
-		END;
 		PERFORM pg_wallet_router._reraise(e_state, e_msg, e_detail, e_hint);
 	END;
 	-- step 4. If the answer is lost, the decision may or may not have committed: the halves
 	-- stay prepared and recovery resolves them by the log; the caller retries with its key.
 	BEGIN
-		decision := pg_wallet_router._self_decide(c.id, c.attempt, 'COMMITTED', ra);
+		decision := pg_wallet_router._self_decide(id, 'COMMITTED', jsonb_build_object(
+			'owner_id', payer.owner_id, 'key', idempotency_key, 'from', from_account,
+			'to', to_account, 'amount', amount, 'description', description,
+			'from_node', from_node, 'to_node', to_node), ra);
 	EXCEPTION WHEN OTHERS THEN
 		PERFORM pg_wallet_router._drop('pgw_self');
 		RAISE EXCEPTION 'the outcome of this transfer is not known yet: retry with the same key'

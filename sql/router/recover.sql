@@ -1,51 +1,53 @@
 -- Recovery of cross-node transfers after a crash (of the router, of a node, of the caller),
 -- run by the router's recovery worker every pg_wallet.router_recovery_interval_s seconds and
--- by anyone (it is idempotent). For every prepared transaction pgw_x_<id>_<attempt> on every
--- reachable node: the decision COMMITTED of that attempt commits it; ABORTED, a later attempt,
--- or no row roll it back (presumed abort: a row is always committed before its halves are
--- prepared); a row still PREPARING longer than in_doubt_after is first decided ABORTED,
--- through the self connection (committed before any half is rolled back, so a late
--- coordinator can no longer decide COMMITTED), then rolled back. The payee's half of a
--- committed transfer is committed only once the payer's half is (this pass or an earlier
--- one): a credit is never visible before its debit. Rows PREPARING longer than
--- in_doubt_after with no half prepared anywhere are decided ABORTED too (only when every node
--- answered). A configuration change's parts (pgw_c_<id>, sql/router/config.sql) are resolved
--- the same way by pg_wallet_router.config_changes, in no particular order.
+-- by anyone (it is idempotent). For every prepared transaction pgw_x_<id> on every reachable
+-- node: the decision COMMITTED under that id commits it, ABORTED rolls it back; with no
+-- decision, a half older than in_doubt_after (by its node's clock) is presumed aborted: the
+-- decision ABORTED is committed first, through the self connection (so its coordinator, if
+-- still at work, can no longer decide COMMITTED), then the half is rolled back; a younger one
+-- is left to its coordinator. The payee's half of a committed transfer is committed only once
+-- the payer's half is (this pass or an earlier one): a credit is never visible before its
+-- debit. A configuration change's parts (pgw_c_<id>, sql/router/config.sql) are resolved by
+-- pg_wallet_router.config_changes, in no particular order; a change logged PREPARING longer
+-- than in_doubt_after with nothing prepared anywhere is decided ABORTED (only when every node
+-- answered).
 
--- The decision for one prepared half (pgw_x_<id>_<attempt>) or one node's part of a
--- configuration change (pgw_c_<id>, sql/router/config.sql): COMMITTED, ABORTED or SUPERSEDED
--- (roll it back), or NULL (not yet: its coordinator may still be at work).
-CREATE FUNCTION pg_wallet_router._decision_for(gid text) RETURNS text
+-- The decision for one prepared half of a transfer (pgw_x_<id>) or one node's part of a
+-- configuration change (pgw_c_<id>, sql/router/config.sql), prepared age ago on its node:
+-- COMMITTED, ABORTED or SUPERSEDED (roll it back), or NULL (not yet: its coordinator may still
+-- be at work). A transfer's half with no decision older than in_doubt_after is decided
+-- ABORTED first (presumed abort: committed before anything is rolled back, and from then on
+-- its coordinator can no longer decide COMMITTED).
+CREATE FUNCTION pg_wallet_router._decision_for(gid text, age interval) RETURNS text
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-	parts text[] := regexp_match(gid, '^pgw_x_([0-9]+)_([0-9]+)$');
-	t pg_wallet_router.transfers;
+	x_id bigint := (regexp_match(gid, '^pgw_x_([0-9]+)$'))[1]::bigint;
+	in_doubt interval := (SELECT in_doubt_after FROM pg_wallet_router.settings);
+	s text;
 	c pg_wallet_router.config_changes;
 BEGIN
-	IF parts IS NULL THEN
-		SELECT * INTO c FROM pg_wallet_router.config_changes x
-		WHERE x.id = (regexp_match(gid, '^pgw_c_([0-9]+)$'))[1]::bigint;
-		IF c.id IS NULL THEN
-			RETURN 'SUPERSEDED';
-		ELSIF c.state <> 'PREPARING' THEN
-			RETURN c.state;
-		ELSIF c.updated_at > now() - (SELECT in_doubt_after FROM pg_wallet_router.settings) THEN
+	IF x_id IS NOT NULL THEN
+		SELECT x.state INTO s FROM pg_wallet_router.transfers x WHERE x.id = x_id;
+		IF s IS NOT NULL THEN
+			RETURN s;
+		ELSIF age < in_doubt THEN
 			RETURN NULL;
 		END IF;
-		RETURN pg_wallet_router._cfg_self_decide(c.id, 'ABORTED', NULL);
+		RETURN pg_wallet_router._self_decide(x_id, 'ABORTED', NULL, NULL);
 	END IF;
-	SELECT * INTO t FROM pg_wallet_router.transfers x WHERE x.id = parts[1]::bigint;
-	IF t.id IS NULL OR t.attempt <> parts[2]::integer THEN
+	SELECT * INTO c FROM pg_wallet_router.config_changes x
+	WHERE x.id = (regexp_match(gid, '^pgw_c_([0-9]+)$'))[1]::bigint;
+	IF c.id IS NULL THEN
 		RETURN 'SUPERSEDED';
-	ELSIF t.state <> 'PREPARING' THEN
-		RETURN t.state;
-	ELSIF t.updated_at > now() - (SELECT in_doubt_after FROM pg_wallet_router.settings) THEN
+	ELSIF c.state <> 'PREPARING' THEN
+		RETURN c.state;
+	ELSIF c.updated_at > now() - in_doubt THEN
 		RETURN NULL;
 	END IF;
-	RETURN pg_wallet_router._self_decide(t.id, t.attempt, 'ABORTED', NULL);
+	RETURN pg_wallet_router._cfg_self_decide(c.id, 'ABORTED', NULL);
 END $$;
-COMMENT ON FUNCTION pg_wallet_router._decision_for(text) IS
-	'Recovery: what to do with a prepared half (deciding ABORTED for an attempt undecided too '
+COMMENT ON FUNCTION pg_wallet_router._decision_for(text, interval) IS
+	'Recovery: what to do with a prepared half or part (deciding ABORTED for one undecided too '
 	'long); NULL: leave it for now.';
 
 CREATE FUNCTION pg_wallet_router.recover(OUT node integer, OUT gid text, OUT action text)
@@ -59,18 +61,21 @@ DECLARE
 	decision text;
 	halves_node integer[] := '{}';
 	halves_gid text[] := '{}';
+	halves_age interval[] := '{}';
 	halves_done boolean[] := '{}';
 	reached integer[] := '{}';
 	pass integer;
 BEGIN
 	FOR n IN SELECT x.node FROM pg_wallet_router.nodes x ORDER BY x.node LOOP
 		BEGIN
-			FOR h IN SELECT q.gid FROM public.dblink(pg_wallet_router._node(n.node),
-					'SELECT gid FROM pg_prepared_xacts '
-					'WHERE gid ~ ''^pgw_(x_[0-9]+_[0-9]+|c_[0-9]+)$'' '
-					'AND database = current_database() ORDER BY gid') AS q(gid text) LOOP
+			-- (each half's age by its own node's clock)
+			FOR h IN SELECT q.gid, q.age FROM public.dblink(pg_wallet_router._node(n.node),
+					'SELECT gid, now() - prepared FROM pg_prepared_xacts '
+					'WHERE gid ~ ''^pgw_[xc]_[0-9]+$'' '
+					'AND database = current_database() ORDER BY gid') AS q(gid text, age interval) LOOP
 				halves_node := halves_node || n.node;
 				halves_gid := halves_gid || h.gid;
+				halves_age := halves_age || h.age;
 				halves_done := halves_done || false;
 			END LOOP;
 			reached := reached || n.node;
@@ -82,11 +87,11 @@ BEGIN
 	FOR pass IN 1 .. 2 LOOP
 		FOR i IN 1 .. coalesce(array_length(halves_gid, 1), 0) LOOP
 			CONTINUE WHEN halves_done[i];
-			decision := pg_wallet_router._decision_for(halves_gid[i]);
+			decision := pg_wallet_router._decision_for(halves_gid[i], halves_age[i]);
 			CONTINUE WHEN decision IS NULL;
 			t := NULL;
 			SELECT * INTO t FROM pg_wallet_router.transfers x
-			WHERE x.id = (regexp_match(halves_gid[i], '^pgw_x_([0-9]+)_'))[1]::bigint;
+			WHERE x.id = (regexp_match(halves_gid[i], '^pgw_x_([0-9]+)$'))[1]::bigint;
 			IF decision = 'COMMITTED' AND t.id IS NOT NULL AND halves_node[i] = t.to_node THEN
 				-- the payer's half first: not while it is prepared, or on a node not reached
 				CONTINUE WHEN pass = 1 OR NOT t.from_node = ANY (reached) OR EXISTS (
@@ -107,16 +112,8 @@ BEGIN
 	IF coalesce(array_length(reached, 1), 0) < (SELECT count(*) FROM pg_wallet_router.nodes) THEN
 		RETURN;	-- a half may be prepared on a node we could not see
 	END IF;
-	FOR t IN SELECT x.* FROM pg_wallet_router.transfers x, pg_wallet_router.settings s
-	         WHERE x.state = 'PREPARING' AND x.updated_at <= now() - s.in_doubt_after
-	           AND NOT format('pgw_x_%s_%s', x.id, x.attempt) = ANY (halves_gid) LOOP
-		IF pg_wallet_router._self_decide(t.id, t.attempt, 'ABORTED', NULL) = 'ABORTED' THEN
-			node := NULL;
-			gid := format('pgw_x_%s_%s', t.id, t.attempt);
-			action := 'ABORTED (nothing prepared)';
-			RETURN NEXT;
-		END IF;
-	END LOOP;
+	-- a configuration change logged PREPARING with nothing prepared (its coordinator died
+	-- before or while running on the nodes; a transfer leaves no row before its decision)
 	FOR c IN SELECT x.* FROM pg_wallet_router.config_changes x, pg_wallet_router.settings s
 	         WHERE x.state = 'PREPARING' AND x.updated_at <= now() - s.in_doubt_after
 	           AND NOT format('pgw_c_%s', x.id) = ANY (halves_gid) LOOP
@@ -148,7 +145,7 @@ LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
 		SELECT x.node, q.c
 		FROM pg_wallet_router.nodes x
 		CROSS JOIN LATERAL public.dblink(pg_wallet_router._node(x.node),
-			'SELECT count(*) FROM pg_prepared_xacts WHERE gid ~ ''^pgw_x_'' '
+			'SELECT count(*) FROM pg_prepared_xacts WHERE gid ~ ''^pgw_[xc]_'' '
 			'AND database = current_database()') AS q(c bigint)
 	)
 	SELECT 'router_clearing_net'::text, format('nodes %s and %s, %s', a.node, a.other, a.currency),
@@ -159,17 +156,19 @@ LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
 	WHERE a.balance + coalesce(b.balance, 0) <> 0 AND (b.node IS NULL OR a.node < a.other)
 	UNION ALL
 	SELECT 'router_prepared', format('node %s', p.node),
-		format('%s prepared half(s) of cross-node transfers not yet resolved', p.c)
+		format('%s prepared half(s) of cross-node transfers or configuration changes not yet '
+			'resolved', p.c)
 	FROM prepared p WHERE p.c > 0
 	UNION ALL
-	SELECT 'router_undecided', format('transfer %s', t.id),
-		format('%s since %s (attempt %s)', t.state, t.updated_at, t.attempt)
-	FROM pg_wallet_router.transfers t, pg_wallet_router.settings s
-	WHERE t.state = 'PREPARING' AND t.updated_at <= now() - s.in_doubt_after
+	SELECT 'router_undecided', format('configuration change %s', c.id),
+		format('%s (%s) since %s', c.state, c.call, c.updated_at)
+	FROM pg_wallet_router.config_changes c, pg_wallet_router.settings s
+	WHERE c.state = 'PREPARING' AND c.updated_at <= now() - s.in_doubt_after
 $$;
 COMMENT ON FUNCTION pg_wallet_router.verify_clearing() IS
 	'The router''s ledger check: the clearing accounts of each pair of nodes net to zero per '
-	'currency, no half of a cross-node transfer is left prepared, no transfer left undecided.';
+	'currency, no half of a cross-node transfer (or part of a configuration change) is left '
+	'prepared, no configuration change left undecided.';
 
 CREATE FUNCTION pg_wallet_router.platform_report(OUT account text, OUT currency text,
 	OUT by_node jsonb, OUT total numeric) RETURNS SETOF record

@@ -5,8 +5,9 @@
  *	  database named by pg_wallet.router_database, every
  *	  pg_wallet.router_recovery_interval_s seconds, it calls
  *	  pg_wallet_router.recover(), which resolves the prepared halves of
- *	  cross-node transfers on every node by the router's decision log (and
- *	  aborts the attempts left undecided longer than in_doubt_after).
+ *	  cross-node transfers (and the parts of configuration changes) on
+ *	  every node by the router's decision logs, presuming abort for those
+ *	  left undecided longer than in_doubt_after.
  *
  * How it sleeps: on its latch, as the expiry worker does: until the next
  * pass is due (SIGHUP re-reads the interval; 0 pauses it); until the

@@ -4,8 +4,8 @@
 # First the routing and the two-phase cross-node transfer, call by call: owners placed by
 # hash with ids that name their node, the account directory, same-node and cross-node
 # transfers, replays and conflicts under one key, a refusal on either side posting nothing,
-# holds routed by id, recovery of prepared halves by the decision log (commit, presumed abort,
-# a later attempt). Then the bank: 4 clients move money between 18 accounts on the 3 nodes
+# holds routed by id, recovery of prepared halves by the decision log (commit, presumed abort
+# of old undecided halves, a late decision refused, a half of an aborted transfer). Then the bank: 4 clients move money between 18 accounts on the 3 nodes
 # (mostly across nodes) through the router, each transfer under its own idempotency key,
 # retried with the same key after any failure until it is answered; meanwhile every process
 # of a random node, then of the router, then of another node is killed with SIGKILL, and the
@@ -140,8 +140,8 @@ is(on($na, q{SELECT count(*) FROM pg_wallet.journals WHERE idempotency_key = 'x-
 on($nb, "SELECT pg_wallet.set_account_status('$x_b', 'ACTIVE', 'test')");
 is(r("SELECT status FROM pg_wallet.transfer('$x_a', '$x_b', 5, 'x-4')"), 'POSTED',
 	'the same key after the refusal: a new attempt posts');
-is(r(q{SELECT state || ' ' || attempt FROM pg_wallet_router.transfers WHERE idempotency_key = 'x-4'}),
-	'COMMITTED 2', '... as attempt 2');
+is(r(q{SELECT string_agg(state, ',') FROM pg_wallet_router.transfers WHERE idempotency_key = 'x-4'}),
+	'COMMITTED', '... the one decision logged (a refused attempt leaves no row)');
 is(r_fails(q{SELECT pg_wallet.transfer('} . $x_a . q{', '} . $x_b
 		  . q{', 5, 'x-5', client_service_code => 'P2P')}),
 	'0A000', 'a cross-node transfer with a client service: refused (0A000), not half done');
@@ -200,7 +200,8 @@ is(r(q{SELECT count(*) FROM jsonb_object_keys((SELECT by_node FROM pg_wallet_rou
        WHERE account = 'SYS-SUSPENSE-KES'))}), '3', '... one balance per node');
 
 # --- recovery by the decision log ---------------------------------------------------------------
-# an attempt whose coordinator died after preparing both halves, before deciding: presumed abort
+# halves left prepared as a coordinator that died at each step leaves them (a transfer's id
+# is drawn from the log's sequence; nothing is written to the log before the decision)
 r('ALTER SYSTEM SET pg_wallet.router_recovery_interval_s = 0');
 r('SELECT pg_reload_conf()');
 sleep 1;
@@ -210,40 +211,49 @@ sub half
 	on($k, "BEGIN; SELECT pg_wallet.transfer('$from', '$to', $amount, '$key');
 	        PREPARE TRANSACTION '$gid'");
 }
+sub new_id { return r(q{SELECT nextval(pg_get_serial_sequence('pg_wallet_router.transfers', 'id'))}); }
 my $oa = $owner{ lc $x_a };
-my $id = r(qq{SELECT id FROM pg_wallet_router._claim($oa, 'rec-1', '$x_a', '$x_b', 7, NULL, $na, $nb)});
-half($na, "pgw_x_${id}_1", $x_a, "CLR-N$nb-KES", 7, 'rec-1');
-half($nb, "pgw_x_${id}_1", "CLR-N$na-KES", $x_b, 7, "x:pgw_x_${id}_1");
+sub request
+{
+	my ($key, $amount) = @_;
+	return qq{jsonb_build_object('owner_id', $oa, 'key', '$key', 'from', '$x_a', 'to', '$x_b',
+		'amount', $amount, 'from_node', $na, 'to_node', $nb)};
+}
+# died after preparing both halves, before deciding: presumed abort once they are old
+my $id = new_id();
+half($na, "pgw_x_$id", $x_a, "CLR-N$nb-KES", 7, 'rec-1');
+half($nb, "pgw_x_$id", "CLR-N$na-KES", $x_b, 7, "x:pgw_x_$id");
 is(r('SELECT count(*) FROM pg_wallet_router.recover()'), '0',
-	'recovery leaves a young undecided attempt alone (its coordinator may be at work)');
-r("UPDATE pg_wallet_router.transfers SET updated_at = now() - interval '1 minute' WHERE id = $id");
+	'recovery leaves young undecided halves alone (their coordinator may be at work)');
+sleep 4;	# in_doubt_after is 3 s
 is(r(q{SELECT string_agg(action, ',' ORDER BY node) FROM pg_wallet_router.recover()}),
-	'ROLLBACK PREPARED,ROLLBACK PREPARED', 'an old undecided attempt: both halves rolled back');
+	'ROLLBACK PREPARED,ROLLBACK PREPARED', 'old undecided halves: both rolled back');
 is(r("SELECT state FROM pg_wallet_router.transfers WHERE id = $id"), 'ABORTED',
-	'... after its decision ABORTED was logged');
+	'... after the decision ABORTED was logged');
 is(on($na, q{SELECT count(*) FROM pg_wallet.journals WHERE idempotency_key = 'rec-1'}), '0',
 	'... and nothing posted');
+is(r("SELECT pg_wallet_router._decide($id, 'COMMITTED', " . request('rec-1', 7)
+	  . ", ROW(1, 'r', 'POSTED', false, NULL, NULL, now(), 0, 0, NULL)::pg_wallet.journal_result::text)"),
+	'ABORTED', 'a coordinator deciding after recovery presumed abort: its decision is refused');
 
-# a decided attempt whose coordinator died before COMMIT PREPARED: recovery commits both
-$id = r(qq{SELECT id FROM pg_wallet_router._claim($oa, 'rec-2', '$x_a', '$x_b', 8, NULL, $na, $nb)});
-half($na, "pgw_x_${id}_1", $x_a, "CLR-N$nb-KES", 8, 'rec-2');
-half($nb, "pgw_x_${id}_1", "CLR-N$na-KES", $x_b, 8, "x:pgw_x_${id}_1");
-r(qq{SELECT pg_wallet_router._decide($id, 1, 'COMMITTED',
-	(SELECT ROW(1, 'r', 'POSTED', false, NULL, NULL, now(), 0, 0, NULL)::pg_wallet.journal_result)::text)});
+# died after its decision, before COMMIT PREPARED: recovery commits both
+$id = new_id();
+half($na, "pgw_x_$id", $x_a, "CLR-N$nb-KES", 8, 'rec-2');
+half($nb, "pgw_x_$id", "CLR-N$na-KES", $x_b, 8, "x:pgw_x_$id");
+r("SELECT pg_wallet_router._decide($id, 'COMMITTED', " . request('rec-2', 8)
+	  . ", ROW(1, 'r', 'POSTED', false, NULL, NULL, now(), 0, 0, NULL)::pg_wallet.journal_result::text)");
 is(r(q{SELECT string_agg(node || ' ' || action, ',' ORDER BY action, node) FROM pg_wallet_router.recover()}),
 	(join ',', sort("$na COMMIT PREPARED", "$nb COMMIT PREPARED")),
-	'a committed decision: recovery commits both halves');
-is(on($nb, qq{SELECT count(*) FROM pg_wallet.journals WHERE idempotency_key = 'x:pgw_x_${id}_1'}),
+	'a committed decision: recovery commits both halves, young as they are');
+is(on($nb, qq{SELECT count(*) FROM pg_wallet.journals WHERE idempotency_key = 'x:pgw_x_$id'}),
 	'1', "... the payee's half posted");
 
-# a half of an attempt that was superseded: rolled back
-$id = r(qq{SELECT id FROM pg_wallet_router._claim($oa, 'rec-3', '$x_a', '$x_b', 9, NULL, $na, $nb)});
-half($na, "pgw_x_${id}_9", $x_a, "CLR-N$nb-KES", 9, 'rec-3');
+# a half whose transfer was decided ABORTED (its other half already rolled back): rolled back
+$id = new_id();
+r("SELECT pg_wallet_router._decide($id, 'ABORTED', NULL, NULL)");
+half($na, "pgw_x_$id", $x_a, "CLR-N$nb-KES", 9, 'rec-3');
 is(r('SELECT action FROM pg_wallet_router.recover()'), 'ROLLBACK PREPARED',
-	'a half of an attempt the log does not have: rolled back');
-r("UPDATE pg_wallet_router.transfers SET updated_at = now() - interval '1 minute' WHERE id = $id");
-is(r('SELECT action FROM pg_wallet_router.recover()'), 'ABORTED (nothing prepared)',
-	'an old undecided attempt with nothing prepared: decided ABORTED');
+	'a half of a transfer decided ABORTED: rolled back at once');
 is(prepared_total(), '0', 'nothing left prepared');
 is(r('SELECT count(*) FROM pg_wallet.verify_ledger()'), '0', 'the cluster verifies');
 r('ALTER SYSTEM RESET pg_wallet.router_recovery_interval_s');
@@ -270,7 +280,7 @@ open my $fh, '>', $client or die;
 print $fh <<'SH';
 #!/bin/bash
 # client.sh ID N HOST PORT ACCOUNT...: N transfers, each retried under its key until answered
-id=$1 n=$2 host=$3 port=$4
+id=$1 n=$2 host=$3 port=$4 errf=$(mktemp)
 shift 4
 accts=("$@")
 RANDOM=$id
@@ -283,12 +293,15 @@ for ((j = 1; j <= n; j++)); do
 	key=c$id-$j
 	for ((try = 1; try <= 600; try++)); do
 		out=$(psql -X -q -A -t -v VERBOSITY=verbose -h "$host" -p "$port" -d postgres \
-			-c "SELECT status FROM pg_wallet.transfer('$a', '$b', $amount, '$key')" 2>&1)
-		if [ $? -eq 0 ]; then
+			-c "SELECT status FROM pg_wallet.transfer('$a', '$b', $amount, '$key')" 2>"$errf")
+		rc=$?
+		err=$(cat "$errf")
+		if [ $rc -eq 0 ]; then
 			echo "$key $out $a $b $amount $try"
+			[ -n "$err" ] && echo "$key (answered with) ${err//$'\n'/ }" >&2
 			break
 		fi
-		case $out in
+		case $err in
 		*WL001:*) echo "$key REFUSED $a $b $amount $try"; break ;;
 		esac
 		sleep 0.2
@@ -330,6 +343,13 @@ for my $c (1 .. 4)
 	open my $in, '<', "$dir/out$c" or die;
 	push @answers, map { [ split / / ] } grep { /\S/ } <$in>;
 }
+is(join(' | ', map { join(' ', @$_) } grep { $_->[1] !~ /^(POSTED|REFUSED)$/ } @answers), '',
+	'every answer is POSTED or REFUSED');
+for my $c (1 .. 4)
+{
+	my $said = PostgreSQL::Test::Utils::slurp_file("$dir/err$c");
+	note "client $c also said: $said" if $said =~ /\S/;
+}
 my @posted = grep { $_->[1] eq 'POSTED' } @answers;
 my @refused = grep { $_->[1] eq 'REFUSED' } @answers;
 my $retried = grep { $_->[5] > 1 } @answers;
@@ -341,16 +361,13 @@ ok($retried > 0, "some answers came only after a retry ($retried)");
 
 # recovery finishes what the kills left (the worker runs every second; in_doubt_after 3 s)
 $router->poll_query_until('postgres', q{
-	SELECT NOT EXISTS (SELECT 1 FROM pg_wallet_router.transfers WHERE state = 'PREPARING')
-	   AND NOT EXISTS (SELECT 1 FROM pg_wallet_router.verify_clearing()
+	SELECT NOT EXISTS (SELECT 1 FROM pg_wallet_router.verify_clearing()
 	                   WHERE check_name = 'router_prepared')})
   or diag 'recovery did not finish: ' . r('SELECT * FROM pg_wallet.verify_ledger()');
 my $recovered = () = PostgreSQL::Test::Utils::slurp_file($router->logfile)
   =~ /router recovery: (?:COMMIT|ROLLBACK) PREPARED/g;
 note "the recovery worker resolved $recovered prepared halves";
-is(prepared_total(), '0', 'nothing left prepared on any node');
-is(r(q{SELECT count(*) FROM pg_wallet_router.transfers WHERE state = 'PREPARING'}), '0',
-	'no transfer left undecided');
+is(prepared_total(), '0', 'nothing left prepared on any node, so no transfer left undecided');
 
 my %payer_node = map { $_ => r("SELECT node FROM pg_wallet_router.accounts WHERE account_number = '$_'") }
   @accts;
