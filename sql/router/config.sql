@@ -9,13 +9,15 @@
 --   2. on each node in turn, one round trip: BEGIN; the administration call (node 0 first:
 --      what the others need of its answer, a partner's id, is handed to them in the setting
 --      pg_wallet_router.first);
---   3. PREPARE TRANSACTION pgw_c_<id> on each node;
+--   3. PREPARE TRANSACTION pgw_c_<id>_<node> on each node (the node's number in the name:
+--      two nodes may be databases of one cluster, where prepared transactions are named);
 --   4. decide COMMITTED (with the id each node gave a fee schedule or rule it created);
 --   5. COMMIT PREPARED on each node; a failure here is recovery's to finish.
 --
 -- A refusal on any node (a currency inactive there, a partner id taken) rolls every node's
 -- part back and raises the node's error: the nodes never disagree. Recovery
--- (sql/router/recover.sql) resolves a prepared pgw_c_<id> by the log like a transfer's half.
+-- (sql/router/recover.sql) resolves a prepared pgw_c_<id>_<node> by the log like a
+-- transfer's half.
 -- Ids: a node draws the ids of what it creates from its own sequences (congruent to its
 -- number modulo 64), so one fee schedule has a different id on each node; the router answers
 -- node 0's and translates it for set_fee_schedule_active and fraud_disable_rule. A secret the
@@ -100,7 +102,7 @@ BEGIN
 			HINT = 'Add one with pg_wallet_router.add_node().';
 	END IF;
 	change := pg_wallet_router._cfg_begin(call, kind);
-	gid := 'pgw_c_' || change;
+	gid := 'pgw_c_' || change || '_';	-- and the node's number: two nodes may share a cluster
 	BEGIN
 		FOR n IN SELECT x.node FROM pg_wallet_router.nodes x ORDER BY x.node LOOP
 			ran := ran || n;	-- first: a failed statement leaves its transaction open too
@@ -109,14 +111,14 @@ BEGIN
 		END LOOP;
 		FOREACH n IN ARRAY ran LOOP
 			PERFORM public.dblink_exec(pg_wallet_router._node(n),
-				format('PREPARE TRANSACTION %L', gid));
+				format('PREPARE TRANSACTION %L', gid || n));
 			prepared := prepared || n;
 		END LOOP;
 	EXCEPTION WHEN OTHERS THEN
 		GET STACKED DIAGNOSTICS e_state = RETURNED_SQLSTATE, e_msg = MESSAGE_TEXT,
 			e_detail = PG_EXCEPTION_DETAIL, e_hint = PG_EXCEPTION_HINT;
 		FOREACH n IN ARRAY ran LOOP
-			PERFORM pg_wallet_router._undo('pgw_node_' || n, gid, n = ANY (prepared));
+			PERFORM pg_wallet_router._undo('pgw_node_' || n, gid || n, n = ANY (prepared));
 		END LOOP;
 		BEGIN
 			PERFORM pg_wallet_router._cfg_self_decide(change, 'ABORTED', NULL);
@@ -137,13 +139,13 @@ BEGIN
 	END;
 	IF decision IS DISTINCT FROM 'COMMITTED' THEN
 		FOREACH n IN ARRAY prepared LOOP
-			PERFORM pg_wallet_router._finish(pg_wallet_router._node(n), gid, 'ABORTED');
+			PERFORM pg_wallet_router._finish(pg_wallet_router._node(n), gid || n, 'ABORTED');
 		END LOOP;
 		RAISE EXCEPTION 'configuration change % took too long and was aborted by recovery', change
 			USING ERRCODE = 'transaction_rollback', HINT = 'Make the change again.';
 	END IF;
 	FOREACH n IN ARRAY prepared LOOP
-		PERFORM pg_wallet_router._finish(pg_wallet_router._node(n), gid, 'COMMITTED');
+		PERFORM pg_wallet_router._finish(pg_wallet_router._node(n), gid || n, 'COMMITTED');
 	END LOOP;
 	RETURN vals;
 END $$;

@@ -6,10 +6,11 @@
 --   2. node A (the payer's), one round trip: BEGIN; transfer payer -> CLR-N<b>-<CUR> under
 --      the caller's key (A's claim of the key waits for any other half holding it, so two
 --      calls under one key never both post); read what the clearing account received;
---      PREPARE TRANSACTION pgw_x_<id>. A's answer "replayed" means an earlier call under
+--      PREPARE TRANSACTION pgw_x_<id>_<a>. A's answer "replayed" means an earlier call under
 --      the key committed: ours is rolled back and the log's row answered;
 --   3. node B (the payee's), one round trip: BEGIN; transfer CLR-N<a>-<CUR> -> payee of that
---      amount, under the key x:<gid>; PREPARE TRANSACTION with the same gid;
+--      amount, under the key x:<its gid>; PREPARE TRANSACTION pgw_x_<id>_<b> (a gid per
+--      half, with its node's number: two nodes may be databases of one cluster);
 --   4. decide: the row COMMITTED, with the request and A's result, inserted through the
 --      router's connection to itself and committed at once, unless recovery decided ABORTED
 --      first under that id (it does for halves older than in_doubt_after with no row);
@@ -286,7 +287,8 @@ DECLARE
 	clr_a text := format('CLR-N%s-%s', to_node, payer.currency);	-- on A, for B
 	clr_b text := format('CLR-N%s-%s', from_node, payer.currency);	-- on B, for A
 	id bigint;
-	gid text;
+	gid_a text;
+	gid_b text;
 	ca text;
 	cb text;
 	ra pg_wallet.journal_result;
@@ -312,19 +314,22 @@ BEGIN
 		RETURN ra;
 	END IF;
 	id := nextval(pg_get_serial_sequence('pg_wallet_router.transfers', 'id'));
-	gid := 'pgw_x_' || id;
+	-- one gid per half, the node's number in it: prepared transactions are named per cluster,
+	-- and two nodes may be databases of one cluster
+	gid_a := format('pgw_x_%s_%s', id, from_node);
+	gid_b := format('pgw_x_%s_%s', id, to_node);
 	BEGIN
 		ca := pg_wallet_router._node(from_node);
 		cb := pg_wallet_router._node(to_node);
 		PERFORM pg_wallet_router._ensure_clearing(ca, clr_a, payer.currency);
 		PERFORM pg_wallet_router._ensure_clearing(cb, clr_b, payer.currency);
-		SELECT * INTO half FROM pg_wallet_router._payer_half(ca, gid, from_account, clr_a,
+		SELECT * INTO half FROM pg_wallet_router._payer_half(ca, gid_a, from_account, clr_a,
 			amount, idempotency_key, description, metadata);
 		ra := half.r;
 		prepared_a := true;
 		IF ra.replayed THEN
 			-- an earlier call under this key committed (A's half commits after the decision)
-			PERFORM pg_wallet_router._undo(ca, gid, true);
+			PERFORM pg_wallet_router._undo(ca, gid_a, true);
 			prepared_a := false;
 			ra := pg_wallet_router._logged(payer.owner_id, idempotency_key, from_account,
 				to_account, amount, description);
@@ -334,14 +339,14 @@ BEGIN
 			END IF;
 			RETURN ra;
 		END IF;
-		PERFORM pg_wallet_router._payee_half(cb, gid, clr_b, to_account, half.credited,
+		PERFORM pg_wallet_router._payee_half(cb, gid_b, clr_b, to_account, half.credited,
 			description, metadata);
 		prepared_b := true;
 	EXCEPTION WHEN OTHERS THEN
 		GET STACKED DIAGNOSTICS e_state = RETURNED_SQLSTATE, e_msg = MESSAGE_TEXT,
 			e_detail = PG_EXCEPTION_DETAIL, e_hint = PG_EXCEPTION_HINT;
-		PERFORM pg_wallet_router._undo(ca, gid, prepared_a);
-		PERFORM pg_wallet_router._undo(cb, gid, prepared_b);
+		PERFORM pg_wallet_router._undo(ca, gid_a, prepared_a);
+		PERFORM pg_wallet_router._undo(cb, gid_b, prepared_b);
 		PERFORM pg_wallet_router._reraise(e_state, e_msg, e_detail, e_hint);
 	END;
 	-- step 4. If the answer is lost, the decision may or may not have committed: the halves
@@ -358,15 +363,15 @@ BEGIN
 			      HINT = 'Recovery commits or rolls back both halves by the router''s log.';
 	END;
 	IF decision IS DISTINCT FROM 'COMMITTED' THEN
-		PERFORM pg_wallet_router._finish(ca, gid, 'ABORTED');
-		PERFORM pg_wallet_router._finish(cb, gid, 'ABORTED');
+		PERFORM pg_wallet_router._finish(ca, gid_a, 'ABORTED');
+		PERFORM pg_wallet_router._finish(cb, gid_b, 'ABORTED');
 		RAISE EXCEPTION 'the transfer took too long and was aborted by recovery: retry'
 			USING ERRCODE = 'WL017';
 	END IF;
 	-- the payer's half first; if it cannot be committed now, the payee's waits for recovery,
 	-- which commits them in the same order: a credit is never visible before its debit
-	IF pg_wallet_router._finish(ca, gid, decision) THEN
-		PERFORM pg_wallet_router._finish(cb, gid, decision);
+	IF pg_wallet_router._finish(ca, gid_a, decision) THEN
+		PERFORM pg_wallet_router._finish(cb, gid_b, decision);
 	END IF;
 	RETURN ra;
 END $$;

@@ -1,19 +1,22 @@
 -- Recovery of cross-node transfers after a crash (of the router, of a node, of the caller),
 -- run by the router's recovery worker every pg_wallet.router_recovery_interval_s seconds and
--- by anyone (it is idempotent). For every prepared transaction pgw_x_<id> on every reachable
--- node: the decision COMMITTED under that id commits it, ABORTED rolls it back; with no
--- decision, a half older than in_doubt_after (by its node's clock) is presumed aborted: the
--- decision ABORTED is committed first, through the self connection (so its coordinator, if
--- still at work, can no longer decide COMMITTED), then the half is rolled back; a younger one
--- is left to its coordinator. The payee's half of a committed transfer is committed only once
--- the payer's half is (this pass or an earlier one): a credit is never visible before its
--- debit. A configuration change's parts (pgw_c_<id>, sql/router/config.sql) are resolved by
+-- by anyone (it is idempotent). For every prepared transaction pgw_x_<id>_<node> on every
+-- reachable node (a half; its node's number is in its name, as two nodes may be databases
+-- of one cluster, where prepared transactions are named): the decision COMMITTED under that
+-- id commits it, ABORTED rolls it back; with no decision, a half older than in_doubt_after
+-- (by its node's clock) is presumed aborted: the decision ABORTED is committed first,
+-- through the self connection (so its coordinator, if still at work, can no longer decide
+-- COMMITTED), then the half is rolled back; a younger one is left to its coordinator. The
+-- payee's half of a committed transfer is committed only once the payer's half is (this pass
+-- or an earlier one): a credit is never visible before its debit. A configuration change's
+-- parts (pgw_c_<id>_<node>, sql/router/config.sql) are resolved by
 -- pg_wallet_router.config_changes, in no particular order; a change logged PREPARING longer
 -- than in_doubt_after with nothing prepared anywhere is decided ABORTED (only when every node
 -- answered).
 
--- The decision for one prepared half of a transfer (pgw_x_<id>) or one node's part of a
--- configuration change (pgw_c_<id>, sql/router/config.sql), prepared age ago on its node:
+-- The decision for one prepared half of a transfer (pgw_x_<id>_<node>) or one node's part of
+-- a configuration change (pgw_c_<id>_<node>, sql/router/config.sql), prepared age ago on its
+-- node:
 -- COMMITTED, ABORTED or SUPERSEDED (roll it back), or NULL (not yet: its coordinator may still
 -- be at work). A transfer's half with no decision older than in_doubt_after is decided
 -- ABORTED first (presumed abort: committed before anything is rolled back, and from then on
@@ -21,7 +24,7 @@
 CREATE FUNCTION pg_wallet_router._decision_for(gid text, age interval) RETURNS text
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-	x_id bigint := (regexp_match(gid, '^pgw_x_([0-9]+)$'))[1]::bigint;
+	x_id bigint := (regexp_match(gid, '^pgw_x_([0-9]+)_[0-9]+$'))[1]::bigint;
 	in_doubt interval := (SELECT in_doubt_after FROM pg_wallet_router.settings);
 	s text;
 	c pg_wallet_router.config_changes;
@@ -36,7 +39,7 @@ BEGIN
 		RETURN pg_wallet_router._self_decide(x_id, 'ABORTED', NULL, NULL);
 	END IF;
 	SELECT * INTO c FROM pg_wallet_router.config_changes x
-	WHERE x.id = (regexp_match(gid, '^pgw_c_([0-9]+)$'))[1]::bigint;
+	WHERE x.id = (regexp_match(gid, '^pgw_c_([0-9]+)_[0-9]+$'))[1]::bigint;
 	IF c.id IS NULL THEN
 		RETURN 'SUPERSEDED';
 	ELSIF c.state <> 'PREPARING' THEN
@@ -71,7 +74,7 @@ BEGIN
 			-- (each half's age by its own node's clock)
 			FOR h IN SELECT q.gid, q.age FROM public.dblink(pg_wallet_router._node(n.node),
 					'SELECT gid, now() - prepared FROM pg_prepared_xacts '
-					'WHERE gid ~ ''^pgw_[xc]_[0-9]+$'' '
+					'WHERE gid ~ ''^pgw_[xc]_[0-9]+_[0-9]+$'' '
 					'AND database = current_database() ORDER BY gid') AS q(gid text, age interval) LOOP
 				halves_node := halves_node || n.node;
 				halves_gid := halves_gid || h.gid;
@@ -91,12 +94,13 @@ BEGIN
 			CONTINUE WHEN decision IS NULL;
 			t := NULL;
 			SELECT * INTO t FROM pg_wallet_router.transfers x
-			WHERE x.id = (regexp_match(halves_gid[i], '^pgw_x_([0-9]+)$'))[1]::bigint;
+			WHERE x.id = (regexp_match(halves_gid[i], '^pgw_x_([0-9]+)_[0-9]+$'))[1]::bigint;
 			IF decision = 'COMMITTED' AND t.id IS NOT NULL AND halves_node[i] = t.to_node THEN
 				-- the payer's half first: not while it is prepared, or on a node not reached
 				CONTINUE WHEN pass = 1 OR NOT t.from_node = ANY (reached) OR EXISTS (
 					SELECT 1 FROM unnest(halves_gid, halves_node, halves_done) AS o(g, nd, done)
-					WHERE o.g = halves_gid[i] AND o.nd = t.from_node AND NOT o.done);
+					WHERE o.g = format('pgw_x_%s_%s', t.id, t.from_node) AND o.nd = t.from_node
+					  AND NOT o.done);
 			END IF;
 			IF pg_wallet_router._finish(pg_wallet_router._node(halves_node[i]), halves_gid[i],
 										decision) THEN
@@ -116,10 +120,11 @@ BEGIN
 	-- before or while running on the nodes; a transfer leaves no row before its decision)
 	FOR c IN SELECT x.* FROM pg_wallet_router.config_changes x, pg_wallet_router.settings s
 	         WHERE x.state = 'PREPARING' AND x.updated_at <= now() - s.in_doubt_after
-	           AND NOT format('pgw_c_%s', x.id) = ANY (halves_gid) LOOP
+	           AND NOT EXISTS (SELECT 1 FROM unnest(halves_gid) g
+	                           WHERE g ~ ('^pgw_c_' || x.id || '_[0-9]+$')) LOOP
 		IF pg_wallet_router._cfg_self_decide(c.id, 'ABORTED', NULL) = 'ABORTED' THEN
 			node := NULL;
-			gid := format('pgw_c_%s', c.id);
+			gid := format('pgw_c_%s_*', c.id);
 			action := 'ABORTED (nothing prepared)';
 			RETURN NEXT;
 		END IF;

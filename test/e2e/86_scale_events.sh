@@ -7,7 +7,7 @@
 # (socketio_nodes.js). Calls that carry only an opaque credential reach the node that holds
 # it: a refresh token and a Sellapay API key of the second node's principals. A partner's
 # signed callback reaches the node that holds the deposit it answers (a partner configured
-# on both nodes): it completes there, replays there, and a reference no node holds is refused
+# once, on the router, which creates it with its secret on both nodes as one change): it completes there, replays there, and a reference no node holds is refused
 # as on one node; a Daraja STK callback reaches the node of its CheckoutRequestID, a B2C
 # result that of its OriginatorConversationID. Then the bridge refuses a listen_conninfo of
 # more strings than it keeps. The suite's own bridge is restarted afterwards.
@@ -83,11 +83,14 @@ if se_setup; then
 		done
 		# a partner's callback: the node that holds the deposit it answers
 		SE_WH="whsec_$(printf 'pg_wallet e2e: scale-out callbacks' | base64 -w0)"
-		for db in "$SE_N0" "$SE_N1"; do
-			se_sql "$db" -c "SELECT pg_wallet.create_partner('Scale sim', 'KE', 'scale_sim',
-				'generic_json', 'http://127.0.0.1:9/p/PTN-SE86', ARRAY['KES'], '$URL/partners',
-				'$SE_WH', partner_id => 'PTN-SE86')" >/dev/null
-		done
+		# configured once, on the router: the partner and its secret on both nodes as one change
+		se_sql "$SE_RT" -c "SELECT pg_wallet.create_partner('Scale sim', 'KE', 'scale_sim',
+			'generic_json', 'http://127.0.0.1:9/p/PTN-SE86', ARRAY['KES'], '$URL/partners',
+			'$SE_WH', partner_id => 'PTN-SE86')" >/dev/null
+		check "scale-out: a partner created on the router is on both nodes" \
+			test "$(se_sql "$SE_N0" -c "SELECT count(*) FROM pg_wallet.partners
+				WHERE id = 'PTN-SE86'")$(se_sql "$SE_N1" -c "SELECT count(*) FROM pg_wallet.partners
+				WHERE id = 'PTN-SE86'")" = 11
 		SE_ACC_B=$(se_sql "$SE_N1" -c "SELECT (pg_wallet.create_account($SE_OB, 'KES'))
 			.account_number")
 		SE_DEP=$(se_sql "$SE_N1" -c "SELECT pg_wallet.deposit_request('$SE_ACC_B', 25,
@@ -121,13 +124,11 @@ if se_setup; then
 		# Daraja: an STK push's callback names the partner's CheckoutRequestID (recorded from
 		# Daraja's answer to the push; set here, no worker serves these databases), in the
 		# unguessable URL of the partner configured on both nodes
-		for db in "$SE_N0" "$SE_N1"; do
-			se_sql "$db" -c "SELECT pg_wallet.create_partner('Scale Daraja', 'KE', 'scale_daraja',
-				'mpesa_daraja', 'http://127.0.0.1:9/p/PTN-SE86M', ARRAY['KES'], '$URL/partners',
-				credentials => '{\"shortcode\": \"174379\", \"passkey\": \"se86\",
-					\"consumer_key\": \"k\", \"consumer_secret\": \"s\"}',
-				webhook_secret => '$SE_WH', partner_id => 'PTN-SE86M')" >/dev/null
-		done
+		se_sql "$SE_RT" -c "SELECT pg_wallet.create_partner('Scale Daraja', 'KE', 'scale_daraja',
+			'mpesa_daraja', 'http://127.0.0.1:9/p/PTN-SE86M', ARRAY['KES'], '$URL/partners',
+			credentials => '{\"shortcode\": \"174379\", \"passkey\": \"se86\",
+				\"consumer_key\": \"k\", \"consumer_secret\": \"s\"}',
+			webhook_secret => '$SE_WH', partner_id => 'PTN-SE86M')" >/dev/null
 		SE_STK=$(se_sql "$SE_N1" -c "SELECT pg_wallet.request_stk_push('$SE_ACC_B', '712000862',
 			30, partner_id => 'PTN-SE86M') ->> 'transaction_id'")
 		se_sql "$SE_N1" -c "UPDATE pg_wallet.deposits SET partner_request_id = 'ws_CO_SE86_1'

@@ -201,7 +201,8 @@ is(r(q{SELECT count(*) FROM jsonb_object_keys((SELECT by_node FROM pg_wallet_rou
 
 # --- recovery by the decision log ---------------------------------------------------------------
 # halves left prepared as a coordinator that died at each step leaves them (a transfer's id
-# is drawn from the log's sequence; nothing is written to the log before the decision)
+# is drawn from the log's sequence; nothing is written to the log before the decision; each
+# half's gid carries its node's number)
 r('ALTER SYSTEM SET pg_wallet.router_recovery_interval_s = 0');
 r('SELECT pg_reload_conf()');
 sleep 1;
@@ -221,8 +222,8 @@ sub request
 }
 # died after preparing both halves, before deciding: presumed abort once they are old
 my $id = new_id();
-half($na, "pgw_x_$id", $x_a, "CLR-N$nb-KES", 7, 'rec-1');
-half($nb, "pgw_x_$id", "CLR-N$na-KES", $x_b, 7, "x:pgw_x_$id");
+half($na, "pgw_x_${id}_$na", $x_a, "CLR-N$nb-KES", 7, 'rec-1');
+half($nb, "pgw_x_${id}_$nb", "CLR-N$na-KES", $x_b, 7, "x:pgw_x_${id}_$nb");
 is(r('SELECT count(*) FROM pg_wallet_router.recover()'), '0',
 	'recovery leaves young undecided halves alone (their coordinator may be at work)');
 sleep 4;	# in_doubt_after is 3 s
@@ -238,20 +239,20 @@ is(r("SELECT pg_wallet_router._decide($id, 'COMMITTED', " . request('rec-1', 7)
 
 # died after its decision, before COMMIT PREPARED: recovery commits both
 $id = new_id();
-half($na, "pgw_x_$id", $x_a, "CLR-N$nb-KES", 8, 'rec-2');
-half($nb, "pgw_x_$id", "CLR-N$na-KES", $x_b, 8, "x:pgw_x_$id");
+half($na, "pgw_x_${id}_$na", $x_a, "CLR-N$nb-KES", 8, 'rec-2');
+half($nb, "pgw_x_${id}_$nb", "CLR-N$na-KES", $x_b, 8, "x:pgw_x_${id}_$nb");
 r("SELECT pg_wallet_router._decide($id, 'COMMITTED', " . request('rec-2', 8)
 	  . ", ROW(1, 'r', 'POSTED', false, NULL, NULL, now(), 0, 0, NULL)::pg_wallet.journal_result::text)");
 is(r(q{SELECT string_agg(node || ' ' || action, ',' ORDER BY action, node) FROM pg_wallet_router.recover()}),
 	(join ',', sort("$na COMMIT PREPARED", "$nb COMMIT PREPARED")),
 	'a committed decision: recovery commits both halves, young as they are');
-is(on($nb, qq{SELECT count(*) FROM pg_wallet.journals WHERE idempotency_key = 'x:pgw_x_$id'}),
+is(on($nb, qq{SELECT count(*) FROM pg_wallet.journals WHERE idempotency_key = 'x:pgw_x_${id}_$nb'}),
 	'1', "... the payee's half posted");
 
 # a half whose transfer was decided ABORTED (its other half already rolled back): rolled back
 $id = new_id();
 r("SELECT pg_wallet_router._decide($id, 'ABORTED', NULL, NULL)");
-half($na, "pgw_x_$id", $x_a, "CLR-N$nb-KES", 9, 'rec-3');
+half($na, "pgw_x_${id}_$na", $x_a, "CLR-N$nb-KES", 9, 'rec-3');
 is(r('SELECT action FROM pg_wallet_router.recover()'), 'ROLLBACK PREPARED',
 	'a half of a transfer decided ABORTED: rolled back at once');
 is(prepared_total(), '0', 'nothing left prepared');

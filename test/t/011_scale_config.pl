@@ -216,7 +216,7 @@ sub prepare_part
 {
 	my ($k, $change, $rate) = @_;
 	on($k, "BEGIN; SELECT pg_wallet.set_fx_rate('USD', 'UGX', $rate, source => 'change $change');
-	        PREPARE TRANSACTION 'pgw_c_$change'");
+	        PREPARE TRANSACTION 'pgw_c_${change}_$k'");
 }
 my $decided = r(q{INSERT INTO pg_wallet_router.config_changes (call) VALUES ('set_fx_rate') RETURNING id});
 my $undecided = r(q{INSERT INTO pg_wallet_router.config_changes (call) VALUES ('set_fx_rate') RETURNING id});
