@@ -7,9 +7,12 @@
 # (socketio_nodes.js). Calls that carry only an opaque credential reach the node that holds
 # it: a refresh token and a Sellapay API key of the second node's principals. A partner's
 # signed callback reaches the node that holds the deposit it answers (a partner configured
-# once, on the router, which creates it with its secret on both nodes as one change): it completes there, replays there, and a reference no node holds is refused
-# as on one node; a Daraja STK callback reaches the node of its CheckoutRequestID, a B2C
-# result that of its OriginatorConversationID. Then the bridge refuses a listen_conninfo of
+# once, on the router, which creates it with its secret on both nodes as one change): it
+# completes there, replays there, and a reference no node holds is refused as on one node; a
+# Daraja STK callback reaches the node of its CheckoutRequestID, a B2C result that of its
+# OriginatorConversationID. A transfer between the two users' wallets crosses the nodes
+# through the router (two-phase commit between databases of one cluster, each half's
+# prepared transaction named with its node). Then the bridge refuses a listen_conninfo of
 # more strings than it keeps. The suite's own bridge is restarted afterwards.
 SE_N0=pgw_se_n0 SE_N1=pgw_se_n1 SE_RT=pgw_se_router
 se_conn() { echo "host=$E2E_DIR port=$PGPORT dbname=$1"; }
@@ -161,6 +164,15 @@ if se_setup; then
 		check "scale-out: the payout is completed on the second node" \
 			test "$(se_sql "$SE_N1" -c "SELECT status FROM pg_wallet.withdrawals
 				WHERE request_ref = '$SE_B2C'")" = completed
+		# a transfer between the two users' wallets, across the nodes (databases of one cluster)
+		SE_ACC_A=$(se_sql "$SE_RT" -c "SELECT (pg_wallet.create_account($SE_OA, 'KES'))
+			.account_number")
+		check "scale-out: a transfer across the two nodes through the router posts" \
+			test "$(se_sql "$SE_RT" -c "SELECT status FROM pg_wallet.transfer('$SE_ACC_B',
+				'$SE_ACC_A', 5, 'se86-x1')")" = POSTED
+		check "scale-out: ... the payee credited, nothing left prepared, the clearing nets to zero" \
+			test "$(se_sql "$SE_RT" -c "SELECT (pg_wallet.get_balance('$SE_ACC_A')).balance
+				|| ' ' || (SELECT count(*) FROM pg_wallet.verify_ledger())")" = "5.00 0"
 		check "scale-out: each node's ledger verifies and sums to zero per currency" \
 			test "$(for db in "$SE_N0" "$SE_N1"; do se_sql "$db" -c "SELECT
 				(SELECT count(*) FROM pg_wallet.verify_ledger()) + (SELECT count(*) FROM (
@@ -192,5 +204,5 @@ else
 	not_ok "scale-out: a router over two data nodes" "$(tail -n 5 "$E2E_DIR/postgres.log")"
 fi
 unset SE_N0 SE_N1 SE_RT SE_OA SE_TA SE_OB SE_TB SE_RT_B SE_KEY SE_SECRET se_rc se_many line db
-unset SE_WH SE_ACC_B SE_DEP SE_STK SE_STK_URL SE_B2C
+unset SE_WH SE_ACC_A SE_ACC_B SE_DEP SE_STK SE_STK_URL SE_B2C
 unset -f se_conn se_sql se_setup se_user se_callback
