@@ -113,7 +113,8 @@ def slow_body(n, source):
     report('an API call is served while slow bodies hold connections',
            status_of(reply) in (400, 401, 422), reply[:80])
     alive = list(socks)
-    for _ in range(150):            # at most 30 s of trickling: far past the deadline
+    for _ in range(300):            # at most 60 s of trickling: far past the deadline (a
+        # bridge under valgrind beside the asan stage once needed more than 30 s)
         still = []
         for s in alive:
             try:
