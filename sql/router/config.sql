@@ -5,18 +5,20 @@
 -- node as one change by two-phase commit with the decision in the router's log
 -- (pg_wallet_router.config_changes), as a cross-node transfer is (sql/router/cross.sql):
 --
---   1. the log row, PREPARING, committed at once through the router's connection to itself;
+--   1. the change's id drawn from the log's sequence (nothing written, nothing committed);
 --   2. on each node in turn, one round trip: BEGIN; the administration call (node 0 first:
 --      what the others need of its answer, a partner's id, is handed to them in the setting
 --      pg_wallet_router.first);
 --   3. PREPARE TRANSACTION pgw_c_<id>_<node> on each node (the node's number in the name:
 --      two nodes may be databases of one cluster, where prepared transactions are named);
---   4. decide COMMITTED (with the id each node gave a fee schedule or rule it created);
+--   4. the decision COMMITTED (with the id each node gave a fee schedule or rule it created)
+--      inserted under the id through the self connection, unless recovery decided ABORTED
+--      first (presumed abort of parts left undecided longer than in_doubt_after);
 --   5. COMMIT PREPARED on each node; a failure here is recovery's to finish.
 --
 -- A refusal on any node (a currency inactive there, a partner id taken) rolls every node's
--- part back and raises the node's error: the nodes never disagree. Recovery
--- (sql/router/recover.sql) resolves a prepared pgw_c_<id>_<node> by the log like a
+-- part back and raises the node's error, logging nothing: the nodes never disagree. Recovery
+-- (sql/router/recover.sql) resolves a prepared pgw_c_<id>_<node> by the log exactly as a
 -- transfer's half.
 -- Ids: a node draws the ids of what it creates from its own sequences (congruent to its
 -- number modulo 64), so one fee schedule has a different id on each node; the router answers
@@ -24,45 +26,34 @@
 -- node would draw itself (a partner's webhook secret) is drawn once, on the router, and given
 -- to every node. Every value in the SQL sent is a quote_literal (format %L) or an integer.
 
--- Step 1 through the self connection: the change's log row, committed on its own.
-CREATE FUNCTION pg_wallet_router._cfg_begin(call text, kind text) RETURNS bigint
-LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
-	SELECT t.id FROM public.dblink(pg_wallet_router._self(), format(
-		'INSERT INTO pg_wallet_router.config_changes (call, kind) VALUES (%L, %L) RETURNING id',
-		call, kind)) AS t(id bigint)
-$$;
-COMMENT ON FUNCTION pg_wallet_router._cfg_begin(text, text) IS
-	'Configuration change, step 1: its log row (PREPARING), committed through the self '
-	'connection.';
-
--- The decision of a change still PREPARING (step 4, or recovery's abort); the state after.
-CREATE FUNCTION pg_wallet_router._cfg_decide(change bigint, decision text, node_ids bigint[])
-RETURNS text
+-- Step 4, and recovery's abort: the decision under a change's id, unless one was made
+-- already (the other party's, which stands); the state of the change after.
+CREATE FUNCTION pg_wallet_router._cfg_decide(change bigint, decision text, call text,
+	kind text, node_ids bigint[]) RETURNS text
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	s text;
 BEGIN
-	UPDATE pg_wallet_router.config_changes x
-	SET state = decision, updated_at = now(),
-		node_ids = CASE WHEN decision = 'COMMITTED' THEN _cfg_decide.node_ids END
-	WHERE x.id = change AND x.state = 'PREPARING'
+	INSERT INTO pg_wallet_router.config_changes AS x (id, state, call, kind, node_ids)
+	VALUES (change, decision, call, kind, node_ids)
+	ON CONFLICT ON CONSTRAINT config_changes_pkey DO NOTHING
 	RETURNING x.state INTO s;
 	IF s IS NULL THEN
 		SELECT x.state INTO s FROM pg_wallet_router.config_changes x WHERE x.id = change;
 	END IF;
-	RETURN coalesce(s, 'SUPERSEDED');
+	RETURN s;
 END $$;
-COMMENT ON FUNCTION pg_wallet_router._cfg_decide(bigint, text, bigint[]) IS
-	'Record the decision of a configuration change still PREPARING; its state after.';
+COMMENT ON FUNCTION pg_wallet_router._cfg_decide(bigint, text, text, text, bigint[]) IS
+	'Record the decision of a configuration change unless it has one; its state after.';
 
-CREATE FUNCTION pg_wallet_router._cfg_self_decide(change bigint, decision text,
-	node_ids bigint[]) RETURNS text
+CREATE FUNCTION pg_wallet_router._cfg_self_decide(change bigint, decision text, call text,
+	kind text, node_ids bigint[]) RETURNS text
 LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
 	SELECT t.s FROM public.dblink(pg_wallet_router._self(),
-		format('SELECT pg_wallet_router._cfg_decide(%s, %L, %L)', change, decision,
-			node_ids)) AS t(s text)
+		format('SELECT pg_wallet_router._cfg_decide(%s, %L, %L, %L, %L)', change, decision,
+			call, kind, node_ids)) AS t(s text)
 $$;
-COMMENT ON FUNCTION pg_wallet_router._cfg_self_decide(bigint, text, bigint[]) IS
+COMMENT ON FUNCTION pg_wallet_router._cfg_self_decide(bigint, text, text, text, bigint[]) IS
 	'_cfg_decide, committed on its own through the router''s connection to itself.';
 
 -- Step 2 on one node, one round trip: BEGIN, the answer node 0 gave (NULL on node 0), the
@@ -101,7 +92,7 @@ BEGIN
 		RAISE EXCEPTION 'the router has no node' USING ERRCODE = 'object_not_in_prerequisite_state',
 			HINT = 'Add one with pg_wallet_router.add_node().';
 	END IF;
-	change := pg_wallet_router._cfg_begin(call, kind);
+	change := nextval(pg_get_serial_sequence('pg_wallet_router.config_changes', 'id'));
 	gid := 'pgw_c_' || change || '_';	-- and the node's number: two nodes may share a cluster
 	BEGIN
 		FOR n IN SELECT x.node FROM pg_wallet_router.nodes x ORDER BY x.node LOOP
@@ -117,18 +108,13 @@ BEGIN
 	EXCEPTION WHEN OTHERS THEN
 		GET STACKED DIAGNOSTICS e_state = RETURNED_SQLSTATE, e_msg = MESSAGE_TEXT,
 			e_detail = PG_EXCEPTION_DETAIL, e_hint = PG_EXCEPTION_HINT;
-		FOREACH n IN ARRAY ran LOOP
+		FOREACH n IN ARRAY ran LOOP	-- a part left prepared is recovery's (presumed abort)
 			PERFORM pg_wallet_router._undo('pgw_node_' || n, gid || n, n = ANY (prepared));
 		END LOOP;
-		BEGIN
-			PERFORM pg_wallet_router._cfg_self_decide(change, 'ABORTED', NULL);
-		EXCEPTION WHEN OTHERS THEN
-			PERFORM pg_wallet_router._drop('pgw_self');	-- recovery aborts it later
-		END;
 		PERFORM pg_wallet_router._reraise(e_state, e_msg, e_detail, e_hint);
 	END;
 	BEGIN
-		decision := pg_wallet_router._cfg_self_decide(change, 'COMMITTED',
+		decision := pg_wallet_router._cfg_self_decide(change, 'COMMITTED', call, kind,
 			CASE WHEN kind IS NOT NULL THEN vals::bigint[] END);
 	EXCEPTION WHEN OTHERS THEN
 		PERFORM pg_wallet_router._drop('pgw_self');

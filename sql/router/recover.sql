@@ -9,45 +9,35 @@
 -- COMMITTED), then the half is rolled back; a younger one is left to its coordinator. The
 -- payee's half of a committed transfer is committed only once the payer's half is (this pass
 -- or an earlier one): a credit is never visible before its debit. A configuration change's
--- parts (pgw_c_<id>_<node>, sql/router/config.sql) are resolved by
--- pg_wallet_router.config_changes, in no particular order; a change logged PREPARING longer
--- than in_doubt_after with nothing prepared anywhere is decided ABORTED (only when every node
--- answered).
+-- parts (pgw_c_<id>_<node>, sql/router/config.sql) are resolved the same way by
+-- pg_wallet_router.config_changes, in no particular order.
 
 -- The decision for one prepared half of a transfer (pgw_x_<id>_<node>) or one node's part of
 -- a configuration change (pgw_c_<id>_<node>, sql/router/config.sql), prepared age ago on its
--- node:
--- COMMITTED, ABORTED or SUPERSEDED (roll it back), or NULL (not yet: its coordinator may still
--- be at work). A transfer's half with no decision older than in_doubt_after is decided
--- ABORTED first (presumed abort: committed before anything is rolled back, and from then on
--- its coordinator can no longer decide COMMITTED).
+-- node: COMMITTED or ABORTED, or NULL (not yet: its coordinator may still be at work). One with
+-- no decision older than in_doubt_after is decided ABORTED first (presumed abort: committed
+-- before anything is rolled back, and from then on its coordinator can no longer decide
+-- COMMITTED).
 CREATE FUNCTION pg_wallet_router._decision_for(gid text, age interval) RETURNS text
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-	x_id bigint := (regexp_match(gid, '^pgw_x_([0-9]+)_[0-9]+$'))[1]::bigint;
-	in_doubt interval := (SELECT in_doubt_after FROM pg_wallet_router.settings);
+	parts text[] := regexp_match(gid, '^pgw_([xc])_([0-9]+)_[0-9]+$');
+	decided_id bigint := parts[2]::bigint;
 	s text;
-	c pg_wallet_router.config_changes;
 BEGIN
-	IF x_id IS NOT NULL THEN
-		SELECT x.state INTO s FROM pg_wallet_router.transfers x WHERE x.id = x_id;
-		IF s IS NOT NULL THEN
-			RETURN s;
-		ELSIF age < in_doubt THEN
-			RETURN NULL;
-		END IF;
-		RETURN pg_wallet_router._self_decide(x_id, 'ABORTED', NULL, NULL);
+	IF parts[1] = 'x' THEN
+		SELECT x.state INTO s FROM pg_wallet_router.transfers x WHERE x.id = decided_id;
+	ELSE
+		SELECT x.state INTO s FROM pg_wallet_router.config_changes x WHERE x.id = decided_id;
 	END IF;
-	SELECT * INTO c FROM pg_wallet_router.config_changes x
-	WHERE x.id = (regexp_match(gid, '^pgw_c_([0-9]+)_[0-9]+$'))[1]::bigint;
-	IF c.id IS NULL THEN
-		RETURN 'SUPERSEDED';
-	ELSIF c.state <> 'PREPARING' THEN
-		RETURN c.state;
-	ELSIF c.updated_at > now() - in_doubt THEN
+	IF s IS NOT NULL THEN
+		RETURN s;
+	ELSIF age < (SELECT in_doubt_after FROM pg_wallet_router.settings) THEN
 		RETURN NULL;
+	ELSIF parts[1] = 'x' THEN
+		RETURN pg_wallet_router._self_decide(decided_id, 'ABORTED', NULL, NULL);
 	END IF;
-	RETURN pg_wallet_router._cfg_self_decide(c.id, 'ABORTED', NULL);
+	RETURN pg_wallet_router._cfg_self_decide(decided_id, 'ABORTED', NULL, NULL, NULL);
 END $$;
 COMMENT ON FUNCTION pg_wallet_router._decision_for(text, interval) IS
 	'Recovery: what to do with a prepared half or part (deciding ABORTED for one undecided too '
@@ -60,7 +50,6 @@ DECLARE
 	n record;
 	h record;
 	t pg_wallet_router.transfers;
-	c pg_wallet_router.config_changes;
 	decision text;
 	halves_node integer[] := '{}';
 	halves_gid text[] := '{}';
@@ -93,9 +82,11 @@ BEGIN
 			decision := pg_wallet_router._decision_for(halves_gid[i], halves_age[i]);
 			CONTINUE WHEN decision IS NULL;
 			t := NULL;
-			SELECT * INTO t FROM pg_wallet_router.transfers x
-			WHERE x.id = (regexp_match(halves_gid[i], '^pgw_x_([0-9]+)_[0-9]+$'))[1]::bigint;
-			IF decision = 'COMMITTED' AND t.id IS NOT NULL AND halves_node[i] = t.to_node THEN
+			IF decision = 'COMMITTED' THEN	-- a transfer's: its nodes (the payer's first)
+				SELECT * INTO t FROM pg_wallet_router.transfers x
+				WHERE x.id = (regexp_match(halves_gid[i], '^pgw_x_([0-9]+)_[0-9]+$'))[1]::bigint;
+			END IF;
+			IF t.id IS NOT NULL AND halves_node[i] = t.to_node THEN
 				-- the payer's half first: not while it is prepared, or on a node not reached
 				CONTINUE WHEN pass = 1 OR NOT t.from_node = ANY (reached) OR EXISTS (
 					SELECT 1 FROM unnest(halves_gid, halves_node, halves_done) AS o(g, nd, done)
@@ -112,22 +103,6 @@ BEGIN
 				RETURN NEXT;
 			END IF;
 		END LOOP;
-	END LOOP;
-	IF coalesce(array_length(reached, 1), 0) < (SELECT count(*) FROM pg_wallet_router.nodes) THEN
-		RETURN;	-- a half may be prepared on a node we could not see
-	END IF;
-	-- a configuration change logged PREPARING with nothing prepared (its coordinator died
-	-- before or while running on the nodes; a transfer leaves no row before its decision)
-	FOR c IN SELECT x.* FROM pg_wallet_router.config_changes x, pg_wallet_router.settings s
-	         WHERE x.state = 'PREPARING' AND x.updated_at <= now() - s.in_doubt_after
-	           AND NOT EXISTS (SELECT 1 FROM unnest(halves_gid) g
-	                           WHERE g ~ ('^pgw_c_' || x.id || '_[0-9]+$')) LOOP
-		IF pg_wallet_router._cfg_self_decide(c.id, 'ABORTED', NULL) = 'ABORTED' THEN
-			node := NULL;
-			gid := format('pgw_c_%s_*', c.id);
-			action := 'ABORTED (nothing prepared)';
-			RETURN NEXT;
-		END IF;
 	END LOOP;
 END $$;
 COMMENT ON FUNCTION pg_wallet_router.recover() IS
@@ -164,16 +139,12 @@ LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
 		format('%s prepared half(s) of cross-node transfers or configuration changes not yet '
 			'resolved', p.c)
 	FROM prepared p WHERE p.c > 0
-	UNION ALL
-	SELECT 'router_undecided', format('configuration change %s', c.id),
-		format('%s (%s) since %s', c.state, c.call, c.updated_at)
-	FROM pg_wallet_router.config_changes c, pg_wallet_router.settings s
-	WHERE c.state = 'PREPARING' AND c.updated_at <= now() - s.in_doubt_after
+
 $$;
 COMMENT ON FUNCTION pg_wallet_router.verify_clearing() IS
 	'The router''s ledger check: the clearing accounts of each pair of nodes net to zero per '
 	'currency, no half of a cross-node transfer (or part of a configuration change) is left '
-	'prepared, no configuration change left undecided.';
+	'prepared (so none is left undecided).';
 
 CREATE FUNCTION pg_wallet_router.platform_report(OUT account text, OUT currency text,
 	OUT by_node jsonb, OUT total numeric) RETURNS SETOF record
